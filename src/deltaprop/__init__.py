@@ -1,0 +1,35 @@
+"""deltaprop: multilayer perceptrons with backpropagation written by hand in matrix form.
+
+Conventions (``NOTATION.md``): one sample per row, ``W`` of shape ``(out, in)``,
+``Z = A Wᵀ + b``, losses return the batch mean so the ``1/N`` lives in the output delta.
+"""
+
+from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from .callbacks import Callback, EarlyStopping, History
+from .gradcheck import GradcheckResult, gradcheck
+from .layers import Dense, Dropout, Layer
+from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
+from .metrics import accuracy, confusion_matrix, mse, r2
+from .model import LayerRecord, Sequential, mlp
+from .optim import SGD, Adam, AdamW, Optimizer
+from .schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, Schedule, StepLR
+from .training import (
+    TrainingDivergedError,
+    evaluate,
+    fit,
+    predict,
+    predict_classes,
+    predict_proba,
+)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ELU", "GELU", "SGD", "Adam", "AdamW", "BCELoss", "BCEWithLogitsLoss", "Callback",
+    "CosineAnnealingLR", "CrossEntropyLoss", "Dense", "Dropout", "EarlyStopping",
+    "ExponentialLR", "GradcheckResult", "History", "Identity", "Layer", "LayerRecord",
+    "LeakyReLU", "Loss", "MSELoss", "Optimizer", "ReLU", "ReduceLROnPlateau", "Schedule",
+    "Sequential", "Sigmoid", "Softmax", "Softplus", "StepLR", "Tanh", "TrainingDivergedError",
+    "__version__", "accuracy", "confusion_matrix", "evaluate", "fit", "gradcheck", "mlp", "mse",
+    "predict", "predict_classes", "predict_proba", "r2",
+]

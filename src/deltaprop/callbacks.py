@@ -1,0 +1,147 @@
+"""What ``fit`` reports and how callers hook into it: ``History``, ``Callback``, ``EarlyStopping``.
+
+The core does no I/O: ``fit`` returns a ``History``; printing, progress bars, checkpoints and
+plots are callbacks that the callers (CLI, notebooks) pass in.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+
+class History:
+    """Per-epoch logs of one ``fit`` call.
+
+    Attributes
+    ----------
+    history : dict[str, list[float]]
+        ``"loss"`` and, when computed, ``"val_loss"``, ``"accuracy"`` / ``"val_accuracy"``
+        (classification) or ``"r2"`` / ``"val_r2"`` (regression), ``"lr"``; one entry per epoch.
+    epochs : list[int]
+        The epoch numbers logged, from 1.
+    best_epoch : int or None
+        The epoch early stopping kept (the one with the best monitored value), if any.
+    stopped_epoch : int or None
+        The epoch after which early stopping ended training, if it did.
+    """
+
+    def __init__(self) -> None:
+        self.history: dict[str, list[float]] = {}
+        self.epochs: list[int] = []
+        self.best_epoch: int | None = None
+        self.stopped_epoch: int | None = None
+
+    def append(self, epoch: int, logs: dict[str, float]) -> None:
+        self.epochs.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(float(value))
+
+    def __getitem__(self, key: str) -> list[float]:
+        return self.history[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.history
+
+    def __len__(self) -> int:
+        return len(self.epochs)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"epochs": list(self.epochs), "history": {k: list(v) for k, v in
+                                                         self.history.items()},
+                "best_epoch": self.best_epoch, "stopped_epoch": self.stopped_epoch}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> History:
+        history = cls()
+        history.epochs = list(data["epochs"])
+        history.history = {k: list(v) for k, v in data["history"].items()}
+        history.best_epoch, history.stopped_epoch = data["best_epoch"], data["stopped_epoch"]
+        return history
+
+    def __repr__(self) -> str:
+        last = {k: round(v[-1], 4) for k, v in self.history.items() if v}
+        return f"History(epochs={len(self)}, last={last})"
+
+
+class Callback:
+    """Hooks called by ``fit``. ``fit`` sets ``model``, ``optimizer`` and ``history`` first.
+
+    Set ``self.stop_training = True`` in a hook to end training after the current epoch.
+    """
+
+    model: Any = None
+    optimizer: Any = None
+    history: History | None = None
+    stop_training: bool = False
+
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
+        """Before the first epoch; ``logs`` holds ``epochs``, ``n_batches`` and ``n_samples``."""
+
+    def on_epoch_begin(self, epoch: int) -> None:
+        """Before each epoch (counted from 1)."""
+
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
+        """After each optimiser step; ``logs`` holds the batch's ``loss``."""
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
+        """After each epoch, with the epoch's logs (as stored in ``History``)."""
+
+    def on_train_end(self, logs: dict[str, Any]) -> None:
+        """After the last epoch (also after early stopping)."""
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience`` epochs.
+
+    ``restore_best_weights=True`` (default) puts back the weights of the best epoch at the end.
+    ``monitor`` defaults to ``"val_loss"`` when there is validation data, else ``"loss"``.
+    """
+
+    def __init__(self, patience: int = 5, *, monitor: str | None = None, min_delta: float = 0.0,
+                 mode: str = "auto", restore_best_weights: bool = True) -> None:
+        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
+            raise ValueError(f"EarlyStopping patience must be an integer >= 1, got {patience!r}")
+        if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta) \
+                or min_delta < 0:
+            raise ValueError(f"EarlyStopping min_delta must be a number >= 0, got {min_delta!r}")
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}")
+        self.patience, self.monitor, self.min_delta = patience, monitor, float(min_delta)
+        self.mode, self.restore_best_weights = mode, restore_best_weights
+        self.best: float | None = None
+        self.best_epoch: int | None = None
+        self.best_state: dict | None = None
+        self.wait = 0
+
+    def on_train_begin(self, logs):
+        if self.monitor is None:
+            self.monitor = "val_loss" if logs.get("has_validation") else "loss"
+        self.best, self.best_epoch, self.best_state, self.wait = None, None, None, 0
+        self.stop_training = False
+
+    def _better(self, value: float) -> bool:
+        if self.best is None:
+            return True
+        maximize = self.mode == "max" or (self.mode == "auto" and not self.monitor.endswith("loss"))
+        return value > self.best + self.min_delta if maximize else value < self.best - self.min_delta
+
+    def on_epoch_end(self, epoch, logs):
+        if self.monitor not in logs:
+            raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which fit does not log; "
+                           f"logged: {sorted(logs)}")
+        value = logs[self.monitor]
+        if self._better(value):
+            self.best, self.best_epoch, self.wait = value, epoch, 0
+            if self.restore_best_weights:
+                self.best_state = self.model.state_dict()
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                self.stop_training = True
+                self.history.stopped_epoch = epoch
+
+    def on_train_end(self, logs):
+        self.history.best_epoch = self.best_epoch
+        if self.restore_best_weights and self.best_state is not None:
+            self.model.load_state_dict(self.best_state)

@@ -1,0 +1,176 @@
+r"""Optimisers, sorted by increasing complexity: ``SGD``, ``Adam``, ``AdamW``.
+
+Each is one short ``update`` with its per-parameter state, following PyTorch's update rules
+(``torch.optim``, ``foreach=False``), so a trajectory matches PyTorch step for step.  The
+parameters are updated in place: gradient DEscent, :math:`W \leftarrow W - \eta\,\partial L/
+\partial W` (NOTATION.md).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ._backend import Array, namespace, to_namespace, to_numpy
+
+
+def _check_number(owner: str, name: str, value: Any, *, low: float, high: float = math.inf,
+                  low_open: bool = False, high_open: bool = True) -> float:
+    """Raise a ValueError naming ``owner``'s ``name``, the allowed interval and the value."""
+    ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.floating))
+          and math.isfinite(value)
+          and (value > low if low_open else value >= low)
+          and (value < high if high_open else value <= high))
+    if not ok:
+        interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{owner} {name} must be a finite number in {interval}, got {value!r}")
+    return float(value)
+
+
+class Optimizer:
+    """Base class: holds the model's parameter references, the learning rate and the state."""
+
+    def __init__(self, model: Any, lr: float) -> None:
+        if not hasattr(model, "parameter_refs"):
+            raise TypeError(f"{type(self).__name__} expects a deltaprop model (a Sequential), "
+                            f"got {type(model).__name__}")
+        self.model = model
+        self.lr = _check_number(type(self).__name__, "lr", lr, low=0.0)
+        self.state: dict[str, dict[str, Any]] = {}
+
+    def step(self) -> None:
+        """Update every parameter in place from the gradients of the last backward pass."""
+        for name, layer, key in self.model.parameter_refs():
+            self.update(self.state.setdefault(name, {}), layer.params[key], layer.grads[key])
+
+    def update(self, state: dict, param: Array, grad: Array) -> None:  # pragma: no cover
+        raise NotImplementedError
+
+    def zero_grad(self) -> None:
+        self.model.zero_grad()
+
+    def state_dict(self) -> dict[str, Any]:
+        """The learning rate and every state array (as NumPy), for checkpoints."""
+        return {"lr": self.lr,
+                "state": {name: {k: (np.array(to_numpy(v)) if hasattr(v, "shape") else v)
+                                 for k, v in slot.items()}
+                          for name, slot in self.state.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        like = next(iter(dict(self.model.named_parameters()).values()))
+        self.lr = float(state["lr"])
+        self.state = {name: {k: (to_namespace(np.array(v), like=like) if hasattr(v, "shape")
+                                 else v) for k, v in slot.items()}
+                      for name, slot in state["state"].items()}
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent with optional momentum, Nesterov and L2 weight decay.
+
+    .. math::
+        g &\leftarrow \partial L/\partial W + \lambda W \\
+        v &\leftarrow \mu v + (1 - \tau) g \quad (v = g \text{ on the first step}) \\
+        W &\leftarrow W - \eta\,(g + \mu v \text{ if nesterov else } v)
+
+    Seed 000's error-correction momentum :math:`\Delta W(n) = \alpha \Delta W(n-1) + \eta
+    \delta y^\top` is the same update with :math:`\Delta W = -\eta v` and :math:`\mu = \alpha`.
+    """
+
+    def __init__(self, model: Any, lr: float = 0.01, momentum: float = 0.0,
+                 nesterov: bool = False, weight_decay: float = 0.0,
+                 dampening: float = 0.0) -> None:
+        super().__init__(model, lr)
+        self.momentum = _check_number("SGD", "momentum", momentum, low=0.0, high=1.0)
+        self.weight_decay = _check_number("SGD", "weight_decay", weight_decay, low=0.0)
+        self.dampening = _check_number("SGD", "dampening", dampening, low=0.0, high=1.0,
+                                       high_open=False)
+        if nesterov and (self.momentum == 0 or self.dampening != 0):
+            raise ValueError("SGD nesterov=True needs momentum > 0 and dampening = 0, got "
+                             f"momentum={momentum!r}, dampening={dampening!r}")
+        self.nesterov = bool(nesterov)
+
+    def update(self, state, param, grad):
+        if self.weight_decay:
+            grad = grad + self.weight_decay * param                 # L2: g + λW
+        if self.momentum:
+            velocity = state.get("velocity")
+            if velocity is None:
+                velocity = state["velocity"] = grad * 1             # v₁ = g₁ (a copy)
+            else:
+                velocity *= self.momentum                           # v ← μ v + (1 − τ) g
+                velocity += (1 - self.dampening) * grad
+            grad = grad + self.momentum * velocity if self.nesterov else velocity
+        param -= self.lr * grad                                     # W ← W − η g
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba) with bias correction, as ``torch.optim.Adam``.
+
+    .. math::
+        m &\leftarrow \beta_1 m + (1-\beta_1) g, \qquad v \leftarrow \beta_2 v + (1-\beta_2) g^2\\
+        W &\leftarrow W - \frac{\eta}{1-\beta_1^t}\,
+             \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
+
+    ``weight_decay`` adds :math:`\lambda W` to the gradient (L2); ``AdamW`` decouples it.
+    """
+
+    def __init__(self, model: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+        super().__init__(model, lr)
+        name = type(self).__name__
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"{name} betas must be a pair (beta1, beta2), got {betas!r}")
+        self.betas = (_check_number(name, "betas[0]", betas[0], low=0.0, high=1.0),
+                      _check_number(name, "betas[1]", betas[1], low=0.0, high=1.0))
+        self.eps = _check_number(name, "eps", eps, low=0.0)
+        self.weight_decay = _check_number(name, "weight_decay", weight_decay, low=0.0)
+
+    def update(self, state, param, grad):
+        beta1, beta2 = self.betas
+        if not state:
+            state.update(step=0, m=grad * 0, v=grad * 0)
+        state["step"] += 1
+        t, m, v = state["step"], state["m"], state["v"]
+        grad = self._decay(param, grad)
+        m *= beta1                                                   # m ← β₁m + (1 − β₁)g
+        m += (1 - beta1) * grad
+        v *= beta2                                                   # v ← β₂v + (1 − β₂)g²
+        v += (1 - beta2) * grad * grad
+        xp = namespace(param)
+        denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + self.eps
+        param -= (self.lr / (1 - beta1 ** t)) * m / denom
+
+    def _decay(self, param, grad):
+        return grad + self.weight_decay * param if self.weight_decay else grad
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter), as ``torch.optim.AdamW``:
+    :math:`W \leftarrow W(1 - \eta\lambda)` before the Adam step.  Default ``weight_decay=0.01``.
+    """
+
+    def __init__(self, model: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.01) -> None:
+        super().__init__(model, lr, betas, eps, weight_decay)
+
+    def _decay(self, param, grad):
+        if self.weight_decay:
+            param *= 1 - self.lr * self.weight_decay                # W ← W(1 − ηλ)
+        return grad
+
+
+OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+
+
+def get_optimizer(optimizer: Any, model: Any, **kwargs) -> Optimizer:
+    """An optimiser instance from an instance, a class or a name (``"sgd"``, ``"adam"``, ...)."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
+        return optimizer(model, **kwargs)
+    if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {optimizer!r}; valid names: "
+                         f"{', '.join(sorted(OPTIMIZERS))}")
+    return OPTIMIZERS[optimizer.lower()](model, **kwargs)

@@ -1,0 +1,135 @@
+r"""Learning-rate schedules, stepped once per epoch (``fit(..., schedule=...)``).
+
+Each follows the PyTorch scheduler of the same name: after ``step()`` number ``t`` the
+optimiser's ``lr`` is the schedule's value for epoch ``t``.
+
+- ``StepLR``: :math:`\eta_t = \eta_0 \gamma^{\lfloor t / s \rfloor}`
+- ``ExponentialLR``: :math:`\eta_t = \eta_0 \gamma^t`
+- ``CosineAnnealingLR``: :math:`\eta_t = \eta_{min} + \frac12(\eta_0 - \eta_{min})
+  (1 + \cos(\pi t / T_{max}))`
+- ``ReduceLROnPlateau``: multiply by ``factor`` when the monitored metric has not improved
+  for ``patience`` epochs.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .optim import Optimizer, _check_number
+
+
+class Schedule:
+    """Base class: remembers the optimiser's initial ``lr`` and the epoch count."""
+
+    def __init__(self, optimizer: Optimizer) -> None:
+        if not isinstance(optimizer, Optimizer):
+            raise TypeError(f"{type(self).__name__} expects a deltaprop optimizer, "
+                            f"got {type(optimizer).__name__}")
+        self.optimizer = optimizer
+        self.base_lr = optimizer.lr
+        self.last_epoch = 0
+
+    def step(self, metric: float | None = None) -> None:
+        """Advance one epoch and set the optimiser's ``lr``."""
+        self.last_epoch += 1
+        self.optimizer.lr = self.lr_at(self.last_epoch)
+
+    def lr_at(self, epoch: int) -> float:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        vars(self).update(state)
+
+
+class StepLR(Schedule):
+    """Multiply the learning rate by ``gamma`` every ``step_size`` epochs."""
+
+    def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
+        super().__init__(optimizer)
+        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
+            raise ValueError(f"StepLR step_size must be an integer >= 1, got {step_size!r}")
+        self.step_size = step_size
+        self.gamma = _check_number("StepLR", "gamma", gamma, low=0.0, low_open=True)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** (epoch // self.step_size)
+
+
+class ExponentialLR(Schedule):
+    """Multiply the learning rate by ``gamma`` every epoch."""
+
+    def __init__(self, optimizer: Optimizer, gamma: float) -> None:
+        super().__init__(optimizer)
+        self.gamma = _check_number("ExponentialLR", "gamma", gamma, low=0.0, low_open=True)
+
+    def lr_at(self, epoch: int) -> float:
+        return self.base_lr * self.gamma ** epoch
+
+
+class CosineAnnealingLR(Schedule):
+    """Cosine from the initial ``lr`` down to ``eta_min`` over ``T_max`` epochs."""
+
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:  # noqa: N803 - PyTorch's name
+        super().__init__(optimizer)
+        if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max < 1:
+            raise ValueError(f"CosineAnnealingLR T_max must be an integer >= 1, got {T_max!r}")
+        self.T_max = T_max
+        self.eta_min = _check_number("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
+
+    def lr_at(self, epoch: int) -> float:
+        cosine = (1 + math.cos(math.pi * epoch / self.T_max)) / 2
+        return self.eta_min + (self.base_lr - self.eta_min) * cosine
+
+
+class ReduceLROnPlateau(Schedule):
+    """Multiply the learning rate by ``factor`` after ``patience`` epochs without improvement.
+
+    ``step(metric)`` takes the monitored value (``fit`` passes the validation loss when there is
+    validation data, else the training loss).  ``mode="min"``: lower is better; an improvement
+    must beat the best by the relative ``threshold``.
+    """
+
+    def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1,
+                 patience: int = 10, threshold: float = 1e-4, cooldown: int = 0,
+                 min_lr: float = 0.0) -> None:
+        super().__init__(optimizer)
+        if mode not in ("min", "max"):
+            raise ValueError(f"ReduceLROnPlateau mode must be 'min' or 'max', got {mode!r}")
+        self.mode = mode
+        self.factor = _check_number("ReduceLROnPlateau", "factor", factor, low=0.0, high=1.0,
+                                    low_open=True)
+        for name, value in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"ReduceLROnPlateau {name} must be an integer >= 0, "
+                                 f"got {value!r}")
+        self.patience, self.cooldown = patience, cooldown
+        self.threshold = _check_number("ReduceLROnPlateau", "threshold", threshold, low=0.0)
+        self.min_lr = _check_number("ReduceLROnPlateau", "min_lr", min_lr, low=0.0)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.bad_epochs = 0
+        self.cooldown_left = 0
+
+    def _improved(self, metric: float) -> bool:
+        if self.mode == "min":
+            return metric < self.best * (1 - self.threshold)
+        return metric > self.best * (1 + self.threshold)
+
+    def step(self, metric: float | None = None) -> None:
+        if metric is None:
+            raise ValueError("ReduceLROnPlateau.step needs the monitored metric, got None")
+        self.last_epoch += 1
+        metric = float(metric)
+        if self._improved(metric):
+            self.best, self.bad_epochs = metric, 0
+        else:
+            self.bad_epochs += 1
+        if self.cooldown_left > 0:
+            self.cooldown_left -= 1
+            self.bad_epochs = 0
+        if self.bad_epochs > self.patience:
+            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            self.cooldown_left, self.bad_epochs = self.cooldown, 0
