@@ -199,9 +199,13 @@ class Sequential:
         return self
 
     def copy(self, dtype: Any = None) -> Sequential:
-        """A deep copy (caches cleared), optionally cast to ``dtype`` (NumPy parameters)."""
-        self.clear_cache()
-        clone = copy.deepcopy(self)
+        """A deep copy without the recorded arrays, optionally cast to ``dtype`` (NumPy).
+
+        The original keeps its records (a learner's trace survives a ``gradcheck``).
+        """
+        skip = {id(getattr(layer, name)): None for layer in self.layers
+                for name in layer._cache_names if getattr(layer, name, None) is not None}
+        clone = copy.deepcopy(self, memo=skip)       # recorded arrays become None in the clone
         if dtype is not None:
             dtype = resolve_dtype(dtype)
             for layer in clone.layers:
