@@ -96,9 +96,12 @@ class BCELoss(Loss):
     """
 
     def elementwise(self, xp, output, target):
+        # max(log p, -100) without ever taking log(0) (p = 0 or 1 exactly: a saturated sigmoid)
         floor = xp.asarray(_LOG_FLOOR, dtype=output.dtype)
-        log_p = xp.maximum(xp.log(output), floor)
-        log_1mp = xp.maximum(xp.log1p(-output), floor)
+        safe_p = xp.where(output > 0, output, xp.ones_like(output))     # stand-in: log 1 = 0
+        safe_q = xp.where(output < 1, output, xp.zeros_like(output))    # stand-in: log1p(0) = 0
+        log_p = xp.where(output > 0, xp.maximum(xp.log(safe_p), floor), floor)
+        log_1mp = xp.where(output < 1, xp.maximum(xp.log1p(-safe_q), floor), floor)
         losses = -(target * log_p + (1 - target) * log_1mp)
         denom = xp.maximum(output * (1 - output), xp.asarray(_BCE_EPSILON, dtype=output.dtype))
         return losses, (output - target) / denom
