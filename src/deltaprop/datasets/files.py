@@ -1,0 +1,167 @@
+"""Datasets from files: CSV (header row, numeric feature columns) and NPZ (keys ``X``, ``y``).
+
+Errors name the file and what is wrong with it: an unknown target column lists the valid
+ones, a non-numeric feature value gives its line and column.  NPZ files are read with
+``allow_pickle=False``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+
+import numpy as np
+
+from ._dataset import TASKS, Dataset
+
+MAX_CLASSES = 20     # integer targets with at most this many distinct values are labels
+
+
+def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | None = None,
+             delimiter: str = ",") -> Dataset:
+    """Read a CSV file with a header row.
+
+    Parameters
+    ----------
+    path : str or PathLike
+    target : str or None
+        Name of the target column; ``None`` takes the last column.
+    task : "classification", "regression" or None
+        ``None`` decides from the target: text, or integers with at most ``MAX_CLASSES``
+        distinct values, mean classification; anything else regression.
+    delimiter : str
+
+    Every other column is a feature and must hold numbers (an empty cell is an error).
+    """
+    path = os.fspath(path)
+    _check_task(task)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle, delimiter=delimiter))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"CSV file not found: {path}") from None
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"{path} is not a readable CSV text file: {error}") from None
+    rows = [row for row in rows if any(cell.strip() for cell in row)]   # skip blank lines
+    if len(rows) < 2:
+        raise ValueError(f"{path} needs a header row and at least one data row, "
+                         f"found {len(rows)} non-empty line(s)")
+    header = [name.strip() for name in rows[0]]
+    if target is None:
+        target = header[-1]
+    if target not in header:
+        raise ValueError(f"{path} has no column {target!r}; columns: {', '.join(header)}")
+    if len(header) < 2:
+        raise ValueError(f"{path} has only the column {target!r}: no features left")
+    t_col = header.index(target)
+    f_cols = [i for i in range(len(header)) if i != t_col]
+    features = np.empty((len(rows) - 1, len(f_cols)), dtype=np.float64)
+    targets: list[str] = []
+    for r, row in enumerate(rows[1:]):
+        if len(row) != len(header):
+            raise ValueError(f"{path} line {r + 2}: expected {len(header)} values (as in the "
+                             f"header), got {len(row)}")
+        for j, col in enumerate(f_cols):
+            features[r, j] = _number(row[col], path, r + 2, header[col])
+        targets.append(row[t_col].strip())
+    y, classes, task = _encode_target(targets, task, f"{path} column {target!r}")
+    return Dataset(features, y, task=task, feature_names=[header[i] for i in f_cols],
+                   classes=classes, target_names=_target_names(task, target, classes),
+                   name=os.path.basename(path), description=f"CSV file {path}, target {target!r}")
+
+
+def load_npz(path: str | os.PathLike, *, task: str | None = None) -> Dataset:
+    """Read an ``.npz`` file holding arrays ``X`` (N, features) and ``y`` (N,) or (N, k).
+
+    An optional string array ``feature_names`` names the columns.  No pickled objects.
+    """
+    path = os.fspath(path)
+    _check_task(task)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"NPZ file not found: {path}") from None
+    except (OSError, EOFError, ValueError) as error:
+        raise ValueError(f"{path} is not a readable .npz file: {error}") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise ValueError(f"{path} is a single .npy array, not an .npz archive with X and y")
+    with archive:
+        missing = [key for key in ("X", "y") if key not in archive.files]
+        if missing:
+            raise ValueError(f"{path} must hold arrays 'X' and 'y'; missing {missing}, "
+                             f"found {archive.files}")
+        try:
+            X, y = archive["X"], archive["y"]
+            names = archive["feature_names"].tolist() if "feature_names" in archive.files \
+                else []
+        except (OSError, EOFError, ValueError) as error:
+            raise ValueError(f"{path} holds an unreadable array: {error}") from None
+    if X.dtype.kind not in "fiub" or X.ndim != 2:
+        raise ValueError(f"{path}: X must be a 2-D numeric array, got dtype {X.dtype}, "
+                         f"shape {X.shape}")
+    if y.ndim == 2 and (task == "regression" or (task is None and y.dtype.kind == "f")):
+        return Dataset(X, y, task="regression", feature_names=[str(n) for n in names],
+                       target_names=[f"y{i + 1}" for i in range(y.shape[1])],
+                       name=os.path.basename(path), description=f"NPZ file {path}")
+    if y.ndim != 1:
+        raise ValueError(f"{path}: y must have shape (N,) or (N, k), got {y.shape}")
+    values = [str(v) for v in y.tolist()] if y.dtype.kind in "US" else y.tolist()
+    y_enc, classes, task = _encode_target(values, task, f"{path} array 'y'")
+    return Dataset(X, y_enc, task=task, feature_names=[str(n) for n in names], classes=classes,
+                   target_names=_target_names(task, "y", classes),
+                   name=os.path.basename(path), description=f"NPZ file {path}")
+
+
+def _number(cell: str, path: str, line: int, column: str) -> float:
+    try:
+        value = float(cell)
+    except ValueError:
+        where = f"{path} line {line}, column {column!r}"
+        if not cell.strip():
+            raise ValueError(f"{where}: missing value (empty cell)") from None
+        raise ValueError(f"{where}: expected a number, got {cell!r}") from None
+    if not math.isfinite(value):
+        raise ValueError(f"{path} line {line}, column {column!r}: value must be finite, "
+                         f"got {cell!r}")
+    return value
+
+
+def _encode_target(values: list, task: str | None, where: str) -> tuple[np.ndarray, list, str]:
+    """Targets as float (regression) or class indices with their original labels."""
+    numbers = _as_numbers(values)
+    if task is None:
+        integral = numbers is not None and bool(np.all(numbers == np.round(numbers)))
+        task = "classification" if numbers is None or (
+            integral and len(np.unique(numbers)) <= MAX_CLASSES) else "regression"
+    if task == "regression":
+        if numbers is None:
+            bad = next(v for v in values if _as_numbers([v]) is None)
+            raise ValueError(f"{where}: regression targets must be numbers, got {bad!r}")
+        return numbers, [], task
+    if numbers is not None:
+        labels, y = np.unique(numbers, return_inverse=True)
+        classes = [int(v) if float(v).is_integer() else float(v) for v in labels]
+    else:
+        labels, y = np.unique(np.asarray(values, dtype=str), return_inverse=True)
+        classes = [str(v) for v in labels]
+    if len(classes) < 2:
+        raise ValueError(f"{where}: classification needs at least 2 classes, found {classes}")
+    return y.astype(np.int64), classes, task
+
+
+def _as_numbers(values: list) -> np.ndarray | None:
+    try:
+        numbers = np.asarray([float(v) for v in values], dtype=np.float64)
+    except (TypeError, ValueError):
+        return None
+    return numbers if np.all(np.isfinite(numbers)) else None
+
+
+def _target_names(task: str, target: str, classes: list) -> list[str]:
+    return [str(label) for label in classes] if task == "classification" else [target]
+
+
+def _check_task(task: str | None) -> None:
+    if task is not None and task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS} or None, got {task!r}")

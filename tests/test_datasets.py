@@ -1,0 +1,227 @@
+"""Datasets: generators, registry, files, optional packages, split and scaling."""
+
+import random
+import sys
+import types
+
+import numpy as np
+import pytest
+
+from deltaprop import datasets
+from deltaprop.preprocessing import Standardizer, train_test_split
+
+TOY = ["quadrants", "xor", "moons", "circles", "spirals", "blobs"]
+
+
+@pytest.mark.parametrize("name", TOY)
+def test_toy_sets_have_size_labels_and_are_reproducible(name):
+    data = datasets.load(name, n_samples=101, noise=0.1, seed=3)
+    assert data.X.shape == (101, 2) and data.X.dtype == np.float64
+    assert data.y.shape == (101,) and data.y.dtype == np.int64
+    assert data.task == "classification"
+    assert set(np.unique(data.y)) == set(range(len(data.classes)))
+    again = datasets.load(name, n_samples=101, noise=0.1, seed=3)
+    np.testing.assert_array_equal(data.X, again.X)
+    other = datasets.load(name, n_samples=101, noise=0.1, seed=4)
+    assert not np.array_equal(data.X, other.X)
+
+
+def test_quadrants_labels_follow_the_sign_rule_without_noise():
+    X, y = datasets.quadrants(200, seed=0)
+    np.testing.assert_array_equal(y, (X[:, 0] * X[:, 1] > 0).astype(int))
+
+
+def test_noise_moves_points_but_not_labels():
+    clean = datasets.circles(100, noise=0.0, seed=1)
+    radius = np.hypot(clean.X[:, 0], clean.X[:, 1])
+    np.testing.assert_allclose(radius, np.where(clean.y == 0, 1.0, 0.5))
+    noisy = datasets.circles(100, noise=0.2, seed=1)
+    assert np.abs(np.hypot(noisy.X[:, 0], noisy.X[:, 1]) - radius).max() > 0.05
+
+
+def test_generators_do_not_touch_the_global_random_state():
+    before = np.random.get_state()[1].copy()  # noqa: NPY002
+    datasets.moons(50, seed=0)
+    np.testing.assert_array_equal(np.random.get_state()[1], before)  # noqa: NPY002
+
+
+def test_spirals_and_blobs_take_class_counts():
+    assert len(datasets.spirals(90, n_classes=3, seed=0).classes) == 3
+    assert np.bincount(datasets.blobs(100, centers=4, seed=0).y).tolist() == [25] * 4
+
+
+def test_curve_is_regression_with_noise():
+    data = datasets.load("curve", n_samples=300, noise=0.0, seed=0)
+    assert data.task == "regression" and data.X.shape == (300, 1)
+    np.testing.assert_allclose(data.y, np.sin(data.X[:, 0]) + 0.3 * data.X[:, 0])
+    noisy = datasets.curve(300, noise=0.5, seed=0)
+    residual = noisy.y - (np.sin(noisy.X[:, 0]) + 0.3 * noisy.X[:, 0])
+    assert 0.4 < residual.std() < 0.6
+
+
+@pytest.mark.parametrize("bad", [{"n_samples": 0}, {"noise": -1.0}, {"n_samples": 2.5}])
+def test_generator_arguments_are_checked(bad):
+    with pytest.raises(ValueError, match=r"n_samples|noise"):
+        datasets.moons(**{"n_samples": 10, **bad})
+
+
+def test_registry_lists_everything_and_rejects_unknown_names():
+    names = [name for name, _ in datasets.available()]
+    assert names == sorted(names)
+    for expected in [*TOY, "curve", "digits", "iris", "wine", "breast_cancer", "diabetes",
+                     "mnist1d"]:
+        assert expected in names
+    assert all(description for _, description in datasets.available())
+    with pytest.raises(ValueError, match=r"unknown dataset 'mooons'.*moons"):
+        datasets.load("mooons")
+    with pytest.raises(ValueError, match="does not take the options"):
+        datasets.load("moons", colour="red")
+
+
+@pytest.mark.parametrize("name,task,shape", [("iris", "classification", (150, 4)),
+                                             ("diabetes", "regression", (442, 10)),
+                                             ("digits", "classification", (1797, 64))])
+def test_sklearn_sets(name, task, shape):
+    pytest.importorskip("sklearn")
+    data = datasets.load(name)
+    assert (data.task, data.X.shape) == (task, shape)
+    assert len(data.feature_names) == shape[1]
+
+
+def test_sklearn_missing_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "sklearn.datasets", None)     # import fails
+    with pytest.raises(ImportError, match=r"pip install 'deltaprop\[datasets\]'"):
+        datasets.load("wine")
+
+
+def test_mnist1d_missing_gives_clear_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mnist1d", None)
+    monkeypatch.setitem(sys.modules, "mnist1d.data", None)
+    with pytest.raises(ImportError, match="pip install mnist1d"):
+        datasets.load("mnist1d")
+
+
+def test_mnist1d_global_random_state_is_restored(monkeypatch):
+    calls = {}
+
+    def make_dataset(args):              # behaves like the real package: reseeds globally
+        np.random.seed(args.seed)  # noqa: NPY002
+        random.seed(args.seed)
+        calls["n"] = args.num_samples
+        n_train = int(args.num_samples * 0.8)
+        x = np.random.randn(args.num_samples, 40)  # noqa: NPY002
+        y = np.random.randint(0, 10, args.num_samples)  # noqa: NPY002
+        return {"x": x[:n_train], "y": y[:n_train], "x_test": x[n_train:], "y_test": y[n_train:]}
+
+    fake = types.ModuleType("mnist1d.data")
+    fake.get_dataset_args = lambda as_dict=False: {"num_samples": 5000, "seed": 42,
+                                                   "final_seq_length": 40}
+    fake.make_dataset = make_dataset
+    package = types.ModuleType("mnist1d")
+    package.data = fake
+    monkeypatch.setitem(sys.modules, "mnist1d", package)
+    monkeypatch.setitem(sys.modules, "mnist1d.data", fake)
+
+    np_state, py_state = np.random.get_state(), random.getstate()  # noqa: NPY002
+    data = datasets.load("mnist1d", n_samples=50, seed=7, split="train")
+    assert calls["n"] == 50 and data.X.shape == (40, 40) and data.task == "classification"
+    after = np.random.get_state()  # noqa: NPY002
+    assert after[0] == np_state[0] and np.array_equal(after[1], np_state[1])
+    assert after[2:] == np_state[2:]
+    assert random.getstate() == py_state
+    with pytest.raises(ValueError, match="unknown mnist1d arguments"):
+        datasets.mnist1d(colour=1)
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_csv_by_target_name(tmp_path):
+    path = _write(tmp_path / "d.csv", "a,label,b\n1,cat,2\n3,dog,4\n5,cat,6\n")
+    data = datasets.load(path, target="label")
+    assert data.feature_names == ["a", "b"] and data.classes == ["cat", "dog"]
+    np.testing.assert_array_equal(data.X, [[1, 2], [3, 4], [5, 6]])
+    np.testing.assert_array_equal(data.y, [0, 1, 0])
+
+
+def test_csv_regression_target_is_inferred(tmp_path):
+    path = _write(tmp_path / "r.csv", "x,y\n1,0.5\n2,1.5\n3,2.25\n")
+    data = datasets.load(str(path))                     # last column by default
+    assert data.task == "regression" and data.target_names == ["y"]
+    np.testing.assert_allclose(data.y, [0.5, 1.5, 2.25])
+    assert datasets.load(path, task="classification").classes == [0.5, 1.5, 2.25]
+
+
+def test_csv_unknown_column_lists_the_valid_ones(tmp_path):
+    path = _write(tmp_path / "d.csv", "a,b,c\n1,2,3\n")
+    with pytest.raises(ValueError, match="no column 'z'; columns: a, b, c"):
+        datasets.load(path, target="z")
+
+
+def test_csv_non_numeric_value_gives_line_and_column(tmp_path):
+    path = _write(tmp_path / "d.csv", "a,b,y\n1,2,0\n3,oops,1\n")
+    with pytest.raises(ValueError, match=r"line 3, column 'b': expected a number, got 'oops'"):
+        datasets.load(path, target="y")
+    path = _write(tmp_path / "e.csv", "a,b,y\n1,,0\n3,4,1\n")
+    with pytest.raises(ValueError, match="line 2, column 'b': missing value"):
+        datasets.load(path, target="y")
+
+
+def test_csv_missing_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="CSV file not found"):
+        datasets.load(tmp_path / "none.csv")
+
+
+def test_npz_files(tmp_path):
+    path = tmp_path / "d.npz"
+    X = np.arange(12.0).reshape(6, 2)
+    np.savez(path, X=X, y=np.array([0, 1, 2, 0, 1, 2]))
+    data = datasets.load(path)
+    assert data.task == "classification" and data.classes == [0, 1, 2]
+    np.testing.assert_array_equal(data.X, X)
+    np.savez(tmp_path / "bad.npz", features=X)
+    with pytest.raises(ValueError, match="must hold arrays 'X' and 'y'"):
+        datasets.load(tmp_path / "bad.npz")
+    (tmp_path / "junk.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match=r"not a readable \.npz"):
+        datasets.load(tmp_path / "junk.npz")
+
+
+def test_train_test_split_sizes_and_reproducibility():
+    X, y = np.arange(40.0).reshape(20, 2), np.arange(20)
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, seed=0)
+    assert X_train.shape == (15, 2) and X_test.shape == (5, 2)
+    assert sorted(np.concatenate([y_train, y_test]).tolist()) == list(range(20))
+    np.testing.assert_array_equal(X_test[:, 0] / 2, y_test)
+    again = train_test_split(X, y, test_size=0.25, seed=0)
+    np.testing.assert_array_equal(again[3], y_test)
+    with pytest.raises(ValueError, match="test_size"):
+        train_test_split(X, y, test_size=1.0)
+
+
+def test_stratified_split_keeps_proportions():
+    y = np.array([0] * 80 + [1] * 20)
+    X = np.zeros((100, 1))
+    _, _, y_train, y_test = train_test_split(X, y, test_size=0.3, seed=1, stratify=True)
+    assert np.bincount(y_test).tolist() == [24, 6]
+    assert np.bincount(y_train).tolist() == [56, 14]
+
+
+def test_standardizer_fits_on_training_part_and_round_trips():
+    rng = np.random.default_rng(0)
+    train, test = rng.normal(5, 3, (50, 3)), rng.normal(5, 3, (10, 3))
+    train[:, 2] = 7.0                                    # a constant feature
+    scaler = Standardizer().fit(train)
+    scaled = scaler.transform(train)
+    np.testing.assert_allclose(scaled[:, :2].mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(scaled[:, :2].std(axis=0), 1)
+    np.testing.assert_array_equal(scaled[:, 2], 0)
+    restored = Standardizer.from_dict(scaler.to_dict())
+    np.testing.assert_array_equal(restored.transform(test), scaler.transform(test))
+    np.testing.assert_allclose(scaler.inverse_transform(scaler.transform(test)), test)
+    with pytest.raises(ValueError, match="not fitted"):
+        Standardizer().transform(test)
+    with pytest.raises(ValueError, match="fitted on 3 features"):
+        scaler.transform(test[:, :2])
