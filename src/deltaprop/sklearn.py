@@ -1,0 +1,417 @@
+r"""scikit-learn estimators on the deltaprop engine: ``MLPClassifier`` and ``MLPRegressor``.
+
+The parameters carry scikit-learn's ``MLPClassifier`` names where they mean the same thing,
+and every optimiser step is the engine's four lines (forward, loss, backward, step) on one
+mini-batch.  Differences from scikit-learn, stated:
+
+- the loss is the *weighted mean* :math:`\sum_n w_n \ell_n / \sum_n w_n` (``sample_weight``
+  times the ``class_weight`` of the row's class), and the L2 term
+  :math:`\frac{\alpha}{2 \sum_n w_n} \sum_l \lVert W^{(l)} \rVert^2` (weights, not biases) is
+  added per batch, so a weight of 2 is the same as a duplicated row (full batches);
+- binary classification uses ONE logit with ``BCEWithLogitsLoss``; several classes use
+  softmax + cross-entropy; a 2-D 0/1 ``y`` is multi-label (one logit per label);
+- with ``early_stopping=True`` the stopping rule watches the validation LOSS and keeps it in
+  ``validation_loss_curve_`` (scikit-learn keeps an accuracy / R² in ``validation_scores_``);
+- ``solver="adamw"`` is Adam with decoupled weight decay ``alpha`` (no L2 term in the loss);
+- there is no ``lbfgs`` solver and no learning-rate schedule option;
+- the network computes in ``dtype="float64"`` by default (scikit-learn's checks compare
+  predictions to 1e-7); ``dtype="float32"`` halves memory and time.
+
+This module imports scikit-learn at the top: it is only imported on demand
+(``from deltaprop.sklearn import MLPClassifier``), never by ``import deltaprop``.
+"""
+
+from __future__ import annotations
+
+import warnings
+from numbers import Integral, Real
+
+import numpy as np
+
+try:
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.model_selection import train_test_split
+    from sklearn.utils import check_random_state
+    from sklearn.utils.class_weight import compute_sample_weight
+    from sklearn.utils.multiclass import check_classification_targets, type_of_target
+    from sklearn.utils.validation import (
+        _check_sample_weight,
+        check_is_fitted,
+        column_or_1d,
+        validate_data,
+    )
+except ImportError as error:                                  # pragma: no cover
+    raise ImportError("deltaprop.sklearn needs scikit-learn >= 1.6: "
+                      "pip install 'deltaprop[sklearn]'") from error
+
+from .activations import Sigmoid, softmax
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .model import mlp
+from .optim import SGD, Adam, AdamW
+from .training import predict as _engine_predict
+
+_SOLVERS = ("adam", "adamw", "sgd")
+_ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+
+
+class _BaseMLP(BaseEstimator):
+    """The shared training loop; subclasses say how targets become model outputs."""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, momentum=0.9,
+                 nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 dtype="float64"):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.dtype = dtype
+
+    # -- what the subclasses define -----------------------------------------------------------
+    def _targets(self, y, *, reset: bool, classes=None):
+        """Encode ``y`` for the engine; returns (targets, n_outputs)."""
+        raise NotImplementedError  # pragma: no cover
+
+    def _loss(self):
+        raise NotImplementedError  # pragma: no cover
+
+    def _row_weights(self, y, sample_weight, *, incremental: bool):
+        return sample_weight
+
+    # -- public API -----------------------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Train from scratch for up to ``max_iter`` epochs. Returns self."""
+        self._check_params()
+        return self._fit(X, y, sample_weight, incremental=False, classes=None)
+
+    def _partial_fit(self, X, y, sample_weight=None, classes=None):
+        self._check_params()
+        return self._fit(X, y, sample_weight, incremental=True, classes=classes)
+
+    def _fit(self, X, y, sample_weight, *, incremental: bool, classes):
+        first = not (incremental and hasattr(self, "model_"))
+        X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
+                             y_numeric=isinstance(self, RegressorMixin), reset=first)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        weights = self._row_weights(y, sample_weight, incremental=incremental)
+        targets, n_outputs = self._targets(y, reset=first, classes=classes)
+        if first:
+            self._initialize(X.shape[1], n_outputs)
+        if incremental:
+            self._run_epochs(X, targets, weights, epochs=1, incremental=True)
+        else:
+            self._run_epochs(X, targets, weights, epochs=self.max_iter, incremental=False)
+        return self
+
+    def _check_params(self) -> None:
+        sizes = self.hidden_layer_sizes
+        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must hold integers >= 1, got {sizes!r}")
+        self._hidden = [int(s) for s in sizes]
+        if self.activation not in _ACTIVATIONS:
+            raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {self.activation!r}")
+        if self.solver not in _SOLVERS:
+            raise ValueError(f"solver must be one of {_SOLVERS}, got {self.solver!r}")
+        for name, low in (("max_iter", 1), ("n_iter_no_change", 1)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+        for name in ("alpha", "tol", "learning_rate_init", "epsilon"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
+                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
+        if not 0 < self.validation_fraction < 1:
+            raise ValueError("validation_fraction must lie in (0, 1), got "
+                             f"{self.validation_fraction!r}")
+        if self.batch_size != "auto" and (isinstance(self.batch_size, bool) or not
+                                          isinstance(self.batch_size, Integral)
+                                          or self.batch_size < 1):
+            raise ValueError(f"batch_size must be 'auto' or an integer >= 1, "
+                             f"got {self.batch_size!r}")
+
+    def _initialize(self, n_features: int, n_outputs: int) -> None:
+        seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        self._rng = np.random.default_rng(seed)
+        self.model_ = mlp([n_features, *self._hidden, n_outputs], activation=self.activation,
+                          seed=self._rng, dtype=self.dtype)
+        if self.solver == "sgd":
+            self._optimizer = SGD(self.model_, lr=self.learning_rate_init,
+                                  momentum=self.momentum,
+                                  nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
+        else:
+            kind = AdamW if self.solver == "adamw" else Adam
+            decay = {"weight_decay": self.alpha} if self.solver == "adamw" else {}
+            self._optimizer = kind(self.model_, lr=self.learning_rate_init,
+                                   betas=(self.beta_1, self.beta_2), eps=self.epsilon, **decay)
+        self.n_iter_, self.t_ = 0, 0
+        self.loss_curve_: list[float] = []
+        self.best_loss_ = np.inf
+        self._no_improvement = 0
+        if self.early_stopping:
+            self.validation_loss_curve_: list[float] = []
+            self.best_validation_loss_ = np.inf
+
+    def _run_epochs(self, X, targets, weights, *, epochs: int, incremental: bool) -> None:
+        validation = None
+        if self.early_stopping and not incremental:
+            stratify = targets if isinstance(self, ClassifierMixin) and targets.ndim == 1 \
+                else None
+            parts = train_test_split(X, targets, np.arange(X.shape[0]),
+                                     test_size=self.validation_fraction, stratify=stratify,
+                                     random_state=int(self._rng.integers(2**31)))
+            X, X_val, targets, t_val, rows, rows_val = parts
+            validation = (X_val, t_val, None if weights is None else weights[rows_val])
+            weights = None if weights is None else weights[rows]
+            best_state = None
+        n = X.shape[0]
+        batch = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
+        w_all = np.ones(n) if weights is None else weights
+        loss = self._loss()
+        for _ in range(epochs):
+            order = self._rng.permutation(n) if self.shuffle else np.arange(n)
+            total = 0.0
+            for start in range(0, n, batch):
+                rows = order[start:start + batch]
+                total += self._step(X[rows], targets[rows], w_all[rows], loss)
+            self.n_iter_ += 1
+            self.loss_ = total / max(w_all.sum(), np.finfo(float).tiny)
+            self.loss_curve_.append(self.loss_)
+            if incremental:
+                self.best_loss_ = min(self.best_loss_, self.loss_)
+                continue
+            if validation is not None:
+                value = self._weighted_loss(*validation, loss)
+                self.validation_loss_curve_.append(value)
+                improved = value < self.best_validation_loss_
+                self._count(value, self.best_validation_loss_)
+                if improved:
+                    self.best_validation_loss_ = value
+                    best_state = self.model_.state_dict()
+                self.best_loss_ = min(self.best_loss_, self.loss_)
+            else:
+                self._count(self.loss_, self.best_loss_)
+                self.best_loss_ = min(self.best_loss_, self.loss_)
+            if self._no_improvement > self.n_iter_no_change:
+                break
+        else:
+            if not incremental:
+                warnings.warn(f"{type(self).__name__}: maximum iterations ({self.max_iter}) "
+                              "reached and the optimization hasn't converged yet.",
+                              ConvergenceWarning, stacklevel=3)
+        if validation is not None and best_state is not None:
+            self.model_.load_state_dict(best_state)             # the best validation epoch
+        self.model_.eval()
+
+    def _count(self, value: float, best: float) -> None:
+        """scikit-learn's rule: an epoch that does not beat ``best - tol`` counts against."""
+        self._no_improvement = self._no_improvement + 1 if value > best - self.tol else 0
+
+    def _step(self, xb, tb, wb, loss) -> float:
+        """One optimiser step on a batch; returns Σ wₙ ℓₙ (loss + L2 term) for the epoch mean."""
+        w_sum = float(wb.sum())
+        if w_sum <= 0:
+            return 0.0                                         # nothing to learn from
+        self.model_.train()
+        output = self.model_.forward(xb)
+        value, grad = loss(output, tb, wb)
+        self.model_.backward(grad, input_grad=False)
+        penalty = 0.0
+        if self.solver != "adamw" and self.alpha:
+            for dense in self.model_.dense_layers:             # L2: + α W / Σw (weights only)
+                weight = dense.params["weight"]
+                dense.grads["weight"] = dense.grads["weight"] + self.alpha * weight / w_sum
+                penalty += 0.5 * self.alpha * float(np.sum(weight * weight)) / w_sum
+        self._optimizer.step()
+        self.t_ += xb.shape[0]
+        return (float(value) + penalty) * w_sum
+
+    def _weighted_loss(self, X, targets, weights, loss) -> float:
+        output = _engine_predict(self.model_, X)
+        return float(loss(output, targets, weights)[0])
+
+    def _output(self, X):
+        check_is_fitted(self, "model_")
+        X = validate_data(self, X, dtype=(np.float64, np.float32), reset=False)
+        return np.asarray(_engine_predict(self.model_, X))
+
+    # -- scikit-learn's (in, out) layout ------------------------------------------------------
+    @property
+    def coefs_(self) -> list[np.ndarray]:
+        """Weights per layer as scikit-learn lays them out: ``(in, out)`` = ``Wᵀ`` (copies)."""
+        return [np.array(d.params["weight"]).T.copy() for d in self.model_.dense_layers]
+
+    @property
+    def intercepts_(self) -> list[np.ndarray]:
+        """Biases per layer, shape ``(out,)`` (copies)."""
+        return [np.array(d.params["bias"]) for d in self.model_.dense_layers]
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multilayer perceptron classifier trained by deltaprop's backpropagation.
+
+    Parameters are scikit-learn's ``MLPClassifier``'s (see the module docstring for the
+    differences), plus ``class_weight``: ``None``, ``"balanced"`` (weights
+    ``n_samples / (n_classes · count)``) or ``{label: weight}``, multiplied into
+    ``sample_weight``.
+
+    Attributes
+    ----------
+    classes_, n_features_in_, loss_, loss_curve_, best_loss_, n_iter_, t_ :
+        As in scikit-learn.
+    validation_loss_curve_ : list of float
+        The validation loss per epoch (``early_stopping=True`` only).
+    model_ : Sequential
+        The trained deltaprop network (logits out).
+    coefs_, intercepts_ : list of arrays
+        The weights in scikit-learn's ``(in, out)`` layout.
+    """
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate_init=0.001, max_iter=200,
+                 shuffle=True, random_state=None, tol=1e-4, early_stopping=False,
+                 validation_fraction=0.1, n_iter_no_change=10, momentum=0.9,
+                 nesterovs_momentum=True, beta_1=0.9, beta_2=0.999, epsilon=1e-8,
+                 dtype="float64", class_weight=None):
+        super().__init__(hidden_layer_sizes, activation, solver=solver, alpha=alpha,
+                         batch_size=batch_size, learning_rate_init=learning_rate_init,
+                         max_iter=max_iter, shuffle=shuffle, random_state=random_state,
+                         tol=tol, early_stopping=early_stopping,
+                         validation_fraction=validation_fraction,
+                         n_iter_no_change=n_iter_no_change, momentum=momentum,
+                         nesterovs_momentum=nesterovs_momentum, beta_1=beta_1, beta_2=beta_2,
+                         epsilon=epsilon, dtype=dtype)
+        self.class_weight = class_weight
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call."""
+        return self._partial_fit(X, y, sample_weight, classes)
+
+    def _row_weights(self, y, sample_weight, *, incremental):
+        check_classification_targets(y)
+        if self.class_weight is None:
+            return sample_weight
+        if incremental and isinstance(self.class_weight, str):
+            raise ValueError(f"class_weight={self.class_weight!r} needs the whole data set; "
+                             "use fit, or pass a dict of weights for partial_fit")
+        per_row = compute_sample_weight(self.class_weight, y)
+        return per_row if sample_weight is None else per_row * sample_weight
+
+    def _targets(self, y, *, reset, classes=None):
+        if reset:
+            self._multilabel = type_of_target(y) == "multilabel-indicator"
+            if classes is None and self._multilabel:
+                classes = np.arange(y.shape[1])
+            if classes is None and getattr(self, "_in_partial", False):
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            labels = np.unique(y) if classes is None else np.unique(np.asarray(classes))
+            if not self._multilabel and labels.size < 2:
+                raise ValueError(f"{type(self).__name__} needs at least 2 classes in y, "
+                                 f"got 1 class: {labels!r}")
+            self.classes_ = labels
+        if self._multilabel:
+            if y.ndim != 2 or y.shape[1] != self.classes_.size:
+                raise ValueError(f"multi-label y must have shape (N, {self.classes_.size}), "
+                                 f"got {y.shape}")
+            return np.asarray(y, dtype=self.dtype), self.classes_.size
+        unknown = np.setdiff1d(y, self.classes_)
+        if unknown.size:
+            raise ValueError(f"y holds labels {unknown!r} not in classes_ {self.classes_!r}")
+        codes = np.searchsorted(self.classes_, y)
+        if self.classes_.size == 2:
+            return codes.astype(self.dtype).reshape(-1, 1), 1    # one logit
+        return codes.astype(np.int64), self.classes_.size
+
+    def _partial_fit(self, X, y, sample_weight=None, classes=None):
+        self._in_partial = not hasattr(self, "model_")
+        try:
+            return super()._partial_fit(X, y, sample_weight, classes)
+        finally:
+            self._in_partial = False
+
+    def _loss(self):
+        if self._multilabel or self.classes_.size == 2:
+            return BCEWithLogitsLoss()
+        return CrossEntropyLoss()
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities, shape ``(N, n_classes)`` (per label for multi-label)."""
+        logits = self._output(X)
+        if self._multilabel:
+            return np.asarray(Sigmoid().function(np, logits))
+        if self.classes_.size == 2:
+            p = np.asarray(Sigmoid().function(np, logits))[:, 0]
+            return np.column_stack([1 - p, p])
+        return np.asarray(softmax(np, logits))
+
+    def predict_log_proba(self, X) -> np.ndarray:
+        with np.errstate(divide="ignore"):
+            return np.log(self.predict_proba(X))
+
+    def predict(self, X) -> np.ndarray:
+        """Predicted labels (``(N, n_labels)`` 0/1 for multi-label)."""
+        logits = self._output(X)
+        if self._multilabel:
+            return (logits > 0).astype(int)
+        if self.classes_.size == 2:
+            return self.classes_[(logits[:, 0] > 0).astype(int)]
+        return self.classes_[np.argmax(logits, axis=1)]
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multilayer perceptron regressor (mean squared error) trained by deltaprop.
+
+    ``y`` of shape ``(N,)`` or ``(N, k)``; ``predict`` returns the same layout.  Attributes as
+    :class:`MLPClassifier` (no ``classes_``).
+    """
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)``, continuing from the current weights."""
+        return self._partial_fit(X, y, sample_weight)
+
+    def _targets(self, y, *, reset, classes=None):
+        targets = np.asarray(y, dtype=self.dtype)
+        targets = targets.reshape(-1, 1) if targets.ndim == 1 else targets
+        if reset:
+            self._n_outputs = targets.shape[1]
+        elif targets.shape[1] != self._n_outputs:
+            raise ValueError(f"y must have {self._n_outputs} output column(s) as in the first "
+                             f"call, got {targets.shape[1]}")
+        return targets, targets.shape[1]
+
+    def _loss(self):
+        return MSELoss()
+
+    def predict(self, X) -> np.ndarray:
+        output = self._output(X)
+        return output[:, 0] if self._n_outputs == 1 else output
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags

@@ -1,0 +1,197 @@
+"""scikit-learn estimators: the full ``check_estimator`` suite, Pipeline, GridSearchCV,
+sample/class weights, early stopping and partial_fit."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("sklearn")
+
+from sklearn.datasets import make_blobs, make_classification, make_regression
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from deltaprop.sklearn import MLPClassifier, MLPRegressor
+
+# Tiny instances keep the ~50 checks per estimator fast; the checks clone them, so these
+# settings are what every check trains with.
+CHECK_INSTANCES = [
+    MLPClassifier(hidden_layer_sizes=(16,), max_iter=100, learning_rate_init=0.01),
+    MLPRegressor(hidden_layer_sizes=(16,), max_iter=100, learning_rate_init=0.01),
+]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+@parametrize_with_checks(CHECK_INSTANCES)
+def test_sklearn_check_estimator(estimator, check):
+    check(estimator)
+
+
+def test_import_deltaprop_does_not_import_sklearn():
+    import subprocess
+    import sys
+
+    code = "import sys, deltaprop; print('sklearn' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    assert out == "False"
+
+
+def _blobs(n=300, seed=0):
+    X, y = make_blobs(n_samples=n, centers=3, n_features=4, cluster_std=2.0, random_state=seed)
+    return X, y
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_classifier_inside_pipeline_learns():
+    X, y = make_classification(n_samples=300, n_features=8, n_informative=4, class_sep=1.5,
+                               random_state=0)
+    X = X * 50 + 100                                   # badly scaled: the scaler matters
+    pipe = make_pipeline(StandardScaler(), MLPClassifier((16,), max_iter=300, random_state=0,
+                                                         learning_rate_init=0.01))
+    pipe.fit(X[:200], y[:200])
+    assert pipe.score(X[200:], y[200:]) > 0.85
+    assert pipe.predict_proba(X[200:]).shape == (100, 2)
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_grid_search_over_hidden_sizes_and_alpha():
+    X, y = _blobs()
+    grid = GridSearchCV(MLPClassifier(max_iter=150, random_state=0, learning_rate_init=0.01),
+                        {"hidden_layer_sizes": [(2,), (16,)], "alpha": [1e-4, 1.0]}, cv=3)
+    grid.fit(X, y)
+    assert len(grid.cv_results_["params"]) == 4
+    assert grid.best_params_["hidden_layer_sizes"] in [(2,), (16,)]
+    assert grid.best_score_ > 0.85
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_class_weight_balanced_raises_minority_recall():
+    rng = np.random.default_rng(0)
+    X = np.vstack([rng.normal(0, 1, (380, 2)), rng.normal(1.2, 1, (20, 2))])
+    y = np.array([0] * 380 + [1] * 20)
+    recall = {}
+    for weight in (None, "balanced"):
+        clf = MLPClassifier((8,), max_iter=300, random_state=0, learning_rate_init=0.01,
+                            class_weight=weight).fit(X, y)
+        recall[weight] = np.mean(clf.predict(X[y == 1]) == 1)
+    assert recall["balanced"] > recall[None] + 0.3
+
+
+def test_class_weight_dict_is_sample_weight_per_class():
+    X, y = _blobs(90)
+    a = MLPClassifier((8,), max_iter=20, random_state=0, class_weight={0: 3.0, 1: 1.0, 2: 0.5})
+    b = MLPClassifier((8,), max_iter=20, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        a.fit(X, y)
+    with pytest.warns(ConvergenceWarning):
+        b.fit(X, y, sample_weight=np.array([3.0, 1.0, 0.5])[y])
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-12)
+
+
+def test_sample_weight_two_equals_duplicated_row():
+    X, y = _blobs(60)
+    w = np.ones(60)
+    w[:10] = 2.0
+    X_dup, y_dup = np.vstack([X, X[:10]]), np.concatenate([y, y[:10]])
+    kw = dict(hidden_layer_sizes=(8,), max_iter=30, random_state=1, shuffle=False)
+    with pytest.warns(ConvergenceWarning):
+        a = MLPClassifier(**kw).fit(X, y, sample_weight=w)
+    with pytest.warns(ConvergenceWarning):
+        b = MLPClassifier(**kw).fit(X_dup, y_dup)
+    np.testing.assert_allclose(a.predict_proba(X), b.predict_proba(X), rtol=1e-10)
+    assert a.loss_ == pytest.approx(b.loss_, rel=1e-10)
+
+
+def test_early_stopping_keeps_validation_loss_curve():
+    X, y = _blobs(400)
+    clf = MLPClassifier((16,), max_iter=500, early_stopping=True, n_iter_no_change=5,
+                        random_state=0, learning_rate_init=0.05).fit(X, y)
+    assert clf.n_iter_ < 500
+    assert len(clf.validation_loss_curve_) == len(clf.loss_curve_) == clf.n_iter_
+    assert clf.best_validation_loss_ == min(clf.validation_loss_curve_)
+    assert clf.validation_loss_curve_[-1] >= clf.best_validation_loss_
+    assert clf.score(X, y) > 0.85
+
+
+def test_no_validation_curve_without_early_stopping():
+    X, y = _blobs(100)
+    with pytest.warns(ConvergenceWarning, match="maximum iterations"):
+        clf = MLPClassifier((4,), max_iter=3).fit(X, y)
+    assert not hasattr(clf, "validation_loss_curve_")
+    assert clf.n_iter_ == 3 and len(clf.loss_curve_) == 3
+
+
+def test_partial_fit_over_batches_learns():
+    X, y = _blobs(600)
+    clf = MLPClassifier((16,), random_state=0, learning_rate_init=0.01)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X[:50], y[:50])
+    first_loss = None
+    for _ in range(15):
+        for start in range(0, 600, 100):
+            clf.partial_fit(X[start:start + 100], y[start:start + 100], classes=[0, 1, 2])
+        first_loss = first_loss if first_loss is not None else clf.loss_
+    assert clf.n_iter_ == 90
+    assert clf.loss_ < 0.5 * first_loss
+    assert clf.score(X, y) > 0.9
+    with pytest.raises(ValueError, match="not in classes_"):
+        clf.partial_fit(X[:3], [0, 1, 7])
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_regressor_multi_output_and_partial_fit():
+    X, y = make_regression(n_samples=300, n_features=5, n_targets=2, noise=1.0, random_state=0)
+    y = y / y.std(axis=0)
+    reg = MLPRegressor((32,), max_iter=400, learning_rate_init=0.01, random_state=0).fit(X, y)
+    assert reg.predict(X).shape == (300, 2)
+    assert reg.score(X, y) > 0.95
+    single = MLPRegressor((8,), random_state=0, learning_rate_init=0.01)
+    losses = [single.partial_fit(X, y[:, 0]).loss_ for _ in range(60)]
+    assert single.predict(X).shape == (300,)
+    assert losses[-1] < 0.2 * losses[0]
+
+
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
+def test_multilabel_classifier():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 3))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] + X[:, 2] > 0]).astype(int)
+    clf = MLPClassifier((16,), max_iter=300, learning_rate_init=0.01, random_state=0).fit(X, Y)
+    assert clf.predict(X).shape == (300, 2)
+    assert np.mean(clf.predict(X) == Y) > 0.95
+    assert clf.predict_proba(X).shape == (300, 2)
+
+
+def test_coefs_layout_reproduces_predictions():
+    X, y = _blobs(50)
+    with pytest.warns(ConvergenceWarning):
+        clf = MLPClassifier((5, 4), activation="tanh", max_iter=5, random_state=0).fit(X, y)
+    assert [c.shape for c in clf.coefs_] == [(4, 5), (5, 4), (4, 3)]
+    a = X
+    for i, (W, b) in enumerate(zip(clf.coefs_, clf.intercepts_)):
+        a = a @ W + b                                  # scikit-learn's layout: X W + b
+        a = np.tanh(a) if i < 2 else a
+    np.testing.assert_array_equal(clf.predict(X), clf.classes_[np.argmax(a, axis=1)])
+    assert len(clf.model_.dense_layers) == 3
+
+
+@pytest.mark.parametrize("params, match", [
+    ({"solver": "lbfgs"}, "solver"), ({"activation": "gelu"}, "activation"),
+    ({"hidden_layer_sizes": (0,)}, "hidden_layer_sizes"), ({"max_iter": 0}, "max_iter"),
+    ({"batch_size": 0}, "batch_size"), ({"validation_fraction": 1.0}, "validation_fraction"),
+])
+def test_bad_parameters_name_themselves(params, match):
+    X, y = _blobs(30)
+    with pytest.raises(ValueError, match=match):
+        MLPClassifier(**params).fit(X, y)
+
+
+def test_single_class_and_balanced_partial_fit_are_refused():
+    X, y = _blobs(30)
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        MLPClassifier().fit(X, np.zeros(30, dtype=int))
+    with pytest.raises(ValueError, match="partial_fit"):
+        MLPClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
