@@ -82,9 +82,12 @@ class Sequential:
             raise ValueError(f"model input must be a 2-D array of shape (N, {self.in_features}),"
                              f" got {_shape_of(x)}")
         xp = namespace(x)
-        dtype = next((value.dtype for _, value in self.named_parameters()), x.dtype)
-        if x.dtype != dtype:
-            x = xp.astype(x, dtype)
+        param = next((value for _, value in self.named_parameters()), None)
+        if param is not None and namespace(param) is not xp:
+            raise TypeError(f"model input has type {_kind(x)} but the model's parameters "
+                            f"have type {_kind(param)}: move the model with model.to(x) first")
+        if param is not None and x.dtype != param.dtype:
+            x = xp.astype(x, param.dtype)
         for position, layer in enumerate(self.layers):
             try:
                 x = layer.forward(x)
@@ -322,6 +325,10 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,
         elif output is not None:
             layers.append(get_activation(output))
     return Sequential(*layers)
+
+
+def _kind(x: Any) -> str:
+    return f"{type(x).__module__.split('.')[0]}.{type(x).__name__}"
 
 
 def _shape_of(x: Any) -> str:

@@ -132,7 +132,7 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
             if shuffle:
                 rows = np.sort(rows)    # ascending rows: faster gathers, same batch contents
             xb, yb = _take(X, rows), _take(y, rows)
-            wb = None if weights is None else _take(weights, rows)
+            wb = None if weights is None else to_namespace(weights[rows], like=X)  # host -> X's
             output = model.forward(xb)
             value, grad = loss(output, yb, wb)
             value = float(value)
@@ -177,8 +177,9 @@ def predict(model, X, *, batch_size: int = PREDICT_CHUNK) -> Array:
     was_training = model.training
     model.eval()
     try:
-        chunks = [model.forward(X[start:start + batch_size])
-                  for start in range(0, X.shape[0], batch_size)]
+        n = X.shape[0]                                   # `, ...`: the array API indexes every axis
+        chunks = [model.forward(X[start:min(start + batch_size, n), ...])
+                  for start in range(0, n, batch_size)]
     finally:
         model.train(was_training)
     xp = namespace(chunks[0]) if chunks else np
