@@ -1,0 +1,222 @@
+r"""The speed harness: deltaprop against PyTorch eager, scikit-learn and the matmul floor.
+
+``run_benchmark(config)`` measures, in this process and with the BLAS it loaded:
+
+- training: for each batch size, one epoch of the same network on the same data with each
+  peer, interleaved (peer order rotates every repetition), several repetitions, medians;
+  the matrix-product floor of the same epoch; seconds, samples/s, GFLOP/s, fraction of the
+  floor, ratios to the peers, peak memory;
+- inference over every sample (``deltaprop.predict`` versus PyTorch ``no_grad``);
+- optionally (``scaling``) epoch time against batch size and hidden width, next to the
+  number of matrix products and their FLOPs.
+
+``run_settings`` repeats it in child processes with ``OPENBLAS_CORETYPE`` and
+``OPENBLAS_L2_SIZE`` unset (the variables only act when the BLAS is loaded).  The command line
+is ``deltaprop bench`` (``benchmarks/bench.py``); ``report.py`` writes the Markdown.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from . import runners
+from .report import blas_info, machine_info, to_markdown
+
+BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+
+__all__ = ["BLAS_VARIABLES", "BenchConfig", "run_benchmark", "run_settings", "to_markdown"]
+
+
+@dataclass
+class BenchConfig:
+    """What to measure (the defaults are the issue's benchmark)."""
+
+    samples: int = 60000
+    sizes: list[int] = field(default_factory=lambda: [784, 256, 128, 10])
+    batch_sizes: list[int] = field(default_factory=lambda: [32, 128, 512])
+    epochs: int = 1                    # epochs per timed run
+    reps: int = 3                      # timed runs per peer and batch size (median)
+    peers: list[str] = field(default_factory=lambda: ["deltaprop", "torch", "sklearn"])
+    inference: bool = True
+    memory: bool = True                # one extra untimed epoch per NumPy peer under tracemalloc
+    scaling: bool = False
+    scaling_samples: int = 10000
+    scaling_batches: list[int] = field(default_factory=lambda: [32, 128, 512, 2048])
+    scaling_widths: list[int] = field(default_factory=lambda: [256, 1024, 4096])
+    seed: int = 0
+
+
+def _training_row(problem, batch: int, peers: list[str], cfg: BenchConfig) -> dict[str, Any]:
+    runs: dict[str, list[float]] = {name: [] for name in [*peers, "floor"]}
+    order = [*peers, "floor"]
+    for rep in range(cfg.reps):
+        shift = rep % len(order)
+        for name in order[shift:] + order[:shift]:       # rotate: no peer always runs first
+            if name == "floor":
+                runs[name] += [runners.floor_epoch(problem, batch) for _ in range(cfg.epochs)]
+            else:
+                runs[name] += runners.TRAINERS[name](problem, batch, cfg.epochs)
+    n = problem.X.shape[0]
+    flops = runners.matmul_flops(n, problem.sizes)
+    floor = runners.median(runs["floor"])
+    row: dict[str, Any] = {"batch_size": batch, "samples": n, "matmul_flops": flops,
+                           "matmuls_per_epoch": runners.matmuls_per_epoch(n, batch,
+                                                                          problem.sizes),
+                           "peers": {}}
+    for name, seconds in runs.items():
+        s = runners.median(seconds)
+        row["peers"][name] = {"seconds_per_epoch": s, "runs": seconds,
+                              "samples_per_s": n / s, "gflops": flops / s / 1e9,
+                              "fraction_of_floor": s / floor}
+    if cfg.memory:
+        for name in peers:
+            entry = row["peers"][name]
+            if name in runners.NUMPY_PEERS:
+                peak = runners.traced_peak(runners.TRAINERS[name], problem, batch, 1)
+                entry.update(peak_memory_bytes=peak, memory_method="tracemalloc peak (NumPy "
+                             "allocations during one epoch, data excluded)")
+            else:
+                entry.update(peak_memory_bytes=None, memory_method="not measured: tracemalloc "
+                             "does not see PyTorch's allocator")
+    row["ratios"] = _ratios({name: entry["seconds_per_epoch"]
+                             for name, entry in row["peers"].items()})
+    return row
+
+
+def _ratios(seconds: dict[str, float]) -> dict[str, float]:
+    """deltaprop / torch, deltaprop / floor, sklearn / deltaprop (those that were measured)."""
+    ratios = {}
+    if "deltaprop" in seconds:
+        mine = seconds["deltaprop"]
+        for name, value in seconds.items():
+            if name == "deltaprop":
+                continue
+            if name == "sklearn":
+                ratios["sklearn/deltaprop"] = value / mine
+            else:
+                ratios[f"deltaprop/{name}"] = mine / value
+    return ratios
+
+
+def _inference(problem, peers: list[str], cfg: BenchConfig) -> dict[str, Any]:
+    names = [name for name in peers if name in runners.PREDICTORS] + ["floor"]
+    runs: dict[str, list[float]] = {name: [] for name in names}
+    for rep in range(cfg.reps):
+        shift = rep % len(names)
+        for name in names[shift:] + names[:shift]:
+            run = runners.floor_inference if name == "floor" else runners.PREDICTORS[name]
+            runs[name].append(run(problem))
+    n = problem.X.shape[0]
+    flops = runners.matmul_flops(n, problem.sizes, training=False)
+    result = {"samples": n, "matmul_flops": flops, "peers": {}}
+    for name, seconds in runs.items():
+        s = runners.median(seconds)
+        result["peers"][name] = {"seconds": s, "runs": seconds, "samples_per_s": n / s,
+                                 "gflops": flops / s / 1e9}
+    result["ratios"] = _ratios({name: entry["seconds"] for name, entry in
+                                result["peers"].items()})
+    return result
+
+
+def _scaling(cfg: BenchConfig) -> dict[str, Any]:
+    """deltaprop and the floor against batch size, and against the hidden width w of a
+    ``in-w-w/2-out`` network, on ``scaling_samples`` rows (one epoch each, median of reps)."""
+    def measure(problem, batch):
+        dp = [s for _ in range(cfg.reps) for s in runners.deltaprop_epochs(problem, batch, 1)]
+        fl = [runners.floor_epoch(problem, batch) for _ in range(cfg.reps)]
+        n = problem.X.shape[0]
+        return {"batch_size": batch, "sizes": problem.sizes,
+                "matmuls_per_epoch": runners.matmuls_per_epoch(n, batch, problem.sizes),
+                "matmul_flops": runners.matmul_flops(n, problem.sizes),
+                "deltaprop_s": runners.median(dp), "floor_s": runners.median(fl),
+                "fraction_of_floor": runners.median(dp) / runners.median(fl)}
+
+    base = runners.make_problem(cfg.scaling_samples, cfg.sizes, seed=cfg.seed)
+    by_batch = [measure(base, batch) for batch in cfg.scaling_batches]
+    by_width = []
+    for width in cfg.scaling_widths:
+        sizes = [cfg.sizes[0], width, max(1, width // 2), cfg.sizes[-1]]
+        by_width.append(measure(runners.make_problem(cfg.scaling_samples, sizes,
+                                                     seed=cfg.seed), 128))
+    return {"samples": cfg.scaling_samples, "by_batch": by_batch, "by_width": by_width}
+
+
+def _warm_up(problem, peers: list[str], batch: int) -> None:
+    """One untimed run of each peer on a few batches: lazy imports, first-call costs."""
+    n = min(problem.X.shape[0], 4 * batch)
+    small = runners.Problem(X=problem.X[:n], y=problem.y[:n], sizes=problem.sizes,
+                            seed=problem.seed)
+    for name in peers:
+        runners.TRAINERS[name](small, batch, 1)
+        if name in runners.PREDICTORS:
+            runners.PREDICTORS[name](small)
+    runners.floor_epoch(small, batch)
+
+
+def run_benchmark(config: BenchConfig | None = None) -> dict[str, Any]:
+    """Every measurement of ``config`` in this process, as one JSON-ready dict."""
+    cfg = config or BenchConfig()
+    peers, missing = runners.available_peers(cfg.peers)
+    problem = runners.make_problem(cfg.samples, cfg.sizes, seed=cfg.seed)
+    if "torch" in peers:
+        import torch  # noqa: F401 - loads its BLAS/OpenMP now, so threadpoolctl lists them
+
+    _warm_up(problem, peers, min(cfg.batch_sizes))
+    result: dict[str, Any] = {
+        "env": {name: os.environ.get(name) for name in BLAS_VARIABLES},
+        "blas": blas_info(), "peers": peers, "missing_peers": missing,
+        "training": [_training_row(problem, batch, peers, cfg) for batch in cfg.batch_sizes]}
+    if cfg.inference:
+        result["inference"] = _inference(problem, peers, cfg)
+    if cfg.scaling:
+        result["scaling"] = _scaling(cfg)
+    return result
+
+
+def run_settings(config: BenchConfig, blas_env: str = "default",
+                 command: str = "") -> dict[str, Any]:
+    """Run the benchmark as this machine sets the BLAS variables (``"default"``, in this
+    process), with them unset (``"unset"``, in a child process), or ``"both"``."""
+    if blas_env not in ("default", "unset", "both"):
+        raise ValueError(f"blas_env must be 'default', 'unset' or 'both', got {blas_env!r}")
+    settings = {}
+    if blas_env in ("default", "both"):
+        settings["default"] = run_benchmark(config)
+    if blas_env in ("unset", "both"):
+        settings["unset"] = _run_child(config, unset=BLAS_VARIABLES)
+    return {"meta": {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(
+                         timespec="seconds"),
+                     "command": command, "config": asdict(config), "machine": machine_info(),
+                     "load_average_at_end": _load_average()},
+            "settings": settings}
+
+
+def _run_child(config: BenchConfig, unset: tuple[str, ...]) -> dict[str, Any]:
+    """``run_benchmark`` in a fresh Python whose environment lacks ``unset``."""
+    env = {key: value for key, value in os.environ.items() if key not in unset}
+    with tempfile.TemporaryDirectory() as folder:
+        config_path = os.path.join(folder, "config.json")
+        out_path = os.path.join(folder, "result.json")
+        with open(config_path, "w", encoding="utf-8") as handle:
+            json.dump(asdict(config), handle)
+        code = ("import json, sys; from deltaprop.bench import BenchConfig, run_benchmark; "
+                "cfg = BenchConfig(**json.load(open(sys.argv[1]))); "
+                "json.dump(run_benchmark(cfg), open(sys.argv[2], 'w'))")
+        subprocess.run([sys.executable, "-c", code, config_path, out_path], env=env,
+                       check=True)
+        with open(out_path, encoding="utf-8") as handle:
+            return json.load(handle)
+
+
+def _load_average() -> list[float] | None:
+    try:
+        return list(os.getloadavg())
+    except OSError:
+        return None

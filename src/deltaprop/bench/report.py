@@ -1,0 +1,134 @@
+"""What ran (BLAS, kernel, machine) and the Markdown tables of a benchmark result."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from typing import Any
+
+_PEER_NAMES = {"deltaprop": "deltaprop", "torch": "PyTorch eager", "sklearn":
+               "scikit-learn MLPClassifier (float32)", "floor": "matmul floor (products only)"}
+
+
+def blas_info() -> list[dict[str, Any]]:
+    """threadpoolctl's view of the loaded BLAS/OpenMP libraries (needs ``threadpoolctl``)."""
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return [{"error": "threadpoolctl is not installed: pip install 'deltaprop[bench]'"}]
+    keys = ("internal_api", "prefix", "version", "architecture", "corename", "num_threads",
+            "threading_layer", "filepath")
+    return [{key: info[key] for key in keys if key in info} for info in threadpool_info()]
+
+
+def machine_info() -> dict[str, Any]:
+    """CPU model, core count and versions (``lscpu`` where it exists)."""
+    import numpy as np
+
+    info: dict[str, Any] = {"nproc": os.cpu_count(), "platform": platform.platform(),
+                            "python": platform.python_version(), "numpy": np.__version__}
+    for module in ("torch", "sklearn"):
+        try:
+            info[module] = __import__(module).__version__
+        except ImportError:
+            info[module] = None
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        text = ""
+    for line in text.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("Model name", "CPU(s)", "Thread(s) per core", "L2 cache",
+                           "L3 cache", "Hypervisor vendor"):
+            info[key.strip()] = value.strip()
+    return info
+
+
+def _blas_line(blas: list[dict[str, Any]]) -> str:
+    parts = []
+    for lib in blas:
+        if lib.get("internal_api") in ("openblas", "mkl", "blis"):
+            kernel = lib.get("architecture") or lib.get("corename") or "?"
+            parts.append(f"{lib.get('prefix')} {lib.get('internal_api')} {lib.get('version')} "
+                         f"kernel {kernel}, {lib.get('num_threads')} threads")
+    return "; ".join(parts) or "no BLAS reported"
+
+
+def _mem(entry: dict[str, Any]) -> str:
+    value = entry.get("peak_memory_bytes")
+    return "n/a" if value is None else f"{value / 2**20:.1f} MiB"
+
+
+def _setting_markdown(label: str, result: dict[str, Any]) -> list[str]:
+    env = ", ".join(f"{k}={v if v is not None else '(unset)'}" for k, v in result["env"].items())
+    lines = [f"### BLAS variables {label}: {env}", "", f"BLAS: {_blas_line(result['blas'])}", ""]
+    if result.get("missing_peers"):
+        lines += [f"Not run: {result['missing_peers']}", ""]
+    lines += ["| batch | peer | s/epoch | samples/s | GFLOP/s | × floor | peak memory |",
+              "|---:|---|---:|---:|---:|---:|---:|"]
+    for row in result["training"]:
+        for name, entry in row["peers"].items():
+            lines.append(f"| {row['batch_size']} | {_PEER_NAMES.get(name, name)} | "
+                         f"{entry['seconds_per_epoch']:.3f} | {entry['samples_per_s']:,.0f} | "
+                         f"{entry['gflops']:.1f} | {entry['fraction_of_floor']:.2f} | "
+                         f"{_mem(entry)} |")
+    lines += ["", "| batch | " + " | ".join(_ratio_names(result)) + " |",
+              "|---:|" + "---:|" * len(_ratio_names(result))]
+    for row in result["training"]:
+        lines.append(f"| {row['batch_size']} | " + " | ".join(
+            f"{row['ratios'].get(name, float('nan')):.2f}" for name in _ratio_names(result))
+            + " |")
+    if "inference" in result:
+        inf = result["inference"]
+        lines += ["", f"Inference over {inf['samples']:,} samples:", "",
+                  "| peer | seconds | samples/s | GFLOP/s |", "|---|---:|---:|---:|"]
+        for name, entry in inf["peers"].items():
+            lines.append(f"| {_PEER_NAMES.get(name, name)} | {entry['seconds']:.4f} | "
+                         f"{entry['samples_per_s']:,.0f} | {entry['gflops']:.1f} |")
+        lines += ["", "Ratios: " + ", ".join(f"{k} = {v:.2f}"
+                                             for k, v in inf["ratios"].items())]
+    if "scaling" in result:
+        lines += _scaling_markdown(result["scaling"])
+    lines.append("")
+    return lines
+
+
+def _ratio_names(result: dict[str, Any]) -> list[str]:
+    names: list[str] = []
+    for row in result["training"]:
+        names += [name for name in row["ratios"] if name not in names]
+    return names
+
+
+def _scaling_markdown(scaling: dict[str, Any]) -> list[str]:
+    lines = ["", f"How cost grows (deltaprop, {scaling['samples']:,} samples, one epoch):", "",
+             "| network | batch | matmuls/epoch | GFLOP/epoch | deltaprop s | floor s | × floor |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for row in scaling["by_batch"] + scaling["by_width"]:
+        lines.append(f"| {'-'.join(map(str, row['sizes']))} | {row['batch_size']} | "
+                     f"{row['matmuls_per_epoch']:,} | {row['matmul_flops'] / 1e9:.2f} | "
+                     f"{row['deltaprop_s']:.3f} | {row['floor_s']:.3f} | "
+                     f"{row['fraction_of_floor']:.2f} |")
+    return lines
+
+
+def to_markdown(data: dict[str, Any]) -> str:
+    """The Markdown report of ``run_settings``'s result: one section per BLAS setting."""
+    meta = data["meta"]
+    cfg = meta["config"]
+    machine = meta["machine"]
+    lines = ["## deltaprop benchmark", "",
+             f"- date: {meta['date']}", f"- command: `{meta['command']}`",
+             f"- machine: {machine.get('Model name', platform.processor())}, "
+             f"{machine.get('nproc')} CPUs; Python {machine.get('python')}, NumPy "
+             f"{machine.get('numpy')}, PyTorch {machine.get('torch')}, scikit-learn "
+             f"{machine.get('sklearn')}",
+             f"- network {'-'.join(map(str, cfg['sizes']))} ReLU, softmax cross-entropy, SGD "
+             f"momentum 0.9, {cfg['samples']:,} samples float32; {cfg['reps']} interleaved "
+             f"repetitions of {cfg['epochs']} epoch(s), medians",
+             f"- load average at the end: {meta.get('load_average_at_end')}", ""]
+    for label, result in data["settings"].items():
+        lines += _setting_markdown("as this machine sets them" if label == "default"
+                                   else "unset", result)
+    return "\n".join(lines)

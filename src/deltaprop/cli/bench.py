@@ -1,0 +1,109 @@
+"""``deltaprop bench``: time deltaprop against PyTorch eager, scikit-learn and the matmul floor.
+
+Trains the same network on the same synthetic data with each peer, interleaved, several
+repetitions, and prints the medians as a Markdown table (``--json`` / ``--markdown`` save
+them).  ``benchmarks/README.md`` explains the figures.
+
+examples:
+  deltaprop bench                                  # the issue's benchmark (minutes)
+  deltaprop bench --quick                          # tiny sizes, seconds
+  deltaprop bench --blas-env both --json out.json  # also with OPENBLAS_* unset
+  deltaprop bench --scaling --batch-sizes 128      # cost against batch size and width
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+
+
+def _int_list(text: str) -> list[int]:
+    try:
+        values = [int(part) for part in text.replace(",", " ").split()]
+    except ValueError:
+        values = []
+    if not values or min(values) < 1:
+        raise argparse.ArgumentTypeError(f"expected positive integers like 32,128,512, "
+                                         f"got {text!r}")
+    return values
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "bench", help="time training and inference against PyTorch, scikit-learn and the "
+                      "matrix-product floor", description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", type=int, default=None,
+                        help="rows of synthetic data (default 60000; 512 with --quick)")
+    parser.add_argument("--sizes", type=_int_list, default=None,
+                        help="layer widths, input first (default 784,256,128,10)")
+    parser.add_argument("--batch-sizes", type=_int_list, default=None,
+                        help="batch sizes (default 32,128,512)")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs per timed run (default 1)")
+    parser.add_argument("--reps", type=int, default=None,
+                        help="interleaved repetitions; medians are reported (default 3)")
+    parser.add_argument("--peers", default="deltaprop,torch,sklearn",
+                        help="comma-separated subset of deltaprop,torch,sklearn")
+    parser.add_argument("--no-inference", action="store_true", help="skip the inference run")
+    parser.add_argument("--no-memory", action="store_true",
+                        help="skip the extra tracemalloc epoch per NumPy peer")
+    parser.add_argument("--scaling", action="store_true",
+                        help="also time deltaprop against batch size and hidden width")
+    parser.add_argument("--scaling-samples", type=int, default=None,
+                        help="rows for --scaling (default 10000)")
+    parser.add_argument("--blas-env", choices=("default", "unset", "both"), default="default",
+                        help="OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE as set here, unset (in a child "
+                             "process), or both (default: default)")
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny sizes for a smoke test (seconds, figures meaningless)")
+    parser.add_argument("--json", metavar="PATH", help="write the full result as JSON")
+    parser.add_argument("--markdown", metavar="PATH", help="write the Markdown table")
+    parser.add_argument("--seed", type=int, default=0, help="data and weight seed (default 0)")
+    parser.set_defaults(run=run)
+
+
+def config_from_args(args):
+    from ..bench import BenchConfig
+    from . import CLIError
+
+    peers = [name.strip() for name in args.peers.split(",") if name.strip()]
+    unknown = sorted(set(peers) - {"deltaprop", "torch", "sklearn"})
+    if unknown or not peers:
+        raise CLIError(f"--peers must name some of deltaprop, torch, sklearn, got {args.peers!r}")
+    cfg = BenchConfig(peers=peers, epochs=args.epochs, seed=args.seed,
+                      inference=not args.no_inference, memory=not args.no_memory,
+                      scaling=args.scaling)
+    if args.quick:
+        cfg.samples, cfg.sizes, cfg.batch_sizes, cfg.reps = 512, [20, 16, 8, 3], [32, 128], 2
+        cfg.scaling_samples, cfg.scaling_batches, cfg.scaling_widths = 256, [32, 128], [8, 16]
+    for name in ("samples", "sizes", "batch_sizes", "reps", "scaling_samples"):
+        value = getattr(args, name)
+        if value is not None:
+            setattr(cfg, name, value)
+    for name in ("samples", "epochs", "reps", "scaling_samples"):
+        if getattr(cfg, name) < 1:
+            raise CLIError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
+    if len(cfg.sizes) < 2:
+        raise CLIError(f"--sizes needs at least an input and an output width, got {cfg.sizes}")
+    return cfg
+
+
+def run(args) -> int:
+    import json
+
+    from ..bench import run_settings, to_markdown
+
+    cfg = config_from_args(args)
+    command = "deltaprop bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
+        if len(sys.argv) > 1 and sys.argv[1] == "bench" else "deltaprop bench"
+    data = run_settings(cfg, args.blas_env, command=command.strip())
+    text = to_markdown(data)
+    print(text)
+    if args.json:
+        with open(args.json, "w", encoding="utf-8") as handle:
+            json.dump(data, handle, indent=1)
+    if args.markdown:
+        with open(args.markdown, "w", encoding="utf-8") as handle:
+            handle.write(text + "\n")
+    return 0
