@@ -13,6 +13,7 @@ import sys
 
 # subcommand name -> module under deltaprop.cli (imported only when listed in --help or run)
 SUBCOMMANDS = {
+    "bench": "bench",
     "demo": "demo",
 }
 
