@@ -1,0 +1,180 @@
+r"""Write a practice exercise: a Python file with the function(s) to implement and a TODO.
+
+The file states the equations in the chosen notation (``equations.py``), the signature and
+shapes of each function in deltaprop's batch-rows layout, and a ``DELTAPROP_TOPIC`` marker so
+that ``deltaprop check`` knows which functions to expect.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .equations import EQUATIONS, NOTATIONS
+from .references import TOPICS
+
+TITLES = {
+    "activation": "the backward pass of an element-wise activation",
+    "dense": "the backward pass of a fully connected (Dense) layer",
+    "softmax_cross_entropy": "the output delta of softmax + cross-entropy",
+    "network": "the whole backward pass of a small MLP",
+    "momentum": "one step of SGD with momentum",
+}
+
+_ACTIVATION_DOC = r'''
+    Parameters
+    ----------
+    z : ndarray, shape (N, n)
+        The pre-activation Z this activation was applied to (the forward INPUT).
+    grad_out : ndarray, shape (N, n)
+        ∂L/∂A, the gradient of the loss with respect to this activation's output.
+
+    Returns
+    -------
+    grad_z : ndarray, shape (N, n)
+        ∂L/∂Z = ∂L/∂A ⊙ {derivative}.
+    '''
+
+FUNCTIONS: dict[str, tuple[str, str]] = {
+    "sigmoid_backward": ("z, grad_out", "∂L/∂Z for A = σ(Z)." + _ACTIVATION_DOC.format(
+        derivative="σ′(Z), σ′(z) = σ(z)(1 − σ(z))")),
+    "tanh_backward": ("z, grad_out", "∂L/∂Z for A = tanh(Z)." + _ACTIVATION_DOC.format(
+        derivative="tanh′(Z), tanh′(z) = 1 − tanh(z)²")),
+    "relu_backward": ("z, grad_out", "∂L/∂Z for A = max(Z, 0)." + _ACTIVATION_DOC.format(
+        derivative="[Z > 0] (1 where z > 0, else 0)")),
+    "dense_backward": ("a_prev, weight, grad_out", r'''Backward pass of Z = A_prev Wᵀ + b.
+
+    Parameters
+    ----------
+    a_prev : ndarray, shape (N, in)
+        The layer's input A_prev, one sample per row.
+    weight : ndarray, shape (out, in)
+        W, one row per output neuron (PyTorch's nn.Linear layout).
+    grad_out : ndarray, shape (N, out)
+        Δ = ∂L/∂Z (already includes the 1/N of the mean loss).
+
+    Returns
+    -------
+    grad_a_prev : ndarray, shape (N, in)      ∂L/∂A_prev = Δ W
+    grad_weight : ndarray, shape (out, in)    ∂L/∂W = Δᵀ A_prev
+    grad_bias : ndarray, shape (out,)         ∂L/∂b = Σₙ Δₙ,:
+    '''),
+    "softmax_cross_entropy_backward": ("logits, labels", r'''∂L/∂Z of the MEAN
+    softmax cross-entropy loss L = −(1/N) Σₙ log softmax(Zₙ)[yₙ].
+
+    Parameters
+    ----------
+    logits : ndarray, shape (N, C)
+        Z, the output layer's pre-activations (no softmax applied yet).
+    labels : ndarray of int, shape (N,)
+        The class of each sample, in [0, C).
+
+    Returns
+    -------
+    grad_logits : ndarray, shape (N, C)
+        Δᴸ = (softmax(Z) − Y) / N, with Y the one-hot rows of the labels.
+    '''),
+    "network_backward": ("weights, activations, zs, y", r'''All the weight and bias
+    gradients of an MLP with tanh hidden layers and a softmax + mean cross-entropy output.
+
+    Parameters
+    ----------
+    weights : list of L ndarrays
+        weights[l - 1] is W⁽ˡ⁾, shape (n_l, n_{l-1}) = (out, in).
+    activations : list of L + 1 ndarrays
+        activations[l] is A⁽ˡ⁾, shape (N, n_l): activations[0] is the input X,
+        activations[L] the softmax probabilities. Recorded by the forward pass.
+    zs : list of L ndarrays
+        zs[l - 1] is Z⁽ˡ⁾, shape (N, n_l) (zs[-1] are the logits).
+    y : ndarray of int, shape (N,)
+        The class labels.
+
+    Returns
+    -------
+    grad_weights : list of L ndarrays, grad_weights[l - 1] = ∂L/∂W⁽ˡ⁾, shape like W⁽ˡ⁾
+    grad_biases : list of L ndarrays, grad_biases[l - 1] = ∂L/∂b⁽ˡ⁾, shape (n_l,)
+    '''),
+    "momentum_step": ("weight, grad, velocity, lr, momentum", r'''One SGD-with-momentum
+    update, PyTorch's convention: v ← μ v + g, then W ← W − η v.
+
+    Parameters
+    ----------
+    weight : ndarray, shape (out, in)     W before the step
+    grad : ndarray, shape (out, in)       g = ∂L/∂W of this step
+    velocity : ndarray, shape (out, in)   v from the previous steps
+    lr : float                            η, the learning rate
+    momentum : float                      μ, in [0, 1)
+
+    Returns
+    -------
+    new_weight : ndarray, shape (out, in)
+    new_velocity : ndarray, shape (out, in)
+    '''),
+}
+
+_FUNCTIONS_OF = {
+    "activation": ("sigmoid_backward", "tanh_backward", "relu_backward"),
+    "dense": ("dense_backward",),
+    "softmax_cross_entropy": ("softmax_cross_entropy_backward",),
+    "network": ("network_backward",),
+    "momentum": ("momentum_step",),
+}
+
+
+def _check_choice(kind: str, value: str, valid) -> None:
+    if value not in valid:
+        raise ValueError(f"unknown practice {kind} {value!r}; valid {kind}s: "
+                         f"{', '.join(valid)}")
+
+
+def render_exercise(topic: str, notation: str = "batch", filename: str = "FILE") -> str:
+    """The text of the exercise file for ``topic``, equations in ``notation``."""
+    _check_choice("topic", topic, TOPICS)
+    _check_choice("notation", notation, tuple(NOTATIONS))
+    equations = "\n".join("    " + line if line else "" for line in
+                          EQUATIONS[topic][notation].splitlines())
+    parts = [f'''r"""deltaprop practice: {TITLES[topic]}.
+
+Notation: {NOTATIONS[notation]}.
+
+{equations}
+
+Whatever the notation of the equations above, every function below takes and returns
+arrays in deltaprop's batch-rows layout, so the checker can call it: one sample per ROW,
+weights of shape (out, in). Use NumPy only; do not modify the inputs in place.
+
+Replace each `raise NotImplementedError` with your code, then grade it with:
+
+    deltaprop check {filename}
+"""
+
+import numpy as np  # noqa: F401 - you will need it
+
+DELTAPROP_TOPIC = "{topic}"  # tells `deltaprop check` which functions to expect
+''']
+    for name in _FUNCTIONS_OF[topic]:
+        signature, doc = FUNCTIONS[name]
+        parts.append(f'''
+
+def {name}({signature}):
+    r"""{doc.rstrip()}
+    """
+    # TODO: implement the equations of the docstring
+    raise NotImplementedError("{name} is not implemented yet")
+''')
+    return "".join(parts)
+
+
+def write_exercise(topic: str, path: str | Path | None = None, notation: str = "batch",
+                   *, overwrite: bool = False) -> Path:
+    """Write the exercise file of ``topic`` to ``path`` (default ``<topic>_practice.py``).
+
+    Raises ``ValueError`` for an unknown topic or notation and ``FileExistsError`` if the file
+    exists and ``overwrite`` is false (a learner's work is never overwritten by accident).
+    """
+    _check_choice("topic", topic, TOPICS)
+    path = Path(path) if path is not None else Path(f"{topic}_practice.py")
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path} already exists (pass overwrite=True / --force to "
+                              "replace it)")
+    path.write_text(render_exercise(topic, notation, filename=str(path)), encoding="utf-8")
+    return path
