@@ -133,8 +133,9 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
                 rows = np.sort(rows)    # ascending rows: faster gathers, same batch contents
             xb, yb = _take(X, rows), _take(y, rows)
             wb = None if weights is None else to_namespace(weights[rows], like=X)  # host -> X's
-            output = model.forward(xb)
-            value, grad = loss(output, yb, wb)
+            with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
+                output = model.forward(xb)
+                value, grad = loss(output, yb, wb)
             value = float(value)
             if not math.isfinite(value):
                 raise TrainingDivergedError(
