@@ -151,7 +151,7 @@ def make_blobs(n: int = 200, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def main(epochs: int = 200, seed: int = 0) -> dict:
-    """Check nothing, compute everything: the worked step and a short training run."""
+    """The worked step, then a short full-batch training run on two blobs."""
     worked = worked_step()
     X, y = make_blobs(seed=seed)
     X_test, y_test = make_blobs(seed=seed + 1)
