@@ -6,6 +6,7 @@ Conventions (``NOTATION.md``): one sample per row, ``W`` of shape ``(out, in)``,
 
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .callbacks import Callback, EarlyStopping, History
+from .explain import Trace, card, explain
 from .gradcheck import GradcheckResult, gradcheck
 from .layers import Dense, Dropout, Layer
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
@@ -29,7 +30,8 @@ __all__ = [
     "CosineAnnealingLR", "CrossEntropyLoss", "Dense", "Dropout", "EarlyStopping",
     "ExponentialLR", "GradcheckResult", "History", "Identity", "Layer", "LayerRecord",
     "LeakyReLU", "Loss", "MSELoss", "Optimizer", "ReLU", "ReduceLROnPlateau", "Schedule",
-    "Sequential", "Sigmoid", "Softmax", "Softplus", "StepLR", "Tanh", "TrainingDivergedError",
-    "__version__", "accuracy", "confusion_matrix", "evaluate", "fit", "gradcheck", "mlp", "mse",
-    "predict", "predict_classes", "predict_proba", "r2",
+    "Sequential", "Sigmoid", "Softmax", "Softplus", "StepLR", "Tanh", "Trace",
+    "TrainingDivergedError", "__version__", "accuracy", "card", "confusion_matrix", "evaluate",
+    "explain", "fit", "gradcheck", "mlp", "mse", "predict", "predict_classes", "predict_proba",
+    "r2",
 ]

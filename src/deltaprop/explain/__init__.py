@@ -1,0 +1,71 @@
+r"""The backprop explainer: every step of one training step, in the learner's notation.
+
+>>> import numpy as np, deltaprop
+>>> model = deltaprop.mlp([2, 3, 1], activation="tanh", output="sigmoid", seed=0)
+>>> X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, 0.0])
+>>> trace = deltaprop.explain(model, X, y, "bce")
+>>> trace["backward.delta.out"].equation
+'Δ⁽²⁾ = (A⁽²⁾ − Y) / N'
+
+``explain`` runs the real engine once (``recording.py``), then writes what it recorded in one of
+five notations (``notations.py``) as a :class:`Trace` of :class:`Step` s (``trace.py``), which
+renders itself as text, Markdown, LaTeX, HTML or JSON (``render.py``).  ``traps.py`` shows
+what learners trip on; ``memory_card.py`` prints the six-step recipe for a network.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .memory_card import card
+from .notations import NOTATIONS
+from .recording import Recording, record_step
+from .trace import Step, Trace, Value, build_trace
+from .traps import SEED_SLIPS
+
+
+def explain(model, X, y, loss: Any, notation: str = "batch", optimizer=None, *,
+            sample: int = 0, show_unfused: bool = False, compare: str | None = None,
+            max_values: int = 64, precision: int = 4) -> Trace:
+    r"""Run one training step of ``model`` on ``(X, y)`` and return every step of it.
+
+    The engine runs once, as ``fit`` would: ``model.forward``, the loss, ``model.backward``
+    and, if ``optimizer`` is given, ``optimizer.step()`` — so the model's parameters ARE
+    updated then (pass ``model.copy()`` to keep yours).  The trace's numbers are the ones the
+    layers recorded (:meth:`deltaprop.Sequential.records`); nothing is computed twice.
+
+    Parameters
+    ----------
+    model : Sequential
+    X : array of shape (N, n_in)
+    y : targets as ``fit`` takes them (``(N,)`` labels for cross-entropy, ``(N, n_out)``)
+    loss : Loss or str
+        ``"cross_entropy"`` / ``"bce_with_logits"`` on a model ending in logits show the fused
+        output delta :math:`(A - Y)/N`; ``"bce"`` after a ``Sigmoid`` and ``"mse"`` too.
+    notation : {"batch", "rows", "ng", "column", "haykin"}
+        How the equations and arrays are written (``NOTATION.md``); the numbers are the same
+        up to transposition, sign and where the :math:`1/N` sits.
+    optimizer : Optimizer or None
+        One step of it is shown (with SGD momentum, the velocity too).
+    sample : int
+        The sample shown by the one-sample notations (``column``, ``haykin``).
+    show_unfused : bool
+        Next to the fused output delta, show the unfused route with the same numbers.
+    compare : str or None
+        Show each step in a second notation too (``compare="column"``: the one-sample view).
+    max_values, precision : int
+        Arrays with more entries are summarised; digits shown.
+
+    Returns
+    -------
+    Trace
+        ``str(trace)``, ``trace.to_markdown()``, ``to_latex()``, ``to_html()``, ``to_json()``;
+        ``trace["backward.grad_weight.1"]`` is one :class:`Step`.
+    """
+    recording = record_step(model, X, y, loss, optimizer)
+    return build_trace(recording, notation, sample=sample, show_unfused=show_unfused,
+                       compare=compare, max_values=max_values, precision=precision)
+
+
+__all__ = ["NOTATIONS", "SEED_SLIPS", "Recording", "Step", "Trace", "Value", "build_trace",
+           "card", "explain", "record_step"]

@@ -1,0 +1,129 @@
+r"""The memory card: backpropagation's six steps for ONE network, shapes filled in.
+
+1. forward, and record :math:`A^{(l-1)}, Z^{(l)}, A^{(l)}`;
+2. the output delta;
+3. the hidden deltas, from the top down;
+4. the weight gradients;
+5. the bias gradients;
+6. the update (SGD with momentum).
+
+The recap table of seed 000, made concrete for the learner's network, in any notation.  No
+numbers: the card is for learning by heart; ``explain`` shows the numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from ..activations import get_activation
+from ..losses import CrossEntropyLoss, get_loss
+from .notations import derivative_text, get_notation, output_delta_equation, shape_text
+from .recording import pairing_of
+
+
+def _shapes(name: str):
+    """role -> symbolic shape, for one notation (N / m samples, or one sample as a column)."""
+    if name in ("batch", "rows"):
+        act = lambda n: ("N", n)  # noqa: E731
+    elif name == "ng":
+        act = lambda n: (n, "m")  # noqa: E731
+    else:
+        act = lambda n: (n, 1)  # noqa: E731
+    weight = (lambda o, i: (i, o)) if name == "rows" else (lambda o, i: (o, i))
+    bias = (lambda o: (o,)) if name in ("batch", "rows") else (lambda o: (o, 1))
+    return act, weight, bias
+
+
+def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
+         output: str | None = "sigmoid", loss: Any = "bce", notation: str = "batch",
+         format: str = "text", momentum: bool = True) -> str:
+    """The six-step recipe for the MLP ``layers`` (widths, input first) as text or Markdown.
+
+    >>> print(card([2, 3, 1], "tanh", "sigmoid", "bce").splitlines()[0])
+    Backpropagation memory card: 2-3-1 network, tanh hidden, sigmoid output, BCELoss
+    """
+    sizes = list(layers)
+    if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1
+                             for n in sizes):
+        raise ValueError(f"card layers must be at least 2 positive integer widths, got {layers!r}")
+    if format not in ("text", "markdown"):
+        raise ValueError(f"card format must be 'text' or 'markdown', got {format!r}")
+    nota = get_notation(notation)
+    hidden = get_activation(activation)
+    loss_fn = get_loss(loss)
+    out_act = get_activation(output) if output is not None else None
+    pairing, fused = pairing_of(loss_fn, out_act)
+    if isinstance(loss_fn, CrossEntropyLoss) and out_act is not None \
+            and type(out_act).__name__ != "Softmax":
+        raise ValueError(f"cross-entropy pairs with a softmax (or no) output, got {output!r}")
+    hidden_name = type(hidden).__name__.lower()
+    out_name = (loss_fn.link if fused else
+                type(out_act).__name__.lower() if out_act is not None else "identity")
+    s, sup, L = nota.symbols, nota.sup, len(sizes) - 1
+    act, weight, bias = _shapes(nota.name)
+
+    def check(kind, shapes, out):
+        return nota.shape_check(kind, shapes, out)
+
+    rows: list[tuple[str, str, str]] = []                    # (step, equation, shapes)
+    for i in range(1, L + 1):
+        n_in, n_out, name = sizes[i - 1], sizes[i], hidden_name if i < L else out_name
+        rows.append(("1 forward", nota.equation("z", l=sup(i), p=sup(i - 1)),
+                     check("z", {"A": act(n_in), "W": weight(n_out, n_in), "b": bias(n_out)},
+                           act(n_out))))
+        phi = f"{name}({s['Z']}{sup(i)})" if name != "identity" else f"{s['Z']}{sup(i)}"
+        rows.append(("1 forward", nota.equation("a", l=sup(i), phi=phi),
+                     f"record {s['A']}{sup(i - 1)}, {s['Z']}{sup(i)}, {s['A']}{sup(i)}"))
+    rows.append(("2 output delta",
+                 output_delta_equation(nota, pairing, L, out_name, sizes[-1]),
+                 shape_text(act(sizes[-1]))))
+    for i in range(L, 1, -1):
+        grad = nota.equation("grad_a_prev", l=sup(i), p=sup(i - 1)).split(" = ", 1)[1]
+        dphi = derivative_text(hidden_name, s["A"] + sup(i - 1), s["Z"] + sup(i - 1))
+        eq = nota.equation("delta", l=sup(i), p=sup(i - 1), dphi=dphi)
+        eq = eq.replace(f" = {s['gA']}{sup(i - 1)} ", f" = ({grad}) ")
+        rows.append(("3 hidden delta", eq, shape_text(act(sizes[i - 1]))))
+    for i in range(L, 0, -1):
+        rows.append(("4 weight gradient", nota.equation("grad_weight", l=sup(i), p=sup(i - 1)),
+                     check("grad_weight", {"d": act(sizes[i]), "A": act(sizes[i - 1])},
+                           weight(sizes[i], sizes[i - 1]))))
+    for i in range(L, 0, -1):
+        rows.append(("5 bias gradient", nota.equation("grad_bias", l=sup(i)),
+                     shape_text(bias(sizes[i]))))
+    rows += _update_rows(nota, momentum)
+    title = (f"Backpropagation memory card: {'-'.join(map(str, sizes))} network, "
+             f"{hidden_name} hidden, {out_name} output, {type(loss_fn).__name__}")
+    if fused:
+        title += f" (on logits: the loss applies {out_name})"
+    return _render(title, nota.title, rows, format)
+
+
+def _update_rows(nota, momentum: bool) -> list[tuple[str, str, str]]:
+    s = nota.symbols
+    if nota.name == "haykin":
+        if momentum:
+            return [("6 update", "ΔW(n) = α ΔW(n−1) + η δ yᵀ;  W ← W + ΔW", "same shape as W"),
+                    ("6 update", "Δb(n) = α Δb(n−1) + η δ;  b ← b + Δb", "same shape as b")]
+        return [("6 update", "W ← W + η δ yᵀ;  b ← b + η δ", "same shapes as W, b")]
+    lr, assign = s["lr"], ":=" if nota.name == "ng" else "←"
+    if momentum:
+        return [("6 update", f"v ← μ v + {s['gW']};  W {assign} W − {lr} v", "v same shape as W"),
+                ("6 update", f"u ← μ u + {s['gb']};  b {assign} b − {lr} u", "u same shape as b")]
+    return [("6 update", f"W {assign} W − {lr} {s['gW']};  b {assign} b − {lr} {s['gb']}",
+             "same shapes as W, b")]
+
+
+def _render(title: str, subtitle: str, rows, format: str) -> str:
+    if format == "markdown":
+        lines = [f"### {title}", "", f"Notation: {subtitle}", "", "| step | equation | shapes |",
+                 "|---|---|---|"]
+        lines += [f"| {step} | `{eq}` | `{shape}` |" for step, eq, shape in rows]
+        return "\n".join(lines) + "\n"
+    width = max(len(eq) for _, eq, _ in rows)
+    lines, last = [title, f"notation: {subtitle}", ""], None
+    for step, eq, shape in rows:
+        label = step if step != last else ""
+        last = step
+        lines.append(f"{label:<18}{eq:<{width}}   {shape}")
+    return "\n".join(lines) + "\n"

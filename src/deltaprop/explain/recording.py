@@ -1,0 +1,164 @@
+r"""Run the real engine once and keep host copies of what it recorded.
+
+``record_step`` calls ``model.forward``, the loss, ``model.backward`` and (if given)
+``optimizer.step()`` — the same calls ``fit`` makes — and copies the quantities the layers
+recorded (:meth:`deltaprop.Sequential.records`) before the update changes the weights.  Every
+number the explainer shows comes from here: nothing is recomputed, except the probabilities
+:math:`A^{(L)}` of a model that ends in logits, which are computed with the engine's own
+``softmax`` / ``Sigmoid().function`` (the loss computes them the same way inside).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .._backend import namespace, to_numpy
+from ..activations import Identity, Sigmoid, softmax
+from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, get_loss
+from ..optim import SGD, Optimizer
+from ..training import check_data
+
+
+@dataclass
+class LayerCopy:
+    """Host copies of layer ``l``'s records (batch rows, ``W`` of shape ``(out, in)``)."""
+
+    index: int
+    dense: Any                      # the engine's Dense layer (for code locations)
+    activation: Any                 # the activation layer after it, or None (logits)
+    a_prev: np.ndarray              # A⁽ˡ⁻¹⁾ (N, in)
+    weight: np.ndarray              # W⁽ˡ⁾ before the update (out, in)
+    bias: np.ndarray | None         # b⁽ˡ⁾ before the update (out,)
+    z: np.ndarray                   # Z⁽ˡ⁾ (N, out)
+    a: np.ndarray                   # A⁽ˡ⁾ (N, out); probabilities for a logits output
+    grad_a: np.ndarray | None       # ∂L/∂A⁽ˡ⁾ as the engine passed it (None for fused logits)
+    delta: np.ndarray               # Δ⁽ˡ⁾ = ∂L/∂Z⁽ˡ⁾ (N, out)
+    grad_weight: np.ndarray         # ∂L/∂W⁽ˡ⁾ (out, in)
+    grad_bias: np.ndarray | None    # ∂L/∂b⁽ˡ⁾ (out,)
+    grad_a_prev: np.ndarray | None  # ∂L/∂A⁽ˡ⁻¹⁾ (N, in)
+    new_weight: np.ndarray | None = None
+    new_bias: np.ndarray | None = None
+    velocity_weight: np.ndarray | None = None
+    velocity_bias: np.ndarray | None = None
+
+    @property
+    def activation_name(self) -> str:
+        return "identity" if self.activation is None else type(self.activation).__name__.lower()
+
+
+@dataclass
+class Recording:
+    """One forward/backward/update step of a model, as host arrays."""
+
+    layers: list[LayerCopy]
+    X: np.ndarray
+    Y: np.ndarray                   # targets as (N, n_L) rows (one-hot for integer labels)
+    loss: Loss
+    loss_value: float
+    pairing: str                    # "softmax_ce", "sigmoid_bce", "mse" or "general"
+    fused: bool                     # True when the loss took logits (Δᴸ from the loss itself)
+    optimizer: Optimizer | None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_samples(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_outputs(self) -> int:
+        return int(self.Y.shape[1])
+
+    @property
+    def mean_count(self) -> int:
+        """The loss mean's denominator: N for cross-entropy, N·n_L for element-wise losses."""
+        if isinstance(self.loss, CrossEntropyLoss):
+            return self.n_samples
+        return self.n_samples * self.n_outputs
+
+
+def _host(array) -> np.ndarray | None:
+    return None if array is None else np.array(to_numpy(array))
+
+
+def pairing_of(loss: Loss, last_activation: Any) -> tuple[str, bool]:
+    """Classify the output/loss pair: which output-delta equation applies, and whether fused."""
+    if isinstance(loss, CrossEntropyLoss):
+        return "softmax_ce", True
+    if isinstance(loss, BCEWithLogitsLoss):
+        return "sigmoid_bce", True
+    if isinstance(loss, BCELoss) and isinstance(last_activation, Sigmoid):
+        return "sigmoid_bce", False
+    if isinstance(loss, MSELoss):
+        return "mse", False
+    return "general", False
+
+
+def record_step(model, X, y, loss: Any, optimizer: Optimizer | None = None) -> Recording:
+    """Run forward, loss, backward (and ``optimizer.step()``) once; copy every record."""
+    if not hasattr(model, "records"):
+        raise TypeError(f"explain expects a deltaprop Sequential, got {type(model).__name__}")
+    loss = get_loss(loss)
+    if optimizer is not None and not isinstance(optimizer, Optimizer):
+        raise TypeError(f"explain optimizer must be a deltaprop Optimizer (e.g. SGD(model, "
+                        f"lr=0.1)) or None, got {type(optimizer).__name__}")
+    if optimizer is not None and optimizer.model is not model:
+        raise ValueError("explain optimizer must have been built for this model")
+    X, y = check_data(model, X, y, loss)
+    was_training = model.training
+    model.eval()                                     # Dropout off: the records chain exactly
+    try:
+        output = model.forward(X)
+        value, grad = loss(output, y)
+        model.backward(grad)
+        records = model.records()
+        copies = [_copy_record(record) for record in records]
+        last = records[-1]
+        pairing, fused = pairing_of(loss, last.activation)
+        if fused and last.activation is not None and not isinstance(last.activation, Identity):
+            raise ValueError(f"{type(loss).__name__} takes logits, but the model ends in "
+                             f"{type(last.activation).__name__}: drop the output activation")
+        if fused:                                    # the loss applied the link function
+            xp = namespace(output)
+            link = softmax(xp, output) if loss.link == "softmax" else \
+                Sigmoid().function(xp, output)
+            copies[-1].a = _host(link)
+            copies[-1].grad_a = None
+        if optimizer is not None:
+            optimizer.step()
+            for copy, record in zip(copies, records):
+                _copy_update(copy, record, optimizer, model)
+    finally:
+        model.train(was_training)
+    Y = _host(y)
+    if Y.ndim == 1:                                  # integer labels -> one-hot rows
+        Y = np.eye(copies[-1].z.shape[1], dtype=copies[-1].z.dtype)[Y]
+    return Recording(layers=copies, X=_host(X), Y=Y, loss=loss, loss_value=float(value),
+                     pairing=pairing, fused=fused, optimizer=optimizer)
+
+
+def _copy_record(record) -> LayerCopy:
+    if record.delta is None:
+        raise ValueError("the model has no backward records; is a layer other than Dense "
+                         "and activations in it?")
+    dense = record.dense
+    return LayerCopy(
+        index=record.index, dense=dense, activation=record.activation,
+        a_prev=_host(record.a_prev), weight=_host(dense.params["weight"]),
+        bias=_host(dense.params.get("bias")), z=_host(record.z), a=_host(record.a),
+        grad_a=_host(record.grad_a), delta=_host(record.delta),
+        grad_weight=_host(record.grad_weight), grad_bias=_host(record.grad_bias),
+        grad_a_prev=_host(record.grad_a_prev))
+
+
+def _copy_update(copy: LayerCopy, record, optimizer: Optimizer, model) -> None:
+    dense = record.dense
+    copy.new_weight = _host(dense.params["weight"])
+    copy.new_bias = _host(dense.params.get("bias"))
+    if isinstance(optimizer, SGD) and optimizer.momentum:
+        for name, layer, key in model.parameter_refs():
+            if layer is dense:
+                velocity = _host(optimizer.state.get(name, {}).get("velocity"))
+                setattr(copy, f"velocity_{key}", velocity)
