@@ -238,7 +238,7 @@ def check_data(model, X, y, loss: Loss, *, name: str = "X") -> tuple[Array, Arra
                          f"{X.shape[0]} and {y.shape[0]}")
     host_y = to_numpy(y)
     integer_labels = loss.link == "softmax" and host_y.ndim == 1 and host_y.dtype.kind in "iu"
-    if host_y.ndim == 1 and not integer_labels:
+    if host_y.ndim == 1 and loss.link != "softmax":     # softmax losses take (N,) labels only
         host_y = host_y.reshape(-1, 1)                   # (N,) -> (N, 1) for one output
     loss.validate_target(host_y, model.out_features)
     if not integer_labels:
