@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from .loader import LearnerError, call, load_module
-from .mistakes import HINTS, SPECIFIC, generic_candidates
+from .mistakes import HINTS, SPECIFIC, generic_candidates, hint_for
 from .references import (
     SPECS,
     TOPIC_FUNCTIONS,
@@ -167,7 +167,7 @@ def _score_case(spec, case, name, got, ref, variants) -> dict[str, tuple[float, 
     for label, target, hint in candidates:
         score = _relative_error(got, np.asarray(target))
         if label not in scores or score < scores[label][0]:
-            scores[label] = (score, hint or HINTS[label])
+            scores[label] = (score, hint or hint_for(spec.topic, label))
     return scores
 
 
@@ -191,7 +191,10 @@ def _rank(failing, reference_scores, reports) -> tuple[list[str], str]:
                 unexplained.append(("other", HINTS["other"]))
         near += [(score, label, hint) for label, (score, hint) in ranked
                  if EXPLAINED < score < 0.5 * reference_scores[name]]
-    ordered = exact + unexplained + [(label, hint) for _, label, hint in sorted(near)]
+    # near misses are shown only when some wrong output has no exact explanation
+    ordered = exact + unexplained
+    if unexplained:
+        ordered += [(label, hint) for _, label, hint in sorted(near)]
     if exact and any(r.shape != r.expected_shape for r in reports.values() if not r.passed):
         ordered.append(("wrong_shape", HINTS["wrong_shape"]))
     mistakes, hints = [], []

@@ -79,6 +79,27 @@ HINTS: dict[str, str] = {
              "docstring, one line at a time, on a tiny input",
 }
 
+# where a topic needs its own words for a mistake
+TOPIC_HINTS: dict[tuple[str, str], str] = {
+    ("activation", "sign_flipped"): "the sign is flipped: ∂L/∂Z = +∂L/∂A ⊙ φ′(Z), and φ′ ≥ 0 "
+                                    "for sigmoid, tanh and ReLU",
+    ("activation", "transposed"): "the result is transposed: ∂L/∂Z has Z's shape (N, n); the "
+                                  "product ∂L/∂A ⊙ φ′(Z) is element-wise, no transpose needed",
+    ("dense", "sign_flipped"): "the sign is flipped: ∂L/∂W = Δᵀ A_prev, ∂L/∂b = Σₙ Δₙ,: and "
+                               "∂L/∂A_prev = Δ W carry Δ's own sign; the minus belongs to the "
+                               "update W ← W − η ∂L/∂W only",
+    ("softmax_cross_entropy", "transposed"): "the result is transposed: Δᴸ has the logits' "
+                                             "shape (N, C), one sample per row",
+    ("momentum", "transposed"): "the result is transposed: an update keeps W's shape "
+                                "(out, in); v ← μ v + g and W ← W − η v need no transpose",
+}
+
+
+def hint_for(topic: str, mistake: str) -> str:
+    """The hint of ``mistake`` in ``topic``'s words."""
+    return TOPIC_HINTS.get((topic, mistake), HINTS[mistake])
+
+
 # a planted variant: (mistake, hint or "" for the default hint, outputs it changes)
 Variant = tuple[str, str, Outputs]
 

@@ -1,0 +1,60 @@
+"""``deltaprop practice TOPIC``: write an exercise file to implement, then grade it with check."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import CLIError
+
+EPILOG = """\
+topics:
+  activation              sigmoid_backward, tanh_backward, relu_backward: ∂L/∂Z = ∂L/∂A ⊙ φ′(Z)
+  dense                   dense_backward: ∂L/∂A_prev, ∂L/∂W, ∂L/∂b of Z = A_prev Wᵀ + b
+  softmax_cross_entropy   softmax_cross_entropy_backward: Δᴸ = (softmax(Z) − Y)/N
+  network                 network_backward: every gradient of a tanh / softmax MLP
+  momentum                momentum_step: v ← μ v + g, W ← W − η v
+
+examples:
+  deltaprop practice dense                       # writes dense_practice.py
+  deltaprop practice activation --notation column --out my_activation.py
+  deltaprop practice network --out -             # print the exercise instead
+  deltaprop check dense_practice.py              # grade your implementation
+"""
+
+
+def add_parser(subparsers) -> None:
+    from ..practice import NOTATIONS
+
+    parser = subparsers.add_parser(
+        "practice", help="write an exercise file (a function to implement, with its equations)",
+        description=__doc__ + "\nThe file holds each function's signature, a docstring with the "
+        "equation and shapes\n(in the chosen notation) and a TODO. Array layouts stay "
+        "deltaprop's batch rows.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("topic", metavar="TOPIC", help="what to practise (see the list below)")
+    parser.add_argument("--notation", default="batch", choices=tuple(NOTATIONS),
+                        help="notation of the equations in the docstring (default: batch)")
+    parser.add_argument("--out", metavar="FILE", default=None,
+                        help="file to write (default: TOPIC_practice.py; '-' prints it)")
+    parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from ..practice import TOPIC_FUNCTIONS, render_exercise, write_exercise
+
+    try:
+        if args.out == "-":
+            sys.stdout.write(render_exercise(args.topic, args.notation,
+                                             filename=f"{args.topic}_practice.py"))
+            return 0
+        path = write_exercise(args.topic, args.out, notation=args.notation,
+                              overwrite=args.force)
+    except (ValueError, FileExistsError) as error:
+        raise CLIError(str(error)) from None
+    except OSError as error:
+        raise CLIError(f"cannot write {args.out}: {error.strerror}") from None
+    functions = ", ".join(TOPIC_FUNCTIONS[args.topic])
+    print(f"wrote {path}: implement {functions}, then run: deltaprop check {path}")
+    return 0
