@@ -36,7 +36,8 @@ class TrainingDivergedError(FloatingPointError):
 def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int | None = None,
         shuffle: bool = True, seed: Any = None, validation_data: tuple | None = None,
         validation_split: float = 0.0, early_stopping: Any = None, callbacks=(),
-        schedule: Any = None, sample_weight: Any = None, metric: str | None = "auto") -> History:
+        schedule: Any = None, sample_weight: Any = None, metric: str | None = "auto",
+        resume: Any = None) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
 
     Parameters
@@ -70,6 +71,11 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         Weights of the rows in the mean loss.
     metric : "auto", "accuracy", "r2" or None
         Logged per epoch; ``"auto"`` picks accuracy for classification losses, R² for MSE.
+    resume : path, optional
+        A file written by :class:`deltaprop.checkpoint.Checkpoint`: the model, optimiser,
+        random-number states, schedule, history and early-stopping counters are restored and
+        training continues after the saved epoch (same data, ``seed`` and settings as the
+        interrupted run: the result is then bit for bit that of an uninterrupted run).
 
     Raises
     ------
@@ -107,7 +113,13 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         ss_tot = np.sum((host - host.mean(axis=0)) ** 2, axis=0)
     batch = n if batch_size is None else min(batch_size, n)
     n_batches = math.ceil(n / batch)
-    history = History()
+    history, start, resumed = History(), 1, None
+    if resume is not None:       # lazy: checkpoints need the optional safetensors
+        from .checkpoint import restore_training
+
+        resumed = restore_training(resume, model=model, optimizer=optimizer, rng=rng,
+                                   schedule=schedule)
+        history, start = resumed.history, resumed.epoch + 1
     callbacks = list(callbacks)
     if early_stopping is not None:
         callbacks.append(early_stopping if isinstance(early_stopping, EarlyStopping)
@@ -117,11 +129,18 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
             raise TypeError(f"callbacks must be deltaprop Callback objects, "
                             f"got {type(callback).__name__}")
         callback.model, callback.optimizer, callback.history = model, optimizer, history
+        callback.rng, callback.schedule, callback.callbacks = rng, schedule, callbacks
         callback.stop_training = False
         callback.on_train_begin({"epochs": epochs, "n_batches": n_batches, "n_samples": n,
                                  "has_validation": validation_data is not None})
+    if resumed is not None:
+        from .checkpoint import restore_callbacks
 
-    for epoch in range(1, epochs + 1):
+        restore_callbacks(resumed, callbacks)
+        if resumed.stopped:                              # early stopping had ended that run
+            start = epochs + 1
+
+    for epoch in range(start, epochs + 1):
         for callback in callbacks:
             callback.on_epoch_begin(epoch)
         order = rng.permutation(n) if shuffle else np.arange(n)
@@ -163,7 +182,11 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
             callback.on_epoch_end(epoch, logs)
         if schedule is not None:
             schedule.step(logs.get("val_loss", logs["loss"]))
-        if any(callback.stop_training for callback in callbacks):
+        stop = any(callback.stop_training for callback in callbacks)
+        for callback in callbacks:                       # e.g. Checkpoint: the epoch is whole
+            if hasattr(callback, "on_epoch_complete"):
+                callback.on_epoch_complete(epoch, stop)
+        if stop:
             break
     for callback in callbacks:
         callback.on_train_end({"epochs_run": len(history)})
