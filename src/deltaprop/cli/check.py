@@ -41,7 +41,7 @@ def format_text(result) -> str:
     if result.passed:
         return f"PASS  {result.function}: {result.message}"
     lines = [f"FAIL  {result.function}: {result.message}"]
-    if result.mistakes:
+    if result.mistakes and not result.not_implemented:
         lines.append(f"      likely mistake: {', '.join(result.mistakes)}")
     if result.hint:
         lines.append(f"      hint: {result.hint}")

@@ -120,7 +120,8 @@ def _activation_variants(name: str) -> Callable[[Case, Outputs], list[Variant]]:
             at_a = layer.derivative(np, a, layer.function(np, a))       # φ′ applied to A
             output_formula_at_z = layer.derivative(np, None, z)         # A-formula fed Z
             found += [("derivative_at_wrong_point",
-                       f"φ′ was applied to A = φ(Z) instead of Z: {HINTS['derivative_at_wrong_point']}",
+                       "φ′ was applied to A = φ(Z) instead of Z: "
+                       + HINTS["derivative_at_wrong_point"],
                        {"grad_z": grad_out * at_a}),
                       ("derivative_at_wrong_point",
                        "the output form of φ′ (σ′ = A(1 − A), tanh′ = 1 − A²) was fed Z "

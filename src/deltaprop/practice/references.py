@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -142,7 +143,7 @@ def build_network(weights: list[np.ndarray], biases: list[np.ndarray]) -> Sequen
 
 def _network_case(rng: np.random.Generator, shape: tuple) -> Case:
     n, sizes = shape[0], shape[1:]
-    weights = [rng.normal(0.0, 0.8, size=(n_out, n_in)) for n_in, n_out in zip(sizes, sizes[1:])]
+    weights = [rng.normal(0.0, 0.8, size=(n_out, n_in)) for n_in, n_out in pairwise(sizes)]
     biases = [rng.normal(0.0, 0.3, size=n_out) for n_out in sizes[1:]]
     X = rng.normal(size=(n, sizes[0]))
     y = rng.integers(0, sizes[-1], size=n)
