@@ -15,6 +15,8 @@ import sys
 SUBCOMMANDS = {
     "bench": "bench",
     "demo": "demo",
+    "practice": "practice",
+    "check": "check",
 }
 
 
