@@ -17,6 +17,8 @@ SUBCOMMANDS = {
     "demo": "demo",
     "practice": "practice",
     "check": "check",
+    "explain": "explain",
+    "card": "card",
 }
 
 

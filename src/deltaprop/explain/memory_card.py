@@ -84,6 +84,8 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
         eq = nota.equation("delta", l=sup(i), p=sup(i - 1), dphi=dphi)
         eq = eq.replace(f" = {s['gA']}{sup(i - 1)} ", f" = ({grad}) ")
         rows.append(("3 hidden delta", eq, shape_text(act(sizes[i - 1]))))
+    if L == 1:
+        rows.append(("3 hidden delta", "none: no hidden layer", ""))
     for i in range(L, 0, -1):
         rows.append(("4 weight gradient", nota.equation("grad_weight", l=sup(i), p=sup(i - 1)),
                      check("grad_weight", {"d": act(sizes[i]), "A": act(sizes[i - 1])},

@@ -20,7 +20,7 @@ _PHASES = {"input": "Input", "forward": "Forward pass", "loss": "Loss",
 
 def format_array(array: np.ndarray, max_values: int = 64, precision: int = 4) -> str:
     """The array whole if small, else a summary with its top-left corner."""
-    array = np.asarray(array, dtype=np.float64)
+    array = np.round(np.asarray(array, dtype=np.float64), 12) + 0.0   # no "-0." for ±1e-17
     if array.ndim == 0:
         return f"{float(array):.{precision + 2}g}"
     if array.size <= max_values:

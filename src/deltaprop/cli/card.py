@@ -1,0 +1,48 @@
+"""``deltaprop card``: the six steps of backpropagation for one network, shapes filled in.
+
+Forward and record, output delta, hidden deltas, weight gradients, bias gradients, update
+(with momentum): short enough to learn by heart, in any notation, as text or Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from . import CLIError
+from .explain import add_network_flags, check_choice, check_network_flags, parse_layers
+
+EXAMPLES = """\
+examples:
+  deltaprop card
+  deltaprop card --layers 2,3,1 --activation tanh --output sigmoid --loss bce
+  deltaprop card --layers 784,128,10 --activation relu --output none --loss cross_entropy
+  deltaprop card --notation ng --format markdown
+  deltaprop card --notation haykin --no-momentum
+"""
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "card", help="print the backpropagation memory card for a network",
+        description=__doc__, epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_network_flags(parser)
+    parser.add_argument("--format", default="text", help="text or markdown (default: %(default)s)")
+    parser.add_argument("--no-momentum", dest="momentum", action="store_false",
+                        help="plain SGD update instead of SGD with momentum")
+    parser.set_defaults(run=run)
+
+
+def run(args) -> int:
+    from .. import card
+
+    check_network_flags(args)
+    check_choice("--format", args.format, ("text", "markdown"))
+    output = None if args.output == "none" else args.output
+    try:
+        text = card(parse_layers(args.layers), args.activation, output, args.loss,
+                    notation=args.notation, format=args.format, momentum=args.momentum)
+    except (ValueError, TypeError) as error:
+        raise CLIError(str(error)) from None
+    print(text, end="")
+    return 0
