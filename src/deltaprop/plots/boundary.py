@@ -95,7 +95,7 @@ def plot_decision_boundary(model: Any, X, y, path: Any = None, *, loss: Any = No
         predicted = proba.argmax(axis=1)
         confidence = (proba.max(axis=1) - 1 / n_classes) / (1 - 1 / n_classes)  # 0 .. 1
         rgb = np.array([to_rgb(c) for c in palette])[predicted]
-        shade = 0.35 + 0.5 * confidence[:, None]             # paler where less sure
+        shade = 0.2 + 0.35 * confidence[:, None]             # pale; paler where less sure
         image = (1 - shade) * 1.0 + shade * rgb
         ax.imshow(image.reshape(*xx.shape, 3), origin="lower", aspect="auto",
                   extent=(low[0], high[0], low[1], high[1]), interpolation="bilinear")

@@ -49,6 +49,8 @@ def plot_layer_stats(stats: LayerStats, path: Any = None, *, title: str | None =
         if not drawn:
             ax.text(0.5, 0.5, empty, ha="center", va="center", transform=ax.transAxes,
                     color="grey")
+            if len(epochs) > 1:
+                ax.set_xlim(epochs[0], epochs[-1])      # same epoch axis as the other panels
         else:
             ax.legend(frameon=False, fontsize=8)
         ax.set_xlabel("epoch")
