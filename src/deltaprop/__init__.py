@@ -13,6 +13,7 @@ from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
 from .metrics import accuracy, confusion_matrix, mse, r2
 from .model import LayerRecord, Sequential, mlp
 from .optim import SGD, Adam, AdamW, Optimizer
+from .progress import ProgressBar
 from .schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, Schedule, StepLR
 from .training import (
     TrainingDivergedError,
@@ -29,7 +30,8 @@ __all__ = [
     "ELU", "GELU", "SGD", "Adam", "AdamW", "BCELoss", "BCEWithLogitsLoss", "Callback",
     "CosineAnnealingLR", "CrossEntropyLoss", "Dense", "Dropout", "EarlyStopping",
     "ExponentialLR", "GradcheckResult", "History", "Identity", "Layer", "LayerRecord",
-    "LeakyReLU", "Loss", "MSELoss", "Optimizer", "ReLU", "ReduceLROnPlateau", "Schedule",
+    "LeakyReLU", "Loss", "MSELoss", "Optimizer", "ProgressBar", "ReLU", "ReduceLROnPlateau",
+    "Schedule",
     "Sequential", "Sigmoid", "Softmax", "Softplus", "StepLR", "Tanh", "Trace",
     "TrainingDivergedError", "__version__", "accuracy", "card", "confusion_matrix", "evaluate",
     "explain", "fit", "gradcheck", "mlp", "mse", "predict", "predict_classes", "predict_proba",
