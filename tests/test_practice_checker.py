@@ -301,3 +301,20 @@ def test_learner_may_modify_inputs_in_place(tmp_path):
         ''')
     (result,) = check_file(path)
     assert result.passed, result.message
+
+
+def test_unexplained_numbers_are_other_then_the_closest_slips(tmp_path):
+    # a sign flip AND a 0.1% scale error: no slip matches exactly, the sign flip comes closest
+    code = _plant("activation", "return grad_out * (1 - np.tanh(z) ** 2)",
+                  "return -grad_out * (1 - np.tanh(z) ** 2) * 1.001")
+    results = {r.function: r for r in check_file(_write(tmp_path, code))}
+    result = results["tanh_backward"]
+    assert result.mistakes == ["other", "sign_flipped"]
+    assert "closest slip (sign_flipped)" in result.hint
+
+
+def test_nan_output_is_named(tmp_path):
+    code = _plant("activation", "return grad_out * (z > 0)", "return grad_out * np.nan")
+    result = {r.function: r for r in check_file(_write(tmp_path, code))}["relu_backward"]
+    assert result.mistakes == ["other"] and "NaN" in result.message and "NaN" in result.hint
+    assert result.to_dict()["max_abs_error"] is None              # JSON has no inf

@@ -32,6 +32,7 @@ from .references import (
 RTOL = 1e-6          # an output passes if |got − ref| <= RTOL·|ref| + ATOL element-wise
 ATOL = 1e-9
 EXPLAINED = 1e-6     # a variant explains an output if its relative error is below this
+NEAR = 0.25          # ... and comes close (listed after "other") below this
 
 
 @dataclass
@@ -133,6 +134,8 @@ def check_function(spec: FunctionSpec, function: Any, path: str | Path,
                 continue
             error = (float(np.max(np.abs(got - ref), initial=0.0))
                      if got.shape == ref.shape else None)
+            if error is not None and not math.isfinite(error):
+                error = math.inf                         # NaN or inf in the learner's output
             if report.passed:
                 report.passed, report.case = False, spec.describe(case)
                 report.shape, report.expected_shape = list(got.shape), list(ref.shape)
@@ -187,13 +190,20 @@ def _rank(failing, reference_scores, reports) -> tuple[list[str], str]:
                 unexplained.append(("wrong_shape", f"{name} has shape {tuple(report.shape)}, "
                                     f"expected {tuple(report.expected_shape)}: "
                                     f"{HINTS['wrong_shape']}"))
+            elif report.max_abs_error == math.inf:
+                unexplained.append(("other", f"{name} contains NaN or inf: look for an "
+                                    "exponential that overflows (use a stable sigmoid or "
+                                    "softmax) or a division by zero"))
             else:
                 unexplained.append(("other", HINTS["other"]))
         near += [(score, label, hint) for label, (score, hint) in ranked
-                 if EXPLAINED < score < 0.5 * reference_scores[name]]
+                 if EXPLAINED < score < min(NEAR, 0.5 * reference_scores[name])]
     # near misses are shown only when some wrong output has no exact explanation
     ordered = exact + unexplained
-    if unexplained:
+    if unexplained and near:
+        _, label, hint = min(near)
+        ordered[len(exact)] = (ordered[len(exact)][0],
+                               f"{ordered[len(exact)][1]}; the closest slip ({label}): {hint}")
         ordered += [(label, hint) for _, label, hint in sorted(near)]
     if exact and any(r.shape != r.expected_shape for r in reports.values() if not r.passed):
         ordered.append(("wrong_shape", HINTS["wrong_shape"]))
@@ -206,6 +216,8 @@ def _rank(failing, reference_scores, reports) -> tuple[list[str], str]:
 
 
 def _describe(report: OutputReport) -> str:
+    if report.max_abs_error == math.inf:
+        return f"{report.name} contains NaN or inf ({report.case})"
     if report.shape != report.expected_shape:
         return (f"{report.name} has shape {tuple(report.shape)}, expected "
                 f"{tuple(report.expected_shape)} ({report.case})")
