@@ -318,3 +318,19 @@ def test_nan_output_is_named(tmp_path):
     result = {r.function: r for r in check_file(_write(tmp_path, code))}["relu_backward"]
     assert result.mistakes == ["other"] and "NaN" in result.message and "NaN" in result.hint
     assert result.to_dict()["max_abs_error"] is None              # JSON has no inf
+
+
+def test_endless_loop_is_interrupted_with_its_line(tmp_path, monkeypatch):
+    from deltaprop.practice import loader
+
+    if not hasattr(loader.signal, "setitimer"):
+        pytest.skip("no SIGALRM on this platform")
+    monkeypatch.setattr(loader, "TIME_LIMIT", 0.2)
+    path = _write(tmp_path, '''
+        def momentum_step(weight, grad, velocity, lr, momentum):
+            while True:
+                velocity = velocity + 0
+        ''')
+    (result,) = check_file(path)
+    assert result.mistakes == ["raised"] and result.error.startswith("LearnerTimeoutError")
+    assert result.line in (3, 4)

@@ -3,7 +3,8 @@
 The learner's code runs in this process (as ``python file.py`` would): it is imported with
 :mod:`importlib` under a private module name, never added to ``sys.modules``; its prints go
 to stderr so ``--format json`` stays parseable; its warnings are silenced (a NumPy overflow
-warning is not a mistake of the checker).  Any exception, at import or in a call, becomes a
+warning is not a mistake of the checker); a call that runs past ``TIME_LIMIT`` seconds is
+interrupted (Unix, main thread).  Any exception, at import or in a call, becomes a
 :class:`LearnerError` that carries the line of the learner's file where it happened.
 """
 
@@ -13,7 +14,9 @@ import contextlib
 import importlib.util
 import itertools
 import linecache
+import signal
 import sys
+import threading
 import traceback
 import warnings
 from dataclasses import dataclass
@@ -57,9 +60,36 @@ def _wrap(error: BaseException, path: Path) -> LearnerError:
     return LearnerError(type(error).__name__, str(message), line, source)
 
 
+TIME_LIMIT = 10.0     # seconds one learner call (or the import) may run, where enforceable
+
+
+class LearnerTimeoutError(Exception):
+    """Raised inside the learner's code when it runs past :data:`TIME_LIMIT`."""
+
+
+def _on_alarm(signum, frame):
+    raise LearnerTimeoutError(f"still running after {TIME_LIMIT:g} s (an endless loop?)")
+
+
+@contextlib.contextmanager
+def _time_limit():
+    """SIGALRM-based limit: only on Unix and in the main thread (else no limit)."""
+    usable = hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread()
+    if not usable:
+        yield
+        return
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, TIME_LIMIT)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 @contextlib.contextmanager
 def _guarded():
-    with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings():
+    with contextlib.redirect_stdout(sys.stderr), warnings.catch_warnings(), _time_limit():
         warnings.simplefilter("ignore")
         yield
 
