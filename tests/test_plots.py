@@ -53,7 +53,7 @@ def test_history_curves(trained, tmp_path):
 
 
 def test_history_from_dict_and_from_estimator():
-    pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn", minversion="1.6")
     from deltaprop.sklearn import MLPRegressor
 
     data = {"epochs": [1, 2, 3], "history": {"loss": [3.0, 2.0, 1.0], "r2": [0.1, 0.5, 0.7]},
@@ -97,7 +97,7 @@ def test_decision_boundary_colours_differ_between_the_class_regions(trained, tmp
 
 
 def test_decision_boundary_multiclass_and_estimator(tmp_path):
-    pytest.importorskip("sklearn")
+    pytest.importorskip("sklearn", minversion="1.6")
     from deltaprop.sklearn import MLPClassifier
 
     rng = np.random.default_rng(1)
