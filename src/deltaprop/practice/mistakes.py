@@ -6,18 +6,18 @@ come out of each classic slip; the slip whose numbers match the learner's best i
 Which mistakes apply to which topic (``G`` = generic, derived from the reference output;
 ``S`` = a variant run through the engine with one step changed; ``–`` = does not apply):
 
-==========================  ==========  =====  =============  =========  ========
-mistake                     activation  dense  softmax_ce     network    momentum
-==========================  ==========  =====  =============  =========  ========
-transposed                  G           G      G              G          G
-mean_missing                –           – (1)  G              G          –
-mean_doubled                –           G (1)  G              G          –
-sign_flipped                G           G      G              G          S (2)
-activation_derivative_miss  S           –      –              S          –
-derivative_at_wrong_point   S (3)       –      –              S          –
-bias_wrong_axis             –           S      –              S          –
-wrong_shape                 G           G      G              G          G
-==========================  ==========  =====  =============  =========  ========
+=============================  ==========  =====  ==========  =======  ========
+mistake                        activation  dense  softmax_ce  network  momentum
+=============================  ==========  =====  ==========  =======  ========
+transposed                     G           G      G           G        G
+mean_missing                   –           – (1)  G           G        –
+mean_doubled                   –           G (1)  G           G        –
+sign_flipped                   G           G      G           G        S (2)
+activation_derivative_missing  S           –      –           S        –
+derivative_at_wrong_point      S (3)       –      –           S        –
+bias_wrong_axis                –           S      –           S        –
+wrong_shape                    G           G      G           G        G
+=============================  ==========  =====  ==========  =======  ========
 
 (1) ``dense_backward`` receives ``grad_out`` = Δ, which already carries the loss's ``1/N``: the
 layer must not divide again (``mean_doubled``); it cannot "miss" a ``1/N`` it never applies.
