@@ -17,58 +17,55 @@ _SYMBOLS = {"Δ": r"\Delta ", "δ": r"\delta ", "η": r"\eta ", "α": r"\alpha "
             "⊙": r"\odot ", "←": r"\leftarrow ", "→": r"\to ", "−": "-", "·": r"\cdot ",
             "′": "'", "½": r"\tfrac{1}{2}", "≈": r"\approx ", "×": r"\times ", "_": r"\_",
             "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&", "–": "-", "—": "---"}
-_WORD = re.compile(r"[A-Za-z]{2,}(?:′)?")
+_WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{2,}(?:[ -][A-Za-z]+)*)( ?)")
+_ASCII_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
+                   "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
+                   "^": r"\textasciicircum{}"}
 
 
-def _runs(text: str, table: dict[str, str], marker: str) -> str:
-    """Collect runs of super/subscript characters into ``^{...}`` / ``_{...}``."""
+def _runs(text: str, table: dict[str, str], open_: str, close: str) -> str:
+    """Collect runs of super/subscript characters into ``open_ ... close`` groups."""
     out, run = [], []
     for char in text + "\0":
         if char in table:
             run.append(table[char])
             continue
         if run:
-            out.append(marker + "{" + "".join(run).strip() + "}")
+            group = "".join(run).strip()
+            cut = group.rfind(")") + 1                       # "(1)2": A^{(1)} then ^{2}
+            parts = [group[:cut], group[cut:]] if group[cut:].isdigit() and cut else [group]
+            out.extend(open_ + part + close for part in parts)
             run = []
         out.append(char)
     return "".join(out[:-1])
 
 
+def _tidy(text: str) -> str:
+    text = re.sub(r"(\\[A-Za-z]+) +(?=[\^_'])", r"\1", text)      # "\Delta ^{" -> "\Delta^{"
+    # a second script after a group ("A^{(1)}^{2}") needs an empty base: A^{(1)}{}^{2}
+    return re.sub(r"\}(?=[\^_]\{)", "}{}", text)
+
+
 def to_math(equation: str) -> str:
     """LaTeX math (no ``$``) for a Unicode equation; words become ``\\text{...}``."""
-    pieces = []
-    for part in re.split(r"(\s+)", equation):
-        if _WORD.fullmatch(part.strip("(),;:[]")):
-            core = part.strip("(),;:[]")
-            part = part.replace(core, r"\text{" + core + "}")
-        pieces.append(part)
-    text = "".join(pieces)
+    text = "".join(_ASCII_SPECIALS.get(c, c) if c in "&%$#_" else c for c in equation)
+    text = _WORD.sub(r"\\text{\1\2}", text).replace(";  ", r";\quad ")
     for char, latex in _SYMBOLS.items():
-        if char not in "{}":
+        if char not in "_{}%#&":
             text = text.replace(char, latex)
-    text = _runs(text, _SUPER, "^")
-    return _runs(text, _SUB, "_")
+    text = _runs(text, _SUPER, "^{", "}")
+    return _tidy(_runs(text, _SUB, "_{", "}"))
 
 
 def to_text(prose: str) -> str:
     """Escape prose for LaTeX text mode; Unicode symbols go into inline math."""
-    out = []
-    for char in prose:
-        if char == "\\":
-            out.append(r"\textbackslash{}")
-        elif char in "&%$#_{}":
-            out.append("\\" + char)
-        elif char in "~^":
-            out.append(r"\textasciitilde{}" if char == "~" else r"\textasciicircum{}")
-        elif char in _SUPER:
-            out.append(f"$^{{{_SUPER[char].strip()}}}$")
-        elif char in _SUB:
-            out.append(f"$_{{{_SUB[char]}}}$")
-        elif char in _SYMBOLS and char not in "_{}%#&":
-            out.append(f"${_SYMBOLS[char].strip()}$" if char not in "−–—" else
-                       _SYMBOLS[char])
-        elif ord(char) > 127:
-            out.append("?")                                 # nothing else is expected
-        else:
-            out.append(char)
-    return "".join(out).replace("$$", "")
+    text = "".join(_ASCII_SPECIALS.get(char, char) for char in prose)
+    text = _runs(text, _SUPER, "$^{", "}$")
+    text = _runs(text, _SUB, "$_{", "}$")
+    for char, latex in _SYMBOLS.items():
+        if char in "−–—":
+            text = text.replace(char, latex)
+        elif char not in "_{}%#&":
+            text = text.replace(char, f"${latex.strip()}$")
+    text = "".join(c if ord(c) < 128 else "?" for c in text)     # nothing else is expected
+    return _tidy(text.replace("$$", ""))

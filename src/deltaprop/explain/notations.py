@@ -196,14 +196,15 @@ def output_delta_equation(notation: Notation, pairing: str, last: int, activatio
                 "mse": f"{d} = 2({A} − {Y}) / {count}" + ("" if dphi == "1" else f" ⊙ {dphi}"),
                 }.get(pairing, f"{d} = ∂L/∂{A} ⊙ {dphi}")
     scale = "" if k == 1 else f"(1/{k})"
+    fused = f"{scale}({A} − {Y})" if scale else f"{A} − {Y}"
     if notation.name == "ng":
-        return {"softmax_ce": f"{d} = {A} − {Y}", "sigmoid_bce": f"{d} = {scale}({A} − {Y})",
+        return {"softmax_ce": f"{d} = {A} − {Y}", "sigmoid_bce": f"{d} = {fused}",
                 "mse": f"{d} = {2 if k == 1 else f'(2/{k})'}({A} − {Y})"
                        + ("" if dphi == "1" else f" ⊙ {dphi}")
                 }.get(pairing, f"{d} = m ∂L/∂{A} ⊙ {dphi}")
     if notation.name == "column":
         return {"softmax_ce": f"{d} = ∇ₐC ⊙ φ′({Z}) = {A} − {Y} (BP1, fused)",
-                "sigmoid_bce": f"{d} = ∇ₐC ⊙ σ′({Z}) = {scale}({A} − {Y}) (BP1, fused)",
+                "sigmoid_bce": f"{d} = ∇ₐC ⊙ σ′({Z}) = {fused} (BP1, fused)",
                 "mse": f"{d} = ∇ₐC ⊙ φ′({Z}) = {2 if k == 1 else f'(2/{k})'}({A} − {Y})"
                        + ("" if dphi == "1" else f" ⊙ {dphi}") + " (BP1)",
                 }.get(pairing, f"{d} = ∇ₐC ⊙ {dphi} (BP1)")

@@ -1,0 +1,242 @@
+"""``deltaprop.explain``: the trace reads the engine's records, in every notation."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import deltaprop
+from deltaprop import SGD, mlp
+
+NOTATIONS = ["rows", "ng", "column", "haykin"]
+# (sizes, hidden, output, loss, targets)
+SETUPS = {
+    "sigmoid_bce": ([3, 4, 1], "tanh", "sigmoid", "bce"),
+    "softmax_ce": ([3, 4, 5, 3], "relu", None, "cross_entropy"),
+    "logits_bce": ([3, 4, 2], "sigmoid", None, "bce_with_logits"),
+    "mse": ([3, 5, 2], "tanh", None, "mse"),
+}
+
+
+def _setup(name, rng, n=5):
+    sizes, hidden, output, loss = SETUPS[name]
+    model = mlp(sizes, activation=hidden, output=output, seed=3, dtype=np.float64)
+    X = rng.normal(size=(n, sizes[0]))
+    if loss == "cross_entropy":
+        y = rng.integers(0, sizes[-1], size=n)
+    elif loss == "mse":
+        y = rng.normal(size=(n, sizes[-1]))
+    else:
+        y = rng.integers(0, 2, size=(n, sizes[-1])).astype(float)
+    return model, X, y, loss
+
+
+def test_explain_is_the_function_even_after_importing_the_submodules():
+    import deltaprop.explain.render
+    import deltaprop.explain.trace
+    from deltaprop.explain import memory_card, render, trace
+
+    assert memory_card.card is deltaprop.card and render.render_text and trace.Trace
+
+    assert callable(deltaprop.explain) and callable(deltaprop.card)
+    assert deltaprop.explain.__module__ == "deltaprop.explain"
+
+
+@pytest.mark.parametrize("name", list(SETUPS))
+def test_trace_values_are_the_engines_records(name, rng):
+    model, X, y, loss = _setup(name, rng)
+    trace = deltaprop.explain(model, X, y, loss)
+    records = model.records()
+    for record in records:
+        i = record.index
+        np.testing.assert_array_equal(trace[f"forward.z.{i}"].value("z"), record.z)
+        np.testing.assert_array_equal(trace[f"backward.grad_weight.{i}"].value("grad_weight"),
+                                      record.grad_weight)
+        np.testing.assert_array_equal(trace[f"backward.grad_bias.{i}"].value("grad_bias"),
+                                      record.grad_bias)
+        if i > 1:
+            np.testing.assert_array_equal(trace[f"backward.grad_a.{i - 1}"].value("grad_a"),
+                                          record.grad_a_prev)
+            np.testing.assert_array_equal(trace[f"backward.delta.{i - 1}"].value("delta"),
+                                          records[i - 2].delta)
+    np.testing.assert_array_equal(trace["backward.delta.out"].value("delta"), records[-1].delta)
+    value, _ = deltaprop.losses.get_loss(loss)(model.forward(X), trace["input"].value("y")
+                                               if loss != "cross_entropy" else y)
+    assert trace["loss"].value("loss") == pytest.approx(float(value))
+    # the fused output shows probabilities: softmax / sigmoid of the logits
+    top = trace[f"forward.a.{len(records)}"].value("a")
+    if loss == "cross_entropy":
+        np.testing.assert_allclose(top.sum(axis=1), 1.0)
+        np.testing.assert_allclose(trace["backward.delta.out"].value("delta"),
+                                   (top - np.eye(top.shape[1])[y]) / len(X), atol=1e-12)
+
+
+def test_update_step_equals_what_sgd_did(rng):
+    model, X, y, loss = _setup("sigmoid_bce", rng)
+    before = model.state_dict()
+    optimizer = SGD(model, lr=0.3, momentum=0.9)
+    trace = deltaprop.explain(model, X, y, loss, optimizer=optimizer)
+    after = model.state_dict()
+    for i, position in ((1, 0), (2, 2)):
+        new_w = trace[f"update.weight.{i}"].value("new_weight")
+        np.testing.assert_array_equal(new_w, after[f"{position}.weight"])
+        velocity = trace[f"update.weight.{i}"].value("velocity")
+        np.testing.assert_array_equal(velocity, optimizer.state[f"{position}.weight"]["velocity"])
+        grad = trace[f"backward.grad_weight.{i}"].value("grad_weight")
+        np.testing.assert_allclose(new_w, before[f"{position}.weight"] - 0.3 * grad)  # v₁ = g₁
+        np.testing.assert_array_equal(trace[f"update.bias.{i}"].value("new_bias"),
+                                      after[f"{position}.bias"])
+    assert "μ" in trace["update.weight.1"].equation
+
+
+def _back_to_batch(notation, role, array, n_samples, sample):
+    """Independent inverse of each notation's layout: (array in batch form, rows it covers)."""
+    rows = slice(None)
+    if notation == "rows" and role in ("weight", "grad_weight", "velocity_weight"):
+        array = array.T
+    if notation == "ng":
+        if role in ("act", "grad"):
+            array = array.T / (n_samples if role == "grad" else 1)   # dZ = m Δᵀ
+        elif role in ("bias", "grad_bias", "velocity_bias"):
+            array = array[:, 0]
+    if notation in ("column", "haykin"):
+        sign = -1.0 if notation == "haykin" else 1.0               # Haykin's δ = −gradient
+        if role in ("act", "grad"):
+            rows = sample
+            array = array[:, 0] * (sign / n_samples if role == "grad" else 1)
+        elif role in ("bias", "grad_bias", "velocity_bias"):
+            array = array[:, 0] * (sign if role == "grad_bias" else 1)
+        elif role == "grad_weight":
+            array = array * sign
+    return array, rows
+
+
+@pytest.mark.parametrize("notation", NOTATIONS)
+@pytest.mark.parametrize("name", list(SETUPS))
+def test_every_notation_shows_the_same_numbers(notation, name, rng):
+    model, X, y, loss = _setup(name, rng)
+    batch = deltaprop.explain(model, X, y, loss, optimizer=SGD(model, lr=0.1, momentum=0.5),
+                              show_unfused=True)
+    checked = 0
+    for sample in (0, 3):
+        other = batch.in_notation(notation, sample=sample)
+        assert [s.key for s in other.steps] == [s.key for s in batch.steps]
+        for step in other.steps:
+            for value in step.values:
+                if value.role in ("sample", "scalar") or value.slot == "step":
+                    continue
+                expected = batch[step.key].value(value.slot)
+                shown, rows = _back_to_batch(notation, value.role, value.array, len(X), sample)
+                np.testing.assert_allclose(shown, expected[rows], rtol=1e-12, atol=1e-15,
+                                           err_msg=f"{notation} {step.key} {value.slot}")
+                checked += 1
+    assert checked > 20
+
+
+def test_column_per_sample_gradients_average_to_the_batch_gradient(rng):
+    model, X, y, loss = _setup("softmax_ce", rng)
+    trace = deltaprop.explain(model, X, y, loss)
+    for i in (1, 2, 3):
+        key = f"backward.grad_weight.{i}"
+        per_sample = [trace.in_notation("column", sample=n)[key].value("sample_grad_weight")
+                      for n in range(len(X))]
+        np.testing.assert_allclose(np.mean(per_sample, axis=0), trace[key].value("grad_weight"),
+                                   atol=1e-12)                      # the single 1/N
+
+
+def test_haykin_update_adds_the_step_and_momentum_is_alpha_delta_w(rng):
+    model, X, y, loss = _setup("sigmoid_bce", rng)
+    trace = deltaprop.explain(model, X, y, loss, notation="haykin",
+                              optimizer=SGD(model, lr=0.5, momentum=0.9))
+    step = trace["update.weight.2"]
+    assert "W⁽²⁾ ← W⁽²⁾ + ΔW⁽²⁾" in step.equation and "α ΔW⁽²⁾(n−1)" in step.equation
+    grad = trace.in_notation("batch")["backward.grad_weight.2"].value("grad_weight")
+    np.testing.assert_allclose(step.value("step"), -0.5 * grad)     # ΔW = −η v, v₁ = g
+    assert any("MINUS the gradient" in note for note in trace.notes)
+
+
+@pytest.mark.parametrize("name", ["sigmoid_bce", "softmax_ce", "logits_bce"])
+def test_unfused_route_gives_the_same_output_delta(name, rng):
+    model, X, y, loss = _setup(name, rng)
+    trace = deltaprop.explain(model, X, y, loss, show_unfused=True)
+    step = trace["backward.delta.out"]
+    assert len(step.asides) == 1
+    np.testing.assert_allclose(step.asides[0].value("delta"), step.value("delta"), atol=1e-12)
+    if name == "softmax_ce":
+        jacobian = step.asides[0].value("jacobian")
+        assert jacobian.shape == (3, 3) and not np.allclose(jacobian, np.diag(np.diag(jacobian)))
+
+
+def test_mse_shows_the_factor_two_trap(rng):
+    model, X, y, loss = _setup("mse", rng)
+    trace = deltaprop.explain(model, X, y, loss, show_unfused=True)
+    assert trace["backward.delta.out"].equation == "Δ⁽²⁾ = 2(A⁽²⁾ − Y) / (N·2)"
+    assert any("2(a − y)" in note for note in trace.notes)
+    half = trace["backward.delta.out"].asides[0].value("delta_half")
+    np.testing.assert_allclose(2 * half, trace["backward.delta.out"].value("delta"))
+
+
+def test_compare_adds_the_one_sample_view(rng):
+    model, X, y, loss = _setup("sigmoid_bce", rng)
+    trace = deltaprop.explain(model, X, y, loss, compare="column", sample=2)
+    aside = trace["forward.z.1"].asides[0]
+    assert aside.equation == "z⁽¹⁾ = W⁽¹⁾ a⁽⁰⁾ + b⁽¹⁾"
+    np.testing.assert_array_equal(aside.value("z")[:, 0], trace["forward.z.1"].value("z")[2])
+    assert "same step in the column notation" in trace.to_text()
+
+
+def test_shape_checks_carry_the_actual_sizes(rng):
+    model, X, y, loss = _setup("sigmoid_bce", rng)
+    trace = deltaprop.explain(model, X, y, loss)
+    assert trace["forward.z.1"].shapes == "(5, 3) @ (4, 3)ᵀ + (4,) → (5, 4)"
+    assert trace["backward.grad_weight.1"].shapes == "(5, 4)ᵀ @ (5, 3) → (4, 3)"
+    assert trace.in_notation("ng")["forward.z.1"].shapes == "(4, 3) @ (3, 5) + (4, 1) → (4, 5)"
+    assert "deltaprop.layers.Dense.backward (deltaprop/layers.py:" in \
+        trace["backward.grad_weight.1"].code
+
+
+def test_renderers_produce_valid_output_with_equations_and_numbers(rng):
+    model, X, y, loss = _setup("sigmoid_bce", rng)
+    trace = deltaprop.explain(model, X, y, loss, optimizer=SGD(model, lr=0.1),
+                              show_unfused=True)
+    equation = trace["backward.delta.1"].equation
+    number = f"{trace['loss'].value('loss'):.6g}"
+    data = json.loads(trace.to_json())
+    steps = {step["key"]: step for step in data["steps"]}
+    assert steps["backward.delta.1"]["equation"] == equation
+    np.testing.assert_allclose(steps["forward.z.1"]["values"][0]["values"],
+                               trace["forward.z.1"].value("z"))
+    assert steps["forward.z.1"]["code"].startswith("deltaprop.layers.Dense.forward")
+    for text in (trace.to_text(), trace.to_markdown(), trace.to_html(), trace._repr_html_(),
+                 trace._repr_markdown_(), str(trace)):
+        assert equation in text and number in text
+    assert trace.to_html().startswith('<div class="deltaprop-trace">')
+    latex = trace.to_latex()
+    assert latex.startswith(r"\documentclass") and latex.rstrip().endswith(r"\end{document}")
+    assert r"\Delta^{(1)} = \partial L/\partial A^{(1)} \odot" in latex and number in latex
+    assert latex.count("{") == latex.count("}") and latex.count("$") % 2 == 0
+    with pytest.raises(ValueError, match="unknown trace format 'pdf'"):
+        trace.render("pdf")
+
+
+def test_large_arrays_are_summarised(rng):
+    model = mlp([20, 30, 4], activation="relu", seed=0, dtype=np.float64)
+    X, y = rng.normal(size=(40, 20)), rng.integers(0, 4, size=40)
+    text = deltaprop.explain(model, X, y, "cross_entropy").to_text()
+    assert "shape (40, 30): min" in text and "norm" in text and "corner" in text
+
+
+def test_explain_rejects_bad_arguments(rng):
+    model, X, y, loss = _setup("sigmoid_bce", rng)
+    with pytest.raises(ValueError, match="unknown notation 'nielsen'"):
+        deltaprop.explain(model, X, y, loss, notation="nielsen")
+    with pytest.raises(ValueError, match=r"sample must be an integer in \[0, 5\), got 7"):
+        deltaprop.explain(model, X, y, loss, sample=7)
+    with pytest.raises(ValueError, match="optimizer must have been built for this model"):
+        deltaprop.explain(model, X, y, loss, optimizer=SGD(model.copy(), lr=0.1))
+    with pytest.raises(ValueError, match="takes logits, but the model ends in Sigmoid"):
+        deltaprop.explain(model, X, y, "bce_with_logits")
+    with pytest.raises(TypeError, match="explain expects a deltaprop Sequential"):
+        deltaprop.explain("model", X, y, loss)

@@ -1,0 +1,81 @@
+"""``deltaprop explain`` and ``deltaprop card`` on the command line."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from deltaprop.cli import main
+
+
+def test_explain_prints_every_step_as_text(capsys):
+    assert main(["explain", "--layers", "2,3,1", "--activation", "tanh", "--output", "sigmoid",
+                 "--loss", "bce", "--samples", "4", "--seed", "0"]) == 0
+    out = capsys.readouterr().out
+    for piece in ("Z⁽¹⁾ = A⁽⁰⁾ W⁽¹⁾ᵀ + b⁽¹⁾", "(4, 2) @ (3, 2)ᵀ + (3,) → (4, 3)",
+                  "Δ⁽²⁾ = (A⁽²⁾ − Y) / N", "∂L/∂W⁽¹⁾ = Δ⁽¹⁾ᵀ A⁽⁰⁾", "update.weight.2",
+                  "deltaprop.layers.Dense.backward", "Traps to watch"):
+        assert piece in out, piece
+
+
+@pytest.mark.parametrize("fmt, marker", [("markdown", "## Backward pass"),
+                                         ("latex", r"\end{document}"),
+                                         ("html", '<div class="deltaprop-trace">')])
+def test_explain_formats(fmt, marker, capsys):
+    assert main(["explain", "--format", fmt, "--notation", "ng"]) == 0
+    assert marker in capsys.readouterr().out
+
+
+def test_explain_json_with_logits_momentum_and_unfused(capsys):
+    assert main(["explain", "--layers", "3,4,3", "--output", "none", "--loss", "cross_entropy",
+                 "--momentum", "0.9", "--unfused", "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    steps = {step["key"]: step for step in data["steps"]}
+    assert steps["backward.delta.out"]["asides"][0]["name"].startswith("output delta, unfused")
+    assert [v["slot"] for v in steps["update.weight.1"]["values"]] == ["new_weight", "velocity"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["explain", "--layers", "2,x"], "--layers must be at least two positive integers"),
+    (["explain", "--notation", "bishop"], "--notation must be one of"),
+    (["explain", "--format", "pdf"], "--format must be one of"),
+    (["explain", "--loss", "hinge"], "--loss must be one of"),
+    (["explain", "--loss", "cross_entropy"], "takes logits, but the model ends in Sigmoid"),
+    (["explain", "--samples", "3", "--sample", "5"], "--sample must be in [0, 3)"),
+    (["explain", "--model", "/nonexistent/model.safetensors"], "--model"),
+    (["card", "--format", "html"], "--format must be one of text, markdown"),
+    (["card", "--activation", "swish"], "--activation must be one of"),
+])
+def test_bad_flag_values_end_with_one_line_and_exit_2(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_card_prints_the_recipe(capsys):
+    assert main(["card", "--layers", "2,3,1", "--activation", "tanh", "--output", "sigmoid",
+                 "--loss", "bce", "--notation", "column"]) == 0
+    out = capsys.readouterr().out
+    assert "(3, 2) @ (2, 1) + (3, 1) → (3, 1)" in out and "6 update" in out
+    assert main(["card", "--format", "markdown", "--no-momentum"]) == 0
+    assert "| step | equation | shapes |" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("command", ["explain", "card"])
+def test_help_has_examples(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    assert f"deltaprop {command} --layers" in capsys.readouterr().out
+
+
+def test_explain_a_saved_model(tmp_path, capsys):
+    pytest.importorskip("safetensors")
+    from deltaprop import io, mlp
+
+    path = tmp_path / "model.safetensors"
+    io.save(mlp([3, 5, 2], activation="relu", seed=1), path)
+    assert main(["explain", "--model", str(path), "--loss", "cross_entropy"]) == 0
+    out = capsys.readouterr().out
+    assert "network 3-5-2, relu hidden" in out and "(4, 3) @ (5, 3)ᵀ + (5,) → (4, 5)" in out
