@@ -309,13 +309,18 @@ def _update_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list[S
         else:
             v = f"v_{symbol}"
             step = v if momentum else grad_symbol
+            if getattr(opt, "nesterov", False):
+                step = f"({grad_symbol} + μ {v})"                   # Nesterov look-ahead
             equation = nota.equation(f"update_{key}", l=sup(i), step_w=step, step_b=step)
             if momentum:
-                equation = f"{v} ← μ {v} + {grad_symbol};  {equation}"
+                damped = f"(1 − τ) {grad_symbol}" if getattr(opt, "dampening", 0) else grad_symbol
+                equation = f"{v} ← μ {v} + {damped};  {equation}"
             if momentum and velocity is not None:
                 values.append(Value(v, show(f"velocity_{key}", velocity, ctx),
                                     f"velocity_{key}", "velocity"))
         shapes = f"{tuple(show(key, new, ctx).shape)} (same shape as {grad_symbol})"
+        notes = [f"weight decay: the gradient used is {grad_symbol} + λ {symbol}, "
+                 f"λ = {opt.weight_decay:g}"] if getattr(opt, "weight_decay", 0) else []
         steps.append(Step(f"update.{key}.{i}", "update", i, f"layer {i}: update {key}",
-                          equation, shapes, values, where))
+                          equation, shapes, values, where, notes))
     return steps
