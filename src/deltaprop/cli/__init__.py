@@ -13,6 +13,11 @@ import sys
 
 # subcommand name -> module under deltaprop.cli (imported only when listed in --help or run)
 SUBCOMMANDS = {
+    "train": "train",
+    "evaluate": "evaluate",
+    "predict": "predict",
+    "datasets": "datasets",
+    "gradcheck": "gradcheck",
     "bench": "bench",
     "demo": "demo",
     "practice": "practice",
@@ -36,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser.add_argument("--version", action="version", version=f"deltaprop {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
-    for name, module in SUBCOMMANDS.items():
+    for module in SUBCOMMANDS.values():
         importlib.import_module(f"{__name__}.{module}").add_parser(subparsers)
     return parser
 

@@ -1,0 +1,54 @@
+"""``deltaprop evaluate``: the loss and metric of a saved model on a dataset or file.
+
+The scaling saved with the model is applied first; the loss and task come from the model
+file's metadata (written by ``deltaprop train``), or from ``--loss``.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from . import CLIError
+from ._common import add_data_arguments, format_scores, load_data, load_model, prepare_features
+
+EXAMPLES = """examples:
+  deltaprop train digits --out runs/digits
+  deltaprop evaluate runs/digits/model.safetensors digits
+  deltaprop evaluate model.safetensors data.csv --target price
+"""
+
+
+def add_parser(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "evaluate", help="loss and metric of a saved model on data", description=__doc__,
+        epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("model", help="a model file written by 'deltaprop train --out'")
+    add_data_arguments(parser)
+    parser.add_argument("--loss", choices=["cross_entropy", "bce_with_logits", "bce", "mse"],
+                        help="the loss, when the model file does not record it")
+    parser.set_defaults(run=run)
+
+
+def saved_loss(bundle, override: str | None) -> str:
+    loss = override or bundle.metadata.get("loss")
+    if loss is None:
+        raise CLIError("the model file does not record its loss: pass --loss")
+    return loss
+
+
+def run(args) -> int:
+    from ..training import evaluate
+
+    bundle = load_model(args.model)
+    loss = saved_loss(bundle, args.loss)
+    data = load_data(args.data, args.target)
+    X = prepare_features(bundle, data.X)
+    y = data.y.astype(np.float64) if loss in ("bce", "bce_with_logits", "mse") else data.y
+    try:
+        scores = evaluate(bundle.model, X, y, loss=loss)
+    except (ValueError, TypeError) as error:
+        raise CLIError(f"cannot evaluate on {args.data!r}: {error}") from None
+    print(f"{args.data}: {data.n_samples} rows  {format_scores(scores)}")
+    return 0
