@@ -65,7 +65,8 @@ class History:
 
 
 class Callback:
-    """Hooks called by ``fit``. ``fit`` sets ``model``, ``optimizer`` and ``history`` first.
+    """Hooks called by ``fit``. ``fit`` sets ``model``, ``optimizer``, ``history``, ``rng`` (its
+    shuffling generator), ``schedule`` and ``callbacks`` (all of them) first.
 
     Set ``self.stop_training = True`` in a hook to end training after the current epoch.
     """
@@ -86,6 +87,10 @@ class Callback:
 
     def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         """After each epoch, with the epoch's logs (as stored in ``History``)."""
+
+    def on_epoch_complete(self, epoch: int, stopped: bool) -> None:
+        """After every ``on_epoch_end`` and the schedule's step: the epoch's state is final
+        (``stopped`` says whether training ends here); checkpoints are written now."""
 
     def on_train_end(self, logs: dict[str, Any]) -> None:
         """After the last epoch (also after early stopping)."""

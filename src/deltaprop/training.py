@@ -184,8 +184,7 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
             schedule.step(logs.get("val_loss", logs["loss"]))
         stop = any(callback.stop_training for callback in callbacks)
         for callback in callbacks:                       # e.g. Checkpoint: the epoch is whole
-            if hasattr(callback, "on_epoch_complete"):
-                callback.on_epoch_complete(epoch, stop)
+            callback.on_epoch_complete(epoch, stop)
         if stop:
             break
     for callback in callbacks:
