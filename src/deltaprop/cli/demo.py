@@ -26,7 +26,8 @@ DIGITS_SETTINGS = {"sizes": [64, 256, 10], "activation": "relu", "lr": 0.001, "e
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "demo", help="train on the bundled digits, then show one backward pass step by step",
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  deltaprop demo\n  deltaprop demo --epochs 5 --seed 1\n")
     parser.add_argument("--epochs", type=int, default=DIGITS_SETTINGS["epochs"],
                         help="training epochs (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=DIGITS_SETTINGS["seed"],

@@ -27,6 +27,8 @@ def add_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("model", help="a model file written by 'deltaprop train --out'")
     add_data_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of a generated toy dataset (default: 0, as in train)")
     parser.add_argument("--loss", choices=["cross_entropy", "bce_with_logits", "bce", "mse"],
                         help="the loss, when the model file does not record it")
     parser.add_argument("--proba", action="store_true", help="add class probabilities")
@@ -43,7 +45,7 @@ def run(args) -> int:
 
     bundle = load_model(args.model)
     loss = saved_loss(bundle, args.loss)
-    data = load_data(args.data, args.target)
+    data = load_data(args.data, args.target, seed=args.seed)
     X = prepare_features(bundle, data.X)
     if args.limit is not None:
         X = X[:max(args.limit, 0)]

@@ -1,0 +1,349 @@
+"""The practitioner subcommands, run in-process: ``train``, ``evaluate``, ``predict``,
+``gradcheck`` and ``datasets``.
+
+Every user mistake must end with exit code 2 and one clear line on stderr, never a traceback.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import re
+
+import numpy as np
+import pytest
+
+from deltaprop.cli import SUBCOMMANDS, main
+
+
+def _run(argv: list[str]) -> tuple[int, str]:
+    """``main(argv)`` with stdout captured (for module-scoped fixtures, where capsys is absent)."""
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(io.StringIO()):
+        code = main(argv)
+    return code, buffer.getvalue()
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One small moons model written by ``train --out``: (directory, summary text)."""
+    out = tmp_path_factory.mktemp("moons")
+    code, summary = _run(["train", "moons", "--layers", "8", "--epochs", "5", "--out",
+                          str(out), "--quiet"])
+    assert code == 0
+    return out, summary
+
+
+def _user_error(capsys, argv: list[str]) -> str:
+    """Run ``argv``, expect exit code 2 (returned or raised by argparse); return stderr."""
+    try:
+        code = main(argv)
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert err.strip(), "a user error must say what is wrong"
+    return err
+
+
+def _csv_file(path, n: int = 60, seed: int = 0):
+    """Two separable classes with text labels ``cat`` / ``dog`` in a ``label`` column."""
+    rng = np.random.default_rng(seed)
+    with open(path, "w", newline="") as stream:
+        writer = csv.writer(stream)
+        writer.writerow(["x1", "x2", "label"])
+        for i in range(n):
+            label = "dog" if i % 2 else "cat"
+            centre = 1.5 if label == "dog" else -1.5
+            x1, x2 = centre + 0.5 * rng.normal(size=2)
+            writer.writerow([f"{x1:.4f}", f"{x2:.4f}", label])
+    return path
+
+
+# ----------------------------------------------------------------------------------- datasets
+
+
+def test_datasets_lists_the_names(capsys):
+    assert main(["datasets"]) == 0
+    out = capsys.readouterr().out
+    names = {line.split()[0] for line in out.splitlines() if line.strip()}
+    for name in ("moons", "circles", "spirals", "curve", "quadrants", "digits", "iris"):
+        assert name in names, name
+    assert ".csv" in out and ".npz" in out
+
+
+# -------------------------------------------------------------------------------------- train
+
+
+def test_train_prints_the_summary_and_writes_model_and_history(trained):
+    out, summary = trained
+    assert re.search(r"network +2-8-2 ReLU, loss cross_entropy, 42 parameters", summary)
+    assert re.search(r"epochs +5 run, best epoch [1-5]\b", summary)
+    assert "early stop" not in summary
+    for part in ("train", "validation", "test"):
+        assert re.search(rf"^  {part} +loss \d+\.\d{{4}}  accuracy \d\.\d{{4}}", summary,
+                         re.MULTILINE), part
+    wrote = re.findall(r"wrote +(\S+)", summary)
+    assert wrote == [str(out / "model.safetensors"), str(out / "history.json")]
+    assert (out / "model.safetensors").stat().st_size > 0
+    history = json.loads((out / "history.json").read_text())
+    text = json.dumps(history)
+    assert "loss" in text and "val_loss" in text
+    losses = history["history"]["loss"] if "history" in history else history["loss"]
+    assert len(losses) == 5 and all(np.isfinite(losses))
+
+
+def test_train_with_plots_writes_each_png(tmp_path, monkeypatch, capsys):
+    pytest.importorskip("matplotlib")
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "moons", "--layers", "4", "--epochs", "2", "--out", "run",
+                 "--plots", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    for name in ("curves", "layer_stats", "weights", "confusion", "decision_boundary"):
+        path = tmp_path / "run" / f"{name}.png"
+        assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", name
+        assert path.stat().st_size > 2000, name          # an image, not an empty canvas
+        assert f"{name}.png" in out, name
+
+
+def test_train_regression_defaults_to_mse_and_reports_r2(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "curve", "--layers", "8", "--epochs", "5", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "(regression," in out and "loss mse" in out
+    assert re.search(r"^  test +loss \d+\.\d{4}  r2 -?\d+\.\d{4}", out, re.MULTILINE)
+    assert "accuracy" not in out
+    assert not list(tmp_path.iterdir())                 # no --out: nothing written
+
+
+@pytest.mark.parametrize("loss, network", [("bce_with_logits", "2-8-1 ReLU, loss bce_with_logits"),
+                                           ("bce", "2-8-1 ReLU, loss bce")])
+def test_train_binary_losses(loss, network, capsys):
+    assert main(["train", "moons", "--layers", "8", "--epochs", "3", "--loss", loss,
+                 "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert network in out
+    accuracy = float(re.search(r"test +loss \S+  accuracy (\d\.\d{4})", out).group(1))
+    assert accuracy > 0.7
+
+
+def test_train_cross_entropy_on_regression_is_a_user_error(capsys):
+    err = _user_error(capsys, ["train", "curve", "--epochs", "1", "--loss", "cross_entropy",
+                               "--quiet"])
+    assert len(err.strip().splitlines()) == 1
+    assert "cross_entropy" in err and "classification" in err
+
+
+def test_train_early_stopping_shows_in_the_summary(capsys):
+    # a huge learning rate makes the validation loss blow up, so patience 2 runs out early
+    assert main(["train", "moons", "--layers", "8", "--epochs", "40", "--lr", "5",
+                 "--early-stopping", "2", "--quiet"]) == 0
+    out = capsys.readouterr().out
+    match = re.search(r"epochs +(\d+) run, best epoch (\d+) \(early stop after (\d+)\)", out)
+    assert match, out
+    run, best, stopped = map(int, match.groups())
+    assert run < 40 and best < run and stopped == run
+
+
+def test_train_progress_prints_one_line_per_epoch_when_not_a_terminal(capsys):
+    assert main(["train", "moons", "--layers", "4", "--epochs", "3"]) == 0
+    captured = capsys.readouterr()
+    lines = [line for line in captured.err.splitlines() if line.strip()]
+    assert len(lines) == 3
+    for epoch, line in enumerate(lines, start=1):
+        assert line.startswith(f"epoch {epoch}/3  loss "), line
+        assert "val_loss" in line
+    assert "epoch 1/3" not in captured.out             # progress on stderr, summary on stdout
+    assert "summary" in captured.out
+
+
+def test_train_quiet_prints_no_progress(capsys):
+    assert main(["train", "moons", "--layers", "4", "--epochs", "2", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+# ---------------------------------------------------------------------- evaluate and predict
+
+
+def test_evaluate_a_trained_model(trained, capsys):
+    out, _ = trained
+    assert main(["evaluate", str(out / "model.safetensors"), "moons"]) == 0
+    line = capsys.readouterr().out.strip()
+    match = re.fullmatch(r"moons: (\d+) rows  loss (\d+\.\d{4})  accuracy (\d\.\d{4})", line)
+    assert match, line
+    assert int(match.group(1)) == 400
+    assert float(match.group(3)) > 0.75                # the saved scaling is applied
+
+
+def test_evaluate_is_reproducible_and_applies_the_saved_scaling(trained, capsys):
+    """``evaluate MODEL moons`` regenerates the toy set with train's seed (0) and scales it."""
+    import deltaprop as dp
+    from deltaprop import io as dio
+    from deltaprop.datasets import load
+
+    out, _ = trained
+    bundle = dio.load_bundle(out / "model.safetensors")
+    assert bundle.preprocessing is not None
+    data = load("moons", seed=0)
+    expected = dp.evaluate(bundle.model, bundle.preprocessing.transform(data.X), data.y,
+                           loss="cross_entropy")
+    model = str(out / "model.safetensors")
+    assert main(["evaluate", model, "moons"]) == 0
+    first = capsys.readouterr().out
+    assert main(["evaluate", model, "moons"]) == 0
+    assert capsys.readouterr().out == first              # same data, same figures
+    printed = float(re.search(r"accuracy (\d\.\d{4})", first).group(1))
+    assert printed == pytest.approx(expected["accuracy"], abs=1e-4)
+    assert main(["evaluate", model, "moons", "--seed", "7"]) == 0
+    assert capsys.readouterr().out != first              # another draw of the toy set
+
+
+def test_predict_prints_csv_with_probabilities(trained, tmp_path, capsys):
+    out, _ = trained
+    model = str(out / "model.safetensors")
+    assert main(["predict", model, "moons", "--limit", "3", "--proba"]) == 0
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert rows[0] == ["prediction", "p(0)", "p(1)"]
+    assert len(rows) == 4
+    for row in rows[1:]:
+        probs = [float(p) for p in row[1:]]
+        assert sum(probs) == pytest.approx(1.0, abs=1e-5)
+        assert row[0] == str(int(np.argmax(probs)))
+
+    target = tmp_path / "predictions.csv"
+    assert main(["predict", model, "moons", "--limit", "3", "--proba", "--output",
+                 str(target)]) == 0
+    assert capsys.readouterr().out == ""
+    assert list(csv.reader(target.read_text().splitlines())) == rows
+
+
+def test_predict_without_proba_prints_labels_only(trained, capsys):
+    out, _ = trained
+    assert main(["predict", str(out / "model.safetensors"), "moons", "--limit", "5"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0] == "prediction" and len(rows) == 6
+    assert set(rows[1:]) <= {"0", "1"}
+
+
+def test_evaluate_and_predict_user_errors(trained, tmp_path, capsys):
+    out, _ = trained
+    err = _user_error(capsys, ["evaluate", str(tmp_path / "nope.safetensors"), "moons"])
+    assert "not found" in err
+    err = _user_error(capsys, ["predict", str(out / "model.safetensors"), "curve"])
+    assert "features" in err                            # 1 feature, the model expects 2
+
+
+# ---------------------------------------------------------------------------------------- CSV
+
+
+def test_train_on_a_csv_file_with_text_labels(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _csv_file(tmp_path / "animals.csv")
+    assert main(["train", "animals.csv", "--target", "label", "--layers", "8", "--epochs", "5",
+                 "--out", "run", "--quiet"]) == 0
+    summary = capsys.readouterr().out
+    assert "(classification, 60 rows, 2 features)" in summary
+    assert main(["predict", "run/model.safetensors", "animals.csv", "--target", "label",
+                 "--proba", "--limit", "2"]) == 0
+    rows = list(csv.reader(capsys.readouterr().out.splitlines()))
+    assert rows[0] == ["prediction", "p(cat)", "p(dog)"]
+    assert all(row[0] in ("cat", "dog") for row in rows[1:])
+
+
+def test_csv_unknown_column_lists_the_columns(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    _csv_file(tmp_path / "animals.csv")
+    err = _user_error(capsys, ["train", "animals.csv", "--target", "colour", "--quiet"])
+    assert "colour" in err
+    assert "x1" in err and "x2" in err and "label" in err
+
+
+def test_csv_non_numeric_feature_names_line_and_column(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "bad.csv").write_text("x1,x2,label\n1,2,cat\n3,oops,dog\n4,5,cat\n")
+    err = _user_error(capsys, ["train", "bad.csv", "--target", "label", "--quiet"])
+    assert "line 3" in err and "x2" in err and "oops" in err
+
+
+def test_missing_data_file(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    err = _user_error(capsys, ["train", "missing.csv", "--target", "label", "--quiet"])
+    assert "not found" in err and "missing.csv" in err
+
+
+# ----------------------------------------------------------------------------- bad flag values
+
+
+@pytest.mark.parametrize("flags, name", [
+    (["--layers", "0"], "--layers"),
+    (["--layers", "a,b"], "--layers"),
+    (["--val-split", "1.5"], "--val-split"),
+    (["--epochs", "0"], "--epochs"),
+    (["--lr", "-1"], "--lr"),
+    (["--lr", "nan"], "--lr"),
+    (["--batch-size", "-3"], "--batch-size"),
+    (["--optimizer", "rmsprop"], "--optimizer"),
+])
+def test_bad_flag_values_exit_2(flags, name, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["train", "moons", *flags])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert name in err and "Traceback" not in err
+
+
+def test_unknown_dataset_lists_the_valid_names(capsys):
+    err = _user_error(capsys, ["train", "mooons", "--quiet"])
+    assert "mooons" in err
+    assert "moons" in err and "digits" in err and "curve" in err
+
+
+def test_plots_without_out_is_a_user_error(capsys):
+    err = _user_error(capsys, ["train", "moons", "--plots", "--quiet"])
+    assert "--out" in err
+
+
+def test_bad_activation_is_a_user_error(capsys):
+    err = _user_error(capsys, ["train", "moons", "--activation", "swishy", "--quiet"])
+    assert "swishy" in err
+
+
+# ---------------------------------------------------------------------------------- gradcheck
+
+
+def test_gradcheck_from_flags_passes(capsys):
+    assert main(["gradcheck", "--layers", "3,4,2", "--activation", "tanh", "--loss",
+                 "cross_entropy"]) == 0
+    out = capsys.readouterr().out
+    assert "passed" in out
+    for name in ("0.weight", "0.bias", "2.weight", "2.bias", "input"):
+        assert re.search(rf"^{re.escape(name)} .* yes$", out, re.MULTILINE), name
+
+
+def test_gradcheck_a_saved_model(trained, capsys):
+    out, _ = trained
+    assert main(["gradcheck", "--model", str(out / "model.safetensors"),
+                 "--max-entries", "20"]) == 0
+    text = capsys.readouterr().out
+    assert "loss cross_entropy" in text and "passed" in text
+
+
+def test_gradcheck_needs_two_widths(capsys):
+    err = _user_error(capsys, ["gradcheck", "--layers", "3"])
+    assert "--layers" in err
+
+
+# --------------------------------------------------------------------------------------- help
+
+
+@pytest.mark.parametrize("command", sorted(SUBCOMMANDS))
+def test_help_of_each_subcommand_shows_examples(command, capsys):
+    with pytest.raises(SystemExit) as info:
+        main([command, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert "examples:" in out
+    assert f"deltaprop {command}" in out.split("examples:", 1)[1]
