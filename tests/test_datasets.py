@@ -225,3 +225,18 @@ def test_standardizer_fits_on_training_part_and_round_trips():
         Standardizer().transform(test)
     with pytest.raises(ValueError, match="fitted on 3 features"):
         scaler.transform(test[:, :2])
+
+
+def test_mnist1d_with_the_real_package_is_reproducible_and_isolated():
+    """The real ``mnist1d`` generator (installed by the test extra): same seed, same data, and
+    NumPy's global random state is the same before and after."""
+    pytest.importorskip("mnist1d")
+    before = np.random.get_state()[1].copy()  # noqa: NPY002 - the global state under test
+    first = datasets.load("mnist1d", n_samples=300, seed=3)
+    after = np.random.get_state()[1]  # noqa: NPY002
+    second = datasets.load("mnist1d", n_samples=300, seed=3)
+    assert np.array_equal(before, after)
+    assert first.X.shape == (300, 40) and first.task == "classification"
+    assert set(np.unique(first.y)) <= set(range(10)) and len(np.unique(first.y)) > 5
+    np.testing.assert_array_equal(first.X, second.X)
+    np.testing.assert_array_equal(first.y, second.y)

@@ -129,7 +129,9 @@ class EarlyStopping(Callback):
         if self.best is None:
             return True
         maximize = self.mode == "max" or (self.mode == "auto" and not self.monitor.endswith("loss"))
-        return value > self.best + self.min_delta if maximize else value < self.best - self.min_delta
+        if maximize:
+            return value > self.best + self.min_delta
+        return value < self.best - self.min_delta
 
     def on_epoch_end(self, epoch, logs):
         if self.monitor not in logs:

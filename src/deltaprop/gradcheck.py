@@ -57,7 +57,7 @@ class GradcheckResult:
                  f"{'rel error':>10}  ok"
         lines = [header, "-" * len(header)]
         for row in self.rows:
-            lines.append(f"{row.name:<12} {str(row.shape):<12} {row.checked:>7} "
+            lines.append(f"{row.name:<12} {row.shape!s:<12} {row.checked:>7} "
                          f"{row.max_abs_error:>11.2e} {row.rel_error:>10.2e}  "
                          f"{'yes' if row.passed else 'NO'}")
         lines.append(f"{'passed' if self.passed else 'FAILED'} (tolerance {self.tol:g})")

@@ -11,7 +11,7 @@ name                   distribution                                             
 ``he_uniform``         :math:`U(-a, a)`, :math:`a = \sqrt{6 / n_{in}}`                  ReLU nets
 ``he_normal``          :math:`N(0, 2 / n_{in})`
 ``scaled_normal``      :math:`\text{scale} \cdot N(0, 1)` (seed 003's ``weight_scale``)  seed 003
-``torch_default``      :math:`U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})`, bias too           ``nn.Linear``
+``torch_default``      :math:`U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})`, bias too          PyTorch
 =====================  =============================================================  ==========
 
 ``xavier_*`` and ``kaiming_*`` are accepted as aliases of the ``glorot_*`` and ``he_*`` names.

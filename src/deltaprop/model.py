@@ -14,6 +14,7 @@ the layers recorded themselves: the explainer reads them here, it never recomput
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -316,7 +317,7 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,
     rng = np.random.default_rng(seed)
     get_activation(activation)                              # fail early on a bad name
     layers: list[Layer] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
         layers.append(Dense(n_in, n_out, bias=bias, init=init, rng=rng, dtype=dtype))
         if i < len(sizes) - 2:
             layers.append(copy.deepcopy(get_activation(activation)))

@@ -73,7 +73,7 @@ class ExponentialLR(Schedule):
 class CosineAnnealingLR(Schedule):
     """Cosine from the initial ``lr`` down to ``eta_min`` over ``T_max`` epochs."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:  # noqa: N803 - PyTorch's name
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
         if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max < 1:
             raise ValueError(f"CosineAnnealingLR T_max must be an integer >= 1, got {T_max!r}")

@@ -379,7 +379,7 @@ def _take(array, rows: np.ndarray):
 
 def _split(X, y, weights, fraction: float, rng: np.random.Generator):
     n = X.shape[0]
-    n_val = max(1, int(round(n * fraction)))
+    n_val = max(1, round(n * fraction))
     if n_val >= n:
         raise ValueError(f"validation_split={fraction} leaves no training rows out of {n}")
     order = rng.permutation(n)

@@ -51,7 +51,7 @@ SUMMARIES: dict[str, str] = {
     **DESCRIPTIONS, "xor": "Alias of quadrants",
     **{name: f"{info[2]} [scikit-learn, needs the datasets extra]"
        for name, info in SKLEARN_SETS.items()},
-    "mnist1d": "MNIST-1D, 40-sample 1-D signals, 10 classes [needs pip install mnist1d]",
+    "mnist1d": "MNIST-1D, 40-sample 1-D signals, 10 classes [needs the mnist1d extra]",
 }
 
 

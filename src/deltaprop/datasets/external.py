@@ -79,7 +79,7 @@ def mnist1d(*, n_samples: int = 5000, seed: int = 42, split: str = "all",
         data_module = importlib.import_module("mnist1d.data")
     except ImportError:
         raise ImportError("MNIST-1D needs the optional package mnist1d, which is not "
-                          "installed: pip install mnist1d") from None
+                          "installed: pip install mnist1d (or 'deltaprop[mnist1d]')") from None
     settings = data_module.get_dataset_args(as_dict=True)
     unknown = sorted(set(args) - set(settings))
     if unknown:
