@@ -41,7 +41,8 @@ def test_explain_json_with_logits_momentum_and_unfused(capsys):
     (["explain", "--notation", "bishop"], "--notation must be one of"),
     (["explain", "--format", "pdf"], "--format must be one of"),
     (["explain", "--loss", "hinge"], "--loss must be one of"),
-    (["explain", "--loss", "cross_entropy"], "takes logits, but the model ends in Sigmoid"),
+    (["explain", "--loss", "cross_entropy", "--output", "sigmoid"],
+     "takes logits, but the model ends in Sigmoid"),
     (["explain", "--samples", "3", "--sample", "5"], "--sample must be in [0, 3)"),
     (["explain", "--model", "/nonexistent/model.safetensors"], "--model"),
     (["card", "--format", "html"], "--format must be one of text, markdown"),
@@ -79,3 +80,14 @@ def test_explain_a_saved_model(tmp_path, capsys):
     assert main(["explain", "--model", str(path), "--loss", "cross_entropy"]) == 0
     out = capsys.readouterr().out
     assert "network 3-5-2, relu hidden" in out and "(4, 3) @ (5, 3)ᵀ + (5,) → (4, 5)" in out
+
+
+@pytest.mark.parametrize(("loss", "last_layer"), [("cross_entropy", "A⁽²⁾ = softmax(Z⁽²⁾)"),
+                                                  ("bce", "A⁽²⁾ = sigmoid(Z⁽²⁾)")])
+def test_output_activation_defaults_to_the_one_that_goes_with_the_loss(loss, last_layer,
+                                                                         capsys):
+    """Without --output: logits for cross-entropy, a sigmoid for BCE on probabilities."""
+    assert main(["explain", "--layers", "2,3,2" if loss == "cross_entropy" else "2,3,1",
+                 "--loss", loss]) == 0
+    out = capsys.readouterr().out
+    assert last_layer in out

@@ -34,9 +34,9 @@ def add_network_flags(parser, *, default_loss: str = "bce") -> None:
                         help="layer widths, input first, comma-separated (default: %(default)s)")
     parser.add_argument("--activation", default="tanh",
                         help="hidden activation: tanh, relu, sigmoid, ... (default: %(default)s)")
-    parser.add_argument("--output", default="sigmoid",
-                        help="output activation, or 'none' for logits (with cross_entropy or "
-                             "bce_with_logits) (default: %(default)s)")
+    parser.add_argument("--output", default=None,
+                        help="output activation, or 'none' for logits (default: sigmoid with "
+                             "--loss bce, none with cross_entropy, bce_with_logits and mse)")
     parser.add_argument("--loss", default=default_loss,
                         help="bce, bce_with_logits, cross_entropy or mse (default: %(default)s)")
     parser.add_argument("--notation", default="batch",
@@ -93,6 +93,8 @@ def check_network_flags(args) -> None:
     from ..losses import LOSSES
 
     check_choice("--activation", args.activation, sorted(ACTIVATIONS))
+    if args.output is None:                  # the output that goes with the loss
+        args.output = "sigmoid" if args.loss == "bce" else "none"
     check_choice("--output", args.output, ["none", *sorted(ACTIVATIONS)])
     check_choice("--loss", args.loss, sorted(LOSSES))
     check_choice("--notation", args.notation, NOTATION_NAMES)
