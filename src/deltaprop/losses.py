@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import Array, namespace
-from .activations import Sigmoid, softmax
+from .activations import Sigmoid
 
 _LOG_FLOOR = -100.0      # PyTorch's BCELoss clamps log(p) at -100: a floor, never log(0)
 _BCE_EPSILON = 1e-12     # PyTorch's floor of p(1 - p) in BCELoss's gradient
@@ -153,7 +153,8 @@ class CrossEntropyLoss(Loss):
         shifted = output - xp.max(output, axis=1, keepdims=True)
         log_probs = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
         losses = -xp.sum(target * log_probs, axis=1)            # (N,): one loss per sample
-        return losses, softmax(xp, output) - target             # (N, C): A − Y
+        # A = softmax(Z) = exp(log softmax(Z)): one exp instead of a second softmax pass
+        return losses, xp.exp(log_probs) - target               # (N, C): A − Y
 
     def validate_target(self, y, n_outputs):
         if y.ndim == 1:
