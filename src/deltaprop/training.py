@@ -140,6 +140,8 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         if resumed.stopped:                              # early stopping had ended that run
             start = epochs + 1
 
+    # one batch buffer reused by every NumPy gather: no new (batch, features) array per step
+    x_buffer = np.empty((batch, X.shape[1]), X.dtype) if isinstance(X, np.ndarray) else None
     for epoch in range(start, epochs + 1):
         for callback in callbacks:
             callback.on_epoch_begin(epoch)
@@ -150,7 +152,7 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
             rows = order[b * batch:(b + 1) * batch]
             if shuffle:
                 rows = np.sort(rows)    # ascending rows: faster gathers, same batch contents
-            xb, yb = _take(X, rows), _take(y, rows)
+            xb, yb = _take(X, rows, out=x_buffer), _take(y, rows)
             wb = None if weights is None else to_namespace(weights[rows], like=X)  # host -> X's
             with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
                 output = model.forward(xb)
@@ -369,9 +371,17 @@ def _batch_score(metric: str, output: Array, target: Array, link: str | None) ->
     return xp.sum(xp.astype(predicted == xp.astype(expected, predicted.dtype), xp.int64))
 
 
-def _take(array, rows: np.ndarray):
-    """The given rows of ``array`` (NumPy fancy indexing, or ``xp.take`` on other arrays)."""
+def _take(array, rows: np.ndarray, *, out: np.ndarray | None = None):
+    """The given rows of ``array`` (NumPy fancy indexing, or ``xp.take`` on other arrays).
+
+    With ``out`` (NumPy only, at least ``len(rows)`` rows) the rows are gathered into its first
+    ``len(rows)`` rows and that view is returned.  ``mode="clip"`` skips NumPy's bounds check,
+    which would otherwise gather into a temporary and copy it (the rows are valid by
+    construction).
+    """
     if isinstance(array, np.ndarray):
+        if out is not None:
+            return np.take(array, rows, axis=0, out=out[:rows.shape[0]], mode="clip")
         return array[rows]
     xp = namespace(array)
     return xp.take(array, to_namespace(rows, like=array), axis=0)
