@@ -125,7 +125,9 @@ class Dense(Layer):
                              f"got {tuple(a_prev.shape)}")
         self.a_prev = a_prev                                   # recorded: A⁽ˡ⁻¹⁾
         z = a_prev @ self.params["weight"].T                   # (N, in) @ (in, out) -> (N, out)
-        if self.use_bias:
+        if self.use_bias and isinstance(z, np.ndarray):
+            z += self.params["bias"]       # in place: z is the product's own new array
+        elif self.use_bias:
             z = z + self.params["bias"]                        # (N, out) + (out,) broadcast
         self.z = z                                             # recorded: Z⁽ˡ⁾
         return z
