@@ -43,40 +43,38 @@ def int_list(text: str) -> list[int]:
     return values
 
 
-def positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 1, got {value}")
-    return value
+def _number_type(convert, rule: str, accept):
+    """An argparse ``type=``: ``convert`` the text, then require ``accept(value)``."""
+    def parse(text: str):
+        try:
+            value = convert(text)
+        except ValueError:
+            value = None
+        if value is None or not np.isfinite(value) or not accept(value):
+            raise argparse.ArgumentTypeError(f"expected {rule}, got {text!r}")
+        return value
+    return parse
 
 
-def fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {text!r}") from None
-    if not 0 <= value < 1:
-        raise argparse.ArgumentTypeError(f"expected a number in [0, 1), got {value}")
-    return value
-
-
-def non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number >= 0, got {text!r}") from None
-    if not value >= 0 or not np.isfinite(value):
-        raise argparse.ArgumentTypeError(f"expected a finite number >= 0, got {text!r}")
-    return value
+positive_int = _number_type(int, "an integer >= 1", lambda value: value >= 1)
+fraction = _number_type(float, "a number in [0, 1)", lambda value: 0 <= value < 1)
+non_negative = _number_type(float, "a finite number >= 0", lambda value: value >= 0)
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", help="a dataset name (see 'deltaprop datasets') or a .csv/.npz "
                                      "file")
     parser.add_argument("--target", help="the target column of a CSV file (default: the last)")
+
+
+def add_model_data_arguments(parser: argparse.ArgumentParser) -> None:
+    """MODEL DATA [--target] [--seed] [--loss]: what ``evaluate`` and ``predict`` share."""
+    parser.add_argument("model", help="a model file written by 'deltaprop train --out'")
+    add_data_arguments(parser)
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of a generated toy dataset (default: 0, as in train)")
+    parser.add_argument("--loss", choices=["cross_entropy", "bce_with_logits", "bce", "mse"],
+                        help="the loss, when the model file does not record it")
 
 
 def load_data(name: str, target: str | None = None, seed: int | None = None):

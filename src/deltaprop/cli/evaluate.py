@@ -11,7 +11,13 @@ import argparse
 import numpy as np
 
 from . import CLIError
-from ._common import add_data_arguments, format_scores, load_data, load_model, prepare_features
+from ._common import (
+    add_model_data_arguments,
+    format_scores,
+    load_data,
+    load_model,
+    prepare_features,
+)
 
 EXAMPLES = """examples:
   deltaprop train digits --out runs/digits
@@ -24,12 +30,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "evaluate", help="loss and metric of a saved model on data", description=__doc__,
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="a model file written by 'deltaprop train --out'")
-    add_data_arguments(parser)
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of a generated toy dataset (default: 0, as in train)")
-    parser.add_argument("--loss", choices=["cross_entropy", "bce_with_logits", "bce", "mse"],
-                        help="the loss, when the model file does not record it")
+    add_model_data_arguments(parser)
     parser.set_defaults(run=run)
 
 

@@ -12,7 +12,13 @@ import sys
 
 import numpy as np
 
-from ._common import add_data_arguments, load_data, load_model, prepare_features, user_errors
+from ._common import (
+    add_model_data_arguments,
+    load_data,
+    load_model,
+    prepare_features,
+    user_errors,
+)
 from .evaluate import saved_loss
 
 EXAMPLES = """examples:
@@ -25,12 +31,7 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "predict", help="predictions of a saved model", description=__doc__, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("model", help="a model file written by 'deltaprop train --out'")
-    add_data_arguments(parser)
-    parser.add_argument("--seed", type=int, default=0,
-                        help="seed of a generated toy dataset (default: 0, as in train)")
-    parser.add_argument("--loss", choices=["cross_entropy", "bce_with_logits", "bce", "mse"],
-                        help="the loss, when the model file does not record it")
+    add_model_data_arguments(parser)
     parser.add_argument("--proba", action="store_true", help="add class probabilities")
     parser.add_argument("--limit", type=int, help="print only the first LIMIT rows")
     parser.add_argument("--output", metavar="FILE", help="write the CSV to FILE (default: "
