@@ -295,11 +295,16 @@ def _as_array(data, name: str, *, numeric_only: bool = True) -> Array:
     return array
 
 
-def _check_finite(array, name: str, chunk: int = 65536) -> None:
-    """Raise if ``array`` holds NaN or Inf, reading a memmap chunk by chunk."""
+def _check_finite(array, name: str, chunk_elements: int = 1 << 20) -> None:
+    """Raise if ``array`` holds NaN or Inf, reading it (or a memmap) chunk by chunk.
+
+    A chunk holds about ``chunk_elements`` numbers, so the boolean mask of the check stays
+    about 1 MB whatever the size of the data.
+    """
     if isinstance(array, np.ndarray):
         if array.dtype.kind != "f":
             return
+        chunk = max(1, chunk_elements // max(1, int(np.prod(array.shape[1:]))))  # rows
         for start in range(0, array.shape[0], chunk):
             block = array[start:start + chunk]
             if not np.isfinite(block).all():
