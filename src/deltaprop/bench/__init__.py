@@ -80,8 +80,9 @@ def _training_row(problem, batch: int, peers: list[str], cfg: BenchConfig) -> di
             entry = row["peers"][name]
             if name in runners.NUMPY_PEERS:
                 peak = runners.traced_peak(runners.TRAINERS[name], problem, batch, 1)
-                entry.update(peak_memory_bytes=peak, memory_method="tracemalloc peak (NumPy "
-                             "allocations during one epoch, data excluded)")
+                entry.update(peak_memory_bytes=peak, memory_method="tracemalloc peak of NumPy "
+                             "allocations during one epoch's training call (the peer's input "
+                             "checks included), the data set excluded")
             else:
                 entry.update(peak_memory_bytes=None, memory_method="not measured: tracemalloc "
                              "does not see PyTorch's allocator")
