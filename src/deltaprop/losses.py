@@ -137,6 +137,8 @@ class CrossEntropyLoss(Loss):
     link = "softmax"
 
     def __call__(self, output, target, sample_weight=None):
+        if sample_weight is None and _numpy_labels(output, target):
+            return self._from_labels(output, target)
         if target.ndim == 1 and output.ndim == 2:
             xp = namespace(output)
             if not xp.isdtype(target.dtype, "integral"):
@@ -148,6 +150,25 @@ class CrossEntropyLoss(Loss):
                                  f"row of output), got {target.shape[0]}")
             target = xp.astype(target[:, None] == classes[None, :], output.dtype)  # one-hot (N, C)
         return super().__call__(output, target, sample_weight)
+
+    @staticmethod
+    def _from_labels(output: np.ndarray, labels: np.ndarray):
+        r"""NumPy, integer labels, no weights: the same value and :math:`(A - Y)/N` without
+        building the one-hot ``Y`` (a training step's fast path; ~2x fewer array calls).
+
+        :math:`L = rac1N \sum_n (\log \sum_c e^{s_{nc}} - s_{n,y_n})` with
+        :math:`s = Z - \max_c Z` (log-sum-exp), and :math:`A - Y` is the softmax with 1
+        subtracted at each row's label.
+        """
+        n = output.shape[0]
+        shifted = output - output.max(axis=1, keepdims=True)     # (N, C): s = Z − max Z
+        exp = np.exp(shifted)                                     # (N, C): e^s
+        sums = exp.sum(axis=1, keepdims=True)                     # (N, 1): Σ_c e^s
+        rows = np.arange(n)
+        value = (np.log(sums).sum() - shifted[rows, labels].sum()) / n
+        grad = exp / (sums * n)                                   # A / N
+        grad[rows, labels] -= 1.0 / n                             # (A − Y) / N
+        return np.asarray(value, dtype=output.dtype), grad
 
     def elementwise(self, xp, output, target):
         shifted = output - xp.max(output, axis=1, keepdims=True)
@@ -169,6 +190,14 @@ class CrossEntropyLoss(Loss):
         super().validate_target(y, n_outputs)
         if np.any(y < 0):
             raise ValueError("CrossEntropyLoss probability targets must be >= 0")
+
+
+def _numpy_labels(output, target) -> bool:
+    """NumPy logits (N, C) and NumPy integer labels (N,) all in [0, C)."""
+    return (isinstance(output, np.ndarray) and isinstance(target, np.ndarray)
+            and output.ndim == 2 and target.ndim == 1 and target.dtype.kind in "iu"
+            and target.shape[0] == output.shape[0] > 0 and output.shape[1] > 0
+            and output.dtype.kind == "f" and 0 <= target.min() and target.max() < output.shape[1])
 
 
 LOSSES: dict[str, type[Loss]] = {
