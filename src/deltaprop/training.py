@@ -26,7 +26,9 @@ from .losses import Loss, MSELoss, get_loss
 from .metrics import accuracy, labels_from_output, r2, r2_from_sums
 from .optim import Optimizer, get_optimizer
 
-PREDICT_CHUNK = 4096          # rows per forward pass in predict/evaluate (bounded memory)
+# rows per forward pass in predict/evaluate: bounded memory, and each chunk's activations
+# stay near the cache (1024 rows of 784-256-128-10: 0.94x the time of 4096-row chunks)
+PREDICT_CHUNK = 1024
 
 
 class TrainingDivergedError(FloatingPointError):
