@@ -23,7 +23,12 @@ _FLOAT_DTYPES = {"float32": np.float32, "float64": np.float64}
 
 def namespace(*arrays: Array) -> Any:
     """Return the array-API namespace shared by ``arrays`` (NumPy's for NumPy arrays)."""
+    if arrays and all(type(array) is np.ndarray for array in arrays):  # the common case
+        return _NUMPY_NAMESPACE                              # (~10x cheaper than the lookup)
     return array_api_compat.array_namespace(*arrays)
+
+
+_NUMPY_NAMESPACE = array_api_compat.array_namespace(np.empty(0))
 
 
 def is_numpy(xp: Any) -> bool:
