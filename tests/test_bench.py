@@ -42,13 +42,17 @@ def test_cli_quick_writes_json_and_markdown(tmp_path, capsys):
     assert row["peers"]["deltaprop"]["peak_memory_bytes"] >= 0
     assert {"sklearn/deltaprop", "deltaprop/floor"} <= set(row["ratios"])
     assert {"deltaprop", "floor"} <= set(setting["inference"]["peers"])
+    memmap = setting["memmap"]
+    assert memmap["data_bytes"] == 512 * 20 * 4 and memmap["peak_bytes"] > 0
     markdown = out_md.read_text()
     assert "| batch | peer | s/epoch |" in markdown and "Inference over" in markdown
+    assert "np.memmap" in markdown
 
 
 def test_unset_blas_env_runs_in_a_child_without_the_variables(monkeypatch):
     monkeypatch.setenv("OPENBLAS_L2_SIZE", "512")
-    config = BenchConfig(**TINY, peers=["deltaprop"], inference=False, memory=False)
+    config = BenchConfig(**TINY, peers=["deltaprop"], inference=False, memory=False,
+                         memmap=False)
     data = run_settings(config, "unset")
     assert set(data["settings"]) == {"unset"}
     assert data["settings"]["unset"]["env"] == {"OPENBLAS_CORETYPE": None,
@@ -57,7 +61,7 @@ def test_unset_blas_env_runs_in_a_child_without_the_variables(monkeypatch):
 
 def test_scaling_rows_follow_the_matmul_count():
     config = BenchConfig(**TINY, peers=["deltaprop"], inference=False, memory=False,
-                         scaling=True, scaling_samples=64, scaling_batches=[16, 32],
+                         memmap=False, scaling=True, scaling_samples=64, scaling_batches=[16, 32],
                          scaling_widths=[4, 8])
     result = run_benchmark(config)
     by_batch, by_width = result["scaling"]["by_batch"], result["scaling"]["by_width"]

@@ -46,6 +46,7 @@ class BenchConfig:
     peers: list[str] = field(default_factory=lambda: ["deltaprop", "torch", "sklearn"])
     inference: bool = True
     memory: bool = True                # one extra untimed epoch per NumPy peer under tracemalloc
+    memmap: bool = True                # one deltaprop epoch from an np.memmap (peak vs data size)
     scaling: bool = False
     scaling_samples: int = 10000
     scaling_batches: list[int] = field(default_factory=lambda: [32, 128, 512, 2048])
@@ -176,6 +177,9 @@ def run_benchmark(config: BenchConfig | None = None) -> dict[str, Any]:
         "training": [_training_row(problem, batch, peers, cfg) for batch in cfg.batch_sizes]}
     if cfg.inference:
         result["inference"] = _inference(problem, peers, cfg)
+    if cfg.memmap and "deltaprop" in peers:
+        with tempfile.TemporaryDirectory() as folder:
+            result["memmap"] = runners.memmap_epoch(problem, max(cfg.batch_sizes), folder)
     if cfg.scaling:
         result["scaling"] = _scaling(cfg)
     return result

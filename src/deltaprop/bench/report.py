@@ -88,6 +88,11 @@ def _setting_markdown(label: str, result: dict[str, Any]) -> list[str]:
                          f"{entry['samples_per_s']:,.0f} | {entry['gflops']:.1f} |")
         lines += ["", "Ratios: " + ", ".join(f"{k} = {v:.2f}"
                                              for k, v in inf["ratios"].items())]
+    if "memmap" in result:
+        mm = result["memmap"]
+        lines += ["", f"Training from an `np.memmap` (batch {mm['batch_size']}): peak NumPy "
+                  f"allocations {mm['peak_bytes'] / 2**20:.1f} MiB for "
+                  f"{mm['data_bytes'] / 2**20:.1f} MiB of data ({mm['method']})."]
     if "scaling" in result:
         lines += _scaling_markdown(result["scaling"])
     lines.append("")

@@ -239,6 +239,25 @@ def sklearn_epochs(problem: Problem, batch: int, epochs: int) -> list[float]:
     return seconds
 
 
+def memmap_epoch(problem: Problem, batch: int, folder: str) -> dict:
+    """One deltaprop epoch read from an ``np.memmap`` of the data: tracemalloc's peak of the
+    NumPy allocations against the size of the data (which is never loaded whole)."""
+    import os
+
+    path = os.path.join(folder, "X.npy")
+    X = np.lib.format.open_memmap(path, mode="w+", dtype=problem.X.dtype, shape=problem.X.shape)
+    X[:] = problem.X
+    X.flush()
+    del X
+    mapped = np.load(path, mmap_mode="r")
+    on_disk = Problem(X=mapped, y=problem.y, sizes=problem.sizes, seed=problem.seed)
+    peak = traced_peak(deltaprop_epochs, on_disk, batch, 1)
+    del mapped, on_disk
+    return {"batch_size": batch, "data_bytes": int(problem.X.nbytes), "peak_bytes": peak,
+            "method": "tracemalloc peak of NumPy allocations during fit (one epoch) from an "
+                      "np.memmap'd .npy file"}
+
+
 TRAINERS = {"deltaprop": deltaprop_epochs, "torch": torch_epochs, "sklearn": sklearn_epochs}
 PREDICTORS = {"deltaprop": deltaprop_inference, "torch": torch_inference}
 NUMPY_PEERS = ("deltaprop", "sklearn")      # tracemalloc sees NumPy's allocations only

@@ -48,6 +48,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--no-inference", action="store_true", help="skip the inference run")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the extra tracemalloc epoch per NumPy peer")
+    parser.add_argument("--no-memmap", action="store_true",
+                        help="skip the epoch trained from an np.memmap copy of the data")
     parser.add_argument("--scaling", action="store_true",
                         help="also time deltaprop against batch size and hidden width")
     parser.add_argument("--scaling-samples", type=int, default=None,
@@ -73,6 +75,7 @@ def config_from_args(args):
         raise CLIError(f"--peers must name some of deltaprop, torch, sklearn, got {args.peers!r}")
     cfg = BenchConfig(peers=peers, epochs=args.epochs, seed=args.seed,
                       inference=not args.no_inference, memory=not args.no_memory,
+                      memmap=not args.no_memmap,
                       scaling=args.scaling)
     if args.quick:
         cfg.samples, cfg.sizes, cfg.batch_sizes, cfg.reps = 512, [20, 16, 8, 3], [32, 128], 2
