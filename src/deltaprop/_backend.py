@@ -31,6 +31,12 @@ def namespace(*arrays: Array) -> Any:
 _NUMPY_NAMESPACE = array_api_compat.array_namespace(np.empty(0))
 
 
+def is_foreign_array(data: Any) -> bool:
+    """True for an array of another library (array_api_strict, PyTorch, CuPy, ...): data the
+    engine must keep in its own namespace and device rather than convert to NumPy."""
+    return array_api_compat.is_array_api_obj(data) and not isinstance(data, np.ndarray)
+
+
 def is_numpy(xp: Any) -> bool:
     """True when ``xp`` is NumPy's namespace (plain or the ``array_api_compat`` wrapper)."""
     return array_api_compat.is_numpy_namespace(xp)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import Array, namespace, to_namespace, to_numpy
+from ._backend import Array, is_foreign_array, namespace, to_namespace, to_numpy
 from .callbacks import Callback, EarlyStopping, History
 from .losses import Loss, MSELoss, get_loss
 from .metrics import accuracy, labels_from_output, r2, r2_from_sums
@@ -276,8 +276,8 @@ def check_data(model, X, y, loss: Loss, *, name: str = "X") -> tuple[Array, Arra
 def _as_array(data, name: str, *, numeric_only: bool = True) -> Array:
     if data is None:
         raise TypeError(f"{name} must be an array, got None")
-    if hasattr(data, "__array_namespace__") and not isinstance(data, np.ndarray):
-        array = data                                     # an array-API array: keep it there
+    if is_foreign_array(data):                           # torch, CuPy, ...: keep it there
+        array = data
         host = None
     else:
         try:
