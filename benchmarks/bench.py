@@ -5,8 +5,13 @@ The same as ``deltaprop bench [flags]`` (``python -m deltaprop bench``); the cod
 """
 
 import sys
+from pathlib import Path
 
-from deltaprop.cli import main
+try:
+    from deltaprop.cli import main
+except ImportError:                      # a fresh clone without `pip install -e .`: use src/
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from deltaprop.cli import main
 
 if __name__ == "__main__":
     sys.argv[0:1] = ["deltaprop", "bench"]   # so the report records the command that ran

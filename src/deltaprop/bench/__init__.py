@@ -206,6 +206,8 @@ def run_settings(config: BenchConfig, blas_env: str = "default",
 def _run_child(config: BenchConfig, unset: tuple[str, ...]) -> dict[str, Any]:
     """``run_benchmark`` in a fresh Python whose environment lacks ``unset``."""
     env = {key: value for key, value in os.environ.items() if key not in unset}
+    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
     with tempfile.TemporaryDirectory() as folder:
         config_path = os.path.join(folder, "config.json")
         out_path = os.path.join(folder, "result.json")
