@@ -47,6 +47,7 @@ class BenchConfig:
     inference: bool = True
     memory: bool = True                # one extra untimed epoch per NumPy peer under tracemalloc
     memmap: bool = True                # one deltaprop epoch from an np.memmap (peak vs data size)
+    rss: bool = True                   # per peer and batch: ru_maxrss growth in a fresh child
     scaling: bool = False
     scaling_samples: int = 10000
     scaling_batches: list[int] = field(default_factory=lambda: [32, 128, 512, 2048])
@@ -87,6 +88,9 @@ def _training_row(problem, batch: int, peers: list[str], cfg: BenchConfig) -> di
             else:
                 entry.update(peak_memory_bytes=None, memory_method="not measured: tracemalloc "
                              "does not see PyTorch's allocator")
+    if cfg.rss:
+        for name in peers:
+            row["peers"][name]["rss_growth_bytes"] = runners.rss_growth(name, problem, batch)
     row["ratios"] = _ratios({name: entry["seconds_per_epoch"]
                              for name, entry in row["peers"].items()})
     return row

@@ -55,8 +55,8 @@ def _blas_line(blas: list[dict[str, Any]]) -> str:
     return "; ".join(parts) or "no BLAS reported"
 
 
-def _mem(entry: dict[str, Any]) -> str:
-    value = entry.get("peak_memory_bytes")
+def _mem(entry: dict[str, Any], key: str = "peak_memory_bytes") -> str:
+    value = entry.get(key)
     return "n/a" if value is None else f"{value / 2**20:.1f} MiB"
 
 
@@ -65,14 +65,15 @@ def _setting_markdown(label: str, result: dict[str, Any]) -> list[str]:
     lines = [f"### BLAS variables {label}: {env}", "", f"BLAS: {_blas_line(result['blas'])}", ""]
     if result.get("missing_peers"):
         lines += [f"Not run: {result['missing_peers']}", ""]
-    lines += ["| batch | peer | s/epoch | samples/s | GFLOP/s | × floor | peak memory |",
-              "|---:|---|---:|---:|---:|---:|---:|"]
+    lines += ["| batch | peer | s/epoch | samples/s | GFLOP/s | × floor | peak NumPy memory "
+              "(tracemalloc) | peak RSS growth (ru_maxrss) |",
+              "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for row in result["training"]:
         for name, entry in row["peers"].items():
             lines.append(f"| {row['batch_size']} | {_PEER_NAMES.get(name, name)} | "
                          f"{entry['seconds_per_epoch']:.3f} | {entry['samples_per_s']:,.0f} | "
                          f"{entry['gflops']:.1f} | {entry['fraction_of_floor']:.2f} | "
-                         f"{_mem(entry)} |")
+                         f"{_mem(entry)} | {_mem(entry, 'rss_growth_bytes')} |")
     lines += ["", "| batch | " + " | ".join(_ratio_names(result)) + " |",
               "|---:|" + "---:|" * len(_ratio_names(result))]
     for row in result["training"]:

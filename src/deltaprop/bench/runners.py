@@ -258,6 +258,41 @@ def memmap_epoch(problem: Problem, batch: int, folder: str) -> dict:
                       "np.memmap'd .npy file"}
 
 
+_RSS_CHILD = """
+import json, resource, sys
+from deltaprop.bench import runners
+name, samples, batch, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+sizes = [int(s) for s in sys.argv[5].split(",")]
+problem = runners.make_problem(samples, sizes, seed=seed)
+if name == "torch":
+    import torch  # noqa: F401 - its libraries count in the baseline, not in the epoch
+if name == "sklearn":
+    import sklearn.neural_network  # noqa: F401
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+runners.TRAINERS[name](problem, batch, 1)
+after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"before_kib": before, "after_kib": after}))
+"""
+
+
+def rss_growth(name: str, problem: Problem, batch: int) -> int | None:
+    """Growth of the peak resident memory (``ru_maxrss``) over one epoch of ``name``, in a
+    fresh Python that first built the same data and imported the peer (bytes; Unix only)."""
+    import json
+    import subprocess
+    import sys
+
+    try:
+        import resource  # noqa: F401 - Unix only
+    except ImportError:
+        return None
+    args = [sys.executable, "-c", _RSS_CHILD, name, str(problem.X.shape[0]), str(batch),
+            str(problem.seed), ",".join(map(str, problem.sizes))]
+    done = subprocess.run(args, capture_output=True, text=True, check=True)
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    return 1024 * max(0, result["after_kib"] - result["before_kib"])
+
+
 TRAINERS = {"deltaprop": deltaprop_epochs, "torch": torch_epochs, "sklearn": sklearn_epochs}
 PREDICTORS = {"deltaprop": deltaprop_inference, "torch": torch_inference}
 NUMPY_PEERS = ("deltaprop", "sklearn")      # tracemalloc sees NumPy's allocations only

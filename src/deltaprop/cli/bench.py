@@ -48,6 +48,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--no-inference", action="store_true", help="skip the inference run")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the extra tracemalloc epoch per NumPy peer")
+    parser.add_argument("--no-rss", action="store_true",
+                        help="skip the fresh-process epoch per peer that measures peak RSS")
     parser.add_argument("--no-memmap", action="store_true",
                         help="skip the epoch trained from an np.memmap copy of the data")
     parser.add_argument("--scaling", action="store_true",
@@ -75,11 +77,12 @@ def config_from_args(args):
         raise CLIError(f"--peers must name some of deltaprop, torch, sklearn, got {args.peers!r}")
     cfg = BenchConfig(peers=peers, epochs=args.epochs, seed=args.seed,
                       inference=not args.no_inference, memory=not args.no_memory,
-                      memmap=not args.no_memmap,
+                      memmap=not args.no_memmap, rss=not args.no_rss,
                       scaling=args.scaling)
     if args.quick:
         cfg.samples, cfg.sizes, cfg.batch_sizes, cfg.reps = 512, [20, 16, 8, 3], [32, 128], 2
         cfg.scaling_samples, cfg.scaling_batches, cfg.scaling_widths = 256, [32, 128], [8, 16]
+        cfg.rss = False                # a fresh process per peer: seconds, not for a smoke test
     for name in ("samples", "sizes", "batch_sizes", "reps", "scaling_samples"):
         value = getattr(args, name)
         if value is not None:
