@@ -88,3 +88,10 @@ def test_torch_peer_starts_from_deltaprops_weights():
 def test_bad_flags_are_cli_errors(capsys):
     assert main(["bench", "--quick", "--peers", "jax"]) == 2
     assert "--peers" in capsys.readouterr().err
+
+
+def test_rss_growth_runs_one_epoch_in_a_fresh_process():
+    pytest.importorskip("resource")
+    problem = runners.make_problem(64, [12, 8, 3])
+    growth = runners.rss_growth("deltaprop", problem, 32)
+    assert isinstance(growth, int) and growth >= 0
