@@ -66,7 +66,7 @@ def _setting_markdown(label: str, result: dict[str, Any]) -> list[str]:
     if result.get("missing_peers"):
         lines += [f"Not run: {result['missing_peers']}", ""]
     lines += ["| batch | peer | s/epoch | samples/s | GFLOP/s | × floor | peak NumPy memory "
-              "(tracemalloc) | peak RSS growth (ru_maxrss) |",
+              "(tracemalloc) | peak RSS growth (own process) |",
               "|---:|---|---:|---:|---:|---:|---:|---:|"]
     for row in result["training"]:
         for name, entry in row["peers"].items():

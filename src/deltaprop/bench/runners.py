@@ -261,6 +261,19 @@ def memmap_epoch(problem: Problem, batch: int, folder: str) -> dict:
 _RSS_CHILD = """
 import json, resource, sys
 from deltaprop.bench import runners
+
+def peak_kib():
+    # VmHWM: the peak RSS of this process image (ru_maxrss would carry the parent's peak,
+    # which Linux keeps across fork + exec)
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]), "VmHWM"
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss"
+
 name, samples, batch, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 sizes = [int(s) for s in sys.argv[5].split(",")]
 problem = runners.make_problem(samples, sizes, seed=seed)
@@ -268,16 +281,24 @@ if name == "torch":
     import torch  # noqa: F401 - its libraries count in the baseline, not in the epoch
 if name == "sklearn":
     import sklearn.neural_network  # noqa: F401
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+try:
+    with open("/proc/self/clear_refs", "w") as refs:
+        refs.write("5")            # Linux: reset the peak to the current RSS
+    reset = True
+except OSError:
+    reset = False
+before, method = peak_kib()
 runners.TRAINERS[name](problem, batch, 1)
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(json.dumps({"before_kib": before, "after_kib": after}))
+after, _ = peak_kib()
+print(json.dumps({"before_kib": before, "after_kib": after, "method": method, "reset": reset}))
 """
 
 
 def rss_growth(name: str, problem: Problem, batch: int) -> int | None:
-    """Growth of the peak resident memory (``ru_maxrss``) over one epoch of ``name``, in a
-    fresh Python that first built the same data and imported the peer (bytes; Unix only)."""
+    """Growth of the peak resident memory over one epoch of ``name`` (bytes), in a fresh
+    Python that first built the same data and imported the peer.  Linux: ``VmHWM`` from
+    ``/proc/self/status``, its peak reset to the current RSS just before the epoch; elsewhere
+    ``ru_maxrss`` (Unix only; ``None`` where neither exists)."""
     import json
     import subprocess
     import sys
