@@ -86,7 +86,7 @@ def gradcheck(model, X, y, loss: Any, *, eps: float = 1e-6, tol: float = 1e-6,
     seed : int or Generator
         Picks the entries when ``max_entries`` is set.
     """
-    from .training import check_data
+    from .validation import check_data
 
     loss = get_loss(loss)
     probe = model.copy(dtype=np.float64).eval()

@@ -20,11 +20,12 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import Array, is_foreign_array, namespace, to_namespace, to_numpy
+from ._backend import Array, namespace, to_namespace, to_numpy
 from .callbacks import Callback, EarlyStopping, History
 from .losses import Loss, MSELoss, get_loss
 from .metrics import accuracy, labels_from_output, r2, r2_from_sums
 from .optim import Optimizer, get_optimizer
+from .validation import as_array, check_data, check_features, check_weights, positive_int
 
 # rows per forward pass in predict/evaluate: bounded memory, and each chunk's activations
 # stay near the cache (1024 rows of 784-256-128-10: 0.94x the time of 4096-row chunks)
@@ -90,8 +91,8 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
     if not isinstance(optimizer, Optimizer) or optimizer.model is not model:
         raise ValueError("optimizer must be built on the model being trained "
                          "(e.g. SGD(model, lr=0.1))")
-    epochs = _positive_int("epochs", epochs)
-    batch_size = None if batch_size is None else _positive_int("batch_size", batch_size)
+    epochs = positive_int("epochs", epochs)
+    batch_size = None if batch_size is None else positive_int("batch_size", batch_size)
     if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
             or not 0 <= validation_split < 1:
         raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
@@ -100,7 +101,7 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
     metric = _resolve_metric(metric, loss)
 
     X, y = check_data(model, X, y, loss)
-    weights = None if sample_weight is None else _check_weights(sample_weight, X.shape[0])
+    weights = None if sample_weight is None else check_weights(sample_weight, X.shape[0])
     rng = np.random.default_rng(seed)
     if validation_split:
         X, y, weights, validation_data = _split(X, y, weights, validation_split, rng)
@@ -199,8 +200,8 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
 
 def predict(model, X, *, batch_size: int = PREDICT_CHUNK) -> Array:
     """The model's output for every row of ``X`` (evaluation mode, in chunks of rows)."""
-    X = _as_array(X, "X")
-    _check_features(model, X, "X")
+    X = as_array(X, "X")
+    check_features(model, X, "X")
     was_training = model.training
     model.eval()
     try:
@@ -247,102 +248,6 @@ def evaluate(model, X, y, *, loss: Any, metric: str | None = "auto") -> dict[str
     if isinstance(loss, MSELoss):
         scores["mse"] = float(np.mean((to_numpy(output) - to_numpy(y)) ** 2))
     return scores
-
-
-# -- checks at the boundary -------------------------------------------------------------------
-def check_data(model, X, y, loss: Loss, *, name: str = "X") -> tuple[Array, Array]:
-    """Validate ``(X, y)`` for ``model`` and ``loss`` and return them ready for training.
-
-    ``y`` of shape ``(N,)`` becomes ``(N, 1)`` for a one-output model with a non-label loss.
-    """
-    X = _as_array(X, name)
-    _check_features(model, X, name)
-    y_name = "y" if name == "X" else f"{name} y"
-    y = _as_array(y, y_name, numeric_only=False)
-    if y.shape[0] != X.shape[0]:
-        raise ValueError(f"{name} and {y_name} must have the same number of rows, got "
-                         f"{X.shape[0]} and {y.shape[0]}")
-    host_y = to_numpy(y)
-    integer_labels = loss.link == "softmax" and host_y.ndim == 1 and host_y.dtype.kind in "iu"
-    if host_y.ndim == 1 and loss.link != "softmax":     # softmax losses take (N,) labels only
-        host_y = host_y.reshape(-1, 1)                   # (N,) -> (N, 1) for one output
-    loss.validate_target(host_y, model.out_features)
-    if not integer_labels:
-        host_y = host_y.astype(model.dtype, copy=False)  # targets in the model's float dtype
-    y = host_y if isinstance(X, np.ndarray) else to_namespace(host_y, like=X)
-    return X, y
-
-
-def _as_array(data, name: str, *, numeric_only: bool = True) -> Array:
-    if data is None:
-        raise TypeError(f"{name} must be an array, got None")
-    if is_foreign_array(data):                           # torch, CuPy, ...: keep it there
-        array = data
-        host = None
-    else:
-        try:
-            array = data if isinstance(data, np.ndarray) else np.asarray(data)
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"{name} must be array-like, got {type(data).__name__}: "
-                            f"{error}") from None
-        host = array
-        if array.dtype.kind not in "fiub":
-            raise TypeError(f"{name} must hold numbers, got dtype {array.dtype}")
-    if array.ndim not in (1, 2) or (numeric_only and array.ndim != 2):
-        rule = "2-D (N, features)" if numeric_only else "1-D or 2-D"
-        raise ValueError(f"{name} must be {rule}, got shape {tuple(array.shape)}")
-    if array.shape[0] == 0:
-        raise ValueError(f"{name} is empty (0 rows)")
-    _check_finite(host if host is not None else array, name)
-    return array
-
-
-def _check_finite(array, name: str, chunk_elements: int = 1 << 20) -> None:
-    """Raise if ``array`` holds NaN or Inf, reading it (or a memmap) chunk by chunk.
-
-    A chunk holds about ``chunk_elements`` numbers, so the boolean mask of the check stays
-    about 1 MB whatever the size of the data.
-    """
-    if isinstance(array, np.ndarray):
-        if array.dtype.kind != "f":
-            return
-        chunk = max(1, chunk_elements // max(1, int(np.prod(array.shape[1:]))))  # rows
-        for start in range(0, array.shape[0], chunk):
-            block = array[start:start + chunk]
-            if not np.isfinite(block).all():
-                bad = np.argwhere(~np.isfinite(block))[0]
-                where = tuple(int(i) for i in bad)
-                where = (where[0] + start, *where[1:])
-                raise ValueError(f"{name} must be finite, found {block[tuple(bad)]} at index "
-                                 f"{where}")
-        return
-    xp = namespace(array)
-    if xp.isdtype(array.dtype, "real floating") and not bool(xp.all(xp.isfinite(array))):
-        raise ValueError(f"{name} must be finite, found NaN or Inf")
-
-
-def _check_features(model, X, name: str) -> None:
-    if X.shape[1] != model.in_features:
-        first = model.dense_layers[0]
-        raise ValueError(f"{name} has {X.shape[1]} features per row but the model's first layer "
-                         f"{first!r} expects {model.in_features}: got shape {tuple(X.shape)}, "
-                         f"expected (N, {model.in_features})")
-
-
-def _check_weights(sample_weight, n: int) -> np.ndarray:
-    weights = np.asarray(sample_weight, dtype=np.float64)
-    if weights.shape != (n,) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
-        raise ValueError(f"sample_weight must be {n} finite numbers >= 0 (one per row), "
-                         f"got shape {weights.shape}")
-    if not weights.sum() > 0:
-        raise ValueError("sample_weight must not be all zero")
-    return weights
-
-
-def _positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return int(value)
 
 
 def _resolve_metric(metric: str | None, loss: Loss) -> str | None:

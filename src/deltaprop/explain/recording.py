@@ -19,7 +19,7 @@ from .._backend import namespace, to_numpy
 from ..activations import Identity, Sigmoid, softmax
 from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, get_loss
 from ..optim import SGD, Optimizer
-from ..training import check_data
+from ..validation import check_data
 
 
 @dataclass
