@@ -156,7 +156,7 @@ class CrossEntropyLoss(Loss):
         r"""NumPy, integer labels, no weights: the same value and :math:`(A - Y)/N` without
         building the one-hot ``Y`` (a training step's fast path; ~2x fewer array calls).
 
-        :math:`L = rac1N \sum_n (\log \sum_c e^{s_{nc}} - s_{n,y_n})` with
+        :math:`L = \frac1N \sum_n (\log \sum_c e^{s_{nc}} - s_{n,y_n})` with
         :math:`s = Z - \max_c Z` (log-sum-exp), and :math:`A - Y` is the softmax with 1
         subtracted at each row's label.
         """
