@@ -68,3 +68,81 @@ def test_cupy_arrays_train_like_numpy():
         pytest.skip("no CUDA device for CuPy")
     X, y = _data()
     _check_against_numpy(cupy, cupy.asarray(X), cupy.asarray(y), lambda a: a.get())
+
+
+# -- no host round trip per batch: row order, sample weights and dropout masks ---------------
+def _dropout_run(X, y, epochs=3, like=None, callbacks=(), resume=None):
+    model = dp.mlp([5, 16, 2], "tanh", dropout=0.3, seed=0, dtype="float64")
+    if like is not None:
+        model.to(like)
+    dp.fit(model, X, y, loss="cross_entropy", optimizer=dp.SGD(model, lr=0.1, momentum=0.9),
+           epochs=epochs, batch_size=32, seed=1, callbacks=callbacks, resume=resume)
+    return model
+
+
+def test_torch_dropout_masks_are_drawn_by_torch_and_seeded_once_per_epoch():
+    torch = pytest.importorskip("torch")
+    X, y = _data()
+    Xt, yt = torch.asarray(X), torch.asarray(y)
+    model = _dropout_run(Xt, yt, like=Xt)
+    dropout = next(layer for layer in model.layers if isinstance(layer, dp.Dropout))
+    # the layer's host Generator gave exactly one seed per epoch, nothing per batch
+    twin = dp.mlp([5, 16, 2], "tanh", dropout=0.3, seed=0, dtype="float64")
+    host = next(layer for layer in twin.layers if isinstance(layer, dp.Dropout)).rng
+    for _ in range(3):
+        host.integers(2**63)
+    assert dropout.rng.bit_generator.state == host.bit_generator.state
+    assert isinstance(dropout.mask, torch.Tensor)
+    kept = float((dropout.mask > 0).double().mean())
+    assert 0.5 < kept < 0.9                                  # about 1 - p = 0.7 of the units
+    again = _dropout_run(Xt, yt, like=Xt)                             # same seeds, same masks
+    for (name, value), (_, other) in zip(model.named_parameters(), again.named_parameters()):
+        assert torch.equal(value, other), name
+
+
+def test_torch_training_copies_no_rows_from_the_host_per_batch(monkeypatch):
+    torch = pytest.importorskip("torch")
+    import deltaprop.training as training
+
+    calls = []
+    original = training.to_namespace
+
+    def counting(host, *args, **kwargs):
+        calls.append(getattr(host, "shape", None))
+        return original(host, *args, **kwargs)
+
+    monkeypatch.setattr(training, "to_namespace", counting)
+    X, y = _data()
+    weights = np.linspace(0.5, 1.5, X.shape[0])
+    model = dp.mlp([5, 16, 2], "tanh", seed=0, dtype="float64").to(torch.asarray(X))
+    dp.fit(model, torch.asarray(X), torch.asarray(y), loss="cross_entropy",
+           optimizer=dp.SGD(model, lr=0.1), epochs=3, batch_size=16, seed=0,
+           sample_weight=weights)
+    # 13 batches per epoch: one order per epoch and the weights once, not a copy per batch
+    assert len(calls) == 3 + 1, calls
+    reference = dp.mlp([5, 16, 2], "tanh", seed=0, dtype="float64")
+    dp.fit(reference, X, y, loss="cross_entropy", optimizer=dp.SGD(reference, lr=0.1),
+           epochs=3, batch_size=16, seed=0, sample_weight=weights)
+    for name, value in model.named_parameters():
+        np.testing.assert_allclose(value.numpy(), reference.state_dict()[name], rtol=1e-10)
+
+
+def test_torch_dropout_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("safetensors")
+    from deltaprop.checkpoint import Checkpoint
+
+    class Crash(dp.Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 3:
+                raise KeyboardInterrupt
+
+    X, y = _data()
+    Xt, yt = torch.asarray(X), torch.asarray(y)
+    full = _dropout_run(Xt, yt, epochs=5, like=Xt)
+    path = tmp_path / "ck.safetensors"
+    with pytest.raises(KeyboardInterrupt):
+        _dropout_run(Xt, yt, epochs=5, like=Xt, callbacks=[Checkpoint(path, every=2), Crash()])
+    resumed = _dropout_run(Xt, yt, epochs=5, like=Xt, resume=path)
+    for (name, value), (_, other) in zip(full.named_parameters(), resumed.named_parameters()):
+        assert torch.equal(value, other), name

@@ -4,13 +4,17 @@ The engine's math is written against the array API standard (``xp.matmul``, ``xp
 so the same layer code runs on NumPy, ``array_api_strict``, CuPy or PyTorch tensors.  The
 namespace ``xp`` is looked up from the arrays themselves with ``array_api_compat``.
 
-Random numbers are always drawn on the host with a NumPy ``Generator`` and then moved to the
-array's namespace and device (``to_namespace``), so a seed gives the same numbers everywhere.
+Initial weights are drawn on the host with a NumPy ``Generator`` and moved to the array's
+namespace and device once (``to_namespace``), so a seed gives the same weights everywhere.
+Numbers needed per batch (dropout masks) are drawn on the device by the array library's own
+generator (``device_uniform``), seeded from the host ``Generator``: no host-to-device copy
+per batch.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import array_api_compat
@@ -84,6 +88,35 @@ def to_namespace(host: np.ndarray, like: Array | None = None, *, xp: Any = None,
     if device is None:
         return xp.asarray(host)
     return xp.asarray(host, device=device)
+
+
+def device_uniform(rng: np.random.Generator, like: Array) -> Callable[[tuple[int, ...]], Array]:
+    """A function ``draw(shape)`` of uniform ``[0, 1)`` arrays on the device of ``like``.
+
+    PyTorch tensors and CuPy arrays get the library's own generator on their device (in
+    ``like``'s dtype), seeded with one number drawn from ``rng`` now: nothing is copied from
+    the host per draw.  Other libraries (``array_api_strict``, ...) get numbers drawn from
+    ``rng`` on the host at each call and copied over.
+    """
+    if array_api_compat.is_torch_array(like):
+        import torch
+
+        device, dtype = like.device, like.dtype
+        generator = torch.Generator(device=device)
+        generator.manual_seed(int(rng.integers(2**63)))
+        return lambda shape: torch.rand(shape, generator=generator, device=device, dtype=dtype)
+    if array_api_compat.is_cupy_array(like):
+        import cupy
+
+        device, dtype = like.device, like.dtype
+        with device:
+            generator = cupy.random.default_rng(int(rng.integers(2**63)))
+
+        def draw(shape):
+            with device:
+                return generator.random(shape, dtype=dtype)
+        return draw
+    return lambda shape: to_namespace(rng.random(shape), like=like)
 
 
 def erf(xp: Any, x: Array) -> Array:

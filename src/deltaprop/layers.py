@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import Array, namespace, resolve_dtype, to_namespace, to_numpy
+from ._backend import Array, device_uniform, namespace, resolve_dtype, to_namespace, to_numpy
 from .init import get_initializer
 
 
@@ -42,6 +42,10 @@ class Layer:
 
     def __call__(self, x: Array) -> Array:
         return self.forward(x)
+
+    def begin_epoch(self) -> None:
+        """Called by ``fit`` at the start of every epoch (``Dropout`` reseeds its device
+        generator here); nothing for most layers."""
 
     def zero_grad(self) -> None:
         """Set every gradient to zero (the engine overwrites them anyway; for manual loops)."""
@@ -156,7 +160,12 @@ class Dropout(Layer):
     Shape:
         - Input and output: ``(N, n)``
 
-    The mask is drawn on the host from ``rng`` (a seed or ``np.random.Generator``).
+    Where the masks are drawn: for NumPy arrays, from ``rng`` (a seed or
+    ``np.random.Generator``).  For PyTorch tensors and CuPy arrays, on their device by the
+    library's own generator, seeded with one number drawn from ``rng`` at the first forward
+    pass and again whenever ``fit`` begins an epoch (:meth:`begin_epoch`): no mask is copied
+    from the host per batch, and a checkpoint (which saves ``rng``) resumes the same masks.
+    Other array libraries get masks drawn on the host and copied over.
     """
 
     _cache_names = ("mask",)
@@ -168,14 +177,28 @@ class Dropout(Layer):
         self.p = float(p)
         self.rng = np.random.default_rng(rng)
         self.mask = None
+        self._draw = None                     # the device generator's draw(shape), if any
+
+    def begin_epoch(self) -> None:
+        self._draw = None                     # the next device mask reseeds from self.rng
+
+    def to(self, like: Array) -> Dropout:
+        self._draw = None                     # a generator belongs to one device
+        return super().to(like)
 
     def forward(self, x: Array) -> Array:
         if not self.training or self.p == 0:
             self.mask = None
             return x
-        keep = self.rng.random(tuple(x.shape)) >= self.p            # host Bernoulli(1 - p)
-        scaled = keep.astype(to_numpy(x[:1, :1]).dtype) / (1.0 - self.p)
-        self.mask = to_namespace(scaled, like=x)                     # M / (1 - p)
+        if isinstance(x, np.ndarray):
+            keep = self.rng.random(x.shape) >= self.p                # Bernoulli(1 - p)
+            self.mask = keep.astype(x.dtype) / (1.0 - self.p)        # M / (1 - p)
+            return x * self.mask
+        if self._draw is None:                # first mask of the epoch: seed from self.rng
+            self._draw = device_uniform(self.rng, like=x)
+        xp = namespace(x)
+        keep = self._draw(tuple(x.shape)) >= self.p                  # on x's device
+        self.mask = xp.astype(keep, x.dtype) / (1.0 - self.p)        # M / (1 - p)
         return x * self.mask
 
     def backward(self, grad_out: Array) -> Array:

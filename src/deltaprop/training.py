@@ -143,20 +143,27 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         if resumed.stopped:                              # early stopping had ended that run
             start = epochs + 1
 
+    on_host = isinstance(X, np.ndarray)
     # one batch buffer reused by every NumPy gather: no new (batch, features) array per step
-    x_buffer = np.empty((batch, X.shape[1]), X.dtype) if isinstance(X, np.ndarray) else None
+    x_buffer = np.empty((batch, X.shape[1]), X.dtype) if on_host else None
+    # device arrays: the weights move to X's device once, the row order once per epoch
+    weights = weights if weights is None or on_host else to_namespace(weights, like=X)
+    xp = np if on_host else namespace(X)
     for epoch in range(start, epochs + 1):
         for callback in callbacks:
             callback.on_epoch_begin(epoch)
+        for layer in model.layers:
+            layer.begin_epoch()                          # Dropout: reseed device generators
         order = rng.permutation(n) if shuffle else np.arange(n)
+        order = order if on_host else to_namespace(order, like=X)
         model.train()
         total, score_sum = 0.0, 0                        # score_sum stays on the array's device
         for b in range(n_batches):
-            rows = order[b * batch:(b + 1) * batch]
+            rows = order[b * batch:min((b + 1) * batch, n)]   # the array API wants stop <= n
             if shuffle:
-                rows = np.sort(rows)    # ascending rows: faster gathers, same batch contents
+                rows = xp.sort(rows)    # ascending rows: faster gathers, same batch contents
             xb, yb = _take(X, rows, out=x_buffer), _take(y, rows)
-            wb = None if weights is None else to_namespace(weights[rows], like=X)  # host -> X's
+            wb = None if weights is None else _take(weights, rows)
             with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
                 output = model.forward(xb)
                 value, grad = loss(output, yb, wb)
@@ -296,7 +303,9 @@ def _take(array, rows: np.ndarray, *, out: np.ndarray | None = None):
             return np.take(array, rows, axis=0, out=out[:rows.shape[0]], mode="clip")
         return array[rows]
     xp = namespace(array)
-    return xp.take(array, to_namespace(rows, like=array), axis=0)
+    if isinstance(rows, np.ndarray):                     # host indices (e.g. the split)
+        rows = to_namespace(rows, like=array)
+    return xp.take(array, rows, axis=0)
 
 
 def _split(X, y, weights, fraction: float, rng: np.random.Generator):
