@@ -146,3 +146,19 @@ def test_torch_dropout_resume_from_checkpoint_equals_uninterrupted_run(tmp_path)
     resumed = _dropout_run(Xt, yt, epochs=5, like=Xt, resume=path)
     for (name, value), (_, other) in zip(full.named_parameters(), resumed.named_parameters()):
         assert torch.equal(value, other), name
+
+
+def test_predict_uses_large_chunks_on_device_arrays(monkeypatch):
+    torch = pytest.importorskip("torch")
+    X = np.random.default_rng(0).normal(size=(3000, 5))
+    model = dp.mlp([5, 4, 2], seed=0, dtype="float64")
+    calls = []
+    forward = model.forward
+    monkeypatch.setattr(model, "forward", lambda x: calls.append(x.shape[0]) or forward(x))
+    host = dp.predict(model, X)
+    assert calls == [1024, 1024, 952]                         # NumPy: cache-sized chunks
+    calls.clear()
+    model.to(torch.asarray(X))
+    device = dp.predict(model, torch.asarray(X))
+    assert calls == [3000]                                    # one pass: few kernel launches
+    np.testing.assert_allclose(device.numpy(), host, rtol=1e-12)

@@ -392,6 +392,8 @@ def test_predict_family_on_a_trained_classifier():
     output = predict(model, X)
     assert output.shape == (60, 3) and output.dtype == np.float32
     np.testing.assert_allclose(predict(model, X, batch_size=7), output, rtol=1e-6)
+    with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
+        predict(model, X, batch_size=0)
     proba = predict_proba(model, X, "cross_entropy")
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
     assert np.all(proba > 0)
