@@ -476,3 +476,34 @@ def test_smooth_regression_reaches_r2_099_on_held_out_data():
     fit(model, X, y, loss="mse", optimizer=Adam(model, lr=0.01), epochs=60, batch_size=32,
         seed=0)
     assert evaluate(model, X_test, y_test, loss="mse")["r2"] >= 0.99
+
+
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_training_from_a_memmap_equals_training_in_memory(tmp_path, shuffle):
+    X, y = _blobs(30)
+    path = tmp_path / "X.npy"
+    np.save(path, X)
+    mapped = np.load(path, mmap_mode="r")
+    states = []
+    for data in (X, mapped):
+        model = mlp([2, 8, 3], seed=0)
+        fit(model, data, y, loss="cross_entropy", optimizer=SGD(model, lr=0.1, momentum=0.9),
+            epochs=3, batch_size=16, seed=4, shuffle=shuffle)
+        states.append(model.state_dict())
+    _assert_states_equal(states[1], states[0])
+
+
+def test_unshuffled_batches_are_views_of_the_data(monkeypatch):
+    X, y = _blobs(20)
+    model = mlp([2, 8, 3], seed=0)
+    shared = []
+    forward = model.forward
+    monkeypatch.setattr(model, "forward",
+                        lambda x: shared.append(np.shares_memory(x, X)) or forward(x))
+    fit(model, X, y, loss="cross_entropy", optimizer=SGD(model, lr=0.1), epochs=1,
+        batch_size=16, shuffle=False)
+    assert shared == [True] * 4                                 # 60 rows: 16, 16, 16, 12
+    shared.clear()
+    fit(model, X, y, loss="cross_entropy", optimizer=SGD(model, lr=0.1), epochs=1,
+        batch_size=16, seed=0)
+    assert shared == [False] * 4                                # shuffled: gathered copies

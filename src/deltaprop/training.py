@@ -156,16 +156,19 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
             callback.on_epoch_begin(epoch)
         for layer in model.layers:
             layer.begin_epoch()                          # Dropout: reseed device generators
-        order = rng.permutation(n) if shuffle else np.arange(n)
-        order = order if on_host else to_namespace(order, like=X)
+        order = rng.permutation(n) if shuffle else None
+        order = order if on_host or order is None else to_namespace(order, like=X)
         model.train()
         total, score_sum = 0.0, 0                        # score_sum stays on the array's device
         for b in range(n_batches):
-            rows = order[b * batch:min((b + 1) * batch, n)]   # the array API wants stop <= n
-            if shuffle:
-                rows = xp.sort(rows)    # ascending rows: faster gathers, same batch contents
-            xb, yb = _take(X, rows, out=x_buffer), _take(y, rows)
-            wb = None if weights is None else _take(weights, rows)
+            begin, end = b * batch, min((b + 1) * batch, n)   # the array API wants end <= n
+            if shuffle:        # ascending rows: faster gathers, same batch contents
+                rows = xp.sort(order[begin:end])
+                xb, yb = _take(X, rows, out=x_buffer), _take(y, rows)
+                wb = None if weights is None else _take(weights, rows)
+            else:              # rows in order: each batch is a view of X, nothing is copied
+                xb, yb = X[begin:end, ...], y[begin:end, ...]
+                wb = None if weights is None else weights[begin:end, ...]
             with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
                 output = model.forward(xb)
                 value, grad = loss(output, yb, wb)
@@ -177,7 +180,7 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
                     f"(try a smaller learning rate than {optimizer.lr:g})")
             model.backward(grad, input_grad=False)
             optimizer.step()
-            total += value * rows.shape[0]
+            total += value * (end - begin)
             if metric is not None:
                 score_sum = score_sum + _batch_score(metric, output, yb, loss.link)
             for callback in callbacks:
