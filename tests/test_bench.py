@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from deltaprop.bench import BenchConfig, run_benchmark, run_settings, runners, to_markdown
+from deltaprop.bench import BenchConfig, memory, run_benchmark, run_settings, runners, to_markdown
 from deltaprop.cli import main
 
 TINY = {"samples": 96, "sizes": [12, 8, 6, 3], "batch_sizes": [32], "reps": 1}
@@ -93,5 +93,94 @@ def test_bad_flags_are_cli_errors(capsys):
 def test_rss_growth_runs_one_epoch_in_a_fresh_process():
     pytest.importorskip("resource")
     problem = runners.make_problem(64, [12, 8, 3])
-    growth = runners.rss_growth("deltaprop", problem, 32)
+    growth = memory.rss_growth("deltaprop", problem, 32)
     assert isinstance(growth, int) and growth >= 0
+
+
+def test_torch_cpu_backend_trains_deltaprop_on_torch_tensors(monkeypatch):
+    torch = pytest.importorskip("torch")
+    import deltaprop
+
+    seen = []
+    real_fit, real_predict = deltaprop.fit, deltaprop.predict
+
+    def recording_fit(model, X, y, **kwargs):
+        seen.append(("fit", type(X), type(y), type(model[0].params["weight"])))
+        return real_fit(model, X, y, **kwargs)
+
+    def recording_predict(model, X, **kwargs):
+        seen.append(("predict", type(X), type(model[0].params["weight"])))
+        return real_predict(model, X, **kwargs)
+
+    monkeypatch.setattr(deltaprop, "fit", recording_fit)
+    monkeypatch.setattr(deltaprop, "predict", recording_predict)
+    config = BenchConfig(**TINY, backend="torch-cpu")
+    data = run_settings(config, "default")
+    assert data["meta"]["backend"]["name"] == "torch-cpu"
+    setting = data["settings"]["default"]
+    assert setting["backend"]["arrays"].startswith("torch.Tensor")
+    assert setting["peers"] == ["deltaprop", "torch"]
+    assert "CPU" in setting["missing_peers"]["sklearn"]
+    assert {"memory", "rss", "memmap"} == set(setting["skipped"])
+    row = setting["training"][0]
+    assert set(row["peers"]) == {"deltaprop", "torch", "floor"}
+    assert {"deltaprop/torch", "deltaprop/floor"} == set(row["ratios"])
+    assert "peak_memory_bytes" not in row["peers"]["deltaprop"]
+    assert {"deltaprop/torch", "deltaprop/floor"} == set(setting["inference"]["ratios"])
+    assert seen and all(all(kind is torch.Tensor for kind in call[1:]) for call in seen)
+    assert {call[0] for call in seen} == {"fit", "predict"}
+    markdown = to_markdown(data)
+    assert "backend: torch-cpu" in markdown and "| batch | peer | s/epoch |" in markdown
+    assert "tracemalloc) |" not in markdown
+
+
+def test_missing_gpu_or_library_is_a_one_line_cli_error(monkeypatch, capsys):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert main(["bench", "--quick", "--backend", "torch-cuda"]) == 2
+    assert "torch.cuda.is_available() is False" in capsys.readouterr().err
+    monkeypatch.setitem(__import__("sys").modules, "cupy", None)   # import cupy fails
+    assert main(["bench", "--quick", "--backend", "cupy"]) == 2
+    assert "needs CuPy" in capsys.readouterr().err
+    assert main(["bench", "--quick", "--backend", "torch-cpu", "--blas-env", "both"]) == 2
+    assert "--blas-env both" in capsys.readouterr().err
+    assert main(["bench", "--quick", "--backend", "torch-cpu", "--profile"]) == 2
+    assert "--profile" in capsys.readouterr().err
+
+
+def test_gpu_backends_default_to_the_gpu_batch_sizes():
+    from deltaprop.cli import build_parser
+    from deltaprop.cli.bench import config_from_args
+
+    def batches(*flags):
+        return config_from_args(build_parser().parse_args(["bench", *flags])).batch_sizes
+
+    assert batches("--backend", "cupy") == [512, 1024, 2048, 4096, 8192]
+    assert batches("--backend", "torch-cuda", "--batch-sizes", "64") == [64]
+    assert batches("--backend", "torch-cpu") == [32, 128, 512]
+    assert batches() == [32, 128, 512]
+
+
+def test_profile_splits_the_step_into_phases(tmp_path, capsys):
+    out_json = tmp_path / "profile.json"
+    assert main(["bench", "--profile", "--quick", "--json", str(out_json)]) == 0
+    markdown = capsys.readouterr().out
+    setting = json.loads(out_json.read_text())["settings"]["default"]
+    assert "training" not in setting                   # --profile replaces the comparison
+    rows = setting["profile"]
+    assert [row["batch_size"] for row in rows] == [32, 128]
+    for row in rows:
+        assert row["steps"] == len(runners.batch_sizes_of_epoch(512, row["batch_size"]))
+        for loop in ("engine", "hand"):
+            phases = [row[loop][name] for name in ("gather", "forward", "loss", "backward",
+                                                   "step")]
+            assert min(phases) > 0, (loop, phases)
+            # the phases are disjoint parts of the epoch: their sum cannot pass the total,
+            # and the rest (permutation, timer calls) is small
+            assert 0.5 * row[loop]["total"] <= sum(phases) <= row[loop]["total"], loop
+        assert row["products"]["forward"] > 0 and row["products"]["backward"] > 0
+        assert row["fit_total"] > 0
+        # the hand-written loop computes the same training run as the engine (same rows,
+        # same initial weights): the mean loss of the timed epoch agrees
+        assert row["hand"]["mean_loss"] == pytest.approx(row["engine"]["mean_loss"], rel=1e-4)
+    assert "hand-written NumPy loop" in markdown and "matrix products only" in markdown

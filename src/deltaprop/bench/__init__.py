@@ -10,6 +10,10 @@ r"""The speed harness: deltaprop against PyTorch eager, scikit-learn and the mat
 - optionally (``scaling``) epoch time against batch size and hidden width, next to the
   number of matrix products and their FLOPs.
 
+``backend`` other than ``"numpy"`` (``backends.py``) runs deltaprop, PyTorch and the floor on
+PyTorch tensors (CPU or CUDA) or CuPy arrays instead; ``profile`` (``profile.py``) splits
+deltaprop's training step into its phases instead of comparing peers.
+
 ``run_settings`` repeats it in child processes with ``OPENBLAS_CORETYPE`` and
 ``OPENBLAS_L2_SIZE`` unset (the variables only act when the BLAS is loaded).  The command line
 is ``deltaprop bench`` (``benchmarks/bench.py``); ``report.py`` writes the Markdown.
@@ -23,10 +27,10 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from . import runners
+from . import memory, runners
 from .report import blas_info, machine_info, to_markdown
 
 BLAS_VARIABLES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
@@ -53,6 +57,9 @@ class BenchConfig:
     scaling_batches: list[int] = field(default_factory=lambda: [32, 128, 512, 2048])
     scaling_widths: list[int] = field(default_factory=lambda: [256, 1024, 4096])
     seed: int = 0
+    backend: str = "numpy"             # numpy, torch-cpu, torch-cuda or cupy (backends.py)
+    compare: bool = True               # the peer comparison (training rows, inference, memory)
+    profile: bool = False              # deltaprop's step split into phases (profile.py)
 
 
 def _training_row(problem, batch: int, peers: list[str], cfg: BenchConfig) -> dict[str, Any]:
@@ -81,7 +88,7 @@ def _training_row(problem, batch: int, peers: list[str], cfg: BenchConfig) -> di
         for name in peers:
             entry = row["peers"][name]
             if name in runners.NUMPY_PEERS:
-                peak = runners.traced_peak(runners.TRAINERS[name], problem, batch, 1)
+                peak = memory.traced_peak(runners.TRAINERS[name], problem, batch, 1)
                 entry.update(peak_memory_bytes=peak, memory_method="tracemalloc peak of NumPy "
                              "allocations during one epoch's training call (the peer's input "
                              "checks included), the data set excluded")
@@ -90,7 +97,7 @@ def _training_row(problem, batch: int, peers: list[str], cfg: BenchConfig) -> di
                              "does not see PyTorch's allocator")
     if cfg.rss:
         for name in peers:
-            row["peers"][name]["rss_growth_bytes"] = runners.rss_growth(name, problem, batch)
+            row["peers"][name]["rss_growth_bytes"] = memory.rss_growth(name, problem, batch)
     row["ratios"] = _ratios({name: entry["seconds_per_epoch"]
                              for name, entry in row["peers"].items()})
     return row
@@ -156,9 +163,7 @@ def _scaling(cfg: BenchConfig) -> dict[str, Any]:
 
 def _warm_up(problem, peers: list[str], batch: int) -> None:
     """One untimed run of each peer on a few batches: lazy imports, first-call costs."""
-    n = min(problem.X.shape[0], 4 * batch)
-    small = runners.Problem(X=problem.X[:n], y=problem.y[:n], sizes=problem.sizes,
-                            seed=problem.seed)
+    small = problem.head(min(problem.X.shape[0], 4 * batch))
     for name in peers:
         runners.TRAINERS[name](small, batch, 1)
         if name in runners.PREDICTORS:
@@ -166,24 +171,66 @@ def _warm_up(problem, peers: list[str], batch: int) -> None:
     runners.floor_epoch(small, batch)
 
 
+def _on_device(cfg: BenchConfig, problem, peers: list[str], missing: dict[str, str]):
+    """Move the problem to ``cfg.backend``'s device; drop the peers and measurements that
+    cannot run there (recorded in ``missing`` and the returned ``skipped``)."""
+    from . import backends
+
+    backend = backends.get_backend(cfg.backend)          # BackendUnavailableError if absent
+    if "sklearn" in peers:
+        peers.remove("sklearn")
+        missing["sklearn"] = (f"scikit-learn runs on the CPU with NumPy only: no peer for "
+                              f"--backend {cfg.backend}")
+    torch_device = None
+    if "torch" in peers:
+        torch_device, why_not = backends.torch_peer_device(backend)
+        if torch_device is None:
+            peers.remove("torch")
+            missing["torch"] = why_not
+    problem.device = backends.device_data(backend, problem.X, problem.y, torch_device)
+    reasons = {"memory": "tracemalloc sees NumPy allocations only",
+               "rss": "the fresh-process RSS runs are NumPy-backend only",
+               "memmap": "an np.memmap is host memory: NumPy backend only"}
+    skipped = {name: f"{why} (--backend {cfg.backend})" for name, why in reasons.items()
+               if getattr(cfg, name)}
+    cfg = replace(cfg, memory=False, rss=False, memmap=False)
+    return cfg, {"name": cfg.backend, "device": backend.device_name(),
+                 "arrays": backends.array_description(problem.device.X)}, skipped
+
+
 def run_benchmark(config: BenchConfig | None = None) -> dict[str, Any]:
     """Every measurement of ``config`` in this process, as one JSON-ready dict."""
     cfg = config or BenchConfig()
     peers, missing = runners.available_peers(cfg.peers)
     problem = runners.make_problem(cfg.samples, cfg.sizes, seed=cfg.seed)
+    backend, skipped = {"name": "numpy", "device": "cpu"}, {}
+    if cfg.backend != "numpy":
+        if cfg.profile:
+            raise ValueError(f"profile runs on the NumPy backend only, got backend "
+                             f"{cfg.backend!r}")
+        cfg, backend, skipped = _on_device(cfg, problem, peers, missing)
     if "torch" in peers:
         import torch  # noqa: F401 - loads its BLAS/OpenMP now, so threadpoolctl lists them
 
-    _warm_up(problem, peers, min(cfg.batch_sizes))
     result: dict[str, Any] = {
         "env": {name: os.environ.get(name) for name in BLAS_VARIABLES},
-        "blas": blas_info(), "peers": peers, "missing_peers": missing,
-        "training": [_training_row(problem, batch, peers, cfg) for batch in cfg.batch_sizes]}
+        "blas": blas_info(), "backend": backend, "peers": peers, "missing_peers": missing}
+    if skipped:
+        result["skipped"] = skipped
+    if cfg.profile:
+        from .profile import run_profile
+
+        result["profile"] = run_profile(problem, cfg.batch_sizes)
+    if not cfg.compare:
+        return result
+    _warm_up(problem, peers, min(cfg.batch_sizes))
+    result["training"] = [_training_row(problem, batch, peers, cfg)
+                          for batch in cfg.batch_sizes]
     if cfg.inference:
         result["inference"] = _inference(problem, peers, cfg)
     if cfg.memmap and "deltaprop" in peers:
         with tempfile.TemporaryDirectory() as folder:
-            result["memmap"] = runners.memmap_epoch(problem, max(cfg.batch_sizes), folder)
+            result["memmap"] = memory.memmap_epoch(problem, max(cfg.batch_sizes), folder)
     if cfg.scaling:
         result["scaling"] = _scaling(cfg)
     return result
@@ -195,6 +242,9 @@ def run_settings(config: BenchConfig, blas_env: str = "default",
     process), with them unset (``"unset"``, in a child process), or ``"both"``."""
     if blas_env not in ("default", "unset", "both"):
         raise ValueError(f"blas_env must be 'default', 'unset' or 'both', got {blas_env!r}")
+    if blas_env != "default" and config.backend != "numpy":
+        raise ValueError(f"blas_env {blas_env!r} re-runs NumPy's BLAS in a child process: "
+                         f"only with backend 'numpy', got {config.backend!r}")
     settings = {}
     if blas_env in ("default", "both"):
         settings["default"] = run_benchmark(config)
@@ -203,8 +253,15 @@ def run_settings(config: BenchConfig, blas_env: str = "default",
     return {"meta": {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(
                          timespec="seconds"),
                      "command": command, "config": asdict(config), "machine": machine_info(),
+                     "backend": _backend_meta(settings),
                      "load_average_at_end": _load_average()},
             "settings": settings}
+
+
+def _backend_meta(settings: dict[str, Any]) -> dict[str, str]:
+    """The backend and device that ran (the same in every setting)."""
+    first = next(iter(settings.values()), {})
+    return first.get("backend", {"name": "numpy", "device": "cpu"})
 
 
 def _run_child(config: BenchConfig, unset: tuple[str, ...]) -> dict[str, Any]:

@@ -63,17 +63,31 @@ def _mem(entry: dict[str, Any], key: str = "peak_memory_bytes") -> str:
 def _setting_markdown(label: str, result: dict[str, Any]) -> list[str]:
     env = ", ".join(f"{k}={v if v is not None else '(unset)'}" for k, v in result["env"].items())
     lines = [f"### BLAS variables {label}: {env}", "", f"BLAS: {_blas_line(result['blas'])}", ""]
+    backend = result.get("backend", {"name": "numpy"})
+    if backend["name"] != "numpy":
+        lines += [f"Backend: {backend['name']} on {backend['device']}", ""]
     if result.get("missing_peers"):
         lines += [f"Not run: {result['missing_peers']}", ""]
-    lines += ["| batch | peer | s/epoch | samples/s | GFLOP/s | × floor | peak NumPy memory "
-              "(tracemalloc) | peak RSS growth (own process) |",
-              "|---:|---|---:|---:|---:|---:|---:|---:|"]
+    if result.get("skipped"):
+        lines += [f"Skipped: {result['skipped']}", ""]
+    if "profile" in result:
+        from .profile import profile_markdown
+
+        lines += profile_markdown(result["profile"])
+    if "training" not in result:
+        return lines
+    memory = backend["name"] == "numpy"            # no memory figures on another backend
+    lines += ["| batch | peer | s/epoch | samples/s | GFLOP/s | × floor |"
+              + (" peak NumPy memory (tracemalloc) | peak RSS growth (own process) |"
+                 if memory else ""),
+              "|---:|---|---:|---:|---:|---:|" + ("---:|---:|" if memory else "")]
     for row in result["training"]:
         for name, entry in row["peers"].items():
             lines.append(f"| {row['batch_size']} | {_PEER_NAMES.get(name, name)} | "
                          f"{entry['seconds_per_epoch']:.3f} | {entry['samples_per_s']:,.0f} | "
-                         f"{entry['gflops']:.1f} | {entry['fraction_of_floor']:.2f} | "
-                         f"{_mem(entry)} | {_mem(entry, 'rss_growth_bytes')} |")
+                         f"{entry['gflops']:.1f} | {entry['fraction_of_floor']:.2f} |"
+                         + (f" {_mem(entry)} | {_mem(entry, 'rss_growth_bytes')} |"
+                            if memory else ""))
     lines += ["", "| batch | " + " | ".join(_ratio_names(result)) + " |",
               "|---:|" + "---:|" * len(_ratio_names(result))]
     for row in result["training"]:
@@ -134,6 +148,10 @@ def to_markdown(data: dict[str, Any]) -> str:
              f"momentum 0.9, {cfg['samples']:,} samples float32; {cfg['reps']} interleaved "
              f"repetitions of {cfg['epochs']} epoch(s), medians",
              f"- load average at the end: {meta.get('load_average_at_end')}", ""]
+    backend = meta.get("backend", {"name": "numpy"})
+    if backend["name"] != "numpy":                 # the NumPy report stays as it always was
+        lines[-1:-1] = [f"- backend: {backend['name']} on {backend['device']} (deltaprop.fit "
+                        f"on its arrays; PyTorch eager and the floor on the same device)"]
     for label, result in data["settings"].items():
         lines += _setting_markdown("as this machine sets them" if label == "default"
                                    else "unset", result)

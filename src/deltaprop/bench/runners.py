@@ -7,7 +7,9 @@ of each epoch.  The work of one step is 8 matrix products for a 3-layer network 
 :math:`\Delta W` for every layer but the first); ``matmul_flops`` counts them as
 :math:`2 \cdot N \cdot \text{in} \cdot \text{out}` each.
 
-The peers are imported lazily: PyTorch and scikit-learn are optional.
+The peers are imported lazily: PyTorch and scikit-learn are optional.  With ``--backend``
+other than NumPy, ``Problem.device`` holds the data on that library's device
+(``backends.DeviceData``) and deltaprop, PyTorch and the floor run there instead.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ from __future__ import annotations
 import itertools
 import math
 import time
-import tracemalloc
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -33,6 +35,12 @@ class Problem:
     lr: float = 0.01
     momentum: float = 0.9
     seed: int = 0
+    device: Any = None      # backends.DeviceData: the data on another library's device
+
+    def head(self, n: int) -> Problem:
+        """The first ``n`` rows (for warm-up runs), on the host and on the device."""
+        return replace(self, X=self.X[:n], y=self.y[:n],
+                       device=None if self.device is None else self.device.head(n))
 
 
 def make_problem(samples: int, sizes: Sequence[int], *, seed: int = 0) -> Problem:
@@ -73,23 +81,37 @@ def matmuls_per_epoch(samples: int, batch: int, sizes: Sequence[int]) -> int:
 
 
 # -- the floor: the matrix products alone, on preallocated arrays -----------------------------
+def _floor_ops(problem: Problem):
+    """(operations, X): NumPy and the host data, or the backend and its device copy."""
+    if problem.device is None:
+        from .backends import NumpyOps
+
+        return NumpyOps(), problem.X
+    return problem.device.backend, problem.device.X
+
+
 def floor_epoch(problem: Problem, batch: int) -> float:
     """Seconds of the 8 (generally 3L − 1) products of every step of one epoch, nothing else.
 
     All operands and outputs are preallocated, so this is what the BLAS alone needs.  Batches
-    are contiguous row slices (no gather, no shuffle).
+    are contiguous row slices (no gather, no shuffle).  On another backend the same products
+    run with its ``matmul(..., out=)`` on its device, synchronised at both ends.
     """
-    X, sizes = problem.X, problem.sizes
+    ops, X = _floor_ops(problem)
+    sizes = problem.sizes
     rng = np.random.default_rng(1)
-    weights = [rng.standard_normal((n_out, n_in), dtype=np.float32) * 0.05
+    weights = [ops.asarray(rng.standard_normal((n_out, n_in), dtype=np.float32) * 0.05)
                for n_in, n_out in layer_shapes(sizes)]
     plans = {}
     for n in set(batch_sizes_of_epoch(X.shape[0], batch)):
-        acts = [np.empty((n, width), np.float32) for width in sizes[1:]]       # Z⁽ˡ⁾ buffers
-        deltas = [rng.standard_normal((n, width), dtype=np.float32) for width in sizes[1:]]
-        grad_w = [np.empty_like(w) for w in weights]
-        grad_in = [np.empty((n, width), np.float32) for width in sizes[1:-1]]
+        acts = [ops.empty((n, width)) for width in sizes[1:]]                 # Z⁽ˡ⁾ buffers
+        deltas = [ops.asarray(rng.standard_normal((n, width), dtype=np.float32))
+                  for width in sizes[1:]]
+        grad_w = [ops.empty(tuple(w.shape)) for w in weights]
+        grad_in = [ops.empty((n, width)) for width in sizes[1:-1]]
         plans[n] = (acts, deltas, grad_w, grad_in)
+    matmul = ops.matmul
+    ops.synchronize()
     start = time.perf_counter()
     row = 0
     for n in batch_sizes_of_epoch(X.shape[0], batch):
@@ -98,28 +120,33 @@ def floor_epoch(problem: Problem, batch: int) -> float:
         row += n
         inputs = [a_prev, *acts[:-1]]
         for a, w, z in zip(inputs, weights, acts):
-            np.matmul(a, w.T, out=z)                      # Z = A Wᵀ        (N, in) @ (in, out)
+            matmul(a, w.T, out=z)                         # Z = A Wᵀ        (N, in) @ (in, out)
         for l in range(len(weights) - 1, -1, -1):  # noqa: E741 - the layer index
-            np.matmul(deltas[l].T, inputs[l], out=grad_w[l])  # ∂L/∂W = Δᵀ A_prev (out, in)
+            matmul(deltas[l].T, inputs[l], out=grad_w[l])  # ∂L/∂W = Δᵀ A_prev (out, in)
             if l > 0:
-                np.matmul(deltas[l], weights[l], out=grad_in[l - 1])  # ∂L/∂A_prev = Δ W
+                matmul(deltas[l], weights[l], out=grad_in[l - 1])  # ∂L/∂A_prev = Δ W
+    ops.synchronize()
     return time.perf_counter() - start
 
 
 def floor_inference(problem: Problem, chunk: int = 4096) -> float:
     """Seconds of the forward products over every row, in chunks, into preallocated outputs."""
-    X, sizes = problem.X, problem.sizes
+    ops, X = _floor_ops(problem)
+    sizes = problem.sizes
     rng = np.random.default_rng(1)
-    weights = [rng.standard_normal((n_out, n_in), dtype=np.float32) * 0.05
+    weights = [ops.asarray(rng.standard_normal((n_out, n_in), dtype=np.float32) * 0.05)
                for n_in, n_out in layer_shapes(sizes)]
-    outs = {n: [np.empty((n, width), np.float32) for width in sizes[1:]]
+    outs = {n: [ops.empty((n, width)) for width in sizes[1:]]
             for n in set(batch_sizes_of_epoch(X.shape[0], chunk))}
+    matmul = ops.matmul
+    ops.synchronize()
     start = time.perf_counter()
     for begin in range(0, X.shape[0], chunk):
         a = X[begin:begin + chunk]
         for w, z in zip(weights, outs[a.shape[0]]):
-            np.matmul(a, w.T, out=z)
+            matmul(a, w.T, out=z)
             a = z
+    ops.synchronize()
     return time.perf_counter() - start
 
 
@@ -130,24 +157,41 @@ def deltaprop_model(problem: Problem):
     return mlp(problem.sizes, activation="relu", seed=problem.seed)
 
 
+def _deltaprop_setup(problem: Problem):
+    """The model (moved to the backend's device if any), the data it trains on, and the
+    device's synchronise function."""
+    model = deltaprop_model(problem)
+    if problem.device is None:
+        return model, problem.X, problem.y, _no_wait
+    data = problem.device
+    return model.to(data.X), data.X, data.y, data.backend.synchronize
+
+
+def _no_wait() -> None:
+    pass
+
+
 def deltaprop_epochs(problem: Problem, batch: int, epochs: int) -> list[float]:
     """Seconds of each epoch of ``deltaprop.fit`` (timed by a callback, so ``fit``'s one-off
     input checks are left out; the shuffle, gathers, steps and loss checks are in)."""
     from .. import SGD, Callback, fit
+
+    model, X, y, synchronize = _deltaprop_setup(problem)
 
     class EpochTimer(Callback):
         def on_train_begin(self, logs):
             self.seconds = []
 
         def on_epoch_begin(self, epoch):
+            synchronize()                                 # a GPU's queue is empty: start
             self.start = time.perf_counter()
 
         def on_epoch_end(self, epoch, logs):
+            synchronize()
             self.seconds.append(time.perf_counter() - self.start)
 
-    model = deltaprop_model(problem)
     timer = EpochTimer()
-    fit(model, problem.X, problem.y, loss="cross_entropy",
+    fit(model, X, y, loss="cross_entropy",
         optimizer=SGD(model, lr=problem.lr, momentum=problem.momentum), epochs=epochs,
         batch_size=batch, seed=problem.seed, metric=None, callbacks=[timer])
     return timer.seconds
@@ -156,9 +200,11 @@ def deltaprop_epochs(problem: Problem, batch: int, epochs: int) -> list[float]:
 def deltaprop_inference(problem: Problem) -> float:
     from .. import predict
 
-    model = deltaprop_model(problem)
+    model, X, _, synchronize = _deltaprop_setup(problem)
+    synchronize()
     start = time.perf_counter()
-    predict(model, problem.X)
+    predict(model, X)
+    synchronize()
     return time.perf_counter() - start
 
 
@@ -179,21 +225,34 @@ def torch_model(problem: Problem):
     return model
 
 
+def _torch_setup(problem: Problem):
+    """The device, data and synchronise function of the PyTorch peer: the CPU and the host
+    data, or the backend's device (the same one deltaprop runs on)."""
+    import torch
+
+    data = problem.device
+    if data is None or data.torch_device in (None, "cpu"):
+        return "cpu", torch.from_numpy(problem.X), torch.from_numpy(problem.y), _no_wait
+    return data.torch_device, data.torch_x, data.torch_y, torch.cuda.synchronize
+
+
 def torch_epochs(problem: Problem, batch: int, epochs: int) -> list[float]:
     """Seconds of each epoch of the usual eager loop (shuffled, sorted batch rows as deltaprop,
-    ``loss.item()`` read every step as deltaprop reads its loss)."""
+    ``loss.item()`` read every step as deltaprop reads its loss); on a GPU the permutation is
+    drawn there and the device is synchronised at both ends of the epoch."""
     import torch
     from torch.nn import functional
 
-    model = torch_model(problem)
+    device, X, y, synchronize = _torch_setup(problem)
+    model = torch_model(problem).to(device)
     optimizer = torch.optim.SGD(model.parameters(), lr=problem.lr, momentum=problem.momentum)
-    X, y = torch.from_numpy(problem.X), torch.from_numpy(problem.y)
-    generator = torch.Generator().manual_seed(problem.seed)
+    generator = torch.Generator(device=device).manual_seed(problem.seed)
     n = X.shape[0]
     seconds = []
     for _ in range(epochs):
+        synchronize()
         start = time.perf_counter()
-        order = torch.randperm(n, generator=generator)
+        order = torch.randperm(n, generator=generator, device=device)
         total = 0.0
         for begin in range(0, n, batch):
             rows = order[begin:begin + batch].sort().values
@@ -202,6 +261,7 @@ def torch_epochs(problem: Problem, batch: int, epochs: int) -> list[float]:
             loss.backward()
             optimizer.step()
             total += loss.item()
+        synchronize()
         seconds.append(time.perf_counter() - start)
     return seconds
 
@@ -209,11 +269,13 @@ def torch_epochs(problem: Problem, batch: int, epochs: int) -> list[float]:
 def torch_inference(problem: Problem) -> float:
     import torch
 
-    model = torch_model(problem).eval()
-    X = torch.from_numpy(problem.X)
+    device, X, _, synchronize = _torch_setup(problem)
+    model = torch_model(problem).to(device).eval()
+    synchronize()
     start = time.perf_counter()
     with torch.no_grad():
         model(X)
+    synchronize()
     return time.perf_counter() - start
 
 
@@ -239,81 +301,6 @@ def sklearn_epochs(problem: Problem, batch: int, epochs: int) -> list[float]:
     return seconds
 
 
-def memmap_epoch(problem: Problem, batch: int, folder: str) -> dict:
-    """One deltaprop epoch read from an ``np.memmap`` of the data: tracemalloc's peak of the
-    NumPy allocations against the size of the data (which is never loaded whole)."""
-    import os
-
-    path = os.path.join(folder, "X.npy")
-    X = np.lib.format.open_memmap(path, mode="w+", dtype=problem.X.dtype, shape=problem.X.shape)
-    X[:] = problem.X
-    X.flush()
-    del X
-    mapped = np.load(path, mmap_mode="r")
-    on_disk = Problem(X=mapped, y=problem.y, sizes=problem.sizes, seed=problem.seed)
-    peak = traced_peak(deltaprop_epochs, on_disk, batch, 1)
-    del mapped, on_disk
-    return {"batch_size": batch, "data_bytes": int(problem.X.nbytes), "peak_bytes": peak,
-            "method": "tracemalloc peak of NumPy allocations during fit (one epoch) from an "
-                      "np.memmap'd .npy file"}
-
-
-_RSS_CHILD = """
-import json, resource, sys
-from deltaprop.bench import runners
-
-def peak_kib():
-    # VmHWM: the peak RSS of this process image (ru_maxrss would carry the parent's peak,
-    # which Linux keeps across fork + exec)
-    try:
-        with open("/proc/self/status") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]), "VmHWM"
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss, "ru_maxrss"
-
-name, samples, batch, seed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
-sizes = [int(s) for s in sys.argv[5].split(",")]
-problem = runners.make_problem(samples, sizes, seed=seed)
-if name == "torch":
-    import torch  # noqa: F401 - its libraries count in the baseline, not in the epoch
-if name == "sklearn":
-    import sklearn.neural_network  # noqa: F401
-try:
-    with open("/proc/self/clear_refs", "w") as refs:
-        refs.write("5")            # Linux: reset the peak to the current RSS
-    reset = True
-except OSError:
-    reset = False
-before, method = peak_kib()
-runners.TRAINERS[name](problem, batch, 1)
-after, _ = peak_kib()
-print(json.dumps({"before_kib": before, "after_kib": after, "method": method, "reset": reset}))
-"""
-
-
-def rss_growth(name: str, problem: Problem, batch: int) -> int | None:
-    """Growth of the peak resident memory over one epoch of ``name`` (bytes), in a fresh
-    Python that first built the same data and imported the peer.  Linux: ``VmHWM`` from
-    ``/proc/self/status``, its peak reset to the current RSS just before the epoch; elsewhere
-    ``ru_maxrss`` (Unix only; ``None`` where neither exists)."""
-    import json
-    import subprocess
-    import sys
-
-    try:
-        import resource  # noqa: F401 - Unix only
-    except ImportError:
-        return None
-    args = [sys.executable, "-c", _RSS_CHILD, name, str(problem.X.shape[0]), str(batch),
-            str(problem.seed), ",".join(map(str, problem.sizes))]
-    done = subprocess.run(args, capture_output=True, text=True, check=True)
-    result = json.loads(done.stdout.strip().splitlines()[-1])
-    return 1024 * max(0, result["after_kib"] - result["before_kib"])
-
-
 TRAINERS = {"deltaprop": deltaprop_epochs, "torch": torch_epochs, "sklearn": sklearn_epochs}
 PREDICTORS = {"deltaprop": deltaprop_inference, "torch": torch_inference}
 NUMPY_PEERS = ("deltaprop", "sklearn")      # tracemalloc sees NumPy's allocations only
@@ -331,18 +318,6 @@ def available_peers(wanted: Sequence[str]) -> tuple[list[str], dict[str, str]]:
         else:
             peers.append(name)
     return peers, missing
-
-
-def traced_peak(run, *args) -> int:
-    """Peak bytes NumPy allocated (tracemalloc) while ``run(*args)`` ran, above its start."""
-    tracemalloc.start()
-    try:
-        tracemalloc.reset_peak()
-        base = tracemalloc.get_traced_memory()[0]
-        run(*args)
-        return int(tracemalloc.get_traced_memory()[1] - base)
-    finally:
-        tracemalloc.stop()
 
 
 def median(values: Sequence[float]) -> float:

@@ -9,6 +9,9 @@ examples:
   deltaprop bench --quick                          # tiny sizes, seconds
   deltaprop bench --blas-env both --json out.json  # also with OPENBLAS_* unset
   deltaprop bench --scaling --batch-sizes 128      # cost against batch size and width
+  deltaprop bench --profile --batch-sizes 128      # where a training step's time goes
+  deltaprop bench --backend torch-cpu --quick      # deltaprop on PyTorch CPU tensors
+  deltaprop bench --backend torch-cuda --json gpu.json --markdown gpu.md   # on a GPU
 """
 
 from __future__ import annotations
@@ -59,6 +62,15 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--blas-env", choices=("default", "unset", "both"), default="default",
                         help="OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE as set here, unset (in a child "
                              "process), or both (default: default)")
+    parser.add_argument("--backend", choices=("numpy", "torch-cpu", "torch-cuda", "cupy"),
+                        default="numpy",
+                        help="array library deltaprop trains on; PyTorch and the floor run on "
+                             "the same device (default numpy; GPU default batch sizes "
+                             "512,1024,2048,4096,8192)")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of comparing peers, split deltaprop's training step into "
+                             "its phases (µs per step) next to a hand-written NumPy loop and "
+                             "the products alone (NumPy backend only)")
     parser.add_argument("--quick", action="store_true",
                         help="tiny sizes for a smoke test (seconds, figures meaningless)")
     parser.add_argument("--json", metavar="PATH", help="write the full result as JSON")
@@ -69,16 +81,26 @@ def add_parser(subparsers) -> None:
 
 def config_from_args(args):
     from ..bench import BenchConfig
+    from ..bench.backends import GPU_BACKENDS, GPU_BATCH_SIZES
     from . import CLIError
 
     peers = [name.strip() for name in args.peers.split(",") if name.strip()]
     unknown = sorted(set(peers) - {"deltaprop", "torch", "sklearn"})
     if unknown or not peers:
         raise CLIError(f"--peers must name some of deltaprop, torch, sklearn, got {args.peers!r}")
+    if args.backend != "numpy" and args.blas_env != "default":
+        raise CLIError(f"--blas-env {args.blas_env} re-runs NumPy's BLAS in a child process: "
+                       f"only with --backend numpy, got --backend {args.backend}")
+    if args.profile and args.backend != "numpy":
+        raise CLIError(f"--profile times the NumPy engine: only with --backend numpy, got "
+                       f"--backend {args.backend}")
     cfg = BenchConfig(peers=peers, epochs=args.epochs, seed=args.seed,
                       inference=not args.no_inference, memory=not args.no_memory,
                       memmap=not args.no_memmap, rss=not args.no_rss,
-                      scaling=args.scaling)
+                      scaling=args.scaling, backend=args.backend,
+                      profile=args.profile, compare=not args.profile)
+    if args.backend in GPU_BACKENDS:
+        cfg.batch_sizes = list(GPU_BATCH_SIZES)
     if args.quick:
         cfg.samples, cfg.sizes, cfg.batch_sizes, cfg.reps = 512, [20, 16, 8, 3], [32, 128], 2
         cfg.scaling_samples, cfg.scaling_batches, cfg.scaling_widths = 256, [32, 128], [8, 16]
@@ -99,8 +121,14 @@ def run(args) -> int:
     import json
 
     from ..bench import run_settings, to_markdown
+    from ..bench.backends import BackendUnavailableError, get_backend
+    from . import CLIError
 
     cfg = config_from_args(args)
+    try:
+        get_backend(cfg.backend)                   # a missing library / device: one line
+    except BackendUnavailableError as error:
+        raise CLIError(str(error)) from None
     command = "deltaprop bench " + " ".join(shlex.quote(a) for a in sys.argv[2:]) \
         if len(sys.argv) > 1 and sys.argv[1] == "bench" else "deltaprop bench"
     data = run_settings(cfg, args.blas_env, command=command.strip())
