@@ -151,13 +151,21 @@ def _scaling(cfg: BenchConfig) -> dict[str, Any]:
                 "deltaprop_s": runners.median(dp), "floor_s": runners.median(fl),
                 "fraction_of_floor": runners.median(dp) / runners.median(fl)}
 
-    base = runners.make_problem(cfg.scaling_samples, cfg.sizes, seed=cfg.seed)
+    def make(sizes):                                   # on the backend's device, if any
+        problem = runners.make_problem(cfg.scaling_samples, sizes, seed=cfg.seed)
+        if cfg.backend != "numpy":
+            from . import backends
+
+            problem.device = backends.device_data(backends.get_backend(cfg.backend),
+                                                  problem.X, problem.y, None)
+        return problem
+
+    base = make(cfg.sizes)
     by_batch = [measure(base, batch) for batch in cfg.scaling_batches]
     by_width = []
     for width in cfg.scaling_widths:
-        sizes = [cfg.sizes[0], width, max(1, width // 2), cfg.sizes[-1]]
-        by_width.append(measure(runners.make_problem(cfg.scaling_samples, sizes,
-                                                     seed=cfg.seed), 128))
+        by_width.append(measure(make([cfg.sizes[0], width, max(1, width // 2),
+                                      cfg.sizes[-1]]), 128))
     return {"samples": cfg.scaling_samples, "by_batch": by_batch, "by_width": by_width}
 
 
