@@ -228,7 +228,7 @@ def run_benchmark(config: BenchConfig | None = None) -> dict[str, Any]:
     if cfg.profile:
         from .profile import run_profile
 
-        result["profile"] = run_profile(problem, cfg.batch_sizes)
+        result["profile"] = run_profile(problem, cfg.batch_sizes, cfg.reps)
     if not cfg.compare:
         return result
     _warm_up(problem, peers, min(cfg.batch_sizes))

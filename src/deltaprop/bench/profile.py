@@ -1,7 +1,7 @@
 r"""Where deltaprop's time per training step goes (``deltaprop bench --profile``, NumPy only).
 
-For each batch size, one epoch (after an untimed warm-up epoch) of three loops over the same
-data, each step cut into phases with ``time.perf_counter`` and reported in µs per step:
+For each batch size, epochs (after an untimed warm-up epoch) of three loops over the same
+data, interleaved, each step cut into phases with ``time.perf_counter`` and reported in µs per step:
 
 - ``engine``: the calls ``fit`` makes, in its order (``training.py``): the sorted rows of a
   shuffled order, ``_take`` into a reused buffer (X) and of the labels (gather); ``model.forward``
@@ -15,7 +15,7 @@ data, each step cut into phases with ``time.perf_counter`` and reported in µs p
   (:math:`\Delta^\top A`, :math:`\Delta W`).
 
 ``total`` is the epoch's wall time over its steps (so it also holds the permutation and the
-timer calls); ``fit_total`` is one epoch of ``deltaprop.fit`` itself over its steps.  The
+timer calls); ``fit_total`` is the median epoch of ``deltaprop.fit`` itself over its steps.  The
 engine's forward minus the forward products is the element-wise and Python work of the
 forward pass, and likewise for the backward pass.
 """
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -33,17 +34,41 @@ from . import runners
 PHASES = ("gather", "forward", "loss", "backward", "step")
 
 
-def run_profile(problem: runners.Problem, batch_sizes: list[int]) -> list[dict[str, Any]]:
-    """One profile row per batch size (see the module docstring)."""
+def run_profile(problem: runners.Problem, batch_sizes: list[int],
+                reps: int = 1) -> list[dict[str, Any]]:
+    """One profile row per batch size (see the module docstring).
+
+    Each loop first runs one untimed warm-up epoch; then ``reps`` rounds time one epoch of
+    each loop, interleaved (the order rotates every round), plus one ``fit`` epoch.  Of each
+    loop the epoch with the median total is reported, all its phases from that same epoch.
+    """
     rows = []
     for batch in batch_sizes:
         batch = min(batch, problem.X.shape[0])
         steps = len(runners.batch_sizes_of_epoch(problem.X.shape[0], batch))
-        fit_seconds = runners.deltaprop_epochs(problem, batch, 2)[-1]   # after a warm-up
-        rows.append({"batch_size": batch, "steps": steps, "unit": "microseconds per step",
-                     "engine": engine_epoch(problem, batch), "hand": hand_epoch(problem, batch),
-                     "products": products_epoch(problem, batch),
-                     "fit_total": 1e6 * fit_seconds / steps})
+        loops = {"engine": engine_epochs(problem, batch), "hand": hand_epochs(problem, batch),
+                 "products": products_epochs(problem, batch)}
+        for loop in loops.values():
+            next(loop)                                   # warm-up epoch, not reported
+        runs: dict[str, list] = {name: [] for name in [*loops, "fit"]}
+        order = list(runs)
+        for rep in range(reps):
+            for name in order[rep % len(order):] + order[:rep % len(order)]:
+                if name == "fit":
+                    runs[name].append(1e6 * runners.deltaprop_epochs(problem, batch, 1)[0]
+                                      / steps)
+                else:
+                    runs[name].append(next(loops[name]))
+        row: dict[str, Any] = {"batch_size": batch, "steps": steps, "reps": reps,
+                               "unit": "microseconds per step",
+                               "fit_total": runners.median(runs.pop("fit"))}
+        for name, epochs in runs.items():
+            by_total = sorted(epochs, key=lambda epoch: epoch["total"])
+            row[name] = {**by_total[(len(by_total) - 1) // 2],
+                         "totals": [epoch["total"] for epoch in epochs]}
+            if name != "products":                       # the same training run, epoch by epoch
+                row[name]["mean_losses"] = [epoch["mean_loss"] for epoch in epochs]
+        rows.append(row)
     return rows
 
 
@@ -51,8 +76,9 @@ def _per_step(seconds: dict[str, float], steps: int) -> dict[str, float]:
     return {name: 1e6 * value / steps for name, value in seconds.items()}
 
 
-def engine_epoch(problem: runners.Problem, batch: int) -> dict[str, float]:
-    """µs per step of each phase of ``fit``'s step, built from the same engine calls."""
+def engine_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, float]]:
+    """µs per step of each phase of ``fit``'s step, built from the same engine calls: one
+    epoch per ``next()`` (the same model trains on)."""
     from .. import SGD
     from ..losses import get_loss
     from ..training import _take
@@ -65,7 +91,7 @@ def engine_epoch(problem: runners.Problem, batch: int) -> dict[str, float]:
     n = X.shape[0]
     n_batches = math.ceil(n / batch)
     x_buffer = np.empty((batch, X.shape[1]), X.dtype)
-    for _ in range(2):                                   # a warm-up epoch, then the timed one
+    while True:                                          # one epoch per next()
         spent = dict.fromkeys(PHASES, 0.0)
         loss_sum = 0.0
         start = time.perf_counter()
@@ -95,7 +121,7 @@ def engine_epoch(problem: runners.Problem, batch: int) -> dict[str, float]:
             spent["step"] += t5 - t4
             loss_sum += value * rows.shape[0]
         spent["total"] = time.perf_counter() - start
-    return {**_per_step(spent, n_batches), "mean_loss": loss_sum / n}
+        yield {**_per_step(spent, n_batches), "mean_loss": loss_sum / n}
 
 
 class HandNet:
@@ -194,15 +220,16 @@ class HandNet:
         self.params -= self.scratch
 
 
-def hand_epoch(problem: runners.Problem, batch: int) -> dict[str, float]:
-    """µs per step of each phase of the hand-written NumPy loop (same rows as ``fit``)."""
+def hand_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, float]]:
+    """µs per step of each phase of the hand-written NumPy loop (same rows as ``fit``), one
+    epoch per ``next()``."""
     net = HandNet(problem)
     X, y = problem.X, problem.y
     rng = np.random.default_rng(problem.seed)
     n = X.shape[0]
     n_batches = math.ceil(n / batch)
     x_buffer = np.empty((batch, X.shape[1]), X.dtype)
-    for _ in range(2):                                   # a warm-up epoch, then the timed one
+    while True:                                          # one epoch per next()
         spent = dict.fromkeys(PHASES, 0.0)
         loss_sum = 0.0
         start = time.perf_counter()
@@ -228,12 +255,12 @@ def hand_epoch(problem: runners.Problem, batch: int) -> dict[str, float]:
             spent["step"] += t5 - t4
             loss_sum += value * rows.shape[0]
         spent["total"] = time.perf_counter() - start
-    return {**_per_step(spent, n_batches), "mean_loss": loss_sum / n}
+        yield {**_per_step(spent, n_batches), "mean_loss": loss_sum / n}
 
 
-def products_epoch(problem: runners.Problem, batch: int) -> dict[str, float]:
+def products_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, float]]:
     """µs per step of the floor's forward products and backward products (preallocated,
-    contiguous batches; one warm-up epoch, then the timed one)."""
+    contiguous batches), one epoch per ``next()``."""
     X, sizes = problem.X, problem.sizes
     rng = np.random.default_rng(1)
     weights = [rng.standard_normal((n_out, n_in), dtype=np.float32) * 0.05
@@ -245,7 +272,7 @@ def products_epoch(problem: runners.Problem, batch: int) -> dict[str, float]:
                     [np.empty_like(w) for w in weights],
                     [np.empty((n, width), np.float32) for width in sizes[1:-1]])
     batches = runners.batch_sizes_of_epoch(X.shape[0], batch)
-    for _ in range(2):
+    while True:                                          # one epoch per next()
         spent = {"forward": 0.0, "backward": 0.0}
         start = time.perf_counter()
         row = 0
@@ -265,13 +292,15 @@ def products_epoch(problem: runners.Problem, batch: int) -> dict[str, float]:
             spent["forward"] += t1 - t0
             spent["backward"] += t2 - t1
         spent["total"] = time.perf_counter() - start
-    return _per_step(spent, len(batches))
+        yield _per_step(spent, len(batches))
 
 
 def profile_markdown(rows: list[dict[str, Any]]) -> list[str]:
     """The profile as a Markdown table: µs per step by phase, for each batch size."""
-    lines = ["Where a training step's time goes (µs per step; one epoch after a warm-up; "
-             "`total` = the epoch's wall time / steps):", "",
+    reps = rows[0].get("reps", 1) if rows else 1
+    lines = [f"Where a training step's time goes (µs per step; of {reps} interleaved epochs "
+             "after a warm-up, the one with the median total; `total` = the epoch's wall "
+             "time / steps):", "",
              "| batch | loop | gather | forward | loss | backward | optimiser step | total |",
              "|---:|---|---:|---:|---:|---:|---:|---:|"]
 
@@ -280,13 +309,18 @@ def profile_markdown(rows: list[dict[str, Any]]) -> list[str]:
 
     for row in rows:
         engine, hand, products = row["engine"], row["hand"], row["products"]
-        overhead = {name: engine[name] - products[name] for name in products}
+        overhead = {name: engine[name] - products[name] for name in ("forward", "backward",
+                                                                     "total")}
         for label, entry in (("deltaprop (fit's engine calls)", engine),
                              ("hand-written NumPy loop", hand),
                              ("matrix products only", products),
                              ("deltaprop − products", overhead),
                              ("deltaprop.fit, whole epoch", {"total": row["fit_total"]})):
             lines.append(f"| {row['batch_size']} | {label} | {cells(entry)} |")
+    lines += [""] + [f"- batch {row['batch_size']}: deltaprop's step = "
+                     f"{row['engine']['total'] / row['products']['total']:.2f} × the products "
+                     f"alone, {row['engine']['total'] / row['hand']['total']:.2f} × the "
+                     f"hand-written NumPy loop" for row in rows]
     lines += ["", "deltaprop − products: forward = activations, bias and Python work of the "
               "forward pass; backward = ReLU′, bias sums and Python work of the backward pass "
               "(the products' columns hold Z = A Wᵀ in forward and Δᵀ A, Δ W in backward).", ""]

@@ -145,8 +145,11 @@ def to_markdown(data: dict[str, Any]) -> str:
              f"{machine.get('numpy')}, PyTorch {machine.get('torch')}, scikit-learn "
              f"{machine.get('sklearn')}",
              f"- network {'-'.join(map(str, cfg['sizes']))} ReLU, softmax cross-entropy, SGD "
-             f"momentum 0.9, {cfg['samples']:,} samples float32; {cfg['reps']} interleaved "
-             f"repetitions of {cfg['epochs']} epoch(s), medians",
+             f"momentum 0.9, {cfg['samples']:,} samples float32; " + (
+                 f"{cfg['reps']} interleaved repetitions of {cfg['epochs']} epoch(s), medians"
+                 if cfg.get("compare", True) else
+                 f"--profile: {cfg['reps']} interleaved epochs per loop after a warm-up "
+                 "epoch, no peer comparison"),
              f"- load average at the end: {meta.get('load_average_at_end')}", ""]
     backend = meta.get("backend", {"name": "numpy"})
     if backend["name"] != "numpy":                 # the NumPy report stays as it always was
