@@ -187,3 +187,25 @@ def test_profile_splits_the_step_into_phases(tmp_path, capsys):
                                    rtol=1e-4)
         assert row["engine"]["total"] in row["engine"]["totals"]
     assert "hand-written NumPy loop" in markdown and "matrix products only" in markdown
+
+
+def test_a_gpu_backend_synchronises_and_records_its_device(monkeypatch):
+    # no GPU here: a "torch-cuda" backend whose tensors live on the CPU, with the CUDA calls
+    # it makes replaced, exercises the GPU-only branches (synchronise, device name, table)
+    torch = pytest.importorskip("torch")
+    from deltaprop.bench import backends
+
+    calls = []
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda: calls.append("sync"))
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda index=0: "Fake GPU")
+    monkeypatch.setattr(backends, "get_backend",
+                        lambda name: backends.Backend("torch-cuda", torch, "cpu"))
+    config = BenchConfig(**TINY, backend="torch-cuda", peers=["deltaprop"])
+    data = run_settings(config, "default")
+    setting = data["settings"]["default"]
+    assert data["meta"]["backend"]["device"] == "Fake GPU"
+    assert setting["backend"]["arrays"].startswith("torch.Tensor")
+    # warm-up, training and inference: deltaprop's epoch, predict and the floor each wait
+    # for the device at both ends of their timed region
+    assert len(calls) >= 2 * 6
+    assert "backend: torch-cuda on Fake GPU" in to_markdown(data)
