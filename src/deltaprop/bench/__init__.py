@@ -220,6 +220,8 @@ def run_benchmark(config: BenchConfig | None = None) -> dict[str, Any]:
     if "torch" in peers:
         import torch  # noqa: F401 - loads its BLAS/OpenMP now, so threadpoolctl lists them
 
+    if cfg.compare:
+        _warm_up(problem, peers, min(cfg.batch_sizes))
     result: dict[str, Any] = {
         "env": {name: os.environ.get(name) for name in BLAS_VARIABLES},
         "blas": blas_info(), "backend": backend, "peers": peers, "missing_peers": missing}
@@ -229,16 +231,14 @@ def run_benchmark(config: BenchConfig | None = None) -> dict[str, Any]:
         from .profile import run_profile
 
         result["profile"] = run_profile(problem, cfg.batch_sizes, cfg.reps)
-    if not cfg.compare:
-        return result
-    _warm_up(problem, peers, min(cfg.batch_sizes))
-    result["training"] = [_training_row(problem, batch, peers, cfg)
-                          for batch in cfg.batch_sizes]
-    if cfg.inference:
-        result["inference"] = _inference(problem, peers, cfg)
-    if cfg.memmap and "deltaprop" in peers:
-        with tempfile.TemporaryDirectory() as folder:
-            result["memmap"] = memory.memmap_epoch(problem, max(cfg.batch_sizes), folder)
+    if cfg.compare:
+        result["training"] = [_training_row(problem, batch, peers, cfg)
+                              for batch in cfg.batch_sizes]
+        if cfg.inference:
+            result["inference"] = _inference(problem, peers, cfg)
+        if cfg.memmap and "deltaprop" in peers:
+            with tempfile.TemporaryDirectory() as folder:
+                result["memmap"] = memory.memmap_epoch(problem, max(cfg.batch_sizes), folder)
     if cfg.scaling:
         result["scaling"] = _scaling(cfg)
     return result
