@@ -95,6 +95,8 @@ def engine_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, fl
         spent = dict.fromkeys(PHASES, 0.0)
         loss_sum = 0.0
         start = time.perf_counter()
+        for layer in model.layers:
+            layer.begin_epoch()                          # as fit does (Dropout reseeds)
         order = rng.permutation(n)
         model.train()
         for b in range(n_batches):
@@ -165,6 +167,7 @@ class HandNet:
                              "masks": [np.empty((n, w), np.float32) for w in widths[:-1]],
                              "zeros": [np.zeros((n, w), np.float32) for w in widths[:-1]],
                              "deltas": [np.empty((n, w), np.float32) for w in widths[:-1]],
+                             "rows": [np.arange(n)],
                              "row_max": [np.empty((n, 1), np.float32)],
                              "row_sum": [np.empty((n, 1), np.float32)]}
         return self.plans[n]
@@ -186,7 +189,7 @@ class HandNet:
         own buffer (it is not needed afterwards)."""
         buf = self.plan(logits.shape[0])
         n = logits.shape[0]
-        rows = np.arange(n)
+        rows = buf["rows"][0]                              # 0, 1, ..., N − 1
         row_max, row_sum = buf["row_max"][0], buf["row_sum"][0]
         np.max(logits, axis=1, keepdims=True, out=row_max)
         logits -= row_max                                  # z − max z (stable)
