@@ -72,6 +72,12 @@ def run_profile(problem: runners.Problem, batch_sizes: list[int],
     return rows
 
 
+def _account(spent: dict[str, float], marks: tuple[float, ...]) -> None:
+    """Add the time between consecutive ``perf_counter`` marks to the phases, in order."""
+    for phase, begin, end in zip(PHASES, marks, marks[1:]):
+        spent[phase] += end - begin
+
+
 def _per_step(seconds: dict[str, float], steps: int) -> dict[str, float]:
     return {name: 1e6 * value / steps for name, value in seconds.items()}
 
@@ -116,11 +122,7 @@ def engine_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, fl
             t4 = time.perf_counter()
             optimizer.step()
             t5 = time.perf_counter()
-            spent["gather"] += t1 - t0
-            spent["forward"] += t2 - t1
-            spent["loss"] += t3 - t2
-            spent["backward"] += t4 - t3
-            spent["step"] += t5 - t4
+            _account(spent, (t0, t1, t2, t3, t4, t5))
             loss_sum += value * rows.shape[0]
         spent["total"] = time.perf_counter() - start
         yield {**_per_step(spent, n_batches), "mean_loss": loss_sum / n}
@@ -251,11 +253,7 @@ def hand_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, floa
             t4 = time.perf_counter()
             net.step()
             t5 = time.perf_counter()
-            spent["gather"] += t1 - t0
-            spent["forward"] += t2 - t1
-            spent["loss"] += t3 - t2
-            spent["backward"] += t4 - t3
-            spent["step"] += t5 - t4
+            _account(spent, (t0, t1, t2, t3, t4, t5))
             loss_sum += value * rows.shape[0]
         spent["total"] = time.perf_counter() - start
         yield {**_per_step(spent, n_batches), "mean_loss": loss_sum / n}
