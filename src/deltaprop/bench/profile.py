@@ -82,6 +82,15 @@ def _per_step(seconds: dict[str, float], steps: int) -> dict[str, float]:
     return {name: 1e6 * value / steps for name, value in seconds.items()}
 
 
+def _epoch_plan(problem: runners.Problem, batch: int):
+    """What both timed loops share: the data, ``fit``'s shuffling Generator, the number of
+    rows and of steps, and the reused gather buffer."""
+    X = problem.X
+    n = X.shape[0]
+    return (X, problem.y, np.random.default_rng(problem.seed), n, math.ceil(n / batch),
+            np.empty((batch, X.shape[1]), X.dtype))
+
+
 def engine_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, float]]:
     """µs per step of each phase of ``fit``'s step, built from the same engine calls: one
     epoch per ``next()`` (the same model trains on)."""
@@ -92,11 +101,7 @@ def engine_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, fl
     model = runners.deltaprop_model(problem)
     loss = get_loss("cross_entropy")
     optimizer = SGD(model, lr=problem.lr, momentum=problem.momentum)
-    X, y = problem.X, problem.y
-    rng = np.random.default_rng(problem.seed)
-    n = X.shape[0]
-    n_batches = math.ceil(n / batch)
-    x_buffer = np.empty((batch, X.shape[1]), X.dtype)
+    X, y, rng, n, n_batches, x_buffer = _epoch_plan(problem, batch)
     while True:                                          # one epoch per next()
         spent = dict.fromkeys(PHASES, 0.0)
         loss_sum = 0.0
@@ -228,12 +233,10 @@ class HandNet:
 def hand_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, float]]:
     """µs per step of each phase of the hand-written NumPy loop (same rows as ``fit``), one
     epoch per ``next()``."""
+    from ..training import _take
+
     net = HandNet(problem)
-    X, y = problem.X, problem.y
-    rng = np.random.default_rng(problem.seed)
-    n = X.shape[0]
-    n_batches = math.ceil(n / batch)
-    x_buffer = np.empty((batch, X.shape[1]), X.dtype)
+    X, y, rng, n, n_batches, x_buffer = _epoch_plan(problem, batch)
     while True:                                          # one epoch per next()
         spent = dict.fromkeys(PHASES, 0.0)
         loss_sum = 0.0
@@ -242,8 +245,7 @@ def hand_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, floa
         for b in range(n_batches):
             t0 = time.perf_counter()
             rows = np.sort(order[b * batch:(b + 1) * batch])
-            xb = np.take(X, rows, axis=0, out=x_buffer[:rows.shape[0]], mode="clip")
-            yb = y[rows]
+            xb, yb = _take(X, rows, out=x_buffer), _take(y, rows)   # the same gather as fit
             t1 = time.perf_counter()
             logits = net.forward(xb)
             t2 = time.perf_counter()
