@@ -122,8 +122,11 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
     if resume is not None:       # lazy: checkpoints need the optional safetensors
         from .checkpoint import restore_training
 
+        callbacks = list(callbacks)                      # checked first, changed after
+        stoppers = sum(isinstance(c, EarlyStopping) for c in callbacks) \
+            + (early_stopping is not None)
         resumed = restore_training(resume, model=model, optimizer=optimizer, rng=rng,
-                                   schedule=schedule)
+                                   schedule=schedule, early_stopping=stoppers)
         history, start = resumed.history, resumed.epoch + 1
     callbacks = list(callbacks)
     if early_stopping is not None:
