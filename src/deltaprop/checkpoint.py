@@ -97,7 +97,8 @@ def save_checkpoint(path: str | os.PathLike, *, model, optimizer, epoch: int,
                     rng: np.random.Generator, history: History, schedule: Any = None,
                     callbacks: Any = (), stopped: bool = False) -> Path:
     """Write one checkpoint file (what :class:`Checkpoint` calls)."""
-    from .io import _version, architecture, checksum, write_safetensors
+    from . import __version__
+    from .io import architecture, checksum, write_safetensors
 
     tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
     opt = optimizer.state_dict()
@@ -129,7 +130,7 @@ def save_checkpoint(path: str | os.PathLike, *, model, optimizer, epoch: int,
         "early_stopping": stoppers,
     }
     fields = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
-              "deltaprop_version": _version(), "state": json.dumps(info)}
+              "deltaprop_version": __version__, "state": json.dumps(info)}
     fields["checksum"] = checksum(tensors, fields)
     return write_safetensors(path, tensors, fields)
 
