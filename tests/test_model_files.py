@@ -287,3 +287,14 @@ def test_cli_reads_a_model_with_ordinary_metadata(tmp_path):
         with contextlib.redirect_stdout(out), contextlib.redirect_stderr(text_io.StringIO()):
             assert main(argv) == 0
         assert out.getvalue()
+
+
+@pytest.mark.parametrize("value, names", [(["a", "b"], ["a", "b"]), ([0, 1.5], ["0", "1.5"]),
+                                          (5, None), ({"a": 1}, None), ([None, [1]], None),
+                                          ([True], None), (None, None)])
+def test_class_and_target_names_are_plain_strings_or_none(tmp_path, value, names):
+    dio.save(_model(), tmp_path / "m.safetensors",
+             metadata={"classes": value, "target_names": value})
+    bundle = dio.load_bundle(tmp_path / "m.safetensors")
+    assert bundle.classes == names and bundle.target_names == names
+    assert bundle.metadata["classes"] == value                # the caller's value, untouched

@@ -83,6 +83,24 @@ class ModelBundle:
     architecture: list[dict[str, Any]] = field(default_factory=list)
     loss: str | None = None                   # the recorded loss name (``save(loss=...)``)
 
+    @property
+    def classes(self) -> list[str] | None:
+        """``metadata["classes"]`` as strings (what ``deltaprop train`` records), or None
+        when absent or not a list of strings and numbers (the caller's own use of the key)."""
+        return _names(self.metadata.get("classes"))
+
+    @property
+    def target_names(self) -> list[str] | None:
+        """``metadata["target_names"]`` as strings, or None (as :attr:`classes`)."""
+        return _names(self.metadata.get("target_names"))
+
+
+def _names(value: Any) -> list[str] | None:
+    if not isinstance(value, list) or not all(
+            isinstance(v, str) or _finite(v) for v in value):
+        return None
+    return [v if isinstance(v, str) else str(v) for v in value]
+
 
 # -- architecture ------------------------------------------------------------------------------
 def architecture(model: Sequential) -> list[dict[str, Any]]:
