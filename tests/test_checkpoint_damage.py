@@ -12,9 +12,9 @@ import pytest
 import deltaprop as dp
 
 pytest.importorskip("safetensors")
-from deltaprop import io as dio  # noqa: E402
-from deltaprop._files import read_safetensors, strict_json  # noqa: E402
-from deltaprop.checkpoint import Checkpoint, load_checkpoint  # noqa: E402
+from deltaprop import io as dio
+from deltaprop._files import read_safetensors, strict_json
+from deltaprop.checkpoint import Checkpoint, load_checkpoint
 
 X = np.random.default_rng(0).normal(size=(40, 3))
 Y = (X[:, 0] > 0).astype(np.int64)
@@ -234,6 +234,6 @@ def test_version_1_checkpoints_are_refused_with_advice(checkpoint, tmp_path):
     tensors, fields = read_safetensors(checkpoint)
     fields.update(format_version="1", checksum=dio._legacy_checksum(tensors))
     dio.write_safetensors(tmp_path / "old.safetensors", tensors, fields)
-    with pytest.raises(dio.ModelFileError, match="format_version 1.*deltaprop version that "
+    with pytest.raises(dio.ModelFileError, match=r"format_version 1.*deltaprop version that "
                                                  "wrote it"):
         load_checkpoint(tmp_path / "old.safetensors")

@@ -43,6 +43,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 HEADER_LIMIT = 64 * 1024 * 1024                    # bytes of JSON header accepted at most
+MAX_DIMENSIONS = 32                                # axes per tensor (NumPy's own limit: 64)
 TEMP_SUFFIX = ".deltaprop-tmp"
 STALE_AFTER_S = 10.0                               # a temp file younger than this is kept
 _TEMP_NAME = re.compile(r"^\..+\.[a-z0-9_]{8}" + re.escape(TEMP_SUFFIX) + "$")
@@ -58,6 +59,9 @@ DTYPES: dict[str, np.dtype] = {
 
 class ModelFileError(ValueError):
     """A model or checkpoint file is damaged, truncated, foreign or tampered with."""
+
+
+ModelFileError.__module__ = "deltaprop.io"          # its public home
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -131,7 +135,10 @@ def read_safetensors(path: str | os.PathLike, what: str = "model file"
         size = os.fstat(stream.fileno()).st_size
         if size < 8:
             raise ModelFileError(f"{where}: not a safetensors file (only {size} bytes)")
-        (header_size,) = struct.unpack("<Q", stream.read(8))
+        prefix = stream.read(8)
+        if len(prefix) != 8:
+            raise ModelFileError(f"{where}: truncated while reading (the file shrank)")
+        (header_size,) = struct.unpack("<Q", prefix)
         if header_size > size - 8 or header_size > HEADER_LIMIT:
             raise ModelFileError(
                 f"{where}: not a safetensors file, or truncated (the header claims "
@@ -180,9 +187,11 @@ def _check_entries(header: dict[str, Any], data_size: int, where: str):
         dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         if dtype not in DTYPES:
             raise ModelFileError(f"{where}: tensor {name!r} has unknown dtype {dtype!r:.40}")
-        if not isinstance(shape, list) or not all(_count(n) for n in shape):
+        if not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS \
+                or not all(_count(n) and n < 2**63 for n in shape):
             raise ModelFileError(f"{where}: tensor {name!r} has an invalid shape "
-                                  f"{shape!r:.80} (a list of integers >= 0)")
+                                 f"{shape!s:.80} (at most {MAX_DIMENSIONS} integers in "
+                                 "[0, 2**63))")
         if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_count, offsets)):
             raise ModelFileError(f"{where}: tensor {name!r} has invalid data_offsets "
                                   f"{offsets!r:.80}")
