@@ -153,6 +153,8 @@ DAMAGE = {
     "widths do not chain": (_layer(2, in_features=4), "does not chain"),
     "not a list": (_set("architecture", '{"type": "Dense"}'), "non-empty list"),
     "empty list": (_set("architecture", "[]"), "non-empty list"),
+    "too many layers": (_set("architecture", json.dumps([{"type": "Tanh"}] * 10_001)),
+                        "at most 10000 layers, got 10001 layers"),
     "no Dense layer": (_set("architecture", '[{"type": "Tanh"}]'), "at least one Dense"),
     "architecture not JSON": (_set("architecture", "[{"), "'architecture' is not valid JSON"),
     "duplicate key": (_set("architecture", '[{"type": "Dense", "type": "Tanh"}]'),
@@ -298,3 +300,11 @@ def test_class_and_target_names_are_plain_strings_or_none(tmp_path, value, names
     bundle = dio.load_bundle(tmp_path / "m.safetensors")
     assert bundle.classes == names and bundle.target_names == names
     assert bundle.metadata["classes"] == value                # the caller's value, untouched
+
+
+def test_a_lone_surrogate_in_the_header_is_a_model_file_error(tmp_path):
+    path = _saved(tmp_path, metadata={"owner": "alice1"})
+    data = path.read_bytes()
+    path.write_bytes(data.replace(b"alice1", b"\\ud800"))   # same length: a lone surrogate
+    with pytest.raises(dio.ModelFileError, match="checksum mismatch"):
+        dio.load(path)

@@ -42,7 +42,7 @@ try:                                               # POSIX; elsewhere stale file
 except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
-HEADER_LIMIT = 64 * 1024 * 1024                    # bytes of JSON header accepted at most
+HEADER_LIMIT = 16 * 1024 * 1024                    # bytes of JSON header accepted at most
 MAX_DIMENSIONS = 32                                # axes per tensor (NumPy's own limit: 64)
 TEMP_SUFFIX = ".deltaprop-tmp"
 STALE_AFTER_S = 10.0                               # a temp file younger than this is kept

@@ -55,6 +55,7 @@ FIELDS = ("format", "format_version", "deltaprop_version", "architecture", "prep
 LEGACY_FIELDS = ("format", "format_version", "deltaprop_version", "architecture",
                  "preprocessing", "metadata", "checksum")
 PARAMETER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+MAX_LAYERS = 10_000                           # a bound on what a file may make us build
 
 # layer type -> (class, constructor arguments stored in the architecture)
 LAYER_TYPES: dict[str, tuple[type[Layer], tuple[str, ...]]] = {
@@ -140,8 +141,10 @@ def check_architecture(spec: Any) -> list[dict[str, Any]]:
     """``spec`` checked layer by layer: known types, exactly their arguments, each of the
     right type and range, and the Dense widths chaining (``out`` of one = ``in`` of the
     next).  Raises ``ValueError`` naming the layer, the rule and what was found."""
-    if not isinstance(spec, list) or not spec:
-        raise ValueError(f"architecture must be a non-empty list of layers, got {spec!r:.80}")
+    if not isinstance(spec, list) or not 1 <= len(spec) <= MAX_LAYERS:
+        found = f"{len(spec)} layers" if isinstance(spec, list) else f"{spec!r:.80}"
+        raise ValueError(f"architecture must be a non-empty list of at most {MAX_LAYERS} "
+                         f"layers, got {found}")
     width = None
     for position, entry in enumerate(spec):
         kind = entry.get("type") if isinstance(entry, dict) else None
@@ -212,12 +215,12 @@ def checksum(tensors: dict[str, np.ndarray], fields: dict[str, str]) -> str:
     names = sorted(name for name in fields if name != "checksum")
     digest.update(struct.pack("<Q", len(names)))
     for name in names:
-        item(name.encode("utf-8"))
-        item(fields[name].encode("utf-8"))
+        item(name.encode("utf-8", "surrogatepass"))     # JSON may hold lone surrogates
+        item(fields[name].encode("utf-8", "surrogatepass"))
     digest.update(struct.pack("<Q", len(tensors)))
     for name in sorted(tensors):
         array = _little_endian(tensors[name])
-        item(name.encode("utf-8"))
+        item(name.encode("utf-8", "surrogatepass"))
         item(array.dtype.str.encode())
         item(json.dumps(list(array.shape)).encode())
         item(array.tobytes())
