@@ -197,6 +197,14 @@ def test_a_bad_resume_changes_nothing(checkpoint, tmp_path, damage):
     assert _same(_snapshot(model, opt, schedule, stopper, None), before)
 
 
+def test_a_checkpoint_beyond_the_epochs_asked_for_changes_nothing(checkpoint):
+    model, opt, schedule, stopper = _setup(seed=8)
+    before = _snapshot(model, opt, schedule, stopper, None)
+    with pytest.raises(ValueError, match="saved after epoch 3, but fit runs 2 epochs"):
+        _fit(model, opt, schedule, stopper, epochs=2, resume=checkpoint)
+    assert _same(_snapshot(model, opt, schedule, stopper, None), before)
+
+
 def test_the_damage_list_is_caught_on_a_fresh_generator_too(checkpoint, tmp_path):
     """The shuffling Generator (created inside fit from ``seed``) is not touched either:
     ``restore_training`` called directly with a Generator of ours."""

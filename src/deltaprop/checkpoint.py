@@ -203,14 +203,19 @@ def _checked_history(data: Any, epoch: int, where: str) -> History:
 
 
 def restore_training(resume: Any, *, model, optimizer, rng: np.random.Generator,
-                     schedule: Any = None, early_stopping: int | None = None) -> TrainingState:
+                     schedule: Any = None, early_stopping: int | None = None,
+                     epochs: int | None = None) -> TrainingState:
     """Put the model, optimiser, Generators and schedule back as the checkpoint saved them.
 
     Everything is checked first (:func:`check_resume`), so a checkpoint that does not fit
     leaves them untouched.  ``early_stopping``: the number of ``EarlyStopping`` callbacks
-    the resumed ``fit`` will have (checked too when given).
+    the resumed ``fit`` will have; ``epochs``: the epochs it runs in all (both checked when
+    given).
     """
     state = resume if isinstance(resume, TrainingState) else load_checkpoint(resume)
+    if epochs is not None and state.epoch > epochs:
+        raise ValueError(f"checkpoint {state.source} was saved after epoch {state.epoch}, but "
+                         f"fit runs {epochs} epochs in all: pass epochs >= {state.epoch}")
     slots = check_resume(state, model=model, optimizer=optimizer, rng=rng, schedule=schedule,
                          early_stopping=early_stopping)
     info = state.info

@@ -126,7 +126,8 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         stoppers = sum(isinstance(c, EarlyStopping) for c in callbacks) \
             + (early_stopping is not None)
         resumed = restore_training(resume, model=model, optimizer=optimizer, rng=rng,
-                                   schedule=schedule, early_stopping=stoppers)
+                                   schedule=schedule, early_stopping=stoppers,
+                                   epochs=epochs)
         history, start = resumed.history, resumed.epoch + 1
     callbacks = list(callbacks)
     if early_stopping is not None:
