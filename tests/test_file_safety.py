@@ -268,3 +268,33 @@ def test_onnx_export_honours_the_umask(tmp_path):
     finally:
         os.umask(previous)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o644
+
+
+# -- every single-byte change and every truncation -------------------------------------------------
+def _same_bundle(a, b):
+    return (repr(a.model) == repr(b.model) and a.metadata == b.metadata and a.loss == b.loss
+            and all(np.array_equal(v, b.model.state_dict()[k])
+                    for k, v in a.model.state_dict().items())
+            and np.array_equal(a.preprocessing.mean, b.preprocessing.mean)
+            and np.array_equal(a.preprocessing.scale, b.preprocessing.scale))
+
+
+def test_every_changed_byte_and_every_truncation_is_refused_or_harmless(tmp_path):
+    """A bit flipped anywhere, or the file cut anywhere, is a ModelFileError, unless the bytes
+    mean the same thing (e.g. a space of the header's padding turned into a tab)."""
+    from deltaprop.preprocessing import Standardizer
+
+    path = tmp_path / "m.safetensors"
+    dio.save(dp.mlp([2, 3, 1], seed=0), path, loss="mse", metadata={"k": [1, "é"]},
+             preprocessing=Standardizer().fit(np.arange(6.0).reshape(3, 2)))
+    original, data = dio.load_bundle(path), path.read_bytes()
+    changed = tmp_path / "c.safetensors"
+    for position in range(len(data)):
+        for mutated in (data[:position] + bytes([data[position] ^ 0x01]) + data[position + 1:],
+                        data[:position]):
+            changed.write_bytes(mutated)
+            try:
+                bundle = dio.load_bundle(changed)
+            except dio.ModelFileError:
+                continue
+            assert _same_bundle(bundle, original), (position, len(mutated))
