@@ -184,7 +184,9 @@ def _checked_history(data: Any, epoch: int, where: str) -> History:
     keys = {"epochs", "history", "best_epoch", "stopped_epoch"}
     if not isinstance(data, dict) or set(data) != keys:
         raise fail(f"must be an object with the keys {sorted(keys)}")
-    if data["epochs"] != list(range(1, epoch + 1)) or not all(map(_count, data["epochs"])):
+    epochs = data["epochs"]                            # compared without building 1..epoch
+    if not isinstance(epochs, list) or len(epochs) != epoch or not all(
+            _count(value) and value == i for i, value in enumerate(epochs, start=1)):
         raise fail(f"must list the epochs 1 to {epoch}, found {data['epochs']!s:.80}")
     logs = data["history"]
     if not isinstance(logs, dict) or "loss" not in logs:
@@ -203,21 +205,23 @@ def _checked_history(data: Any, epoch: int, where: str) -> History:
 
 
 def restore_training(resume: Any, *, model, optimizer, rng: np.random.Generator,
-                     schedule: Any = None, early_stopping: int | None = None,
+                     schedule: Any = None, early_stopping: Any = None,
+                     has_validation: bool | None = None,
                      epochs: int | None = None) -> TrainingState:
     """Put the model, optimiser, Generators and schedule back as the checkpoint saved them.
 
     Everything is checked first (:func:`check_resume`), so a checkpoint that does not fit
-    leaves them untouched.  ``early_stopping``: the number of ``EarlyStopping`` callbacks
-    the resumed ``fit`` will have; ``epochs``: the epochs it runs in all (both checked when
-    given).
+    leaves them untouched.  Checked too when given: ``early_stopping``, the ``EarlyStopping``
+    callbacks the resumed ``fit`` will have (an int stands for ``EarlyStopping(patience=int)``)
+    with the monitor each will use (``has_validation``: whether that fit validates);
+    ``epochs``, the epochs it runs in all.
     """
     state = resume if isinstance(resume, TrainingState) else load_checkpoint(resume)
     if epochs is not None and state.epoch > epochs:
         raise ValueError(f"checkpoint {state.source} was saved after epoch {state.epoch}, but "
                          f"fit runs {epochs} epochs in all: pass epochs >= {state.epoch}")
     slots = check_resume(state, model=model, optimizer=optimizer, rng=rng, schedule=schedule,
-                         early_stopping=early_stopping)
+                         early_stopping=early_stopping, has_validation=has_validation)
     info = state.info
     model.load_state_dict({k[len("model/"):]: v for k, v in state.tensors.items()
                            if k.startswith("model/")})
@@ -231,8 +235,8 @@ def restore_training(resume: Any, *, model, optimizer, rng: np.random.Generator,
 
 
 def check_resume(state: TrainingState, *, model, optimizer, rng: np.random.Generator,
-                 schedule: Any = None, early_stopping: int | None = None
-                 ) -> dict[str, dict[str, Any]]:
+                 schedule: Any = None, early_stopping: Any = None,
+                 has_validation: bool | None = None) -> dict[str, dict[str, Any]]:
     """Check a checkpoint against the training it would resume, changing nothing.
 
     Returns the optimiser's slots ready for ``load_state_dict``.  Raises ``ValueError`` when
@@ -257,7 +261,10 @@ def check_resume(state: TrainingState, *, model, optimizer, rng: np.random.Gener
     for position, layer in dropouts.items():
         _check_generator(saved[position], layer.rng, f"{where}: state 'dropout_rng' {position}")
     _check_schedule(info["schedule"], schedule, where)
-    _check_early_stopping(info["early_stopping"], state, params, early_stopping, where)
+    monitors = None if early_stopping is None else [
+        getattr(stopper, "monitor", None) or ("val_loss" if has_validation else "loss")
+        for stopper in early_stopping]
+    _check_early_stopping(info["early_stopping"], state, params, monitors, where)
     expected = {k for k in state.tensors if k.startswith("model/")} \
         | {f"optimizer/{n}/{k}" for n, slot in slots.items() for k, v in slot.items()
            if isinstance(v, np.ndarray)} \
@@ -400,15 +407,21 @@ def _check_schedule(saved: Any, schedule: Any, where: str) -> None:
 
 
 def _check_early_stopping(saved: Any, state: TrainingState, params: dict[str, np.ndarray],
-                          count: int | None, where: str) -> None:
-    """Each saved ``EarlyStopping``: counters in range, best weights like the model's."""
+                          monitors: list[str] | None, where: str) -> None:
+    """Each saved ``EarlyStopping``: counters in range, the monitor the resumed fit's will use
+    (when ``monitors`` is given), best weights like the model's."""
     from .io import ModelFileError
 
     if not isinstance(saved, list):
         raise ModelFileError(f"{where}: state 'early_stopping' must be a list")
-    if count is not None and count != len(saved):
+    if monitors is not None and len(monitors) != len(saved):
         raise ValueError(f"the checkpoint was saved with {len(saved)} EarlyStopping "
-                         f"callback(s), this fit has {count}")
+                         f"callback(s), this fit has {len(monitors)}")
+    for i, values in enumerate(saved if monitors is not None else ()):
+        if isinstance(values, dict) and values.get("monitor") != monitors[i]:
+            raise ValueError(f"{where}: EarlyStopping {i} monitored "
+                             f"{values.get('monitor')!r:.40}, this fit's monitors "
+                             f"{monitors[i]!r}")
     keys = {"best", "best_epoch", "wait", "monitor", "has_best_state"}
     for i, values in enumerate(saved):
         if not isinstance(values, dict) or set(values) != keys:

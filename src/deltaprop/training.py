@@ -123,11 +123,11 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         from .checkpoint import restore_training
 
         callbacks = list(callbacks)                      # checked first, changed after
-        stoppers = sum(isinstance(c, EarlyStopping) for c in callbacks) \
-            + (early_stopping is not None)
+        stoppers = [c for c in callbacks if isinstance(c, EarlyStopping)] \
+            + ([] if early_stopping is None else [early_stopping])
         resumed = restore_training(resume, model=model, optimizer=optimizer, rng=rng,
-                                   schedule=schedule, early_stopping=stoppers,
-                                   epochs=epochs)
+                                   schedule=schedule, early_stopping=stoppers, epochs=epochs,
+                                   has_validation=validation_data is not None)
         history, start = resumed.history, resumed.epoch + 1
     callbacks = list(callbacks)
     if early_stopping is not None:
