@@ -186,6 +186,11 @@ DAMAGE = {
                       "Infinity is not allowed"),
     "huge mean": (_set("preprocessing", '{"type": "standardizer", "mean": [1, 1, 1e999], '
                                         '"scale": [1, 1, 1]}'), "mean must hold finite numbers"),
+    "null scale": (_edit_json("preprocessing", lambda p: p | {"scale": [1, None, 1]}),
+                   "scale must hold finite numbers > 0, found None"),
+    "bool scale": (_edit_json("preprocessing", lambda p: p | {"scale": [1, True, 1]}),
+                   "scale must hold finite numbers > 0, found True"),
+    "loss a list": (_set("loss", "[]"), "field 'loss'.*got \\[\\]"),
     "text mean": (_edit_json("preprocessing", lambda p: p | {"mean": [1, "1", 1]}),
                   "mean must hold finite numbers"),
     "standardizer extra key": (_edit_json("preprocessing", lambda p: p | {"x": 1}),

@@ -233,8 +233,7 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=directory)
     try:
         with os.fdopen(handle, "wb") as stream:
-            if fcntl is not None:
-                fcntl.flock(stream.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _lock(stream.fileno())
             stream.write(data)
             stream.flush()
             os.fchmod(stream.fileno(), mode) if hasattr(os, "fchmod") else os.chmod(temp, mode)
@@ -249,6 +248,16 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
         raise
     _sync_directory(directory)
     return path
+
+
+def _lock(descriptor: int) -> None:
+    """Mark a temporary file as being written (a file system without locks: unmarked, and
+    then never removed by :func:`remove_stale_temporaries`, whose own lock fails too)."""
+    if fcntl is not None:
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            pass
 
 
 def _mode_for(path: Path) -> int:

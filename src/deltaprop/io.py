@@ -286,8 +286,10 @@ def _loss_name(loss: Any, metadata: dict[str, Any]) -> str | None:
         name = None
     elif isinstance(loss, str) and loss.lower() in LOSSES:
         name = loss.lower()
-    elif type(loss) in names or loss in names:
-        name = names[type(loss) if isinstance(loss, Loss) else loss]
+    elif isinstance(loss, Loss) and type(loss) in names:
+        name = names[type(loss)]
+    elif isinstance(loss, type) and loss in names:
+        name = names[loss]
     else:
         raise ValueError(f"loss must be one of {sorted(LOSSES)} (or its class or instance), "
                          f"got {loss!r:.60}")
@@ -522,10 +524,11 @@ def _check_preprocessing(prep: Any, spec: list[dict[str, Any]], name: str) -> No
             found = len(values) if isinstance(values, list) else type(values).__name__
             raise ValueError(f"{name}: standardizer {key} must be a list of {width} numbers "
                              f"(one per model input), found {found}")
-        bad = next((v for v in values if not _finite(v) or (key == "scale" and v <= 0)), None)
-        if bad is not None or any(isinstance(v, bool) for v in values):
+        bad = [v for v in values if not _finite(v) or (key == "scale" and v <= 0)]
+        if bad:
             rule = "finite numbers > 0" if key == "scale" else "finite numbers"
-            raise ValueError(f"{name}: standardizer {key} must hold {rule}, found {bad!r}")
+            raise ValueError(f"{name}: standardizer {key} must hold {rule}, found "
+                             f"{bad[0]!r:.40}")
 
 
 def _preprocessing_object(data: Any) -> Any:
