@@ -18,9 +18,10 @@ the tensors' names, shapes and dtypes; the preprocessing's widths and values; th
 the caller's metadata).  A bad file raises :class:`ModelFileError` naming the file, the field,
 the rule and what was found, and nothing is half-loaded.
 
-Files of ``format_version`` 1 (deltaprop 0.x before the checksum covered the metadata) are
-refused unless ``load_bundle(path, legacy=True)`` is asked for: their metadata could have been
-edited unnoticed.  Saving the loaded bundle again writes a version 2 file.
+Files of ``format_version`` 1 (written before the checksum covered the metadata) are refused
+unless ``load_bundle(path, legacy=True)`` is asked for, since their metadata could have been
+edited unnoticed; they are then validated like any other file, and saving the bundle again
+writes a version 2 file.
 
 Needs the ``io`` extra: ``pip install 'deltaprop[io]'`` (safetensors, imported lazily).
 """
