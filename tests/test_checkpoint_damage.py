@@ -209,18 +209,21 @@ def test_a_checkpoint_beyond_the_epochs_asked_for_changes_nothing(checkpoint):
     assert _same(_snapshot(model, opt, schedule, stopper, None), before)
 
 
-def test_the_damage_list_is_caught_on_a_fresh_generator_too(checkpoint, tmp_path):
-    """The shuffling Generator (created inside fit from ``seed``) is not touched either:
-    ``restore_training`` called directly with a Generator of ours."""
+@pytest.mark.parametrize("damage", sorted(DAMAGE))
+def test_restore_training_leaves_the_callers_generator_alone(checkpoint, tmp_path, damage):
+    """The shuffling Generator is ``fit``'s own; called directly, ``restore_training`` must
+    leave the caller's untouched too."""
     from deltaprop.checkpoint import restore_training
 
-    bad = _damaged(checkpoint, tmp_path, _set("schedule", "state", "gamma", value=-1.0))
-    model, opt, schedule, _ = _setup()
+    edit, message = DAMAGE[damage]
+    bad = _damaged(checkpoint, tmp_path, edit)
+    model, opt, schedule, stopper = _setup(seed=8)
     rng = np.random.default_rng(42)
-    state = copy.deepcopy(rng.bit_generator.state)
-    with pytest.raises(ValueError, match="schedule gamma"):
-        restore_training(bad, model=model, optimizer=opt, rng=rng, schedule=schedule)
-    assert rng.bit_generator.state == state
+    before = _snapshot(model, opt, schedule, stopper, rng.bit_generator.state)
+    with pytest.raises(ValueError, match=message):
+        restore_training(bad, model=model, optimizer=opt, rng=rng, schedule=schedule,
+                         early_stopping=[stopper], has_validation=True, epochs=5)
+    assert _same(_snapshot(model, opt, schedule, stopper, rng.bit_generator.state), before)
 
 
 def test_a_sound_checkpoint_still_resumes(checkpoint):
