@@ -2,7 +2,6 @@
 opened, no claim of a header is believed before it is checked against the file's size, and
 writes are atomic, honour the umask and clean up after interrupted writes."""
 
-import fcntl
 import json
 import os
 import stat
@@ -17,6 +16,7 @@ import pytest
 import deltaprop as dp
 
 pytest.importorskip("safetensors")
+fcntl = pytest.importorskip("fcntl")                  # POSIX: locks, FIFOs, umask
 dio = pytest.importorskip("deltaprop.io")
 from deltaprop import _files  # noqa: E402
 from deltaprop.checkpoint import load_checkpoint  # noqa: E402
