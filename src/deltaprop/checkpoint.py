@@ -9,17 +9,25 @@ the :class:`Checkpoint` callback every ``every`` epochs.  It holds
 - JSON metadata: the epoch, the state of ``fit``'s shuffling Generator and of every
   ``Dropout`` layer's Generator, the optimiser's learning rate and step counts, the
   learning-rate schedule, the ``History`` and ``EarlyStopping``'s counters; a SHA-256
-  checksum of the tensors.
+  checksum of all of it and the tensors (``format_version`` 2, see :func:`deltaprop.io.checksum`).
 
 ``fit(model, X, y, ..., resume=path)`` with the same data, model architecture, optimiser type,
 callbacks and ``seed`` as the interrupted run restores all of that and starts at the next
 epoch; the final weights are then bit for bit those of an uninterrupted run (the same
 operations on the same numbers in the same order).  No pickle.
+
+A checkpoint is untrusted input like a model file, and resuming is all-or-nothing: every part
+(the model's tensors and architecture, the optimiser's type, learning rate and slots with their
+shapes and dtypes, the epoch and history, the random-number states, the schedule, the
+early-stopping counters and best weights) is checked against the training being resumed
+before anything is changed, so a resume that fails leaves the model, optimiser, Generators,
+schedule and callbacks as they were.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +39,16 @@ from .callbacks import Callback, EarlyStopping, History
 from .layers import Dropout
 
 FORMAT = "deltaprop-checkpoint"
+FORMAT_VERSION = 2
+FIELDS = ("format", "format_version", "deltaprop_version", "state", "checksum")
 FILE_NAME = "checkpoint.safetensors"
+STATE_KEYS = {"epoch", "stopped", "architecture", "rng", "dropout_rng", "optimizer", "schedule",
+              "history", "early_stopping"}
+# the per-parameter state of the built-in optimisers: slot -> "array" (parameter-shaped) or
+# "count"; a slot holds all of them (after a step) or none
+OPTIMIZER_SLOTS = {"SGD": {"velocity": "array"},
+                   "Adam": {"step": "count", "m": "array", "v": "array"},
+                   "AdamW": {"step": "count", "m": "array", "v": "array"}}
 
 
 class Checkpoint(Callback):
@@ -80,6 +97,7 @@ def save_checkpoint(path: str | os.PathLike, *, model, optimizer, epoch: int,
                     rng: np.random.Generator, history: History, schedule: Any = None,
                     callbacks: Any = (), stopped: bool = False) -> Path:
     """Write one checkpoint file (what :class:`Checkpoint` calls)."""
+    from . import __version__
     from .io import architecture, checksum, write_safetensors
 
     tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
@@ -90,12 +108,12 @@ def save_checkpoint(path: str | os.PathLike, *, model, optimizer, epoch: int,
             if isinstance(value, np.ndarray):
                 tensors[f"optimizer/{name}/{key}"] = value
             else:
-                slots.setdefault(name, {})[key] = value
+                slots.setdefault(name, {})[key] = _plain(value)
     stoppers = []
     for i, stopper in enumerate(c for c in callbacks if isinstance(c, EarlyStopping)):
         for key, value in (stopper.best_state or {}).items():
             tensors[f"early_stopping/{i}/{key}"] = np.array(value)
-        stoppers.append({"best": stopper.best, "best_epoch": stopper.best_epoch,
+        stoppers.append({"best": _plain(stopper.best), "best_epoch": stopper.best_epoch,
                          "wait": stopper.wait, "monitor": stopper.monitor,
                          "has_best_state": stopper.best_state is not None})
     info = {
@@ -104,15 +122,16 @@ def save_checkpoint(path: str | os.PathLike, *, model, optimizer, epoch: int,
         "rng": _plain(rng.bit_generator.state),
         "dropout_rng": {str(i): _plain(layer.rng.bit_generator.state)
                         for i, layer in enumerate(model.layers) if isinstance(layer, Dropout)},
-        "optimizer": {"type": type(optimizer).__name__, "lr": opt["lr"], "scalars": slots,
-                      "slots": sorted(opt["state"])},
+        "optimizer": {"type": type(optimizer).__name__, "lr": _plain(opt["lr"]),
+                      "scalars": slots, "slots": sorted(opt["state"])},
         "schedule": None if schedule is None else {"type": type(schedule).__name__,
                                                    "state": _plain(schedule.state_dict())},
         "history": history.to_dict(),
         "early_stopping": stoppers,
     }
-    fields = {"format": FORMAT, "format_version": "1", "state": json.dumps(info),
-              "checksum": checksum(tensors)}
+    fields = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
+              "deltaprop_version": __version__, "state": json.dumps(info)}
+    fields["checksum"] = checksum(tensors, fields)
     return write_safetensors(path, tensors, fields)
 
 
@@ -125,53 +144,87 @@ class TrainingState:
     history: History
     info: dict[str, Any]
     tensors: dict[str, np.ndarray] = field(repr=False, default_factory=dict)
+    source: str = ""
 
 
 def load_checkpoint(path: str | os.PathLike) -> TrainingState:
-    """Read and verify a checkpoint file (``ModelFileError`` when it is bad)."""
+    """Read and verify a checkpoint file (``ModelFileError`` when it is bad).
+
+    The file-level checks and the checkpoint's own consistency (types, ranges, the history
+    against the epoch); :func:`restore_training` then checks it against the training.
+    """
+    from ._files import strict_json
     from .io import ModelFileError, read_safetensors
 
-    tensors, fields = read_safetensors(path, FORMAT)
+    where = os.fspath(path)
+    tensors, fields = read_safetensors(path, FORMAT, expected_fields=FIELDS)
     try:
-        info = json.loads(fields["state"])
-        history = History.from_dict(info["history"])
-        return TrainingState(int(info["epoch"]), bool(info["stopped"]), history, info, tensors)
-    except (KeyError, TypeError, ValueError) as error:
-        raise ModelFileError(f"{os.fspath(path)}: damaged checkpoint state ({error})") from None
+        info = strict_json(fields["state"], constants=True)
+    except ValueError as error:
+        raise ModelFileError(f"{where}: field 'state' is not valid JSON ({error})") from None
+    if not isinstance(info, dict) or set(info) != STATE_KEYS:
+        found = sorted(info) if isinstance(info, dict) else type(info).__name__
+        raise ModelFileError(f"{where}: field 'state' must be an object with the keys "
+                             f"{sorted(STATE_KEYS)}, found {found}")
+    epoch = info["epoch"]
+    if not _count(epoch) or epoch < 1 or not isinstance(info["stopped"], bool):
+        raise ModelFileError(f"{where}: state 'epoch' must be an integer >= 1 and 'stopped' "
+                             f"true or false, found {epoch!r:.40} and {info['stopped']!r:.40}")
+    history = _checked_history(info["history"], epoch, where)
+    return TrainingState(epoch, info["stopped"], history, info, tensors, where)
+
+
+def _checked_history(data: Any, epoch: int, where: str) -> History:
+    """A ``History`` of exactly epochs 1..epoch, numbers only, finite loss and lr."""
+    from .io import ModelFileError
+
+    def fail(rule: str) -> ModelFileError:
+        return ModelFileError(f"{where}: state 'history' {rule}")
+
+    keys = {"epochs", "history", "best_epoch", "stopped_epoch"}
+    if not isinstance(data, dict) or set(data) != keys:
+        raise fail(f"must be an object with the keys {sorted(keys)}")
+    epochs = data["epochs"]                            # compared without building 1..epoch
+    if not isinstance(epochs, list) or len(epochs) != epoch or not all(
+            _count(value) and value == i for i, value in enumerate(epochs, start=1)):
+        raise fail(f"must list the epochs 1 to {epoch}, found {data['epochs']!s:.80}")
+    logs = data["history"]
+    if not isinstance(logs, dict) or "loss" not in logs:
+        raise fail("'history' must be an object holding at least 'loss'")
+    for key, values in logs.items():
+        if not isinstance(values, list) or len(values) != epoch or not all(
+                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+            raise fail(f"{key!r} must be a list of {epoch} numbers")
+        if key in ("loss", "lr") and not all(math.isfinite(v) and v >= 0 for v in values):
+            raise fail(f"{key!r} must hold finite numbers >= 0")
+    for key in ("best_epoch", "stopped_epoch"):
+        value = data[key]
+        if value is not None and not (_count(value) and 1 <= value <= epoch):
+            raise fail(f"{key!r} must be null or an epoch in [1, {epoch}], found {value!r:.40}")
+    return History.from_dict(data)
 
 
 def restore_training(resume: Any, *, model, optimizer, rng: np.random.Generator,
-                     schedule: Any = None) -> TrainingState:
+                     schedule: Any = None, early_stopping: Any = None,
+                     has_validation: bool | None = None,
+                     epochs: int | None = None) -> TrainingState:
     """Put the model, optimiser, Generators and schedule back as the checkpoint saved them.
 
-    Everything is checked first (architecture, optimiser type, keys, shapes), so a
-    checkpoint that does not fit leaves them untouched.
+    Everything is checked first (:func:`check_resume`), so a checkpoint that does not fit
+    leaves them untouched.  Checked too when given: ``early_stopping``, the ``EarlyStopping``
+    callbacks the resumed ``fit`` will have (an int stands for ``EarlyStopping(patience=int)``)
+    with the monitor each will use (``has_validation``: whether that fit validates);
+    ``epochs``, the epochs it runs in all.
     """
-    from .io import architecture
-
     state = resume if isinstance(resume, TrainingState) else load_checkpoint(resume)
-    info, where = state.info, f"checkpoint {resume!s}"
-    if info["architecture"] != architecture(model):
-        raise ValueError(f"{where} was saved from a different model architecture: "
-                         f"{info['architecture']} versus {architecture(model)}")
-    if info["optimizer"]["type"] != type(optimizer).__name__:
-        raise ValueError(f"{where} holds {info['optimizer']['type']} state, but the optimizer "
-                         f"is {type(optimizer).__name__}")
-    if (info["schedule"] is None) != (schedule is None) or (
-            schedule is not None and info["schedule"]["type"] != type(schedule).__name__):
-        saved = info["schedule"] and info["schedule"]["type"]
-        raise ValueError(f"{where} was saved with schedule {saved}, got "
-                         f"{type(schedule).__name__ if schedule is not None else None}")
-    weights = {k[len("model/"):]: v for k, v in state.tensors.items() if k.startswith("model/")}
-    slots: dict[str, dict[str, Any]] = {name: dict(info["optimizer"]["scalars"].get(name, {}))
-                                        for name in info["optimizer"]["slots"]}
-    for key, value in state.tensors.items():
-        if key.startswith("optimizer/"):
-            name, slot = key[len("optimizer/"):].rsplit("/", 1)
-            slots.setdefault(name, {})[slot] = value
-    probe = model.copy()
-    probe.load_state_dict(weights)                        # raises before touching the model
-    model.load_state_dict(weights)
+    if epochs is not None and state.epoch > epochs:
+        raise ValueError(f"checkpoint {state.source} was saved after epoch {state.epoch}, but "
+                         f"fit runs {epochs} epochs in all: pass epochs >= {state.epoch}")
+    slots = check_resume(state, model=model, optimizer=optimizer, rng=rng, schedule=schedule,
+                         early_stopping=early_stopping, has_validation=has_validation)
+    info = state.info
+    model.load_state_dict({k[len("model/"):]: v for k, v in state.tensors.items()
+                           if k.startswith("model/")})
     optimizer.load_state_dict({"lr": info["optimizer"]["lr"], "state": slots})
     rng.bit_generator.state = info["rng"]
     for position, generator_state in info["dropout_rng"].items():
@@ -179,6 +232,218 @@ def restore_training(resume: Any, *, model, optimizer, rng: np.random.Generator,
     if schedule is not None:
         schedule.load_state_dict(info["schedule"]["state"])
     return state
+
+
+def check_resume(state: TrainingState, *, model, optimizer, rng: np.random.Generator,
+                 schedule: Any = None, early_stopping: Any = None,
+                 has_validation: bool | None = None) -> dict[str, dict[str, Any]]:
+    """Check a checkpoint against the training it would resume, changing nothing.
+
+    Returns the optimiser's slots ready for ``load_state_dict``.  Raises ``ValueError`` when
+    the checkpoint belongs to other training, ``ModelFileError`` when it is damaged.
+    """
+    from .io import ModelFileError, architecture
+
+    info, where = state.info, f"checkpoint {state.source or '(in memory)'}"
+    if info["architecture"] != architecture(model):
+        raise ValueError(f"{where} was saved from a different model architecture: "
+                         f"{info['architecture']!s:.300} versus {architecture(model)}")
+    params = {name: np.asarray(value) for name, value in model.state_dict().items()}
+    _check_arrays(state.tensors, "model/", params, where)
+    slots = _check_optimizer(info["optimizer"], state.tensors, params, optimizer, where)
+    _check_generator(info["rng"], rng, f"{where}: state 'rng'")
+    dropouts = {str(i): layer for i, layer in enumerate(model.layers)
+                if isinstance(layer, Dropout)}
+    saved = info["dropout_rng"]
+    if not isinstance(saved, dict) or set(saved) != set(dropouts):
+        raise ModelFileError(f"{where}: state 'dropout_rng' must hold the Generators of the "
+                             f"Dropout layers {sorted(dropouts)}, found {saved!s:.80}")
+    for position, layer in dropouts.items():
+        _check_generator(saved[position], layer.rng, f"{where}: state 'dropout_rng' {position}")
+    _check_schedule(info["schedule"], schedule, where)
+    monitors = None if early_stopping is None else [
+        getattr(stopper, "monitor", None) or ("val_loss" if has_validation else "loss")
+        for stopper in early_stopping]
+    _check_early_stopping(info["early_stopping"], state, params, monitors, where)
+    expected = {k for k in state.tensors if k.startswith("model/")} \
+        | {f"optimizer/{n}/{k}" for n, slot in slots.items() for k, v in slot.items()
+           if isinstance(v, np.ndarray)} \
+        | {k for k in state.tensors if k.startswith("early_stopping/")}
+    extra = sorted(set(state.tensors) - expected)
+    if extra:
+        raise ModelFileError(f"{where}: unexpected tensors {extra!s:.200}")
+    return slots
+
+
+def _check_arrays(tensors: dict[str, np.ndarray], prefix: str, params: dict[str, np.ndarray],
+                  where: str) -> None:
+    """``prefix + name`` for every parameter: its shape and dtype, finite; nothing else."""
+    found = {k[len(prefix):] for k in tensors if k.startswith(prefix)}
+    missing, extra = sorted(set(params) - found), sorted(found - set(params))
+    if missing or extra:
+        raise ValueError(f"{where}: the tensors {prefix}* do not match the model's parameters: "
+                         f"missing {missing}, unexpected {extra!s:.200}")
+    for name, param in params.items():
+        _check_like(tensors[prefix + name], param, f"{prefix}{name}", where)
+
+
+def _check_like(array: np.ndarray, param: np.ndarray, name: str, where: str) -> None:
+    from .io import ModelFileError
+
+    if array.shape != param.shape or array.dtype != param.dtype:
+        raise ValueError(f"{where}: tensor {name!r} must be {param.dtype} of shape "
+                         f"{param.shape} like the model's parameter, found {array.dtype} "
+                         f"{array.shape}")
+    if not np.all(np.isfinite(array)):
+        raise ModelFileError(f"{where}: tensor {name!r} holds NaN or infinite values")
+
+
+def _check_optimizer(saved: Any, tensors: dict[str, np.ndarray], params: dict[str, np.ndarray],
+                     optimizer: Any, where: str) -> dict[str, dict[str, Any]]:
+    """The optimiser's type, learning rate and per-parameter slots, as ``load_state_dict``
+    takes them."""
+    from .io import ModelFileError
+
+    kind = type(optimizer).__name__
+    keys = {"type", "lr", "scalars", "slots"}
+    if not isinstance(saved, dict) or set(saved) != keys:
+        raise ModelFileError(f"{where}: state 'optimizer' must have the keys {sorted(keys)}")
+    if saved["type"] != kind:
+        raise ValueError(f"{where} holds {saved['type']!s:.40} state, but the optimizer "
+                         f"is {kind}")
+    if not _number(saved["lr"]) or not math.isfinite(saved["lr"]) or saved["lr"] < 0:
+        raise ModelFileError(f"{where}: optimizer lr must be a finite number >= 0, found "
+                             f"{saved['lr']!r:.40}")
+    names, scalars = saved["slots"], saved["scalars"]
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names) \
+            or not set(names) <= set(params) \
+            or len(set(names)) != len(names) or not isinstance(scalars, dict) \
+            or not set(scalars) <= set(names):
+        raise ModelFileError(f"{where}: optimizer slots must name distinct model parameters "
+                             f"{sorted(params)}, found {names!s:.120}")
+    slots: dict[str, dict[str, Any]] = {}
+    for name in names:
+        values = scalars[name] if name in scalars else {}
+        prefix = f"optimizer/{name}/"
+        arrays = {k[len(prefix):]: v for k, v in tensors.items() if k.startswith(prefix)
+                  and "/" not in k[len(prefix):]}
+        if not isinstance(values, dict) or set(values) & set(arrays):
+            raise ModelFileError(f"{where}: optimizer slot {name!r} is damaged")
+        slots[name] = _checked_slot(kind, name, values, arrays, params[name], where)
+    return slots
+
+
+def _checked_slot(kind: str, name: str, scalars: dict[str, Any], arrays: dict[str, np.ndarray],
+                  param: np.ndarray, where: str) -> dict[str, Any]:
+    from .io import ModelFileError
+
+    slot = {**scalars, **arrays}
+    schema = OPTIMIZER_SLOTS.get(kind)
+    if schema is not None and set(slot) not in (set(), set(schema)):
+        raise ModelFileError(f"{where}: {kind} state of {name!r} must hold {sorted(schema)} "
+                             f"(or nothing before the first step), found {sorted(slot)}")
+    for key, value in arrays.items():
+        if schema is not None and schema[key] != "array":
+            raise ModelFileError(f"{where}: {kind} {name!r} {key} must be a number")
+        _check_like(value, param, f"optimizer/{name}/{key}", where)
+        if key == "v" and np.any(value < 0):            # Adam's second moment: √v
+            raise ModelFileError(f"{where}: {kind} {name!r} v must be >= 0")
+    for key, value in scalars.items():
+        rule = schema[key] if schema is not None else "number"
+        ok = (_count(value) and value >= 1) if rule == "count" else (
+            rule == "number" and _number(value) and math.isfinite(value))
+        if not ok:
+            wanted = {"count": "an integer >= 1", "array": "a tensor"}.get(rule, "a finite number")
+            raise ModelFileError(f"{where}: {kind} state {name!r} {key} must be {wanted}, "
+                                 f"found {value!r:.40}")
+    return slot
+
+
+def _check_generator(saved: Any, generator: np.random.Generator, what: str) -> None:
+    """``saved`` is a state that ``generator``'s bit generator takes and gives back as is
+    (tried on a throwaway instance of the same class)."""
+    from .io import ModelFileError
+
+    probe = type(generator.bit_generator)()
+    try:
+        probe.state = saved
+        same = json.dumps(_plain(probe.state), sort_keys=True) == json.dumps(saved,
+                                                                           sort_keys=True)
+    except (TypeError, ValueError, KeyError, OverflowError) as error:
+        raise ModelFileError(f"{what} is not a valid {type(probe).__name__} state "
+                             f"({type(error).__name__}: {error!s:.80})") from None
+    if not same:
+        raise ModelFileError(f"{what} is not a valid {type(probe).__name__} state (its values "
+                             f"do not have the types and ranges numpy keeps): {saved!s:.120}")
+
+
+def _check_schedule(saved: Any, schedule: Any, where: str) -> None:
+    """The same schedule type, and a state with the schedule's own keys and value types."""
+    from .io import ModelFileError
+
+    if (saved is None) != (schedule is None) or (schedule is not None and (
+            not isinstance(saved, dict) or saved.get("type") != type(schedule).__name__)):
+        found = saved.get("type") if isinstance(saved, dict) else saved
+        raise ValueError(f"{where} was saved with schedule {found!s:.40}, got "
+                         f"{type(schedule).__name__ if schedule is not None else None}")
+    if schedule is None:
+        return
+    current, state = schedule.state_dict(), saved.get("state")
+    if set(saved) != {"type", "state"} or not isinstance(state, dict) \
+            or set(state) != set(current):
+        raise ModelFileError(f"{where}: schedule state must have the keys {sorted(current)}")
+    for key, now in current.items():
+        value = state[key]
+        if isinstance(now, bool) or isinstance(now, str):
+            ok = type(value) is type(now) and (key != "mode" or value in ("min", "max"))
+        elif isinstance(now, int):
+            ok = _count(value)
+        else:                                          # floats; only the best may be ±inf
+            ok = _number(value) and not math.isnan(value) and (
+                key == "best" or (math.isfinite(value) and value >= 0))
+        if not ok:
+            raise ModelFileError(f"{where}: schedule {key} must be like {now!r} "
+                                 f"({type(now).__name__}), found {value!r:.40}")
+
+
+def _check_early_stopping(saved: Any, state: TrainingState, params: dict[str, np.ndarray],
+                          monitors: list[str] | None, where: str) -> None:
+    """Each saved ``EarlyStopping``: counters in range, the monitor the resumed fit's will use
+    (when ``monitors`` is given), best weights like the model's."""
+    from .io import ModelFileError
+
+    if not isinstance(saved, list):
+        raise ModelFileError(f"{where}: state 'early_stopping' must be a list")
+    if monitors is not None and len(monitors) != len(saved):
+        raise ValueError(f"the checkpoint was saved with {len(saved)} EarlyStopping "
+                         f"callback(s), this fit has {len(monitors)}")
+    for i, values in enumerate(saved if monitors is not None else ()):
+        if isinstance(values, dict) and values.get("monitor") != monitors[i]:
+            raise ValueError(f"{where}: EarlyStopping {i} monitored "
+                             f"{values.get('monitor')!r:.40}, this fit's monitors "
+                             f"{monitors[i]!r}")
+    keys = {"best", "best_epoch", "wait", "monitor", "has_best_state"}
+    for i, values in enumerate(saved):
+        if not isinstance(values, dict) or set(values) != keys:
+            raise ModelFileError(f"{where}: early_stopping {i} must have the keys {sorted(keys)}")
+        best, best_epoch, wait = values["best"], values["best_epoch"], values["wait"]
+        ok = ((best is None) == (best_epoch is None)
+              and (best is None or (_number(best) and not math.isnan(best)))
+              and (best_epoch is None or (_count(best_epoch) and 1 <= best_epoch <= state.epoch))
+              and _count(wait) and wait <= state.epoch and isinstance(values["monitor"], str)
+              and isinstance(values["has_best_state"], bool))
+        if not ok:
+            raise ModelFileError(f"{where}: early_stopping {i} counters out of range: "
+                                 f"{values!s:.200}")
+        prefix = f"early_stopping/{i}/"
+        if values["has_best_state"]:
+            _check_arrays(state.tensors, prefix, params, where)
+        elif any(k.startswith(prefix) for k in state.tensors):
+            raise ModelFileError(f"{where}: early_stopping {i} has best weights but says not")
+    for key in (k for k in state.tensors if k.startswith("early_stopping/")):
+        index = key.split("/")[1]
+        if not (index.isascii() and index.isdigit() and int(index) < len(saved)):
+            raise ModelFileError(f"{where}: unexpected tensor {key!r:.100}")
 
 
 def restore_callbacks(state: TrainingState, callbacks: Any) -> None:
@@ -195,6 +460,14 @@ def restore_callbacks(state: TrainingState, callbacks: Any) -> None:
         best = {k[len(prefix):]: v for k, v in state.tensors.items() if k.startswith(prefix)}
         stopper.best_state = best if values["has_best_state"] else None
         stopper.stop_training = state.stopped
+
+
+def _count(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _plain(value: Any) -> Any:

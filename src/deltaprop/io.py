@@ -4,16 +4,24 @@ A model file is a plain `safetensors <https://huggingface.co/docs/safetensors>`_
 
 - tensors: ``model.state_dict()``, under PyTorch ``nn.Sequential`` keys (``"0.weight"``,
   ``"0.bias"``, ``"2.weight"``...), so ``torch.nn.Sequential.load_state_dict`` reads it as is;
-- metadata (strings, JSON-encoded): ``format``, ``format_version``, ``deltaprop_version``,
-  ``architecture`` (the layer list), ``preprocessing`` (e.g. a ``Standardizer``), the caller's
-  ``metadata`` and ``checksum``: SHA-256 over every tensor's name, dtype, shape and bytes.
-  safetensors checks the file's structure but not its content; the checksum catches a
-  changed byte.
+- metadata (strings, JSON-encoded): ``format``, ``format_version`` (2), ``deltaprop_version``,
+  ``architecture`` (the layer list), ``preprocessing`` (e.g. a ``Standardizer``), ``loss``
+  (the loss name, or null), the caller's ``metadata`` (a JSON object) and ``checksum``:
+  SHA-256 over every metadata field and every tensor (:func:`checksum`).  safetensors checks
+  the file's structure but not its content; the checksum catches a changed byte anywhere.
 
-No pickle anywhere.  Files are written atomically (a temporary file in the same folder, then
-``os.replace``), so a crash never leaves half a file under the final name.  Loading checks
-everything (structure, format, checksum, architecture, shapes) before building the model:
-a bad file raises :class:`ModelFileError` and nothing is half-loaded.
+No pickle anywhere.  Files are written atomically (see :func:`deltaprop._files.atomic_write`),
+so a crash never leaves half a file under the final name.  A file is untrusted input: loading
+checks everything before building the model (a regular file; the header's claims against the
+file's size before anything is allocated; format, version, checksum; the architecture against
+the tensors' names, shapes and dtypes; the preprocessing's widths and values; the loss name;
+the caller's metadata).  A bad file raises :class:`ModelFileError` naming the file, the field,
+the rule and what was found, and nothing is half-loaded.
+
+Files of ``format_version`` 1 (written before the checksum covered the metadata) are refused
+unless ``load_bundle(path, legacy=True)`` is asked for, since their metadata could have been
+edited unnoticed; they are then validated like any other file, and saving the bundle again
+writes a version 2 file.
 
 Needs the ``io`` extra: ``pip install 'deltaprop[io]'`` (safetensors, imported lazily).
 """
@@ -22,21 +30,33 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import struct
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from . import _files
+from ._files import ModelFileError, atomic_write, strict_json
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
 
+__all__ = ["ModelBundle", "ModelFileError", "architecture", "atomic_write", "build",
+           "checksum", "from_torch", "load", "load_bundle", "save", "to_torch"]
+
 FORMAT = "deltaprop-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+LEGACY_VERSION = 1                            # checksum over the tensors only
+FIELDS = ("format", "format_version", "deltaprop_version", "architecture", "preprocessing",
+          "loss", "metadata", "checksum")
+LEGACY_FIELDS = ("format", "format_version", "deltaprop_version", "architecture",
+                 "preprocessing", "metadata", "checksum")
+PARAMETER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+MAX_LAYERS = 10_000                           # a bound on what a file may make us build
 
 # layer type -> (class, constructor arguments stored in the architecture)
 LAYER_TYPES: dict[str, tuple[type[Layer], tuple[str, ...]]] = {
@@ -54,10 +74,6 @@ LAYER_TYPES: dict[str, tuple[type[Layer], tuple[str, ...]]] = {
 }
 
 
-class ModelFileError(ValueError):
-    """A model or checkpoint file is damaged, truncated, foreign or tampered with."""
-
-
 @dataclass
 class ModelBundle:
     """What :func:`load_bundle` returns: the model and everything saved with it."""
@@ -67,6 +83,25 @@ class ModelBundle:
     metadata: dict[str, Any] = field(default_factory=dict)
     version: str = ""                         # the deltaprop version that wrote the file
     architecture: list[dict[str, Any]] = field(default_factory=list)
+    loss: str | None = None                   # the recorded loss name (``save(loss=...)``)
+
+    @property
+    def classes(self) -> list[str] | None:
+        """``metadata["classes"]`` as strings (what ``deltaprop train`` records), or None
+        when absent or not a list of strings and numbers (the caller's own use of the key)."""
+        return _names(self.metadata.get("classes"))
+
+    @property
+    def target_names(self) -> list[str] | None:
+        """``metadata["target_names"]`` as strings, or None (as :attr:`classes`)."""
+        return _names(self.metadata.get("target_names"))
+
+
+def _names(value: Any) -> list[str] | None:
+    if not isinstance(value, list) or not all(
+            isinstance(v, str) or _finite(v) for v in value):
+        return None
+    return [v if isinstance(v, str) else str(v) for v in value]
 
 
 # -- architecture ------------------------------------------------------------------------------
@@ -84,161 +119,319 @@ def architecture(model: Sequential) -> list[dict[str, Any]]:
     return spec
 
 
-def build(spec: list[dict[str, Any]], dtype: Any = np.float32) -> Sequential:
-    """A fresh ``Sequential`` from :func:`architecture`'s layer list (weights not loaded)."""
-    if not isinstance(spec, list) or not spec:
-        raise ValueError(f"architecture must be a non-empty list of layers, got {spec!r:.80}")
-    layers: list[Layer] = []
+def _finite(value: Any) -> bool:
+    return (isinstance(value, (int, float)) and not isinstance(value, bool)
+            and math.isfinite(value))
+
+
+# the rule each stored layer argument must follow: (test, rule in words)
+ARGUMENT_RULES: dict[str, tuple[Any, str]] = {
+    "in_features": (lambda v: _files._count(v) and v >= 1, "an integer >= 1"),
+    "out_features": (lambda v: _files._count(v) and v >= 1, "an integer >= 1"),
+    "bias": (lambda v: isinstance(v, bool), "true or false"),
+    "p": (lambda v: _finite(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "negative_slope": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
+    "alpha": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "approximate": (lambda v: v in ("none", "tanh"), "'none' or 'tanh'"),
+    "beta": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "threshold": (lambda v: _finite(v), "a finite number"),
+}
+
+
+def check_architecture(spec: Any) -> list[dict[str, Any]]:
+    """``spec`` checked layer by layer: known types, exactly their arguments, each of the
+    right type and range, and the Dense widths chaining (``out`` of one = ``in`` of the
+    next).  Raises ``ValueError`` naming the layer, the rule and what was found."""
+    if not isinstance(spec, list) or not 1 <= len(spec) <= MAX_LAYERS:
+        found = f"{len(spec)} layers" if isinstance(spec, list) else f"{spec!r:.80}"
+        raise ValueError(f"architecture must be a non-empty list of at most {MAX_LAYERS} "
+                         f"layers, got {found}")
+    width = None
     for position, entry in enumerate(spec):
         kind = entry.get("type") if isinstance(entry, dict) else None
-        if kind not in LAYER_TYPES:
-            raise ValueError(f"architecture layer {position}: unknown type {kind!r}; "
+        if not isinstance(kind, str) or kind not in LAYER_TYPES:
+            raise ValueError(f"architecture layer {position}: unknown type {kind!r:.60}; "
                              f"supported: {', '.join(LAYER_TYPES)}")
-        cls, names = LAYER_TYPES[kind]
-        missing = [name for name in names if name not in entry]
-        if missing:
-            raise ValueError(f"architecture layer {position} ({kind}) lacks {missing}")
+        names = LAYER_TYPES[kind][1]
+        if set(entry) != {"type", *names}:
+            found = sorted(key for key in entry if key != "type")
+            raise ValueError(f"architecture layer {position} ({kind}) must have exactly the "
+                             f"arguments {list(names)}, found {found}")
+        for name in names:
+            test, rule = ARGUMENT_RULES[name]
+            if not test(entry[name]):
+                raise ValueError(f"architecture layer {position} ({kind}) {name} must be "
+                                 f"{rule}, found {entry[name]!r:.60}")
+        if kind == "Dense":
+            if width is not None and entry["in_features"] != width:
+                raise ValueError(f"architecture layer {position} (Dense) in_features "
+                                 f"{entry['in_features']} does not chain with the previous "
+                                 f"Dense layer's out_features {width}")
+            width = entry["out_features"]
+    if width is None:
+        raise ValueError("architecture must contain at least one Dense layer")
+    return spec
+
+
+def parameter_shapes(spec: list[dict[str, Any]]) -> dict[str, tuple[int, ...]]:
+    """The tensor each Dense layer of a checked ``spec`` needs: ``{"0.weight": (out, in)...}``."""
+    shapes: dict[str, tuple[int, ...]] = {}
+    for position, entry in enumerate(spec):
+        if entry["type"] == "Dense":
+            shapes[f"{position}.weight"] = (entry["out_features"], entry["in_features"])
+            if entry["bias"]:
+                shapes[f"{position}.bias"] = (entry["out_features"],)
+    return shapes
+
+
+def build(spec: list[dict[str, Any]], dtype: Any = np.float32) -> Sequential:
+    """A fresh ``Sequential`` from :func:`architecture`'s layer list (weights not loaded)."""
+    layers: list[Layer] = []
+    for entry in check_architecture(spec):
+        cls, names = LAYER_TYPES[entry["type"]]
         args = {name: entry[name] for name in names}
         if cls is Dense:
-            in_f, out_f = args.pop("in_features"), args.pop("out_features")
-            layers.append(Dense(in_f, out_f, bias=bool(args["bias"]), init=_zeros, dtype=dtype))
+            layers.append(Dense(args["in_features"], args["out_features"], bias=args["bias"],
+                                init=_zeros, dtype=dtype))
         else:
             layers.append(cls(**args))
     return Sequential(*layers)
 
 
 # -- the checksum ------------------------------------------------------------------------------
-def checksum(tensors: dict[str, np.ndarray]) -> str:
-    """``"sha256:<hex>"`` over each tensor's name, dtype, shape and little-endian bytes."""
+def checksum(tensors: dict[str, np.ndarray], fields: dict[str, str]) -> str:
+    r"""``"sha256:<hex>"`` over every metadata field (but ``checksum``) and every tensor.
+
+    Canonical and unambiguous: a tag, then for each field in sorted name order its name and
+    UTF-8 value, then for each tensor in sorted name order its name, little-endian dtype,
+    shape and bytes, each item preceded by its length (8 bytes, little-endian).
+    """
+    digest = hashlib.sha256()
+
+    def item(data: bytes) -> None:
+        digest.update(struct.pack("<Q", len(data)))
+        digest.update(data)
+
+    item(b"deltaprop-checksum-2")
+    names = sorted(name for name in fields if name != "checksum")
+    digest.update(struct.pack("<Q", len(names)))
+    for name in names:
+        item(name.encode("utf-8", "surrogatepass"))     # JSON may hold lone surrogates
+        item(fields[name].encode("utf-8", "surrogatepass"))
+    digest.update(struct.pack("<Q", len(tensors)))
+    for name in sorted(tensors):
+        array = _little_endian(tensors[name])
+        item(name.encode("utf-8", "surrogatepass"))
+        item(array.dtype.str.encode())
+        item(json.dumps(list(array.shape)).encode())
+        item(array.tobytes())
+    return "sha256:" + digest.hexdigest()
+
+
+def _legacy_checksum(tensors: dict[str, np.ndarray]) -> str:
+    """The ``format_version`` 1 checksum: the tensors only (name, dtype, shape, bytes)."""
     digest = hashlib.sha256()
     for name in sorted(tensors):
-        array = np.ascontiguousarray(tensors[name])
-        array = array.astype(array.dtype.newbyteorder("<"), copy=False)
+        array = _little_endian(tensors[name])
         digest.update(f"{name}\0{array.dtype.str}\0{array.shape}\0".encode())
         digest.update(array.tobytes())
     return "sha256:" + digest.hexdigest()
 
 
-# -- save / load -------------------------------------------------------------------------------
-def save(model: Sequential, path: str | os.PathLike, *, preprocessing: Any = None,
-         metadata: dict[str, Any] | None = None) -> Path:
-    """Write ``model`` (with optional ``preprocessing`` and JSON-able ``metadata``) to ``path``.
+def _little_endian(array: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(array)
+    return array.astype(array.dtype.newbyteorder("<"), copy=False)
 
-    ``preprocessing`` is an object with ``to_dict()`` (``Standardizer``) or a JSON-able dict.
-    Returns the path written.
+
+# -- save --------------------------------------------------------------------------------------
+def save(model: Sequential, path: str | os.PathLike, *, preprocessing: Any = None,
+         metadata: dict[str, Any] | None = None, loss: Any = None) -> Path:
+    """Write ``model`` (with optional ``preprocessing``, ``loss`` and ``metadata``) to ``path``.
+
+    ``preprocessing`` is an object with ``to_dict()`` (``Standardizer``) or a JSON-able dict;
+    a Standardizer must have one mean and scale per model input.  ``loss`` is a loss name,
+    class or instance (``"cross_entropy"``, ``dp.MSELoss()``); ``metadata["loss"]``, as
+    ``deltaprop train`` writes it, is read as the loss name too, and must then be a known
+    one.  ``metadata`` is a JSON object (dict).  Everything is checked before writing, with
+    the rules :func:`load_bundle` applies.  Returns the path written.
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"save expects a deltaprop Sequential, got {type(model).__name__}")
-    tensors = model.state_dict()
+    spec = check_architecture(architecture(model))
+    metadata = {} if metadata is None else metadata
+    if not isinstance(metadata, dict):
+        raise TypeError(f"metadata must be a dict (a JSON object), got {type(metadata).__name__}")
+    prep = _preprocessing_dict(preprocessing)
+    _check_preprocessing(prep, spec, "preprocessing")
+    loss_name = _loss_name(loss, metadata)
     fields = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
         "deltaprop_version": _version(),
-        "architecture": json.dumps(architecture(model)),
-        "preprocessing": json.dumps(_preprocessing_dict(preprocessing)),
-        "metadata": _json("metadata", {} if metadata is None else metadata),
-        "checksum": checksum(tensors),
+        "architecture": json.dumps(spec),
+        "preprocessing": _json("preprocessing", prep, allow_nan=False),
+        "loss": json.dumps(loss_name),
+        "metadata": _json("metadata", metadata, allow_nan=True),
     }
+    tensors = model.state_dict()
+    fields["checksum"] = checksum(tensors, fields)
     return write_safetensors(path, tensors, fields)
 
 
-def load(path: str | os.PathLike) -> Sequential:
+def _loss_name(loss: Any, metadata: dict[str, Any]) -> str | None:
+    """The canonical name of ``loss`` (or of ``metadata["loss"]``), checked to agree."""
+    from .losses import LOSSES, Loss
+
+    names = {cls: name for name, cls in LOSSES.items()}
+    if loss is None:
+        name = None
+    elif isinstance(loss, str) and loss.lower() in LOSSES:
+        name = loss.lower()
+    elif isinstance(loss, Loss) and type(loss) in names:
+        name = names[type(loss)]
+    elif isinstance(loss, type) and loss in names:
+        name = names[loss]
+    else:
+        raise ValueError(f"loss must be one of {sorted(LOSSES)} (or its class or instance), "
+                         f"got {loss!r:.60}")
+    if "loss" in metadata:
+        recorded = metadata["loss"]
+        if not isinstance(recorded, str) or recorded.lower() not in LOSSES:
+            raise ValueError(f"metadata['loss'] is read as the loss name and must be one of "
+                             f"{sorted(LOSSES)}, got {recorded!r:.60}")
+        if name is not None and name != recorded.lower():
+            raise ValueError(f"loss={name!r} and metadata['loss']={recorded!r} disagree")
+        name = recorded.lower()
+    return name
+
+
+# -- load --------------------------------------------------------------------------------------
+def load(path: str | os.PathLike, *, legacy: bool = False) -> Sequential:
     """The model saved in ``path`` (see :func:`load_bundle` for the preprocessing)."""
-    return load_bundle(path).model
+    return load_bundle(path, legacy=legacy).model
 
 
-def load_bundle(path: str | os.PathLike) -> ModelBundle:
-    """The model, its preprocessing (a ``Standardizer`` when one was saved) and metadata."""
-    tensors, fields = read_safetensors(path, FORMAT)
+def load_bundle(path: str | os.PathLike, *, legacy: bool = False) -> ModelBundle:
+    """The model, its preprocessing (a ``Standardizer`` when one was saved), loss and metadata.
+
+    Everything is checked before the model is built; a bad file raises
+    :class:`ModelFileError`.  ``legacy=True`` also reads ``format_version`` 1 files, whose
+    checksum does not cover the metadata (only for files you trust; then save them again).
+    """
     where = os.fspath(path)
+    tensors, fields = read_safetensors(path, FORMAT, legacy=legacy)
+    spec = _parse(fields, "architecture", where)
     try:
-        spec = json.loads(fields["architecture"])
-        prep = json.loads(fields.get("preprocessing", "null"))
-        user = json.loads(fields.get("metadata", "{}"))
-    except (KeyError, json.JSONDecodeError) as error:
-        raise ModelFileError(f"{where}: damaged metadata ({error})") from None
-    dtypes = {array.dtype for array in tensors.values()}
-    if len(dtypes) > 1:
-        raise ModelFileError(f"{where}: tensors of mixed dtypes {sorted(map(str, dtypes))}")
+        check_architecture(spec)
+    except ValueError as error:
+        raise ModelFileError(f"{where}: field 'architecture': {error}") from None
+    dtype = _check_tensors(tensors, parameter_shapes(spec), where, "")
+    prep = _parse(fields, "preprocessing", where, default="null")
     try:
-        model = build(spec, dtype=dtypes.pop() if dtypes else np.float32)
-        model.load_state_dict(tensors)
-    except (ValueError, TypeError, KeyError) as error:
-        raise ModelFileError(f"{where}: the weights do not match the saved architecture: "
-                             f"{error}") from None
+        _check_preprocessing(prep, spec, "field 'preprocessing'")
+    except ValueError as error:
+        raise ModelFileError(f"{where}: {error}") from None
+    user = _parse(fields, "metadata", where, default="{}", constants=True)
+    if not isinstance(user, dict):
+        raise ModelFileError(f"{where}: field 'metadata' must be a JSON object, found "
+                             f"{type(user).__name__}")
+    recorded = _parse(fields, "loss", where, default="null")
+    try:
+        loss = _loss_name(recorded, user)
+    except ValueError as error:
+        raise ModelFileError(f"{where}: field 'loss': {error}") from None
+    version = fields.get("deltaprop_version", "")
+    model = build(spec, dtype=dtype)
+    model.load_state_dict(tensors)                     # checked above: cannot fail
     model.eval()
-    return ModelBundle(model, _preprocessing_object(prep), user,
-                       fields.get("deltaprop_version", ""), spec)
+    return ModelBundle(model, _preprocessing_object(prep), user, version, spec, loss)
+
+
+def _parse(fields: dict[str, str], name: str, where: str, *, default: str | None = None,
+           constants: bool = False) -> Any:
+    text = fields.get(name, default)
+    if text is None:
+        raise ModelFileError(f"{where}: field {name!r} is missing")
+    try:
+        return strict_json(text, constants=constants)
+    except ValueError as error:
+        raise ModelFileError(f"{where}: field {name!r} is not valid JSON ({error})") from None
+
+
+def _check_tensors(tensors: dict[str, np.ndarray], shapes: dict[str, tuple[int, ...]],
+                   where: str, prefix: str) -> np.dtype:
+    """The tensors ``prefix + name`` are exactly ``shapes``, all float32 or all float64."""
+    expected = {prefix + name for name in shapes}
+    missing, extra = sorted(expected - set(tensors)), sorted(set(tensors) - expected)
+    if missing or extra:
+        raise ModelFileError(f"{where}: the tensors do not match the architecture: missing "
+                             f"{missing}, unexpected {extra!s:.200}")
+    dtypes = {tensors[name].dtype for name in expected}
+    if len(dtypes) > 1 or not dtypes <= set(PARAMETER_DTYPES):
+        raise ModelFileError(f"{where}: the tensors must be all float32 or all float64, "
+                             f"found {sorted(map(str, dtypes))}")
+    for name, shape in shapes.items():
+        if tensors[prefix + name].shape != shape:
+            raise ModelFileError(f"{where}: the weights do not match the saved architecture: "
+                                 f"{prefix + name!r} must have shape {shape}, found "
+                                 f"{tensors[prefix + name].shape}")
+    return dtypes.pop() if dtypes else np.dtype(np.float32)
 
 
 # -- safetensors with checks (shared with checkpoints) -----------------------------------------
 def write_safetensors(path: str | os.PathLike, tensors: dict[str, np.ndarray],
                       fields: dict[str, str]) -> Path:
-    """Serialise with safetensors and write atomically: temp file, fsync, ``os.replace``."""
+    """Serialise with safetensors and write atomically (refused if unreadable by this reader)."""
     numpy_backend = _safetensors_numpy()
     data = numpy_backend.save({k: np.ascontiguousarray(v) for k, v in tensors.items()},
                               metadata=fields)
+    (header_size,) = struct.unpack("<Q", data[:8])
+    if header_size > _files.HEADER_LIMIT:
+        raise ValueError(f"the metadata is too large to save ({header_size} bytes of header, "
+                         f"at most {_files.HEADER_LIMIT})")
     return atomic_write(path, data)
 
 
-def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to a temporary file next to ``path``, then rename it over ``path``."""
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        if os.path.exists(temp):
-            os.unlink(temp)
-        raise
-    return path
-
-
-def read_safetensors(path: str | os.PathLike, expected_format: str
+def read_safetensors(path: str | os.PathLike, expected_format: str, *, legacy: bool = False,
+                     expected_fields: tuple[str, ...] | None = None
                      ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Tensors and metadata of a deltaprop safetensors file, after every check."""
-    numpy_backend = _safetensors_numpy()
+    """Tensors and metadata of a deltaprop safetensors file, after the file-level checks:
+    a regular file, a sound safetensors structure, the format, the version, exactly the
+    expected metadata fields and the checksum."""
     where = os.fspath(path)
-    try:
-        data = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise FileNotFoundError(f"model file not found: {where}") from None
-    if len(data) < 8:
-        raise ModelFileError(f"{where}: not a safetensors file (only {len(data)} bytes)")
-    (header_size,) = struct.unpack("<Q", data[:8])
-    if header_size > len(data) - 8:
-        raise ModelFileError(f"{where}: not a safetensors file, or truncated (the header "
-                             f"claims {header_size} bytes, the file has {len(data) - 8} after "
-                             "the size field)")
-    try:
-        header = json.loads(data[8:8 + header_size])
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise ModelFileError(f"{where}: not a safetensors file (its header is not JSON)") from None
-    if not isinstance(header, dict):
-        raise ModelFileError(f"{where}: not a safetensors file (its header is not a JSON object)")
-    try:
-        tensors = numpy_backend.load(data)
-    except Exception as error:  # noqa: BLE001 - safetensors raises its own SafetensorError
-        raise ModelFileError(f"{where}: damaged or truncated safetensors file ({error})") from None
-    fields = header.get("__metadata__") or {}
+    tensors, fields = _files.read_safetensors(path, "model file" if expected_format == FORMAT
+                                              else "checkpoint file")
     if fields.get("format") != expected_format:
-        found = fields.get("format")
         raise ModelFileError(
             f"{where}: a safetensors file, but not a {expected_format} file written by "
-            f"deltaprop (metadata 'format' is {found!r}); load foreign weights with "
-            "safetensors and Sequential.load_state_dict")
-    if fields.get("format_version") != str(FORMAT_VERSION):
-        raise ModelFileError(f"{where}: format_version {fields.get('format_version')!r} is not "
-                             f"supported by this deltaprop (reads {FORMAT_VERSION})")
-    expected, actual = fields.get("checksum"), checksum(tensors)
-    if expected != actual:
-        raise ModelFileError(f"{where}: checksum mismatch, the tensors were changed after "
-                             f"saving (stored {expected}, computed {actual})")
+            f"deltaprop (metadata 'format' is {fields.get('format')!r:.60}); load foreign "
+            "weights with safetensors and Sequential.load_state_dict")
+    version = fields.get("format_version")
+    if version == str(LEGACY_VERSION) and not legacy:
+        advice = ("If you trust this file, load it with load_bundle(path, legacy=True) and "
+                  "save it again" if expected_format == FORMAT else "Resume it with the "
+                  "deltaprop version that wrote it, or start the training again")
+        raise ModelFileError(
+            f"{where}: format_version 1 (an earlier deltaprop), whose checksum does not cover "
+            f"the metadata, so an edit of it would go unnoticed. {advice}")
+    if version not in ((str(FORMAT_VERSION), str(LEGACY_VERSION)) if legacy
+                       and expected_format == FORMAT else (str(FORMAT_VERSION),)):
+        raise ModelFileError(f"{where}: format_version {version!r:.20} is not supported by "
+                             f"this deltaprop (reads {FORMAT_VERSION})")
+    legacy_file = version == str(LEGACY_VERSION)
+    allowed = LEGACY_FIELDS if legacy_file else (expected_fields or FIELDS)
+    required = ("format", "format_version", "architecture", "checksum") if legacy_file \
+        else allowed
+    unknown, missing = sorted(set(fields) - set(allowed)), sorted(set(required) - set(fields))
+    if unknown or missing:
+        raise ModelFileError(f"{where}: metadata fields do not match format_version {version}:"
+                             f" missing {missing}, unexpected {unknown!s:.200}")
+    stored = fields["checksum"]
+    actual = _legacy_checksum(tensors) if legacy_file else checksum(tensors, fields)
+    if stored != actual:
+        raise ModelFileError(f"{where}: checksum mismatch: the checksum does not match the "
+                             "file's tensors and metadata, which were changed after saving "
+                             f"(stored {stored:.80}, computed {actual})")
     return tensors, fields
 
 
@@ -308,10 +501,35 @@ def _preprocessing_dict(preprocessing: Any) -> Any:
     if hasattr(preprocessing, "to_dict"):
         return preprocessing.to_dict()
     if isinstance(preprocessing, dict):
-        json.dumps(preprocessing)                       # fail now, not at load time
         return preprocessing
     raise TypeError("preprocessing must be None, a dict, or have to_dict() (Standardizer), "
                     f"got {type(preprocessing).__name__}")
+
+
+def _check_preprocessing(prep: Any, spec: list[dict[str, Any]], name: str) -> None:
+    """None, the caller's own dict, or a Standardizer with one finite mean and one finite
+    scale > 0 per model input."""
+    if prep is None:
+        return
+    if not isinstance(prep, dict):
+        raise ValueError(f"{name} must be a JSON object or null, found {type(prep).__name__}")
+    if prep.get("type") != "standardizer":
+        return                                          # the caller's own description
+    if set(prep) != {"type", "mean", "scale"}:
+        raise ValueError(f"{name}: a standardizer has exactly type, mean and scale, found "
+                         f"{sorted(prep)}")
+    width = next(entry["in_features"] for entry in spec if entry["type"] == "Dense")
+    for key in ("mean", "scale"):
+        values = prep[key]
+        if not isinstance(values, list) or len(values) != width:
+            found = len(values) if isinstance(values, list) else type(values).__name__
+            raise ValueError(f"{name}: standardizer {key} must be a list of {width} numbers "
+                             f"(one per model input), found {found}")
+        bad = [v for v in values if not _finite(v) or (key == "scale" and v <= 0)]
+        if bad:
+            rule = "finite numbers > 0" if key == "scale" else "finite numbers"
+            raise ValueError(f"{name}: standardizer {key} must hold {rule}, found "
+                             f"{bad[0]!r:.40}")
 
 
 def _preprocessing_object(data: Any) -> Any:
@@ -322,9 +540,11 @@ def _preprocessing_object(data: Any) -> Any:
     return data
 
 
-def _json(name: str, value: Any) -> str:
+def _json(name: str, value: Any, *, allow_nan: bool) -> str:
     try:
-        return json.dumps(value)
+        return json.dumps(value, allow_nan=allow_nan)
+    except RecursionError:
+        raise ValueError(f"{name} is nested too deeply to save") from None
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be JSON-serialisable: {error}") from None
 

@@ -122,8 +122,12 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
     if resume is not None:       # lazy: checkpoints need the optional safetensors
         from .checkpoint import restore_training
 
+        callbacks = list(callbacks)                      # checked first, changed after
+        stoppers = [c for c in callbacks if isinstance(c, EarlyStopping)] \
+            + ([] if early_stopping is None else [early_stopping])
         resumed = restore_training(resume, model=model, optimizer=optimizer, rng=rng,
-                                   schedule=schedule)
+                                   schedule=schedule, early_stopping=stoppers, epochs=epochs,
+                                   has_validation=validation_data is not None)
         history, start = resumed.history, resumed.epoch + 1
     callbacks = list(callbacks)
     if early_stopping is not None:
