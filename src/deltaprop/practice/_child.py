@@ -218,6 +218,7 @@ def _functions(module, plan):
 def _hook_exit(path, sender):
     """Record the learner's line before ``os._exit`` ends the process."""
     def _exit(code=0):
+        _flush_streams()
         try:
             line, source = _frame_line(path)
             sender.send({"event": "os_exit", "code": repr(code)[:100], "line": line,
@@ -245,13 +246,17 @@ def _limit_resources(plan):
 def main(workdir, sender):
     with open(os.path.join(workdir, "plan.json"), encoding="utf-8") as file:
         plan = json.load(file)
-    trace = open(os.path.join(workdir, "trace.txt"), "w")  # noqa: SIM115 - open until exit
+    trace = open(os.path.join(workdir, "trace.txt"), "w")
     faulthandler.enable(file=trace, all_threads=True)   # where a fatal signal struck
     if hasattr(signal, "SIGUSR1"):                      # the parent asks before a kill
         faulthandler.register(signal.SIGUSR1, file=trace, all_threads=True)
     import numpy as np
 
     path = _PATH[0] = os.path.abspath(plan["path"])
+    try:
+        os.chdir(plan["cwd"])        # where the checker was started, as `python file.py`
+    except (OSError, KeyError, TypeError):
+        pass
     sys.path.append(os.path.dirname(path))  # helper modules beside the file, not shadowing
     _limit_resources(plan)
     _hook_exit(path, sender)
@@ -266,26 +271,77 @@ def main(workdir, sender):
     sender.send({"event": "finished"})
 
 
-def _flush_and_exit(code):
-    """Flush the learner's prints, then end at once: threads and atexit hooks cannot hold us."""
+def _flush_streams():
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
-        except BaseException:  # noqa: BLE001, S110 - the learner may have closed it
+        except BaseException:  # noqa: BLE001 - the learner may have closed it
             pass
+
+
+def _flush_and_exit(code):
+    """Flush the learner's prints, then end at once: threads and atexit hooks cannot hold us."""
+    _flush_streams()
     _real_exit(code)
 
 
-if __name__ == "__main__":
-    _sender = _Sender(os.path.join(sys.argv[1], "results.jsonl"))
-    _code = 0
+def _run(workdir):
+    """Carry out the plan in ``workdir``, report an unexpected end, and exit (never returns)."""
+    sender = _Sender(os.path.join(workdir, "results.jsonl"))
+    code = 0
     try:
-        main(sys.argv[1], _sender)
-    except BaseException as _error:  # noqa: BLE001 - e.g. a learner's alarm between calls
-        _code = 3
+        main(workdir, sender)
+    except BaseException as error:  # noqa: BLE001 - e.g. a learner's alarm between calls
+        code = 3
         try:
-            _sender.send({"event": "crashed", "error": _describe_error(_error, _PATH[0]),
-                          "traceback": traceback.format_exc()[-4000:]})
-        except BaseException:  # noqa: BLE001, S110 - nothing left to tell it with
+            sender.send({"event": "crashed", "error": _describe_error(error, _PATH[0]),
+                         "traceback": traceback.format_exc()[-4000:]})
+        except BaseException:  # noqa: BLE001 - nothing left to tell it with
             pass
-    _flush_and_exit(_code)
+    _flush_and_exit(code)
+
+
+def _become_worker(workdir):
+    """In a fork of the server: own session, own stdio files, then run (never returns)."""
+    global _PID
+    try:
+        _PID = os.getpid()
+        os.setsid()                  # its own process group: the parent kills it whole
+        for fd, name, flags in ((0, os.devnull, os.O_RDONLY),
+                                (1, os.path.join(workdir, "stdout.txt"), os.O_WRONLY),
+                                (2, os.path.join(workdir, "stderr.txt"), os.O_WRONLY)):
+            opened = os.open(name, flags | (os.O_APPEND if fd else 0))
+            os.dup2(opened, fd)
+            os.close(opened)
+        sys.stdin = open(os.devnull)
+        sys.argv = [sys.argv[0], workdir]
+    except BaseException:  # noqa: BLE001 - cannot even start: tell by the exit code
+        _real_exit(4)
+    _run(workdir)
+
+
+def _serve():
+    """Fork server: NumPy imported once; per line of stdin (a work dir), fork a worker and
+    answer ``pid N`` then, once it ended, ``status CODE``.  It never runs the learner's code.
+    """
+    import numpy  # noqa: F401 - imported once here, inherited by every worker
+
+    answers = sys.stdout.buffer
+    while True:
+        line = sys.stdin.buffer.readline()
+        if not line:
+            _real_exit(0)            # the checker has gone
+        pid = os.fork()
+        if pid == 0:
+            _become_worker(line.decode("utf-8").strip())
+        answers.write(f"pid {pid}\n".encode())
+        answers.flush()
+        _, status = os.waitpid(pid, 0)
+        answers.write(f"status {os.waitstatus_to_exitcode(status)}\n".encode())
+        answers.flush()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--server"]:
+        _serve()
+    _run(sys.argv[1])

@@ -248,7 +248,8 @@ SPECS: dict[str, FunctionSpec] = {
         _read_single("grad_logits")),
     "network_backward": FunctionSpec(
         "network_backward", "network", ("weights", "activations", "zs", "y"),
-        ((5, 3, 4, 2), (7, 2, 5, 4, 3), (5, 3, 4, 2)), _network_case, _network_reference, _read_network),
+        ((5, 3, 4, 2), (7, 2, 5, 4, 3), (5, 3, 4, 2)), _network_case, _network_reference,
+        _read_network),
     "momentum_step": FunctionSpec(
         "momentum_step", "momentum", ("weight", "grad", "velocity", "lr", "momentum"),
         (((4, 3), 0.1, 0.9), ((2, 5), 0.05, 0.5), ((6, 2), 0.3, 0.8), ((4, 3), 0.2, 0.5)),

@@ -25,16 +25,19 @@ this process, against the engine.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import math
 import os
+import select
 import shutil
 import signal
 import stat
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -105,7 +108,7 @@ class RunReport:
     output: str = ""                                    # the learner's prints, trimmed
 
 
-class DamagedResults(ValueError):
+class DamagedResultsError(ValueError):
     """The results file does not follow the schema (a learner wrote into it?)."""
 
 
@@ -157,7 +160,7 @@ class _Outcome:
 def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
     workdir = Path(tempfile.mkdtemp(prefix="deltaprop-check-"))
     try:
-        plan = {"path": str(path.resolve()), "functions": functions,
+        plan = {"path": str(path.resolve()), "cwd": os.getcwd(), "functions": functions,
                 "topics": {k: list(v) for k, v in topics.items()},
                 "memory_limit": MEMORY_LIMIT, "file_size_limit": FILE_SIZE_LIMIT,
                 "calls": [{"id": c.id, "function": c.function, "names": list(c.names),
@@ -165,7 +168,7 @@ def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
         (workdir / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
         with open(workdir / "stdout.txt", "w+b") as out, \
                 open(workdir / "stderr.txt", "w+b") as err:
-            returncode, timed_out = _spawn(workdir, out, err, timeout)
+            returncode, timed_out = _start(workdir, out, err, timeout)
             output = _tail(out, err)
         records, damaged = _read_records(workdir / "results.jsonl")
         trace = _read_text(workdir / "trace.txt", 1024 * 1024)
@@ -174,14 +177,33 @@ def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+def _child_env() -> dict[str, str]:
+    return dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
+                MKL_NUM_THREADS="1")
+
+
+def _start(workdir: Path, out, err, timeout: float) -> tuple[int, bool]:
+    """Run the plan in a fork of the warm server where there is one, else in a new process."""
+    server = _fork_server()
+    if server is not None:
+        try:
+            return server.run(workdir, timeout)
+        except _ServerBrokenError:
+            _discard_server()
+            for name in ("results.jsonl", "trace.txt"):      # start over, cleanly
+                with contextlib.suppress(OSError):
+                    (workdir / name).unlink()
+            for file in (out, err):
+                file.truncate(0)
+    return _spawn(workdir, out, err, timeout)
+
+
 def _spawn(workdir: Path, out, err, timeout: float) -> tuple[int, bool]:
-    """Start the child, wait at most ``timeout`` s, and leave nothing of it running."""
-    env = dict(os.environ, OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1",
-               MKL_NUM_THREADS="1")
+    """Start ``python -I _child.py DIR``, wait at most ``timeout`` s, leave nothing running."""
     posix = os.name == "posix"
-    process = subprocess.Popen([sys.executable, "-I", str(CHILD), str(workdir)],
-                               stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
-                               start_new_session=posix, close_fds=True)
+    process = subprocess.Popen([sys.executable, "-I", "-u", str(CHILD), str(workdir)],
+                               stdin=subprocess.DEVNULL, stdout=out, stderr=err,
+                               env=_child_env(), start_new_session=posix, close_fds=True)
     timed_out = False
     try:
         process.wait(timeout)
@@ -194,6 +216,119 @@ def _spawn(workdir: Path, out, err, timeout: float) -> tuple[int, bool]:
     finally:
         _kill(process, posix)
     return process.returncode, timed_out
+
+
+class _ServerBrokenError(RuntimeError):
+    """The fork server did not answer as agreed: fall back to a new process."""
+
+
+class _ForkServer:
+    r"""``python -I _child.py --server``: NumPy imported once, one fork per run.
+
+    Each run is a fresh process (``fork`` of a server that never ran learner code), in its
+    own session, with the same limits as a new process; it only skips the interpreter's and
+    NumPy's start-up (about 0.1 s).  The server ends when the checker's process does (end
+    of its stdin).
+    """
+
+    def __init__(self):
+        self.owner = os.getpid()
+        self.process = subprocess.Popen(
+            [sys.executable, "-I", "-u", str(CHILD), "--server"], stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_child_env(),
+            start_new_session=True, close_fds=True)
+        self.buffer = b""
+
+    def usable(self) -> bool:
+        return self.owner == os.getpid() and self.process.poll() is None
+
+    def run(self, workdir: Path, timeout: float) -> tuple[int, bool]:
+        pid = None
+        try:
+            self.process.stdin.write(f"{workdir}\n".encode())
+            self.process.stdin.flush()
+            pid = self._answer("pid", time.monotonic() + SERVER_PATIENCE)
+            status = self._answer("status", time.monotonic() + timeout)
+            timed_out = status is None
+            if timed_out:
+                with contextlib.suppress(OSError):           # where is it?
+                    os.kill(pid, signal.SIGUSR1)
+                time.sleep(0.1)
+                _kill_group(pid)
+                status = self._answer("status", time.monotonic() + SERVER_PATIENCE)
+            _kill_group(pid)                                 # what it started, too
+            if status is None:
+                raise _ServerBrokenError("no exit status")
+            return status, timed_out
+        except BaseException:
+            if pid is not None:
+                _kill_group(pid)
+            raise
+
+    def _answer(self, word: str, deadline: float) -> int | None:
+        """The number of the next ``word N`` line; None if the deadline passed first."""
+        fd = self.process.stdout.fileno()
+        while b"\n" not in self.buffer:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                if word == "pid":
+                    raise _ServerBrokenError("the fork server did not start a run")
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                raise _ServerBrokenError("the fork server has ended")
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        found, _, number = line.decode("ascii", errors="replace").partition(" ")
+        if found != word or not number.lstrip("-").isdigit():
+            raise _ServerBrokenError(f"unexpected answer {line[:80]!r}")
+        return int(number)
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.process.stdin.close()
+        try:
+            self.process.wait(1.0)
+        except subprocess.TimeoutExpired:
+            _kill(self.process, True)
+
+
+SERVER_PATIENCE = 30.0           # seconds the server may take to start or to reap a run
+USE_FORK_SERVER = sys.platform.startswith("linux")
+_server: list[_ForkServer] = []
+_server_lock = threading.Lock()
+
+
+def _fork_server() -> _ForkServer | None:
+    """The warm fork server of this process (started on first use), or None where none."""
+    if not USE_FORK_SERVER:
+        return None
+    with _server_lock:
+        if _server and not _server[0].usable():
+            _server.clear()
+        if not _server:
+            try:
+                _server.append(_ForkServer())
+            except OSError:
+                return None
+        return _server[0]
+
+
+def _discard_server() -> None:
+    with _server_lock:
+        if _server:
+            if _server[0].owner == os.getpid():
+                _server[0].close()
+            _server.clear()
+
+
+atexit.register(_discard_server)
+
+
+def _kill_group(pid: int) -> None:
+    for kill in (os.killpg, os.kill):
+        with contextlib.suppress(OSError):
+            kill(pid, signal.SIGKILL)
 
 
 def _kill(process: subprocess.Popen, posix: bool) -> None:
@@ -228,16 +363,17 @@ def _read_bytes(path: Path, limit: int) -> bytes | None:
     with os.fdopen(fd, "rb") as file:
         info = os.fstat(file.fileno())
         if not stat.S_ISREG(info.st_mode):
-            raise DamagedResults(f"{path.name} is not a regular file")
+            raise DamagedResultsError(f"{path.name} is not a regular file")
         if info.st_size > limit:
-            raise DamagedResults(f"{path.name} holds {info.st_size} bytes, more than {limit}")
+            raise DamagedResultsError(f"{path.name} holds {info.st_size} bytes, more than "
+                                      f"{limit}")
         return file.read(limit + 1)[:limit]
 
 
 def _read_text(path: Path, limit: int) -> str:
     try:
         data = _read_bytes(path, limit)
-    except DamagedResults:
+    except DamagedResultsError:
         return ""
     return (data or b"").decode("utf-8", errors="replace")
 
@@ -246,7 +382,7 @@ def _read_records(path: Path) -> tuple[list[dict], str | None]:
     """The valid JSON lines of the results file, and why reading stopped early (if it did)."""
     try:
         data = _read_bytes(path, RESULTS_LIMIT)
-    except DamagedResults as error:
+    except DamagedResultsError as error:
         return [], str(error)
     if data is None:
         return [], "there is no results file"
