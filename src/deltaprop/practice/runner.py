@@ -185,16 +185,20 @@ def _child_env() -> dict[str, str]:
 def _start(workdir: Path, out, err, timeout: float) -> tuple[int, bool]:
     """Run the plan in a fork of the warm server where there is one, else in a new process."""
     server = _fork_server()
-    if server is not None:
+    if server is not None and server.busy.acquire(blocking=False):   # one run at a time
         try:
             return server.run(workdir, timeout)
-        except _ServerBrokenError:
+        except _ServerBrokenError as error:
             _discard_server()
+            if error.started:        # the run began: its records tell how far it got
+                return 1, False
             for name in ("results.jsonl", "trace.txt"):      # start over, cleanly
                 with contextlib.suppress(OSError):
                     (workdir / name).unlink()
             for file in (out, err):
                 file.truncate(0)
+        finally:
+            server.busy.release()
     return _spawn(workdir, out, err, timeout)
 
 
@@ -219,7 +223,9 @@ def _spawn(workdir: Path, out, err, timeout: float) -> tuple[int, bool]:
 
 
 class _ServerBrokenError(RuntimeError):
-    """The fork server did not answer as agreed: fall back to a new process."""
+    """The fork server did not answer as agreed (``started``: after the run began)."""
+
+    started = False
 
 
 class _ForkServer:
@@ -238,6 +244,7 @@ class _ForkServer:
             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=_child_env(),
             start_new_session=True, close_fds=True)
         self.buffer = b""
+        self.busy = threading.Lock()
 
     def usable(self) -> bool:
         return self.owner == os.getpid() and self.process.poll() is None
@@ -260,9 +267,11 @@ class _ForkServer:
             if status is None:
                 raise _ServerBrokenError("no exit status")
             return status, timed_out
-        except BaseException:
+        except BaseException as error:
             if pid is not None:
                 _kill_group(pid)
+                if isinstance(error, _ServerBrokenError):
+                    error.started = True
             raise
 
     def _answer(self, word: str, deadline: float) -> int | None:
