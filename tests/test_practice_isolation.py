@@ -450,3 +450,60 @@ def test_bad_arguments_are_value_errors(tmp_path, kwargs, words):
 def test_cli_bad_timeout_is_a_usage_error(tmp_path, capsys):
     assert main(["check", "--timeout", "-1", str(_write(tmp_path, DENSE_OK))]) == 2
     assert "timeout must be a positive number" in capsys.readouterr().err
+
+
+# -- what the file starts is stopped with it; the plain new-process path works too -----------
+def _dead(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8") as file:
+            return file.read().rsplit(")", 1)[1].split()[0] == "Z"      # a zombie is dead
+    except FileNotFoundError:
+        return True
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_processes_the_file_starts_are_killed_with_it(tmp_path):
+    pid_file = tmp_path / "pid.txt"
+    path = _write(tmp_path, DENSE_OK + f'''
+import subprocess, sys
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+open({str(pid_file)!r}, "w").write(str(child.pid))
+''')
+    (result,) = check_file(path)
+    assert result.passed
+    pid = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while not _dead(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _dead(pid)
+
+
+@pytest.mark.parametrize("server", [True, False], ids=["fork-server", "new-process"])
+def test_both_ways_of_starting_the_child_give_the_same_verdicts(tmp_path, monkeypatch, server):
+    from deltaprop.practice import runner
+
+    monkeypatch.setattr(runner, "USE_FORK_SERVER", server)
+    path = _write(tmp_path, DENSE_SIGN + MOMENTUM_OK.replace(
+        "    v = momentum", "    import os\n    os._exit(7)\n    v = momentum") + '''
+import os, signal
+
+def relu_backward(z, grad_out):
+    os.kill(os.getpid(), signal.SIGSEGV)
+''')
+    results = _by_function(check_file(path))
+    assert results["dense_backward"].mistakes[0] == "sign_flipped"
+    assert "os._exit(7)" in results["momentum_step"].message
+    assert "killed by SIGSEGV" in results["relu_backward"].message
+
+
+@pytest.mark.slow
+def test_the_new_process_path_stops_an_endless_loop(tmp_path, monkeypatch):
+    from deltaprop.practice import runner
+
+    monkeypatch.setattr(runner, "USE_FORK_SERVER", False)
+    path = _write(tmp_path, MOMENTUM_OK + "\ndef dense_backward(a_prev, weight, grad_out):\n"
+                  "    while True:\n        pass\n")
+    results = _by_function(check_file(path, timeout=HANG))
+    assert results["dense_backward"].error.startswith("LearnerTimeoutError")
+    assert results["dense_backward"].line in (_line(path, "while True"), _line(path, "pass"))
+    assert results["momentum_step"].passed
