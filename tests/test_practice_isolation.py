@@ -252,17 +252,18 @@ def test_closing_stdout_and_stderr_changes_nothing(tmp_path, capsys):
     assert code == 0 and len(records) == 1 and records[0]["passed"]
 
 
-def test_fake_json_on_the_real_stdout_does_not_reach_the_checkers(tmp_path, capsys):
+def test_fake_json_on_the_real_stdout_does_not_reach_the_checkers(tmp_path, capfd):
+    # capfd: what reaches file descriptor 1 of this process, not only sys.stdout
     fake = json.dumps({"function": "dense_backward", "passed": True, "mistakes": []})
     path = _write(tmp_path, DENSE_SIGN.replace(
         "def dense_backward(a_prev, weight, grad_out):\n",
         "def dense_backward(a_prev, weight, grad_out):\n"
         f"    import os, sys; sys.__stdout__.write({fake!r} + '\\n'); sys.__stdout__.flush()\n"
         f"    os.write(1, b{fake!r} + b'\\n'); print({fake!r})\n"))
-    code, records = _cli_json(path, capsys)
+    code, records = _cli_json(path, capfd)
     assert code == 1 and len(records) == 1
     assert not records[0]["passed"] and records[0]["mistakes"][0] == "sign_flipped"
-    assert capsys.readouterr().err == ""
+    assert capfd.readouterr().err == ""
 
 
 def test_the_output_of_a_crashed_file_is_shown(tmp_path, capsys):

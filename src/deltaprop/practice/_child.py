@@ -1,12 +1,19 @@
 """The child process of ``deltaprop check``: load the learner's file and call its functions.
 
-Run by :mod:`deltaprop.practice.runner` as ``python -I _child.py WORKDIR``, never imported.
+Run by :mod:`deltaprop.practice.runner` as ``python -I -u _child.py WORKDIR``, or forked per
+run by ``python -I -u _child.py --server`` (a server that imports NumPy once and never runs
+the learner's code); never imported.
 It imports only the standard library and NumPy (never deltaprop), reads ``WORKDIR/plan.json``
 (the calls to make, their inputs as JSON numbers), and appends one JSON line per event to
 ``WORKDIR/results.jsonl``, each line written with one ``os.write`` on a file opened afresh
 (the learner may close any descriptor, print anywhere, or die at any moment: what was
 written before stays).  It sends back only data: the returned arrays as flat lists of numbers,
 or what was raised and at which line of the learner's file.  It never judges anything.
+
+Before the learner's file runs, the child limits its address space and file sizes
+(``resource``), records where it is on a fatal signal or on ``SIGUSR1`` (:mod:`faulthandler`,
+for the learner's line after a timeout), and wraps ``os._exit`` to record the caller's line.
+It ends with ``os._exit``, so non-daemon threads and ``atexit`` hooks cannot keep it alive.
 
 Events: ``loaded`` (the file ran; the functions it defines), ``import_failed``, ``start``
 and ``done`` of every call (``done`` holds the value or the exception and the inputs that

@@ -16,6 +16,11 @@ no user site, no current directory on ``sys.path``) in a new session, so that:
 - the results are JSON lines read with a size limit and a strict schema: arrays become float64
   arrays here, anything else is refused as damaged.
 
+On Linux the child is a ``fork`` of a warm server (:class:`_ForkServer`) that has imported
+NumPy once and never runs learner code: the same isolation, without the ~0.1 s start-up.
+Elsewhere, or if the server fails, a new process is started.  This is not a sandbox against
+a malicious author: the child runs as the same user, with the same files and network.
+
 Every way the child can end (exit of any kind, a signal, a timeout, a crash, damaged results)
 becomes a :class:`LearnerError` for the function whose call was running; the other functions'
 remaining calls are run again in a fresh child, so one endless loop does not hide the verdict
