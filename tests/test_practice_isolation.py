@@ -156,8 +156,8 @@ def dense_backward(a_prev, weight, grad_out):
             pass
 ''')
     started = time.monotonic()
-    results = _by_function(check_file(path, timeout=HANG))
-    assert time.monotonic() - started < HANG + 5
+    results = _by_function(check_file(path, timeout=1))
+    assert time.monotonic() - started < 1 + 5
     dense = results["dense_backward"]
     assert not dense.passed and dense.error.startswith("LearnerTimeoutError")
     assert dense.line in range(_line(path, "while True"), _line(path, "pass") + 1)

@@ -20,6 +20,10 @@ mistakes (the fixed vocabulary of the JSON "mistakes" field, most likely first):
   transposed, mean_missing, mean_doubled, sign_flipped, activation_derivative_missing,
   derivative_at_wrong_point, bias_wrong_axis, wrong_shape, raised, other
 
+json fields beyond function, passed, mistakes, hint, message: counterexample (the smallest
+  failing case: case, inputs, expected, received as nested lists; NaN and inf as strings),
+  line / source / error (where the file raised or stopped), output (its prints, after a crash)
+
 examples:
   deltaprop practice dense && deltaprop check dense_practice.py
   deltaprop check --format json my_backprop.py    # one JSON object per function, per line
