@@ -508,3 +508,15 @@ def test_the_new_process_path_stops_an_endless_loop(tmp_path, monkeypatch):
     assert results["dense_backward"].error.startswith("LearnerTimeoutError")
     assert results["dense_backward"].line in (_line(path, "while True"), _line(path, "pass"))
     assert results["momentum_step"].passed
+
+
+def test_a_huge_result_is_not_sent_back_and_is_a_wrong_shape(tmp_path):
+    path = _write(tmp_path, '''
+import numpy as np
+
+def relu_backward(z, grad_out):
+    return np.zeros(10**6)
+''')
+    (result,) = check_file(path)
+    assert not result.passed and result.mistakes == ["wrong_shape"]
+    assert "far too large (shape [1000000])" in result.message

@@ -68,6 +68,8 @@ def _as_array(value: Any, what: str) -> np.ndarray:
     if value is None:
         raise OutputStructureError(f"{what} is None (did the function forget to `return`?)")
     if isinstance(value, Unreadable):
+        if value.kind == "size":
+            raise OutputStructureError(f"{what} is {value.reason}")
         raise OutputStructureError(f"{what} is {value.reason}: return real float arrays",
                                    "other")
     try:

@@ -78,7 +78,7 @@ class Unreadable:
     """A returned value the child could not send as an array of real numbers."""
 
     reason: str                # e.g. "complex numbers (dtype complex128)"
-    complex: bool = False
+    kind: str = "type"         # "type" (complex, object, text) or "size" (far too large)
 
 
 @dataclass
@@ -483,7 +483,7 @@ def _decode_value(value: Any, depth: int) -> Any:
         items = [_decode_value(item, depth + 1) for item in value["seq"]]
         return tuple(items) if value.get("tuple") is True else items
     if "unreadable" in value:
-        return Unreadable(str(value["unreadable"])[:300], value.get("dtype") == "complex")
+        return Unreadable(str(value["unreadable"])[:300], "size" if "shape" in value else "type")
     shape, data = value["array"]["shape"], value["array"]["data"]
     if not isinstance(shape, list) or not all(type(n) is int and n >= 0 for n in shape) \
             or not isinstance(data, list) or math.prod(shape) != len(data) \
