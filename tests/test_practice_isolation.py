@@ -520,3 +520,14 @@ def relu_backward(z, grad_out):
     (result,) = check_file(path)
     assert not result.passed and result.mistakes == ["wrong_shape"]
     assert "far too large (shape [1000000])" in result.message
+
+
+def test_check_function_runs_only_that_function_of_the_file(tmp_path):
+    from deltaprop.practice import SPECS, check_function
+
+    path = _write(tmp_path, DENSE_SIGN + "\ndef momentum_step(*args):\n    while True:\n"
+                  "        pass\n")
+    started = time.monotonic()
+    result = check_function(SPECS["dense_backward"], None, path, timeout=HANG)
+    assert result.function == "dense_backward" and result.mistakes[0] == "sign_flipped"
+    assert time.monotonic() - started < HANG                # momentum_step was never called

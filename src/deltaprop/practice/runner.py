@@ -512,9 +512,9 @@ def _ending(outcome: _Outcome, timeout: float, when: str) -> LearnerError:
     when = f" {when}" if when else ""
     exits = [r for r in outcome.records if r["event"] in ("os_exit", "crashed")]
     if outcome.timed_out:
-        return LearnerError("LearnerTimeoutError", f"still running after {timeout:g} s{when} "
-                            "and stopped (an endless loop, a bare `except:` that swallows the "
-                            "stop, or a thread that never ends?)", line, source)
+        return LearnerError("LearnerTimeoutError", f"still running after {timeout:g} s{when}, "
+                            "so it was stopped (an endless loop? a bare `except:` in a loop "
+                            "can make one)", line, source)
     if exits and exits[-1]["event"] == "os_exit":
         found = exits[-1]
         line = found["line"] if type(found["line"]) is int else None
