@@ -481,9 +481,9 @@ open({str(pid_file)!r}, "w").write(str(child.pid))
 
 @pytest.mark.parametrize("server", [True, False], ids=["fork-server", "new-process"])
 def test_both_ways_of_starting_the_child_give_the_same_verdicts(tmp_path, monkeypatch, server):
-    from deltaprop.practice import runner
+    from deltaprop.practice import _processes
 
-    monkeypatch.setattr(runner, "USE_FORK_SERVER", server)
+    monkeypatch.setattr(_processes, "USE_FORK_SERVER", server)
     path = _write(tmp_path, DENSE_SIGN + MOMENTUM_OK.replace(
         "    v = momentum", "    import os\n    os._exit(7)\n    v = momentum") + '''
 import os, signal
@@ -499,9 +499,9 @@ def relu_backward(z, grad_out):
 
 @pytest.mark.slow
 def test_the_new_process_path_stops_an_endless_loop(tmp_path, monkeypatch):
-    from deltaprop.practice import runner
+    from deltaprop.practice import _processes
 
-    monkeypatch.setattr(runner, "USE_FORK_SERVER", False)
+    monkeypatch.setattr(_processes, "USE_FORK_SERVER", False)
     path = _write(tmp_path, MOMENTUM_OK + "\ndef dense_backward(a_prev, weight, grad_out):\n"
                   "    while True:\n        pass\n")
     results = _by_function(check_file(path, timeout=HANG))

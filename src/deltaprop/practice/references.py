@@ -29,7 +29,7 @@ from ..layers import Dense
 from ..losses import CrossEntropyLoss
 from ..model import Sequential
 from ..optim import SGD
-from .runner import Unreadable
+from ._protocol import Unreadable
 
 Case = dict[str, Any]            # argument name -> value, in the order of the signature
 Outputs = dict[str, np.ndarray]  # output name -> array
