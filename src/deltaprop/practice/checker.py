@@ -32,7 +32,16 @@ from typing import Any
 
 import numpy as np
 
-from .mistakes import HINTS, SPECIFIC, generic_candidates, hint_for
+from .diagnosis import (
+    OutputReport,
+    describe,
+    example,
+    input_size,
+    rank,
+    relative_error,
+    score_case,
+)
+from .mistakes import HINTS, SPECIFIC
 from .references import (
     SPECS,
     TOPIC_FUNCTIONS,
@@ -45,20 +54,6 @@ from .runner import MEMORY_LIMIT, TIME_LIMIT, Call, LearnerError, RunReport, run
 
 RTOL = 1e-6          # an output passes if |got − ref| <= RTOL·|ref| + ATOL element-wise
 ATOL = 1e-9
-EXPLAINED = 1e-6     # a variant explains an output if its relative error is below this
-NEAR = 0.25          # ... and comes close (listed after "other") below this
-
-
-@dataclass
-class OutputReport:
-    """One output of a checked function (over all test cases)."""
-
-    name: str
-    passed: bool
-    max_abs_error: float | None = None          # None where the shapes differ
-    shape: list[int] | None = None              # the learner's shape (first failing case)
-    expected_shape: list[int] | None = None
-    case: str = ""                              # the sizes of the first failing case
 
 
 @dataclass
@@ -89,15 +84,6 @@ class CheckResult:
             if output["max_abs_error"] is not None and not math.isfinite(output["max_abs_error"]):
                 output["max_abs_error"] = None
         return data
-
-
-def _relative_error(got: np.ndarray, target: np.ndarray) -> float:
-    if got.shape != target.shape:
-        return math.inf
-    error = float(np.max(np.abs(got - target), initial=0.0))
-    if not math.isfinite(error):
-        return math.inf
-    return error / max(float(np.max(np.abs(target), initial=0.0)), 1e-12)
 
 
 # -- the public entry points -------------------------------------------------------------------
@@ -220,9 +206,9 @@ def _judge(spec: FunctionSpec, cases: list[Case], returned: list, order: list[in
                                            "of its calls", None, ""), "", len(cases))
     raised = [i for i, r in enumerate(returned) if r.error is not None]
     if raised:
-        index = min(raised, key=lambda i: _input_size(spec, cases[i]))
+        index = min(raised, key=lambda i: input_size(spec, cases[i]))
         result = _raised(spec, returned[index].error, len(cases))
-        result.counterexample = _example(spec, cases[index])
+        result.counterexample = example(spec, cases[index])
     else:
         result = _compare(spec, cases, [r.value for r in returned], order)
     changed = [name for name in spec.args if any(name in r.modified for r in returned)]
@@ -248,7 +234,7 @@ def _compare(spec: FunctionSpec, cases: list[Case], values: list, order: list[in
                                  f"{HINTS[error.mistake]}; {error}" if error.mistake ==
                                  "wrong_shape" else _UNREADABLE_HINT,
                                  f"wrong return value: {error}", cases=len(cases))
-            result.counterexample = _example(spec, case)
+            result.counterexample = example(spec, case)
             return result
         seen.append((index, learned, reference))
         variants = SPECIFIC[spec.name](case, reference)
@@ -269,8 +255,8 @@ def _compare(spec: FunctionSpec, cases: list[Case], values: list, order: list[in
             if error is not None:
                 report.max_abs_error = max(report.max_abs_error or 0.0, error)
             reference_scores[name] = max(reference_scores.get(name, 0.0),
-                                         _relative_error(got, ref))
-            failing.setdefault(name, []).append(_score_case(spec, case, name, got, ref, variants))
+                                         relative_error(got, ref))
+            failing.setdefault(name, []).append(score_case(spec, case, name, got, ref, variants))
     outputs = [reports[name] for name in reports]
     errors = [r.max_abs_error for r in outputs if r.max_abs_error is not None]
     result = CheckResult(spec.name, spec.topic, not failing, outputs=outputs, cases=len(cases),
@@ -278,11 +264,11 @@ def _compare(spec: FunctionSpec, cases: list[Case], values: list, order: list[in
     if not failing:
         result.message = f"correct on {len(cases)} cases"
         return result
-    result.mistakes, result.hint = _rank(failing, reference_scores, reports, spec.topic)
-    result.message = "; ".join(_describe(r) for r in outputs if not r.passed)
-    smallest = min(wrong, key=lambda i: _input_size(spec, cases[i]))
+    result.mistakes, result.hint = rank(failing, reference_scores, reports, spec.topic)
+    result.message = "; ".join(describe(r) for r in outputs if not r.passed)
+    smallest = min(wrong, key=lambda i: input_size(spec, cases[i]))
     _, learned, reference = seen[smallest]
-    result.counterexample = _example(spec, cases[smallest], reference, learned, wrong[smallest])
+    result.counterexample = example(spec, cases[smallest], reference, learned, wrong[smallest])
     _note_state(result, spec, cases, seen, wrong, order)
     return result
 
@@ -417,112 +403,5 @@ def _declared(path: Path, only: str | None) -> list[str]:
     if topic in TOPIC_FUNCTIONS:
         return list(TOPIC_FUNCTIONS[topic])
     return [name for name in SPECS if name in defined]
-
-
-# -- the smallest failing case -----------------------------------------------------------------
-def _input_size(spec: FunctionSpec, case: Case) -> int:
-    def size(value):
-        if isinstance(value, list):
-            return sum(size(v) for v in value)
-        return int(np.size(value))
-    return sum(size(case[name]) for name in spec.args)
-
-
-def _plain(value: Any) -> Any:
-    """Arrays -> nested lists for JSON; NaN and ±inf as the strings "nan", "inf", "-inf"."""
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    array = np.asarray(value)
-    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
-        return np.vectorize(lambda x: x if math.isfinite(x) else str(x),
-                            otypes=[object])(array).tolist()
-    return array.tolist()
-
-
-def _example(spec: FunctionSpec, case: Case, expected: dict | None = None,
-             received: dict | None = None, outputs: list[str] = ()) -> dict[str, Any]:
-    example: dict[str, Any] = {"case": spec.describe(case),
-                               "inputs": {name: _plain(case[name]) for name in spec.args}}
-    if expected is not None and received is not None:
-        example["expected"] = {name: _plain(expected[name]) for name in outputs}
-        example["received"] = {name: _plain(received[name]) for name in outputs}
-    return example
-
-
-# -- the diagnosis -----------------------------------------------------------------------------
-def _score_case(spec, case, name, got, ref, variants) -> dict[str, tuple[float, str]]:
-    """``label -> (relative error, hint)`` of every candidate slip for one output, one case."""
-    candidates = [(label, target, "") for label, target in
-                  generic_candidates(spec.topic, ref, case["_sizes"].get("N", 1))]
-    candidates += [(label, outputs[name], hint) for label, hint, outputs in variants
-                   if name in outputs]
-    if got.shape != ref.shape and got.size == ref.size:
-        candidates.append(("wrong_shape", ref.reshape(got.shape),
-                           f"{name} has shape {got.shape}, expected {ref.shape} "
-                           "(the numbers are right, the layout is not)"))
-    scores: dict[str, tuple[float, str]] = {}
-    for label, target, hint in candidates:
-        score = _relative_error(got, np.asarray(target))
-        if label not in scores or score < scores[label][0]:
-            scores[label] = (score, hint or hint_for(spec.topic, label))
-    return scores
-
-
-STABILITY_HINTS = {
-    "": "look for an exponential that overflows (use a stable sigmoid or softmax) or a "
-        "division by zero",
-    "softmax_cross_entropy": "softmax is not numerically stable: exp overflows for large "
-                             "logits; subtract each row's max first, exp(Z − max Z), which "
-                             "changes nothing in exact arithmetic and keeps every number finite",
-}
-
-
-def _rank(failing, reference_scores, reports, topic) -> tuple[list[str], str]:
-    exact, near, unexplained = [], [], []
-    for name, per_case in failing.items():
-        labels = set().union(*per_case)
-        combined = {label: (max(case.get(label, (math.inf, ""))[0] for case in per_case),
-                            next(case[label][1] for case in per_case if label in case))
-                    for label in labels}
-        ranked = sorted(combined.items(), key=lambda item: item[1][0])
-        hits = [(label, hint) for label, (score, hint) in ranked if score <= EXPLAINED]
-        exact += hits
-        if not hits:
-            report = reports[name]
-            if report.shape != report.expected_shape:
-                unexplained.append(("wrong_shape", f"{name} has shape {tuple(report.shape)}, "
-                                    f"expected {tuple(report.expected_shape)}: "
-                                    f"{HINTS['wrong_shape']}"))
-            elif report.max_abs_error == math.inf:
-                unexplained.append(("other", f"{name} contains NaN or inf: "
-                                    + STABILITY_HINTS.get(topic, STABILITY_HINTS[""])))
-            else:
-                unexplained.append(("other", HINTS["other"]))
-        near += [(score, label, hint) for label, (score, hint) in ranked
-                 if EXPLAINED < score < min(NEAR, 0.5 * reference_scores[name])]
-    # near misses are shown only when some wrong output has no exact explanation
-    ordered = exact + unexplained
-    if unexplained and near:
-        _, label, hint = min(near)
-        ordered[len(exact)] = (ordered[len(exact)][0],
-                               f"{ordered[len(exact)][1]}; the closest slip ({label}): {hint}")
-        ordered += [(label, hint) for _, label, hint in sorted(near)]
-    if exact and any(r.shape != r.expected_shape for r in reports.values() if not r.passed):
-        ordered.append(("wrong_shape", HINTS["wrong_shape"]))
-    mistakes, hints = [], []
-    for label, hint in ordered:
-        if label not in mistakes:
-            mistakes.append(label)
-            hints.append(hint)
-    return mistakes, hints[0]
-
-
-def _describe(report: OutputReport) -> str:
-    if report.max_abs_error == math.inf:
-        return f"{report.name} contains NaN or inf ({report.case})"
-    if report.shape != report.expected_shape:
-        return (f"{report.name} has shape {tuple(report.shape)}, expected "
-                f"{tuple(report.expected_shape)} ({report.case})")
-    return f"{report.name} is off by up to {report.max_abs_error:.3g} ({report.case})"
 
 
