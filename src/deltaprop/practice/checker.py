@@ -12,7 +12,7 @@ For each function the learner defined, :func:`check_file` draws a few seeded flo
 different non-square shapes (one shape twice, with other values; large logits for softmax)
 and calls the function on fresh copies of each, in a seeded order that interleaves the
 functions and the cases.  Every output is compared with the engine's reference.  A wrong
-output is then compared with the planted-mistake variants of
+output is then compared (:mod:`.diagnosis`) with the planted-mistake variants of
 :mod:`deltaprop.practice.mistakes`; the variants whose numbers match the learner's (relative
 error below 1e-6 in every case) are the diagnosis, most exact first.  If none matches, the
 mistake is ``other`` (or ``wrong_shape``), followed by the variants that come closer to the
