@@ -146,6 +146,7 @@ def dense_backward(a_prev, weight, grad_out):
     assert "killed by SIGKILL" in results["dense_backward"].message
 
 
+@pytest.mark.slow
 def test_endless_loop_in_a_bare_except_is_stopped_from_outside(tmp_path):
     path = _write(tmp_path, MOMENTUM_OK + '''
 def dense_backward(a_prev, weight, grad_out):
