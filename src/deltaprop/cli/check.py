@@ -1,8 +1,11 @@
 """``deltaprop check FILE``: grade a practice file against deltaprop's own engine.
 
-Each function the file defines is run on seeded random inputs of several non-square shapes
-and compared with the engine.  A wrong output is named, with its error, the most likely
-mistake and a hint pointing at the equation.  Exit code 0 if every function passed, 1 if not.
+The file runs in a separate, isolated Python process with a time and a memory limit; each
+function it defines is called there on seeded random inputs of several non-square shapes, and
+what it returns is compared here with the engine.  A wrong output is named, with its error,
+the most likely mistake, a hint pointing at the equation, and the smallest failing case.
+Whatever the file does (exit, hang, crash, print), the verdict is a FAIL that says so.
+Exit code 0 only if every function was run and passed, 1 if not, 2 for a usage error.
 """
 
 from __future__ import annotations
@@ -17,9 +20,14 @@ mistakes (the fixed vocabulary of the JSON "mistakes" field, most likely first):
   transposed, mean_missing, mean_doubled, sign_flipped, activation_derivative_missing,
   derivative_at_wrong_point, bias_wrong_axis, wrong_shape, raised, other
 
+json fields beyond function, passed, mistakes, hint, message: counterexample (the smallest
+  failing case: case, inputs, expected, received as nested lists; NaN and inf as strings),
+  line / source / error (where the file raised or stopped), output (its prints, after a crash)
+
 examples:
   deltaprop practice dense && deltaprop check dense_practice.py
   deltaprop check --format json my_backprop.py    # one JSON object per function, per line
+  deltaprop check --timeout 30 slow_but_correct.py
 """
 
 
@@ -33,6 +41,9 @@ def add_parser(subparsers) -> None:
                         help="text for people, json for graders (default: text)")
     parser.add_argument("--seed", type=int, default=0,
                         help="seed of the random test inputs (default: 0)")
+    parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                        help="wall-clock limit of one run of the file, after which it is "
+                             "stopped and its running function fails (default: 10)")
     parser.set_defaults(run=run)
 
 
@@ -45,22 +56,76 @@ def format_text(result) -> str:
         lines.append(f"      likely mistake: {', '.join(result.mistakes)}")
     if result.hint:
         lines.append(f"      hint: {result.hint}")
+    if result.counterexample and not result.not_implemented:
+        lines += _format_example(result.counterexample)
+    if result.output:
+        printed = result.output.splitlines()[-OUTPUT_LINES:]
+        lines.append("      your file printed (the end):")
+        lines += [f"        | {line[:160]}" for line in printed]
     return "\n".join(lines)
+
+
+OUTPUT_LINES = 6          # lines of the learner's own prints shown after a crash
+EXAMPLE_THRESHOLD = 30    # numbers an array may have to be printed in full
+
+
+def _format_example(example: dict) -> list[str]:
+    """The smallest failing case: its inputs, then expected and received per wrong output."""
+    lines = [f"      smallest failing case ({example['case']}):"]
+    for name, value in example["inputs"].items():
+        lines += _format_value(name, value)
+    for name in example.get("expected", {}):
+        lines += _format_value(f"expected {name}", example["expected"][name])
+        lines += _format_value(f"received {name}", example["received"][name])
+    return lines
+
+
+def _format_value(label: str, value) -> list[str]:
+    import numpy as np
+
+    if isinstance(value, list) and value and isinstance(value[0], list) \
+            and not _is_rectangular(value):
+        return [line for i, item in enumerate(value) for line in
+                _format_value(f"{label}[{i}]", item)]
+    array = np.array(_floats(value))
+    if array.size > EXAMPLE_THRESHOLD:
+        return [f"        {label} = array of shape {array.shape}"]
+    text = np.array2string(array, precision=4, separator=", ", suppress_small=True,
+                           max_line_width=88, floatmode="maxprec")
+    indent = " " * (11 + len(label))
+    return [f"        {label} = " + text.replace("\n", "\n" + indent)]
+
+
+def _floats(value):
+    if isinstance(value, list):
+        return [_floats(item) for item in value]
+    return float(value) if isinstance(value, str) else value     # "nan", "inf", "-inf"
+
+
+def _is_rectangular(value) -> bool:
+    import numpy as np
+
+    try:
+        np.array(_floats(value), dtype=np.float64)
+    except ValueError:
+        return False
+    return True
 
 
 def run(args) -> int:
     from ..practice import check_file
 
+    options = {} if args.timeout is None else {"timeout": args.timeout}
     try:
-        results = check_file(args.file, seed=args.seed)
+        results = check_file(args.file, seed=args.seed, **options)
     except (FileNotFoundError, ValueError) as error:
         raise CLIError(str(error)) from None
     for result in results:
         if args.format == "json":
-            print(json.dumps(result.to_dict(), ensure_ascii=False))
+            print(json.dumps(result.to_dict(), ensure_ascii=False, allow_nan=False))
         else:
             print(format_text(result))
     if args.format == "text":
         passed = sum(r.passed for r in results)
         print(f"{passed}/{len(results)} functions passed")
-    return 0 if all(r.passed for r in results) else 1
+    return 0 if results and all(r.passed for r in results) else 1

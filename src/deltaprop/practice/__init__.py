@@ -6,7 +6,11 @@
 [False]
 
 ``check_file`` returns one :class:`CheckResult` per function; its ``mistakes`` come from the
-fixed vocabulary :data:`MISTAKES`, most likely first.
+fixed vocabulary :data:`MISTAKES`, most likely first, and a failure carries its smallest
+failing case (``counterexample``).  The learner's file runs in a separate, isolated Python
+process with a time and a memory limit (:mod:`.runner`); only the arrays it returns come back,
+and the verdict is computed in this process, against the engine, so nothing the file does
+(exit, hang, crash, print, patch) can turn a wrong function into a pass.
 """
 
 from .checker import CheckResult, OutputReport, check_file, check_function, check_module

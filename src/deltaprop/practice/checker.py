@@ -1,16 +1,29 @@
 r"""Grade a learner's practice file against the engine, and name the most likely mistake.
 
+The learner's code runs in a separate, isolated Python process (:mod:`.runner`); this module
+only draws the inputs, reads back the arrays the learner's functions returned (or what they
+raised, or how their process ended), and judges them here, against deltaprop's engine.  So
+nothing the learner's file does (``sys.exit``, ``os._exit``, an endless loop, a patched
+``np.allclose``, a changed tolerance or engine class, prints to ``sys.__stdout__``) can
+change the references, the comparison, or the verdict: each of those is a FAIL that says
+what happened and, where known, at which line.
+
 For each function the learner defined, :func:`check_file` draws a few seeded float64 cases of
-different non-square shapes, calls the function, and compares every output with deltaprop's
-reference.  A wrong output is then compared with the planted-mistake variants of
+different non-square shapes (one shape twice, with other values; large logits for softmax)
+and calls the function on fresh copies of each, in a seeded order that interleaves the
+functions and the cases.  Every output is compared with the engine's reference.  A wrong
+output is then compared (:mod:`.diagnosis`) with the planted-mistake variants of
 :mod:`deltaprop.practice.mistakes`; the variants whose numbers match the learner's (relative
 error below 1e-6 in every case) are the diagnosis, most exact first.  If none matches, the
 mistake is ``other`` (or ``wrong_shape``), followed by the variants that come closer to the
-learner's numbers than the reference does.
+learner's numbers than the reference does.  A function that changes its inputs in place,
+returns complex or non-numeric values, or returns an earlier call's answer fails too.  A
+failure carries its smallest failing case (``counterexample``): inputs, expected, received.
 """
 
 from __future__ import annotations
 
+import ast
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -19,32 +32,28 @@ from typing import Any
 
 import numpy as np
 
-from .loader import LearnerError, call, load_module
-from .mistakes import HINTS, SPECIFIC, generic_candidates, hint_for
+from .diagnosis import (
+    OutputReport,
+    describe,
+    example,
+    input_size,
+    rank,
+    relative_error,
+    score_case,
+)
+from .mistakes import HINTS, SPECIFIC
 from .references import (
     SPECS,
     TOPIC_FUNCTIONS,
+    Case,
     FunctionSpec,
     OutputStructureError,
     learner_arguments,
 )
+from .runner import MEMORY_LIMIT, TIME_LIMIT, Call, LearnerError, RunReport, run_file
 
 RTOL = 1e-6          # an output passes if |got − ref| <= RTOL·|ref| + ATOL element-wise
 ATOL = 1e-9
-EXPLAINED = 1e-6     # a variant explains an output if its relative error is below this
-NEAR = 0.25          # ... and comes close (listed after "other") below this
-
-
-@dataclass
-class OutputReport:
-    """One output of a checked function (over all test cases)."""
-
-    name: str
-    passed: bool
-    max_abs_error: float | None = None          # None where the shapes differ
-    shape: list[int] | None = None              # the learner's shape (first failing case)
-    expected_shape: list[int] | None = None
-    case: str = ""                              # the sizes of the first failing case
 
 
 @dataclass
@@ -64,6 +73,8 @@ class CheckResult:
     error: str | None = None                    # "ExceptionName: message"
     not_implemented: bool = False
     cases: int = 0
+    counterexample: dict[str, Any] | None = None  # the smallest failing case (JSON-ready)
+    output: str = ""                            # the file's prints (trimmed), after a crash
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -75,13 +86,232 @@ class CheckResult:
         return data
 
 
-def _relative_error(got: np.ndarray, target: np.ndarray) -> float:
-    if got.shape != target.shape:
-        return math.inf
-    error = float(np.max(np.abs(got - target), initial=0.0))
-    if not math.isfinite(error):
-        return math.inf
-    return error / max(float(np.max(np.abs(target), initial=0.0)), 1e-12)
+# -- the public entry points -------------------------------------------------------------------
+def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT
+               ) -> list[CheckResult]:
+    """Run the learner's file in an isolated process and check its practice functions.
+
+    ``timeout`` is the wall-clock limit, in seconds, of one run of the file (loading it and
+    all its calls); past it, the process is killed and the function that was running fails.
+    Raises ``FileNotFoundError`` if there is no such file and ``ValueError`` if it defines no
+    practice function (or for a bad ``seed`` / ``timeout``).  Nothing the file does escapes as
+    an exception: an error while loading it is one result for ``"<import>"`` with the mistake
+    ``raised`` and its line, followed by a failed result for each function the file declares.
+    """
+    return _check(_existing(path), _seed(seed), _timeout(timeout), only=None)
+
+
+def check_module(module: ModuleType, path: str | Path | None = None, seed: int = 0, *,
+                 timeout: float = TIME_LIMIT) -> list[CheckResult]:
+    """Check the practice functions of ``module``'s file (``path``, default ``__file__``).
+
+    The already imported ``module`` is not called: its file is run afresh in an isolated
+    process, exactly as :func:`check_file` does, so that its verdict is honest.
+    """
+    path = path if path is not None else getattr(module, "__file__", None)
+    if path is None:
+        raise ValueError(f"module {module.__name__!r} has no file to check; pass path=")
+    return check_file(path, seed, timeout=timeout)
+
+
+def check_function(spec: FunctionSpec, function: Any, path: str | Path, seed: int = 0, *,
+                   timeout: float = TIME_LIMIT) -> CheckResult:
+    """Check the function ``spec.name`` of the file at ``path`` alone.
+
+    ``function`` is kept for compatibility and not called: the function of that name in
+    ``path`` runs in an isolated process (see :func:`check_file`).
+    """
+    results = _check(_existing(path), _seed(seed), _timeout(timeout), only=spec.name)
+    return next((r for r in results if r.function == spec.name), results[0])
+
+
+def _existing(path: str | Path) -> Path:
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    return path
+
+
+def _seed(seed: Any) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    return int(seed)
+
+
+def _timeout(timeout: Any) -> float:
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
+            or not math.isfinite(timeout) or timeout <= 0:
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return float(timeout)
+
+
+def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[CheckResult]:
+    names = (only,) if only else tuple(SPECS)
+    cases = {name: [SPECS[name].make_case(rng, shape) for shape in SPECS[name].shapes]
+             for name in names for rng in [np.random.default_rng(seed)]}
+    calls, position = _plan(cases, seed)
+    report = run_file(path, calls, {} if only else TOPIC_FUNCTIONS, timeout)
+    if report.import_error is not None:
+        return _import_failed(path, report, only)
+    if only:
+        wanted: tuple[str, ...] = (only,)
+    elif report.topic in TOPIC_FUNCTIONS:
+        wanted = TOPIC_FUNCTIONS[report.topic]
+    else:
+        wanted = tuple(name for name in SPECS if name in report.functions)
+    if not wanted:
+        raise ValueError(f"{path} defines none of the practice functions "
+                         f"({', '.join(SPECS)}); write one with 'deltaprop practice TOPIC'")
+    results = []
+    for name in wanted:
+        spec = SPECS[name]
+        if name not in report.functions:
+            results.append(CheckResult(name, spec.topic, False, ["other"],
+                                       f"define the function {name}({', '.join(spec.args)})",
+                                       f"{name} is not defined in the file"))
+        elif name in report.stopped:
+            results.append(_stopped(spec, report.stopped[name], report.output,
+                                    len(cases[name])))
+        else:
+            keys = [(name, index) for index in range(len(cases[name]))]
+            results.append(_judge(spec, cases[name],
+                                  [report.returned.get(position[key]) for key in keys],
+                                  [position[key] for key in keys]))
+    return results
+
+
+def _plan(cases: dict[str, list[Case]], seed: int
+          ) -> tuple[list[Call], dict[tuple[str, int], int]]:
+    """Every (function, case) call, in a seeded order that interleaves functions and cases;
+    and the position of each ``(function, case index)`` in that order (its call id)."""
+    keys = [(name, index) for name, found in cases.items() for index in range(len(found))]
+    order = np.random.default_rng([seed, 7]).permutation(len(keys))
+    calls, position = [], {}
+    for call_id, chosen in enumerate(order):
+        name, index = keys[chosen]
+        arguments = learner_arguments(cases[name][index])
+        calls.append(Call(call_id, name, SPECS[name].args,
+                          [arguments[arg] for arg in SPECS[name].args]))
+        position[(name, index)] = call_id
+    return calls, position
+
+
+# -- the verdict on one function ---------------------------------------------------------------
+def _judge(spec: FunctionSpec, cases: list[Case], returned: list, order: list[int]
+           ) -> CheckResult:
+    """The verdict on one function from what each of its calls returned (case order)."""
+    if any(r is None for r in returned):
+        lost = sum(r is None for r in returned)
+        return _stopped(spec, LearnerError("DamagedResults", f"no result came back for {lost} "
+                                           "of its calls", None, ""), "", len(cases))
+    raised = [i for i, r in enumerate(returned) if r.error is not None]
+    if raised:
+        index = min(raised, key=lambda i: input_size(spec, cases[i]))
+        result = _raised(spec, returned[index].error, len(cases))
+        result.counterexample = example(spec, cases[index])
+    else:
+        result = _compare(spec, cases, [r.value for r in returned], order)
+    changed = [name for name in spec.args if any(name in r.modified for r in returned)]
+    if changed:
+        _note_in_place(result, changed, len(cases))
+    return result
+
+
+def _compare(spec: FunctionSpec, cases: list[Case], values: list, order: list[int]
+             ) -> CheckResult:
+    """Compare every output with the engine, case by case; diagnose what is wrong."""
+    reports: dict[str, OutputReport] = {}
+    failing: dict[str, list[dict[str, tuple[float, str]]]] = {}   # output -> per-case scores
+    reference_scores: dict[str, float] = {}
+    seen: list[tuple[int, Any, Any]] = []     # (case, learned, reference) per compared case
+    wrong: dict[int, list[str]] = {}          # case -> its failing outputs
+    for index, (case, value) in enumerate(zip(cases, values)):
+        reference = spec.reference(case)
+        try:
+            learned = spec.read_outputs(value, case)
+        except OutputStructureError as error:
+            result = CheckResult(spec.name, spec.topic, False, [error.mistake],
+                                 f"{HINTS[error.mistake]}; {error}" if error.mistake ==
+                                 "wrong_shape" else _UNREADABLE_HINT,
+                                 f"wrong return value: {error}", cases=len(cases))
+            result.counterexample = example(spec, case)
+            return result
+        seen.append((index, learned, reference))
+        variants = SPECIFIC[spec.name](case, reference)
+        for name, ref in reference.items():
+            got = learned[name]
+            report = reports.setdefault(name, OutputReport(name, True,
+                                                           expected_shape=list(ref.shape)))
+            if got.shape == ref.shape and np.allclose(got, ref, rtol=RTOL, atol=ATOL):
+                continue
+            wrong.setdefault(index, []).append(name)
+            error = (float(np.max(np.abs(got - ref), initial=0.0))
+                     if got.shape == ref.shape else None)
+            if error is not None and not math.isfinite(error):
+                error = math.inf                         # NaN or inf in the learner's output
+            if report.passed:
+                report.passed, report.case = False, spec.describe(case)
+                report.shape, report.expected_shape = list(got.shape), list(ref.shape)
+            if error is not None:
+                report.max_abs_error = max(report.max_abs_error or 0.0, error)
+            reference_scores[name] = max(reference_scores.get(name, 0.0),
+                                         relative_error(got, ref))
+            failing.setdefault(name, []).append(score_case(spec, case, name, got, ref, variants))
+    outputs = [reports[name] for name in reports]
+    errors = [r.max_abs_error for r in outputs if r.max_abs_error is not None]
+    result = CheckResult(spec.name, spec.topic, not failing, outputs=outputs, cases=len(cases),
+                         max_abs_error=max(errors) if errors else 0.0)
+    if not failing:
+        result.message = f"correct on {len(cases)} cases"
+        return result
+    result.mistakes, result.hint = rank(failing, reference_scores, reports, spec.topic)
+    result.message = "; ".join(describe(r) for r in outputs if not r.passed)
+    smallest = min(wrong, key=lambda i: input_size(spec, cases[i]))
+    _, learned, reference = seen[smallest]
+    result.counterexample = example(spec, cases[smallest], reference, learned, wrong[smallest])
+    _note_state(result, spec, cases, seen, wrong, order)
+    return result
+
+
+_UNREADABLE_HINT = ("return real float64 arrays (np.ndarray): no complex numbers (a square "
+                    "root or log of a negative number?), no objects or text")
+
+
+def _note_in_place(result: CheckResult, changed: list[str], cases: int) -> None:
+    """A function that modifies its inputs fails, whatever it returns."""
+    what = (f"changed its input{'s' if len(changed) > 1 else ''} {', '.join(changed)} in "
+            "place (the caller's arrays are modified)")
+    hint = ("do not modify the inputs: `x -= ...`, `x *= ...`, `x[...] = ...` and "
+            "`list.pop()` write into the caller's data; compute new arrays instead "
+            "(`v = momentum * velocity + grad`, `delta = delta * ...`)")
+    if result.passed:
+        result.passed, result.mistakes, result.hint = False, ["other"], hint
+        result.message = f"{what}; its values were right on {cases} cases"
+    else:
+        result.message = f"{result.message}; it also {what}"
+        result.hint = f"{result.hint}; also, {hint}" if result.hint else hint
+
+
+def _note_state(result, spec, cases, seen, wrong, order) -> None:
+    """Name a failure that repeats an earlier call's answer: state kept between calls."""
+    learned_of = {index: learned for index, learned, _ in seen}
+    reference_of = {index: reference for index, _, reference in seen}
+    for index in sorted(wrong, key=lambda i: order[i]):
+        for earlier in (i for i in learned_of if order[i] < order[index]):
+            same = all(np.array_equal(learned_of[index][k], learned_of[earlier][k])
+                       for k in learned_of[index])
+            alike = all(np.array_equal(reference_of[index][k], reference_of[earlier][k])
+                        for k in reference_of[index])
+            if same and not alike:
+                result.message += (f"; on {spec.describe(cases[index])} it returned exactly "
+                                   f"what an earlier call ({spec.describe(cases[earlier])}) "
+                                   "returned: does it keep state between calls (a cache, a "
+                                   "global)?")
+                if result.mistakes[:1] == ["other"]:
+                    result.hint = ("compute the result from this call's inputs only: a "
+                                   "cache or a global variable carries an earlier call's "
+                                   "answer into this one")
+                return
 
 
 def _raised(spec: FunctionSpec, error: LearnerError, cases: int) -> CheckResult:
@@ -94,174 +324,84 @@ def _raised(spec: FunctionSpec, error: LearnerError, cases: int) -> CheckResult:
         result.hint = "not implemented yet: replace `raise NotImplementedError` with your code"
         result.message = f"not implemented{where}"
         return result
+    result.message = f"raised {error.kind}: {error.message}{where}"
+    if error.kind == "SystemExit":
+        result.message = f"called sys.exit({error.message}) (or exit / quit){where}"
+        result.hint = ("a practice function returns its result; it must not end the program "
+                       "(sys.exit, exit, quit)")
+    elif error.kind == "MemoryError":
+        result.hint = (f"it ran out of memory (the limit is {MEMORY_LIMIT / 2**30:g} GiB): "
+                       "the arrays of a practice function are tiny; look for a huge "
+                       "allocation, e.g. an outer product or a list that keeps growing")
     shape_words = ("matmul", "shape", "broadcast", "mismatch", "align")
     if error.kind == "ValueError" and any(w in error.message for w in shape_words):
         result.mistakes.append("transposed")
         result.hint = ("a product got incompatible shapes, most often a missing or extra "
                        "transpose: write the shapes next to each product, e.g. Δ W is "
                        "(N, out) @ (out, in) -> (N, in)")
-    result.message = f"raised {error.kind}: {error.message}{where}"
     return result
 
 
-def check_function(spec: FunctionSpec, function: Any, path: str | Path,
-                   seed: int = 0) -> CheckResult:
-    """Run one learner function on the spec's cases; diagnose what is wrong."""
-    rng = np.random.default_rng(seed)
-    cases = [spec.make_case(rng, shape) for shape in spec.shapes]
-    reports: dict[str, OutputReport] = {}
-    failing: dict[str, list[dict[str, tuple[float, str]]]] = {}   # output -> per-case scores
-    reference_scores: dict[str, float] = {}
-    for case in cases:
-        reference = spec.reference(case)
-        arguments = learner_arguments(case)
-        try:
-            value = call(function, path, [arguments[name] for name in spec.args])
-        except LearnerError as error:
-            return _raised(spec, error, len(cases))
-        try:
-            learned = spec.read_outputs(value, case)
-        except OutputStructureError as error:
-            return CheckResult(spec.name, spec.topic, False, ["wrong_shape"],
-                               f"{HINTS['wrong_shape']}; {error}",
-                               f"wrong return value: {error}", cases=len(cases))
-        variants = SPECIFIC[spec.name](case, reference)
-        for name, ref in reference.items():
-            got = learned[name]
-            report = reports.setdefault(name, OutputReport(name, True,
-                                                           expected_shape=list(ref.shape)))
-            if got.shape == ref.shape and np.allclose(got, ref, rtol=RTOL, atol=ATOL):
-                continue
-            error = (float(np.max(np.abs(got - ref), initial=0.0))
-                     if got.shape == ref.shape else None)
-            if error is not None and not math.isfinite(error):
-                error = math.inf                         # NaN or inf in the learner's output
-            if report.passed:
-                report.passed, report.case = False, spec.describe(case)
-                report.shape, report.expected_shape = list(got.shape), list(ref.shape)
-            if error is not None:
-                report.max_abs_error = max(report.max_abs_error or 0.0, error)
-            reference_scores[name] = max(reference_scores.get(name, 0.0),
-                                         _relative_error(got, ref))
-            failing.setdefault(name, []).append(_score_case(spec, case, name, got, ref, variants))
-    outputs = [reports[name] for name in reports]
-    errors = [r.max_abs_error for r in outputs if r.max_abs_error is not None]
-    result = CheckResult(spec.name, spec.topic, not failing, outputs=outputs, cases=len(cases),
-                         max_abs_error=max(errors) if errors else 0.0)
-    if failing:
-        result.mistakes, result.hint = _rank(failing, reference_scores, reports)
-        result.message = "; ".join(_describe(r) for r in outputs if not r.passed)
+STOP_HINTS = {
+    "LearnerTimeoutError": "the function did not return in time: look for a loop that never "
+                           "ends; the checker stops it from outside, so catching exceptions "
+                           "or signals cannot keep it running",
+    "DamagedResults": "a practice function only computes and returns arrays: it must not "
+                      "write into other files or descriptors",
+}
+ENDED_HINT = ("a practice function returns its result: it must not end the process that "
+              "runs it (os._exit, sys.exit, signals, closing descriptors, threads)")
+
+
+def _stopped(spec: FunctionSpec, error: LearnerError, output: str, cases: int) -> CheckResult:
+    """A function whose calls did not all come back: its process ended, or its results."""
+    where = f" (line {error.line}: {error.source})" if error.line else ""
+    return CheckResult(spec.name, spec.topic, False, ["raised"],
+                       STOP_HINTS.get(error.kind, ENDED_HINT),
+                       f"not run to the end: {error.message}{where}", line=error.line,
+                       source=error.source, error=f"{error.kind}: {error.message}",
+                       cases=cases, output=output)
+
+
+def _import_failed(path: Path, report: RunReport, only: str | None) -> list[CheckResult]:
+    """One result for ``<import>``, then a failed one for each function the file declares."""
+    error = report.import_error
+    where = f" at line {error.line}: {error.source}" if error.line else ""
+    if error.kind == "SystemExit":
+        what = f"your file called sys.exit({error.message}) (or exit / quit) while being loaded"
+    elif error.kind in ("LearnerTimeoutError", "os._exit", "Signal", "ProcessExit",
+                        "DamagedResults"):
+        what = error.message
     else:
-        result.message = f"correct on {len(cases)} cases"
-    return result
-
-
-def _score_case(spec, case, name, got, ref, variants) -> dict[str, tuple[float, str]]:
-    """``label -> (relative error, hint)`` of every candidate slip for one output, one case."""
-    candidates = [(label, target, "") for label, target in
-                  generic_candidates(spec.topic, ref, case["_sizes"].get("N", 1))]
-    candidates += [(label, outputs[name], hint) for label, hint, outputs in variants
-                   if name in outputs]
-    if got.shape != ref.shape and got.size == ref.size:
-        candidates.append(("wrong_shape", ref.reshape(got.shape),
-                           f"{name} has shape {got.shape}, expected {ref.shape} "
-                           "(the numbers are right, the layout is not)"))
-    scores: dict[str, tuple[float, str]] = {}
-    for label, target, hint in candidates:
-        score = _relative_error(got, np.asarray(target))
-        if label not in scores or score < scores[label][0]:
-            scores[label] = (score, hint or hint_for(spec.topic, label))
-    return scores
-
-
-def _rank(failing, reference_scores, reports) -> tuple[list[str], str]:
-    exact, near, unexplained = [], [], []
-    for name, per_case in failing.items():
-        labels = set().union(*per_case)
-        combined = {label: (max(case.get(label, (math.inf, ""))[0] for case in per_case),
-                            next(case[label][1] for case in per_case if label in case))
-                    for label in labels}
-        ranked = sorted(combined.items(), key=lambda item: item[1][0])
-        hits = [(label, hint) for label, (score, hint) in ranked if score <= EXPLAINED]
-        exact += hits
-        if not hits:
-            report = reports[name]
-            if report.shape != report.expected_shape:
-                unexplained.append(("wrong_shape", f"{name} has shape {tuple(report.shape)}, "
-                                    f"expected {tuple(report.expected_shape)}: "
-                                    f"{HINTS['wrong_shape']}"))
-            elif report.max_abs_error == math.inf:
-                unexplained.append(("other", f"{name} contains NaN or inf: look for an "
-                                    "exponential that overflows (use a stable sigmoid or "
-                                    "softmax) or a division by zero"))
-            else:
-                unexplained.append(("other", HINTS["other"]))
-        near += [(score, label, hint) for label, (score, hint) in ranked
-                 if EXPLAINED < score < min(NEAR, 0.5 * reference_scores[name])]
-    # near misses are shown only when some wrong output has no exact explanation
-    ordered = exact + unexplained
-    if unexplained and near:
-        _, label, hint = min(near)
-        ordered[len(exact)] = (ordered[len(exact)][0],
-                               f"{ordered[len(exact)][1]}; the closest slip ({label}): {hint}")
-        ordered += [(label, hint) for _, label, hint in sorted(near)]
-    if exact and any(r.shape != r.expected_shape for r in reports.values() if not r.passed):
-        ordered.append(("wrong_shape", HINTS["wrong_shape"]))
-    mistakes, hints = [], []
-    for label, hint in ordered:
-        if label not in mistakes:
-            mistakes.append(label)
-            hints.append(hint)
-    return mistakes, hints[0]
-
-
-def _describe(report: OutputReport) -> str:
-    if report.max_abs_error == math.inf:
-        return f"{report.name} contains NaN or inf ({report.case})"
-    if report.shape != report.expected_shape:
-        return (f"{report.name} has shape {tuple(report.shape)}, expected "
-                f"{tuple(report.expected_shape)} ({report.case})")
-    return f"{report.name} is off by up to {report.max_abs_error:.3g} ({report.case})"
-
-
-def check_module(module: ModuleType, path: str | Path, seed: int = 0) -> list[CheckResult]:
-    """Check every practice function that ``module`` defines (all of its topic's, if marked)."""
-    topic = getattr(module, "DELTAPROP_TOPIC", None)
-    names = TOPIC_FUNCTIONS.get(topic, ()) if isinstance(topic, str) else ()
-    if not names:
-        names = tuple(name for name in SPECS if callable(getattr(module, name, None)))
-    if not names:
-        raise ValueError(f"{path} defines none of the practice functions "
-                         f"({', '.join(SPECS)}); write one with 'deltaprop practice TOPIC'")
-    results = []
-    for name in names:
-        spec, function = SPECS[name], getattr(module, name, None)
-        if not callable(function):
-            results.append(CheckResult(name, spec.topic, False, ["other"],
-                                       f"define the function {name}({', '.join(spec.args)})",
-                                       f"{name} is not defined in the file"))
-            continue
-        results.append(check_function(spec, function, path, seed))
+        what = f"importing the file raised {error.kind}: {error.message}"
+    results = [CheckResult("<import>", "", False, ["raised"],
+                           "the file itself fails to run: fix this error first",
+                           f"{what}{where}", line=error.line, source=error.source,
+                           error=f"{error.kind}: {error.message}", output=report.output)]
+    for name in _declared(path, only):
+        results.append(CheckResult(name, SPECS[name].topic, False, ["raised"],
+                                   "the file itself fails to run: fix that error first",
+                                   f"not run: {what}{where}", line=error.line,
+                                   source=error.source, error=f"{error.kind}: {error.message}"))
     return results
 
 
-def check_file(path: str | Path, seed: int = 0) -> list[CheckResult]:
-    """Import the learner's file and check its practice functions against the engine.
-
-    Raises ``FileNotFoundError`` if there is no such file and ``ValueError`` if it defines no
-    practice function.  An exception raised while importing the file is reported as one
-    result for the function ``"<import>"`` with the mistake ``raised`` and its line.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
+def _declared(path: Path, only: str | None) -> list[str]:
+    """The practice functions a file declares, read from its source (never run here)."""
     try:
-        module = load_module(path)
-    except LearnerError as error:
-        where = f" at line {error.line}: {error.source}" if error.line else ""
-        return [CheckResult("<import>", "", False, ["raised"],
-                            "the file itself fails to run: fix this error first",
-                            f"importing the file raised {error.kind}: {error.message}{where}",
-                            line=error.line, source=error.source,
-                            error=f"{error.kind}: {error.message}")]
-    return check_module(module, path, seed)
+        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
+    except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
+        return []
+    defined = {node.name for node in tree.body
+               if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
+    topic = next((node.value.value for node in tree.body if isinstance(node, ast.Assign)
+                  and isinstance(node.value, ast.Constant)
+                  and any(isinstance(t, ast.Name) and t.id == "DELTAPROP_TOPIC"
+                          for t in node.targets)), None)
+    if only:
+        return [only] if only in defined else []
+    if topic in TOPIC_FUNCTIONS:
+        return list(TOPIC_FUNCTIONS[topic])
+    return [name for name in SPECS if name in defined]
+
+

@@ -5,6 +5,11 @@ implementation of backpropagation), so a learner's function is graded against ex
 library computes.  Inputs are float64, seeded, and in shapes whose dimensions all differ, so a
 transposed product either fails or gives a matrix of the wrong shape.
 
+Every function gets several cases of different shapes; the last one repeats the first shape
+with new values (a function that keeps state between calls, or caches by shape, fails it),
+and softmax + cross-entropy also gets rows shifted by ±1000 (finite answer; a naive ``exp``
+overflows).
+
 Each :class:`FunctionSpec` says how to draw one test case (a dict of keyword inputs), how to
 run the engine on it, and how to read the learner's return value as named outputs
 (``"grad_weight"``, ``"grad_weights[1]"``, ...).
@@ -24,13 +29,22 @@ from ..layers import Dense
 from ..losses import CrossEntropyLoss
 from ..model import Sequential
 from ..optim import SGD
+from ._protocol import Unreadable
 
 Case = dict[str, Any]            # argument name -> value, in the order of the signature
 Outputs = dict[str, np.ndarray]  # output name -> array
 
 
 class OutputStructureError(ValueError):
-    """The learner returned the wrong number or kind of values (not arrays in the right slots)."""
+    """The learner returned the wrong number or kind of values (not arrays in the right slots).
+
+    ``mistake`` is the vocabulary word for it: ``wrong_shape`` for a wrong structure,
+    ``other`` for values that are not real numbers (complex, objects, text).
+    """
+
+    def __init__(self, message: str, mistake: str = "wrong_shape"):
+        super().__init__(message)
+        self.mistake = mistake
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,11 @@ class FunctionSpec:
 def _as_array(value: Any, what: str) -> np.ndarray:
     if value is None:
         raise OutputStructureError(f"{what} is None (did the function forget to `return`?)")
+    if isinstance(value, Unreadable):
+        if value.kind == "size":
+            raise OutputStructureError(f"{what} is {value.reason}")
+        raise OutputStructureError(f"{what} is {value.reason}: return real float arrays",
+                                   "other")
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -116,10 +135,15 @@ def _dense_reference(case: Case) -> Outputs:
 
 # -- softmax + cross-entropy: Δᴸ = (softmax(Z) − Y)/N ----------------------------------------------
 def _softmax_ce_case(rng: np.random.Generator, shape: tuple) -> Case:
-    n, classes = shape
-    return {"logits": rng.normal(0.0, 2.0, size=shape),
-            "labels": rng.integers(0, classes, size=n),
-            "_sizes": {"N": n, "C": classes}}
+    """Logits of scale 2; with a third entry ``s``, each row is shifted by ±s (softmax is
+    shift-invariant, so the answer stays finite; a naive ``exp`` overflows)."""
+    n, classes, *shift = shape
+    logits = rng.normal(0.0, 2.0, size=(n, classes))
+    sizes: dict[str, Any] = {"N": n, "C": classes}
+    if shift:
+        logits += shift[0] * rng.choice([-1.0, 1.0], size=(n, 1))
+        sizes["large logits"] = f"±{shift[0]:g}"
+    return {"logits": logits, "labels": rng.integers(0, classes, size=n), "_sizes": sizes}
 
 
 def _softmax_ce_reference(case: Case) -> Outputs:
@@ -209,7 +233,7 @@ def _momentum_reference(case: Case) -> Outputs:
 
 # -- the table ------------------------------------------------------------------------------
 def _activation_spec(name: str) -> FunctionSpec:
-    return FunctionSpec(name, "activation", ("z", "grad_out"), ((5, 3), (4, 7), (2, 6)),
+    return FunctionSpec(name, "activation", ("z", "grad_out"), ((5, 3), (4, 7), (2, 6), (5, 3)),
                         _activation_case, _activation_reference(ACTIVATION_CLASSES[name]),
                         _read_single("grad_z"))
 
@@ -218,18 +242,19 @@ SPECS: dict[str, FunctionSpec] = {
     **{name: _activation_spec(name) for name in ACTIVATION_CLASSES},
     "dense_backward": FunctionSpec(
         "dense_backward", "dense", ("a_prev", "weight", "grad_out"),
-        ((5, 3, 4), (7, 6, 2), (3, 2, 5)), _dense_case, _dense_reference,
+        ((5, 3, 4), (7, 6, 2), (3, 2, 5), (5, 3, 4)), _dense_case, _dense_reference,
         _read_tuple(("grad_a_prev", "grad_weight", "grad_bias"))),
     "softmax_cross_entropy_backward": FunctionSpec(
         "softmax_cross_entropy_backward", "softmax_cross_entropy", ("logits", "labels"),
-        ((5, 3), (8, 4), (3, 6)), _softmax_ce_case, _softmax_ce_reference,
+        ((5, 3), (8, 4), (3, 6), (5, 3), (4, 3, 1000.0)), _softmax_ce_case, _softmax_ce_reference,
         _read_single("grad_logits")),
     "network_backward": FunctionSpec(
         "network_backward", "network", ("weights", "activations", "zs", "y"),
-        ((5, 3, 4, 2), (7, 2, 5, 4, 3)), _network_case, _network_reference, _read_network),
+        ((5, 3, 4, 2), (7, 2, 5, 4, 3), (5, 3, 4, 2)), _network_case, _network_reference,
+        _read_network),
     "momentum_step": FunctionSpec(
         "momentum_step", "momentum", ("weight", "grad", "velocity", "lr", "momentum"),
-        (((4, 3), 0.1, 0.9), ((2, 5), 0.05, 0.5), ((6, 2), 0.3, 0.8)),
+        (((4, 3), 0.1, 0.9), ((2, 5), 0.05, 0.5), ((6, 2), 0.3, 0.8), ((4, 3), 0.2, 0.5)),
         _momentum_case, _momentum_reference, _read_tuple(("new_weight", "new_velocity"))),
 }
 
