@@ -25,7 +25,8 @@ def test_card_for_a_2_3_1_network_has_its_shapes_and_six_steps():
 
 @pytest.mark.parametrize("notation, expected", [
     ("rows", ["(N, 2) @ (2, 3) + (3,) → (N, 3)", "(N, 2)ᵀ @ (N, 3) → (2, 3)"]),
-    ("ng", ["(3, 2) @ (2, m) + (3, 1) → (3, m)", "dZ[2] = A[2] − Y", "dW[1] = (1/m) dZ[1] A[0]ᵀ"]),
+    ("ng", ["(3, 2) @ (2, m) + (3, 1) → (3, m)", "dZ[2] = dA[2] ⊙ A[2] ⊙ (1 − A[2]) = A[2] − Y",
+            "dW[1] = (1/m) dZ[1] A[0]ᵀ"]),
     ("column", ["(3, 2) @ (2, 1) + (3, 1) → (3, 1)", "(3, 1) @ (2, 1)ᵀ → (3, 2)"]),
     ("haykin", ["e = d − y⁽²⁾", "ΔW(n) = α ΔW(n−1) + η δ yᵀ;  W ← W + ΔW"]),
 ])

@@ -33,7 +33,8 @@ def test_explain_json_with_logits_momentum_and_unfused(capsys):
     data = json.loads(capsys.readouterr().out)
     steps = {step["key"]: step for step in data["steps"]}
     assert steps["backward.delta.out"]["asides"][0]["name"].startswith("output delta, unfused")
-    assert [v["slot"] for v in steps["update.weight.1"]["values"]] == ["new_weight", "velocity"]
+    assert [v["slot"] for v in steps["update.weight.1"]["values"]] == [
+        "weight", "velocity_before", "velocity", "new_weight"]
 
 
 @pytest.mark.parametrize("argv, message", [

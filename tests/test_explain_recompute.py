@@ -186,6 +186,21 @@ def _output_forms(add, nota, s, kl, loss):
     for text, dphi in _derivatives(A, Z):
         out = f"{d} = {text} ⊙ {g}" if nota == "haykin" else f"{d} = {g} ⊙ {text}"
         add("each", out, lambda e, dphi=dphi: {d: e(g) * dphi(e)})
+    # sigmoid + BCE on probabilities: the long route, and what it collapses to
+    sig = f"{d} = {g} ⊙ {A} ⊙ (1 − {A})"
+    collapsed = {"haykin": "e" + over, "batch": f"({A} − {Y}){over}",
+                 "rows": f"({A} − {Y}){over}"}.get(nota, f"({A} − {Y}){over}" if kl > 1
+                                                    else f"{A} − {Y}")
+    if nota == "haykin":
+        sig = f"{d} = {A} ⊙ (1 − {A}) ⊙ {g}"
+
+    def chain(e):
+        route = e(g) * e(A) * (1 - e(A))
+        short = e("e") * scale(e) if nota == "haykin" else (e(A) - e(Y)) * scale(e)
+        assert np.allclose(route, short, rtol=1e-9, atol=1e-12), "the two sides differ"
+        return {d: route}
+
+    add("each", f"{sig} = {collapsed}", chain)
     add("J", f"Jₙ = diag({A}ₙ) − {A}ₙ {A}ₙᵀ (not diagonal)",
         lambda e: {"Jₙ": np.diag(e.row(A)) - np.outer(e.row(A), e.row(A))})
     add("each", f"{d}_½ = {d} / 2 (with L = ½·mean (a − y)² the factor 2 cancels)",

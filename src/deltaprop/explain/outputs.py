@@ -100,12 +100,17 @@ def through_activation_equation(nota: Notation, spec: OutputSpec, last: int) -> 
     return f"{d} = {dphi} ⊙ {g}" if nota.name == "haykin" else f"{d} = {g} ⊙ {dphi}"
 
 
-def fused_equation(nota: Notation, spec: OutputSpec, last: int) -> str:
-    r"""The collapsed output delta: :math:`(A - Y)/N` in the notation's own scaling."""
+def fused_equation(nota: Notation, spec: OutputSpec, last: int, reason: bool = True) -> str:
+    r"""The collapsed output delta: :math:`(A - Y)/N` in the notation's own scaling.
+
+    The one-sample notations say why in parentheses unless ``reason`` is false.
+    """
     n = _names(nota, last)
     A, Y, d = n["A"], n["Y"], n["d"]
     why = ("softmax + cross-entropy: the Jacobian cancels" if spec.activation == "softmax"
            else "sigmoid + cross-entropy: σ′ cancels")
+    if not reason:
+        return fused_equation(nota, spec, last).replace(f" ({why})", "")
     if nota.name == "haykin":
         return f"e = {Y} − {A};  {d} = " + _over(nota, spec, "e") + f" ({why})"
     text = f"{d} = " + _over(nota, spec, f"({A} − {Y})" if nota.name in ("batch", "rows")
@@ -121,4 +126,9 @@ def output_delta_equation(nota: Notation, spec: OutputSpec, last: int) -> str:
     if spec.activation == "identity":                     # Δ = ∂L/∂A: one equation
         g = _names(nota, last)["g"]
         return first.replace(f"{g} = ", _names(nota, last)["d"] + " = ")
-    return f"{first};  {through_activation_equation(nota, spec, last)}"
+    second = through_activation_equation(nota, spec, last)
+    if spec.loss == "bce" and spec.activation == "sigmoid":     # σ′ cancels: show where to
+        fused = fused_equation(nota, OutputSpec("bce", "sigmoid", True, spec.n_outputs), last,
+                               reason=False)
+        second += " = " + fused.rsplit(" = ", 1)[1]
+    return f"{first};  {second}"
