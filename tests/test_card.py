@@ -59,3 +59,20 @@ def test_card_rejects_bad_arguments():
         deltaprop.card(notation="bishop")
     with pytest.raises(ValueError, match="unknown activation"):
         deltaprop.card(activation="swishy")
+
+
+@pytest.mark.parametrize("notation", ["batch", "rows", "ng", "column", "haykin"])
+def test_card_without_biases_has_no_bias_anywhere(notation):
+    text = deltaprop.card([3, 4, 1], "tanh", "sigmoid", "bce", notation=notation, bias=False)
+    text = text.split("\n", 2)[2]                     # below the title and notation lines
+    assert "+ b" not in text and "+ (" not in text and "db" not in text
+    assert "∂L/∂b" not in text and "b ←" not in text and "b :=" not in text
+    assert "none: the network has no biases" in text
+    with_bias = deltaprop.card([3, 4, 1], "tanh", "sigmoid", "bce", notation=notation)
+    assert "+ b" in with_bias
+
+
+def test_card_prints_the_softmax_jacobian_vector_product_for_a_softmax_layer():
+    text = deltaprop.card([3, 4, 3], "tanh", "softmax", "mse")
+    assert "Δ⁽²⁾ = A⁽²⁾ ⊙ (∂L/∂A⁽²⁾ − rowsum(∂L/∂A⁽²⁾ ⊙ A⁽²⁾))" in text
+    assert "softmax′" not in text

@@ -70,6 +70,17 @@ def _phase_title(trace, step) -> str:
     return title
 
 
+def _what(trace) -> str:
+    count = len(trace.recordings)
+    return "one forward, backward and update step" if count == 1 else \
+        f"{count} training steps (forward, backward, update) on the same batch"
+
+
+def _title(trace) -> str:
+    count = len(trace.recordings)
+    return ("One training step" if count == 1 else f"{count} training steps") + ", every number"
+
+
 def _new_phase(step, current) -> bool:
     return (step.phase, step.iteration) != current
 
@@ -99,7 +110,7 @@ def _text_step(step, trace, pad: str = "  ") -> list[str]:
 
 
 def render_text(trace) -> str:
-    lines = ["deltaprop trace: one forward, backward and update step", *trace.header]
+    lines = [f"deltaprop trace: {_what(trace)}", *trace.header]
     phase = None
     for step in trace.steps:
         if _new_phase(step, phase):
@@ -125,7 +136,7 @@ def _md_step(step, trace, level: str = "###") -> list[str]:
 
 
 def render_markdown(trace) -> str:
-    lines = ["# One training step, every number", ""] + [f"- {h}" for h in trace.header] + [""]
+    lines = [f"# {_title(trace)}", ""] + [f"- {h}" for h in trace.header] + [""]
     phase = None
     for step in trace.steps:
         if _new_phase(step, phase):
@@ -168,7 +179,7 @@ def _latex_step(step, trace) -> list[str]:
 
 def render_latex(trace) -> str:
     lines = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\begin{document}",
-             r"\section*{One training step, every number}", r"\begin{itemize}"]
+             r"\section*{" + _title(trace) + "}", r"\begin{itemize}"]
     lines += [r"\item " + to_text(h) for h in trace.header] + [r"\end{itemize}"]
     phase = None
     for step in trace.steps:
@@ -201,7 +212,7 @@ def _html_step(step, trace, tag: str = "h4") -> list[str]:
 
 def render_html(trace) -> str:
     e = html.escape
-    lines = ['<div class="deltaprop-trace">', "<h2>One training step, every number</h2>",
+    lines = ['<div class="deltaprop-trace">', f"<h2>{_title(trace)}</h2>",
              "<ul>", *(f"<li>{e(h)}</li>" for h in trace.header), "</ul>"]
     phase = None
     for step in trace.steps:
