@@ -184,7 +184,7 @@ def _output_forms(add, nota, s, kl, loss):
              "ng": f"colsum({g} ⊙ {A})"}.get(nota, f"{A}ᵀ ({g})")
     add("each", f"{d} = {A} ⊙ ({g} − {total})", jvp)
     for text, dphi in _derivatives(A, Z):
-        out = f"{d} = {text} ⊙ {g}" if nota == "haykin" else f"{d} = {g} ⊙ {text}"
+        out = f"{d} = {text} ⊙ ({g})" if nota == "haykin" else f"{d} = {g} ⊙ {text}"
         add("each", out, lambda e, dphi=dphi: {d: e(g) * dphi(e)})
     # sigmoid + BCE on probabilities: the long route, and what it collapses to
     sig = f"{d} = {g} ⊙ {A} ⊙ (1 − {A})"
@@ -192,7 +192,7 @@ def _output_forms(add, nota, s, kl, loss):
                  "rows": f"({A} − {Y}){over}"}.get(nota, f"({A} − {Y}){over}" if kl > 1
                                                     else f"{A} − {Y}")
     if nota == "haykin":
-        sig = f"{d} = {A} ⊙ (1 − {A}) ⊙ {g}"
+        sig = f"{d} = {A} ⊙ (1 − {A}) ⊙ ({g})"
 
     def chain(e):
         route = e(g) * e(A) * (1 - e(A))
@@ -304,13 +304,13 @@ def _haykin_sgd_forms(add, P, G):
     D, after = f"Δ{P}", f"{P} (after)"
     add("param", f"−g_{P} = {G} − λ {P}", lambda e: {f"−g_{P}": e(G) - e.c["λ"] * e(P)})
     for g in (G, f"−g_{P}"):
-        add("param", f"{D} = η {g}", lambda e, g=g: {D: e.c["η"] * e(g)})
-        add("param", f"{D} = η {g} (first step)", lambda e, g=g: {D: e.c["η"] * e(g)})
-        add("param", f"{D} = α {D}(n−1) + η {g}",
+        add("param", f"{D} = η ({g})", lambda e, g=g: {D: e.c["η"] * e(g)})
+        add("param", f"{D} = η ({g}) (first step)", lambda e, g=g: {D: e.c["η"] * e(g)})
+        add("param", f"{D} = α {D}(n−1) + η ({g})",
             lambda e, g=g: {D: e.c["α"] * e(f"{D}(n−1)") + e.c["η"] * e(g)})
-        add("param", f"{D} = α {D}(n−1) + (1 − τ) η {g}", lambda e, g=g: {
+        add("param", f"{D} = α {D}(n−1) + (1 − τ) η ({g})", lambda e, g=g: {
             D: e.c["α"] * e(f"{D}(n−1)") + (1 - e.c["τ"]) * e.c["η"] * e(g)})
-        add("param", f"{P} ← {P} + α {D} + η {g}",
+        add("param", f"{P} ← {P} + α {D} + η ({g})",
             lambda e, g=g: {after: e(P) + e.c["α"] * e(D) + e.c["η"] * e(g)})
     add("param", f"{P} ← {P} + {D}", lambda e: {after: e(P) + e(D)})
 

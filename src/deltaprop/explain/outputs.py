@@ -97,7 +97,7 @@ def through_activation_equation(nota: Notation, spec: OutputSpec, last: int) -> 
     dphi = derivative_text(spec.activation, A, Z)
     if dphi == "1":
         return f"{d} = {g}"
-    return f"{d} = {dphi} ⊙ {g}" if nota.name == "haykin" else f"{d} = {g} ⊙ {dphi}"
+    return f"{d} = {dphi} ⊙ ({g})" if nota.name == "haykin" else f"{d} = {g} ⊙ {dphi}"
 
 
 def fused_equation(nota: Notation, spec: OutputSpec, last: int, reason: bool = True) -> str:

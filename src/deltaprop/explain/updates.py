@@ -120,8 +120,8 @@ def _haykin_sgd(out: _Writer, opt: SGD, update: ParamUpdate, P: str, G: str, lay
     g, grad = G, -_grad(layer, key)                  # Haykin shows −∂L/∂W
     if opt.weight_decay:
         g, grad = f"−g_{P}", grad - opt.weight_decay * update.before
-        out.part(f"{g} = {G} − λ {P}", g, grad, "decayed_grad")
-    D = f"Δ{P}"
+        out.part(f"{g} = {G} − λ {P}", g, grad, "decayed_grad")           # −(∂L/∂W + λW)
+    D, g = f"Δ{P}", f"({g})"                          # η (−∂L/∂W): a product, not η − …
     if not opt.momentum:
         out.part(f"{D} = η {g}", D, update.after - update.before, "step")
         out.part(f"{P} ← {P} + {D}", f"{P} (after)", update.after, f"new_{key}")
