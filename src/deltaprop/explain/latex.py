@@ -17,7 +17,8 @@ _SYMBOLS = {"Δ": r"\Delta ", "δ": r"\delta ", "η": r"\eta ", "α": r"\alpha "
             "σ": r"\sigma ", "φ": r"\varphi ", "Σ": r"\sum ", "∂": r"\partial ", "∇": r"\nabla ",
             "⊙": r"\odot ", "←": r"\leftarrow ", "→": r"\to ", "−": "-", "·": r"\cdot ",
             "′": "'", "½": r"\tfrac{1}{2}", "λ": r"\lambda ", "β": r"\beta ",
-            "ε": r"\epsilon ", "τ": r"\tau ", "√": r"\sqrt ", "≈": r"\approx ", "×": r"\times ", "_": r"\_",
+            "ε": r"\epsilon ", "τ": r"\tau ", "√": r"\sqrt ", "≈": r"\approx ",
+            "×": r"\times ", "_": r"\_",
             "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&", "–": "-", "—": "---"}
 _WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{2,}(?:[ -][A-Za-z]+)*)( ?)")
 _ASCII_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
