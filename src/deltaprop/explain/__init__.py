@@ -4,7 +4,7 @@ r"""The backprop explainer: every step of one training step, in the learner's no
 >>> model = deltaprop.mlp([2, 3, 1], activation="tanh", output="sigmoid", seed=0)
 >>> X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, 0.0])
 >>> trace = deltaprop.explain(model, X, y, "bce")
->>> trace["backward.delta.out"].equation
+>>> trace["backward.delta.out"].equation.split(";  ")[1]
 'Δ⁽²⁾ = ∂L/∂A⁽²⁾ ⊙ A⁽²⁾ ⊙ (1 − A⁽²⁾) = (A⁽²⁾ − Y) / N'
 
 ``explain`` runs the real engine once (``recording.py``), then writes what it recorded in one of

@@ -82,9 +82,9 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
         phi = f"{name}({s['Z']}{sup(i)})" if name != "identity" else f"{s['Z']}{sup(i)}"
         rows.append(("1 forward", nota.equation("a", l=sup(i), phi=phi),
                      f"record {s['A']}{sup(i - 1)}, {s['Z']}{sup(i)}, {s['A']}{sup(i)}"))
-    rows.append(("2 output delta",
-                 output_delta_equation(nota, spec, L),
-                 shape_text(act(sizes[-1]))))
+    *first, last = output_delta_equation(nota, spec, L).split(";  ")   # one row per part
+    rows += [("2 output delta", part, "") for part in first]
+    rows.append(("2 output delta", last, shape_text(act(sizes[-1]))))
     for i in range(L, 1, -1):
         grad = nota.equation("grad_a_prev", l=sup(i), p=sup(i - 1)).split(" = ", 1)[1]
         dphi = derivative_text(hidden_name, s["A"] + sup(i - 1), s["Z"] + sup(i - 1))
@@ -141,5 +141,5 @@ def _render(title: str, subtitle: str, rows, format: str) -> str:
     for step, eq, shape in rows:
         label = step if step != last else ""
         last = step
-        lines.append(f"{label:<18}{eq:<{width}}   {shape}")
+        lines.append(f"{label:<18}{eq:<{width}}   {shape}".rstrip())
     return "\n".join(lines) + "\n"
