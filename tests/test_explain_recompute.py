@@ -112,7 +112,15 @@ def forms(nota: str, k: int, loss: str) -> dict[str, tuple[str, callable]]:
     add("each", f"{Z}{{l}} = {prod}", lambda e: {f"{Z}{{l}}": affine(e)})
     axis = 1 if rows else 0
     for name, fn in (("tanh", np.tanh), ("sigmoid", sigmoid), ("relu", relu),
-                     ("softmax", lambda z: softmax(z, axis))):
+                     ("softmax", lambda z: softmax(z, axis)),
+                     ("leaky_relu", None), ("elu", None)):
+        if fn is None:                        # printed with the layer's parameter
+            param, fn = {"leaky_relu": (0.01, lambda z: np.where(z > 0, z, 0.01 * z)),
+                         "elu": (1.0, lambda z: np.where(z > 0, z, np.expm1(np.minimum(
+                             z, 0))))}[name]
+            add("each", f"{A}{{l}} = {name}({Z}{{l}}, {param:g})",
+                lambda e, fn=fn: {f"{A}{{l}}": fn(e(f"{Z}{{l}}"))})
+            continue
         add("each", f"{A}{{l}} = {name}({Z}{{l}})",
             lambda e, fn=fn: {f"{A}{{l}}": fn(e(f"{Z}{{l}}"))})
     add("each", f"{A}{{l}} = {Z}{{l}}", lambda e: {f"{A}{{l}}": e(f"{Z}{{l}}")})
@@ -211,7 +219,10 @@ def _derivatives(A, Z):
     """φ′ as printed (from the output for tanh and sigmoid) and its value."""
     return [(f"(1 − {A}²)", lambda e: 1 - e(A) ** 2),
             (f"{A} ⊙ (1 − {A})", lambda e: e(A) * (1 - e(A))),
-            (f"[{Z} > 0]", lambda e: (e(Z) > 0).astype(float))]
+            (f"[{Z} > 0]", lambda e: (e(Z) > 0).astype(float)),
+            (f"([{Z} > 0] + 0.01 [{Z} ≤ 0])", lambda e: np.where(e(Z) > 0, 1.0, 0.01)),
+            (f"([{Z} > 0] + [{Z} ≤ 0] ⊙ ({A} + 1))",
+             lambda e: np.where(e(Z) > 0, 1.0, e(A) + 1))]
 
 
 def _hidden_forms(add, nota, s):
@@ -442,6 +453,8 @@ PAIRS = {
     "identity+mse": ([3, 4, 2], "tanh", None, "mse", "mse"),
     "identity layer+mse": ([2, 3, 1], "relu", "identity", "mse", "mse"),
     "tanh+mse": ([3, 2, 2], "sigmoid", "tanh", "mse", "mse"),
+    "elu+mse": ([3, 4, 2], "leaky_relu", "elu", "mse", "mse"),
+    "leaky_relu+mse": ([2, 3, 3, 2], "elu", "leaky_relu", "mse", "mse"),
 }
 OPTIMIZERS = {
     "none": None,

@@ -18,7 +18,7 @@ from typing import Any
 
 from ..activations import get_activation
 from ..losses import CrossEntropyLoss, get_loss
-from .notations import derivative_text, get_notation, shape_text
+from .notations import derivative_text, function_text, get_notation, shape_text
 from .outputs import output_delta_equation
 from .recording import output_spec
 
@@ -73,13 +73,14 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
 
     rows: list[tuple[str, str, str]] = []                    # (step, equation, shapes)
     for i in range(1, L + 1):
-        n_in, n_out, name = sizes[i - 1], sizes[i], hidden_name if i < L else out_name
+        n_in, n_out = sizes[i - 1], sizes[i]
         shapes = {"A": act(n_in), "W": weight(n_out, n_in)}
         if bias:
             shapes["b"] = bias_shape(n_out)
         rows.append(("1 forward", nota.equation("z", bias, l=sup(i), p=sup(i - 1)),
                      check("z", shapes, act(n_out))))
-        phi = f"{name}({s['Z']}{sup(i)})" if name != "identity" else f"{s['Z']}{sup(i)}"
+        phi = function_text(hidden if i < L else (out_name if fused else out_act),
+                            f"{s['Z']}{sup(i)}")
         rows.append(("1 forward", nota.equation("a", l=sup(i), phi=phi),
                      f"record {s['A']}{sup(i - 1)}, {s['Z']}{sup(i)}, {s['A']}{sup(i)}"))
     *first, last = output_delta_equation(nota, spec, L).split(";  ")   # one row per part
@@ -87,7 +88,7 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
     rows.append(("2 output delta", last, shape_text(act(sizes[-1]))))
     for i in range(L, 1, -1):
         grad = nota.equation("grad_a_prev", l=sup(i), p=sup(i - 1)).split(" = ", 1)[1]
-        dphi = derivative_text(hidden_name, s["A"] + sup(i - 1), s["Z"] + sup(i - 1))
+        dphi = derivative_text(hidden, s["A"] + sup(i - 1), s["Z"] + sup(i - 1))
         eq = nota.equation("delta", l=sup(i), p=sup(i - 1), dphi=dphi)
         eq = eq.replace(f" = {s['gA']}{sup(i - 1)} ", f" = ({grad}) ")
         rows.append(("3 hidden delta", eq, shape_text(act(sizes[i - 1]))))

@@ -64,10 +64,38 @@ EVERY_SAMPLE: dict[str, dict[str, Callable]] = {
 }
 
 
-def derivative_text(activation: str, a: str, z: str) -> str:
+def _name_and_parameters(activation) -> tuple[str, dict]:
+    """An activation's name ("leakyrelu") and the parameters its equations print."""
+    if activation is None:
+        return "identity", {}
+    if isinstance(activation, str):
+        return activation, {}
+    keep = ("negative_slope", "alpha")
+    return (type(activation).__name__.lower(),
+            {key: getattr(activation, key) for key in keep if hasattr(activation, key)})
+
+
+def function_text(activation, z: str) -> str:
+    """φ(Z) as printed, with the parameters that change it (a name or an activation layer)."""
+    name, params = _name_and_parameters(activation)
+    if name == "identity":
+        return z
+    if name == "leakyrelu":
+        return f"leaky_relu({z}, {params.get('negative_slope', 0.01):g})"
+    if name == "elu":
+        return f"elu({z}, {params.get('alpha', 1.0):g})"
+    return f"{name}({z})"
+
+
+def derivative_text(activation, a: str, z: str) -> str:
     """φ′ written the way learners meet it (from the output where that is the custom)."""
+    name, params = _name_and_parameters(activation)
+    if name == "leakyrelu":
+        return f"([{z} > 0] + {params.get('negative_slope', 0.01):g} [{z} ≤ 0])"
+    if name == "elu":
+        return f"([{z} > 0] + [{z} ≤ 0] ⊙ ({a} + {params.get('alpha', 1.0):g}))"
     return {"tanh": f"(1 − {a}²)", "sigmoid": f"{a} ⊙ (1 − {a})", "relu": f"[{z} > 0]",
-            "identity": "1"}.get(activation, f"{activation}′({z})")
+            "identity": "1"}.get(name, f"{name}′({z})")
 
 
 @dataclass(frozen=True)

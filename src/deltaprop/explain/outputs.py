@@ -14,7 +14,8 @@ element-wise losses keep their :math:`1/n_L`, Haykin's signs flip (:math:`e = d 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from .notations import Notation, derivative_text
 
@@ -27,6 +28,7 @@ class OutputSpec:
     activation: str          # the output activation's name ("softmax", "sigmoid", "identity")
     fused: bool              # the loss took logits: Δᴸ came from the loss itself
     n_outputs: int
+    layer: Any = field(default=None, compare=False)   # the output activation layer, if any
 
 
 def loss_kind(loss) -> str:
@@ -76,7 +78,7 @@ def loss_gradient_equation(nota: Notation, spec: OutputSpec, last: int,
     n = _names(nota, last)
     A, Y, g = n["A"], n["Y"], n["g"]
     loss = loss or spec.loss
-    spec = OutputSpec(loss, spec.activation, spec.fused, spec.n_outputs)
+    spec = OutputSpec(loss, spec.activation, spec.fused, spec.n_outputs, spec.layer)
     if nota.name == "haykin":
         e = f"e = {Y} − {A};  "
         body = {"ce": f"{Y} / {A}", "bce": f"e / ({A} ⊙ (1 − {A}))", "mse": "2e"}[loss]
@@ -94,7 +96,7 @@ def through_activation_equation(nota: Notation, spec: OutputSpec, last: int) -> 
         total = {"batch": f"rowsum({g} ⊙ {A})", "rows": f"rowsum({g} ⊙ {A})",
                  "ng": f"colsum({g} ⊙ {A})"}.get(nota.name, f"{A}ᵀ ({g})")
         return f"{d} = {A} ⊙ ({g} − {total})"
-    dphi = derivative_text(spec.activation, A, Z)
+    dphi = derivative_text(spec.layer if spec.layer is not None else spec.activation, A, Z)
     if dphi == "1":
         return f"{d} = {g}"
     return f"{d} = {dphi} ⊙ ({g})" if nota.name == "haykin" else f"{d} = {g} ⊙ {dphi}"

@@ -53,6 +53,15 @@ class LayerCopy:
     updates: dict[str, ParamUpdate] = field(default_factory=dict)   # "weight", "bias"
 
     @property
+    def new_weight(self) -> np.ndarray | None:
+        """W⁽ˡ⁾ after the update (None without an optimizer)."""
+        return self.updates["weight"].after if "weight" in self.updates else None
+
+    @property
+    def new_bias(self) -> np.ndarray | None:
+        return self.updates["bias"].after if "bias" in self.updates else None
+
+    @property
     def activation_name(self) -> str:
         return "identity" if self.activation is None else type(self.activation).__name__.lower()
 
@@ -70,6 +79,16 @@ class Recording:
     optimizer: Optimizer | None
     iteration: int = 1              # which optimiser step of explain(..., steps=k) this is
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pairing(self) -> str:
+        """The pair's name: "softmax_ce", "sigmoid_bce", "mse" or "general"."""
+        spec = self.spec
+        if spec.loss == "ce":
+            return "softmax_ce"
+        if spec.loss == "bce" and spec.activation == "sigmoid":
+            return "sigmoid_bce"
+        return "mse" if spec.loss == "mse" else "general"
 
     @property
     def fused(self) -> bool:
@@ -108,7 +127,8 @@ def output_spec(loss: Loss, last_activation: Any, n_outputs: int) -> OutputSpec:
                          f"{type(last_activation).__name__}: drop the output activation")
     name = (loss.link if fused else "identity" if last_activation is None
             else type(last_activation).__name__.lower())
-    return OutputSpec(loss_kind(loss), name, fused, n_outputs)
+    return OutputSpec(loss_kind(loss), name, fused, n_outputs,
+                      None if fused else last_activation)
 
 
 def _check_arguments(model, loss: Any, optimizer: Optimizer | None, steps: int) -> Loss:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from .notations import Context, Notation, derivative_text, get_notation
+from .notations import Context, Notation, derivative_text, function_text, get_notation
 from .outputs import loss_equation, output_delta_equation
 from .recording import Recording
 from .updates import constants, update_parts
@@ -251,7 +251,7 @@ def _forward_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list[
     link = rec.fused and i == rec.layers[-1].index
     name = rec.loss.link if link else layer.activation_name
     a = nota.show("act", layer.a, ctx)
-    phi = f"{name}({Z})" if name != "identity" else Z
+    phi = function_text(name if link else layer.activation, Z)
     where = ("softmax over each sample's outputs" if name == "softmax" else
              f"{name} element-wise") + f": {tuple(z.shape)} → {tuple(a.shape)}"
     return [Step(f"forward.z.{i}", "forward", i, f"layer {i}: pre-activation",
@@ -338,7 +338,7 @@ def _hidden_delta_steps(rec: Recording, nota: Notation, ctx: Context, layer,
     below = rec.layers[i - 2]
     delta, weight = show("grad", layer.delta, ctx), show("weight", layer.weight, ctx)
     grad_a = show("grad", layer.grad_a_prev, ctx)
-    dphi = derivative_text(below.activation_name, s["A"] + sup(i - 1), s["Z"] + sup(i - 1))
+    dphi = derivative_text(below.activation, s["A"] + sup(i - 1), s["Z"] + sup(i - 1))
     activation = below.activation if below.activation is not None else below.dense
     return [Step(f"backward.grad_a.{i - 1}", "backward", i - 1,
                  f"layer {i}: gradient to the layer below",
