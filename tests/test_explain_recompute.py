@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import re
 
 import numpy as np
@@ -54,6 +55,10 @@ def sigmoid(z):
 
 def relu(z):
     return np.maximum(z, 0)
+
+
+def normal_cdf(z):
+    return 0.5 * (1 + np.vectorize(math.erf)(z / math.sqrt(2)))
 
 
 def per_sample_sum(x, nota):
@@ -112,6 +117,8 @@ def forms(nota: str, k: int, loss: str) -> dict[str, tuple[str, callable]]:
     add("each", f"{Z}{{l}} = {prod}", lambda e: {f"{Z}{{l}}": affine(e)})
     axis = 1 if rows else 0
     for name, fn in (("tanh", np.tanh), ("sigmoid", sigmoid), ("relu", relu),
+                     ("gelu", lambda z: z * normal_cdf(z)),
+                     ("softplus", lambda z: np.where(z > 20, z, np.log1p(np.exp(z)))),
                      ("softmax", lambda z: softmax(z, axis)),
                      ("leaky_relu", None), ("elu", None)):
         if fn is None:                        # printed with the layer's parameter
@@ -222,7 +229,11 @@ def _derivatives(A, Z):
             (f"[{Z} > 0]", lambda e: (e(Z) > 0).astype(float)),
             (f"([{Z} > 0] + 0.01 [{Z} ≤ 0])", lambda e: np.where(e(Z) > 0, 1.0, 0.01)),
             (f"([{Z} > 0] + [{Z} ≤ 0] ⊙ ({A} + 1))",
-             lambda e: np.where(e(Z) > 0, 1.0, e(A) + 1))]
+             lambda e: np.where(e(Z) > 0, 1.0, e(A) + 1)),
+            (f"(Φ({Z}) + {Z} ⊙ Φ′({Z}))",
+             lambda e: normal_cdf(e(Z)) + e(Z) * np.exp(-e(Z) ** 2 / 2) / np.sqrt(2 * np.pi)),
+            (f"([{Z} > 20] + [{Z} ≤ 20] ⊙ σ({Z}))",
+             lambda e: np.where(e(Z) > 20, 1.0, sigmoid(e(Z))))]
 
 
 def _hidden_forms(add, nota, s):
@@ -455,6 +466,7 @@ PAIRS = {
     "tanh+mse": ([3, 2, 2], "sigmoid", "tanh", "mse", "mse"),
     "elu+mse": ([3, 4, 2], "leaky_relu", "elu", "mse", "mse"),
     "leaky_relu+mse": ([2, 3, 3, 2], "elu", "leaky_relu", "mse", "mse"),
+    "softplus+mse, gelu hidden": ([3, 4, 2], "gelu", "softplus", "mse", "mse"),
 }
 OPTIMIZERS = {
     "none": None,

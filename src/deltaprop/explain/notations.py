@@ -70,7 +70,7 @@ def _name_and_parameters(activation) -> tuple[str, dict]:
         return "identity", {}
     if isinstance(activation, str):
         return activation, {}
-    keep = ("negative_slope", "alpha")
+    keep = ("negative_slope", "alpha", "approximate", "beta", "threshold")
     return (type(activation).__name__.lower(),
             {key: getattr(activation, key) for key in keep if hasattr(activation, key)})
 
@@ -94,6 +94,11 @@ def derivative_text(activation, a: str, z: str) -> str:
         return f"([{z} > 0] + {params.get('negative_slope', 0.01):g} [{z} ≤ 0])"
     if name == "elu":
         return f"([{z} > 0] + [{z} ≤ 0] ⊙ ({a} + {params.get('alpha', 1.0):g}))"
+    if name == "gelu" and params.get("approximate", "none") == "none":
+        return f"(Φ({z}) + {z} ⊙ Φ′({z}))"                     # Φ: the standard normal CDF
+    if name == "softplus" and params.get("beta", 1.0) == 1:
+        t = f"{params.get('threshold', 20.0):g}"
+        return f"([{z} > {t}] + [{z} ≤ {t}] ⊙ σ({z}))"
     return {"tanh": f"(1 − {a}²)", "sigmoid": f"{a} ⊙ (1 − {a})", "relu": f"[{z} > 0]",
             "identity": "1"}.get(name, f"{name}′({z})")
 
