@@ -317,7 +317,7 @@ def _update_forms(add, nota, s):
         add("param", f"{P} (decayed) = {P} (1 − {lr} λ)",
             lambda e, P=P: {f"{P} (decayed)": e(P) * (1 - e.c[lr] * e.c["λ"])})
         for base in (P, f"{P} (decayed)"):
-            add("param", f"{P} ← {base} − {lr} m̂_{P} / (√v̂_{P} + ε)",
+            add("param", f"{P} {put} {base} − {lr} m̂_{P} / (√v̂_{P} + ε)",
                 lambda e, P=P, base=base, a=after: {a: e(base) - e.c[lr] * e(f"m̂_{P}")
                                                     / (np.sqrt(e(f"v̂_{P}")) + e.c["ε"])})
 

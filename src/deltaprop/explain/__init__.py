@@ -7,10 +7,11 @@ r"""The backprop explainer: every step of one training step, in the learner's no
 >>> trace["backward.delta.out"].equation.split(";  ")[1]
 'Δ⁽²⁾ = ∂L/∂A⁽²⁾ ⊙ A⁽²⁾ ⊙ (1 − A⁽²⁾) = (A⁽²⁾ − Y) / N'
 
-``explain`` runs the real engine once (``recording.py``), then writes what it recorded in one of
-five notations (``notations.py``) as a :class:`Trace` of :class:`Step` s (``trace.py``), which
-renders itself as text, Markdown, LaTeX, HTML or JSON (``render.py``).  ``traps.py`` shows
-what learners trip on; ``memory_card.py`` prints the six-step recipe for a network.
+``explain`` runs the real engine (``recording.py``), then writes what it recorded in one of
+five notations (``notations.py``; the loss and output delta in ``outputs.py``, the optimiser
+steps in ``updates.py``) as a :class:`Trace` of :class:`Step` s (``trace.py``), which renders
+itself as text, Markdown, LaTeX, HTML or JSON (``render.py``).  ``traps.py`` shows what
+learners trip on; ``memory_card.py`` prints the six-step recipe for a network.
 """
 
 from __future__ import annotations

@@ -62,30 +62,48 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
             raise ValueError(f"cross-entropy pairs with a softmax (or no) output, got {output!r}")
         out_act = None                              # the loss applies the softmax (fused)
     spec = output_spec(loss_fn, out_act, sizes[-1])
-    fused = spec.fused
-    hidden_name = type(hidden).__name__.lower()
-    out_name = spec.activation
+    rows = _forward_rows(nota, sizes, hidden, spec, bias)
+    act = _shapes(nota.name)[0]
+    *first, last = output_delta_equation(nota, spec, len(sizes) - 1).split(";  ")
+    rows += [("2 output delta", part, "") for part in first]          # one row per part
+    rows.append(("2 output delta", last, shape_text(act(sizes[-1]))))
+    rows += _gradient_rows(nota, sizes, hidden, bias)
+    rows += _update_rows(nota, momentum, bias)
+    title = (f"Backpropagation memory card: {'-'.join(map(str, sizes))} network, "
+             f"{type(hidden).__name__.lower()} hidden, {spec.activation} output, "
+             f"{type(loss_fn).__name__}")
+    if spec.fused:
+        title += f" (on logits: the loss applies {spec.activation})"
+    return _render(title, nota.title, rows, format)
+
+
+Row = tuple[str, str, str]                                   # (step, equation, shapes)
+
+
+def _forward_rows(nota, sizes: list[int], hidden, spec, bias: bool) -> list[Row]:
+    """Step 1: Z = A Wᵀ (+ b) and A = φ(Z) for every layer, with their shapes."""
     s, sup, L = nota.symbols, nota.sup, len(sizes) - 1
     act, weight, bias_shape = _shapes(nota.name)
-
-    def check(kind, shapes, out):
-        return nota.shape_check(kind, shapes, out)
-
-    rows: list[tuple[str, str, str]] = []                    # (step, equation, shapes)
+    rows: list[Row] = []
     for i in range(1, L + 1):
         n_in, n_out = sizes[i - 1], sizes[i]
         shapes = {"A": act(n_in), "W": weight(n_out, n_in)}
         if bias:
             shapes["b"] = bias_shape(n_out)
         rows.append(("1 forward", nota.equation("z", bias, l=sup(i), p=sup(i - 1)),
-                     check("z", shapes, act(n_out))))
-        phi = function_text(hidden if i < L else (out_name if fused else out_act),
-                            f"{s['Z']}{sup(i)}")
+                     nota.shape_check("z", shapes, act(n_out))))
+        output = spec.activation if spec.fused else spec.layer
+        phi = function_text(hidden if i < L else output, f"{s['Z']}{sup(i)}")
         rows.append(("1 forward", nota.equation("a", l=sup(i), phi=phi),
                      f"record {s['A']}{sup(i - 1)}, {s['Z']}{sup(i)}, {s['A']}{sup(i)}"))
-    *first, last = output_delta_equation(nota, spec, L).split(";  ")   # one row per part
-    rows += [("2 output delta", part, "") for part in first]
-    rows.append(("2 output delta", last, shape_text(act(sizes[-1]))))
+    return rows
+
+
+def _gradient_rows(nota, sizes: list[int], hidden, bias: bool) -> list[Row]:
+    """Steps 3 to 5: the hidden deltas, the weight gradients, the bias gradients."""
+    s, sup, L = nota.symbols, nota.sup, len(sizes) - 1
+    act, weight, bias_shape = _shapes(nota.name)
+    rows: list[Row] = []
     for i in range(L, 1, -1):
         grad = nota.equation("grad_a_prev", l=sup(i), p=sup(i - 1)).split(" = ", 1)[1]
         dphi = derivative_text(hidden, s["A"] + sup(i - 1), s["Z"] + sup(i - 1))
@@ -96,23 +114,16 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
         rows.append(("3 hidden delta", "none: no hidden layer", ""))
     for i in range(L, 0, -1):
         rows.append(("4 weight gradient", nota.equation("grad_weight", l=sup(i), p=sup(i - 1)),
-                     check("grad_weight", {"d": act(sizes[i]), "A": act(sizes[i - 1])},
-                           weight(sizes[i], sizes[i - 1]))))
-    for i in range(L, 0, -1):
-        rows.append(("5 bias gradient", nota.equation("grad_bias", l=sup(i)),
-                     shape_text(bias_shape(sizes[i]))) if bias else
-                    ("5 bias gradient", "none: the network has no biases", ""))
-        if not bias:
-            break
-    rows += _update_rows(nota, momentum, bias)
-    title = (f"Backpropagation memory card: {'-'.join(map(str, sizes))} network, "
-             f"{hidden_name} hidden, {out_name} output, {type(loss_fn).__name__}")
-    if fused:
-        title += f" (on logits: the loss applies {out_name})"
-    return _render(title, nota.title, rows, format)
+                     nota.shape_check("grad_weight", {"d": act(sizes[i]),
+                                                      "A": act(sizes[i - 1])},
+                                      weight(sizes[i], sizes[i - 1]))))
+    if not bias:
+        return [*rows, ("5 bias gradient", "none: the network has no biases", "")]
+    return rows + [("5 bias gradient", nota.equation("grad_bias", l=sup(i)),
+                    shape_text(bias_shape(sizes[i]))) for i in range(L, 0, -1)]
 
 
-def _update_rows(nota, momentum: bool, bias: bool = True) -> list[tuple[str, str, str]]:
+def _update_rows(nota, momentum: bool, bias: bool = True) -> list[Row]:
     s = nota.symbols
     if nota.name == "haykin":
         if momentum:

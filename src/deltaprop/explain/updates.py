@@ -169,5 +169,6 @@ def _adam(out: _Writer, opt: Adam, update: ParamUpdate, P: str, G: str, layer, k
         symbol = "β₁" if name == "m" else "β₂"
         out.part(f"{name}̂_{P} = {name}_{P} / (1 − {symbol}ᵗ)", f"{name}̂_{P}",
                  after[name] / (1 - beta ** t), f"{name}_hat")
-    out.part(f"{P} ← {base} − {lr} m̂_{P} / (√v̂_{P} + ε)", f"{P} (after)", update.after,
-             f"new_{key}")
+    assign = ":=" if nota.name == "ng" else "←"
+    out.part(f"{P} {assign} {base} − {lr} m̂_{P} / (√v̂_{P} + ε)", f"{P} (after)",
+             update.after, f"new_{key}")
