@@ -76,3 +76,9 @@ def test_card_prints_the_softmax_jacobian_vector_product_for_a_softmax_layer():
     text = deltaprop.card([3, 4, 3], "tanh", "softmax", "mse")
     assert "Δ⁽²⁾ = A⁽²⁾ ⊙ (∂L/∂A⁽²⁾ − rowsum(∂L/∂A⁽²⁾ ⊙ A⁽²⁾))" in text
     assert "softmax′" not in text
+
+
+def test_card_writes_a_hidden_softmax_as_its_jacobian_vector_product():
+    text = deltaprop.card([2, 3, 2], "softmax", None, "mse", notation="ng")
+    assert "dZ[1] = A[1] ⊙ ((W[2]ᵀ dZ[2]) − colsum((W[2]ᵀ dZ[2]) ⊙ A[1]))" in text
+    assert "softmax′" not in text

@@ -467,6 +467,7 @@ PAIRS = {
     "elu+mse": ([3, 4, 2], "leaky_relu", "elu", "mse", "mse"),
     "leaky_relu+mse": ([2, 3, 3, 2], "elu", "leaky_relu", "mse", "mse"),
     "softplus+mse, gelu hidden": ([3, 4, 2], "gelu", "softplus", "mse", "mse"),
+    "identity+mse, softmax hidden": ([3, 4, 3, 2], "softmax", None, "mse", "mse"),
 }
 OPTIMIZERS = {
     "none": None,

@@ -19,7 +19,7 @@ from typing import Any
 from ..activations import get_activation
 from ..losses import CrossEntropyLoss, get_loss
 from .notations import derivative_text, function_text, get_notation, shape_text
-from .outputs import output_delta_equation
+from .outputs import output_delta_equation, softmax_backward_equation
 from .recording import output_spec
 
 
@@ -106,9 +106,13 @@ def _gradient_rows(nota, sizes: list[int], hidden, bias: bool) -> list[Row]:
     rows: list[Row] = []
     for i in range(L, 1, -1):
         grad = nota.equation("grad_a_prev", l=sup(i), p=sup(i - 1)).split(" = ", 1)[1]
-        dphi = derivative_text(hidden, s["A"] + sup(i - 1), s["Z"] + sup(i - 1))
-        eq = nota.equation("delta", l=sup(i), p=sup(i - 1), dphi=dphi)
-        eq = eq.replace(f" = {s['gA']}{sup(i - 1)} ", f" = ({grad}) ")
+        A, Z, d = s["A"] + sup(i - 1), s["Z"] + sup(i - 1), s["d"] + sup(i - 1)
+        if type(hidden).__name__ == "Softmax":         # full Jacobian: its JVP, not ⊙ φ′
+            eq = softmax_backward_equation(nota, A, f"({grad})", d)
+        else:
+            eq = nota.equation("delta", l=sup(i), p=sup(i - 1),
+                               dphi=derivative_text(hidden, A, Z))
+            eq = eq.replace(f" = {s['gA']}{sup(i - 1)} ", f" = ({grad}) ")
         rows.append(("3 hidden delta", eq, shape_text(act(sizes[i - 1]))))
     if L == 1:
         rows.append(("3 hidden delta", "none: no hidden layer", ""))

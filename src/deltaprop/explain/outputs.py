@@ -93,13 +93,19 @@ def through_activation_equation(nota: Notation, spec: OutputSpec, last: int) -> 
     n = _names(nota, last)
     A, Z, d, g = n["A"], n["Z"], n["d"], n["g"]
     if spec.activation == "softmax":
-        total = {"batch": f"rowsum({g} ⊙ {A})", "rows": f"rowsum({g} ⊙ {A})",
-                 "ng": f"colsum({g} ⊙ {A})"}.get(nota.name, f"{A}ᵀ ({g})")
-        return f"{d} = {A} ⊙ ({g} − {total})"
+        return softmax_backward_equation(nota, A, g, d)
     dphi = derivative_text(spec.layer if spec.layer is not None else spec.activation, A, Z)
     if dphi == "1":
         return f"{d} = {g}"
     return f"{d} = {dphi} ⊙ ({g})" if nota.name == "haykin" else f"{d} = {g} ⊙ {dphi}"
+
+
+def softmax_backward_equation(nota: Notation, A: str, g: str, d: str) -> str:
+    r"""Softmax's Jacobian-vector product, per sample: :math:`A \odot (G - \sum_j G_j A_j)`."""
+    wrapped = g if g.startswith("(") and g.endswith(")") else f"({g})"
+    total = {"batch": f"rowsum({g} ⊙ {A})", "rows": f"rowsum({g} ⊙ {A})",
+             "ng": f"colsum({g} ⊙ {A})"}.get(nota.name, f"{A}ᵀ {wrapped}")
+    return f"{d} = {A} ⊙ ({g} − {total})"
 
 
 def fused_equation(nota: Notation, spec: OutputSpec, last: int, reason: bool = True) -> str:

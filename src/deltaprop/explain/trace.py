@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from .notations import Context, Notation, derivative_text, function_text, get_notation
-from .outputs import loss_equation, output_delta_equation
+from .outputs import loss_equation, output_delta_equation, softmax_backward_equation
 from .recording import Recording
 from .updates import constants, update_parts
 from .where import code_location
@@ -338,7 +338,12 @@ def _hidden_delta_steps(rec: Recording, nota: Notation, ctx: Context, layer,
     below = rec.layers[i - 2]
     delta, weight = show("grad", layer.delta, ctx), show("weight", layer.weight, ctx)
     grad_a = show("grad", layer.grad_a_prev, ctx)
-    dphi = derivative_text(below.activation, s["A"] + sup(i - 1), s["Z"] + sup(i - 1))
+    A, Z, d = s["A"] + sup(i - 1), s["Z"] + sup(i - 1), s["d"] + sup(i - 1)
+    if below.activation_name == "softmax":             # full Jacobian: its JVP, not ⊙ φ′
+        delta_equation = softmax_backward_equation(nota, A, s["gA"] + sup(i - 1), d)
+    else:
+        delta_equation = nota.equation("delta", l=sup(i), p=sup(i - 1),
+                                       dphi=derivative_text(below.activation, A, Z))
     activation = below.activation if below.activation is not None else below.dense
     return [Step(f"backward.grad_a.{i - 1}", "backward", i - 1,
                  f"layer {i}: gradient to the layer below",
@@ -348,7 +353,7 @@ def _hidden_delta_steps(rec: Recording, nota: Notation, ctx: Context, layer,
                  _act_values(nota, ctx, s["gA"] + sup(i - 1), "grad", layer.grad_a_prev,
                              "grad_a"), where),
             Step(f"backward.delta.{i - 1}", "backward", i - 1, f"layer {i - 1}: delta",
-                 nota.equation("delta", l=sup(i), p=sup(i - 1), dphi=dphi),
+                 delta_equation,
                  nota.shape_check("delta", {"g": grad_a.shape,
                                             "Z": show("act", below.z, ctx).shape},
                                   show("grad", below.delta, ctx).shape),
