@@ -269,9 +269,10 @@ def _forward_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list[
 
 def _loss_step(rec: Recording, nota: Notation, ctx: Context) -> Step:
     top = rec.layers[-1]
+    show = nota.show_every if nota.one_sample else nota.show      # the mean is over the batch
     return Step("loss", "loss", None, "loss (batch mean)",
                 loss_equation(nota, rec.spec, top.index),
-                f"{top.a.shape}, {rec.Y.shape} → ()",
+                f"{show('act', top.a, ctx).shape}, {show('act', rec.Y, ctx).shape} → ()",
                 [Value("L", np.asarray(rec.loss_value), "scalar", "loss")],
                 code_location(type(rec.loss).elementwise))
 
