@@ -346,3 +346,17 @@ def test_the_mean_note_states_what_the_loss_divides_by(name, count, rng):
     factor = 2 if loss == "mse" else 1
     divisor = 10 if "10" in count else 5
     np.testing.assert_allclose(grad, factor * (link(output) - Y) / divisor, atol=1e-12)
+
+
+def test_an_optimiser_the_trace_cannot_write_is_refused_before_the_engine_runs(rng):
+    class Halving(deltaprop.optim.Optimizer):
+        def update(self, state, param, grad):
+            param -= 0.5 * grad
+
+    model, X, y, loss = _setup("mse", rng)
+    before = model.state_dict()
+    with pytest.raises(TypeError, match="explain shows the steps of SGD, Adam and AdamW, "
+                                        "got Halving"):
+        deltaprop.explain(model, X, y, loss, optimizer=Halving(model, lr=0.1))
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])

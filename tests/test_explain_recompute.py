@@ -389,8 +389,17 @@ class Checker:
                 for aside in step.asides:
                     if aside.key != step.key:              # not a compare= aside
                         self.step(aside, {v: dict(d) for v, d in store.items()}, t, keep=False)
+            self.same_sample_in_both_views(store, t)
             carried = self.carry(store)
         return self.checked
+
+    def same_sample_in_both_views(self, store, t: int):
+        """Column n of the every-sample view IS the one-sample view."""
+        for symbol, array in store.get("sample", {}).items():
+            if symbol in store.get("every", {}):
+                every = store["every"][symbol]
+                assert np.array_equal(every[:, [self.n]], array), \
+                    f"[{self.nota} t={t}] {symbol}: sample {self.n} differs between the views"
 
     def carry(self, store):
         out = {view: {} for view in store}

@@ -18,7 +18,7 @@ import numpy as np
 from .._backend import namespace, to_numpy
 from ..activations import Identity, Sigmoid, softmax
 from ..losses import Loss, get_loss
-from ..optim import Optimizer
+from ..optim import SGD, Adam, Optimizer
 from ..validation import check_data
 from .outputs import OutputSpec, loss_kind
 
@@ -140,6 +140,9 @@ def _check_arguments(model, loss: Any, optimizer: Optimizer | None, steps: int) 
                         f"lr=0.1)) or None, got {type(optimizer).__name__}")
     if optimizer is not None and optimizer.model is not model:
         raise ValueError("explain optimizer must have been built for this model")
+    if optimizer is not None and not isinstance(optimizer, (SGD, Adam)):
+        raise TypeError(f"explain shows the steps of SGD, Adam and AdamW, got "
+                        f"{type(optimizer).__name__}")
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
         raise ValueError(f"explain steps must be a positive integer, got {steps!r}")
     if steps > 1 and optimizer is None:
