@@ -135,6 +135,7 @@ def _check_arguments(model, loss: Any, optimizer: Optimizer | None, steps: int) 
     if not hasattr(model, "records"):
         raise TypeError(f"explain expects a deltaprop Sequential, got {type(model).__name__}")
     loss = get_loss(loss)
+    loss_kind(loss)                                  # a loss the trace cannot write: refused
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TypeError(f"explain optimizer must be a deltaprop Optimizer (e.g. SGD(model, "
                         f"lr=0.1)) or None, got {type(optimizer).__name__}")
