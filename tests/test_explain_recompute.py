@@ -131,7 +131,7 @@ def forms(nota: str, k: int, loss: str) -> dict[str, tuple[str, callable]]:
         add("each", f"{A}{{l}} = {name}({Z}{{l}})",
             lambda e, fn=fn: {f"{A}{{l}}": fn(e(f"{Z}{{l}}"))})
     add("each", f"{A}{{l}} = {Z}{{l}}", lambda e: {f"{A}{{l}}": e(f"{Z}{{l}}")})
-    _loss_forms(add, s, k, kl)
+    _loss_forms(add, s, k, kl, rows)
     _output_forms(add, nota, s, kl, loss)
     _hidden_forms(add, nota, s)
     _update_forms(add, nota, s)
@@ -143,18 +143,35 @@ def cached_forms(nota: str, k: int, loss: str):
     return forms(nota, k, loss)
 
 
-def _loss_forms(add, s, k, kl):
-    A, Y, N = s["A"] + "{l}", s["Y"], s["N"]
+def _loss_forms(add, s, k, kl, rows):
+    A, Y, Z, N = s["A"] + "{l}", s["Y"], s["Z"] + "{l}", s["N"]
     count = N if kl == 1 else f"({N}·{kl})"
     scope = " over every sample n" if s["A"] in ("a", "y") else ""
 
     def mean(x, e):
         return x.sum() / (e.c[N] * kl)
 
-    add("batch", f"L = −(1/{count}) Σ {Y} ⊙ log {A}{scope}",
-        lambda e: {"L": -mean(e(Y) * np.log(e(A)), e)})
+    def log_softmax(z):
+        axis = 1 if rows else 0
+        shifted = z - z.max(axis=axis, keepdims=True)
+        return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    add("batch", f"L = −(1/{count}) Σ {Y} ⊙ log softmax({Z}){scope}",
+        lambda e: {"L": -mean(e(Y) * log_softmax(e(Z)), e)})
+    add("batch", f"L = (1/{count}) Σ [max({Z}, 0) − {Z} ⊙ {Y} + log(1 + e^(−|{Z}|))]{scope}",
+        lambda e: {"L": mean(np.maximum(e(Z), 0) - e(Z) * e(Y)
+                             + np.log1p(np.exp(-np.abs(e(Z)))), e)})
     add("batch", f"L = −(1/{count}) Σ [{Y} ⊙ log {A} + (1 − {Y}) ⊙ log(1 − {A})]{scope}",
         lambda e: {"L": -mean(e(Y) * np.log(e(A)) + (1 - e(Y)) * np.log(1 - e(A)), e)})
+
+    def floored(e):
+        with np.errstate(divide="ignore"):
+            log_a, log_1ma = np.log(e(A)), np.log(1 - e(A))
+        return {"L": -mean(e(Y) * np.maximum(log_a, -100)
+                           + (1 - e(Y)) * np.maximum(log_1ma, -100), e)}
+
+    add("batch", f"L = −(1/{count}) Σ [{Y} ⊙ max(log {A}, −100) + (1 − {Y}) ⊙ "
+        f"max(log(1 − {A}), −100)]{scope}", floored)
     add("batch", f"L = (1/{count}) Σ ({A} − {Y})²{scope}",
         lambda e: {"L": mean((e(A) - e(Y)) ** 2, e)})
 
@@ -176,6 +193,8 @@ def _output_forms(add, nota, s, kl, loss):
         add("each", f"{g} = {Y} / {A}", lambda e: {g: e(Y) / e(A)})
         add("each", f"{g} = e / ({A} ⊙ (1 − {A})){over}",
             lambda e: {g: e("e") / (e(A) * (1 - e(A))) * scale(e)})
+        add("each", f"{g} = e / max({A} ⊙ (1 − {A}), 1e−12){over}",
+            lambda e: {g: e("e") / np.maximum(e(A) * (1 - e(A)), 1e-12) * scale(e)})
         add("each", f"{g} = 2e{over}", lambda e: {g: 2 * e("e") * scale(e)})
         add("each", f"{d} = 2e{over}", lambda e: {d: 2 * e("e") * scale(e)})
     else:
@@ -189,6 +208,8 @@ def _output_forms(add, nota, s, kl, loss):
         add("each", f"{d} = 2({A} − {Y}){over}", lambda e: {d: 2 * (e(A) - e(Y)) * scale(e)})
         add("each", f"{g} = ({A} − {Y}) / ({A} ⊙ (1 − {A})){over}",
             lambda e: {g: (e(A) - e(Y)) / (e(A) * (1 - e(A))) * scale(e)})
+        add("each", f"{g} = ({A} − {Y}) / max({A} ⊙ (1 − {A}), 1e−12){over}",
+            lambda e: {g: (e(A) - e(Y)) / np.maximum(e(A) * (1 - e(A)), 1e-12) * scale(e)})
         ce_over = " / N" if nota in ROWS_LAYOUT else ""
         add("each", f"{g} = −{Y} / {A}{ce_over}", lambda e: {g: -e(Y) / e(A) * n_of(e)})
     # back through the output activation: softmax's Jacobian-vector product, or ⊙ φ′
@@ -477,6 +498,8 @@ PAIRS = {
     "leaky_relu+mse": ([2, 3, 3, 2], "elu", "leaky_relu", "mse", "mse"),
     "softplus+mse, gelu hidden": ([3, 4, 2], "gelu", "softplus", "mse", "mse"),
     "identity+mse, softmax hidden": ([3, 4, 3, 2], "softmax", None, "mse", "mse"),
+    "sigmoid+bce, saturated": ([2, 3, 2], "tanh", "sigmoid", "bce", "bce"),
+    "logits+bce_with_logits, saturated": ([2, 3, 2], "tanh", None, "bce_with_logits", "bce"),
 }
 OPTIMIZERS = {
     "none": None,
@@ -501,6 +524,11 @@ def _case(pair: str, bias: bool, seed: int = 0):
     if bias:                                       # non-zero biases, so "+ b" matters
         model.load_state_dict({k: v + rng.normal(0, 0.3, v.shape) if k.endswith("bias") else v
                                for k, v in model.state_dict().items()})
+    if "saturated" in pair:                        # |Z| of 30 to 50: the BCE floors act
+        state = model.state_dict()
+        last = max(k for k in state if k.endswith("weight"))
+        state[last] = np.sign(state[last]) * 20.0
+        model.load_state_dict(state)
     X = rng.normal(size=(4, sizes[0]))
     if loss == "cross_entropy":
         y = rng.integers(0, sizes[-1], size=4)

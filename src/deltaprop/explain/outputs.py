@@ -29,6 +29,7 @@ class OutputSpec:
     fused: bool              # the loss took logits: Δᴸ came from the loss itself
     n_outputs: int
     layer: Any = field(default=None, compare=False)   # the output activation layer, if any
+    saturated: bool = False  # BCE on probabilities hit its floors (log ≥ −100, A(1−A) ≥ 1e−12)
 
 
 def loss_kind(loss) -> str:
@@ -47,43 +48,51 @@ def _names(nota: Notation, last: int) -> dict[str, str]:
             "N": s["N"]}
 
 
-def _per_output(nota: Notation, spec: OutputSpec) -> int:
+def _per_output(spec: OutputSpec) -> int:
     """The number of terms per sample the loss averages over: n_L, except cross-entropy's 1."""
     return 1 if spec.loss == "ce" else spec.n_outputs
 
 
 def _over(nota: Notation, spec: OutputSpec, text: str) -> str:
     """``text`` divided by what this notation's delta carries: N·n_L, n_L, or nothing."""
-    k, N = _per_output(nota, spec), nota.symbols["N"]
+    k, N = _per_output(spec), nota.symbols["N"]
     if nota.name in ("batch", "rows"):
         return f"{text} / {N if k == 1 else f'({N}·{k})'}"
     return text if k == 1 else f"{text} / {k}"
 
 
 def loss_equation(nota: Notation, spec: OutputSpec, last: int) -> str:
-    r"""The mean loss as the engine computes it, from the probabilities :math:`A^{(L)}`."""
+    r"""The mean loss as the engine computes it: from the logits when the loss took them
+    (log-softmax, the stable binary cross-entropy), else from :math:`A^{(L)}`."""
     n = _names(nota, last)
-    A, Y = n["A"], n["Y"]
-    k = _per_output(nota, spec)
+    A, Y, Z = n["A"], n["Y"], n["Z"]
+    k = _per_output(spec)
     count = n["N"] if k == 1 else f"({n['N']}·{k})"
     scope = " over every sample n" if nota.one_sample else ""
-    return {"ce": f"L = −(1/{count}) Σ {Y} ⊙ log {A}",
-            "bce": f"L = −(1/{count}) Σ [{Y} ⊙ log {A} + (1 − {Y}) ⊙ log(1 − {A})]",
-            "mse": f"L = (1/{count}) Σ ({A} − {Y})²"}[spec.loss] + scope
+    log_a, log_1ma = f"log {A}", f"log(1 − {A})"
+    if spec.saturated:                               # the floors PyTorch's BCELoss applies too
+        log_a, log_1ma = f"max({log_a}, −100)", f"max({log_1ma}, −100)"
+    if spec.fused:
+        body = {"ce": f"L = −(1/{count}) Σ {Y} ⊙ log softmax({Z})",
+                "bce": f"L = (1/{count}) Σ [max({Z}, 0) − {Z} ⊙ {Y} + log(1 + e^(−|{Z}|))]"}
+    else:
+        body = {"bce": f"L = −(1/{count}) Σ [{Y} ⊙ {log_a} + (1 − {Y}) ⊙ {log_1ma}]",
+                "mse": f"L = (1/{count}) Σ ({A} − {Y})²"}
+    return body[spec.loss] + scope
 
 
-def loss_gradient_equation(nota: Notation, spec: OutputSpec, last: int,
-                           loss: str | None = None) -> str:
-    r""":math:`\partial L/\partial A^{(L)}` (Haykin: :math:`-\partial E/\partial y`) of ``loss``."""
+def loss_gradient_equation(nota: Notation, spec: OutputSpec, last: int) -> str:
+    r""":math:`\partial L/\partial A^{(L)}` (Haykin: :math:`-\partial E/\partial y`)."""
     n = _names(nota, last)
-    A, Y, g = n["A"], n["Y"], n["g"]
-    loss = loss or spec.loss
-    spec = OutputSpec(loss, spec.activation, spec.fused, spec.n_outputs, spec.layer)
+    A, Y, g, loss = n["A"], n["Y"], n["g"], spec.loss
+    spread = f"({A} ⊙ (1 − {A}))"
+    if spec.saturated:                               # PyTorch's floor of A(1 − A)
+        spread = f"max({A} ⊙ (1 − {A}), 1e−12)"
     if nota.name == "haykin":
         e = f"e = {Y} − {A};  "
-        body = {"ce": f"{Y} / {A}", "bce": f"e / ({A} ⊙ (1 − {A}))", "mse": "2e"}[loss]
+        body = {"ce": f"{Y} / {A}", "bce": f"e / {spread}", "mse": "2e"}[loss]
         return (e if loss != "ce" else "") + f"{g} = " + _over(nota, spec, body)
-    body = {"ce": f"−{Y} / {A}", "bce": f"({A} − {Y}) / ({A} ⊙ (1 − {A}))",
+    body = {"ce": f"−{Y} / {A}", "bce": f"({A} − {Y}) / {spread}",
             "mse": f"2({A} − {Y})"}[loss]
     return f"{g} = " + _over(nota, spec, body)
 
@@ -122,7 +131,7 @@ def fused_equation(nota: Notation, spec: OutputSpec, last: int, reason: bool = T
     if nota.name == "haykin":
         return f"e = {Y} − {A};  {d} = " + _over(nota, spec, "e") + f" ({why})"
     text = f"{d} = " + _over(nota, spec, f"({A} − {Y})" if nota.name in ("batch", "rows")
-                            or _per_output(nota, spec) > 1 else f"{A} − {Y}")
+                            or _per_output(spec) > 1 else f"{A} − {Y}")
     return text + f" ({why})" if nota.one_sample else text
 
 
@@ -135,7 +144,7 @@ def output_delta_equation(nota: Notation, spec: OutputSpec, last: int) -> str:
         g = _names(nota, last)["g"]
         return first.replace(f"{g} = ", _names(nota, last)["d"] + " = ")
     second = through_activation_equation(nota, spec, last)
-    if spec.loss == "bce" and spec.activation == "sigmoid":     # σ′ cancels: show where to
+    if spec.loss == "bce" and spec.activation == "sigmoid" and not spec.saturated:
         fused = fused_equation(nota, OutputSpec("bce", "sigmoid", True, spec.n_outputs), last,
                                reason=False)
         second += " = " + fused.rsplit(" = ", 1)[1]

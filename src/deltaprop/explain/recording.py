@@ -119,7 +119,18 @@ def _host(array) -> np.ndarray | None:
     return None if array is None else np.array(to_numpy(array))
 
 
-def output_spec(loss: Loss, last_activation: Any, n_outputs: int) -> OutputSpec:
+def bce_floors_hit(loss: Loss, probabilities: np.ndarray) -> bool:
+    """Did BCE on probabilities floor a log at −100 or A(1 − A) at 1e−12 (as PyTorch)?"""
+    if loss.link is not None or loss_kind(loss) != "bce":
+        return False
+    a = probabilities.astype(np.float64)
+    with np.errstate(divide="ignore"):
+        logs = np.log(np.concatenate([a.ravel(), 1 - a.ravel()]))
+    return bool(np.any(logs < -100) or np.any(a * (1 - a) < 1e-12))
+
+
+def output_spec(loss: Loss, last_activation: Any, n_outputs: int,
+                saturated: bool = False) -> OutputSpec:
     """What the output/loss pair is: which output-delta equation the engine computed."""
     fused = loss.link is not None
     if fused and last_activation is not None and not isinstance(last_activation, Identity):
@@ -128,7 +139,7 @@ def output_spec(loss: Loss, last_activation: Any, n_outputs: int) -> OutputSpec:
     name = (loss.link if fused else "identity" if last_activation is None
             else type(last_activation).__name__.lower())
     return OutputSpec(loss_kind(loss), name, fused, n_outputs,
-                      None if fused else last_activation)
+                      None if fused else last_activation, saturated)
 
 
 def _check_arguments(model, loss: Any, optimizer: Optimizer | None, steps: int) -> Loss:
@@ -176,7 +187,8 @@ def _one_step(model, X, y, loss: Loss, optimizer, iteration: int) -> Recording:
     model.backward(grad)
     records = model.records()
     copies = [_copy_record(record) for record in records]
-    spec = output_spec(loss, records[-1].activation, copies[-1].z.shape[1])
+    spec = output_spec(loss, records[-1].activation, copies[-1].z.shape[1],
+                       saturated=bce_floors_hit(loss, copies[-1].a))
     if spec.fused:                                   # the loss applied the link function
         xp = namespace(output)
         link = softmax(xp, output) if loss.link == "softmax" else Sigmoid().function(xp, output)

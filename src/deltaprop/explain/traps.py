@@ -10,13 +10,15 @@ r"""The things learners trip on, shown on the learner's own numbers.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..activations import Sigmoid, Softmax
 from ..losses import BCELoss
 from .notations import Context, Notation
 from .outputs import fused_equation, loss_gradient_equation, through_activation_equation
-from .recording import Recording
+from .recording import Recording, bce_floors_hit
 from .where import code_location
 
 # the index slips of the source documents, and their corrected forms (NOTATION.md)
@@ -43,7 +45,8 @@ def unfused_asides(rec: Recording, nota: Notation, ctx: Context, step) -> list:
     if spec.fused:
         return [_unfused_route(rec, nota, ctx)]
     if spec.loss == "bce" and spec.activation == "sigmoid":       # engine ran it unfused
-        return [_fused_shortcut(rec, nota, ctx)]
+        # with A(1 − A) floored the long route no longer equals the shortcut: none shown
+        return [] if spec.saturated else [_fused_shortcut(rec, nota, ctx)]
     if spec.loss == "mse":
         return [_half_mse(rec, nota, ctx)]
     return []
@@ -55,6 +58,8 @@ def _unfused_route(rec: Recording, nota: Notation, ctx: Context):
 
     top, s, spec = rec.layers[-1], nota.symbols, rec.spec
     last, A = top.index, nota.symbols["A"] + nota.sup(top.index)
+    if spec.loss == "bce":                          # BCE on probabilities: its floors may act
+        spec = replace(spec, saturated=bce_floors_hit(BCELoss(), top.a))
     if spec.loss == "ce":
         grad_a = -rec.Y / (rec.n_samples * top.a)                  # ∂L/∂A of −Σ y log a / N
         layer = Softmax()
@@ -78,7 +83,8 @@ def _unfused_route(rec: Recording, nota: Notation, ctx: Context):
     return Step("backward.delta.out.unfused", "backward", last, title, ";  ".join(parts),
                 f"{nota.show('act', top.a, ctx).shape} → {nota.show('grad', delta, ctx).shape}",
                 values, code_location(type(layer).backward),
-                ["the same numbers as the fused " + fused_equation(nota, spec, last)])
+                [] if spec.saturated else
+                ["the same numbers as the fused " + fused_equation(nota, rec.spec, last)])
 
 
 def _fused_shortcut(rec: Recording, nota: Notation, ctx: Context):
