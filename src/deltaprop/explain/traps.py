@@ -42,8 +42,9 @@ def unfused_asides(rec: Recording, nota: Notation, ctx: Context, step) -> list:
     if step.key != "backward.delta.out":
         return []
     spec = rec.spec
-    if spec.fused:
-        return [_unfused_route(rec, nota, ctx)]
+    if spec.fused:                  # −Y/A has no value where a probability underflowed to 0
+        return [] if spec.loss == "ce" and not np.all(rec.layers[-1].a > 0) \
+            else [_unfused_route(rec, nota, ctx)]
     if spec.loss == "bce" and spec.activation == "sigmoid":       # engine ran it unfused
         # with A(1 − A) floored the long route no longer equals the shortcut: none shown
         return [] if spec.saturated else [_fused_shortcut(rec, nota, ctx)]
