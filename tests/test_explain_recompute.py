@@ -587,3 +587,16 @@ def test_the_whole_matrix(optimizer):
     """Every pair x bias x notation for one optimiser (about a second each)."""
     for pair, bias in itertools.product(PAIRS, (True, False)):
         check_all_notations(pair, bias, optimizer)
+
+
+def test_extreme_logits_are_recomputed_too():
+    """Probabilities that underflow to 0: the printed log-softmax loss still holds."""
+    model = mlp([2, 3], activation="tanh", dtype=np.float64)
+    model.load_state_dict({"0.weight": np.array([[500.0, 0.0], [-500.0, 0.0], [0.0, 1.0]]),
+                           "0.bias": np.zeros(3)})
+    X, y = np.array([[2.0, 0.0], [-1.0, 1.0]]), np.array([1, 0])
+    trace = deltaprop.explain(model, X, y, "cross_entropy", optimizer=SGD(model, lr=0.1),
+                              show_unfused=True)
+    assert np.isfinite(trace["loss"].value("loss")) and not trace["backward.delta.out"].asides
+    for notation in NOTATIONS:
+        Checker(trace.in_notation(notation), 3, "ce").run()
