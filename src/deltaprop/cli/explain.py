@@ -126,7 +126,9 @@ def _load_model(path: str, loss: str | None):
         raise CLIError(f"--model: no such file: {path}") from None
     except (ValueError, OSError, KeyError, ImportError) as error:
         raise CLIError(f"--model: cannot load {path}: {error}") from None
-    recorded = bundle.metadata.get("loss") if isinstance(bundle.metadata, dict) else None
+    recorded = getattr(bundle, "loss", None)         # the file's loss field, where it has one
+    if recorded is None and isinstance(bundle.metadata, dict):
+        recorded = bundle.metadata.get("loss")       # as `deltaprop train` writes it
     if recorded is not None and not isinstance(recorded, str):
         raise CLIError(f"--model: {path} records a loss that is not a name: {recorded!r}")
     if loss is not None and recorded is not None and loss != recorded:
