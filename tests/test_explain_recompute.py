@@ -212,7 +212,13 @@ def _output_forms(add, nota, s, kl, loss):
             lambda e: {g: (e(A) - e(Y)) / np.maximum(e(A) * (1 - e(A)), 1e-12) * scale(e)})
         ce_over = " / N" if nota in ROWS_LAYOUT else ""
         add("each", f"{g} = −{Y} / {A}{ce_over}", lambda e: {g: -e(Y) / e(A) * n_of(e)})
-    # back through the output activation: softmax's Jacobian-vector product, or ⊙ φ′
+    _through_activation_forms(add, nota, s, kl, scale, over)
+
+
+def _through_activation_forms(add, nota, s, kl, scale, over):
+    """Back through the output activation: softmax's Jacobian-vector product, or ⊙ φ′."""
+    A, Z, Y, d, g = (s["A"] + "{l}", s["Z"] + "{l}", s["Y"], s["d"] + "{l}", s["gA"] + "{l}")
+
     def jvp(e):
         return {d: e(A) * (e(g) - per_sample_sum(e(g) * e(A), nota))}
 
