@@ -177,8 +177,7 @@ def _loss_forms(add, s, k, kl, rows):
 
 
 def _output_forms(add, nota, s, kl, loss):
-    A, Z, Y, d, g, N = (s["A"] + "{l}", s["Z"] + "{l}", s["Y"], s["d"] + "{l}",
-                        s["gA"] + "{l}", s["N"])
+    A, Y, d, g, N = s["A"] + "{l}", s["Y"], s["d"] + "{l}", s["gA"] + "{l}", s["N"]
     if nota in ROWS_LAYOUT:                  # the 1/(N·n_L) of the mean sits in the delta
         count = N if kl == 1 else f"({N}·{kl})"
         scale, over = (lambda e: 1 / (e.c[N] * kl)), f" / {count}"
