@@ -161,8 +161,10 @@ def general_notes(rec: Recording, nota: Notation, ctx: Context) -> list[str]:
         notes.append("MSE written Σ(a − y)² has gradient 2(a − y); written ½Σ(a − y)² it has "
                      "(a − y). deltaprop's MSELoss has no ½ (as PyTorch): Δ⁽ᴸ⁾ carries the 2.")
     if spec.fused or (spec.loss == "bce" and spec.activation == "sigmoid"):
+        collapsed = fused_equation(nota, replace(spec, fused=True), top.index,
+                                   reason=False).replace(";  ", ", ")
         notes.append(f"{spec.activation} + cross-entropy: the output delta collapses to "
-                     f"(A − Y)/{_count_text(rec)}; φ′ must NOT be multiplied in a second time "
+                     f"{collapsed}; φ′ must NOT be multiplied in a second time "
                      "(explain(..., show_unfused=True) shows both routes).")
     if spec.activation == "softmax":
         notes.append("Softmax's Jacobian is not diagonal: ∂aᵢ/∂zⱼ = aᵢ(1ᵢⱼ − aⱼ), so "
