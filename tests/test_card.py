@@ -25,7 +25,8 @@ def test_card_for_a_2_3_1_network_has_its_shapes_and_six_steps():
 
 @pytest.mark.parametrize("notation, expected", [
     ("rows", ["(N, 2) @ (2, 3) + (3,) → (N, 3)", "(N, 2)ᵀ @ (N, 3) → (2, 3)"]),
-    ("ng", ["(3, 2) @ (2, m) + (3, 1) → (3, m)", "dZ[2] = A[2] − Y", "dW[1] = (1/m) dZ[1] A[0]ᵀ"]),
+    ("ng", ["(3, 2) @ (2, m) + (3, 1) → (3, m)", "dZ[2] = dA[2] ⊙ A[2] ⊙ (1 − A[2]) = A[2] − Y",
+            "dW[1] = (1/m) dZ[1] A[0]ᵀ"]),
     ("column", ["(3, 2) @ (2, 1) + (3, 1) → (3, 1)", "(3, 1) @ (2, 1)ᵀ → (3, 2)"]),
     ("haykin", ["e = d − y⁽²⁾", "ΔW(n) = α ΔW(n−1) + η δ yᵀ;  W ← W + ΔW"]),
 ])
@@ -58,3 +59,26 @@ def test_card_rejects_bad_arguments():
         deltaprop.card(notation="bishop")
     with pytest.raises(ValueError, match="unknown activation"):
         deltaprop.card(activation="swishy")
+
+
+@pytest.mark.parametrize("notation", ["batch", "rows", "ng", "column", "haykin"])
+def test_card_without_biases_has_no_bias_anywhere(notation):
+    text = deltaprop.card([3, 4, 1], "tanh", "sigmoid", "bce", notation=notation, bias=False)
+    text = text.split("\n", 2)[2]                     # below the title and notation lines
+    assert "+ b" not in text and "+ (" not in text and "db" not in text
+    assert "∂L/∂b" not in text and "b ←" not in text and "b :=" not in text
+    assert "none: the network has no biases" in text
+    with_bias = deltaprop.card([3, 4, 1], "tanh", "sigmoid", "bce", notation=notation)
+    assert "+ b" in with_bias
+
+
+def test_card_prints_the_softmax_jacobian_vector_product_for_a_softmax_layer():
+    text = deltaprop.card([3, 4, 3], "tanh", "softmax", "mse")
+    assert "Δ⁽²⁾ = A⁽²⁾ ⊙ (∂L/∂A⁽²⁾ − rowsum(∂L/∂A⁽²⁾ ⊙ A⁽²⁾))" in text
+    assert "softmax′" not in text
+
+
+def test_card_writes_a_hidden_softmax_as_its_jacobian_vector_product():
+    text = deltaprop.card([2, 3, 2], "softmax", None, "mse", notation="ng")
+    assert "dZ[1] = A[1] ⊙ ((W[2]ᵀ dZ[2]) − colsum((W[2]ᵀ dZ[2]) ⊙ A[1]))" in text
+    assert "softmax′" not in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -125,8 +126,9 @@ def test_every_notation_shows_the_same_numbers(notation, name, rng):
         assert [s.key for s in other.steps] == [s.key for s in batch.steps]
         for step in other.steps:
             for value in step.values:
-                if value.role in ("sample", "scalar") or value.slot == "step":
-                    continue
+                if value.role in ("sample", "scalar") or value.view == "every" \
+                        or value.slot in ("step", "step_before", "error", "decayed_grad"):
+                    continue                        # Haykin's own quantities; checked elsewhere
                 expected = batch[step.key].value(value.slot)
                 shown, rows = _back_to_batch(notation, value.role, value.array, len(X), sample)
                 np.testing.assert_allclose(shown, expected[rows], rtol=1e-12, atol=1e-15,
@@ -206,8 +208,9 @@ def test_renderers_produce_valid_output_with_equations_and_numbers(rng):
     data = json.loads(trace.to_json())
     steps = {step["key"]: step for step in data["steps"]}
     assert steps["backward.delta.1"]["equation"] == equation
-    np.testing.assert_allclose(steps["forward.z.1"]["values"][0]["values"],
-                               trace["forward.z.1"].value("z"))
+    shown = {v["slot"]: v for v in steps["forward.z.1"]["values"]}
+    np.testing.assert_allclose(shown["z"]["values"], trace["forward.z.1"].value("z"))
+    assert shown["weight"]["given"] and not shown["z"]["given"]
     assert steps["forward.z.1"]["code"].startswith("deltaprop.layers.Dense.forward")
     for text in (trace.to_text(), trace.to_markdown(), trace.to_html(), trace._repr_html_(),
                  trace._repr_markdown_(), str(trace)):
@@ -240,3 +243,120 @@ def test_explain_rejects_bad_arguments(rng):
         deltaprop.explain(model, X, y, "bce_with_logits")
     with pytest.raises(TypeError, match="explain expects a deltaprop Sequential"):
         deltaprop.explain("model", X, y, loss)
+
+
+def test_steps_show_the_optimiser_state_at_work(rng):
+    model, X, y, loss = _setup("softmax_ce", rng)
+    one = deltaprop.explain(model.copy(), X, y, loss)
+    trace = deltaprop.explain(model, X, y, loss, optimizer=SGD(model, lr=0.1, momentum=0.9),
+                              steps=3)
+    assert [s.key for s in trace.steps if s.iteration == 1][:len(one.steps)] == \
+        [s.key for s in one.steps]                              # step 1 keeps its keys
+    assert "step3.update.weight.2" in [s.key for s in trace.steps]
+    for t in (2, 3):
+        before = trace[f"step{t}.update.weight.2"]
+        previous = trace[("" if t == 2 else f"step{t - 1}.") + "update.weight.2"]
+        for slot, after_slot in (("velocity_before", "velocity"), ("weight", "new_weight")):
+            np.testing.assert_array_equal(before.value(slot), previous.value(after_slot))
+    assert not np.allclose(trace["step3.update.weight.2"].value("velocity"),
+                           trace["step3.backward.grad_weight.2"].value("grad_weight"))
+    assert "3 training steps" in trace.to_text() and "(training step 2 of 3)" in trace.to_text()
+
+
+def test_adam_shows_its_moments_step_count_and_bias_corrections(rng):
+    model, X, y, loss = _setup("mse", rng)
+    trace = deltaprop.explain(model, X, y, loss, optimizer=deltaprop.Adam(model, lr=0.01),
+                              steps=2)
+    step = trace["step2.update.weight.1"]
+    assert step.value("step_count_before") == 1 and step.value("step_count") == 2
+    assert "m̂_W⁽¹⁾ = m_W⁽¹⁾ / (1 − β₁ᵗ)" in step.equation
+    data = json.loads(trace.to_json())
+    assert data["constants"]["β₁"] == 0.9
+    assert {v["slot"] for s in data["steps"] if s["key"] == "step2.update.weight.1"
+            for v in s["values"]} >= {"m_before", "m", "v_before", "v", "m_hat", "v_hat"}
+
+
+@pytest.mark.parametrize("steps", [0, -1, 1.5, True])
+def test_steps_must_be_a_positive_integer(steps, rng):
+    model, X, y, loss = _setup("mse", rng)
+    with pytest.raises(ValueError, match="explain steps must be a positive integer"):
+        deltaprop.explain(model, X, y, loss, optimizer=SGD(model, lr=0.1), steps=steps)
+
+
+def test_several_steps_need_an_optimizer(rng):
+    model, X, y, loss = _setup("mse", rng)
+    with pytest.raises(ValueError, match="steps=2 needs an optimizer"):
+        deltaprop.explain(model, X, y, loss, steps=2)
+
+
+NEGATIVE_ZERO = re.compile(r"-0\.?0*(?![\d.])")
+
+
+def test_no_negative_zero_is_printed_in_any_format():
+    """Values that round to zero from below (and an exact −0.0) print as 0."""
+    model = mlp([2, 2, 1], activation="relu", output="sigmoid", dtype=np.float64)
+    model.load_state_dict({"0.weight": np.array([[-1e-9, 0.5], [-0.3, -2e-7]]),
+                           "0.bias": np.array([-3e-9, -1e-12]),
+                           "2.weight": np.array([[-4e-8, 0.7]]), "2.bias": np.array([-0.0])})
+    X, y = np.array([[-0.0, 1.0], [-1e-10, -2.0]]), np.array([1.0, 0.0])
+    trace = deltaprop.explain(model, X, y, "bce", optimizer=SGD(model, lr=1e-6, momentum=0.5),
+                              steps=2, show_unfused=True, compare="column")
+    for fmt in ("text", "markdown", "latex", "html", "json"):
+        for notation in ("batch", "haykin", "ng"):
+            shown = trace.in_notation(notation).render(fmt)
+            found = NEGATIVE_ZERO.findall(shown)
+            assert not found, f"{fmt} {notation}: {found[:3]}"
+    assert "-1e-09" in trace.to_json()                  # tiny values keep their sign in JSON
+
+
+def test_format_array_turns_negative_zero_into_zero():
+    from deltaprop.explain.render import format_array, number
+
+    assert format_array(np.array([[-1e-9, 2.0], [-0.0, -4e-5]])) == \
+        "[[0., 2.],\n [0., 0.]]"
+    assert number(-0.0, 4) == "0" and number(-1e-9, 4) == "-1e-09" and number(-2.5, 4) == "-2.5"
+
+
+def test_bias_free_network_has_no_bias_anywhere(rng):
+    model = mlp([3, 4, 2], activation="tanh", bias=False, seed=0, dtype=np.float64)
+    X, y = rng.normal(size=(5, 3)), rng.integers(0, 2, size=5)
+    trace = deltaprop.explain(model, X, y, "cross_entropy", optimizer=SGD(model, lr=0.1),
+                              show_unfused=True)
+    for notation in ("batch", "rows", "ng", "column", "haykin"):
+        shown = trace.in_notation(notation)
+        assert shown["forward.z.1"].equation.endswith(("W⁽¹⁾ᵀ", "W⁽¹⁾", "A⁽⁰⁾", "a⁽⁰⁾",
+                                                       "y⁽⁰⁾", "A[0]", "H⁽⁰⁾ W⁽¹⁾"))
+        assert all("bias" not in s.key and "+ b" not in s.equation for s in shown.steps)
+        assert "+ (" not in shown["forward.z.2"].shapes
+    assert "no biases" in trace.header[0] and any("bias=False" in n for n in trace.notes)
+
+
+@pytest.mark.parametrize(("name", "count"), [("logits_bce", "1/(N·n_L) = 1/10"),
+                                              ("mse", "1/(N·n_L) = 1/10"),
+                                              ("softmax_ce", "1/N (N = 5)")])
+def test_the_mean_note_states_what_the_loss_divides_by(name, count, rng):
+    model, X, y, loss = _setup(name, rng)
+    trace = deltaprop.explain(model, X, y, loss)
+    assert count in trace.notes[0]
+    engine = deltaprop.losses.get_loss(loss)            # what the engine divides by
+    output, Y = model.forward(X), trace["input"].value("y")
+    _, grad = engine(output, y if loss == "cross_entropy" else Y)
+    link = {"logits_bce": lambda z: 1 / (1 + np.exp(-z)), "mse": lambda z: z,
+            "softmax_ce": lambda z: np.exp(z) / np.exp(z).sum(axis=1, keepdims=True)}[name]
+    factor = 2 if loss == "mse" else 1
+    divisor = 10 if "10" in count else 5
+    np.testing.assert_allclose(grad, factor * (link(output) - Y) / divisor, atol=1e-12)
+
+
+def test_an_optimiser_the_trace_cannot_write_is_refused_before_the_engine_runs(rng):
+    class Halving(deltaprop.optim.Optimizer):
+        def update(self, state, param, grad):
+            param -= 0.5 * grad
+
+    model, X, y, loss = _setup("mse", rng)
+    before = model.state_dict()
+    with pytest.raises(TypeError, match="explain shows the steps of SGD, Adam and AdamW, "
+                                        "got Halving"):
+        deltaprop.explain(model, X, y, loss, optimizer=Halving(model, lr=0.1))
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, before[key])

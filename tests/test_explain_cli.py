@@ -33,7 +33,8 @@ def test_explain_json_with_logits_momentum_and_unfused(capsys):
     data = json.loads(capsys.readouterr().out)
     steps = {step["key"]: step for step in data["steps"]}
     assert steps["backward.delta.out"]["asides"][0]["name"].startswith("output delta, unfused")
-    assert [v["slot"] for v in steps["update.weight.1"]["values"]] == ["new_weight", "velocity"]
+    assert [v["slot"] for v in steps["update.weight.1"]["values"]] == [
+        "weight", "velocity_before", "velocity", "new_weight"]
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -91,3 +92,50 @@ def test_output_activation_defaults_to_the_one_that_goes_with_the_loss(loss, las
                  "--loss", loss]) == 0
     out = capsys.readouterr().out
     assert last_layer in out
+
+
+def test_explain_steps_with_adam_shows_its_state_each_step(capsys):
+    assert main(["explain", "--optimizer", "adam", "--lr", "0.01", "--steps", "2",
+                 "--format", "json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    keys = [step["key"] for step in data["steps"]]
+    assert "update.weight.1" in keys and "step2.update.weight.1" in keys
+    step2 = next(s for s in data["steps"] if s["key"] == "step2.update.weight.1")
+    counts = {v["slot"]: v["values"] for v in step2["values"]}
+    assert counts["step_count_before"] == 1.0 and counts["step_count"] == 2.0
+
+
+def _saved(tmp_path, loss):
+    pytest.importorskip("safetensors")
+    from deltaprop import io, mlp
+
+    path = tmp_path / "model.safetensors"
+    io.save(mlp([3, 4, 2], activation="tanh", seed=1), path, metadata={"loss": loss})
+    return str(path)
+
+
+def test_explain_a_model_uses_the_loss_recorded_in_its_file(tmp_path, capsys):
+    path = _saved(tmp_path, "cross_entropy")
+    assert main(["explain", "--model", path]) == 0
+    out = capsys.readouterr().out
+    assert "loss CrossEntropyLoss" in out and "Δ⁽²⁾ = (A⁽²⁾ − Y) / N" in out
+    assert main(["explain", "--model", path, "--loss", "cross_entropy"]) == 0
+
+
+def test_explain_refuses_a_loss_that_contradicts_the_file(tmp_path, capsys):
+    path = _saved(tmp_path, "mse")
+    assert main(["explain", "--model", path, "--loss", "cross_entropy"]) == 2
+    err = capsys.readouterr().err
+    assert "--loss cross_entropy contradicts the loss 'mse' recorded in" in err
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["explain", "--steps", "0"], "--steps must be a positive integer"),
+    (["explain", "--steps", "2", "--lr", "0"], "> 1 needs --lr > 0"),
+    (["explain", "--optimizer", "rmsprop"], "--optimizer must be one of sgd, adam, adamw"),
+    (["explain", "--optimizer", "adam", "--momentum", "0.9"], "--momentum applies to"),
+])
+def test_bad_step_flags_end_with_one_line(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert message in err and len(err.strip().splitlines()) == 1

@@ -18,6 +18,7 @@ examples:
   deltaprop card --layers 784,128,10 --activation relu --output none --loss cross_entropy
   deltaprop card --notation ng --format markdown
   deltaprop card --notation haykin --no-momentum
+  deltaprop card --layers 3,1 --activation tanh --output sigmoid --no-bias
 """
 
 
@@ -30,6 +31,8 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--format", default="text", help="text or markdown (default: %(default)s)")
     parser.add_argument("--no-momentum", dest="momentum", action="store_false",
                         help="plain SGD update instead of SGD with momentum")
+    parser.add_argument("--no-bias", dest="bias", action="store_false",
+                        help="a network without biases (mlp(..., bias=False)): no + b")
     parser.set_defaults(run=run)
 
 
@@ -41,7 +44,8 @@ def run(args) -> int:
     output = None if args.output == "none" else args.output
     try:
         text = card(parse_layers(args.layers), args.activation, output, args.loss,
-                    notation=args.notation, format=args.format, momentum=args.momentum)
+                    notation=args.notation, format=args.format, momentum=args.momentum,
+                    bias=args.bias)
     except (ValueError, TypeError) as error:
         raise CLIError(str(error)) from None
     print(text, end="")

@@ -1,9 +1,10 @@
 """``deltaprop explain``: every step of one training step of a small network, with its numbers.
 
-Builds an MLP from the flags (or loads a saved model with --model), draws a small random
-batch, runs the engine once (forward, loss, backward, one SGD step) and prints the trace:
-each step's equation in the chosen notation, its shape check, the numbers and the function of
-deltaprop that computed them.
+Builds an MLP from the flags (or loads a saved model with --model, whose recorded loss is
+used), draws a small random batch, runs the engine (forward, loss, backward, one optimiser
+step, or --steps K of them) and prints the trace: each step's equation in the chosen
+notation, its shape check, the numbers and the function of deltaprop that computed them.
+Every number shown can be recomputed by hand from the numbers shown before it.
 """
 
 from __future__ import annotations
@@ -16,19 +17,21 @@ from . import CLIError
 
 NOTATION_NAMES = ("batch", "rows", "ng", "column", "haykin")
 FORMATS = ("text", "markdown", "latex", "html", "json")
+OPTIMIZER_NAMES = ("sgd", "adam", "adamw")
 
 EXAMPLES = """\
 examples:
   deltaprop explain
   deltaprop explain --layers 2,3,1 --activation tanh --output sigmoid --loss bce --samples 4
   deltaprop explain --layers 4,5,3 --activation relu --output none --loss cross_entropy --unfused
-  deltaprop explain --notation haykin --momentum 0.9
+  deltaprop explain --notation haykin --momentum 0.9 --steps 3
+  deltaprop explain --optimizer adam --lr 0.01 --steps 2 --format json
   deltaprop explain --notation column --sample 2 --format markdown > step.md
-  deltaprop explain --model model.safetensors --loss cross_entropy --format json
+  deltaprop explain --model runs/iris/model.safetensors
 """
 
 
-def add_network_flags(parser, *, default_loss: str = "bce") -> None:
+def add_network_flags(parser, *, default_loss: str | None = "bce") -> None:
     """--layers, --activation, --output, --loss, --notation (shared with ``deltaprop card``)."""
     parser.add_argument("--layers", default="2,3,1",
                         help="layer widths, input first, comma-separated (default: %(default)s)")
@@ -38,7 +41,9 @@ def add_network_flags(parser, *, default_loss: str = "bce") -> None:
                         help="output activation, or 'none' for logits (default: sigmoid with "
                              "--loss bce, none with cross_entropy, bce_with_logits and mse)")
     parser.add_argument("--loss", default=default_loss,
-                        help="bce, bce_with_logits, cross_entropy or mse (default: %(default)s)")
+                        help="bce, bce_with_logits, cross_entropy or mse (default: "
+                             + (f"{default_loss})" if default_loss else
+                                "the loss recorded in --model's file, else bce)"))
     parser.add_argument("--notation", default="batch",
                         help=f"{', '.join(NOTATION_NAMES)} (default: %(default)s)")
 
@@ -48,7 +53,7 @@ def add_parser(subparsers) -> None:
         "explain", help="show every step of one forward/backward/update pass, with numbers",
         description=__doc__, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_network_flags(parser)
+    add_network_flags(parser, default_loss=None)
     parser.add_argument("--samples", type=int, default=4,
                         help="batch size N of the random batch (default: %(default)s)")
     parser.add_argument("--seed", type=int, default=0,
@@ -58,10 +63,15 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--model", metavar="PATH",
                         help="explain a model saved with deltaprop.io.save instead of --layers")
     parser.add_argument("--lr", type=float, default=0.1,
-                        help="learning rate of the SGD step shown; 0 shows no update "
+                        help="learning rate of the step shown; 0 shows no update "
                              "(default: %(default)s)")
+    parser.add_argument("--optimizer", default="sgd",
+                        help=f"{', '.join(OPTIMIZER_NAMES)} (default: %(default)s)")
     parser.add_argument("--momentum", type=float, default=0.0,
                         help="SGD momentum (the velocity is shown) (default: %(default)s)")
+    parser.add_argument("--steps", type=int, default=1,
+                        help="training steps on the same batch, so that momentum and Adam's "
+                             "state are seen at work (default: %(default)s)")
     parser.add_argument("--sample", type=int, default=0,
                         help="the sample shown by the column and haykin notations "
                              "(default: %(default)s)")
@@ -100,17 +110,34 @@ def check_network_flags(args) -> None:
     check_choice("--notation", args.notation, NOTATION_NAMES)
 
 
-def _load_model(path: str):
+def _load_model(path: str, loss: str | None):
+    """The model saved at ``path`` and the loss to explain it with (the file's, by default).
+
+    An explicit ``--loss`` that contradicts the loss recorded in the file is an error: the
+    trace would show a training step the model was never trained with.
+    """
     try:
         from .. import io
     except ImportError as error:
         raise CLIError(f"--model needs deltaprop.io ({error})") from None
     try:
-        return io.load(path)
+        bundle = io.load_bundle(path)
     except FileNotFoundError:
         raise CLIError(f"--model: no such file: {path}") from None
     except (ValueError, OSError, KeyError, ImportError) as error:
         raise CLIError(f"--model: cannot load {path}: {error}") from None
+    recorded = getattr(bundle, "loss", None)         # the file's loss field, where it has one
+    if recorded is None and isinstance(bundle.metadata, dict):
+        recorded = bundle.metadata.get("loss")       # as `deltaprop train` writes it
+    if recorded is not None and not isinstance(recorded, str):
+        raise CLIError(f"--model: {path} records a loss that is not a name: {recorded!r}")
+    if loss is not None and recorded is not None and loss != recorded:
+        raise CLIError(f"--loss {loss} contradicts the loss {recorded!r} recorded in {path}; "
+                       f"drop --loss to use the recorded one")
+    if loss is None and recorded is None:
+        raise CLIError(f"--model: {path} records no loss; pass --loss (bce, "
+                       "bce_with_logits, cross_entropy or mse)")
+    return bundle.model, loss or recorded
 
 
 def random_batch(model, loss: str, n_samples: int, seed: int):
@@ -125,31 +152,53 @@ def random_batch(model, loss: str, n_samples: int, seed: int):
     return X, rng.normal(size=(n_samples, k)).round(2)
 
 
-def run(args) -> int:
-    from .. import SGD, explain, mlp
-
-    check_network_flags(args)
+def _check_run_flags(args) -> None:
     check_choice("--format", args.format, FORMATS)
+    check_choice("--optimizer", args.optimizer, OPTIMIZER_NAMES)
     if args.compare is not None:
         check_choice("--compare", args.compare, NOTATION_NAMES)
     if args.samples < 1:
         raise CLIError(f"--samples must be a positive integer, got {args.samples}")
     if not 0 <= args.sample < args.samples:
         raise CLIError(f"--sample must be in [0, {args.samples}), got {args.sample}")
-    if args.lr < 0 or not 0 <= args.momentum < 1:
+    if not (np.isfinite(args.lr) and args.lr >= 0) or not 0 <= args.momentum < 1:
         raise CLIError(f"--lr must be >= 0 and --momentum in [0, 1), got {args.lr}, "
                        f"{args.momentum}")
+    if args.momentum and args.optimizer != "sgd":
+        raise CLIError(f"--momentum applies to --optimizer sgd, got --optimizer "
+                       f"{args.optimizer}")
+    if args.steps < 1 or (args.steps > 1 and args.lr == 0):
+        raise CLIError(f"--steps must be a positive integer (and > 1 needs --lr > 0), got "
+                       f"{args.steps} with --lr {args.lr}")
+
+
+def _optimizer(args, model):
+    from ..optim import OPTIMIZERS
+
+    if args.lr == 0:
+        return None
+    if args.optimizer == "sgd":
+        return OPTIMIZERS["sgd"](model, lr=args.lr, momentum=args.momentum)
+    return OPTIMIZERS[args.optimizer](model, lr=args.lr)
+
+
+def run(args) -> int:
+    from .. import explain, mlp
+
+    _check_run_flags(args)
     if args.model:
-        model = _load_model(args.model)
-    else:
+        model, args.loss = _load_model(args.model, args.loss)
+    args.loss = args.loss or "bce"
+    check_network_flags(args)
+    if not args.model:
         output = None if args.output == "none" else args.output
         model = mlp(parse_layers(args.layers), activation=args.activation, output=output,
                     seed=args.seed, dtype=np.float64)
     X, y = random_batch(model, args.loss, args.samples, args.seed + 1)
-    optimizer = SGD(model, lr=args.lr, momentum=args.momentum) if args.lr > 0 else None
     try:
-        trace = explain(model, X, y, args.loss, notation=args.notation, optimizer=optimizer,
-                        sample=args.sample, show_unfused=args.unfused, compare=args.compare)
+        trace = explain(model, X, y, args.loss, notation=args.notation,
+                        optimizer=_optimizer(args, model), sample=args.sample,
+                        show_unfused=args.unfused, compare=args.compare, steps=args.steps)
     except (ValueError, TypeError) as error:
         raise CLIError(str(error)) from None
     print(trace.render(args.format), end="")

@@ -4,13 +4,14 @@ r"""The backprop explainer: every step of one training step, in the learner's no
 >>> model = deltaprop.mlp([2, 3, 1], activation="tanh", output="sigmoid", seed=0)
 >>> X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, 0.0])
 >>> trace = deltaprop.explain(model, X, y, "bce")
->>> trace["backward.delta.out"].equation
+>>> trace["backward.delta.out"].equation.split(";  ")[1]
 'Δ⁽²⁾ = ∂L/∂A⁽²⁾ ⊙ A⁽²⁾ ⊙ (1 − A⁽²⁾) = (A⁽²⁾ − Y) / N'
 
-``explain`` runs the real engine once (``recording.py``), then writes what it recorded in one of
-five notations (``notations.py``) as a :class:`Trace` of :class:`Step` s (``trace.py``), which
-renders itself as text, Markdown, LaTeX, HTML or JSON (``render.py``).  ``traps.py`` shows
-what learners trip on; ``memory_card.py`` prints the six-step recipe for a network.
+``explain`` runs the real engine (``recording.py``), then writes what it recorded in one of
+five notations (``notations.py``; the loss and output delta in ``outputs.py``, the optimiser
+steps in ``updates.py``) as a :class:`Trace` of :class:`Step` s (``trace.py``), which renders
+itself as text, Markdown, LaTeX, HTML or JSON (``render.py``).  ``traps.py`` shows what
+learners trip on; ``memory_card.py`` prints the six-step recipe for a network.
 """
 
 from __future__ import annotations
@@ -18,18 +19,21 @@ from __future__ import annotations
 from typing import Any
 
 from .memory_card import card
-from .notations import NOTATIONS
-from .recording import Recording, record_step
+from .notations import NOTATIONS, get_notation
+from .recording import Recording, record_step, record_steps
 from .trace import Step, Trace, Value, build_trace
 from .traps import SEED_SLIPS
 
 
 def explain(model, X, y, loss: Any, notation: str = "batch", optimizer=None, *,
             sample: int = 0, show_unfused: bool = False, compare: str | None = None,
-            max_values: int = 64, precision: int = 4) -> Trace:
+            max_values: int = 64, precision: int = 4, steps: int = 1) -> Trace:
     r"""Run one training step of ``model`` on ``(X, y)`` and return every step of it.
 
-    The engine runs once, as ``fit`` would: ``model.forward``, the loss, ``model.backward``
+    Every array shown can be recomputed by hand from the other arrays shown, with the
+    equation printed next to it (the tests do exactly that, in every notation).
+
+    The engine runs once per step, as ``fit`` would: ``model.forward``, the loss, ``model.backward``
     and, if ``optimizer`` is given, ``optimizer.step()`` — so the model's parameters ARE
     updated then (pass ``model.copy()`` to keep yours).  The trace's numbers are the ones the
     layers recorded (:meth:`deltaprop.Sequential.records`); nothing is computed twice.
@@ -46,7 +50,9 @@ def explain(model, X, y, loss: Any, notation: str = "batch", optimizer=None, *,
         How the equations and arrays are written (``NOTATION.md``); the numbers are the same
         up to transposition, sign and where the :math:`1/N` sits.
     optimizer : Optimizer or None
-        One step of it is shown (with SGD momentum, the velocity too).
+        ``SGD`` (momentum, Nesterov, dampening, weight decay), ``Adam`` or ``AdamW``: each
+        update shows the parameter before and after and the optimiser state (velocity, Adam's
+        moments, step count and bias corrections) before and after.
     sample : int
         The sample shown by the one-sample notations (``column``, ``haykin``).
     show_unfused : bool
@@ -55,6 +61,9 @@ def explain(model, X, y, loss: Any, notation: str = "batch", optimizer=None, *,
         Show each step in a second notation too (``compare="column"``: the one-sample view).
     max_values, precision : int
         Arrays with more entries are summarised; digits shown.
+    steps : int
+        Training steps run on the same batch (needs an optimizer when > 1), so momentum and
+        Adam's state are seen in action; the steps of step ``t > 1`` have keys ``"stepT.…"``.
 
     Returns
     -------
@@ -62,10 +71,11 @@ def explain(model, X, y, loss: Any, notation: str = "batch", optimizer=None, *,
         ``str(trace)``, ``trace.to_markdown()``, ``to_latex()``, ``to_html()``, ``to_json()``;
         ``trace["backward.grad_weight.1"]`` is one :class:`Step`.
     """
-    recording = record_step(model, X, y, loss, optimizer)
-    return build_trace(recording, notation, sample=sample, show_unfused=show_unfused,
+    get_notation(notation)                           # a bad name fails before the engine runs
+    recordings = record_steps(model, X, y, loss, optimizer, steps)
+    return build_trace(recordings, notation, sample=sample, show_unfused=show_unfused,
                        compare=compare, max_values=max_values, precision=precision)
 
 
 __all__ = ["NOTATIONS", "SEED_SLIPS", "Recording", "Step", "Trace", "Value", "build_trace",
-           "card", "explain", "record_step"]
+           "card", "explain", "record_step", "record_steps"]

@@ -10,12 +10,15 @@ from __future__ import annotations
 import re
 
 _SUPER = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7",
-          "⁸": "8", "⁹": "9", "⁽": "(", "⁾": ")", "⁻": "-", "ᵀ": r"\top ", "ᴸ": "L", "ˡ": "l"}
-_SUB = {"ₙ": "n", "ₐ": "a", "ⱼ": "j", "ᵢ": "i"}
+          "⁸": "8", "⁹": "9", "⁽": "(", "⁾": ")", "⁻": "-", "ᵀ": r"\top ", "ᴸ": "L", "ˡ": "l",
+          "ᵗ": "t"}
+_SUB = {"ₙ": "n", "ₐ": "a", "ⱼ": "j", "ᵢ": "i", "₁": "1", "₂": "2"}
 _SYMBOLS = {"Δ": r"\Delta ", "δ": r"\delta ", "η": r"\eta ", "α": r"\alpha ", "μ": r"\mu ",
             "σ": r"\sigma ", "φ": r"\varphi ", "Σ": r"\sum ", "∂": r"\partial ", "∇": r"\nabla ",
             "⊙": r"\odot ", "←": r"\leftarrow ", "→": r"\to ", "−": "-", "·": r"\cdot ",
-            "′": "'", "½": r"\tfrac{1}{2}", "≈": r"\approx ", "×": r"\times ", "_": r"\_",
+            "′": "'", "½": r"\tfrac{1}{2}", "λ": r"\lambda ", "β": r"\beta ",
+            "ε": r"\epsilon ", "τ": r"\tau ", "√": r"\sqrt ", "≈": r"\approx ",
+            "×": r"\times ", "_": r"\_",
             "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&", "–": "-", "—": "---"}
 _WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{2,}(?:[ -][A-Za-z]+)*)( ?)")
 _ASCII_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
@@ -49,6 +52,7 @@ def _tidy(text: str) -> str:
 def to_math(equation: str) -> str:
     """LaTeX math (no ``$``) for a Unicode equation; words become ``\\text{...}``."""
     text = "".join(_ASCII_SPECIALS.get(c, c) if c in "&%$#_" else c for c in equation)
+    text = re.sub("([A-Za-z])\u0302", r"\\hat{\1}", text)        # m̂ (combining hat) -> \hat{m}
     text = _WORD.sub(r"\\text{\1\2}", text).replace(";  ", r";\quad ")
     for char, latex in _SYMBOLS.items():
         if char not in "_{}%#&":

@@ -46,26 +46,61 @@ _SAME: Callable = lambda array, ctx: array  # noqa: E731 - a table of one-liners
 # role -> how the engine's array is shown, per notation
 LAYOUTS: dict[str, dict[str, Callable]] = {
     "batch": {},
-    "rows": {"weight": lambda w, c: w.T, "grad_weight": lambda g, c: g.T,
-             "velocity_weight": lambda v, c: v.T},
+    "rows": {"weight": lambda w, c: w.T, "grad_weight": lambda g, c: g.T},
     "ng": {"act": lambda a, c: a.T, "grad": lambda g, c: c.n_samples * g.T,
-           "bias": lambda b, c: b[:, None], "grad_bias": lambda g, c: g[:, None],
-           "velocity_bias": lambda v, c: v[:, None]},
+           "bias": lambda b, c: b[:, None], "grad_bias": lambda g, c: g[:, None]},
     "column": {"act": _column, "grad": lambda g, c: c.n_samples * _column(g, c),
-               "bias": lambda b, c: b[:, None], "grad_bias": lambda g, c: g[:, None],
-               "velocity_bias": lambda v, c: v[:, None]},
+               "bias": lambda b, c: b[:, None], "grad_bias": lambda g, c: g[:, None]},
     "haykin": {"act": _column, "grad": lambda g, c: -c.n_samples * _column(g, c),
                "bias": lambda b, c: b[:, None], "grad_weight": lambda g, c: -g,
-               "grad_bias": lambda g, c: -g[:, None],
-               "velocity_weight": lambda v, c: -c.lr * v,
-               "velocity_bias": lambda v, c: -c.lr * v[:, None]},
+               "grad_bias": lambda g, c: -g[:, None]},
 }
 
 
-def derivative_text(activation: str, a: str, z: str) -> str:
+# one-sample notations: every sample's column, side by side (the layout of Ng's notation)
+EVERY_SAMPLE: dict[str, dict[str, Callable]] = {
+    "column": {"act": lambda a, c: a.T, "grad": lambda g, c: c.n_samples * g.T},
+    "haykin": {"act": lambda a, c: a.T, "grad": lambda g, c: -c.n_samples * g.T},
+}
+
+
+def _name_and_parameters(activation) -> tuple[str, dict]:
+    """An activation's name ("leakyrelu") and the parameters its equations print."""
+    if activation is None:
+        return "identity", {}
+    if isinstance(activation, str):
+        return activation, {}
+    keep = ("negative_slope", "alpha", "approximate", "beta", "threshold")
+    return (type(activation).__name__.lower(),
+            {key: getattr(activation, key) for key in keep if hasattr(activation, key)})
+
+
+def function_text(activation, z: str) -> str:
+    """φ(Z) as printed, with the parameters that change it (a name or an activation layer)."""
+    name, params = _name_and_parameters(activation)
+    if name == "identity":
+        return z
+    if name == "leakyrelu":
+        return f"leaky_relu({z}, {params.get('negative_slope', 0.01):g})"
+    if name == "elu":
+        return f"elu({z}, {params.get('alpha', 1.0):g})"
+    return f"{name}({z})"
+
+
+def derivative_text(activation, a: str, z: str) -> str:
     """φ′ written the way learners meet it (from the output where that is the custom)."""
+    name, params = _name_and_parameters(activation)
+    if name == "leakyrelu":
+        return f"([{z} > 0] + {params.get('negative_slope', 0.01):g} [{z} ≤ 0])"
+    if name == "elu":
+        return f"([{z} > 0] + [{z} ≤ 0] ⊙ ({a} + {params.get('alpha', 1.0):g}))"
+    if name == "gelu" and params.get("approximate", "none") == "none":
+        return f"(Φ({z}) + {z} ⊙ Φ′({z}))"                     # Φ: the standard normal CDF
+    if name == "softplus" and params.get("beta", 1.0) == 1:
+        t = f"{params.get('threshold', 20.0):g}"
+        return f"([{z} > {t}] + [{z} ≤ {t}] ⊙ σ({z}))"
     return {"tanh": f"(1 − {a}²)", "sigmoid": f"{a} ⊙ (1 − {a})", "relu": f"[{z} > 0]",
-            "identity": "1"}.get(activation, f"{activation}′({z})")
+            "identity": "1"}.get(name, f"{name}′({z})")
 
 
 @dataclass(frozen=True)
@@ -83,12 +118,19 @@ class Notation:
         """The engine's ``array`` of ``role`` written in this notation."""
         return LAYOUTS[self.name].get(role, _SAME)(array, ctx)
 
-    def equation(self, kind: str, **fields: str) -> str:
-        return self.templates[kind][0].format(**self.symbols, **fields)
+    def show_every(self, role: str, array: np.ndarray, ctx: Context) -> np.ndarray:
+        """One-sample notations: every sample's column side by side (column n = sample n)."""
+        return EVERY_SAMPLE[self.name][role](array, ctx)
+
+    def equation(self, kind: str, bias: bool = True, **fields: str) -> str:
+        text = self.templates[kind][0].format(**self.symbols, **fields)
+        return text if bias else text.replace(" + b" + fields.get("l", ""), "")
 
     def shape_check(self, kind: str, shapes: dict[str, tuple[int, ...]],
                     out: tuple[int, ...]) -> str:
         pattern = self.templates[kind][1]
+        if "b" not in shapes:
+            pattern = pattern.replace(" + {b}", "")
         text = pattern.format(**{key: shape_text(value) for key, value in shapes.items()})
         return f"{text} → {shape_text(out)}"
 
@@ -114,8 +156,6 @@ _BATCH = {
     "grad_bias": ("{gb}{l} = Σₙ {d}{l}ₙ,:", "sum over axis 0 of {d}"),
     "grad_a_prev": ("{gA}{p} = {d}{l} {W}{l}", "{d} @ {W}"),
     "delta": ("{d}{p} = {gA}{p} ⊙ {dphi}", "{g} ⊙ {Z}"),
-    "update_weight": ("{W}{l} ← {W}{l} − {lr} {step_w}", "{W} − η {g}"),
-    "update_bias": ("b{l} ← b{l} − {lr} {step_b}", "{b} − η {g}"),
 }
 
 NOTATIONS: dict[str, Notation] = {
@@ -141,38 +181,34 @@ NOTATIONS: dict[str, Notation] = {
          "grad_weight": ("{gW}{l} = (1/m) {d}{l} {A}{p}ᵀ", "{d} @ {A}ᵀ"),
          "grad_bias": ("{gb}{l} = (1/m) Σ_columns {d}{l}", "sum over axis 1 of {d}"),
          "grad_a_prev": ("{gA}{p} = {W}{l}ᵀ {d}{l}", "{W}ᵀ @ {d}"),
-         "delta": ("{d}{p} = {gA}{p} ⊙ {dphi}", "{g} ⊙ {Z}"),
-         "update_weight": ("{W}{l} := {W}{l} − {lr} {step_w}", "{W} − α {g}"),
-         "update_bias": ("b{l} := b{l} − {lr} {step_b}", "{b} − α {g}")}),
+         "delta": ("{d}{p} = {gA}{p} ⊙ {dphi}", "{g} ⊙ {Z}")}),
     "column": Notation(
         "column", "one sample as a column vector (Nielsen's BP1–BP4): z = W a + b", True,
         _paren,
         {"A": "a", "Z": "z", "Y": "y", "W": "W", "d": "δ", "gA": "∂C/∂a", "gW": "∂L/∂W",
-         "gb": "∂L/∂b", "lr": "η", "N": "N"},
+         "gb": "∂L/∂b", "gW1": "∂C/∂W", "gb1": "∂C/∂b", "lr": "η", "N": "N"},
         {"z": ("{Z}{l} = {W}{l} {A}{p} + b{l}", "{W} @ {A} + {b}"),
          "a": ("{A}{l} = {phi}", "{phi_shape}"),
-         "grad_weight": ("∂C/∂W{l} = {d}{l} {A}{p}ᵀ (BP4, this sample);  "
+         "grad_weight": ("{gW1}{l} = {d}{l} {A}{p}ᵀ (BP4, this sample);  "
                          "{gW}{l} = (1/N) Σₙ {d}{l}ₙ {A}{p}ₙᵀ", "{d} @ {A}ᵀ"),
-         "grad_bias": ("∂C/∂b{l} = {d}{l} (BP3, this sample);  {gb}{l} = (1/N) Σₙ {d}{l}ₙ",
+         "grad_bias": ("{gb1}{l} = {d}{l} (BP3, this sample);  {gb}{l} = (1/N) Σₙ {d}{l}ₙ",
                        "{d}"),
          "grad_a_prev": ("{gA}{p} = {W}{l}ᵀ {d}{l}", "{W}ᵀ @ {d}"),
-         "delta": ("{d}{p} = ({W}{l}ᵀ {d}{l}) ⊙ {dphi} (BP2)", "{g} ⊙ {Z}"),
-         "update_weight": ("{W}{l} ← {W}{l} − {lr} {step_w}", "{W} − η {g}"),
-         "update_bias": ("b{l} ← b{l} − {lr} {step_b}", "{b} − η {g}")}),
+         "delta": ("{d}{p} = ({W}{l}ᵀ {d}{l}) ⊙ {dphi} (BP2)", "{g} ⊙ {Z}")}),
     "haykin": Notation(
         "haykin", "error correction (Haykin, seed 000): e = d − y, δ = −∂E/∂v, W ← W + η δ yᵀ",
         True, _paren,
         {"A": "y", "Z": "v", "Y": "d", "W": "W", "d": "δ", "gA": "−∂E/∂y",
-         "gW": "−∂L/∂W", "gb": "−∂L/∂b", "lr": "η", "N": "N"},
+         "gW": "−∂L/∂W", "gb": "−∂L/∂b", "gW1": "−∂Eₙ/∂W", "gb1": "−∂Eₙ/∂b", "lr": "η",
+         "N": "N"},
         {"z": ("{Z}{l} = {W}{l} {A}{p} + b{l}", "{W} @ {A} + {b}"),
          "a": ("{A}{l} = {phi}", "{phi_shape}"),
-         "grad_weight": ("δ{l} {A}{p}ᵀ (this sample);  {gW}{l} = (1/N) Σₙ {d}{l}(n) "
-                         "{A}{p}(n)ᵀ", "{d} @ {A}ᵀ"),
-         "grad_bias": ("δ{l} (this sample);  {gb}{l} = (1/N) Σₙ {d}{l}(n)", "{d}"),
+         "grad_weight": ("{gW1}{l} = {d}{l} {A}{p}ᵀ (this sample);  {gW}{l} = (1/N) Σₙ "
+                         "{d}{l}(n) {A}{p}(n)ᵀ", "{d} @ {A}ᵀ"),
+         "grad_bias": ("{gb1}{l} = {d}{l} (this sample);  {gb}{l} = (1/N) Σₙ {d}{l}(n)",
+                       "{d}"),
          "grad_a_prev": ("{gA}{p} = {W}{l}ᵀ {d}{l}", "{W}ᵀ @ {d}"),
-         "delta": ("{d}{p} = {dphi} ⊙ ({W}{l}ᵀ {d}{l})", "{Z} ⊙ {g}"),
-         "update_weight": ("ΔW{l} = {step_w};  {W}{l} ← {W}{l} + ΔW{l}", "{W} + {g}"),
-         "update_bias": ("Δb{l} = {step_b};  b{l} ← b{l} + Δb{l}", "{b} + {g}")}),
+         "delta": ("{d}{p} = {dphi} ⊙ ({W}{l}ᵀ {d}{l})", "{Z} ⊙ {g}")}),
 }
 
 
@@ -180,42 +216,3 @@ def get_notation(name: str) -> Notation:
     if not isinstance(name, str) or name.lower() not in NOTATIONS:
         raise ValueError(f"unknown notation {name!r}; valid names: {', '.join(NOTATIONS)}")
     return NOTATIONS[name.lower()]
-
-
-def output_delta_equation(notation: Notation, pairing: str, last: int, activation: str,
-                          n_outputs: int, engine_unfused: bool = False) -> str:
-    """The output-delta equation of ``pairing`` (softmax_ce, sigmoid_bce, mse, general).
-
-    ``engine_unfused``: a ``Sigmoid`` layer + ``BCELoss``, which the engine computes as
-    ``∂L/∂A ⊙ σ′(Z)``; the batch forms then show that route before its simplification.
-    """
-    s, L = notation.symbols, notation.sup(last)
-    A, Z, Y, d = s["A"] + L, s["Z"] + L, s["Y"], s["d"] + L
-    dphi = derivative_text(activation, A, Z)
-    k = n_outputs if pairing in ("sigmoid_bce", "mse") else 1
-    if notation.name in ("batch", "rows"):
-        count = "N" if k == 1 else f"(N·{k})"
-        return {"softmax_ce": f"{d} = ({A} − {Y}) / N",
-                "sigmoid_bce": f"{d} = " + (f"∂L/∂{A} ⊙ {dphi} = " if engine_unfused else "")
-                               + f"({A} − {Y}) / {count}",
-                "mse": f"{d} = 2({A} − {Y}) / {count}" + ("" if dphi == "1" else f" ⊙ {dphi}"),
-                }.get(pairing, f"{d} = ∂L/∂{A} ⊙ {dphi}")
-    scale = "" if k == 1 else f"(1/{k})"
-    fused = f"{scale}({A} − {Y})" if scale else f"{A} − {Y}"
-    if notation.name == "ng":
-        return {"softmax_ce": f"{d} = {A} − {Y}", "sigmoid_bce": f"{d} = {fused}",
-                "mse": f"{d} = {2 if k == 1 else f'(2/{k})'}({A} − {Y})"
-                       + ("" if dphi == "1" else f" ⊙ {dphi}")
-                }.get(pairing, f"{d} = m ∂L/∂{A} ⊙ {dphi}")
-    if notation.name == "column":
-        return {"softmax_ce": f"{d} = ∇ₐC ⊙ φ′({Z}) = {A} − {Y} (BP1, fused)",
-                "sigmoid_bce": f"{d} = ∇ₐC ⊙ σ′({Z}) = {fused} (BP1, fused)",
-                "mse": f"{d} = ∇ₐC ⊙ φ′({Z}) = {2 if k == 1 else f'(2/{k})'}({A} − {Y})"
-                       + ("" if dphi == "1" else f" ⊙ {dphi}") + " (BP1)",
-                }.get(pairing, f"{d} = ∇ₐC ⊙ {dphi} (BP1)")
-    e = f"e = {Y} − {A}"                                    # haykin
-    return {"softmax_ce": f"{e};  {d} = e (φ′ cancels against cross-entropy)",
-            "sigmoid_bce": f"{e};  {d} = {scale}e (σ′ cancels against cross-entropy)",
-            "mse": f"{e};  {d} = {2 if k == 1 else f'(2/{k})'} e"
-                   + ("" if dphi == "1" else f" ⊙ {dphi}") + " (mean of e², no ½)",
-            }.get(pairing, f"{d} = −∂Eₙ/∂{A} ⊙ {dphi}")

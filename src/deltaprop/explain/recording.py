@@ -17,9 +17,20 @@ import numpy as np
 
 from .._backend import namespace, to_numpy
 from ..activations import Identity, Sigmoid, softmax
-from ..losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss, get_loss
-from ..optim import SGD, Optimizer
+from ..losses import Loss, get_loss
+from ..optim import SGD, Adam, Optimizer
 from ..validation import check_data
+from .outputs import OutputSpec, loss_kind
+
+
+@dataclass
+class ParamUpdate:
+    """One parameter's optimiser step: the values and the optimiser state before and after."""
+
+    before: np.ndarray
+    after: np.ndarray
+    state_before: dict[str, Any]    # {} on the first step (SGD's empty buffer, Adam's t = 0)
+    state_after: dict[str, Any]
 
 
 @dataclass
@@ -39,10 +50,16 @@ class LayerCopy:
     grad_weight: np.ndarray         # ∂L/∂W⁽ˡ⁾ (out, in)
     grad_bias: np.ndarray | None    # ∂L/∂b⁽ˡ⁾ (out,)
     grad_a_prev: np.ndarray | None  # ∂L/∂A⁽ˡ⁻¹⁾ (N, in)
-    new_weight: np.ndarray | None = None
-    new_bias: np.ndarray | None = None
-    velocity_weight: np.ndarray | None = None
-    velocity_bias: np.ndarray | None = None
+    updates: dict[str, ParamUpdate] = field(default_factory=dict)   # "weight", "bias"
+
+    @property
+    def new_weight(self) -> np.ndarray | None:
+        """W⁽ˡ⁾ after the update (None without an optimizer)."""
+        return self.updates["weight"].after if "weight" in self.updates else None
+
+    @property
+    def new_bias(self) -> np.ndarray | None:
+        return self.updates["bias"].after if "bias" in self.updates else None
 
     @property
     def activation_name(self) -> str:
@@ -58,10 +75,25 @@ class Recording:
     Y: np.ndarray                   # targets as (N, n_L) rows (one-hot for integer labels)
     loss: Loss
     loss_value: float
-    pairing: str                    # "softmax_ce", "sigmoid_bce", "mse" or "general"
-    fused: bool                     # True when the loss took logits (Δᴸ from the loss itself)
+    spec: OutputSpec                # the loss, the output activation, fused or not
     optimizer: Optimizer | None
+    iteration: int = 1              # which optimiser step of explain(..., steps=k) this is
     extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def pairing(self) -> str:
+        """The pair's name: "softmax_ce", "sigmoid_bce", "mse" or "general"."""
+        spec = self.spec
+        if spec.loss == "ce":
+            return "softmax_ce"
+        if spec.loss == "bce" and spec.activation == "sigmoid":
+            return "sigmoid_bce"
+        return "mse" if spec.loss == "mse" else "general"
+
+    @property
+    def fused(self) -> bool:
+        """True when the loss took logits (Δᴸ came from the loss itself)."""
+        return self.spec.fused
 
     @property
     def n_samples(self) -> int:
@@ -74,69 +106,110 @@ class Recording:
     @property
     def mean_count(self) -> int:
         """The loss mean's denominator: N for cross-entropy, N·n_L for element-wise losses."""
-        if isinstance(self.loss, CrossEntropyLoss):
+        if self.spec.loss == "ce":
             return self.n_samples
         return self.n_samples * self.n_outputs
+
+    @property
+    def has_bias(self) -> bool:
+        return any(layer.bias is not None for layer in self.layers)
 
 
 def _host(array) -> np.ndarray | None:
     return None if array is None else np.array(to_numpy(array))
 
 
-def pairing_of(loss: Loss, last_activation: Any) -> tuple[str, bool]:
-    """Classify the output/loss pair: which output-delta equation applies, and whether fused."""
-    if isinstance(loss, CrossEntropyLoss):
-        return "softmax_ce", True
-    if isinstance(loss, BCEWithLogitsLoss):
-        return "sigmoid_bce", True
-    if isinstance(loss, BCELoss) and isinstance(last_activation, Sigmoid):
-        return "sigmoid_bce", False
-    if isinstance(loss, MSELoss):
-        return "mse", False
-    return "general", False
+def bce_floors_hit(loss: Loss, probabilities: np.ndarray) -> bool:
+    """Did BCE on probabilities floor a log at −100 or A(1 − A) at 1e−12 (as PyTorch)?"""
+    if loss.link is not None or loss_kind(loss) != "bce":
+        return False
+    a = probabilities.astype(np.float64)
+    with np.errstate(divide="ignore"):
+        logs = np.log(np.concatenate([a.ravel(), 1 - a.ravel()]))
+    return bool(np.any(logs < -100) or np.any(a * (1 - a) < 1e-12))
 
 
-def record_step(model, X, y, loss: Any, optimizer: Optimizer | None = None) -> Recording:
-    """Run forward, loss, backward (and ``optimizer.step()``) once; copy every record."""
+def output_spec(loss: Loss, last_activation: Any, n_outputs: int,
+                saturated: bool = False) -> OutputSpec:
+    """What the output/loss pair is: which output-delta equation the engine computed."""
+    fused = loss.link is not None
+    if fused and last_activation is not None and not isinstance(last_activation, Identity):
+        raise ValueError(f"{type(loss).__name__} takes logits, but the model ends in "
+                         f"{type(last_activation).__name__}: drop the output activation")
+    name = (loss.link if fused else "identity" if last_activation is None
+            else type(last_activation).__name__.lower())
+    return OutputSpec(loss_kind(loss), name, fused, n_outputs,
+                      None if fused else last_activation, saturated)
+
+
+def _check_arguments(model, loss: Any, optimizer: Optimizer | None, steps: int) -> Loss:
     if not hasattr(model, "records"):
         raise TypeError(f"explain expects a deltaprop Sequential, got {type(model).__name__}")
     loss = get_loss(loss)
+    loss_kind(loss)                                  # a loss the trace cannot write: refused
     if optimizer is not None and not isinstance(optimizer, Optimizer):
         raise TypeError(f"explain optimizer must be a deltaprop Optimizer (e.g. SGD(model, "
                         f"lr=0.1)) or None, got {type(optimizer).__name__}")
     if optimizer is not None and optimizer.model is not model:
         raise ValueError("explain optimizer must have been built for this model")
+    if optimizer is not None and not isinstance(optimizer, (SGD, Adam)):
+        raise TypeError(f"explain shows the steps of SGD, Adam and AdamW, got "
+                        f"{type(optimizer).__name__}")
+    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
+        raise ValueError(f"explain steps must be a positive integer, got {steps!r}")
+    if steps > 1 and optimizer is None:
+        raise ValueError(f"explain steps={steps} needs an optimizer: without one every step "
+                         "would be the same")
+    return loss
+
+
+def record_steps(model, X, y, loss: Any, optimizer: Optimizer | None = None,
+                 steps: int = 1) -> list[Recording]:
+    """Run ``steps`` training steps (forward, loss, backward, ``optimizer.step()``) on one batch."""
+    loss = _check_arguments(model, loss, optimizer, steps)
     X, y = check_data(model, X, y, loss)
     was_training = model.training
     model.eval()                                     # Dropout off: the records chain exactly
     try:
-        output = model.forward(X)
-        value, grad = loss(output, y)
-        model.backward(grad)
-        records = model.records()
-        copies = [_copy_record(record) for record in records]
-        last = records[-1]
-        pairing, fused = pairing_of(loss, last.activation)
-        if fused and last.activation is not None and not isinstance(last.activation, Identity):
-            raise ValueError(f"{type(loss).__name__} takes logits, but the model ends in "
-                             f"{type(last.activation).__name__}: drop the output activation")
-        if fused:                                    # the loss applied the link function
-            xp = namespace(output)
-            link = softmax(xp, output) if loss.link == "softmax" else \
-                Sigmoid().function(xp, output)
-            copies[-1].a = _host(link)
-            copies[-1].grad_a = None
-        if optimizer is not None:
-            optimizer.step()
-            for copy, record in zip(copies, records):
-                _copy_update(copy, record, optimizer, model)
+        return [_one_step(model, X, y, loss, optimizer, t) for t in range(1, steps + 1)]
     finally:
         model.train(was_training)
+
+
+def record_step(model, X, y, loss: Any, optimizer: Optimizer | None = None) -> Recording:
+    """Run forward, loss, backward (and ``optimizer.step()``) once; copy every record."""
+    return record_steps(model, X, y, loss, optimizer, 1)[0]
+
+
+def _one_step(model, X, y, loss: Loss, optimizer, iteration: int) -> Recording:
+    output = model.forward(X)
+    value, grad = loss(output, y)
+    model.backward(grad)
+    records = model.records()
+    copies = [_copy_record(record) for record in records]
+    spec = output_spec(loss, records[-1].activation, copies[-1].z.shape[1],
+                       saturated=bce_floors_hit(loss, copies[-1].a))
+    if spec.fused:                                   # the loss applied the link function
+        xp = namespace(output)
+        link = softmax(xp, output) if loss.link == "softmax" else Sigmoid().function(xp, output)
+        copies[-1].a = _host(link)
+        copies[-1].grad_a = None
+    if optimizer is not None:
+        before = {name: _host_state(optimizer.state.get(name, {}))
+                  for name, _, _ in model.parameter_refs()}
+        optimizer.step()
+        for copy, record in zip(copies, records):
+            _copy_update(copy, record, optimizer, model, before)
     Y = _host(y)
     if Y.ndim == 1:                                  # integer labels -> one-hot rows
         Y = np.eye(copies[-1].z.shape[1], dtype=copies[-1].z.dtype)[Y]
     return Recording(layers=copies, X=_host(X), Y=Y, loss=loss, loss_value=float(value),
-                     pairing=pairing, fused=fused, optimizer=optimizer)
+                     spec=spec, optimizer=optimizer, iteration=iteration)
+
+
+def _host_state(state: dict) -> dict[str, Any]:
+    return {key: (_host(value) if hasattr(value, "shape") else value)
+            for key, value in state.items()}
 
 
 def _copy_record(record) -> LayerCopy:
@@ -153,12 +226,10 @@ def _copy_record(record) -> LayerCopy:
         grad_a_prev=_host(record.grad_a_prev))
 
 
-def _copy_update(copy: LayerCopy, record, optimizer: Optimizer, model) -> None:
+def _copy_update(copy: LayerCopy, record, optimizer: Optimizer, model, before) -> None:
     dense = record.dense
-    copy.new_weight = _host(dense.params["weight"])
-    copy.new_bias = _host(dense.params.get("bias"))
-    if isinstance(optimizer, SGD) and optimizer.momentum:
-        for name, layer, key in model.parameter_refs():
-            if layer is dense:
-                velocity = _host(optimizer.state.get(name, {}).get("velocity"))
-                setattr(copy, f"velocity_{key}", velocity)
+    for name, layer, key in model.parameter_refs():
+        if layer is dense:
+            old = copy.weight if key == "weight" else copy.bias
+            copy.updates[key] = ParamUpdate(old, _host(dense.params[key]), before[name],
+                                            _host_state(optimizer.state.get(name, {})))

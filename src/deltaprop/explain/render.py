@@ -18,25 +18,71 @@ _PHASES = {"input": "Input", "forward": "Forward pass", "loss": "Loss",
            "backward": "Backward pass", "update": "Update"}
 
 
+def no_negative_zero(array, decimals: int | None = None) -> np.ndarray:
+    """``array`` as float64, rounded to ``decimals`` if given, with every −0 turned into 0.
+
+    A value that rounds to zero from below (−1e−9 at 4 decimals) would print as ``-0.``;
+    adding ``0.0`` after the rounding turns ``-0.0`` into ``0.0`` (IEEE: −0 + 0 = +0).
+    """
+    array = np.asarray(array, dtype=np.float64)
+    if decimals is not None:
+        array = np.round(array, decimals)
+    return array + 0.0
+
+
+def number(x: float, precision: int) -> str:
+    """``x`` with ``precision`` significant digits, never ``-0``."""
+    text = f"{float(x):.{precision}g}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
 def format_array(array: np.ndarray, max_values: int = 64, precision: int = 4) -> str:
     """The array whole if small, else a summary with its top-left corner."""
-    array = np.round(np.asarray(array, dtype=np.float64), 12) + 0.0   # no "-0." for ±1e-17
+    array = no_negative_zero(array)
     if array.ndim == 0:
-        return f"{float(array):.{precision + 2}g}"
+        return number(array, precision + 2)
     if array.size <= max_values:
-        return np.array2string(array, precision=precision, suppress_small=True,
-                               separator=", ", max_line_width=100, floatmode="maxprec")
-    corner = array[:3, :3] if array.ndim == 2 else array[:6]
-    return (f"shape {array.shape}: min {array.min():.{precision}g}, max "
-            f"{array.max():.{precision}g}, mean {array.mean():.{precision}g}, norm "
-            f"{np.linalg.norm(array):.{precision}g}; corner\n"
+        return np.array2string(no_negative_zero(array, precision), precision=precision,
+                               suppress_small=True, separator=", ", max_line_width=100,
+                               floatmode="maxprec")
+    corner = no_negative_zero(array[:3, :3] if array.ndim == 2 else array[:6], precision)
+    stats = ", ".join(f"{name} {number(value, precision)}" for name, value in (
+        ("min", array.min()), ("max", array.max()), ("mean", array.mean()),
+        ("norm", np.linalg.norm(array))))
+    return (f"shape {array.shape}: {stats}; corner\n"
             + np.array2string(corner, precision=precision, suppress_small=True, separator=", "))
 
 
 def _values(step, trace) -> list[tuple[str, str]]:
     options = trace.options
-    return [(value.symbol, format_array(value.array, options["max_values"],
-                                        options["precision"])) for value in step.values]
+    return [(_label(value), format_array(value.array, options["max_values"],
+                                         options["precision"])) for value in step.values]
+
+
+def _label(value) -> str:
+    return value.label + (" (given)" if value.given else "")
+
+
+def _phase_title(trace, step) -> str:
+    title = _PHASES[step.phase]
+    if len(trace.recordings) > 1:
+        title += f" (training step {step.iteration} of {len(trace.recordings)})"
+    return title
+
+
+def _what(trace) -> str:
+    count = len(trace.recordings)
+    return "one forward, backward and update step" if count == 1 else \
+        f"{count} training steps (forward, backward, update) on the same batch"
+
+
+def _title(trace) -> str:
+    count = len(trace.recordings)
+    return ("One training step" if count == 1 else f"{count} training steps") + ", every number"
+
+
+def _new_phase(step, current) -> bool:
+    return (step.phase, step.iteration) != current
 
 
 def _aside_label(trace, aside) -> str:
@@ -64,12 +110,12 @@ def _text_step(step, trace, pad: str = "  ") -> list[str]:
 
 
 def render_text(trace) -> str:
-    lines = ["deltaprop trace: one forward, backward and update step", *trace.header]
+    lines = [f"deltaprop trace: {_what(trace)}", *trace.header]
     phase = None
     for step in trace.steps:
-        if step.phase != phase:
-            phase = step.phase
-            lines += ["", f"== {_PHASES[phase]} =="]
+        if _new_phase(step, phase):
+            phase = (step.phase, step.iteration)
+            lines += ["", f"== {_phase_title(trace, step)} =="]
         lines += ["", f"[{step.key}] {step.title}", *_text_step(step, trace)]
     lines += ["", "== Traps to watch =="] + [f"- {note}" for note in trace.notes]
     return "\n".join(lines) + "\n"
@@ -90,12 +136,12 @@ def _md_step(step, trace, level: str = "###") -> list[str]:
 
 
 def render_markdown(trace) -> str:
-    lines = ["# One training step, every number", ""] + [f"- {h}" for h in trace.header] + [""]
+    lines = [f"# {_title(trace)}", ""] + [f"- {h}" for h in trace.header] + [""]
     phase = None
     for step in trace.steps:
-        if step.phase != phase:
-            phase = step.phase
-            lines += [f"## {_PHASES[phase]}", ""]
+        if _new_phase(step, phase):
+            phase = (step.phase, step.iteration)
+            lines += [f"## {_phase_title(trace, step)}", ""]
         lines += _md_step(step, trace)
     lines += ["## Traps to watch", ""] + [f"- {note}" for note in trace.notes]
     return "\n".join(lines) + "\n"
@@ -103,15 +149,15 @@ def render_markdown(trace) -> str:
 
 # -- LaTeX ------------------------------------------------------------------------------------
 def _latex_array(array: np.ndarray, trace) -> str:
-    array = np.asarray(array, dtype=np.float64)
+    array = no_negative_zero(array)
     precision = trace.options["precision"]
     if array.ndim == 0:
-        return f"{float(array):.{precision + 2}g}"
+        return number(array, precision + 2)
     if array.size > trace.options["max_values"]:
         return r"\text{" + to_text(format_array(array, trace.options["max_values"],
                                                 precision).split(";")[0]) + "}"
     rows = array if array.ndim == 2 else array[None, :]
-    body = r" \\ ".join(" & ".join(f"{x:.{precision}g}" for x in row) for row in rows)
+    body = r" \\ ".join(" & ".join(number(x, precision) for x in row) for row in rows)
     return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
 
 
@@ -122,7 +168,7 @@ def _latex_step(step, trace) -> list[str]:
         lines.append(r"Shapes: \texttt{" + to_text(step.shapes) + r"}\\")
     lines.append(r"Code: \texttt{" + to_text(step.code) + "}")
     for value in step.values:
-        lines.append(r"\[ " + to_math(value.symbol) + " = " + _latex_array(value.array, trace)
+        lines.append(r"\[ " + to_math(_label(value)) + " = " + _latex_array(value.array, trace)
                      + r" \]")
     lines += [r"\emph{" + to_text(note) + "}" for note in step.notes]
     for aside in step.asides:
@@ -133,13 +179,13 @@ def _latex_step(step, trace) -> list[str]:
 
 def render_latex(trace) -> str:
     lines = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\begin{document}",
-             r"\section*{One training step, every number}", r"\begin{itemize}"]
+             r"\section*{" + _title(trace) + "}", r"\begin{itemize}"]
     lines += [r"\item " + to_text(h) for h in trace.header] + [r"\end{itemize}"]
     phase = None
     for step in trace.steps:
-        if step.phase != phase:
-            phase = step.phase
-            lines.append(r"\section*{" + _PHASES[phase] + "}")
+        if _new_phase(step, phase):
+            phase = (step.phase, step.iteration)
+            lines.append(r"\section*{" + to_text(_phase_title(trace, step)) + "}")
         lines += _latex_step(step, trace)
     lines += [r"\section*{Traps to watch}", r"\begin{itemize}"]
     lines += [r"\item " + to_text(note) for note in trace.notes]
@@ -166,13 +212,13 @@ def _html_step(step, trace, tag: str = "h4") -> list[str]:
 
 def render_html(trace) -> str:
     e = html.escape
-    lines = ['<div class="deltaprop-trace">', "<h2>One training step, every number</h2>",
+    lines = ['<div class="deltaprop-trace">', f"<h2>{_title(trace)}</h2>",
              "<ul>", *(f"<li>{e(h)}</li>" for h in trace.header), "</ul>"]
     phase = None
     for step in trace.steps:
-        if step.phase != phase:
-            phase = step.phase
-            lines.append(f"<h3>{_PHASES[phase]}</h3>")
+        if _new_phase(step, phase):
+            phase = (step.phase, step.iteration)
+            lines.append(f"<h3>{e(_phase_title(trace, step))}</h3>")
         lines += _html_step(step, trace)
     lines += ["<h3>Traps to watch</h3>", "<ul>", *(f"<li>{e(n)}</li>" for n in trace.notes),
               "</ul>", "</div>"]
@@ -182,16 +228,18 @@ def render_html(trace) -> str:
 # -- JSON -------------------------------------------------------------------------------------
 def _step_dict(step) -> dict[str, Any]:
     return {"key": step.key, "phase": step.phase, "layer": step.layer, "name": step.title,
+            "iteration": step.iteration,
             "equation": step.equation, "shapes": step.shapes, "code": step.code,
-            "values": [{"symbol": v.symbol, "slot": v.slot, "role": v.role,
-                        "shape": list(np.shape(v.array)),
-                        "values": np.asarray(v.array, dtype=np.float64).tolist()}
+            "values": [{"symbol": v.symbol, "slot": v.slot, "role": v.role, "view": v.view,
+                        "given": v.given, "shape": list(np.shape(v.array)),
+                        "values": no_negative_zero(v.array).tolist()}
                        for v in step.values],
             "notes": list(step.notes), "asides": [_step_dict(a) for a in step.asides]}
 
 
 def trace_dict(trace) -> dict[str, Any]:
     return {"notation": trace.notation, "title": trace.title, "header": list(trace.header),
+            "constants": {k: float(v) + 0.0 for k, v in trace.constants.items()},
             "steps": [_step_dict(step) for step in trace.steps], "notes": list(trace.notes)}
 
 

@@ -14,8 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from .notations import Context, Notation, derivative_text, get_notation, output_delta_equation
+from .notations import Context, Notation, derivative_text, function_text, get_notation
+from .outputs import loss_equation, output_delta_equation, softmax_backward_equation
 from .recording import Recording
+from .updates import constants, update_parts
 from .where import code_location
 
 
@@ -32,6 +34,14 @@ class Value:
     array: np.ndarray
     role: str
     slot: str
+    view: str = ""          # one-sample notations: "sample" (sample n) or "every" (all n)
+    given: bool = False     # shown as an input of the step (computed or chosen elsewhere)
+
+    @property
+    def label(self) -> str:
+        """The symbol as printed: the every-sample view says so."""
+        return f"{self.symbol} (every n)" if self.view == "every" \
+            else self.symbol
 
 
 @dataclass
@@ -49,9 +59,11 @@ class Step:
     notes: list[str] = field(default_factory=list)
     asides: list[Step] = field(default_factory=list)   # same step another way (unfused, ...)
 
+    iteration: int = 1                                   # explain(..., steps=k): which step
+
     def value(self, slot: str) -> np.ndarray:
         for value in self.values:
-            if value.slot == slot:
+            if value.slot == slot and value.view != "every":
                 return value.array
         raise KeyError(f"step {self.key!r} has no value {slot!r}; it has "
                        f"{[v.slot for v in self.values]}")
@@ -72,6 +84,8 @@ class Trace:
     notes: list[str]
     recording: Recording
     options: dict[str, Any]
+    recordings: list[Recording] = field(default_factory=list)
+    constants: dict[str, float] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> Step:
         for step in self.steps:
@@ -81,7 +95,8 @@ class Trace:
 
     def in_notation(self, notation: str, **options: Any) -> Trace:
         """The same recorded numbers written in another notation (no engine run)."""
-        return build_trace(self.recording, notation, **{**self.options, **options})
+        return build_trace(self.recordings or [self.recording], notation,
+                           **{**self.options, **options})
 
     # renderers live in render.py; these are thin forwards
     def to_text(self) -> str:
@@ -125,12 +140,14 @@ class Trace:
         return self.to_html()
 
 
-def build_trace(rec: Recording, notation: str = "batch", *, sample: int = 0,
-                show_unfused: bool = False, compare: str | None = None,
+def build_trace(recordings: Recording | list[Recording], notation: str = "batch", *,
+                sample: int = 0, show_unfused: bool = False, compare: str | None = None,
                 max_values: int = 64, precision: int = 4) -> Trace:
-    """Write the recording ``rec`` as a :class:`Trace` in ``notation``."""
-    from .traps import general_notes, unfused_asides
+    """Write the recording(s) (one per optimiser step) as a :class:`Trace` in ``notation``."""
+    from .traps import general_notes
 
+    recs = recordings if isinstance(recordings, list) else [recordings]
+    rec = recs[0]
     nota = get_notation(notation)
     if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) \
             or not 0 <= sample < rec.n_samples:
@@ -140,95 +157,143 @@ def build_trace(rec: Recording, notation: str = "batch", *, sample: int = 0,
         get_notation(compare)
     options = {"sample": int(sample), "show_unfused": bool(show_unfused), "compare": compare,
                "max_values": max_values, "precision": precision}
-    lr = getattr(rec.optimizer, "lr", None)
-    ctx = Context(rec.n_samples, int(sample), lr)
-    steps = _steps(rec, nota, ctx)
-    if show_unfused:
-        for step in steps:
-            step.asides.extend(unfused_asides(rec, nota, ctx, step))
+    ctx = Context(rec.n_samples, int(sample), getattr(rec.optimizer, "lr", None))
+    steps = [step for r in recs for step in _iteration_steps(r, nota, ctx, show_unfused)]
     if compare is not None and compare != nota.name:
-        other = {s.key: s for s in _steps(rec, get_notation(compare), ctx)}
+        other = {s.key: s for r in recs for s in _iteration_steps(r, get_notation(compare),
+                                                                  ctx, False)}
         for step in steps:
             if step.key in other:
                 step.asides.append(other[step.key])
-    return Trace(notation=nota.name, title=nota.title, header=_header(rec, ctx, nota),
+    return Trace(notation=nota.name, title=nota.title, header=_header(recs, ctx, nota),
                  steps=steps, notes=general_notes(rec, nota, ctx), recording=rec,
-                 options=options)
+                 options=options, recordings=recs, constants=constants(rec, nota))
 
 
-def _header(rec: Recording, ctx: Context, nota: Notation) -> list[str]:
+def _iteration_steps(rec: Recording, nota: Notation, ctx: Context,
+                     show_unfused: bool) -> list[Step]:
+    """The steps of one training step; keys of the second and later get a ``stepT.`` prefix."""
+    from .traps import unfused_asides
+
+    steps = _steps(rec, nota, ctx)
+    for step in steps:
+        if show_unfused:
+            step.asides.extend(unfused_asides(rec, nota, ctx, step))
+        step.iteration = rec.iteration
+        if rec.iteration > 1:
+            step.key = f"step{rec.iteration}.{step.key}"
+    return steps
+
+
+def _header(recs: list[Recording], ctx: Context, nota: Notation) -> list[str]:
+    rec = recs[0]
     sizes = [rec.layers[0].weight.shape[1]] + [layer.weight.shape[0] for layer in rec.layers]
     hidden = sorted({layer.activation_name for layer in rec.layers[:-1]})
     output = rec.layers[-1].activation_name
     if rec.fused:
         output = f"logits; the loss applies {rec.loss.link}"
     lines = [f"network {'-'.join(map(str, sizes))}"
-             + (f", {'/'.join(hidden)} hidden" if hidden else "") + f", output {output}",
+             + (f", {'/'.join(hidden)} hidden" if hidden else "") + f", output {output}"
+             + ("" if rec.has_bias else ", no biases"),
              f"loss {type(rec.loss).__name__} (batch mean), N = {rec.n_samples} samples",
              f"notation: {nota.title}"]
     if nota.one_sample:
-        lines.append(f"one sample shown as column vectors: n = {ctx.sample}")
+        lines.append(f"one sample shown as column vectors: n = {ctx.sample}; the batch sums "
+                     "also show every sample, one column each")
     opt = rec.optimizer
     if opt is not None:
-        extra = f", momentum {opt.momentum:g}" if getattr(opt, "momentum", 0) else ""
-        lines.append(f"optimizer {type(opt).__name__}, lr {opt.lr:g}{extra}")
+        numbers = ", ".join(f"{symbol} = {value:g}"
+                            for symbol, value in constants(rec, nota).items()
+                            if symbol != nota.symbols["N"])
+        lines.append(f"optimizer {type(opt).__name__}: {numbers}"
+                     + (f"; {len(recs)} steps on the same batch" if len(recs) > 1 else ""))
     return lines
+
+
+def _act_values(nota: Notation, ctx: Context, symbol: str, role: str, array, slot: str,
+                given: bool = False) -> list[Value]:
+    """A per-sample quantity: the shown sample, and every sample in the one-sample notations."""
+    if not nota.one_sample:
+        return [Value(symbol, nota.show(role, array, ctx), role, slot, given=given)]
+    return [Value(symbol, nota.show(role, array, ctx), role, slot, "sample", given),
+            Value(symbol, nota.show_every(role, array, ctx), role, slot, "every", given)]
 
 
 def _steps(rec: Recording, nota: Notation, ctx: Context) -> list[Step]:
     s, sup = nota.symbols, nota.sup
-    show = nota.show
-    layers, last = rec.layers, rec.layers[-1].index
     steps = [Step("input", "input", 0, "input and targets", f"{s['A']}{sup(0)} = X", "",
-                  [Value(f"{s['A']}{sup(0)}", show("act", rec.X, ctx), "act", "x"),
-                   Value(s["Y"], show("act", rec.Y, ctx), "act", "y")],
+                  _act_values(nota, ctx, f"{s['A']}{sup(0)}", "act", rec.X, "x", True)
+                  + _act_values(nota, ctx, s["Y"], "act", rec.Y, "y", True),
                   "deltaprop.model.Sequential.forward")]
-    for layer in layers:                                             # forward
-        i = layer.index
-        Z, A = s["Z"] + sup(i), s["A"] + sup(i)
-        a_prev = show("act", layer.a_prev, ctx)
-        weight, z = show("weight", layer.weight, ctx), show("act", layer.z, ctx)
-        bias = show("bias", layer.bias if layer.bias is not None else 0 * layer.z[0], ctx)
-        steps.append(Step(
-            f"forward.z.{i}", "forward", i, f"layer {i}: pre-activation",
-            nota.equation("z", l=sup(i), p=sup(i - 1)),
-            nota.shape_check("z", {"A": a_prev.shape, "W": weight.shape, "b": bias.shape},
-                             z.shape),
-            [Value(Z, z, "act", "z")], code_location(type(layer.dense).forward)))
-        link = rec.fused and i == last
-        name = rec.loss.link if link else layer.activation_name
-        a = show("act", layer.a, ctx)
-        phi = f"{name}({Z})" if name != "identity" else Z
-        steps.append(Step(
-            f"forward.a.{i}", "forward", i, f"layer {i}: activation",
-            nota.equation("a", l=sup(i), phi=phi),
-            ("softmax over each sample's outputs" if name == "softmax" else
-             f"{name} element-wise") + f": {tuple(z.shape)} → {tuple(a.shape)}",
-            [Value(A, a, "act", "a")],
-            code_location(_activation_function(rec, layer, link)),
-            ["the model outputs logits; the loss applies the link itself (fused)"]
-            if link else []))
-    steps.append(Step("loss", "loss", None, "loss (batch mean)",
-                      f"L = mean {type(rec.loss).__name__}({s['A']}{sup(last)}, {s['Y']})",
-                      f"{layers[-1].a.shape}, {rec.Y.shape} → ()",
-                      [Value("L", np.asarray(rec.loss_value), "scalar", "loss")],
-                      code_location(type(rec.loss).elementwise)))
-    top = layers[-1]
-    delta = show("grad", top.delta, ctx)
-    steps.append(Step(
-        "backward.delta.out", "backward", last, "output delta",
-        output_delta_equation(nota, rec.pairing, last, top.activation_name, rec.n_outputs,
-                              engine_unfused=not rec.fused),
-        f"{tuple(show('act', top.a, ctx).shape)} − {tuple(show('act', rec.Y, ctx).shape)} → "
-        f"{tuple(delta.shape)}", [Value(s["d"] + sup(last), delta, "grad", "delta")],
-        code_location(type(rec.loss).elementwise if rec.fused or top.activation is None
-                      else type(top.activation).backward)))
-    for layer in reversed(layers):                                    # backward
+    for layer in rec.layers:
+        steps.extend(_forward_steps(rec, nota, ctx, layer))
+    steps.append(_loss_step(rec, nota, ctx))
+    steps.append(_output_delta_step(rec, nota, ctx))
+    for layer in reversed(rec.layers):
         steps.extend(_backward_steps(rec, nota, ctx, layer))
-    if rec.optimizer is not None:                                     # update
-        for layer in layers:
+    if rec.optimizer is not None:
+        for layer in rec.layers:
             steps.extend(_update_steps(rec, nota, ctx, layer))
     return steps
+
+
+def _forward_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list[Step]:
+    s, sup, i = nota.symbols, nota.sup, layer.index
+    Z, A = s["Z"] + sup(i), s["A"] + sup(i)
+    weight = nota.show("weight", layer.weight, ctx)
+    params = [Value(s["W"] + sup(i), weight, "weight", "weight", given=True)]
+    shapes = {"A": nota.show("act", layer.a_prev, ctx).shape, "W": weight.shape}
+    if layer.bias is not None:
+        params.append(Value("b" + sup(i), nota.show("bias", layer.bias, ctx), "bias", "bias",
+                            given=True))
+        shapes["b"] = params[-1].array.shape
+    z = nota.show("act", layer.z, ctx)
+    link = rec.fused and i == rec.layers[-1].index
+    name = rec.loss.link if link else layer.activation_name
+    a = nota.show("act", layer.a, ctx)
+    phi = function_text(name if link else layer.activation, Z)
+    where = ("softmax over each sample's outputs" if name == "softmax" else
+             f"{name} element-wise") + f": {tuple(z.shape)} → {tuple(a.shape)}"
+    return [Step(f"forward.z.{i}", "forward", i, f"layer {i}: pre-activation",
+                 nota.equation("z", layer.bias is not None, l=sup(i), p=sup(i - 1)),
+                 nota.shape_check("z", shapes, z.shape),
+                 params + _act_values(nota, ctx, Z, "act", layer.z, "z"),
+                 code_location(type(layer.dense).forward)),
+            Step(f"forward.a.{i}", "forward", i, f"layer {i}: activation",
+                 nota.equation("a", l=sup(i), phi=phi), where,
+                 _act_values(nota, ctx, A, "act", layer.a, "a"),
+                 code_location(_activation_function(rec, layer, link)),
+                 ["the model outputs logits; the loss applies the link itself (fused)"]
+                 if link else [])]
+
+
+def _loss_step(rec: Recording, nota: Notation, ctx: Context) -> Step:
+    top = rec.layers[-1]
+    show = nota.show_every if nota.one_sample else nota.show      # the mean is over the batch
+    return Step("loss", "loss", None, "loss (batch mean)",
+                loss_equation(nota, rec.spec, top.index),
+                f"{show('act', top.a, ctx).shape}, {show('act', rec.Y, ctx).shape} → ()",
+                [Value("L", np.asarray(rec.loss_value), "scalar", "loss")],
+                code_location(type(rec.loss).elementwise))
+
+
+def _output_delta_step(rec: Recording, nota: Notation, ctx: Context) -> Step:
+    s, top = nota.symbols, rec.layers[-1]
+    last = top.index
+    values = []
+    equation = output_delta_equation(nota, rec.spec, last)
+    if nota.name == "haykin" and equation.startswith("e = "):
+        values += _act_values(nota, ctx, "e", "act", rec.Y - top.a, "error")
+    if not rec.fused and rec.spec.activation != "identity":
+        values += _act_values(nota, ctx, s["gA"] + nota.sup(last), "grad", top.grad_a,
+                              "grad_a_out")
+    values += _act_values(nota, ctx, s["d"] + nota.sup(last), "grad", top.delta, "delta")
+    delta = nota.show("grad", top.delta, ctx)
+    return Step("backward.delta.out", "backward", last, "output delta", equation,
+                f"{tuple(nota.show('act', top.a, ctx).shape)} − "
+                f"{tuple(nota.show('act', rec.Y, ctx).shape)} → {tuple(delta.shape)}", values,
+                code_location(type(rec.loss).elementwise if rec.fused or top.activation is None
+                              else type(top.activation).backward))
 
 
 def _activation_function(rec: Recording, layer, link: bool):
@@ -247,81 +312,66 @@ def _backward_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list
     grad_w = show("grad_weight", layer.grad_weight, ctx)
     values = [Value(s["gW"] + sup(i), grad_w, "grad_weight", "grad_weight")]
     if nota.one_sample:
-        values.append(Value("this sample", np.outer(delta[:, 0], a_prev[:, 0]), "sample",
-                            "sample_grad_weight"))
+        values.append(Value(nota.symbols["gW1"] + sup(i), np.outer(delta[:, 0], a_prev[:, 0]),
+                            "sample", "sample_grad_weight", "sample"))
     steps = [Step(f"backward.grad_weight.{i}", "backward", i, f"layer {i}: weight gradient",
                   nota.equation("grad_weight", l=sup(i), p=sup(i - 1)),
                   nota.shape_check("grad_weight", {"d": delta.shape, "A": a_prev.shape},
                                    grad_w.shape), values, where)]
     if layer.grad_bias is not None:
         grad_b = show("grad_bias", layer.grad_bias, ctx)
+        values = [Value(s["gb"] + sup(i), grad_b, "grad_bias", "grad_bias")]
+        if nota.one_sample:
+            values.append(Value(nota.symbols["gb1"] + sup(i), delta, "sample",
+                                "sample_grad_bias", "sample"))
         steps.append(Step(f"backward.grad_bias.{i}", "backward", i, f"layer {i}: bias gradient",
                           nota.equation("grad_bias", l=sup(i)),
                           nota.shape_check("grad_bias", {"d": delta.shape}, grad_b.shape),
-                          [Value(s["gb"] + sup(i), grad_b, "grad_bias", "grad_bias")], where))
+                          values, where))
     if i == 1:
         return steps
+    return steps + _hidden_delta_steps(rec, nota, ctx, layer, where)
+
+
+def _hidden_delta_steps(rec: Recording, nota: Notation, ctx: Context, layer,
+                        where: str) -> list[Step]:
+    s, sup, show, i = nota.symbols, nota.sup, nota.show, layer.index
     below = rec.layers[i - 2]
-    weight = show("weight", layer.weight, ctx)
+    delta, weight = show("grad", layer.delta, ctx), show("weight", layer.weight, ctx)
     grad_a = show("grad", layer.grad_a_prev, ctx)
-    steps.append(Step(f"backward.grad_a.{i - 1}", "backward", i - 1,
-                      f"layer {i}: gradient to the layer below",
-                      nota.equation("grad_a_prev", l=sup(i), p=sup(i - 1)),
-                      nota.shape_check("grad_a_prev", {"d": delta.shape, "W": weight.shape},
-                                       grad_a.shape),
-                      [Value(s["gA"] + sup(i - 1), grad_a, "grad", "grad_a")], where))
-    dphi = derivative_text(below.activation_name, s["A"] + sup(i - 1), s["Z"] + sup(i - 1))
-    delta_below = show("grad", below.delta, ctx)
+    A, Z, d = s["A"] + sup(i - 1), s["Z"] + sup(i - 1), s["d"] + sup(i - 1)
+    if below.activation_name == "softmax":             # full Jacobian: its JVP, not ⊙ φ′
+        delta_equation = softmax_backward_equation(nota, A, s["gA"] + sup(i - 1), d)
+    else:
+        delta_equation = nota.equation("delta", l=sup(i), p=sup(i - 1),
+                                       dphi=derivative_text(below.activation, A, Z))
     activation = below.activation if below.activation is not None else below.dense
-    steps.append(Step(f"backward.delta.{i - 1}", "backward", i - 1, f"layer {i - 1}: delta",
-                      nota.equation("delta", l=sup(i), p=sup(i - 1), dphi=dphi),
-                      nota.shape_check("delta", {"g": grad_a.shape,
-                                                 "Z": show("act", below.z, ctx).shape},
-                                       delta_below.shape),
-                      [Value(s["d"] + sup(i - 1), delta_below, "grad", "delta")],
-                      code_location(getattr(type(activation), "derivative",
-                                            type(activation).backward))))
-    return steps
+    return [Step(f"backward.grad_a.{i - 1}", "backward", i - 1,
+                 f"layer {i}: gradient to the layer below",
+                 nota.equation("grad_a_prev", l=sup(i), p=sup(i - 1)),
+                 nota.shape_check("grad_a_prev", {"d": delta.shape, "W": weight.shape},
+                                  grad_a.shape),
+                 _act_values(nota, ctx, s["gA"] + sup(i - 1), "grad", layer.grad_a_prev,
+                             "grad_a"), where),
+            Step(f"backward.delta.{i - 1}", "backward", i - 1, f"layer {i - 1}: delta",
+                 delta_equation,
+                 nota.shape_check("delta", {"g": grad_a.shape,
+                                            "Z": show("act", below.z, ctx).shape},
+                                  show("grad", below.delta, ctx).shape),
+                 _act_values(nota, ctx, s["d"] + sup(i - 1), "grad", below.delta, "delta"),
+                 code_location(getattr(type(activation), "derivative",
+                                       type(activation).backward)))]
 
 
 def _update_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list[Step]:
-    s, sup, show, i = nota.symbols, nota.sup, nota.show, layer.index
-    opt = rec.optimizer
-    where = code_location(type(opt).update)
-    momentum = getattr(opt, "momentum", 0.0)
+    i, opt = layer.index, rec.optimizer
     steps = []
-    for key, new, grad, velocity in (
-            ("weight", layer.new_weight, layer.grad_weight, layer.velocity_weight),
-            ("bias", layer.new_bias, layer.grad_bias, layer.velocity_bias)):
-        if new is None:
+    for key in ("weight", "bias"):
+        if key not in layer.updates:
             continue
-        symbol = s["W"] + sup(i) if key == "weight" else "b" + sup(i)
-        grad_symbol = (s["gW"] if key == "weight" else s["gb"]) + sup(i)
-        values = [Value(f"{symbol} (after)", show(key, new, ctx), key, f"new_{key}")]
-        if type(opt).__name__ != "SGD":
-            equation = f"{symbol} ← {type(opt).__name__} step from {grad_symbol}"
-        elif nota.name == "haykin":
-            term = f"η (1/N) Σₙ δ{sup(i)}(n)" + (f" y{sup(i - 1)}(n)ᵀ" if key == "weight" else "")
-            step = f"α Δ{symbol}(n−1) + {term}" if momentum else term
-            equation = nota.equation(f"update_{key}", l=sup(i), step_w=step, step_b=step)
-            values.append(Value(f"Δ{symbol}", show(f"velocity_{key}",
-                                                   velocity if momentum else grad, ctx),
-                                f"velocity_{key}", "step"))
-        else:
-            v = f"v_{symbol}"
-            step = v if momentum else grad_symbol
-            if getattr(opt, "nesterov", False):
-                step = f"({grad_symbol} + μ {v})"                   # Nesterov look-ahead
-            equation = nota.equation(f"update_{key}", l=sup(i), step_w=step, step_b=step)
-            if momentum:
-                damped = f"(1 − τ) {grad_symbol}" if getattr(opt, "dampening", 0) else grad_symbol
-                equation = f"{v} ← μ {v} + {damped};  {equation}"
-            if momentum and velocity is not None:
-                values.append(Value(v, show(f"velocity_{key}", velocity, ctx),
-                                    f"velocity_{key}", "velocity"))
-        shapes = f"{tuple(show(key, new, ctx).shape)} (same shape as {grad_symbol})"
-        notes = [f"weight decay: the gradient used is {grad_symbol} + λ {symbol}, "
-                 f"λ = {opt.weight_decay:g}"] if getattr(opt, "weight_decay", 0) else []
+        equation, values = update_parts(rec, nota, ctx, layer, key)
+        grad_symbol = (nota.symbols["gW"] if key == "weight" else nota.symbols["gb"])
+        shapes = f"{tuple(values[0].array.shape)} (same shape as {grad_symbol}{nota.sup(i)})"
         steps.append(Step(f"update.{key}.{i}", "update", i, f"layer {i}: update {key}",
-                          equation, shapes, values, where, notes))
+                          equation, shapes, values, code_location(type(opt).update)))
     return steps

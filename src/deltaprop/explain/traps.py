@@ -10,12 +10,15 @@ r"""The things learners trip on, shown on the learner's own numbers.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..activations import Sigmoid, Softmax
 from ..losses import BCELoss
 from .notations import Context, Notation
-from .recording import Recording
+from .outputs import fused_equation, loss_gradient_equation, through_activation_equation
+from .recording import Recording, bce_floors_hit
 from .where import code_location
 
 # the index slips of the source documents, and their corrected forms (NOTATION.md)
@@ -30,82 +33,119 @@ SEED_SLIPS = [
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.4g}"
+    text = f"{x:.4g}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
 def unfused_asides(rec: Recording, nota: Notation, ctx: Context, step) -> list:
-    """Asides for the output-delta step (empty for every other step)."""
-    from .trace import Step, Value
-
+    """Asides for the output-delta step (empty for every other step), in ``nota``'s symbols."""
     if step.key != "backward.delta.out":
         return []
-    top, show, s = rec.layers[-1], nota.show, nota.symbols
-    where = code_location(Softmax.backward if rec.pairing == "softmax_ce" else Sigmoid.backward)
-    count = rec.mean_count
-    if rec.pairing == "softmax_ce":
+    spec = rec.spec
+    if spec.fused:                  # −Y/A has no value where a probability underflowed to 0
+        return [] if spec.loss == "ce" and not np.all(rec.layers[-1].a > 0) \
+            else [_unfused_route(rec, nota, ctx)]
+    if spec.loss == "bce" and spec.activation == "sigmoid":       # engine ran it unfused
+        # with A(1 − A) floored the long route no longer equals the shortcut: none shown
+        return [] if spec.saturated else [_fused_shortcut(rec, nota, ctx)]
+    if spec.loss == "mse":
+        return [_half_mse(rec, nota, ctx)]
+    return []
+
+
+def _unfused_route(rec: Recording, nota: Notation, ctx: Context):
+    """The long way round a fused pair: ∂L/∂A of the loss on probabilities, then the link."""
+    from .trace import Step, Value, _act_values
+
+    top, s, spec = rec.layers[-1], nota.symbols, rec.spec
+    last, A = top.index, nota.symbols["A"] + nota.sup(top.index)
+    if spec.loss == "bce":                          # BCE on probabilities: its floors may act
+        spec = replace(spec, saturated=bce_floors_hit(BCELoss(), top.a))
+    if spec.loss == "ce":
         grad_a = -rec.Y / (rec.n_samples * top.a)                  # ∂L/∂A of −Σ y log a / N
         layer = Softmax()
-        layer.forward(top.z)
-        delta = layer.backward(grad_a)                             # engine's Jacobian product
-        jacobian = layer.jacobian(np, top.a[ctx.sample])
-        return [Step("backward.delta.out.unfused", "backward", top.index,
-                     "output delta, unfused: softmax Jacobian times ∂L/∂A",
-                     "∂L/∂A = −Y / (N·A);  Δ = ∂L/∂A · J,  J = diag(a) − a aᵀ per sample "
-                     "(not diagonal)", f"J for sample {ctx.sample}: {jacobian.shape}",
-                     [Value("∂L/∂A", show("grad", grad_a, ctx), "grad", "grad_a"),
-                      Value(f"J (sample {ctx.sample})", jacobian, "sample", "jacobian"),
-                      Value(f"{s['d']} (unfused)", show("grad", delta, ctx), "grad", "delta")],
-                     where, ["same numbers as the fused (A − Y)/N"])]
-    if rec.pairing == "sigmoid_bce" and rec.fused:
+    else:
         _, grad_a = BCELoss()(top.a, rec.Y)                        # ∂L/∂A on probabilities
         layer = Sigmoid()
-        layer.forward(top.z)
-        delta = layer.backward(grad_a)                             # ∂L/∂A ⊙ σ′(Z)
-        return [Step("backward.delta.out.unfused", "backward", top.index,
-                     "output delta, unfused: ∂L/∂A ⊙ σ′(Z)",
-                     f"∂L/∂A = (A − Y) / (A(1 − A)·{count});  Δ = ∂L/∂A ⊙ A(1 − A)",
-                     f"{top.a.shape} ⊙ {top.a.shape} → {delta.shape}",
-                     [Value("∂L/∂A", show("grad", grad_a, ctx), "grad", "grad_a"),
-                      Value("σ′(Z) = A(1 − A)", show("act", top.a * (1 - top.a), ctx), "act",
-                            "derivative"),
-                      Value(f"{s['d']} (unfused)", show("grad", delta, ctx), "grad", "delta")],
-                     where, ["σ′ cancels the denominator: same numbers as (A − Y)/N"])]
-    if rec.pairing == "sigmoid_bce":                               # engine ran it unfused
-        fused = (top.a - rec.Y) / count
-        return [Step("backward.delta.out.fused", "backward", top.index,
-                     "output delta, fused shortcut", f"Δ = (A − Y) / {count}",
-                     f"{top.a.shape} → {fused.shape}",
-                     [Value("∂L/∂A (recorded)", show("grad", top.grad_a, ctx), "grad",
-                            "grad_a"),
-                      Value(f"{s['d']} (fused)", show("grad", fused, ctx), "grad", "delta")],
-                     code_location(BCELoss.elementwise),
-                     ["the engine computed ∂L/∂A ⊙ σ′(Z); the shortcut gives the same numbers"])]
-    if rec.pairing == "mse":
-        return [Step("backward.delta.out.half", "backward", top.index,
-                     "output delta if the loss had a ½ in front",
-                     "with L = ½·mean (a − y)² the factor 2 cancels: Δ_½ = Δ / 2",
-                     f"{top.delta.shape}",
-                     [Value(f"{s['d']}_½", show("grad", top.delta / 2, ctx), "grad",
-                            "delta_half")],
-                     code_location(type(rec.loss).elementwise),
-                     ["deltaprop's MSELoss has no ½: its gradient is 2(A − Y)/(N·n_L)"])]
-    return []
+    layer.forward(top.z)
+    delta = layer.backward(grad_a)                                 # the engine's own backward
+    parts = [loss_gradient_equation(nota, spec, last),
+             through_activation_equation(nota, spec, last)]
+    values = _act_values(nota, ctx, "e", "act", rec.Y - top.a, "error") \
+        if parts[0].startswith("e = ") else []
+    values += _act_values(nota, ctx, s["gA"] + nota.sup(last), "grad", grad_a, "grad_a")
+    values += _act_values(nota, ctx, s["d"] + nota.sup(last), "grad", delta, "delta")
+    if spec.loss == "ce":
+        parts.append(f"Jₙ = diag({A}ₙ) − {A}ₙ {A}ₙᵀ (not diagonal)")
+        values.append(Value("Jₙ", layer.jacobian(np, top.a[ctx.sample]), "sample", "jacobian",
+                            "sample"))
+    title = ("output delta, unfused: softmax's Jacobian-vector product" if spec.loss == "ce"
+             else f"output delta, unfused: {s['gA']} ⊙ σ′")
+    return Step("backward.delta.out.unfused", "backward", last, title, ";  ".join(parts),
+                f"{nota.show('act', top.a, ctx).shape} → {nota.show('grad', delta, ctx).shape}",
+                values, code_location(type(layer).backward),
+                [] if spec.saturated else
+                ["the same numbers as the fused " + fused_equation(nota, rec.spec, last)])
+
+
+def _fused_shortcut(rec: Recording, nota: Notation, ctx: Context):
+    from .trace import Step, _act_values
+
+    top, s = rec.layers[-1], nota.symbols
+    fused = (top.a - rec.Y) / rec.mean_count
+    equation = fused_equation(nota, rec.spec, top.index)
+    values = _act_values(nota, ctx, "e", "act", rec.Y - top.a, "error") \
+        if equation.startswith("e = ") else []
+    values += _act_values(nota, ctx, s["d"] + nota.sup(top.index), "grad", fused, "delta")
+    return Step("backward.delta.out.fused", "backward", top.index,
+                "output delta, fused shortcut", equation,
+                f"{nota.show('act', top.a, ctx).shape} → {nota.show('grad', fused, ctx).shape}",
+                values, code_location(BCELoss.elementwise),
+                ["the engine computed the long route; the shortcut gives the same numbers"])
+
+
+def _half_mse(rec: Recording, nota: Notation, ctx: Context):
+    from .trace import Step, _act_values
+
+    top, d = rec.layers[-1], nota.symbols["d"] + nota.sup(rec.layers[-1].index)
+    return Step("backward.delta.out.half", "backward", top.index,
+                "output delta if the loss had a ½ in front",
+                f"{d}_½ = {d} / 2 (with L = ½·mean (a − y)² the factor 2 cancels)",
+                f"{nota.show('grad', top.delta, ctx).shape}",
+                _act_values(nota, ctx, f"{d}_½", "grad", top.delta / 2, "delta_half"),
+                code_location(type(rec.loss).elementwise),
+                [f"deltaprop's MSELoss has no ½: its gradient is 2(A − Y)/{_count_text(rec)}"])
+
+
+def _count_text(rec: Recording) -> str:
+    return "N" if rec.mean_count == rec.n_samples else f"(N·{rec.n_outputs})"
+
+
+def _mean_note(rec: Recording, nota: Notation) -> str:
+    """Where the loss mean's single 1/N (or 1/(N·n_L)) sits, in this notation."""
+    N, k, count = rec.n_samples, rec.n_outputs, rec.mean_count
+    where = "the output delta" if rec.fused or rec.spec.activation == "identity" else \
+        f"{nota.symbols['gA']}⁽ᴸ⁾ and so in the output delta"
+    if count == N:
+        factor, per_output = f"1/N (N = {N})", ""
+    else:
+        factor = f"1/(N·n_L) = 1/{count} (N = {N} samples × n_L = {k} outputs: the mean is " \
+                 "over every entry)"
+        per_output = f" and keeps the 1/n_L = 1/{k}"
+    if nota.name in ("batch", "rows"):
+        return (f"The {factor} of the loss mean appears once, in {where}; the weight and bias "
+                "gradients then sum over the batch without dividing again.")
+    if nota.name == "ng":
+        return (f"Ng's dZ has no 1/m (m = {N}): dZ = m·Δᵀ{per_output}; the 1/m appears in dW "
+                "and db instead. Writing it in both places divides twice.")
+    return (f"δ is one sample's error, without 1/N{per_output}; the batch gradient is the mean "
+            f"over the N = {N} samples of δ aᵀ, so the 1/N appears once.")
 
 
 def general_notes(rec: Recording, nota: Notation, ctx: Context) -> list[str]:
     """The traps that apply to this network and notation, with this trace's numbers."""
-    N, n, top = rec.n_samples, ctx.sample, rec.layers[-1]
-    notes = []
-    if nota.name in ("batch", "rows"):
-        notes.append(f"The 1/N of the batch mean appears once, in the output delta (N = {N}); "
-                     "∂L/∂W = Δᵀ A and ∂L/∂b = Σₙ Δ then sum over the batch without dividing "
-                     "again.")
-    elif nota.name == "ng":
-        notes.append(f"Ng's dZ has no 1/m (m = {N}): dZ = m·Δᵀ, and the 1/m appears in dW and db "
-                     "instead. Writing it in both places divides twice.")
-    else:
-        notes.append(f"δ is one sample's error, without 1/N; the batch gradient is the mean "
-                     f"over the N = {N} samples of δ aᵀ, so the 1/N appears once.")
+    N, n, top, spec = rec.n_samples, ctx.sample, rec.layers[-1], rec.spec
+    notes = [_mean_note(rec, nota)]
     if nota.name == "haykin":
         d_n = float(-N * top.delta[n, 0])
         notes.append(f"Haykin's δ is MINUS the gradient: e = d − y, so δ⁽ᴸ⁾ of sample {n} is "
@@ -114,16 +154,22 @@ def general_notes(rec: Recording, nota: Notation, ctx: Context) -> list[str]:
     else:
         notes.append("Gradient DEscent subtracts: W ← W − η∂L/∂W. Haykin (seed 000) writes "
                      "δ = −∂E/∂v with e = d − y and adds: W ← W + ηδyᵀ; same step.")
-    if rec.pairing == "mse":
+    if not rec.has_bias:
+        notes.append("This network has no biases (bias=False): no + b in the forward pass, no "
+                     "bias gradient and no bias update.")
+    if spec.loss == "mse":
         notes.append("MSE written Σ(a − y)² has gradient 2(a − y); written ½Σ(a − y)² it has "
                      "(a − y). deltaprop's MSELoss has no ½ (as PyTorch): Δ⁽ᴸ⁾ carries the 2.")
-    if rec.pairing in ("softmax_ce", "sigmoid_bce"):
-        link = "softmax" if rec.pairing == "softmax_ce" else "sigmoid"
-        notes.append(f"{link} + cross-entropy: the output delta collapses to (A − Y)/N; "
-                     "φ′ must NOT be multiplied in a second time "
+    if spec.fused or (spec.loss == "bce" and spec.activation == "sigmoid"):
+        collapsed = fused_equation(nota, replace(spec, fused=True), top.index,
+                                   reason=False).replace(";  ", ", ")
+        notes.append(f"{spec.activation} + cross-entropy: the output delta collapses to "
+                     f"{collapsed}; φ′ must NOT be multiplied in a second time "
                      "(explain(..., show_unfused=True) shows both routes).")
-    if rec.pairing == "softmax_ce":
-        notes.append("Softmax's Jacobian is not diagonal: ∂aᵢ/∂zⱼ = aᵢ(1ᵢⱼ − aⱼ).")
+    if spec.activation == "softmax":
+        notes.append("Softmax's Jacobian is not diagonal: ∂aᵢ/∂zⱼ = aᵢ(1ᵢⱼ − aⱼ), so "
+                     "∂L/∂A ⊙ softmax′(Z) is NOT its backward pass; the Jacobian-vector product "
+                     "A ⊙ (G − rowsum(G ⊙ A)), G = ∂L/∂A, is.")
     for layer in rec.layers[:-1]:
         name = layer.activation_name
         if name in ("tanh", "sigmoid"):

@@ -41,7 +41,10 @@ two samples `X = [[1, 2], [-1, 0.5]]` with targets `y = [1, 0]`, and one step of
 η = 0.5.  Each step shows its equation in the code's batch notation (one sample per row,
 `W` of shape `(out, in)`), the shape check, the numbers, the function that computed them, and
 the same step for sample 0 as column vectors (Nielsen's notation, the one seed 004 uses).
-The output delta also shows the unfused route, `∂L/∂A ⊙ σ′(Z)`, with the same numbers.
+The output delta shows the route the engine took, `∂L/∂A ⊙ σ′(Z)`, what it collapses to,
+`(A − Y)/N`, and that shortcut computed on its own, with the same numbers.  Every number can
+be recomputed by hand from the numbers shown before it: each step lists what it was given
+(the weights and biases it used, the parameters before the update) and what it computed.
 
 Seed 004 writes `z[3] = W[3] x` for the output layer; the output layer reads the hidden
 activations, `z = W a + b`, as below.

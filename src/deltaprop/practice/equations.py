@@ -57,12 +57,13 @@ Shapes: W, g and v all have W's shape."""
 EQUATIONS: dict[str, dict[str, str]] = {
     "activation": {
         "batch": _ACTIVATION_BATCH,
-        "column": "One sample, z a column (n, 1):  δ = ∇ₐC ⊙ σ′(z)   (the φ′ factor of BP1/BP2)\n"
+        "column": "One sample, z a column (n, 1):  δ = ∇ₐC ⊙ φ′(z)   (the φ′ factor of BP1/BP2)\n"
                   "Here each ROW of z and grad_out is one sample's zᵀ, ∇ₐCᵀ; the product is\n"
                   "element-wise, so the batch form is the same line:\n\n" + _ACTIVATION_BATCH,
         "haykin": "δ = e ⊙ φ′(v): φ′ is taken at the induced local field v (our z).\n"
                   "Haykin's δ is MINUS the gradient; this function returns the gradient\n"
-                  "∂L/∂z = ∂L/∂a ⊙ φ′(z) (grad_out = ∂L/∂a, which is −e for squared error).\n\n"
+                  "∂L/∂z = ∂L/∂a ⊙ φ′(z) (grad_out = ∂L/∂a; for Haykin's E = ½ Σ e² of one\n"
+                  "sample it would be ∂E/∂y = −e).\n\n"
                   + _ACTIVATION_BATCH,
         "ng": "dZ = dA ⊙ g′(Z), samples as columns (n, m). Here samples are ROWS: the arrays\n"
               "are Zᵀ and dAᵀ, (N, n); an element-wise product does not care:\n\n"
@@ -98,14 +99,17 @@ EQUATIONS: dict[str, dict[str, str]] = {
         "batch": _NETWORK_BATCH,
         "column": "Nielsen's four equations for one sample x:\n"
                   "    BP1 δᴸ = a − y (softmax + cross-entropy)\n"
-                  "    BP2 δˡ = (Wˡ⁺¹ᵀ δˡ⁺¹) ⊙ φ′(zˡ)\n"
+                  "    BP2 δˡ = (Wˡ⁺¹ᵀ δˡ⁺¹) ⊙ (1 − aˡ²)   (tanh′ from the output)\n"
                   "    BP3 ∂C/∂bˡ = δˡ      BP4 ∂C/∂Wˡ = δˡ aˡ⁻¹ᵀ\n"
                   "averaged over the batch; with samples as ROWS that is:\n\n" + _NETWORK_BATCH,
-        "haykin": "Haykin: δᴸ = e ⊙ φ′(vᴸ), δˡ = φ′(vˡ) ⊙ (Wˡ⁺¹ᵀ δˡ⁺¹), ΔW = η δ yᵀ, with δ\n"
-                  "the NEGATIVE gradient. Return the gradients (no η, no minus):\n\n"
+        "haykin": "Haykin: e = d − y, δᴸ = e (softmax + cross-entropy: the Jacobian cancels),\n"
+                  "δˡ = (1 − yˡ²) ⊙ (Wˡ⁺¹ᵀ δˡ⁺¹) (tanh′ from the output), ΔW = η δ yᵀ per\n"
+                  "sample, with δ the NEGATIVE gradient of one sample's loss. Averaged over the\n"
+                  "batch and with the sign turned: ∂L/∂W = −(1/N) Σₙ δ(n) y(n)ᵀ. Return these\n"
+                  "gradients (no η, no minus):\n\n"
                   + _NETWORK_BATCH,
         "ng": "Ng: dZ[L] = A[L] − Y, dW[l] = (1/m) dZ[l] A[l-1]ᵀ, db[l] = (1/m) Σ dZ[l],\n"
-              "dZ[l-1] = W[l]ᵀ dZ[l] ⊙ g′(Z[l-1]) (samples as columns). With samples as\n"
+              "dZ[l-1] = W[l]ᵀ dZ[l] ⊙ (1 − A[l-1]²) (samples as columns). With samples as\n"
               "ROWS and the 1/N put once in Δᴸ:\n\n" + _NETWORK_BATCH,
         "rows": "Seed 003 (W as (in, out)): G_Z = (P − Y)/N, ∂L/∂W = Hᵀ G_Z, G_H = G_Z Wᵀ.\n"
                 "Here every W is (out, in): return the transposes of seed 003's ∂L/∂W:\n\n"
@@ -114,8 +118,9 @@ EQUATIONS: dict[str, dict[str, str]] = {
     "momentum": {
         "batch": _MOMENTUM_BATCH,
         "column": "The update does not depend on how samples are laid out:\n\n" + _MOMENTUM_BATCH,
-        "haykin": "Haykin: ΔW(n) = α ΔW(n−1) + η δ yᵀ, W ← W + ΔW(n). It is the same step with\n"
-                  "ΔW = −η v, α = μ and δ yᵀ = −g. Implement PyTorch's form:\n\n"
+        "haykin": "Haykin: ΔW(n) = α ΔW(n−1) + η (1/N) Σₙ δ(n) y(n)ᵀ, W ← W + ΔW(n). It is\n"
+                  "the same step with ΔW = −η v, α = μ and (1/N) Σₙ δ(n) y(n)ᵀ = −g (a fixed η).\n"
+                  "Implement PyTorch's form:\n\n"
                   + _MOMENTUM_BATCH,
         "ng": "Ng's course writes V = β V + (1 − β) dW (an exponential average). PyTorch, and\n"
               "this exercise, add g itself (no (1 − β) factor):\n\n" + _MOMENTUM_BATCH,
