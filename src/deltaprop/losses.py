@@ -200,8 +200,8 @@ class BCELoss(Loss):
     def validate_target(self, y, n_outputs):
         super().validate_target(y, n_outputs)
         if np.any((y < 0) | (y > 1)):
-            raise ValueError(f"{type(self).__name__} expects targets in [0, 1], got values "
-                             f"from {y.min()} to {y.max()}")
+            raise ValueError("BCELoss expects targets in [0, 1], got values from "
+                             f"{y.min()} to {y.max()}")
 
 
 class BCEWithLogitsLoss(BCELoss):
