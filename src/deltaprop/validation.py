@@ -109,7 +109,7 @@ def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:
     if np.any(bad):
         index = int(np.argmax(bad))
         raise ValueError(f"sample_weight must be {n} finite numbers >= 0 (one per row), "
-                         f"got {weights[index]!r} at index {index}")
+                         f"got {float(weights[index])!r} at index {index}")
     with np.errstate(over="ignore"):
         cast = weights.astype(dtype)
     total = np.sum(cast, dtype=np.float64)
