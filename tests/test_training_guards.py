@@ -46,10 +46,11 @@ class _Recorder(Callback):
 
 
 # -- zero-weight batches ----------------------------------------------------------------------
-def test_a_batch_of_zero_weight_takes_no_step_and_counts_in_no_loss():
+@pytest.mark.parametrize("zero", [0.0, 1e-50], ids=["zero", "zero_in_float32"])
+def test_a_batch_of_zero_weight_takes_no_step_and_counts_in_no_loss(zero):
     X, y = _data(12)
     weights = np.ones(12)
-    weights[4:8] = 0.0                                   # batch 2 of 3 (no shuffling)
+    weights[4:8] = zero                                  # batch 2 of 3 (no shuffling)
     model, recorder = mlp([2, 4, 3], seed=0), _Recorder()
     history = fit(model, X, y, loss="cross_entropy", epochs=2, batch_size=4, shuffle=False,
                   optimizer=SGD(model, lr=0.1, momentum=0.9), sample_weight=weights,

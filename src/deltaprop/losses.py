@@ -110,12 +110,13 @@ def check_sample_weight(sample_weight: Array, dtype: Any, *, owner: str = "loss"
     xp = namespace(sample_weight)
     _check_numeric(owner, "sample_weight", sample_weight)
     _check_range(owner, "sample_weight", sample_weight, low=0.0)
-    total = float(xp.sum(xp.astype(sample_weight, dtype)))
+    with np.errstate(over="ignore"):                    # an overflow is reported below
+        total = float(xp.sum(xp.astype(sample_weight, dtype)))
     if not total > 0:
         raise ValueError(f"{owner} sample_weight sums to 0: the weighted mean Σ wₙ ℓₙ / Σ wₙ "
                          "is undefined when no row has weight (fit skips such batches)")
     if not math.isfinite(total):
-        raise ValueError(f"{owner} sample_weight sums to {total} in {np.dtype(dtype)}: scale "
+        raise ValueError(f"{owner} sample_weight sums to {total} in {_name(dtype)}: scale "
                          "the weights down (the weighted mean does not change)")
 
 
@@ -343,3 +344,8 @@ def get_loss(loss: Any) -> Loss:
     if not isinstance(loss, str) or loss.lower() not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; valid names: {', '.join(sorted(LOSSES))}")
     return LOSSES[loss.lower()]()
+
+
+def _name(dtype: Any) -> str:
+    """``"float32"`` for NumPy's, PyTorch's (``torch.float32``) or any library's dtype."""
+    return str(dtype).rsplit(".", 1)[-1]
