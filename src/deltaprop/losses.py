@@ -127,9 +127,13 @@ def _check_weight_shape(sample_weight, n: int) -> None:
 
 
 def _check_numeric(owner: str, name: str, array: Array) -> None:
-    xp = namespace(array)
-    if not (xp.isdtype(array.dtype, "numeric") or xp.isdtype(array.dtype, "bool")) \
-            or xp.isdtype(array.dtype, "complex floating"):
+    if isinstance(array, np.ndarray):                   # NumPy directly: the common, fast path
+        real = array.dtype.kind in "fiub"
+    else:
+        xp = namespace(array)
+        real = (xp.isdtype(array.dtype, "real floating") or xp.isdtype(array.dtype, "integral")
+                or xp.isdtype(array.dtype, "bool"))
+    if not real:
         raise TypeError(f"{owner} {name} must hold real numbers, got dtype {array.dtype}")
 
 
@@ -138,12 +142,17 @@ def _check_range(owner: str, name: str, array: Array, low: float = -math.inf,
     """Raise unless every value is finite and in ``[low, high]``: two reductions on the fast
     path; the first offending value and its index are looked up only to write the error.
     ``allow_nan`` lets NaN through (a diverged model's output: the loss is then NaN)."""
-    if array.size == 0 if isinstance(array, np.ndarray) else math.prod(array.shape) == 0:
-        return
-    xp = namespace(array)
-    if xp.isdtype(array.dtype, "bool"):
-        array = xp.astype(array, xp.int8)
-    lo, hi = float(xp.min(array)), float(xp.max(array))
+    if isinstance(array, np.ndarray):                   # NumPy directly: the fast path
+        if array.size == 0:
+            return
+        lo, hi = float(array.min()), float(array.max())
+    else:
+        if math.prod(array.shape) == 0:
+            return
+        xp = namespace(array)
+        if xp.isdtype(array.dtype, "bool"):
+            array = xp.astype(array, xp.int8)
+        lo, hi = float(xp.min(array)), float(xp.max(array))
     if allow_nan:
         if not (lo < low or hi > high):                  # NaN compares False: passes
             return
