@@ -328,7 +328,7 @@ def test_mse_targets_must_be_finite(bad):
 
 @pytest.mark.parametrize("loss", [MSELoss(), BCELoss(), BCEWithLogitsLoss(), CrossEntropyLoss()])
 def test_complex_or_text_targets_are_refused(loss):
-    with pytest.raises(TypeError, match="real numbers|integer class labels"):
+    with pytest.raises(TypeError, match=r"real numbers|integer class labels"):
         loss(np.full((2, 2), 0.5), np.full((2, 2), 0.5 + 0j))
 
 
