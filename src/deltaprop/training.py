@@ -67,27 +67,38 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         Makes shuffling and the validation split reproducible.
     validation_data : (X_val, y_val), optional
     validation_split : float
-        Fraction of the rows (picked at random with ``seed``) held out for validation.
+        Fraction of the rows (picked at random with ``seed``) held out for validation.  On
+        NumPy data (a memmap too) only the held-out rows are copied; the training batches
+        are gathered from ``X`` through the rows' indices.
     early_stopping : int or EarlyStopping, optional
         Patience in epochs, or a configured ``EarlyStopping``; restores the best weights.
-    callbacks : sequence of Callback
+        ``EarlyStopping.monitor`` must be a key this call logs (checked before training).
+    callbacks : iterable of Callback, or None
+        ``None`` means no callbacks.
     schedule : Schedule, optional
-        Stepped after every epoch (``ReduceLROnPlateau`` gets the monitored loss).
+        Built on ``optimizer``; stepped after every epoch (``ReduceLROnPlateau`` gets the
+        monitored loss).
     sample_weight : array of shape (N,), optional
-        Weights of the rows in the mean loss.
+        Weights (finite, >= 0, not all zero) of the rows in the mean loss.  A batch whose
+        weights sum to 0 takes no step and counts in no loss.
     metric : "auto", "accuracy", "r2" or None
-        Logged per epoch; ``"auto"`` picks accuracy for classification losses, R² for MSE.
+        Logged per epoch; ``"auto"`` picks accuracy for classification losses, R² for MSE
+        (``"r2"`` with a classification loss is refused).
     resume : path, optional
         A file written by :class:`deltaprop.checkpoint.Checkpoint`: the model, optimiser,
         random-number states, schedule, history and early-stopping counters are restored and
         training continues after the saved epoch (same data, ``seed`` and settings as the
         interrupted run: the result is then bit for bit that of an uninterrupted run).
 
+    Every argument is checked before the first step, and the model is left in evaluation
+    mode however ``fit`` ends (returned, raised, interrupted).
+
     Raises
     ------
     TrainingDivergedError
-        When a batch's loss is NaN or infinite; the message names the epoch and batch, and the
-        model keeps the weights from before that step.
+        When a batch's loss is NaN or infinite, or a step leaves a parameter NaN or infinite
+        (the loss before it being finite); the message names the epoch and batch, and the
+        model and optimiser state are those from before that step, bit for bit.
     """
     try:
         return _fit(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
