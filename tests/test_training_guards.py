@@ -299,3 +299,22 @@ def test_validation_split_of_a_memmap_does_not_copy_the_training_rows(tmp_path, 
         tracemalloc.stop()
     # the validation rows (10 %) are copied; the training rows (90 %) must not be
     assert peak < 0.5 * X.nbytes, f"peak {peak} bytes for a {X.nbytes}-byte memmap"
+
+
+def test_the_guards_work_on_other_array_libraries():
+    xps = pytest.importorskip("array_api_strict")
+    X, y = _data(12)
+    weights = np.ones(12)
+    weights[4:8] = 0.0
+    model = mlp([2, 4, 3], seed=0)
+    model.to(xps.asarray(X.astype(np.float32)))
+    before = _params(model)
+    with pytest.raises(TrainingDivergedError, match="became NaN or infinite after the step"):
+        fit(model, xps.asarray(X.astype(np.float32)), xps.asarray(y), loss="cross_entropy",
+            optimizer=SGD(model, lr=1e39, momentum=0.5), epochs=1, batch_size=4,
+            shuffle=False, sample_weight=weights)
+    _assert_same(_params(model), before)
+    history = fit(model, xps.asarray(X.astype(np.float32)), xps.asarray(y),
+                  loss="cross_entropy", optimizer=SGD(model, lr=0.1), epochs=2, batch_size=4,
+                  shuffle=False, sample_weight=weights)
+    assert np.all(np.isfinite(history["loss"]))
