@@ -318,3 +318,25 @@ def test_the_guards_work_on_other_array_libraries():
                   loss="cross_entropy", optimizer=SGD(model, lr=0.1), epochs=2, batch_size=4,
                   shuffle=False, sample_weight=weights)
     assert np.all(np.isfinite(history["loss"]))
+
+
+@pytest.mark.parametrize("seed", ["abc", -1, 1.5])
+def test_a_seed_numpy_cannot_use_is_refused_naming_seed(seed):
+    _assert_refused_before_any_step(TypeError, r"seed must be None, an integer >= 0 or a "
+                                               r"np\.random\.Generator", seed=seed)
+
+
+def test_early_stopping_arguments_are_checked_when_built():
+    with pytest.raises(TypeError, match="monitor must be a key of the logs"):
+        EarlyStopping(monitor=3)
+    with pytest.raises(TypeError, match="restore_best_weights must be True or False, got 'no'"):
+        EarlyStopping(restore_best_weights="no")
+
+
+def test_predict_proba_and_classes_check_the_loss_before_predicting():
+    from deltaprop import predict_classes, predict_proba
+
+    model = mlp([2, 4, 3], seed=0)
+    for function in (predict_proba, predict_classes):
+        with pytest.raises(ValueError, match="unknown loss 'hinge'"):
+            function(model, np.full((2, 3), np.nan), "hinge")   # the X error would come later

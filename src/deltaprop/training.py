@@ -135,7 +135,7 @@ def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, val
     X, y = check_data(model, X, y, loss)
     weights = None if sample_weight is None else check_weights(sample_weight, X.shape[0],
                                                                model.dtype)
-    rng = np.random.default_rng(seed)
+    rng = _generator(seed)
     rows = None                                  # validation_split on NumPy: training rows of X
     if validation_split:
         X, y, rows, weights, validation_data = _split(X, y, weights, validation_split, rng)
@@ -399,8 +399,8 @@ def predict_proba(model, X, loss: Any) -> Array:
     """Probabilities: the output passed through the loss's link (softmax / sigmoid), if any."""
     from .activations import Sigmoid, softmax
 
+    link = get_loss(loss).link                           # a bad name fails before the work
     output = predict(model, X)
-    link = get_loss(loss).link
     if link == "softmax":
         return softmax(namespace(output), output)
     if link == "sigmoid":
@@ -410,7 +410,8 @@ def predict_proba(model, X, loss: Any) -> Array:
 
 def predict_classes(model, X, loss: Any) -> np.ndarray:
     """Class labels (NumPy): arg-max of several outputs, or a threshold on a single one."""
-    return labels_from_output(to_numpy(predict(model, X)), get_loss(loss).link)
+    link = get_loss(loss).link
+    return labels_from_output(to_numpy(predict(model, X)), link)
 
 
 def evaluate(model, X, y, *, loss: Any, metric: str | None = "auto") -> dict[str, float]:
@@ -443,6 +444,14 @@ def _resolve_metric(metric: str | None, loss: Loss) -> str | None:
         raise ValueError(f"metric='r2' needs a regression loss such as MSELoss, got {loss!r}: "
                          "use metric='accuracy' (or 'auto') with a classification loss")
     return metric
+
+
+def _generator(seed) -> np.random.Generator:
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"seed must be None, an integer >= 0 or a np.random.Generator, got "
+                        f"{seed!r} ({error})") from None
 
 
 def _check_callbacks(callbacks, early_stopping) -> list[Callback]:
