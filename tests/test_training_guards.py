@@ -15,6 +15,7 @@ from deltaprop import (
     Adam,
     Callback,
     EarlyStopping,
+    Optimizer,
     StepLR,
     TrainingDivergedError,
     fit,
@@ -140,6 +141,30 @@ def test_a_step_that_leaves_non_finite_weights_is_undone_and_reported(make_optim
     for name, slot in spy.state["state"].items():
         for key, value in slot.items():
             np.testing.assert_array_equal(state["state"][name][key], value, strict=True)
+
+
+class _InPlaceMomentum(Optimizer):
+    """A user's optimiser that writes into its state arrays (``replaces_state`` stays False)."""
+
+    def update(self, state, param, grad):
+        velocity = state.setdefault("velocity", np.zeros_like(grad))
+        velocity *= 0.9
+        velocity += grad
+        param -= self.lr * velocity
+
+
+def test_a_user_optimizer_writing_its_state_in_place_is_restored_too():
+    X, y = _data(12)
+    model = mlp([2, 4, 3], seed=0)
+    optimizer = _InPlaceMomentum(model, lr=0.1)
+    spy = _SetLearningRate(at_epoch=2, lr=1e39)
+    with pytest.raises(TrainingDivergedError, match="at epoch 2, batch 1 of 3"):
+        fit(model, X, y, loss="cross_entropy", optimizer=optimizer, epochs=2, batch_size=4,
+            callbacks=[spy])
+    _assert_same(_params(model), spy.params)
+    for name, slot in spy.state["state"].items():
+        np.testing.assert_array_equal(optimizer.state[name]["velocity"], slot["velocity"],
+                                      strict=True)
 
 
 def test_overflow_on_the_very_first_step_leaves_the_initial_weights_and_no_state():

@@ -32,6 +32,12 @@ def _check_number(owner: str, name: str, value: Any, *, low: float, high: float 
 class Optimizer:
     """Base class: holds the model's parameter references, the learning rate and the state."""
 
+    #: True when ``update`` puts NEW arrays in ``state`` instead of writing into the old ones:
+    #: ``fit``'s step guard then keeps the old arrays themselves (no copy) to undo a step that
+    #: left a non-finite parameter.  A subclass whose ``update`` writes into its state arrays
+    #: in place must leave this False.
+    replaces_state: bool = False
+
     def __init__(self, model: Any, lr: float) -> None:
         if not hasattr(model, "parameter_refs"):
             raise TypeError(f"{type(self).__name__} expects a deltaprop model (a Sequential), "
@@ -78,6 +84,8 @@ class SGD(Optimizer):
     \delta y^\top` is the same update with :math:`\Delta W = -\eta v` and :math:`\mu = \alpha`.
     """
 
+    replaces_state = True
+
     def __init__(self, model: Any, lr: float = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0,
                  dampening: float = 0.0) -> None:
@@ -97,11 +105,13 @@ class SGD(Optimizer):
         if self.momentum:
             velocity = state.get("velocity")
             if velocity is None:
-                velocity = state["velocity"] = grad * 1             # v₁ = g₁ (a copy)
+                velocity = grad * 1                                 # v₁ = g₁ (a copy)
             else:
-                velocity *= self.momentum                           # v ← μ v + (1 − τ) g
-                # in place, and with τ = 0 no (1 − τ) g temporary: one pass less over g
+                velocity = velocity * self.momentum                 # v ← μ v + (1 − τ) g
+                # a new v (the old one stays intact: replaces_state), then in place, and with
+                # τ = 0 no (1 − τ) g temporary: one pass less over g
                 velocity += (1 - self.dampening) * grad if self.dampening else grad
+            state["velocity"] = velocity
             grad = grad + self.momentum * velocity if self.nesterov else velocity
         param -= self.lr * grad                                     # W ← W − η g
 
@@ -116,6 +126,8 @@ class Adam(Optimizer):
 
     ``weight_decay`` adds :math:`\lambda W` to the gradient (L2); ``AdamW`` decouples it.
     """
+
+    replaces_state = True
 
     def __init__(self, model: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
@@ -133,11 +145,12 @@ class Adam(Optimizer):
         if not state:
             state.update(step=0, m=grad * 0, v=grad * 0)
         state["step"] += 1
-        t, m, v = state["step"], state["m"], state["v"]
+        t = state["step"]
         grad = self._decay(param, grad)
-        m *= beta1                                                   # m ← β₁m + (1 − β₁)g
+        # new m and v (the old ones stay intact: replaces_state)
+        m = state["m"] = state["m"] * beta1                          # m ← β₁m + (1 − β₁)g
         m += (1 - beta1) * grad
-        v *= beta2                                                   # v ← β₂v + (1 − β₂)g²
+        v = state["v"] = state["v"] * beta2                          # v ← β₂v + (1 − β₂)g²
         v += (1 - beta2) * grad * grad
         xp = namespace(param)
         denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + self.eps

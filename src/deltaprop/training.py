@@ -275,8 +275,10 @@ class _StepGuard:
     """The parameters and optimiser state from just before a step, so that a step leaving a
     non-finite parameter is undone bit for bit.
 
-    Costs one copy of each array per step (into buffers reused from step to step on NumPy)
-    and one finiteness pass over the parameters (``benchmarks/RESULTS.md``).
+    Costs one copy of each parameter per step (into buffers reused from step to step on
+    NumPy), of the optimiser state only when its ``update`` writes into it
+    (``Optimizer.replaces_state``), and one finiteness pass over the parameters
+    (``benchmarks/RESULTS.md``).
     """
 
     def __init__(self, model, optimizer) -> None:
@@ -288,6 +290,9 @@ class _StepGuard:
     def save(self) -> None:
         for name, layer, key in self.model.parameter_refs():
             self.params[name] = _keep(self.params.get(name), layer.params[key])
+        if self.optimizer.replaces_state:                # the step puts new arrays in state:
+            self.state = {name: dict(slot) for name, slot in self.optimizer.state.items()}
+            return                                       # keeping the old ones is enough
         self.state = {}
         for name, slot in self.optimizer.state.items():
             saved = self.state[name] = dict(slot)       # numbers (Adam's step) by value
