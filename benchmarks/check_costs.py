@@ -7,8 +7,8 @@ Times, on the 784-256-128-10 MLP (float32) at batch 128:
 - a loss call with its input checks (``loss(output, y)``) against the same computation
   unchecked (``loss.value_and_grad``), for each loss;
 - one training step (forward, loss, backward, optimiser step; no guard);
-- the step guard of ``fit``: the copy of the parameters and optimiser state before the step
-  and the finiteness pass over the parameters after it;
+- the step guard of ``fit``: the copy of the parameters before the step (SGD and Adam replace
+  their state arrays, so the state is kept, not copied) and the finiteness pass after it;
 - one epoch of ``fit`` on 10240 rows with and without the guard (SGD with momentum).
 
 Each figure is the best of 7 repeats of a timed loop (microseconds per call).
