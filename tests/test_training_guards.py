@@ -365,3 +365,16 @@ def test_predict_proba_and_classes_check_the_loss_before_predicting():
     for function in (predict_proba, predict_classes):
         with pytest.raises(ValueError, match="unknown loss 'hinge'"):
             function(model, np.full((2, 3), np.nan), "hinge")   # the X error would come later
+
+
+def test_bce_on_a_model_without_a_sigmoid_output_is_refused_before_the_first_step():
+    X, _ = _data(12)
+    y = (X[:, :1] > 0).astype(np.float64)
+    model = mlp([2, 4, 1], seed=0)                        # linear output: not probabilities
+    before = _params(model)
+    with pytest.raises(ValueError, match=r"BCELoss output \(probabilities; pass logits to "
+                                         r"BCEWithLogitsLoss\) must be in \[0, 1\]"):
+        fit(model, X, y, loss="bce", optimizer=SGD(model, lr=0.1), epochs=1)
+    _assert_same(_params(model), before)
+    model = mlp([2, 4, 1], output="sigmoid", seed=0)
+    assert len(fit(model, X, y, loss="bce", optimizer=SGD(model, lr=0.1), epochs=1)) == 1
