@@ -119,15 +119,8 @@ def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, val
     if not isinstance(optimizer, Optimizer) or optimizer.model is not model:
         raise ValueError("optimizer must be built on the model being trained "
                          "(e.g. SGD(model, lr=0.1))")
-    epochs = positive_int("epochs", epochs)
-    batch_size = None if batch_size is None else positive_int("batch_size", batch_size)
-    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
-            or not 0 <= validation_split < 1:
-        raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
-    if validation_data is not None and validation_split:
-        raise ValueError("pass validation_data or validation_split, not both")
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+    epochs, batch_size = _check_loop(epochs, batch_size, validation_split, validation_data,
+                                     shuffle)
     metric = _resolve_metric(metric, loss)
     callbacks = _check_callbacks(callbacks, early_stopping)
     _check_schedule(schedule, optimizer)
@@ -449,6 +442,20 @@ def _resolve_metric(metric: str | None, loss: Loss) -> str | None:
         raise ValueError(f"metric='r2' needs a regression loss such as MSELoss, got {loss!r}: "
                          "use metric='accuracy' (or 'auto') with a classification loss")
     return metric
+
+
+def _check_loop(epochs, batch_size, validation_split, validation_data, shuffle):
+    """The loop's settings: ``(epochs, batch_size)`` as ints (``batch_size`` may be None)."""
+    epochs = positive_int("epochs", epochs)
+    batch_size = None if batch_size is None else positive_int("batch_size", batch_size)
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
+            or not 0 <= validation_split < 1:
+        raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
+    if validation_data is not None and validation_split:
+        raise ValueError("pass validation_data or validation_split, not both")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+    return epochs, batch_size
 
 
 def _generator(seed) -> np.random.Generator:
