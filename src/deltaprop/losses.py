@@ -16,7 +16,13 @@ Output/loss pairs for which the output delta is :math:`\Delta^{(L)} = (A - Y)/N`
 ``Sigmoid`` layer then multiplies by :math:`\sigma'(Z)`; the result is the same numbers.
 
 An optional ``sample_weight`` of shape ``(N,)`` turns the mean into the weighted mean
-:math:`\sum_n w_n \ell_n / \sum_n w_n`.
+:math:`\sum_n w_n \ell_n / \sum_n w_n`; weights that sum to 0 leave it undefined and are
+refused (``fit`` skips such a batch instead).
+
+Called directly (the README's four-line loop), a loss checks its inputs as PyTorch does:
+shapes, finite targets, labels in ``[0, C)`` and probability rows summing to 1 for
+``CrossEntropyLoss``, targets in [0, 1] for both BCE losses and predictions in [0, 1] for
+``BCELoss``; each error names the loss, the argument, the rule and the first offending value.
 """
 
 from __future__ import annotations
