@@ -378,3 +378,34 @@ def test_bce_on_a_model_without_a_sigmoid_output_is_refused_before_the_first_ste
     _assert_same(_params(model), before)
     model = mlp([2, 4, 1], output="sigmoid", seed=0)
     assert len(fit(model, X, y, loss="bce", optimizer=SGD(model, lr=0.1), epochs=1)) == 1
+
+
+class _InterruptedSGD(SGD):
+    """Ctrl-C arrives in the middle of a step, after the first parameters were updated."""
+
+    def __init__(self, model, at_step: int) -> None:
+        super().__init__(model, lr=0.1, momentum=0.9)
+        self.at_step, self.updates = at_step, 0
+
+    def update(self, state, param, grad):
+        self.updates += 1
+        if self.updates == self.at_step:
+            self.params = self.model.state_dict()
+            self.velocity = {name: slot["velocity"].copy() for name, slot in self.state.items()
+                             if "velocity" in slot}
+        if self.updates == self.at_step + 2:               # two parameters later
+            raise KeyboardInterrupt
+        super().update(state, param, grad)
+
+
+def test_an_interrupt_inside_a_step_leaves_no_half_updated_model():
+    X, y = _data(12)
+    model = mlp([2, 4, 3], seed=0)
+    n_params = len(model.parameter_refs())
+    optimizer = _InterruptedSGD(model, at_step=2 * n_params + 1)    # the 3rd step's start
+    with pytest.raises(KeyboardInterrupt):
+        fit(model, X, y, loss="cross_entropy", optimizer=optimizer, epochs=1, batch_size=4)
+    _assert_same(_params(model), optimizer.params)
+    for name, velocity in optimizer.velocity.items():
+        np.testing.assert_array_equal(optimizer.state[name]["velocity"], velocity, strict=True)
+    assert not model.training

@@ -247,8 +247,12 @@ class _Run:
             raise self._diverged(f"loss became {value}", where)
         self.model.backward(grad, input_grad=False)
         self.guard.save()
-        with np.errstate(over="ignore", invalid="ignore"):
-            self.optimizer.step()
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                self.optimizer.step()
+        except BaseException:            # e.g. Ctrl-C between two parameters: no half step
+            self.guard.restore()
+            raise
         bad = self.guard.non_finite_parameter()
         if bad is not None:
             self.guard.restore()
