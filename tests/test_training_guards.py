@@ -87,6 +87,10 @@ def test_weights_that_vanish_or_overflow_in_the_model_dtype_are_refused():
     with pytest.raises(ValueError, match="beyond the range of the model's float32"):
         fit(model, X, y, loss="cross_entropy", optimizer="sgd", epochs=1,
             sample_weight=np.full(4, 1e39))
+    model64 = mlp([2, 4, 3], seed=0, dtype=np.float64)
+    with pytest.raises(ValueError, match="beyond the range of the model's float64"):
+        fit(model64, X, y, loss="cross_entropy", optimizer="sgd", epochs=1,
+            sample_weight=np.full(4, 1e308))
     with pytest.raises(ValueError, match=r"got -1\.0 at index 2"):
         fit(model, X, y, loss="cross_entropy", optimizer="sgd", epochs=1,
             sample_weight=np.array([1.0, 1.0, -1.0, 1.0]))

@@ -110,9 +110,9 @@ def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:
         index = int(np.argmax(bad))
         raise ValueError(f"sample_weight must be {n} finite numbers >= 0 (one per row), "
                          f"got {float(weights[index])!r} at index {index}")
-    with np.errstate(over="ignore"):
+    with np.errstate(over="ignore"):                    # an overflow is reported below
         cast = weights.astype(dtype)
-    total = np.sum(cast, dtype=np.float64)
+        total = np.sum(cast, dtype=np.float64)
     if not total > 0:
         raise ValueError("sample_weight must not be all zero"
                          + ("" if weights.sum() == 0 else f" (in the model's {np.dtype(dtype)})"))
