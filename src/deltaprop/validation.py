@@ -112,12 +112,12 @@ def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:
                          f"got {float(weights[index])!r} at index {index}")
     with np.errstate(over="ignore"):                    # an overflow is reported below
         cast = weights.astype(dtype)
-        total = np.sum(cast, dtype=np.float64)
+        total, raw_total = np.sum(cast, dtype=np.float64), float(weights.sum())
     if not total > 0:
         raise ValueError("sample_weight must not be all zero"
-                         + ("" if weights.sum() == 0 else f" (in the model's {np.dtype(dtype)})"))
+                         + ("" if raw_total == 0 else f" (in the model's {np.dtype(dtype)})"))
     if not (np.all(np.isfinite(cast)) and total < np.finfo(dtype).max):
-        raise ValueError(f"sample_weight sums to {weights.sum():g}, beyond the range of the "
+        raise ValueError(f"sample_weight sums to {raw_total:g}, beyond the range of the "
                          f"model's {np.dtype(dtype)}: scale the weights down (the weighted mean "
                          "does not change)")
     return cast
