@@ -281,3 +281,15 @@ def test_zero_weight_batches_are_skipped_by_the_estimators():
     with pytest.warns(ConvergenceWarning):
         clf.fit(X, y, sample_weight=weights)
     assert np.all(np.isfinite(clf.loss_curve_))
+
+
+@pytest.mark.parametrize("weights, match", [
+    (np.zeros(30), "must not be all zero"),
+    (np.full(30, 1e39), "beyond the range of the model's float32"),
+])
+def test_sample_weights_the_network_cannot_use_are_refused(weights, match):
+    X, y = _blobs(30)
+    estimator = MLPClassifier(max_iter=1, dtype="float32")
+    with pytest.raises(ValueError, match=match):
+        estimator.fit(X, y, sample_weight=weights)
+    assert not hasattr(estimator, "model_")

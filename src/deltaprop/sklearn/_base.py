@@ -29,6 +29,7 @@ from .._backend import resolve_dtype
 from ..model import mlp
 from ..optim import SGD, Adam, AdamW
 from ..training import predict as _engine_predict
+from ..validation import check_weights
 
 _SOLVERS = ("adam", "adamw", "sgd")
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
@@ -117,6 +118,8 @@ class _BaseMLP(BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         weights = self._row_weights(y, sample_weight, incremental=incremental)
+        if weights is not None:           # >= 0, not all 0, a sum the network's dtype holds
+            check_weights(weights, X.shape[0], self.dtype)
         targets, n_outputs = self._targets(y, reset=first, classes=classes)
         if first:
             self._initialize(X.shape[1], n_outputs)
