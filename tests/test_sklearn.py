@@ -284,7 +284,7 @@ def test_zero_weight_batches_are_skipped_by_the_estimators():
 
 
 @pytest.mark.parametrize("weights, match", [
-    (np.zeros(30), "must not be all zero"),
+    (np.full(30, 1e-60), r"must not be all zero \(in the model.s float32\)"),
     (np.full(30, 1e39), "beyond the range of the model's float32"),
 ])
 def test_sample_weights_the_network_cannot_use_are_refused(weights, match):
