@@ -148,7 +148,7 @@ def test_a_step_that_leaves_non_finite_weights_is_undone_and_reported(make_optim
 
 
 class _InPlaceMomentum(Optimizer):
-    """A user's optimiser that writes into its state arrays (``replaces_state`` stays False)."""
+    """A user's optimiser that writes into its state arrays: guarded by copies."""
 
     def update(self, state, param, grad):
         velocity = state.setdefault("velocity", np.zeros_like(grad))
@@ -385,13 +385,14 @@ def test_bce_on_a_model_without_a_sigmoid_output_is_refused_before_the_first_ste
 
 
 class _InterruptedSGD(SGD):
-    """Ctrl-C arrives in the middle of a step, after the first parameters were updated."""
+    """Ctrl-C arrives in the middle of a step, after the first parameters were updated
+    (``update`` overridden: the guard copies before the step)."""
 
     def __init__(self, model, at_step: int) -> None:
         super().__init__(model, lr=0.1, momentum=0.9)
         self.at_step, self.updates = at_step, 0
 
-    def update(self, state, param, grad):
+    def _count(self) -> None:
         self.updates += 1
         if self.updates == self.at_step:
             self.params = self.model.state_dict()
@@ -399,14 +400,29 @@ class _InterruptedSGD(SGD):
                              if "velocity" in slot}
         if self.updates == self.at_step + 2:               # two parameters later
             raise KeyboardInterrupt
+
+    def update(self, state, param, grad):
+        self._count()
         super().update(state, param, grad)
 
 
-def test_an_interrupt_inside_a_step_leaves_no_half_updated_model():
+class _InterruptedOutOfPlace(_InterruptedSGD):
+    """The same inside SGD's own out-of-place step (``update`` not overridden)."""
+
+    update = Optimizer.update
+
+    def _change(self, state, param, grad):
+        self._count()
+        return super()._change(state, param, grad)
+
+
+@pytest.mark.parametrize("kind", [_InterruptedSGD, _InterruptedOutOfPlace])
+def test_an_interrupt_inside_a_step_leaves_no_half_updated_model(kind):
     X, y = _data(12)
     model = mlp([2, 4, 3], seed=0)
     n_params = len(model.parameter_refs())
-    optimizer = _InterruptedSGD(model, at_step=2 * n_params + 1)    # the 3rd step's start
+    optimizer = kind(model, at_step=2 * n_params + 1)               # the 3rd step's start
+    assert optimizer.steps_out_of_place == (kind is _InterruptedOutOfPlace)
     with pytest.raises(KeyboardInterrupt):
         fit(model, X, y, loss="cross_entropy", optimizer=optimizer, epochs=1, batch_size=4)
     _assert_same(_params(model), optimizer.params)

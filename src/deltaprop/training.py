@@ -246,16 +246,8 @@ class _Run:
         if not math.isfinite(value):
             raise self._diverged(f"loss became {value}", where)
         self.model.backward(grad, input_grad=False)
-        self.guard.save()
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):
-                self.optimizer.step()
-        except BaseException:            # e.g. Ctrl-C between two parameters: no half step
-            self.guard.restore()
-            raise
-        bad = self.guard.non_finite_parameter()
+        bad = self.guard.step()
         if bad is not None:
-            self.guard.restore()
             raise self._diverged(f"parameter {bad!r} became NaN or infinite after the step "
                                  f"(the loss, {value:g}, was finite)", where)
         return value, output
@@ -269,54 +261,85 @@ class _Run:
 
 
 class _StepGuard:
-    """The parameters and optimiser state from just before a step, so that a step leaving a
-    non-finite parameter is undone bit for bit.
+    """``optimizer.step()``, undone bit for bit when it leaves a non-finite parameter (or is
+    interrupted half-way): the model and optimiser state are then those from before it.
 
-    Costs one copy of each parameter per step (into buffers reused from step to step on
-    NumPy), of the optimiser state only when its ``update`` writes into it
-    (``Optimizer.replaces_state``), and one finiteness pass over the parameters
-    (``benchmarks/RESULTS.md``).
+    SGD, Adam and AdamW step out of place (``Optimizer.updated``): the new arrays are checked
+    before they replace the old ones, so the guard costs one finiteness pass over the new
+    parameters.  An optimiser that updates in place (a subclass overriding ``update`` or
+    ``step``) is guarded by copies of its parameters and state taken before the step, into
+    buffers reused from step to step (``benchmarks/RESULTS.md``).
     """
 
     def __init__(self, model, optimizer) -> None:
         self.model, self.optimizer = model, optimizer
-        self.params: dict[str, Array] = {}
-        self.slots: dict[tuple[str, str], Array] = {}
-        self.state: dict[str, dict[str, Any]] = {}
+        self.buffers: dict[tuple[str, ...], Array] = {}
 
-    def save(self) -> None:
-        for name, layer, key in self.model.parameter_refs():
-            self.params[name] = _keep(self.params.get(name), layer.params[key])
-        if self.optimizer.replaces_state:                # the step puts new arrays in state:
-            self.state = {name: dict(slot) for name, slot in self.optimizer.state.items()}
-            return                                       # keeping the old ones is enough
-        self.state = {}
-        for name, slot in self.optimizer.state.items():
-            saved = self.state[name] = dict(slot)       # numbers (Adam's step) by value
-            for key, value in slot.items():
-                if hasattr(value, "shape"):              # arrays into reused buffers
-                    saved[key] = self.slots[name, key] = _keep(self.slots.get((name, key)),
-                                                               value)
+    def step(self) -> str | None:
+        """Take the step; return the name of a non-finite parameter (step undone) or None."""
+        state = {name: dict(slot) for name, slot in self.optimizer.state.items()}
+        if self.optimizer.steps_out_of_place:
+            return self._step_out_of_place(state)
+        params = {name: self._copy(("param", name), layer.params[key])
+                  for name, layer, key in self.model.parameter_refs()}
+        state = {name: {key: self._copy((name, key), value) if hasattr(value, "shape")
+                        else value for key, value in slot.items()}
+                 for name, slot in state.items()}
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):   # reported by the caller
+                self.optimizer.step()
+            bad = _first_non_finite(self.model.named_parameters())
+        except BaseException:            # e.g. Ctrl-C between two parameters: no half step
+            self._restore(params, state)
+            raise
+        if bad is not None:
+            self._restore(params, state)
+        return bad
 
-    def non_finite_parameter(self) -> str | None:
-        """The name of the first parameter holding NaN or Inf, or None."""
-        for name, value in self.model.named_parameters():
-            if isinstance(value, np.ndarray):            # NumPy itself: 2x faster than a wrapper
-                finite = np.isfinite(value).all()
-            else:
-                xp = namespace(value)
-                finite = xp.all(xp.isfinite(value))
-            if not bool(finite):
-                return name
+    def _step_out_of_place(self, state: dict) -> str | None:
+        """New parameter arrays first, checked, and only then put in the layers."""
+        new = []
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):   # reported by the caller
+                for name, layer, key in self.model.parameter_refs():
+                    slot = self.optimizer.state.setdefault(name, {})
+                    value = self.optimizer.updated(slot, layer.params[key], layer.grads[key])
+                    new.append((name, layer, key, value))
+        except BaseException:            # e.g. Ctrl-C between two parameters
+            self.optimizer.state = state
+            raise
+        bad = _first_non_finite((name, value) for name, _, _, value in new)
+        if bad is not None:
+            self.optimizer.state = state                 # the old arrays, never written
+            return bad
+        for _, layer, key, value in new:
+            layer.params[key] = value
         return None
 
-    def restore(self) -> None:
-        """Put back the saved parameters (in place) and optimiser state."""
+    def _copy(self, key: tuple[str, ...], array):
+        self.buffers[key] = _keep(self.buffers.get(key), array)
+        return self.buffers[key]
+
+    def _restore(self, params: dict, state: dict) -> None:
+        """Put back copied parameters (in place) and optimiser state."""
         for name, layer, key in self.model.parameter_refs():
-            layer.params[key][...] = self.params[name]
+            layer.params[key][...] = params[name]
         self.optimizer.state = {name: {key: _keep(None, value) if hasattr(value, "shape")
                                        else value for key, value in slot.items()}
-                                for name, slot in self.state.items()}
+                                for name, slot in state.items()}
+
+
+def _first_non_finite(named_arrays) -> str | None:
+    """The name of the first array holding NaN or Inf, or None."""
+    for name, value in named_arrays:
+        if isinstance(value, np.ndarray):                # NumPy itself: 2x faster than a wrapper
+            finite = np.isfinite(value).all()
+        else:
+            xp = namespace(value)
+            finite = xp.all(xp.isfinite(value))
+        if not bool(finite):
+            return name
+    return None
 
 
 def _keep(buffer, array):
