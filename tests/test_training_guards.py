@@ -429,3 +429,20 @@ def test_an_interrupt_inside_a_step_leaves_no_half_updated_model(kind):
     for name, velocity in optimizer.velocity.items():
         np.testing.assert_array_equal(optimizer.state[name]["velocity"], velocity, strict=True)
     assert not model.training
+
+
+def test_fit_trains_the_parameter_arrays_the_layers_held_before():
+    X, y = _data(12)
+    model = mlp([2, 4, 3], seed=0)
+    held = {name: value for name, value in model.named_parameters()}
+    before = {name: value.copy() for name, value in held.items()}
+    fit(model, X, y, loss="cross_entropy", optimizer=Adam(model, lr=0.1), epochs=2)
+    for name, value in model.named_parameters():
+        assert value is held[name]
+        assert not np.array_equal(value, before[name])
+
+
+def test_a_model_that_is_not_one_is_named():
+    X, y = _data(4)
+    with pytest.raises(TypeError, match=r"model must be a deltaprop model .*got NoneType"):
+        fit(None, X, y, loss="cross_entropy", optimizer="sgd", epochs=1)

@@ -100,6 +100,10 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         (the loss before it being finite); the message names the epoch and batch, and the
         model and optimiser state are those from before that step, bit for bit.
     """
+    if not (hasattr(model, "parameter_refs") and hasattr(model, "eval")):
+        raise TypeError(f"model must be a deltaprop model (a Sequential), "
+                        f"got {type(model).__name__}")
+    arrays = [(layer, key, layer.params[key]) for _, layer, key in model.parameter_refs()]
     try:
         return _fit(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
                     batch_size=batch_size, shuffle=shuffle, seed=seed,
@@ -108,6 +112,18 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
                     sample_weight=sample_weight, metric=metric, resume=resume)
     finally:
         model.eval()                  # however training ended: error, Ctrl-C, early stop
+        _back_in_place(arrays)
+
+
+def _back_in_place(arrays) -> None:
+    """The trained values into the parameter arrays the layers held when ``fit`` began (the
+    guarded steps put new arrays in the layers): references taken before ``fit`` see them."""
+    for layer, key, array in arrays:
+        current = layer.params[key]
+        if current is not array and tuple(current.shape) == tuple(array.shape) \
+                and type(current) is type(array) and current.dtype == array.dtype:
+            array[...] = current
+            layer.params[key] = array
 
 
 def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, validation_data,
