@@ -261,3 +261,102 @@ def test_unknown_loss_lists_valid_names():
         assert name in str(info.value)
     with pytest.raises(ValueError, match="unknown loss"):
         get_loss(None)
+
+
+# -- a loss checks its own inputs when called directly (the README's loop) -----------------------
+@pytest.mark.parametrize("output, labels, match", [
+    (np.zeros((3, 4)), np.array([0, 1, 4]), r"labels \(output has 4 columns\) must be in "
+                                             r"\[0, 3\], got 4 at index 2"),
+    (np.zeros((3, 4)), np.array([0, -1, 2]), r"got -1 at index 1"),
+    (np.zeros((3, 4), np.float32), np.array([7, 0, 0], np.uint8), r"got 7 at index 0"),
+])
+def test_cross_entropy_labels_out_of_range(output, labels, match):
+    with pytest.raises(ValueError, match=match):
+        CrossEntropyLoss()(output, labels)
+    with pytest.raises(ValueError, match=match):               # the weighted path too
+        CrossEntropyLoss()(output, labels, np.ones(3))
+
+
+@pytest.mark.parametrize("target, match", [
+    (np.array([[0.5, 0.6], [1.0, 0.0]]), r"must sum to 1 in every row .*got 1\.1 in row 0"),
+    (np.array([[1.0, 0.0], [0.0, 0.0]]), r"got 0\.0 in row 1"),
+    (np.array([[1.5, -0.5], [1.0, 0.0]]), r"probabilities must be finite and >= 0, got -0\.5 "
+                                          r"at index \(0, 1\)"),
+    (np.array([[1.0, 0.0], [np.nan, 1.0]]), r"got nan at index \(1, 0\)"),
+])
+def test_cross_entropy_probability_rows(target, match):
+    with pytest.raises(ValueError, match=match):
+        CrossEntropyLoss()(np.zeros((2, 2)), target)
+
+
+def test_cross_entropy_probability_rows_within_float32_rounding_pass(rng):
+    target = softmax(np, rng.normal(size=(64, 10)).astype(np.float32))
+    value, _ = CrossEntropyLoss()(rng.normal(size=(64, 10)).astype(np.float32), target)
+    assert np.isfinite(value)
+
+
+@pytest.mark.parametrize("loss", [BCELoss(), BCEWithLogitsLoss()])
+@pytest.mark.parametrize("bad, shown", [(1.5, "1.5"), (-0.25, "-0.25"), (np.nan, "nan"),
+                                        (np.inf, "inf")])
+def test_bce_targets_must_lie_in_0_1(loss, bad, shown):
+    target = np.array([[0.0, 1.0], [0.5, bad]])
+    with pytest.raises(ValueError, match=rf"{type(loss).__name__} target must be in \[0, 1\], "
+                                         rf"got {shown} at index \(1, 1\)"):
+        loss(np.full((2, 2), 0.5), target)
+
+
+@pytest.mark.parametrize("bad", [1.5, -0.1, np.inf])
+def test_bce_predictions_must_lie_in_0_1(bad):
+    output = np.array([[0.2, bad], [0.5, 0.5]])
+    with pytest.raises(ValueError, match=r"BCELoss output \(probabilities; pass logits to "
+                                         r"BCEWithLogitsLoss\) must be in \[0, 1\], got "):
+        BCELoss()(output, np.zeros((2, 2)))
+    BCEWithLogitsLoss()(output if np.isfinite(bad) else np.zeros((2, 2)), np.zeros((2, 2)))
+
+
+def test_nan_predictions_give_a_nan_loss_not_a_floored_one():
+    value, grad = BCELoss()(np.array([[np.nan], [0.5]]), np.array([[1.0], [0.0]]))
+    assert np.isnan(value) and np.isnan(grad[0, 0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_mse_targets_must_be_finite(bad):
+    with pytest.raises(ValueError, match=r"MSELoss target must be finite, got -?(nan|inf) at "
+                                         r"index \(0, 2\)"):
+        MSELoss()(np.zeros((2, 3)), np.array([[0.0, 1.0, bad], [0.0, 0.0, 0.0]]))
+
+
+@pytest.mark.parametrize("loss", [MSELoss(), BCELoss(), BCEWithLogitsLoss(), CrossEntropyLoss()])
+def test_complex_or_text_targets_are_refused(loss):
+    with pytest.raises(TypeError, match=r"real numbers|integer class labels"):
+        loss(np.full((2, 2), 0.5), np.full((2, 2), 0.5 + 0j))
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_sample_weight_all_zero_negative_or_non_finite(rng, name):
+    loss, output, target = _case(name, rng)
+    with pytest.raises(ValueError, match=r"sample_weight sums to 0: the weighted mean .* is "
+                                         r"undefined"):
+        loss(output, target, np.zeros(N))
+    for bad, shown in [(-1.0, "-1.0"), (np.nan, "nan"), (np.inf, "inf")]:
+        weights = np.ones(N)
+        weights[3] = bad
+        with pytest.raises(ValueError, match=rf"sample_weight must be finite and >= 0, got "
+                                             rf"{shown} at index 3"):
+            loss(output, target, weights)
+    with pytest.raises(ValueError, match="sample_weight sums to inf in float32"):
+        loss(output.astype(np.float32), target, np.full(N, 1e38))
+    weights = np.zeros(N)
+    weights[2] = 1.0                                     # one row counts: fine
+    value, _ = loss(output, target, weights)
+    assert np.isfinite(value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_value_and_grad_is_the_call_without_checks(rng, name):
+    loss, output, target = _case(name, rng)
+    weight = rng.uniform(0.1, 2.0, N)
+    for args in [(output, target), (output, target, weight)]:
+        checked, unchecked = loss(*args), loss.value_and_grad(*args)
+        np.testing.assert_array_equal(checked[0], unchecked[0], strict=True)
+        np.testing.assert_array_equal(checked[1], unchecked[1], strict=True)

@@ -195,3 +195,101 @@ def test_single_class_and_balanced_partial_fit_are_refused():
         MLPClassifier().fit(X, np.zeros(30, dtype=int))
     with pytest.raises(ValueError, match="partial_fit"):
         MLPClassifier(class_weight="balanced").partial_fit(X, y, classes=[0, 1, 2])
+
+
+# -- parameters checked at fit; divergence raises and leaves the estimator unfitted -------------
+@pytest.mark.parametrize("params, match", [
+    ({"hidden_layer_sizes": (4, True)}, r"hidden_layer_sizes must be integers >= 1"),
+    ({"hidden_layer_sizes": "16"}, r"hidden_layer_sizes must be integers >= 1, got '16'"),
+    ({"activation": None}, r"activation must be one of"),
+    ({"solver": ["adam"]}, r"solver must be one of"),
+    ({"n_iter_no_change": 0}, r"n_iter_no_change must be an integer >= 1, got 0"),
+    ({"max_iter": 2.5}, r"max_iter must be an integer >= 1, got 2\.5"),
+    ({"batch_size": "all"}, r"batch_size must be 'auto' or an integer >= 1, got 'all'"),
+    ({"alpha": -1.0}, r"alpha must be a finite number in \[0, inf\), got -1\.0"),
+    ({"alpha": float("nan")}, r"alpha must be a finite number"),
+    ({"tol": "small"}, r"tol must be a finite number"),
+    ({"learning_rate_init": 0.0}, r"learning_rate_init must be a finite number in \(0, inf\)"),
+    ({"learning_rate_init": float("inf")}, r"learning_rate_init must be a finite number"),
+    ({"epsilon": 0}, r"epsilon must be a finite number in \(0, inf\), got 0"),
+    ({"validation_fraction": "0.1"}, r"validation_fraction must be a finite number in \(0, 1\)"),
+    ({"momentum": 1.5}, r"momentum must be a finite number in \[0, 1\], got 1\.5"),
+    ({"beta_1": 1.0}, r"beta_1 must be a finite number in \[0, 1\), got 1\.0"),
+    ({"beta_2": -0.1}, r"beta_2 must be a finite number in \[0, 1\)"),
+    ({"shuffle": "yes"}, r"shuffle must be True or False, got 'yes'"),
+    ({"early_stopping": 1}, r"early_stopping must be True or False, got 1"),
+    ({"nesterovs_momentum": None}, r"nesterovs_momentum must be True or False"),
+    ({"dtype": "float16"}, r"dtype must be 'float32' or 'float64', got 'float16'"),
+    ({"random_state": -1}, r"random_state must be None, an integer in \[0, 2\*\*32\)"),
+    ({"random_state": "seed"}, r"random_state must be None"),
+    ({"class_weight": "even"}, r"class_weight must be None, 'balanced' or a dict"),
+    ({"class_weight": {0: -1.0}}, r"class_weight must be None, 'balanced' or a dict"),
+])
+def test_every_parameter_is_checked_at_fit(params, match):
+    X, y = _blobs(30)
+    estimator = MLPClassifier(**{"max_iter": 1, **params})  # the constructor checks nothing
+    with pytest.raises(ValueError, match=rf"MLPClassifier: {match}"):
+        estimator.fit(X, y)
+    assert not hasattr(estimator, "model_")
+
+
+def _diverging(kind):
+    X, y = make_regression(n_samples=60, n_features=4, noise=1.0, random_state=0)
+    settings = {"hidden_layer_sizes": (8,), "solver": "sgd", "momentum": 0.0,
+                "learning_rate_init": 1e300, "max_iter": 5, "random_state": 0}
+    if kind == "regressor":
+        return MLPRegressor(**settings), X, y * 1e3
+    return MLPClassifier(**settings), X * 1e3, (y > 0).astype(int)
+
+
+@pytest.mark.parametrize("kind", ["regressor", "classifier"])
+def test_divergence_raises_and_leaves_the_estimator_unfitted(kind):
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
+
+    estimator, X, y = _diverging(kind)
+    with pytest.raises(ValueError, match=r"training diverged .* non-finite values; the "
+                                         r"estimator is left unfitted\. Try a smaller "
+                                         r"learning_rate_init than 1e\+300"):
+        estimator.fit(X, y)
+    with pytest.raises(NotFittedError):
+        check_is_fitted(estimator)
+    with pytest.raises(NotFittedError):
+        estimator.predict(X)
+
+
+def test_a_refit_that_diverges_does_not_keep_the_earlier_model():
+    from sklearn.exceptions import NotFittedError
+
+    estimator, X, y = _diverging("regressor")
+    estimator.set_params(learning_rate_init=1e-3, max_iter=2)
+    with pytest.warns(ConvergenceWarning):
+        estimator.fit(X, y)
+    estimator.set_params(learning_rate_init=1e300)
+    with pytest.raises(ValueError, match="diverged"):
+        estimator.fit(X, y)
+    with pytest.raises(NotFittedError):
+        estimator.predict(X)
+
+
+def test_zero_weight_batches_are_skipped_by_the_estimators():
+    X, y = _blobs(40)
+    weights = np.ones(40)
+    weights[:20] = 1e-60                                 # 0 in float32: those batches skip
+    clf = MLPClassifier(hidden_layer_sizes=(8,), batch_size=20, shuffle=False, max_iter=3,
+                        dtype="float32", random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        clf.fit(X, y, sample_weight=weights)
+    assert np.all(np.isfinite(clf.loss_curve_))
+
+
+@pytest.mark.parametrize("weights, match", [
+    (np.full(30, 1e-60), r"must not be all zero \(in the model.s float32\)"),
+    (np.full(30, 1e39), "beyond the range of the model's float32"),
+])
+def test_sample_weights_the_network_cannot_use_are_refused(weights, match):
+    X, y = _blobs(30)
+    estimator = MLPClassifier(max_iter=1, dtype="float32")
+    with pytest.raises(ValueError, match=match):
+        estimator.fit(X, y, sample_weight=weights)
+    assert not hasattr(estimator, "model_")

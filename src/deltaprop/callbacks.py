@@ -110,6 +110,12 @@ class EarlyStopping(Callback):
         if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta) \
                 or min_delta < 0:
             raise ValueError(f"EarlyStopping min_delta must be a number >= 0, got {min_delta!r}")
+        if monitor is not None and not isinstance(monitor, str):
+            raise TypeError(f"EarlyStopping monitor must be a key of the logs (a str, e.g. "
+                            f"'val_loss') or None, got {monitor!r}")
+        if not isinstance(restore_best_weights, bool):
+            raise TypeError(f"EarlyStopping restore_best_weights must be True or False, got "
+                            f"{restore_best_weights!r}")
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}")
         self.patience, self.monitor, self.min_delta = patience, monitor, float(min_delta)

@@ -30,7 +30,13 @@ def _check_number(owner: str, name: str, value: Any, *, low: float, high: float 
 
 
 class Optimizer:
-    """Base class: holds the model's parameter references, the learning rate and the state."""
+    r"""Base class: holds the model's parameter references, the learning rate and the state.
+
+    The optimisers below define ``_change(state, param, grad) -> (factor, change)``, the step
+    :math:`W \leftarrow \text{factor} \cdot W - \text{change}` (``factor`` None: 1), and put
+    NEW arrays in ``state`` rather than writing into the old ones; ``update`` applies it in
+    place, ``updated`` out of place.  A custom optimiser may define ``update`` alone.
+    """
 
     def __init__(self, model: Any, lr: float) -> None:
         if not hasattr(model, "parameter_refs"):
@@ -45,8 +51,33 @@ class Optimizer:
         for name, layer, key in self.model.parameter_refs():
             self.update(self.state.setdefault(name, {}), layer.params[key], layer.grads[key])
 
-    def update(self, state: dict, param: Array, grad: Array) -> None:  # pragma: no cover
-        raise NotImplementedError
+    def update(self, state: dict, param: Array, grad: Array) -> None:
+        r"""One parameter's step, in place: :math:`W \leftarrow \text{factor} \cdot W -
+        \text{change}`."""
+        factor, change = self._change(state, param, grad)
+        if factor is not None:
+            param *= factor
+        param -= change
+
+    def updated(self, state: dict, param: Array, grad: Array) -> Array:
+        """The same step out of place: the new parameter as a NEW array, ``param`` and the
+        old state arrays untouched (``fit`` checks it before keeping it)."""
+        factor, change = self._change(state, param, grad)
+        if factor is None:
+            return param - change
+        new = param * factor
+        new -= change
+        return new
+
+    @property
+    def steps_out_of_place(self) -> bool:
+        """True when ``updated`` computes what ``step`` would: not for a subclass that
+        overrides ``step`` or ``update`` (it may write into its arrays in place)."""
+        cls = type(self)
+        return cls.step is Optimizer.step and cls.update is Optimizer.update
+
+    def _change(self, state: dict, param: Array, grad: Array):  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__} must define update or _change")
 
     def zero_grad(self) -> None:
         self.model.zero_grad()
@@ -91,19 +122,21 @@ class SGD(Optimizer):
                              f"momentum={momentum!r}, dampening={dampening!r}")
         self.nesterov = bool(nesterov)
 
-    def update(self, state, param, grad):
+    def _change(self, state, param, grad):
         if self.weight_decay:
             grad = grad + self.weight_decay * param                 # L2: g + λW
         if self.momentum:
             velocity = state.get("velocity")
             if velocity is None:
-                velocity = state["velocity"] = grad * 1             # v₁ = g₁ (a copy)
+                velocity = grad * 1                                 # v₁ = g₁ (a copy)
             else:
-                velocity *= self.momentum                           # v ← μ v + (1 − τ) g
-                # in place, and with τ = 0 no (1 − τ) g temporary: one pass less over g
+                velocity = velocity * self.momentum                 # v ← μ v + (1 − τ) g
+                # a new v (the old one stays intact), then in place, and with τ = 0 no
+                # (1 − τ) g temporary: one pass less over g
                 velocity += (1 - self.dampening) * grad if self.dampening else grad
+            state["velocity"] = velocity
             grad = grad + self.momentum * velocity if self.nesterov else velocity
-        param -= self.lr * grad                                     # W ← W − η g
+        return None, self.lr * grad                                 # W ← W − η g
 
 
 class Adam(Optimizer):
@@ -128,23 +161,27 @@ class Adam(Optimizer):
         self.eps = _check_number(name, "eps", eps, low=0.0)
         self.weight_decay = _check_number(name, "weight_decay", weight_decay, low=0.0)
 
-    def update(self, state, param, grad):
+    def _change(self, state, param, grad):
         beta1, beta2 = self.betas
         if not state:
             state.update(step=0, m=grad * 0, v=grad * 0)
         state["step"] += 1
-        t, m, v = state["step"], state["m"], state["v"]
-        grad = self._decay(param, grad)
-        m *= beta1                                                   # m ← β₁m + (1 − β₁)g
+        t = state["step"]
+        grad = self._l2(param, grad)
+        # new m and v (the old ones stay intact)
+        m = state["m"] = state["m"] * beta1                          # m ← β₁m + (1 − β₁)g
         m += (1 - beta1) * grad
-        v *= beta2                                                   # v ← β₂v + (1 − β₂)g²
+        v = state["v"] = state["v"] * beta2                          # v ← β₂v + (1 − β₂)g²
         v += (1 - beta2) * grad * grad
         xp = namespace(param)
         denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + self.eps
-        param -= (self.lr / (1 - beta1 ** t)) * m / denom
+        return self._decay_factor(), (self.lr / (1 - beta1 ** t)) * m / denom
 
-    def _decay(self, param, grad):
+    def _l2(self, param, grad):
         return grad + self.weight_decay * param if self.weight_decay else grad
+
+    def _decay_factor(self) -> float | None:
+        return None
 
 
 class AdamW(Adam):
@@ -156,10 +193,11 @@ class AdamW(Adam):
                  eps: float = 1e-8, weight_decay: float = 0.01) -> None:
         super().__init__(model, lr, betas, eps, weight_decay)
 
-    def _decay(self, param, grad):
-        if self.weight_decay:
-            param *= 1 - self.lr * self.weight_decay                # W ← W(1 − ηλ)
+    def _l2(self, param, grad):
         return grad
+
+    def _decay_factor(self) -> float | None:
+        return 1 - self.lr * self.weight_decay if self.weight_decay else None   # W(1 − ηλ)
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}

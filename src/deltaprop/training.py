@@ -22,9 +22,10 @@ import numpy as np
 
 from ._backend import Array, namespace, to_namespace, to_numpy
 from .callbacks import Callback, EarlyStopping, History
-from .losses import Loss, MSELoss, get_loss
+from .losses import BCELoss, CrossEntropyLoss, Loss, MSELoss, get_loss
 from .metrics import accuracy, labels_from_output, r2, r2_from_sums
 from .optim import Optimizer, get_optimizer
+from .schedules import Schedule
 from .validation import as_array, check_data, check_features, check_weights, positive_int
 
 # rows per forward pass in predict/evaluate: bounded memory, and each chunk's activations
@@ -66,58 +67,95 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         Makes shuffling and the validation split reproducible.
     validation_data : (X_val, y_val), optional
     validation_split : float
-        Fraction of the rows (picked at random with ``seed``) held out for validation.
+        Fraction of the rows (picked at random with ``seed``) held out for validation.  On
+        NumPy data (a memmap too) only the held-out rows are copied; the training batches
+        are gathered from ``X`` through the rows' indices.
     early_stopping : int or EarlyStopping, optional
         Patience in epochs, or a configured ``EarlyStopping``; restores the best weights.
-    callbacks : sequence of Callback
+        ``EarlyStopping.monitor`` must be a key this call logs (checked before training).
+    callbacks : iterable of Callback, or None
+        ``None`` means no callbacks.
     schedule : Schedule, optional
-        Stepped after every epoch (``ReduceLROnPlateau`` gets the monitored loss).
+        Built on ``optimizer``; stepped after every epoch (``ReduceLROnPlateau`` gets the
+        monitored loss).
     sample_weight : array of shape (N,), optional
-        Weights of the rows in the mean loss.
+        Weights (finite, >= 0, not all zero) of the rows in the mean loss.  A batch whose
+        weights sum to 0 takes no step and counts in no loss.
     metric : "auto", "accuracy", "r2" or None
-        Logged per epoch; ``"auto"`` picks accuracy for classification losses, R² for MSE.
+        Logged per epoch; ``"auto"`` picks accuracy for classification losses, R² for MSE
+        (``"r2"`` with a classification loss is refused).
     resume : path, optional
         A file written by :class:`deltaprop.checkpoint.Checkpoint`: the model, optimiser,
         random-number states, schedule, history and early-stopping counters are restored and
         training continues after the saved epoch (same data, ``seed`` and settings as the
         interrupted run: the result is then bit for bit that of an uninterrupted run).
 
+    Every argument is checked before the first step, and the model is left in evaluation
+    mode however ``fit`` ends (returned, raised, interrupted).
+
     Raises
     ------
     TrainingDivergedError
-        When a batch's loss is NaN or infinite; the message names the epoch and batch, and the
-        model keeps the weights from before that step.
+        When a batch's loss is NaN or infinite, or a step leaves a parameter NaN or infinite
+        (the loss before it being finite); the message names the epoch and batch, and the
+        model and optimiser state are those from before that step, bit for bit.
     """
+    if not (hasattr(model, "parameter_refs") and hasattr(model, "eval")):
+        raise TypeError(f"model must be a deltaprop model (a Sequential), "
+                        f"got {type(model).__name__}")
+    arrays = [(layer, key, layer.params[key]) for _, layer, key in model.parameter_refs()]
+    try:
+        return _fit(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
+                    batch_size=batch_size, shuffle=shuffle, seed=seed,
+                    validation_data=validation_data, validation_split=validation_split,
+                    early_stopping=early_stopping, callbacks=callbacks, schedule=schedule,
+                    sample_weight=sample_weight, metric=metric, resume=resume)
+    finally:
+        model.eval()                  # however training ended: error, Ctrl-C, early stop
+        _back_in_place(arrays)
+
+
+def _back_in_place(arrays) -> None:
+    """The trained values into the parameter arrays the layers held when ``fit`` began (the
+    guarded steps put new arrays in the layers): references taken before ``fit`` see them."""
+    for layer, key, array in arrays:
+        current = layer.params[key]
+        if current is not array and tuple(current.shape) == tuple(array.shape) \
+                and type(current) is type(array) and current.dtype == array.dtype:
+            array[...] = current
+            layer.params[key] = array
+
+
+def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, validation_data,
+         validation_split, early_stopping, callbacks, schedule, sample_weight, metric,
+         resume) -> History:
+    """``fit``'s body: every argument is checked before the first step."""
     loss = get_loss(loss)
     optimizer = get_optimizer(optimizer, model)
     if not isinstance(optimizer, Optimizer) or optimizer.model is not model:
         raise ValueError("optimizer must be built on the model being trained "
                          "(e.g. SGD(model, lr=0.1))")
-    epochs = positive_int("epochs", epochs)
-    batch_size = None if batch_size is None else positive_int("batch_size", batch_size)
-    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
-            or not 0 <= validation_split < 1:
-        raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
-    if validation_data is not None and validation_split:
-        raise ValueError("pass validation_data or validation_split, not both")
+    epochs, batch_size = _check_loop(epochs, batch_size, validation_split, validation_data,
+                                     shuffle)
     metric = _resolve_metric(metric, loss)
+    callbacks = _check_callbacks(callbacks, early_stopping)
+    _check_schedule(schedule, optimizer)
 
     X, y = check_data(model, X, y, loss)
-    weights = None if sample_weight is None else check_weights(sample_weight, X.shape[0])
-    rng = np.random.default_rng(seed)
+    weights = None if sample_weight is None else check_weights(sample_weight, X.shape[0],
+                                                               model.dtype)
+    rng = _generator(seed)
+    rows = None                                  # validation_split on NumPy: training rows of X
     if validation_split:
-        X, y, weights, validation_data = _split(X, y, weights, validation_split, rng)
+        X, y, rows, weights, validation_data = _split(X, y, weights, validation_split, rng)
     if validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         validation_data = check_data(model, *validation_data, loss, name="validation_data")
+    _check_monitors(callbacks, _logged_keys(metric, loss, validation_data is not None))
 
-    n = X.shape[0]
-    if metric == "r2":                                   # Σ (y − ȳ)² per output, once
-        host = to_numpy(y).astype(np.float64)
-        ss_tot = np.sum((host - host.mean(axis=0)) ** 2, axis=0)
-    batch = n if batch_size is None else min(batch_size, n)
-    n_batches = math.ceil(n / batch)
+    batches = _Batches(X, y, weights, rows, batch_size)
+    n, n_batches = batches.n, batches.n_batches
     history, start, resumed = History(), 1, None
     if resume is not None:       # lazy: checkpoints need the optional safetensors
         from .checkpoint import restore_training
@@ -129,14 +167,7 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
                                    schedule=schedule, early_stopping=stoppers, epochs=epochs,
                                    has_validation=validation_data is not None)
         history, start = resumed.history, resumed.epoch + 1
-    callbacks = list(callbacks)
-    if early_stopping is not None:
-        callbacks.append(early_stopping if isinstance(early_stopping, EarlyStopping)
-                         else EarlyStopping(patience=early_stopping))
     for callback in callbacks:
-        if not isinstance(callback, Callback):
-            raise TypeError(f"callbacks must be deltaprop Callback objects, "
-                            f"got {type(callback).__name__}")
         callback.model, callback.optimizer, callback.history = model, optimizer, history
         callback.rng, callback.schedule, callback.callbacks = rng, schedule, callbacks
         callback.stop_training = False
@@ -148,70 +179,242 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         restore_callbacks(resumed, callbacks)
         if resumed.stopped:                              # early stopping had ended that run
             start = epochs + 1
-
-    on_host = isinstance(X, np.ndarray)
-    # one batch buffer reused by every NumPy gather: no new (batch, features) array per step
-    x_buffer = np.empty((batch, X.shape[1]), X.dtype) if on_host else None
-    # device arrays: the weights move to X's device once, the row order once per epoch
-    weights = weights if weights is None or on_host else to_namespace(weights, like=X)
-    xp = np if on_host else namespace(X)
+    run = _Run(model, loss, optimizer, batches, metric, callbacks, schedule, history, rng,
+               shuffle, validation_data)
     for epoch in range(start, epochs + 1):
-        for callback in callbacks:
-            callback.on_epoch_begin(epoch)
-        for layer in model.layers:
-            layer.begin_epoch()                          # Dropout: reseed device generators
-        order = rng.permutation(n) if shuffle else None
-        order = order if on_host or order is None else to_namespace(order, like=X)
-        model.train()
-        total, score_sum = 0.0, 0                        # score_sum stays on the array's device
-        for b in range(n_batches):
-            begin, end = b * batch, min((b + 1) * batch, n)   # the array API wants end <= n
-            if shuffle:        # ascending rows: faster gathers, same batch contents
-                rows = xp.sort(order[begin:end])
-                xb, yb = _take(X, rows, out=x_buffer), _take(y, rows)
-                wb = None if weights is None else _take(weights, rows)
-            else:              # rows in order: each batch is a view of X, nothing is copied
-                xb, yb = X[begin:end, ...], y[begin:end, ...]
-                wb = None if weights is None else weights[begin:end, ...]
-            with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
-                output = model.forward(xb)
-                value, grad = loss(output, yb, wb)
-            value = float(value)
-            if not math.isfinite(value):
-                raise TrainingDivergedError(
-                    f"loss became {value} at epoch {epoch}, batch {b + 1} of {n_batches}; "
-                    "training stopped and the model keeps the weights from before this step "
-                    f"(try a smaller learning rate than {optimizer.lr:g})")
-            model.backward(grad, input_grad=False)
-            optimizer.step()
-            total += value * (end - begin)
-            if metric is not None:
-                score_sum = score_sum + _batch_score(metric, output, yb, loss.link)
-            for callback in callbacks:
-                callback.on_batch_end(b + 1, {"loss": value})
-        logs = {"loss": total / n}
-        if metric == "accuracy":
-            logs["accuracy"] = float(score_sum) / n
-        elif metric == "r2":
-            logs["r2"] = r2_from_sums(to_numpy(score_sum), ss_tot)
-        if validation_data is not None:
-            scores = evaluate(model, *validation_data, loss=loss, metric=metric)
-            logs.update({f"val_{key}": value for key, value in scores.items()})
-        logs["lr"] = optimizer.lr
-        history.append(epoch, logs)
-        for callback in callbacks:
-            callback.on_epoch_end(epoch, logs)
-        if schedule is not None:
-            schedule.step(logs.get("val_loss", logs["loss"]))
-        stop = any(callback.stop_training for callback in callbacks)
-        for callback in callbacks:                       # e.g. Checkpoint: the epoch is whole
-            callback.on_epoch_complete(epoch, stop)
-        if stop:
+        if run.epoch(epoch):
             break
     for callback in callbacks:
         callback.on_train_end({"epochs_run": len(history)})
-    model.eval()
     return history
+
+
+class _Run:
+    """The epoch loop of one ``fit`` call: the optimiser steps, the logs, the callbacks."""
+
+    def __init__(self, model, loss, optimizer, batches, metric, callbacks, schedule, history,
+                 rng, shuffle, validation_data) -> None:
+        self.model, self.loss, self.optimizer, self.batches = model, loss, optimizer, batches
+        self.metric, self.callbacks, self.schedule = metric, callbacks, schedule
+        self.history, self.rng, self.shuffle = history, rng, shuffle
+        self.validation_data = validation_data
+        # the public call checks every batch on the host (cheap); on other array libraries the
+        # data were checked once and each check would wait for the device
+        self.compute = loss if batches.on_host else loss.value_and_grad
+        self.guard = _StepGuard(model, optimizer)
+        self.ss_tot = batches.total_sum_of_squares() if metric == "r2" else None
+
+    def epoch(self, epoch: int) -> bool:
+        """Train one epoch, log it, step the schedule; True when a callback stops training."""
+        for callback in self.callbacks:
+            callback.on_epoch_begin(epoch)
+        for layer in self.model.layers:
+            layer.begin_epoch()                          # Dropout: reseed device generators
+        order = self.rng.permutation(self.batches.n) if self.shuffle else None
+        self.model.train()
+        logs = self.train_epoch(epoch, order)
+        if self.validation_data is not None:
+            scores = evaluate(self.model, *self.validation_data, loss=self.loss,
+                              metric=self.metric)
+            logs.update({f"val_{key}": value for key, value in scores.items()})
+        logs["lr"] = self.optimizer.lr
+        self.history.append(epoch, logs)
+        for callback in self.callbacks:
+            callback.on_epoch_end(epoch, logs)
+        if self.schedule is not None:
+            self.schedule.step(logs.get("val_loss", logs["loss"]))
+        stop = any(callback.stop_training for callback in self.callbacks)
+        for callback in self.callbacks:                  # e.g. Checkpoint: the epoch is whole
+            callback.on_epoch_complete(epoch, stop)
+        return stop
+
+    def train_epoch(self, epoch: int, order) -> dict[str, float]:
+        r"""One pass over the batches; the epoch's mean loss and metric.
+
+        A batch whose weights sum to 0 is forwarded (for the metric) but takes no step and
+        counts in no loss: its weighted mean :math:`\sum w \ell / \sum w` is undefined.
+        """
+        total, seen, score_sum = 0.0, 0, 0               # score_sum stays on the array's device
+        for b, (size, xb, yb, wb) in enumerate(self.batches.epoch(order)):
+            value, output = self.step(xb, yb, wb, (epoch, b + 1))
+            if self.metric is not None:
+                score_sum = score_sum + _batch_score(self.metric, output, yb, self.loss.link)
+            if value is None:                            # zero weight: nothing was learnt
+                continue
+            total, seen = total + value * size, seen + size
+            for callback in self.callbacks:
+                callback.on_batch_end(b + 1, {"loss": value})
+        logs = {"loss": total / seen}
+        if self.metric == "accuracy":
+            logs["accuracy"] = float(score_sum) / self.batches.n
+        elif self.metric == "r2":
+            logs["r2"] = r2_from_sums(to_numpy(score_sum), self.ss_tot)
+        return logs
+
+    def step(self, xb, yb, wb, where: tuple[int, int]):
+        """The README's four lines on one batch, guarded: returns (loss or None, output).
+
+        A non-finite loss, or a finite loss whose step leaves a non-finite parameter, raises
+        ``TrainingDivergedError`` with the model and optimiser as they were before the step.
+        """
+        with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
+            output = self.model.forward(xb)
+            if wb is not None and not float(namespace(wb).sum(wb)) > 0:
+                return None, output                      # a batch of weight 0: no step
+            value, grad = self.compute(output, yb, wb)
+        value = float(value)
+        if not math.isfinite(value):
+            raise self._diverged(f"loss became {value}", where)
+        self.model.backward(grad, input_grad=False)
+        bad = self.guard.step()
+        if bad is not None:
+            raise self._diverged(f"parameter {bad!r} became NaN or infinite after the step "
+                                 f"(the loss, {value:g}, was finite)", where)
+        return value, output
+
+    def _diverged(self, what: str, where: tuple[int, int]) -> TrainingDivergedError:
+        epoch, batch = where
+        return TrainingDivergedError(
+            f"{what} at epoch {epoch}, batch {batch} of {self.batches.n_batches}; training "
+            "stopped and the model keeps the weights from before this step "
+            f"(try a smaller learning rate than {self.optimizer.lr:g})")
+
+
+class _StepGuard:
+    """``optimizer.step()``, undone bit for bit when it leaves a non-finite parameter (or is
+    interrupted half-way): the model and optimiser state are then those from before it.
+
+    SGD, Adam and AdamW step out of place (``Optimizer.updated``): the new arrays are checked
+    before they replace the old ones, so the guard costs one finiteness pass over the new
+    parameters.  An optimiser that updates in place (a subclass overriding ``update`` or
+    ``step``) is guarded by copies of its parameters and state taken before the step, into
+    buffers reused from step to step (``benchmarks/RESULTS.md``).
+    """
+
+    def __init__(self, model, optimizer) -> None:
+        self.model, self.optimizer = model, optimizer
+        self.buffers: dict[tuple[str, ...], Array] = {}
+
+    def step(self) -> str | None:
+        """Take the step; return the name of a non-finite parameter (step undone) or None."""
+        state = {name: dict(slot) for name, slot in self.optimizer.state.items()}
+        if self.optimizer.steps_out_of_place:
+            return self._step_out_of_place(state)
+        params = {name: self._copy(("param", name), layer.params[key])
+                  for name, layer, key in self.model.parameter_refs()}
+        state = {name: {key: self._copy((name, key), value) if hasattr(value, "shape")
+                        else value for key, value in slot.items()}
+                 for name, slot in state.items()}
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):   # reported by the caller
+                self.optimizer.step()
+            bad = _first_non_finite(self.model.named_parameters())
+        except BaseException:            # e.g. Ctrl-C between two parameters: no half step
+            self._restore(params, state)
+            raise
+        if bad is not None:
+            self._restore(params, state)
+        return bad
+
+    def _step_out_of_place(self, state: dict) -> str | None:
+        """New parameter arrays first, checked, and only then put in the layers."""
+        new = []
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):   # reported by the caller
+                for name, layer, key in self.model.parameter_refs():
+                    slot = self.optimizer.state.setdefault(name, {})
+                    value = self.optimizer.updated(slot, layer.params[key], layer.grads[key])
+                    new.append((name, layer, key, value))
+        except BaseException:            # e.g. Ctrl-C between two parameters
+            self.optimizer.state = state
+            raise
+        bad = _first_non_finite((name, value) for name, _, _, value in new)
+        if bad is not None:
+            self.optimizer.state = state                 # the old arrays, never written
+            return bad
+        for _, layer, key, value in new:
+            layer.params[key] = value
+        return None
+
+    def _copy(self, key: tuple[str, ...], array):
+        self.buffers[key] = _keep(self.buffers.get(key), array)
+        return self.buffers[key]
+
+    def _restore(self, params: dict, state: dict) -> None:
+        """Put back copied parameters (in place) and optimiser state."""
+        for name, layer, key in self.model.parameter_refs():
+            layer.params[key][...] = params[name]
+        self.optimizer.state = {name: {key: _keep(None, value) if hasattr(value, "shape")
+                                       else value for key, value in slot.items()}
+                                for name, slot in state.items()}
+
+
+def _first_non_finite(named_arrays) -> str | None:
+    """The name of the first array holding NaN or Inf, or None."""
+    for name, value in named_arrays:
+        if isinstance(value, np.ndarray):                # NumPy itself: 2x faster than a wrapper
+            finite = np.isfinite(value).all()
+        else:
+            xp = namespace(value)
+            finite = xp.all(xp.isfinite(value))
+        if not bool(finite):
+            return name
+    return None
+
+
+def _keep(buffer, array):
+    """A copy of ``array``: into ``buffer`` when it is a NumPy array of the same shape."""
+    if isinstance(array, np.ndarray):
+        if isinstance(buffer, np.ndarray) and buffer.shape == array.shape \
+                and buffer.dtype == array.dtype:
+            np.copyto(buffer, array)
+            return buffer
+        return array.copy()
+    return namespace(array).asarray(array, copy=True)
+
+
+class _Batches:
+    """The mini-batches of one epoch: ``(size, X_batch, y_batch, w_batch)``.
+
+    ``rows`` (a ``validation_split`` on NumPy data) are the training rows of ``X``: batches
+    are gathered through them, so a memmap is never copied whole into memory.
+    """
+
+    def __init__(self, X, y, weights, rows, batch_size: int | None) -> None:
+        self.X, self.y, self.weights, self.rows = X, y, weights, rows
+        self.n = X.shape[0] if rows is None else rows.shape[0]
+        self.batch = self.n if batch_size is None else min(batch_size, self.n)
+        self.n_batches = math.ceil(self.n / self.batch)
+        self.on_host = isinstance(X, np.ndarray)
+        # one batch buffer reused by every NumPy gather: no new (batch, features) array per step
+        self.x_buffer = np.empty((self.batch, X.shape[1]), X.dtype) if self.on_host else None
+        # device arrays: the weights move to X's device once, the row order once per epoch
+        if weights is not None and not self.on_host:
+            self.weights = to_namespace(weights, like=X)
+        self.xp = np if self.on_host else namespace(X)
+
+    def epoch(self, order):
+        """Yield the batches in ``order`` (a permutation of range(n)) or in row order."""
+        order = order if self.on_host or order is None else to_namespace(order, like=self.X)
+        X, y, w = self.X, self.y, self.weights
+        for begin in range(0, self.n, self.batch):
+            end = min(begin + self.batch, self.n)        # the array API wants end <= n
+            if order is None and self.rows is None:      # views of X: nothing is copied
+                yield (end - begin, X[begin:end, ...], y[begin:end, ...],
+                       None if w is None else w[begin:end, ...])
+                continue
+            # ascending rows: faster gathers, same batch contents
+            picked = self.xp.sort(order[begin:end]) if order is not None else slice(begin, end)
+            if self.rows is not None:
+                picked = self.rows[picked]
+            yield (end - begin, _take(X, picked, out=self.x_buffer), _take(y, picked),
+                   None if w is None else _take(w, picked))
+
+    def total_sum_of_squares(self) -> np.ndarray:
+        r""":math:`\sum_n (y_n - \bar y)^2` per output over the training rows (for R²)."""
+        y = to_numpy(self.y)
+        host = (y if self.rows is None else y[self.rows]).astype(np.float64)
+        return np.sum((host - host.mean(axis=0)) ** 2, axis=0)
 
 
 def predict(model, X, *, batch_size: int | None = None) -> Array:
@@ -241,8 +444,8 @@ def predict_proba(model, X, loss: Any) -> Array:
     """Probabilities: the output passed through the loss's link (softmax / sigmoid), if any."""
     from .activations import Sigmoid, softmax
 
+    link = get_loss(loss).link                           # a bad name fails before the work
     output = predict(model, X)
-    link = get_loss(loss).link
     if link == "softmax":
         return softmax(namespace(output), output)
     if link == "sigmoid":
@@ -252,7 +455,8 @@ def predict_proba(model, X, loss: Any) -> Array:
 
 def predict_classes(model, X, loss: Any) -> np.ndarray:
     """Class labels (NumPy): arg-max of several outputs, or a threshold on a single one."""
-    return labels_from_output(to_numpy(predict(model, X)), get_loss(loss).link)
+    link = get_loss(loss).link
+    return labels_from_output(to_numpy(predict(model, X)), link)
 
 
 def evaluate(model, X, y, *, loss: Any, metric: str | None = "auto") -> dict[str, float]:
@@ -274,11 +478,94 @@ def evaluate(model, X, y, *, loss: Any, metric: str | None = "auto") -> dict[str
 
 
 def _resolve_metric(metric: str | None, loss: Loss) -> str | None:
+    """``"auto"``: R² for MSE, accuracy otherwise.  R² needs a regression loss: the
+    classification losses' targets are labels or probabilities, not the outputs' scale.
+    Accuracy is allowed with any loss (MSE-trained classifiers: arg-max or a 0.5 threshold)."""
     if metric == "auto":
         return "r2" if isinstance(loss, MSELoss) else "accuracy"
     if metric not in (None, "accuracy", "r2"):
         raise ValueError(f"metric must be 'auto', 'accuracy', 'r2' or None, got {metric!r}")
+    if metric == "r2" and isinstance(loss, (CrossEntropyLoss, BCELoss)):
+        raise ValueError(f"metric='r2' needs a regression loss such as MSELoss, got {loss!r}: "
+                         "use metric='accuracy' (or 'auto') with a classification loss")
     return metric
+
+
+def _check_loop(epochs, batch_size, validation_split, validation_data, shuffle):
+    """The loop's settings: ``(epochs, batch_size)`` as ints (``batch_size`` may be None)."""
+    epochs = positive_int("epochs", epochs)
+    batch_size = None if batch_size is None else positive_int("batch_size", batch_size)
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
+            or not 0 <= validation_split < 1:
+        raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
+    if validation_data is not None and validation_split:
+        raise ValueError("pass validation_data or validation_split, not both")
+    if not isinstance(shuffle, (bool, np.bool_)):
+        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+    return epochs, batch_size
+
+
+def _generator(seed) -> np.random.Generator:
+    try:
+        return np.random.default_rng(seed)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"seed must be None, an integer >= 0 or a np.random.Generator, got "
+                        f"{seed!r} ({error})") from None
+
+
+def _check_callbacks(callbacks, early_stopping) -> list[Callback]:
+    """The callbacks as a list (``None`` = none), plus ``EarlyStopping`` if asked for."""
+    if callbacks is None:
+        callbacks = []
+    elif isinstance(callbacks, Callback):
+        raise TypeError(f"callbacks must be a list of Callback objects, got a single "
+                        f"{type(callbacks).__name__}: pass [{type(callbacks).__name__}(...)]")
+    else:
+        try:
+            callbacks = list(callbacks)
+        except TypeError:
+            raise TypeError(f"callbacks must be a list of Callback objects or None, got "
+                            f"{type(callbacks).__name__}") from None
+    for position, callback in enumerate(callbacks):
+        if not isinstance(callback, Callback):
+            raise TypeError(f"callbacks must be deltaprop Callback objects, got "
+                            f"{type(callback).__name__} at position {position}")
+    if early_stopping is not None:
+        callbacks.append(early_stopping if isinstance(early_stopping, EarlyStopping)
+                         else EarlyStopping(patience=early_stopping))
+    return callbacks
+
+
+def _check_schedule(schedule, optimizer: Optimizer) -> None:
+    if schedule is None:
+        return
+    if not isinstance(schedule, Schedule):
+        raise TypeError("schedule must be a deltaprop Schedule built on the optimizer (e.g. "
+                        f"StepLR(optimizer, step_size=10)) or None, got "
+                        f"{type(schedule).__name__} {schedule!r}")
+    if schedule.optimizer is not optimizer:
+        raise ValueError(f"schedule {type(schedule).__name__} was built on another optimizer "
+                         f"than the one fit trains with ({type(optimizer).__name__}): build it "
+                         "on the same optimizer instance")
+
+
+def _logged_keys(metric: str | None, loss: Loss, has_validation: bool) -> list[str]:
+    """The keys ``fit`` logs each epoch (what ``EarlyStopping`` may monitor)."""
+    keys = ["loss"] + ([metric] if metric else [])
+    if has_validation:
+        keys += [f"val_{key}" for key in keys]
+        keys += ["val_mse"] if isinstance(loss, MSELoss) else []
+    return [*keys, "lr"]
+
+
+def _check_monitors(callbacks: list[Callback], keys: list[str]) -> None:
+    for callback in callbacks:
+        monitor = getattr(callback, "monitor", None)
+        if isinstance(callback, EarlyStopping) and monitor is not None and monitor not in keys:
+            hint = " (val_ keys need validation_data or validation_split)" \
+                if monitor.startswith("val_") and "val_loss" not in keys else ""
+            raise KeyError(f"EarlyStopping monitor={monitor!r} is not a key fit logs with "
+                           f"these arguments{hint}; logged: {keys}")   # KeyError, as before
 
 
 def _labels(y: np.ndarray) -> np.ndarray:
@@ -325,11 +612,23 @@ def _take(array, rows: np.ndarray, *, out: np.ndarray | None = None):
 
 
 def _split(X, y, weights, fraction: float, rng: np.random.Generator):
+    """Hold out ``fraction`` of the rows (at random) for validation.
+
+    NumPy data (a memmap too) stay whole: the training rows are returned as sorted indices and
+    the batches are gathered through them; only the validation rows are copied.  Other array
+    libraries get the training part gathered on their device.
+    """
     n = X.shape[0]
     n_val = max(1, round(n * fraction))
     if n_val >= n:
         raise ValueError(f"validation_split={fraction} leaves no training rows out of {n}")
     order = rng.permutation(n)
     train, val = np.sort(order[n_val:]), np.sort(order[:n_val])
+    if weights is not None and not np.sum(weights[train], dtype=np.float64) > 0:
+        raise ValueError(f"validation_split={fraction} held out every row with a sample_weight "
+                         "> 0: the training rows all have weight 0")
+    validation = (_take(X, val), _take(y, val))
+    if isinstance(X, np.ndarray):
+        return X, y, train, weights, validation
     w_train = None if weights is None else weights[train]
-    return _take(X, train), _take(y, train), w_train, (_take(X, val), _take(y, val))
+    return _take(X, train), _take(y, train), None, w_train, validation

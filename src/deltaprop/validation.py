@@ -94,14 +94,33 @@ def check_features(model, X, name: str) -> None:
                          f"expected (N, {model.in_features})")
 
 
-def check_weights(sample_weight, n: int) -> np.ndarray:
-    weights = np.asarray(sample_weight, dtype=np.float64)
-    if weights.shape != (n,) or not np.all(np.isfinite(weights)) or np.any(weights < 0):
+def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:
+    """``n`` finite weights >= 0, not all zero, as ``dtype`` (the model's: the loss computes
+    its weighted mean in it, so a weight too large or too small for it is caught here)."""
+    try:
+        weights = np.asarray(sample_weight, dtype=np.float64)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"sample_weight must be {n} numbers, got "
+                        f"{type(sample_weight).__name__}: {error}") from None
+    if weights.shape != (n,):
         raise ValueError(f"sample_weight must be {n} finite numbers >= 0 (one per row), "
                          f"got shape {weights.shape}")
-    if not weights.sum() > 0:
-        raise ValueError("sample_weight must not be all zero")
-    return weights
+    bad = ~np.isfinite(weights) | (weights < 0)
+    if np.any(bad):
+        index = int(np.argmax(bad))
+        raise ValueError(f"sample_weight must be {n} finite numbers >= 0 (one per row), "
+                         f"got {float(weights[index])!r} at index {index}")
+    with np.errstate(over="ignore"):                    # an overflow is reported below
+        cast = weights.astype(dtype)
+        total, raw_total = np.sum(cast, dtype=np.float64), float(weights.sum())
+    if not total > 0:
+        raise ValueError("sample_weight must not be all zero"
+                         + ("" if raw_total == 0 else f" (in the model's {np.dtype(dtype)})"))
+    if not (np.all(np.isfinite(cast)) and total < np.finfo(dtype).max):
+        raise ValueError(f"sample_weight sums to {raw_total:g}, beyond the range of the "
+                         f"model's {np.dtype(dtype)}: scale the weights down (the weighted mean "
+                         "does not change)")
+    return cast
 
 
 def positive_int(name: str, value: Any) -> int:

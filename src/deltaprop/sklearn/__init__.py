@@ -23,6 +23,9 @@ This package imports scikit-learn at the top: it is only imported on demand
 
 from __future__ import annotations
 
+import math
+from numbers import Real
+
 import numpy as np
 
 try:
@@ -79,6 +82,17 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call."""
         return self._partial_fit(X, y, sample_weight, classes)
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        weights = self.class_weight
+        if weights is None or (isinstance(weights, str) and weights == "balanced"):
+            return
+        if not isinstance(weights, dict) or not all(
+                not isinstance(w, bool) and isinstance(w, Real) and math.isfinite(w) and w >= 0
+                for w in weights.values()):
+            self._refuse("class_weight", "None, 'balanced' or a dict {label: finite weight "
+                         ">= 0}", weights)
 
     def _row_weights(self, y, sample_weight, *, incremental):
         check_classification_targets(y)

@@ -4,6 +4,7 @@ stopping on the validation loss, and scikit-learn's ``(in, out)`` weight layout.
 
 from __future__ import annotations
 
+import math
 import warnings
 from numbers import Integral, Real
 
@@ -24,12 +25,38 @@ except ImportError as error:                                  # pragma: no cover
     raise ImportError("deltaprop.sklearn needs scikit-learn >= 1.6: "
                       "pip install 'deltaprop[sklearn]'") from error
 
+from .._backend import resolve_dtype
 from ..model import mlp
 from ..optim import SGD, Adam, AdamW
 from ..training import predict as _engine_predict
+from ..validation import check_weights
 
 _SOLVERS = ("adam", "adamw", "sgd")
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
+# (name, low, high, low open, high open): the interval each real parameter must lie in
+_NUMBERS = (("alpha", 0.0, math.inf, False, True), ("tol", 0.0, math.inf, False, True),
+            ("learning_rate_init", 0.0, math.inf, True, True),
+            ("epsilon", 0.0, math.inf, True, True),
+            ("validation_fraction", 0.0, 1.0, True, True),
+            ("momentum", 0.0, 1.0, False, False),
+            ("beta_1", 0.0, 1.0, False, True), ("beta_2", 0.0, 1.0, False, True))
+
+
+def _integer(estimator, name: str, *, low: int, rule: str | None = None) -> None:
+    value = getattr(estimator, name)
+    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
+        estimator._refuse(name, rule or f"an integer >= {low}", value)
+
+
+def _number(estimator, name: str, low: float, high: float, low_open: bool,
+            high_open: bool) -> None:
+    value = getattr(estimator, name)
+    ok = (not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(value)
+          and (value > low if low_open else value >= low)
+          and (value < high if high_open else value <= high))
+    if not ok:
+        interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
+        estimator._refuse(name, f"a finite number in {interval}", value)
 
 
 class _BaseMLP(BaseEstimator):
@@ -91,41 +118,56 @@ class _BaseMLP(BaseEstimator):
         if sample_weight is not None:
             sample_weight = _check_sample_weight(sample_weight, X, dtype=np.float64)
         weights = self._row_weights(y, sample_weight, incremental=incremental)
+        if weights is not None:           # >= 0, not all 0, a sum the network's dtype holds
+            check_weights(weights, X.shape[0], self.dtype)
         targets, n_outputs = self._targets(y, reset=first, classes=classes)
         if first:
             self._initialize(X.shape[1], n_outputs)
-        if incremental:
-            self._run_epochs(X, targets, weights, epochs=1, incremental=True)
-        else:
-            self._run_epochs(X, targets, weights, epochs=self.max_iter, incremental=False)
+        try:
+            self._run_epochs(X, targets, weights, epochs=1 if incremental else self.max_iter,
+                             incremental=incremental)
+        except Exception:
+            if first:                                 # no half-trained estimator left behind
+                self._forget_fit()
+            raise
         return self
 
     def _check_params(self) -> None:
+        """Every constructor parameter, checked at ``fit`` (scikit-learn's convention): a
+        ValueError naming the estimator, the parameter, the rule and the value received."""
         sizes = self.hidden_layer_sizes
-        sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        try:
+            sizes = [sizes] if isinstance(sizes, Integral) else list(sizes)
+        except TypeError:
+            sizes = [sizes]
         if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in sizes):
-            raise ValueError(f"hidden_layer_sizes must hold integers >= 1, got {sizes!r}")
+            self._refuse("hidden_layer_sizes", "integers >= 1", self.hidden_layer_sizes)
         self._hidden = [int(s) for s in sizes]
-        if self.activation not in _ACTIVATIONS:
-            raise ValueError(f"activation must be one of {_ACTIVATIONS}, got {self.activation!r}")
-        if self.solver not in _SOLVERS:
-            raise ValueError(f"solver must be one of {_SOLVERS}, got {self.solver!r}")
-        for name, low in (("max_iter", 1), ("n_iter_no_change", 1)):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-        for name in ("alpha", "tol", "learning_rate_init", "epsilon"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, Real) or not value >= 0:
-                raise ValueError(f"{name} must be a number >= 0, got {value!r}")
-        if not 0 < self.validation_fraction < 1:
-            raise ValueError("validation_fraction must lie in (0, 1), got "
-                             f"{self.validation_fraction!r}")
-        if self.batch_size != "auto" and (isinstance(self.batch_size, bool) or not
-                                          isinstance(self.batch_size, Integral)
-                                          or self.batch_size < 1):
-            raise ValueError(f"batch_size must be 'auto' or an integer >= 1, "
-                             f"got {self.batch_size!r}")
+        for name, choices in (("activation", _ACTIVATIONS), ("solver", _SOLVERS)):
+            if not isinstance(getattr(self, name), str) or getattr(self, name) not in choices:
+                self._refuse(name, f"one of {choices}", getattr(self, name))
+        for name in ("max_iter", "n_iter_no_change"):
+            _integer(self, name, low=1)
+        if self.batch_size != "auto":
+            _integer(self, "batch_size", low=1, rule="'auto' or an integer >= 1")
+        for name, low, high, low_open, high_open in _NUMBERS:
+            _number(self, name, low, high, low_open, high_open)
+        for name in ("shuffle", "early_stopping", "nesterovs_momentum"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                self._refuse(name, "True or False", getattr(self, name))
+        try:
+            resolve_dtype(self.dtype)
+        except TypeError:
+            self._refuse("dtype", "'float32' or 'float64'", self.dtype)
+        seed = self.random_state
+        if not (seed is None or isinstance(seed, np.random.RandomState)
+                or (isinstance(seed, Integral) and not isinstance(seed, bool)
+                    and 0 <= seed < 2**32)):
+            self._refuse("random_state", "None, an integer in [0, 2**32) or a RandomState",
+                         self.random_state)
+
+    def _refuse(self, name: str, rule: str, value) -> None:
+        raise ValueError(f"{type(self).__name__}: {name} must be {rule}, got {value!r}")
 
     def _initialize(self, n_features: int, n_outputs: int) -> None:
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
@@ -159,6 +201,10 @@ class _BaseMLP(BaseEstimator):
                                      random_state=int(self._rng.integers(2**31)))
             X, X_val, targets, t_val, rows, rows_val = parts
             validation = (X_val, t_val, None if weights is None else weights[rows_val])
+            if validation[2] is not None and not np.sum(validation[2].astype(self.dtype)) > 0:
+                raise ValueError(f"{type(self).__name__}: every validation row held out for "
+                                 "early_stopping has sample weight 0; change "
+                                 "validation_fraction or the weights")
             weights = None if weights is None else weights[rows]
             best_state = None
         n = X.shape[0]
@@ -173,12 +219,14 @@ class _BaseMLP(BaseEstimator):
                 total += self._step(X[rows], targets[rows], w_all[rows], loss)
             self.n_iter_ += 1
             self.loss_ = total / max(w_all.sum(), np.finfo(float).tiny)
+            self._check_finite(self.loss_)
             self.loss_curve_.append(self.loss_)
             if incremental:
                 self.best_loss_ = min(self.best_loss_, self.loss_)
                 continue
             if validation is not None:
                 value = self._weighted_loss(*validation, loss)
+                self._check_finite(value, "validation loss")
                 self.validation_loss_curve_.append(value)
                 improved = value < self.best_validation_loss_
                 self._count(value, self.best_validation_loss_)
@@ -200,6 +248,32 @@ class _BaseMLP(BaseEstimator):
             self.model_.load_state_dict(best_state)             # the best validation epoch
         self.model_.eval()
 
+    def _check_finite(self, loss: float, what: str = "loss") -> None:
+        """After each epoch: a non-finite loss or weight ends training with a ValueError (as
+        scikit-learn's MLP), and leaves the estimator unfitted rather than half-trained."""
+        if not math.isfinite(loss):
+            raise self._diverged(f"the {what} became {loss}")
+        for name, value in self.model_.named_parameters():
+            if not np.isfinite(value).all():
+                raise self._diverged(f"the weights {name!r} became NaN or infinite")
+
+    def _diverged(self, what: str) -> ValueError:
+        epoch = self.n_iter_ + (0 if what.startswith("the weights") else 1)
+        self._forget_fit()
+        return ValueError(f"{type(self).__name__}: training diverged ({what} at epoch "
+                          f"{epoch}): the solver produced non-finite values; the estimator is "
+                          "left unfitted. Try a smaller learning_rate_init than "
+                          f"{self.learning_rate_init:g}, or scale the input features "
+                          "(e.g. StandardScaler).")
+
+    def _forget_fit(self) -> None:
+        """Remove every fitted attribute: ``check_is_fitted`` then says "not fitted"."""
+        for name in [name for name in vars(self) if name.endswith("_")
+                     and not name.startswith("__")]:
+            delattr(self, name)
+        for name in ("_optimizer", "_rng", "_no_improvement"):
+            self.__dict__.pop(name, None)
+
     def _count(self, value: float, best: float) -> None:
         """scikit-learn's rule: an epoch that does not beat ``best - tol`` counts against."""
         self._no_improvement = self._no_improvement + 1 if value > best - self.tol else 0
@@ -207,12 +281,19 @@ class _BaseMLP(BaseEstimator):
     def _step(self, xb, tb, wb, loss) -> float:
         """One optimiser step on a batch; returns Σ wₙ ℓₙ (loss + L2 term) for the epoch mean."""
         w_sum = float(wb.sum())
-        if w_sum <= 0:
+        if not np.sum(wb.astype(self.dtype)) > 0:              # 0 in the network's dtype too
             return 0.0                                         # nothing to learn from
         self.model_.train()
-        output = self.model_.forward(xb)
-        value, grad = loss(output, tb, wb)
-        self.model_.backward(grad, input_grad=False)
+        with np.errstate(over="ignore", invalid="ignore"):    # reported as divergence instead
+            output = self.model_.forward(xb)
+            value, grad = loss(output, tb, wb)
+            if not math.isfinite(float(value)):
+                raise self._diverged(f"the loss became {float(value)}")
+            self.model_.backward(grad, input_grad=False)
+            return self._update(xb, value, w_sum)
+
+    def _update(self, xb, value, w_sum: float) -> float:
+        """The L2 term (``alpha``, except for AdamW) and the optimiser step."""
         penalty = 0.0
         if self.solver != "adamw" and self.alpha:
             for dense in self.model_.dense_layers:             # L2: + α W / Σw (weights only)
