@@ -148,3 +148,19 @@ def test_bad_resume_files_leave_the_model_untouched(tmp_path):
         np.testing.assert_array_equal(model.state_dict()[key], value)
     with pytest.raises(ValueError, match="every"):
         Checkpoint(path, every=0)
+
+
+@pytest.mark.parametrize("early_stopping", [50, "instance"])
+def test_resume_with_the_early_stopping_argument(tmp_path, early_stopping):
+    """``early_stopping=`` (a patience or an instance) is counted once when a run resumes."""
+    def stopper():
+        return dp.EarlyStopping(patience=50) if early_stopping == "instance" else 50
+
+    full, _ = _run(np.float64, early_stopping=stopper())
+    path = tmp_path / "ck.safetensors"
+    with pytest.raises(KeyboardInterrupt):
+        _run(np.float64, [Checkpoint(path, every=2), Crash(at=5)], early_stopping=stopper())
+    resumed, history = _run(np.float64, resume=path, early_stopping=stopper())
+    assert history.epochs == list(range(1, 9))
+    for key, value in full.state_dict().items():
+        np.testing.assert_array_equal(resumed.state_dict()[key], value, err_msg=key)

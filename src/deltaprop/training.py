@@ -160,9 +160,8 @@ def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, val
     if resume is not None:       # lazy: checkpoints need the optional safetensors
         from .checkpoint import restore_training
 
-        callbacks = list(callbacks)                      # checked first, changed after
-        stoppers = [c for c in callbacks if isinstance(c, EarlyStopping)] \
-            + ([] if early_stopping is None else [early_stopping])
+        # the EarlyStopping callbacks (early_stopping= is among them by now): checked first
+        stoppers = [c for c in callbacks if isinstance(c, EarlyStopping)]
         resumed = restore_training(resume, model=model, optimizer=optimizer, rng=rng,
                                    schedule=schedule, early_stopping=stoppers, epochs=epochs,
                                    has_validation=validation_data is not None)
