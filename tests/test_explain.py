@@ -360,3 +360,15 @@ def test_an_optimiser_the_trace_cannot_write_is_refused_before_the_engine_runs(r
         deltaprop.explain(model, X, y, loss, optimizer=Halving(model, lr=0.1))
     for key, value in model.state_dict().items():
         np.testing.assert_array_equal(value, before[key])
+
+
+@pytest.mark.parametrize("optimizer", ["SGD", "Adam", "AdamW"])
+def test_update_steps_point_at_the_optimisers_own_math(optimizer, rng):
+    """The update step's code is the optimiser's own step, not the shared plumbing."""
+    model = mlp([3, 4, 2], activation="tanh", seed=0, dtype=np.float64)
+    opt = getattr(deltaprop, optimizer)(model, lr=0.1)
+    X, y = rng.normal(size=(5, 3)), rng.integers(0, 2, size=5)
+    trace = deltaprop.explain(model, X, y, "cross_entropy", optimizer=opt)
+    updates = [step for step in trace.steps if step.phase == "update"]
+    assert updates
+    assert all(step.code.startswith(f"deltaprop.optim.{optimizer}.") for step in updates)

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from ..optim import Optimizer
 from .notations import Context, Notation, derivative_text, function_text, get_notation
 from .outputs import loss_equation, output_delta_equation, softmax_backward_equation
 from .recording import Recording
@@ -373,5 +374,12 @@ def _update_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list[S
         grad_symbol = (nota.symbols["gW"] if key == "weight" else nota.symbols["gb"])
         shapes = f"{tuple(values[0].array.shape)} (same shape as {grad_symbol}{nota.sup(i)})"
         steps.append(Step(f"update.{key}.{i}", "update", i, f"layer {i}: update {key}",
-                          equation, shapes, values, code_location(type(opt).update)))
+                          equation, shapes, values, code_location(_update_code(opt))))
     return steps
+
+
+def _update_code(opt):
+    """The optimiser's own update math: its ``_change`` (the step ``Optimizer.update`` applies)
+    where it keeps the shared ``update``, else the ``update`` it defines itself."""
+    cls = type(opt)
+    return cls._change if cls.update is Optimizer.update else cls.update
