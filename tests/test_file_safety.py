@@ -149,6 +149,25 @@ BAD_HEADERS = {
                            "invalid data_offsets"),
     "unknown dtype": ({"a": {"dtype": "F128", "shape": [1], "data_offsets": [0, 16]}}, 16,
                       "unknown dtype"),
+    "lower-case dtype": ({"a": {"dtype": "f32", "shape": [1], "data_offsets": [0, 4]}}, 4,
+                         "unknown dtype 'f32'"),
+    "dtype a list": ({"a": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}}, 4,
+                     "unknown dtype"),
+    "dtype an object": ({"a": {"dtype": {}, "shape": [1], "data_offsets": [0, 4]}}, 4,
+                        "unknown dtype"),
+    "empty tensor of a shape NumPy cannot hold": (
+        {"a": {"dtype": "F32", "shape": [2**62, 2**62, 0], "data_offsets": [0, 0]}}, 0,
+        "invalid shape"),
+    "empty tensor too large for its item size": (
+        {"a": {"dtype": "F32", "shape": [2**61, 0], "data_offsets": [0, 0]}}, 0,
+        "invalid shape"),
+    "offsets as floats": ({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0.0, 4.0]}}, 4,
+                          "invalid data_offsets"),
+    "offsets as booleans": ({"a": {"dtype": "U8", "shape": [1], "data_offsets": [False, True]}},
+                            1, "invalid data_offsets"),
+    "negative offset": ({"a": {"dtype": "F32", "shape": [1], "data_offsets": [-4, 0]}}, 4,
+                        "invalid data_offsets"),
+    "the same range twice": ({"a": GOOD["a"], "b": GOOD["a"]}, 8, "gap or overlap"),
     "extra entry key": ({"a": {**GOOD["a"], "x": 1}}, 8, "exactly dtype, shape"),
     "metadata not strings": ({**GOOD, "__metadata__": {"format": 1}}, 16, "map names to "
                                                                           "strings"),
@@ -161,6 +180,35 @@ def test_header_claims_are_checked(tmp_path, case):
     path = _raw(tmp_path / "m.safetensors", header, bytes(size))
     with pytest.raises(dio.ModelFileError, match=message):
         _files.read_safetensors(path)
+
+
+def test_the_largest_empty_tensors_numpy_holds_are_read(tmp_path):
+    header = {"a": {"dtype": "F32", "shape": [2**61 - 1, 0], "data_offsets": [0, 0]},
+              "b": {"dtype": "U8", "shape": [0, 2**63 - 1], "data_offsets": [0, 0]}}
+    tensors, _ = _files.read_safetensors(_raw(tmp_path / "m.safetensors", header))
+    assert tensors["a"].shape == (2**61 - 1, 0) and tensors["b"].shape == (0, 2**63 - 1)
+
+
+NOT_A_HEADER = {
+    "empty": (b"", "not JSON"),
+    "a list": (b"[]", "not a JSON object, found list"),
+    "a string": (b'"x"', "not a JSON object, found str"),
+    "a number": (b"5", "not a JSON object, found int"),
+    "not UTF-8": (b'{"\xff": 1}', "not JSON.*utf-8"),
+    "a byte order mark": (b"\xef\xbb\xbf{}", "not JSON"),
+    "trailing garbage": (b"{} x", "not JSON"),
+    "a NUL after the object": (b"{}\x00", "not JSON"),
+    "nested too deeply": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    "an integer of 5000 digits": (b'{"a": ' + b"9" * 5000 + b"}", "not JSON"),
+    "1e400": (b'{"a": 1e400}', "tensor 'a' needs exactly"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_A_HEADER))
+def test_a_header_that_is_not_a_json_object_of_tensors_is_refused(tmp_path, case):
+    text, message = NOT_A_HEADER[case]
+    with pytest.raises(dio.ModelFileError, match=message):
+        _files.read_safetensors(_raw(tmp_path / "m.safetensors", text))
 
 
 def test_ambiguous_json_headers_are_refused(tmp_path):

@@ -177,32 +177,8 @@ def _check_entries(header: dict[str, Any], data_size: int, where: str):
     if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
         raise ModelFileError(f"{where}: damaged safetensors header ('__metadata__' must map "
                               "names to strings)")
-    entries: dict[str, tuple[np.dtype, tuple[int, ...], int, int]] = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-            raise ModelFileError(f"{where}: damaged safetensors header (tensor {name!r} needs "
-                                  f"exactly dtype, shape and data_offsets, found {entry!r:.80})")
-        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        if dtype not in DTYPES:
-            raise ModelFileError(f"{where}: tensor {name!r} has unknown dtype {dtype!r:.40}")
-        if not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS \
-                or not all(_count(n) and n < 2**63 for n in shape):
-            raise ModelFileError(f"{where}: tensor {name!r} has an invalid shape "
-                                 f"{shape!s:.80} (at most {MAX_DIMENSIONS} integers in "
-                                 "[0, 2**63))")
-        if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_count, offsets)):
-            raise ModelFileError(f"{where}: tensor {name!r} has invalid data_offsets "
-                                  f"{offsets!r:.80}")
-        begin, end = offsets
-        needed = DTYPES[dtype].itemsize * math.prod(shape)
-        if not begin <= end <= data_size or end - begin != needed:
-            raise ModelFileError(
-                f"{where}: damaged or truncated file: tensor {name!r} ({dtype} "
-                f"{shape!s:.60}) needs {needed} bytes, the header places it at [{begin}, {end}) "
-                f"and the file holds {data_size} data bytes")
-        entries[name] = (DTYPES[dtype], tuple(shape), begin, end)
+    entries = {name: _check_entry(name, entry, data_size, where)
+               for name, entry in header.items() if name != "__metadata__"}
     position = 0                                      # the ranges tile the data exactly
     for name, (_, _, begin, end) in sorted(entries.items(), key=lambda item: item[1][2:]):
         if begin != position:
@@ -213,6 +189,39 @@ def _check_entries(header: dict[str, Any], data_size: int, where: str):
         raise ModelFileError(f"{where}: damaged file: the tensors account for {position} "
                               f"bytes but the file holds {data_size} data bytes")
     return entries, fields
+
+
+def _check_entry(name: str, entry: Any, data_size: int, where: str
+                 ) -> tuple[np.dtype, tuple[int, ...], int, int]:
+    """One tensor's header entry: a known dtype, a shape NumPy can hold, and a byte range
+    ``[begin, end)`` inside the data of exactly ``itemsize x prod(shape)`` bytes."""
+    if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+        raise ModelFileError(f"{where}: damaged safetensors header (tensor {name!r} needs "
+                              f"exactly dtype, shape and data_offsets, found {entry!r:.80})")
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise ModelFileError(f"{where}: tensor {name!r} has unknown dtype {dtype!r:.40}; "
+                              f"known: {', '.join(DTYPES)}")
+    itemsize = DTYPES[dtype].itemsize
+    # NumPy refuses a shape whose bytes, counting each zero dimension as 1, reach 2**63
+    # (even an empty one), so such a shape is damage, not a tensor
+    if not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS \
+            or not all(map(_count, shape)) \
+            or math.prod(max(n, 1) for n in shape) * itemsize >= 2**63:
+        raise ModelFileError(f"{where}: tensor {name!r} has an invalid shape "
+                             f"{shape!s:.80} (at most {MAX_DIMENSIONS} integers >= 0 whose "
+                             "product, zeros counted as 1, times the item size is below 2**63)")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_count, offsets)):
+        raise ModelFileError(f"{where}: tensor {name!r} has invalid data_offsets "
+                              f"{offsets!r:.80}")
+    begin, end = offsets
+    needed = itemsize * math.prod(shape)
+    if not begin <= end <= data_size or end - begin != needed:
+        raise ModelFileError(
+            f"{where}: damaged or truncated file: tensor {name!r} ({dtype} "
+            f"{shape!s:.60}) needs {needed} bytes, the header places it at [{begin}, {end}) "
+            f"and the file holds {data_size} data bytes")
+    return DTYPES[dtype], tuple(shape), begin, end
 
 
 def _count(value: Any) -> bool:
