@@ -265,6 +265,70 @@ def test_overwriting_keeps_the_files_own_mode(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
 
 
+# -- writing: what the path names ------------------------------------------------------------------
+def _special(tmp_path, kind):
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "special")
+        return tmp_path / "special"
+    if kind == "folder":
+        (tmp_path / "special").mkdir()
+        return tmp_path / "special"
+    if kind == "link to a fifo":
+        os.mkfifo(tmp_path / "fifo")
+        (tmp_path / "special").symlink_to(tmp_path / "fifo")
+        return tmp_path / "special"
+    try:                                                # a private copy of /dev/null: a
+        os.mknod(tmp_path / "special", 0o666 | stat.S_IFCHR, os.makedev(1, 3))   # failing
+    except (OSError, AttributeError):                   # test must not replace the real one
+        pytest.skip("creating a device node needs privileges")
+    return tmp_path / "special"
+
+
+@pytest.mark.parametrize("kind, error, message", [
+    ("fifo", FileExistsError, "it is a FIFO"),
+    ("link to a fifo", FileExistsError, "it is a FIFO"),
+    ("folder", IsADirectoryError, "it is a folder"),
+    ("device", FileExistsError, "it is a character device")])
+def test_a_write_never_replaces_what_is_not_a_regular_file(tmp_path, kind, error, message):
+    path = _special(tmp_path, kind)
+    before = os.lstat(path)
+    with pytest.raises(error, match=message):
+        _model_file(tmp_path, name=path)
+    after = os.lstat(path)
+    assert (after.st_mode, after.st_ino, after.st_rdev) == (before.st_mode, before.st_ino,
+                                                            before.st_rdev)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(_files.TEMP_SUFFIX)]
+
+
+@pytest.mark.parametrize("name, error, message", [
+    ("no/such/folder/m.safetensors", FileNotFoundError, "the folder .*no/such/folder does not"),
+    ("m.safetensors/", IsADirectoryError, "names a folder"),
+    ("", ValueError, "path is empty")])
+def test_a_path_that_cannot_be_written_is_a_clear_error(tmp_path, name, error, message):
+    path = f"{tmp_path}/{name}" if name else name
+    with pytest.raises(error, match=message):
+        dio.save(dp.mlp([3, 4, 2], seed=0), path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_path_of_the_wrong_type_is_a_clear_error(tmp_path):
+    with pytest.raises(TypeError, match=r"path must be a str, bytes or os\.PathLike, got int"):
+        _files.atomic_write(3, b"x")
+    path = _files.atomic_write(os.fsencode(tmp_path / "b.bin"), b"x")
+    assert path == tmp_path / "b.bin" and path.read_bytes() == b"x"
+
+
+def test_a_write_through_a_link_replaces_the_file_it_points_to(tmp_path):
+    (tmp_path / "runs").mkdir()
+    real = _model_file(tmp_path / "runs")
+    link = tmp_path / "latest.safetensors"
+    link.symlink_to(real)
+    dio.save(dp.mlp([5, 2], seed=1), link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert dio.load(real).in_features == 5
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(_files.TEMP_SUFFIX)]
+
+
 # -- writing: interrupted writes -------------------------------------------------------------------
 def _temp(tmp_path, name, age_s=3600.0):
     path = tmp_path / name

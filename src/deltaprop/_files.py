@@ -24,6 +24,7 @@ by a live writer and older than :data:`STALE_AFTER_S` seconds.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -229,17 +230,19 @@ def _count(value: Any) -> bool:
 
 
 # -- writing -----------------------------------------------------------------------------------
-def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
+def atomic_write(path: str | bytes | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to a locked temporary file next to ``path``, then rename it over ``path``.
 
     The new file gets the replaced file's permissions, or ``0o666 & ~umask`` for a new file,
     as ``open(path, "w")`` would.  Stale temporary files in the folder are removed first.
+    ``path`` must name a regular file or a new one; a symbolic link is followed and kept
+    (see :func:`writable_target`).  Returns ``path`` as given, as a ``Path``.
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    target = writable_target(path)
+    directory = target.parent
     remove_stale_temporaries(directory)
-    mode = _mode_for(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=directory)
+    mode = _mode_for(target)
+    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=directory)
     try:
         with os.fdopen(handle, "wb") as stream:
             _lock(stream.fileno())
@@ -248,15 +251,47 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
             os.fchmod(stream.fileno(), mode) if hasattr(os, "fchmod") else os.chmod(temp, mode)
             os.fsync(stream.fileno())
             if os.name == "posix":                    # renamed while still locked
-                os.replace(temp, path)
+                os.replace(temp, target)
         if os.name != "posix":  # pragma: no cover - Windows cannot rename an open file
-            os.replace(temp, path)
+            os.replace(temp, target)
     except BaseException:
         if os.path.lexists(temp):
             os.unlink(temp)
         raise
     _sync_directory(directory)
-    return path
+    return Path(os.fsdecode(path))
+
+
+def writable_target(path: str | bytes | os.PathLike) -> Path:
+    """The file a write to ``path`` replaces, refused unless it can be a regular file.
+
+    ``path`` must name a file (no trailing ``/``) in an existing folder.  A symbolic link is
+    followed, as ``open(path, "w")`` would: the file it points to is replaced and the link
+    kept.  What is there must be a regular file or nothing: a folder, FIFO, device or socket
+    is refused, since renaming over it would silently replace it (``/dev/null`` included).
+    """
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path must be a str, bytes or os.PathLike, got {type(path).__name__}")
+    text = os.fsdecode(path)
+    if not text:
+        raise ValueError("path is empty: give the name of the file to write")
+    if text.endswith(("/", os.sep)) or os.path.basename(text) in (".", ".."):
+        raise IsADirectoryError(errno.EISDIR, "cannot write a file here: the path names a "
+                                "folder; give a file name", text)
+    try:
+        mode = os.stat(text).st_mode                  # follows links, as open() would
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        error = IsADirectoryError if stat.S_ISDIR(mode) else FileExistsError
+        raise error(errno.EISDIR if stat.S_ISDIR(mode) else errno.EEXIST,
+                    f"cannot write {text}: it is {_kind(mode)}, not a regular file, and would "
+                    "be replaced; give the name of a file", text)
+    target = Path(os.path.realpath(text) if os.path.islink(text) else text)
+    if not os.path.isdir(target.parent):
+        raise FileNotFoundError(errno.ENOENT, f"cannot write {text}: the folder "
+                                f"{target.parent} does not exist", text)
+    return target
 
 
 def _lock(descriptor: int) -> None:
