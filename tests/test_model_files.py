@@ -175,6 +175,10 @@ DAMAGE = {
         {k: v.astype(np.float16) for k, v in t.items()})), "all float32 or all float64"),
     "mixed dtypes": (_tensors(lambda t: t.update({"0.bias": t["0.bias"].astype(np.float64)})),
                      "all float32 or all float64"),
+    "NaN weight": (_tensors(lambda t: t["0.weight"].__setitem__((1, 2), np.nan)),
+                   r"parameter '0\.weight' holds NaN or infinite values"),
+    "infinite bias": (_tensors(lambda t: t["2.bias"].__setitem__(0, -np.inf)),
+                      r"parameter '2\.bias' holds NaN or infinite values"),
     "standardizer too narrow": (_edit_json("preprocessing", lambda p: p | {
         "mean": [0.0, 0.0], "scale": [1.0, 1.0]}), "mean must be a list of 3 numbers"),
     "zero scale": (_edit_json("preprocessing", lambda p: p | {"scale": [1.0, 0.0, 1.0]}),
@@ -263,6 +267,10 @@ def test_metadata_loss_as_the_cli_writes_it(tmp_path):
      "mean must be a list of 3 numbers"),
     ({"preprocessing": {"type": "standardizer", "mean": [0] * 3, "scale": [1, 1, math.nan]}},
      ValueError, "scale must hold finite numbers"),
+    ({"preprocessing": {"type": "standardizer", "mean": np.zeros(3), "scale": np.ones(2)}},
+     ValueError, "scale must be a list of 3 numbers"),
+    ({"metadata": {1: "a", "1": "b"}}, ValueError, "duplicate key '1'"),
+    ({"metadata": {"classes": {1, 2}}}, TypeError, "metadata must be JSON-serialisable"),
 ])
 def test_save_refuses_what_load_would_refuse(tmp_path, kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -280,6 +288,30 @@ def test_ordinary_caller_metadata_round_trips(tmp_path):
     dio.save(_model(), tmp_path / "m.safetensors", metadata=ORDINARY)
     loaded = dio.load_bundle(tmp_path / "m.safetensors").metadata
     assert json.dumps(loaded, sort_keys=True) == json.dumps(ORDINARY, sort_keys=True)
+
+
+def test_numpy_values_in_metadata_and_preprocessing_are_saved_as_plain_json(tmp_path):
+    """What users pass without thinking (``y.max() + 1``, ``np.unique(labels)``) is saved, and
+    loads back as the plain JSON values it was written as."""
+    labels = np.array(["cat", "dog"])
+    metadata = {"n_classes": np.int64(2), "score": np.float32(0.5), "ok": np.bool_(True),
+                "counts": np.arange(3), "classes": np.unique(labels), "pair": (1, 2)}
+    scaler = {"type": "standardizer", "mean": np.zeros(3), "scale": np.full(3, 2.0)}
+    dio.save(_model(), tmp_path / "m.safetensors", metadata=metadata, preprocessing=scaler)
+    bundle = dio.load_bundle(tmp_path / "m.safetensors")
+    assert bundle.metadata == {"n_classes": 2, "score": 0.5, "ok": True, "counts": [0, 1, 2],
+                               "classes": ["cat", "dog"], "pair": [1, 2]}
+    assert type(bundle.metadata["n_classes"]) is int and bundle.classes == ["cat", "dog"]
+    np.testing.assert_array_equal(bundle.preprocessing.scale, [2.0, 2.0, 2.0])
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_save_refuses_a_model_with_non_finite_weights(tmp_path, bad):
+    model = _model()
+    model.layers[0].params["weight"][0, 0] = bad
+    with pytest.raises(ValueError, match=r"parameter '0\.weight' holds NaN or infinite"):
+        dio.save(model, tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_cli_reads_a_model_with_ordinary_metadata(tmp_path):

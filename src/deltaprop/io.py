@@ -252,8 +252,10 @@ def save(model: Sequential, path: str | os.PathLike, *, preprocessing: Any = Non
     a Standardizer must have one mean and scale per model input.  ``loss`` is a loss name,
     class or instance (``"cross_entropy"``, ``dp.MSELoss()``); ``metadata["loss"]``, as
     ``deltaprop train`` writes it, is read as the loss name too, and must then be a known
-    one.  ``metadata`` is a JSON object (dict).  Everything is checked before writing, with
-    the rules :func:`load_bundle` applies.  Returns the path written.
+    one.  ``metadata`` is a JSON object (dict); NumPy numbers and arrays in it (or in a
+    preprocessing dict) are saved as plain numbers and lists, and load back as such.
+    Everything is checked before writing, with the rules :func:`load_bundle` applies (finite
+    weights included).  Returns the path written.
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"save expects a deltaprop Sequential, got {type(model).__name__}")
@@ -261,19 +263,22 @@ def save(model: Sequential, path: str | os.PathLike, *, preprocessing: Any = Non
     metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict (a JSON object), got {type(metadata).__name__}")
-    prep = _preprocessing_dict(preprocessing)
-    _check_preprocessing(prep, spec, "preprocessing")
+    tensors = model.state_dict()
+    _check_finite(tensors, "model")
+    _, prep = _json("preprocessing", _preprocessing_dict(preprocessing), allow_nan=True)
+    _check_preprocessing(prep, spec, "preprocessing")          # then no NaN in a caller's own:
+    prep_text, _ = _json("preprocessing", prep, allow_nan=False)   # load reads it strictly
+    metadata_text, metadata = _json("metadata", metadata, allow_nan=True)
     loss_name = _loss_name(loss, metadata)
     fields = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
         "deltaprop_version": _version(),
         "architecture": json.dumps(spec),
-        "preprocessing": _json("preprocessing", prep, allow_nan=False),
+        "preprocessing": prep_text,
         "loss": json.dumps(loss_name),
-        "metadata": _json("metadata", metadata, allow_nan=True),
+        "metadata": metadata_text,
     }
-    tensors = model.state_dict()
     fields["checksum"] = checksum(tensors, fields)
     return write_safetensors(path, tensors, fields)
 
@@ -326,6 +331,10 @@ def load_bundle(path: str | os.PathLike, *, legacy: bool = False) -> ModelBundle
     except ValueError as error:
         raise ModelFileError(f"{where}: field 'architecture': {error}") from None
     dtype = _check_tensors(tensors, parameter_shapes(spec), where, "")
+    try:
+        _check_finite(tensors, where)
+    except ValueError as error:
+        raise ModelFileError(str(error)) from None
     prep = _parse(fields, "preprocessing", where, default="null")
     try:
         _check_preprocessing(prep, spec, "field 'preprocessing'")
@@ -540,13 +549,37 @@ def _preprocessing_object(data: Any) -> Any:
     return data
 
 
-def _json(name: str, value: Any, *, allow_nan: bool) -> str:
+def _json(name: str, value: Any, *, allow_nan: bool) -> tuple[str, Any]:
+    """``value`` as the JSON text to save, and that text read back as :func:`load_bundle`
+    will read it (NumPy numbers and arrays become plain numbers and lists; keys that become
+    the same text, such as ``1`` and ``"1"``, are refused)."""
     try:
-        return json.dumps(value, allow_nan=allow_nan)
+        text = json.dumps(value, allow_nan=allow_nan, default=_plain_numpy)
     except RecursionError:
         raise ValueError(f"{name} is nested too deeply to save") from None
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be JSON-serialisable: {error}") from None
+    try:
+        return text, strict_json(text, constants=allow_nan)
+    except ValueError as error:
+        raise ValueError(f"{name} cannot be saved as JSON that loads back: {error}") from None
+
+
+def _plain_numpy(value: Any) -> Any:
+    """``json.dumps``'s fallback: NumPy scalars and arrays as Python numbers and lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _check_finite(tensors: dict[str, np.ndarray], where: str) -> None:
+    """Every parameter finite: a model with NaN or infinite weights predicts garbage."""
+    for name, array in tensors.items():
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{where}: parameter {name!r} holds NaN or infinite values; a "
+                             "model file holds a usable model only")
 
 
 def _version() -> str:
