@@ -149,6 +149,11 @@ DAMAGE = {
                                 "schedule last_epoch"),
     "schedule base lr inf": (_set("schedule", "state", "base_lr", value=math.inf),
                              "schedule base_lr"),
+    # settings its constructor refuses: step_size 0 resumed, then divided by zero
+    "schedule step size 0": (_set("schedule", "state", "step_size", value=0),
+                             "StepLR step_size must be an integer >= 1, got 0"),
+    "schedule gamma 0": (_set("schedule", "state", "gamma", value=0.0),
+                         r"StepLR gamma must be a finite number in \(0, inf\), got 0\.0"),
     # callbacks
     "early stopping wait": (_set("early_stopping", 0, "wait", value=-1), "out of range"),
     "early stopping best epoch": (_set("early_stopping", 0, "best_epoch", value=99),

@@ -26,6 +26,7 @@ schedule and callbacks as they were.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -404,6 +405,24 @@ def _check_schedule(saved: Any, schedule: Any, where: str) -> None:
         if not ok:
             raise ModelFileError(f"{where}: schedule {key} must be like {now!r} "
                                  f"({type(now).__name__}), found {value!r:.40}")
+    _check_schedule_settings(state, schedule, where)
+
+
+def _check_schedule_settings(state: dict[str, Any], schedule: Any, where: str) -> None:
+    """A built-in schedule's saved settings (``step_size``, ``gamma``...) follow its own
+    constructor's rules, tried on a throwaway instance (it only reads the optimiser's lr)."""
+    from . import schedules
+    from .io import ModelFileError
+
+    kind = type(schedule)
+    if kind not in (schedules.StepLR, schedules.ExponentialLR, schedules.CosineAnnealingLR,
+                    schedules.ReduceLROnPlateau):
+        return
+    names = [name for name in inspect.signature(kind).parameters if name != "optimizer"]
+    try:
+        kind(schedule.optimizer, **{name: state[name] for name in names})
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{where}: schedule state: {error}") from None
 
 
 def _check_early_stopping(saved: Any, state: TrainingState, params: dict[str, np.ndarray],
