@@ -231,6 +231,19 @@ def test_restore_training_leaves_the_callers_generator_alone(checkpoint, tmp_pat
     assert _same(_snapshot(model, opt, schedule, stopper, rng.bit_generator.state), before)
 
 
+def test_a_checkpoint_with_validation_resumed_without_changes_nothing(checkpoint):
+    """The history would grow val_loss for some epochs only (and EarlyStopping would fail on
+    the first resumed epoch, after the resume had changed everything)."""
+    model, opt, schedule, stopper = _setup(seed=8)
+    stopper = dp.EarlyStopping(patience=50, monitor="val_loss")
+    before = _snapshot(model, opt, schedule, stopper, None)
+    with pytest.raises(ValueError, match="saved by a fit with validation data and this fit "
+                                         "has none"):
+        dp.fit(model, X, Y, loss="cross_entropy", optimizer=opt, epochs=5, batch_size=16,
+               seed=3, schedule=schedule, early_stopping=stopper, resume=checkpoint)
+    assert _same(_snapshot(model, opt, schedule, stopper, None), before)
+
+
 def test_a_sound_checkpoint_still_resumes(checkpoint):
     model, opt, schedule, stopper = _setup(seed=8)
     history = _fit(model, opt, schedule, stopper, epochs=4, resume=checkpoint)

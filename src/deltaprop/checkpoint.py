@@ -262,6 +262,11 @@ def check_resume(state: TrainingState, *, model, optimizer, rng: np.random.Gener
     for position, layer in dropouts.items():
         _check_generator(saved[position], layer.rng, f"{where}: state 'dropout_rng' {position}")
     _check_schedule(info["schedule"], schedule, where)
+    validated = any(key.startswith("val_") for key in state.history.history)
+    if has_validation is not None and validated != has_validation:
+        raise ValueError(f"{where} was saved by a fit {'with' if validated else 'without'} "
+                         f"validation data and this fit has {'some' if has_validation else 'none'}"
+                         ": resume with the same data and validation as the interrupted run")
     monitors = None if early_stopping is None else [
         getattr(stopper, "monitor", None) or ("val_loss" if has_validation else "loss")
         for stopper in early_stopping]
