@@ -210,7 +210,12 @@ DAMAGE = {
     "missing field": (lambda t, f: f.pop("loss"), r"missing \['loss'\]"),
     "unknown field": (_set("evil", "1"), r"unexpected \['evil'\]"),
     "other format": (_set("format", "deltaprop-checkpoint"), "not a deltaprop-model file"),
-    "future version": (_set("format_version", "3"), "format_version '3' is not supported"),
+    "future version": (_set("format_version", "3"), "format_version '3' is not supported.*"
+                                                     "written by a newer deltaprop: upgrade"),
+    "version as a number": (_set("format_version", "2.0"), r"format_version '2\.0' is not "
+                                                           r"supported by this deltaprop \(reads "
+                                                           r"2\)$"),
+    "version missing": (lambda t, f: f.pop("format_version"), "format_version None is not"),
 }
 
 

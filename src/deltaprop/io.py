@@ -425,8 +425,12 @@ def read_safetensors(path: str | os.PathLike, expected_format: str, *, legacy: b
             f"the metadata, so an edit of it would go unnoticed. {advice}")
     if version not in ((str(FORMAT_VERSION), str(LEGACY_VERSION)) if legacy
                        and expected_format == FORMAT else (str(FORMAT_VERSION),)):
+        newer = isinstance(version, str) and version.isascii() and version.isdigit() \
+            and len(version) < 10 and int(version) > FORMAT_VERSION
         raise ModelFileError(f"{where}: format_version {version!r:.20} is not supported by "
-                             f"this deltaprop (reads {FORMAT_VERSION})")
+                             f"this deltaprop (reads {FORMAT_VERSION})"
+                             + ("; it was written by a newer deltaprop: upgrade deltaprop "
+                                "to read it" if newer else ""))
     legacy_file = version == str(LEGACY_VERSION)
     allowed = LEGACY_FIELDS if legacy_file else (expected_fields or FIELDS)
     required = ("format", "format_version", "architecture", "checksum") if legacy_file \
