@@ -1,5 +1,6 @@
 """Checkpoints: resuming ends with exactly the weights of an uninterrupted run."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -148,3 +149,20 @@ def test_bad_resume_files_leave_the_model_untouched(tmp_path):
         np.testing.assert_array_equal(model.state_dict()[key], value)
     with pytest.raises(ValueError, match="every"):
         Checkpoint(path, every=0)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_checkpoint_path_that_cannot_be_written_fails_before_training(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    model = dp.mlp([3, 8, 2], activation="tanh", dropout=0.2, seed=5)
+    before = model.state_dict()
+    with pytest.raises(FileExistsError, match="it is a FIFO"):
+        dp.fit(model, DATA, LABELS, loss="cross_entropy", optimizer=dp.Adam(model), epochs=2,
+               callbacks=[Checkpoint(tmp_path / "fifo")])
+    for key, value in before.items():                       # not one step was taken
+        np.testing.assert_array_equal(model.state_dict()[key], value)
+
+
+def test_a_checkpoint_folder_may_be_given_as_bytes(tmp_path):
+    checkpoint = Checkpoint(os.fsencode(tmp_path) + b"/run/")
+    assert checkpoint.path == tmp_path / "run" / "checkpoint.safetensors"

@@ -73,7 +73,7 @@ class Checkpoint(Callback):
     def __init__(self, path: str | os.PathLike, every: int = 1) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"Checkpoint every must be an integer >= 1, got {every!r}")
-        text = os.fspath(path)
+        text = os.fsdecode(path)
         directory = os.path.isdir(text) or text.endswith(("/", os.sep))
         self.path = Path(text) / FILE_NAME if directory else Path(text)
         self.every = every
@@ -81,8 +81,11 @@ class Checkpoint(Callback):
         self.saved_epochs: list[int] = []
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
+        from ._files import writable_target
+
         self.epochs = logs.get("epochs")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        writable_target(self.path)                    # a FIFO or folder there: before training
 
     def on_epoch_complete(self, epoch: int, stopped: bool) -> None:
         """Called by ``fit`` after every callback and the schedule have seen the epoch."""
