@@ -161,6 +161,7 @@ def read_safetensors(path: str | os.PathLike, what: str = "model file"
 
 
 def _parse_header(raw: bytes, where: str) -> dict[str, Any]:
+    """The header bytes as a JSON object (strict: see :func:`strict_json`)."""
     try:
         header = strict_json(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:

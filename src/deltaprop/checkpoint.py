@@ -297,6 +297,7 @@ def _check_arrays(tensors: dict[str, np.ndarray], prefix: str, params: dict[str,
 
 
 def _check_like(array: np.ndarray, param: np.ndarray, name: str, where: str) -> None:
+    """``array`` has the shape and dtype of ``param`` and only finite values."""
     from .io import ModelFileError
 
     if array.shape != param.shape or array.dtype != param.dtype:
@@ -344,6 +345,8 @@ def _check_optimizer(saved: Any, tensors: dict[str, np.ndarray], params: dict[st
 
 def _checked_slot(kind: str, name: str, scalars: dict[str, Any], arrays: dict[str, np.ndarray],
                   param: np.ndarray, where: str) -> dict[str, Any]:
+    """One parameter's optimiser slot: the keys the optimiser keeps (all or none), arrays
+    like the parameter, counts >= 1 and finite numbers."""
     from .io import ModelFileError
 
     slot = {**scalars, **arrays}

@@ -358,6 +358,7 @@ def load_bundle(path: str | os.PathLike, *, legacy: bool = False) -> ModelBundle
 
 def _parse(fields: dict[str, str], name: str, where: str, *, default: str | None = None,
            constants: bool = False) -> Any:
+    """Metadata field ``name`` read as strict JSON (``default`` when absent, else an error)."""
     text = fields.get(name, default)
     if text is None:
         raise ModelFileError(f"{where}: field {name!r} is missing")
@@ -509,6 +510,7 @@ def _zeros(shape: tuple[int, int], rng: np.random.Generator, dtype: Any) -> np.n
 
 
 def _preprocessing_dict(preprocessing: Any) -> Any:
+    """``preprocessing`` as the dict to save: ``to_dict()`` of a Standardizer, or the dict."""
     if preprocessing is None:
         return None
     if hasattr(preprocessing, "to_dict"):

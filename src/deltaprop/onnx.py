@@ -83,6 +83,7 @@ class _Graph:
         return output
 
     def add_layer(self, position: int, layer: Any, x: str) -> str:
+        """The nodes of ``layer`` applied to tensor ``x``; returns the output tensor's name."""
         tag = f"l{position}"
         if isinstance(layer, Dense):                     # Z = A Wᵀ + b  (Gemm, transB=1)
             inputs = [x, self.constant(f"{position}.weight", _host(layer.params["weight"]))]
@@ -113,6 +114,8 @@ class _Graph:
                         "Softplus, Softmax")
 
     def _gelu(self, layer: GELU, x: str, tag: str) -> str:
+        r"""GELU from standard operators: :math:`\tfrac12 z (1 + \mathrm{erf}(z/\sqrt2))`, or
+        the tanh approximation."""
         half = self.constant(f"{tag}_half", 0.5)
         one = self.constant(f"{tag}_one", 1.0)
         if layer.approximate == "tanh":                  # ½z(1 + tanh(√(2/π)(z + 0.044715z³)))
