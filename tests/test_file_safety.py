@@ -410,3 +410,23 @@ def test_every_changed_byte_and_every_truncation_is_refused_or_harmless(tmp_path
             except dio.ModelFileError:
                 continue
             assert _same_bundle(bundle, original), (position, len(mutated))
+
+
+@pytest.mark.parametrize("reader", [dio.load, load_checkpoint])
+@pytest.mark.parametrize("path", [0, 3.5, None, True])
+def test_a_path_of_another_type_is_refused_by_the_readers(reader, path):
+    """An int would otherwise be taken as an open file's number by ``os.stat``."""
+    with pytest.raises(TypeError, match=f"path must be a str, bytes or os.PathLike, got "
+                                        f"{type(path).__name__}"):
+        reader(path)
+
+
+def test_errors_name_a_bytes_path_as_text(tmp_path):
+    path = _raw(tmp_path / "m.safetensors", b"[]")
+    with pytest.raises(dio.ModelFileError, match=f"^{tmp_path}/m.safetensors: not a "):
+        dio.load(os.fsencode(path))
+
+
+def test_a_model_file_given_as_a_checkpoint_says_what_it_is(tmp_path):
+    with pytest.raises(dio.ModelFileError, match="it is a model file: load it with"):
+        load_checkpoint(_model_file(tmp_path))

@@ -72,7 +72,7 @@ def open_regular(path: str | os.PathLike, what: str = "model file"):
     ``os.stat`` first (a FIFO or device is never opened), then ``O_NONBLOCK`` so that a file
     swapped for a FIFO between the two calls cannot block, then ``fstat`` on the descriptor.
     """
-    where = os.fspath(path)
+    where = path_text(path)
     try:
         info = os.stat(where)
     except FileNotFoundError:
@@ -92,6 +92,14 @@ def open_regular(path: str | os.PathLike, what: str = "model file"):
     except BaseException:
         os.close(descriptor)
         raise
+
+
+def path_text(path: Any) -> str:
+    """``path`` (str, bytes or ``os.PathLike``) as text; anything else (an open file's
+    number included) is a ``TypeError`` naming what it got."""
+    if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path must be a str, bytes or os.PathLike, got {type(path).__name__}")
+    return os.fsdecode(path)
 
 
 def _kind(mode: int) -> str:
@@ -131,7 +139,7 @@ def read_safetensors(path: str | os.PathLike, what: str = "model file"
 
     Raises ``ModelFileError`` for anything malformed, before reading the tensor bytes.
     """
-    where = os.fspath(path)
+    where = path_text(path)
     with open_regular(path, what) as stream:
         size = os.fstat(stream.fileno()).st_size
         if size < 8:
@@ -271,9 +279,7 @@ def writable_target(path: str | bytes | os.PathLike) -> Path:
     kept.  What is there must be a regular file or nothing: a folder, FIFO, device or socket
     is refused, since renaming over it would silently replace it (``/dev/null`` included).
     """
-    if not isinstance(path, (str, bytes, os.PathLike)):
-        raise TypeError(f"path must be a str, bytes or os.PathLike, got {type(path).__name__}")
-    text = os.fsdecode(path)
+    text = path_text(path)
     if not text:
         raise ValueError("path is empty: give the name of the file to write")
     if text.endswith(("/", os.sep)) or os.path.basename(text) in (".", ".."):

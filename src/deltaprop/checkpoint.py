@@ -157,10 +157,10 @@ def load_checkpoint(path: str | os.PathLike) -> TrainingState:
     The file-level checks and the checkpoint's own consistency (types, ranges, the history
     against the epoch); :func:`restore_training` then checks it against the training.
     """
-    from ._files import strict_json
+    from ._files import path_text, strict_json
     from .io import ModelFileError, read_safetensors
 
-    where = os.fspath(path)
+    where = path_text(path)
     tensors, fields = read_safetensors(path, FORMAT, expected_fields=FIELDS)
     try:
         info = strict_json(fields["state"], constants=True)

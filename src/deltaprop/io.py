@@ -40,7 +40,7 @@ from typing import Any
 import numpy as np
 
 from . import _files
-from ._files import ModelFileError, atomic_write, strict_json
+from ._files import ModelFileError, atomic_write, path_text, strict_json
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
@@ -323,7 +323,7 @@ def load_bundle(path: str | os.PathLike, *, legacy: bool = False) -> ModelBundle
     :class:`ModelFileError`.  ``legacy=True`` also reads ``format_version`` 1 files, whose
     checksum does not cover the metadata (only for files you trust; then save them again).
     """
-    where = os.fspath(path)
+    where = path_text(path)
     tensors, fields = read_safetensors(path, FORMAT, legacy=legacy)
     spec = _parse(fields, "architecture", where)
     try:
@@ -408,14 +408,17 @@ def read_safetensors(path: str | os.PathLike, expected_format: str, *, legacy: b
     """Tensors and metadata of a deltaprop safetensors file, after the file-level checks:
     a regular file, a sound safetensors structure, the format, the version, exactly the
     expected metadata fields and the checksum."""
-    where = os.fspath(path)
+    where = path_text(path)
     tensors, fields = _files.read_safetensors(path, "model file" if expected_format == FORMAT
                                               else "checkpoint file")
     if fields.get("format") != expected_format:
+        advice = {"deltaprop-model": "it is a model file: load it with deltaprop.io.load",
+                  "deltaprop-checkpoint": "it is a training checkpoint: resume it with "
+                  "fit(..., resume=path)"}.get(fields.get("format"), "load foreign weights "
+                                               "with safetensors and Sequential.load_state_dict")
         raise ModelFileError(
             f"{where}: a safetensors file, but not a {expected_format} file written by "
-            f"deltaprop (metadata 'format' is {fields.get('format')!r:.60}); load foreign "
-            "weights with safetensors and Sequential.load_state_dict")
+            f"deltaprop (metadata 'format' is {fields.get('format')!r:.60}); {advice}")
     version = fields.get("format_version")
     if version == str(LEGACY_VERSION) and not legacy:
         advice = ("If you trust this file, load it with load_bundle(path, legacy=True) and "
