@@ -91,7 +91,9 @@ def _put(name, value):
 W = "model/0.weight"
 DAMAGE = {
     # the model
-    "model tensor shape": (_tensor(W, lambda a: a[:, :2].copy()), "must be float32 of shape"),
+    "model tensor shape": (_tensor(W, lambda a: a[:, :2].copy()),
+                           r"must have shape \(6, 3\) like the saved architecture's '0\.weight'"
+                           r", found \(6, 2\)"),
     "model tensor dtype": (_tensor(W, lambda a: a.astype(np.float64)), "must be float32"),
     "model tensor NaN": (_tensor(W, lambda a: a * np.nan), "NaN or infinite"),
     "model tensor missing": (_tensor("model/3.bias", None), r"missing \['3\.bias'\]"),
@@ -113,8 +115,8 @@ DAMAGE = {
                         "step must be an integer >= 1"),
     "Adam step bool": (_set("optimizer", "scalars", "0.weight", "step", value=True),
                        "step must be an integer >= 1"),
-    "Adam m shape": (_tensor("optimizer/0.weight/m", lambda a: a[:3]), "must be float32 of "
-                                                                       "shape"),
+    "Adam m shape": (_tensor("optimizer/0.weight/m", lambda a: a[:3]),
+                     r"'optimizer/0\.weight/m' must have shape \(6, 3\)"),
     "Adam v negative": (_tensor("optimizer/0.bias/v", lambda a: a - 1), "v must be >= 0"),
     "Adam v missing": (_tensor("optimizer/0.bias/v", None), "must hold"),
     # epochs and history
@@ -165,7 +167,11 @@ DAMAGE = {
     "epoch huge": (_set("epoch", value=2**70), "must list the epochs 1 to"),
     "early stopping count": (_set("early_stopping", value=[]), "saved with 0 EarlyStopping"),
     "best weights shape": (_tensor("early_stopping/0/3.weight", lambda a: a[:1]),
-                           "must be float32 of shape"),
+                           r"'early_stopping/0/3\.weight' must have shape \(2, 6\)"),
+    "tensor of no parameter": (_put("model/9.weight", np.zeros((2, 6), np.float32)),
+                               r"unexpected tensor 'model/9\.weight'"),
+    "architecture invalid": (_set("architecture", 0, "in_features", value=0),
+                             "state 'architecture': .*in_features must be an integer >= 1"),
     "best weights denied": (_set("early_stopping", 0, "has_best_state", value=False),
                             "has best weights but says not"),
 }
@@ -242,6 +248,32 @@ def test_a_checkpoint_with_validation_resumed_without_changes_nothing(checkpoint
         dp.fit(model, X, Y, loss="cross_entropy", optimizer=opt, epochs=5, batch_size=16,
                seed=3, schedule=schedule, early_stopping=stopper, resume=checkpoint)
     assert _same(_snapshot(model, opt, schedule, stopper, None), before)
+
+
+def test_a_checkpoint_is_refused_for_its_header_before_its_tensors_are_read(checkpoint,
+                                                                          tmp_path):
+    """A tensor the saved architecture does not have (here 64 MB in a sparse file) is
+    refused from the header, before the bytes it claims are allocated."""
+    import struct
+    import tracemalloc
+
+    _, fields = read_safetensors(checkpoint)
+    size = 4000 * 4000 * 4
+    header = {"model/0.weight": {"dtype": "F32", "shape": [4000, 4000],
+                                 "data_offsets": [0, size]}, "__metadata__": fields}
+    text = json.dumps(header).encode()
+    path = tmp_path / "big.safetensors"
+    with open(path, "wb") as stream:
+        stream.write(struct.pack("<Q", len(text)) + text)
+        stream.truncate(8 + len(text) + size)            # sparse: nothing written to disk
+    tracemalloc.start()
+    try:
+        with pytest.raises(dio.ModelFileError, match=r"must have shape \(6, 3\)"):
+            load_checkpoint(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
 
 
 def test_a_sound_checkpoint_still_resumes(checkpoint):

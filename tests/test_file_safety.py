@@ -4,6 +4,7 @@ writes are atomic, honour the umask and clean up after interrupted writes."""
 
 import json
 import os
+import re
 import stat
 import struct
 import threading
@@ -110,6 +111,26 @@ def test_a_header_claiming_a_few_bytes_of_a_2_gib_file_is_refused_unread(tmp_pat
         stream.truncate(2 * 1024**3)
     error, peak = _peak(lambda: dio.load(path))
     assert "the tensors account for" in str(error) and peak < MiB
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda fields: fields, "the tensors do not match the architecture: missing"),
+    (lambda fields: fields | {"format": "other"}, "not a deltaprop-model file"),
+    (lambda fields: fields | {"architecture": "[]"}, "field 'architecture'"),
+])
+def test_a_file_is_refused_for_its_header_before_its_tensors_are_read(tmp_path, edit, message):
+    """A sparse file really holding the 64 MB its header claims, for a tensor the file's own
+    metadata refuses: nothing of that size is allocated."""
+    _, fields = _files.read_safetensors(_model_file(tmp_path))
+    size = 4000 * 4000 * 4
+    header = {"0.weight": {"dtype": "F32", "shape": [4000, 4000], "data_offsets": [0, size]},
+              "__metadata__": edit(fields)}
+    path = _raw(tmp_path / "big.safetensors", header)
+    with open(path, "r+b") as stream:
+        stream.truncate(path.stat().st_size + size)
+    error, peak = _peak(lambda: dio.load(path))
+    assert peak < MiB, peak
+    assert re.search(message, str(error))
 
 
 def test_a_huge_header_length_is_refused_unread(tmp_path):

@@ -33,8 +33,9 @@ import stat
 import struct
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -133,11 +134,21 @@ def strict_json(text: str | bytes, *, constants: bool = False) -> Any:
         raise ValueError("nested too deeply") from None
 
 
-def read_safetensors(path: str | os.PathLike, what: str = "model file"
-                     ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+class TensorLayout(NamedTuple):
+    """What a safetensors header says of one tensor (before its bytes are read)."""
+
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+
+def read_safetensors(path: str | os.PathLike, what: str = "model file",
+                     inspect: Callable[[dict[str, TensorLayout], dict[str, str]], None]
+                     | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Tensors (NumPy, native byte order) and ``__metadata__`` strings of a safetensors file.
 
-    Raises ``ModelFileError`` for anything malformed, before reading the tensor bytes.
+    Raises ``ModelFileError`` for anything malformed, before reading the tensor bytes; so
+    may ``inspect(layouts, metadata)``, called with the checked header before those bytes
+    are read.
     """
     where = path_text(path)
     with open_regular(path, what) as stream:
@@ -158,6 +169,9 @@ def read_safetensors(path: str | os.PathLike, what: str = "model file"
             raise ModelFileError(f"{where}: truncated while reading (the file shrank)")
         header = _parse_header(raw, where)
         entries, fields = _check_entries(header, size - 8 - header_size, where)
+        if inspect is not None:
+            inspect({name: TensorLayout(dtype.newbyteorder("="), shape)
+                     for name, (dtype, shape, _, _) in entries.items()}, fields)
         data = stream.read(size - 8 - header_size)   # exactly what the entries account for
         if len(data) != size - 8 - header_size or stream.read(1):
             raise ModelFileError(f"{where}: the file changed while it was being read")

@@ -157,11 +157,27 @@ def load_checkpoint(path: str | os.PathLike) -> TrainingState:
     The file-level checks and the checkpoint's own consistency (types, ranges, the history
     against the epoch); :func:`restore_training` then checks it against the training.
     """
-    from ._files import path_text, strict_json
+    from ._files import path_text
     from .io import ModelFileError, read_safetensors
 
     where = path_text(path)
-    tensors, fields = read_safetensors(path, FORMAT, expected_fields=FIELDS)
+    tensors, fields = read_safetensors(path, FORMAT, expected_fields=FIELDS,
+                                       layout=lambda layouts, fields: _check_layout(
+                                           layouts, _parsed_state(fields, where), where))
+    info = _parsed_state(fields, where)
+    epoch = info["epoch"]
+    if not _count(epoch) or epoch < 1 or not isinstance(info["stopped"], bool):
+        raise ModelFileError(f"{where}: state 'epoch' must be an integer >= 1 and 'stopped' "
+                             f"true or false, found {epoch!r:.40} and {info['stopped']!r:.40}")
+    history = _checked_history(info["history"], epoch, where)
+    return TrainingState(epoch, info["stopped"], history, info, tensors, where)
+
+
+def _parsed_state(fields: dict[str, str], where: str) -> dict[str, Any]:
+    """The ``state`` field: a JSON object with exactly the keys :data:`STATE_KEYS`."""
+    from ._files import strict_json
+    from .io import ModelFileError
+
     try:
         info = strict_json(fields["state"], constants=True)
     except ValueError as error:
@@ -170,12 +186,28 @@ def load_checkpoint(path: str | os.PathLike) -> TrainingState:
         found = sorted(info) if isinstance(info, dict) else type(info).__name__
         raise ModelFileError(f"{where}: field 'state' must be an object with the keys "
                              f"{sorted(STATE_KEYS)}, found {found}")
-    epoch = info["epoch"]
-    if not _count(epoch) or epoch < 1 or not isinstance(info["stopped"], bool):
-        raise ModelFileError(f"{where}: state 'epoch' must be an integer >= 1 and 'stopped' "
-                             f"true or false, found {epoch!r:.40} and {info['stopped']!r:.40}")
-    history = _checked_history(info["history"], epoch, where)
-    return TrainingState(epoch, info["stopped"], history, info, tensors, where)
+    return info
+
+
+def _check_layout(layouts: dict[str, Any], info: dict[str, Any], where: str) -> None:
+    """Before any tensor byte is read: each tensor is a parameter of the saved architecture
+    (``model/<p>``, ``optimizer/<p>/<slot>``, ``early_stopping/<i>/<p>``) of its shape."""
+    from .io import ModelFileError, check_architecture, parameter_shapes
+
+    try:
+        shapes = parameter_shapes(check_architecture(info["architecture"]))
+    except ValueError as error:
+        raise ModelFileError(f"{where}: state 'architecture': {error}") from None
+    for name, layout in layouts.items():
+        group, _, rest = name.partition("/")
+        parameter = {"model": rest, "optimizer": rest.partition("/")[0],
+                     "early_stopping": rest.partition("/")[2]}.get(group)
+        if parameter not in shapes:
+            raise ModelFileError(f"{where}: unexpected tensor {name!r:.100}")
+        if layout.shape != shapes[parameter]:
+            raise ModelFileError(f"{where}: tensor {name!r} must have shape "
+                                 f"{shapes[parameter]} like the saved architecture's "
+                                 f"{parameter!r}, found {layout.shape}")
 
 
 def _checked_history(data: Any, epoch: int, where: str) -> History:

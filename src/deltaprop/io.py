@@ -33,6 +33,7 @@ import json
 import math
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,12 +325,12 @@ def load_bundle(path: str | os.PathLike, *, legacy: bool = False) -> ModelBundle
     checksum does not cover the metadata (only for files you trust; then save them again).
     """
     where = path_text(path)
-    tensors, fields = read_safetensors(path, FORMAT, legacy=legacy)
-    spec = _parse(fields, "architecture", where)
-    try:
-        check_architecture(spec)
-    except ValueError as error:
-        raise ModelFileError(f"{where}: field 'architecture': {error}") from None
+
+    def layout(tensors: dict[str, Any], fields: dict[str, str]) -> None:
+        _check_tensors(tensors, parameter_shapes(_architecture(fields, where)), where, "")
+
+    tensors, fields = read_safetensors(path, FORMAT, legacy=legacy, layout=layout)
+    spec = _architecture(fields, where)
     dtype = _check_tensors(tensors, parameter_shapes(spec), where, "")
     try:
         _check_finite(tensors, where)
@@ -354,6 +355,15 @@ def load_bundle(path: str | os.PathLike, *, legacy: bool = False) -> ModelBundle
     model.load_state_dict(tensors)                     # checked above: cannot fail
     model.eval()
     return ModelBundle(model, _preprocessing_object(prep), user, version, spec, loss)
+
+
+def _architecture(fields: dict[str, str], where: str) -> list[dict[str, Any]]:
+    """The file's architecture field, parsed and checked (:func:`check_architecture`)."""
+    spec = _parse(fields, "architecture", where)
+    try:
+        return check_architecture(spec)
+    except ValueError as error:
+        raise ModelFileError(f"{where}: field 'architecture': {error}") from None
 
 
 def _parse(fields: dict[str, str], name: str, where: str, *, default: str | None = None,
@@ -403,14 +413,41 @@ def write_safetensors(path: str | os.PathLike, tensors: dict[str, np.ndarray],
 
 
 def read_safetensors(path: str | os.PathLike, expected_format: str, *, legacy: bool = False,
-                     expected_fields: tuple[str, ...] | None = None
+                     expected_fields: tuple[str, ...] | None = None,
+                     layout: Callable[[dict[str, Any], dict[str, str]], None] | None = None
                      ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Tensors and metadata of a deltaprop safetensors file, after the file-level checks:
     a regular file, a sound safetensors structure, the format, the version, exactly the
-    expected metadata fields and the checksum."""
+    expected metadata fields and the checksum.
+
+    All but the checksum are checked on the header, before any tensor byte is read; so is
+    ``layout(tensors, fields)`` when given, where each tensor is only its ``dtype`` and
+    ``shape`` (:class:`deltaprop._files.TensorLayout`): a file is refused for what its header
+    says before its size is allocated.
+    """
     where = path_text(path)
-    tensors, fields = _files.read_safetensors(path, "model file" if expected_format == FORMAT
-                                              else "checkpoint file")
+    legacy_file = False
+
+    def check_header(tensors: dict[str, Any], fields: dict[str, str]) -> None:
+        nonlocal legacy_file
+        legacy_file = _check_fields(fields, expected_format, legacy, expected_fields, where)
+        if layout is not None:
+            layout(tensors, fields)
+
+    tensors, fields = _files.read_safetensors(
+        path, "model file" if expected_format == FORMAT else "checkpoint file", check_header)
+    stored = fields["checksum"]
+    actual = _legacy_checksum(tensors) if legacy_file else checksum(tensors, fields)
+    if stored != actual:
+        raise ModelFileError(f"{where}: checksum mismatch: the checksum does not match the "
+                             "file's tensors and metadata, which were changed after saving "
+                             f"(stored {stored:.80}, computed {actual})")
+    return tensors, fields
+
+
+def _check_fields(fields: dict[str, str], expected_format: str, legacy: bool,
+                  expected_fields: tuple[str, ...] | None, where: str) -> bool:
+    """The format, the version and exactly its metadata fields; True for a version 1 file."""
     if fields.get("format") != expected_format:
         advice = {"deltaprop-model": "it is a model file: load it with deltaprop.io.load",
                   "deltaprop-checkpoint": "it is a training checkpoint: resume it with "
@@ -443,13 +480,7 @@ def read_safetensors(path: str | os.PathLike, expected_format: str, *, legacy: b
     if unknown or missing:
         raise ModelFileError(f"{where}: metadata fields do not match format_version {version}:"
                              f" missing {missing}, unexpected {unknown!s:.200}")
-    stored = fields["checksum"]
-    actual = _legacy_checksum(tensors) if legacy_file else checksum(tensors, fields)
-    if stored != actual:
-        raise ModelFileError(f"{where}: checksum mismatch: the checksum does not match the "
-                             "file's tensors and metadata, which were changed after saving "
-                             f"(stored {stored:.80}, computed {actual})")
-    return tensors, fields
+    return legacy_file
 
 
 # -- PyTorch interchange -----------------------------------------------------------------------
