@@ -16,10 +16,11 @@ disagree on what such a header means).
 
 Writing (:func:`atomic_write`): only over a regular file or a new name (a folder, FIFO,
 device or socket is refused, never replaced; a symbolic link is followed, as ``open`` does);
-a temporary file ``.<name>.<random>.deltaprop-tmp`` next to the target, locked while it is written, fsync'd, given the permissions a normal ``open``
-would give (``0o666 & ~umask``, or the replaced file's own mode), then renamed over the
-target.  Temporary files of interrupted writes (a kill, a power cut) are removed by the next
-write in that folder: only files with that distinctive name, owned by this user, not locked
+a temporary file ``.<name>.<random>.deltaprop-tmp`` next to the target, locked while it is
+written, fsync'd, given the permissions a normal ``open`` would give (``0o666 & ~umask``, or
+the replaced file's own mode), then renamed over the target.  Temporary files of interrupted
+writes (a kill, a power cut) are removed by the next write in that folder: only files with
+that distinctive name, owned by this user, not locked
 by a live writer and older than :data:`STALE_AFTER_S` seconds.
 """
 

@@ -15,8 +15,9 @@ so a crash never leaves half a file under the final name.  A file is untrusted i
 checks everything before building the model (a regular file; the header's claims against the
 file's size, and the format, version and architecture against the tensors' names, shapes and
 dtypes, before any tensor byte is read; the checksum; finite weights; the preprocessing's
-widths and values; the loss name; the caller's metadata).  A bad file raises :class:`ModelFileError` naming the file, the field,
-the rule and what was found, and nothing is half-loaded.
+widths and values; the loss name; the caller's metadata).  A bad file raises
+:class:`ModelFileError` naming the file, the field, the rule and what was found, and nothing
+is half-loaded.
 
 Files of ``format_version`` 1 (written before the checksum covered the metadata) are refused
 unless ``load_bundle(path, legacy=True)`` is asked for, since their metadata could have been
