@@ -20,8 +20,8 @@ a temporary file ``.<name>.<random>.deltaprop-tmp`` next to the target, locked w
 written, fsync'd, given the permissions a normal ``open`` would give (``0o666 & ~umask``, or
 the replaced file's own mode), then renamed over the target.  Temporary files of interrupted
 writes (a kill, a power cut) are removed by the next write in that folder: only files with
-that distinctive name, owned by this user, not locked
-by a live writer and older than :data:`STALE_AFTER_S` seconds.
+that distinctive name, owned by this user, not locked by a live writer and older than
+:data:`STALE_AFTER_S` seconds.
 """
 
 from __future__ import annotations
