@@ -175,6 +175,12 @@ DAMAGE = {
         {k: v.astype(np.float16) for k, v in t.items()})), "all float32 or all float64"),
     "mixed dtypes": (_tensors(lambda t: t.update({"0.bias": t["0.bias"].astype(np.float64)})),
                      "all float32 or all float64"),
+    # valid JSON integers beyond float's range: math.isfinite raised OverflowError
+    "slope beyond float": (_edit_json("architecture", lambda a: [
+        a[0], {"type": "LeakyReLU", "negative_slope": 10**400}, *a[2:]]),
+        "negative_slope must be a finite number >= 0, found 1000"),
+    "scale beyond float": (_edit_json("preprocessing", lambda p: p | {"scale": [1, 10**400, 1]}),
+                           "scale must hold finite numbers > 0, found 1000"),
     "NaN weight": (_tensors(lambda t: t["0.weight"].__setitem__((1, 2), np.nan)),
                    r"parameter '0\.weight' holds NaN or infinite values"),
     "infinite bias": (_tensors(lambda t: t["2.bias"].__setitem__(0, -np.inf)),
@@ -334,6 +340,7 @@ def test_cli_reads_a_model_with_ordinary_metadata(tmp_path):
 
 
 @pytest.mark.parametrize("value, names", [(["a", "b"], ["a", "b"]), ([0, 1.5], ["0", "1.5"]),
+                                          ([10**400], None),
                                           (5, None), ({"a": 1}, None), ([None, [1]], None),
                                           ([True], None), (None, None)])
 def test_class_and_target_names_are_plain_strings_or_none(tmp_path, value, names):

@@ -232,12 +232,12 @@ def _check_entry(name: str, entry: Any, data_size: int, where: str
     # NumPy refuses a shape whose bytes, counting each zero dimension as 1, reach 2**63
     # (even an empty one), so such a shape is damage, not a tensor
     if not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS \
-            or not all(map(_count, shape)) \
+            or not all(map(natural, shape)) \
             or math.prod(max(n, 1) for n in shape) * itemsize >= 2**63:
         raise ModelFileError(f"{where}: tensor {name!r} has an invalid shape "
                              f"{shape!s:.80} (at most {MAX_DIMENSIONS} integers >= 0 whose "
                              "product, zeros counted as 1, times the item size is below 2**63)")
-    if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_count, offsets)):
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(natural, offsets)):
         raise ModelFileError(f"{where}: tensor {name!r} has invalid data_offsets "
                               f"{offsets!r:.80}")
     begin, end = offsets
@@ -250,8 +250,27 @@ def _check_entry(name: str, entry: Any, data_size: int, where: str
     return DTYPES[dtype], tuple(shape), begin, end
 
 
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def real_number(value: Any) -> bool:
+    """An int or float (not a bool) that a float can hold: NaN and infinities included, an
+    integer beyond float's range (``10**400``, valid JSON) not, so ``math.isfinite`` and
+    arithmetic on it cannot raise ``OverflowError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def finite_number(value: Any) -> bool:
+    """A :func:`real_number` that is neither NaN nor infinite."""
+    return real_number(value) and math.isfinite(value)
+
+
+def natural(value: Any) -> bool:
+    """An int >= 0 (not a bool) that a float can hold (a count, a size, an epoch)."""
+    return isinstance(value, int) and real_number(value) and value >= 0
 
 
 # -- writing -----------------------------------------------------------------------------------

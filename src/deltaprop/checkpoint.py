@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ._files import finite_number, natural, real_number
 from .callbacks import Callback, EarlyStopping, History
 from .layers import Dropout
 
@@ -166,7 +167,7 @@ def load_checkpoint(path: str | os.PathLike) -> TrainingState:
                                            layouts, _parsed_state(fields, where), where))
     info = _parsed_state(fields, where)
     epoch = info["epoch"]
-    if not _count(epoch) or epoch < 1 or not isinstance(info["stopped"], bool):
+    if not natural(epoch) or epoch < 1 or not isinstance(info["stopped"], bool):
         raise ModelFileError(f"{where}: state 'epoch' must be an integer >= 1 and 'stopped' "
                              f"true or false, found {epoch!r:.40} and {info['stopped']!r:.40}")
     history = _checked_history(info["history"], epoch, where)
@@ -222,20 +223,20 @@ def _checked_history(data: Any, epoch: int, where: str) -> History:
         raise fail(f"must be an object with the keys {sorted(keys)}")
     epochs = data["epochs"]                            # compared without building 1..epoch
     if not isinstance(epochs, list) or len(epochs) != epoch or not all(
-            _count(value) and value == i for i, value in enumerate(epochs, start=1)):
+            natural(value) and value == i for i, value in enumerate(epochs, start=1)):
         raise fail(f"must list the epochs 1 to {epoch}, found {data['epochs']!s:.80}")
     logs = data["history"]
     if not isinstance(logs, dict) or "loss" not in logs:
         raise fail("'history' must be an object holding at least 'loss'")
     for key, values in logs.items():
         if not isinstance(values, list) or len(values) != epoch or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                map(real_number, values)):
             raise fail(f"{key!r} must be a list of {epoch} numbers")
-        if key in ("loss", "lr") and not all(math.isfinite(v) and v >= 0 for v in values):
+        if key in ("loss", "lr") and not all(finite_number(v) and v >= 0 for v in values):
             raise fail(f"{key!r} must hold finite numbers >= 0")
     for key in ("best_epoch", "stopped_epoch"):
         value = data[key]
-        if value is not None and not (_count(value) and 1 <= value <= epoch):
+        if value is not None and not (natural(value) and 1 <= value <= epoch):
             raise fail(f"{key!r} must be null or an epoch in [1, {epoch}], found {value!r:.40}")
     return History.from_dict(data)
 
@@ -353,7 +354,7 @@ def _check_optimizer(saved: Any, tensors: dict[str, np.ndarray], params: dict[st
     if saved["type"] != kind:
         raise ValueError(f"{where} holds {saved['type']!s:.40} state, but the optimizer "
                          f"is {kind}")
-    if not _number(saved["lr"]) or not math.isfinite(saved["lr"]) or saved["lr"] < 0:
+    if not finite_number(saved["lr"]) or saved["lr"] < 0:
         raise ModelFileError(f"{where}: optimizer lr must be a finite number >= 0, found "
                              f"{saved['lr']!r:.40}")
     names, scalars = saved["slots"], saved["scalars"]
@@ -394,8 +395,8 @@ def _checked_slot(kind: str, name: str, scalars: dict[str, Any], arrays: dict[st
             raise ModelFileError(f"{where}: {kind} {name!r} v must be >= 0")
     for key, value in scalars.items():
         rule = schema[key] if schema is not None else "number"
-        ok = (_count(value) and value >= 1) if rule == "count" else (
-            rule == "number" and _number(value) and math.isfinite(value))
+        ok = (natural(value) and value >= 1) if rule == "count" else (
+            rule == "number" and finite_number(value))
         if not ok:
             wanted = {"count": "an integer >= 1", "array": "a tensor"}.get(rule, "a finite number")
             raise ModelFileError(f"{where}: {kind} state {name!r} {key} must be {wanted}, "
@@ -441,10 +442,10 @@ def _check_schedule(saved: Any, schedule: Any, where: str) -> None:
         if isinstance(now, bool) or isinstance(now, str):
             ok = type(value) is type(now) and (key != "mode" or value in ("min", "max"))
         elif isinstance(now, int):
-            ok = _count(value)
+            ok = natural(value)
         else:                                          # floats; only the best may be ±inf
-            ok = _number(value) and not math.isnan(value) and (
-                key == "best" or (math.isfinite(value) and value >= 0))
+            ok = real_number(value) and not math.isnan(value) and (
+                key == "best" or (finite_number(value) and value >= 0))
         if not ok:
             raise ModelFileError(f"{where}: schedule {key} must be like {now!r} "
                                  f"({type(now).__name__}), found {value!r:.40}")
@@ -490,9 +491,9 @@ def _check_early_stopping(saved: Any, state: TrainingState, params: dict[str, np
             raise ModelFileError(f"{where}: early_stopping {i} must have the keys {sorted(keys)}")
         best, best_epoch, wait = values["best"], values["best_epoch"], values["wait"]
         ok = ((best is None) == (best_epoch is None)
-              and (best is None or (_number(best) and not math.isnan(best)))
-              and (best_epoch is None or (_count(best_epoch) and 1 <= best_epoch <= state.epoch))
-              and _count(wait) and wait <= state.epoch and isinstance(values["monitor"], str)
+              and (best is None or (real_number(best) and not math.isnan(best)))
+              and (best_epoch is None or (natural(best_epoch) and 1 <= best_epoch <= state.epoch))
+              and natural(wait) and wait <= state.epoch and isinstance(values["monitor"], str)
               and isinstance(values["has_best_state"], bool))
         if not ok:
             raise ModelFileError(f"{where}: early_stopping {i} counters out of range: "
@@ -522,14 +523,6 @@ def restore_callbacks(state: TrainingState, callbacks: Any) -> None:
         best = {k[len(prefix):]: v for k, v in state.tensors.items() if k.startswith(prefix)}
         stopper.best_state = best if values["has_best_state"] else None
         stopper.stop_training = state.stopped
-
-
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _plain(value: Any) -> Any:

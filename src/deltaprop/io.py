@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import struct
 from collections.abc import Callable
@@ -42,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from . import _files
-from ._files import ModelFileError, atomic_write, path_text, strict_json
+from ._files import ModelFileError, atomic_write, finite_number, natural, path_text, strict_json
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
@@ -101,7 +100,7 @@ class ModelBundle:
 
 def _names(value: Any) -> list[str] | None:
     if not isinstance(value, list) or not all(
-            isinstance(v, str) or _finite(v) for v in value):
+            isinstance(v, str) or finite_number(v) for v in value):
         return None
     return [v if isinstance(v, str) else str(v) for v in value]
 
@@ -121,22 +120,17 @@ def architecture(model: Sequential) -> list[dict[str, Any]]:
     return spec
 
 
-def _finite(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
-
-
 # the rule each stored layer argument must follow: (test, rule in words)
 ARGUMENT_RULES: dict[str, tuple[Any, str]] = {
-    "in_features": (lambda v: _files._count(v) and v >= 1, "an integer >= 1"),
-    "out_features": (lambda v: _files._count(v) and v >= 1, "an integer >= 1"),
+    "in_features": (lambda v: natural(v) and v >= 1, "an integer >= 1"),
+    "out_features": (lambda v: natural(v) and v >= 1, "an integer >= 1"),
     "bias": (lambda v: isinstance(v, bool), "true or false"),
-    "p": (lambda v: _finite(v) and 0 <= v < 1, "a number in [0, 1)"),
-    "negative_slope": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
-    "alpha": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "p": (lambda v: finite_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "negative_slope": (lambda v: finite_number(v) and v >= 0, "a finite number >= 0"),
+    "alpha": (lambda v: finite_number(v) and v > 0, "a finite number > 0"),
     "approximate": (lambda v: v in ("none", "tanh"), "'none' or 'tanh'"),
-    "beta": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
-    "threshold": (lambda v: _finite(v), "a finite number"),
+    "beta": (lambda v: finite_number(v) and v > 0, "a finite number > 0"),
+    "threshold": (lambda v: finite_number(v), "a finite number"),
 }
 
 
@@ -575,7 +569,7 @@ def _check_preprocessing(prep: Any, spec: list[dict[str, Any]], name: str) -> No
             found = len(values) if isinstance(values, list) else type(values).__name__
             raise ValueError(f"{name}: standardizer {key} must be a list of {width} numbers "
                              f"(one per model input), found {found}")
-        bad = [v for v in values if not _finite(v) or (key == "scale" and v <= 0)]
+        bad = [v for v in values if not finite_number(v) or (key == "scale" and v <= 0)]
         if bad:
             rule = "finite numbers > 0" if key == "scale" else "finite numbers"
             raise ValueError(f"{name}: standardizer {key} must hold {rule}, found "
