@@ -142,7 +142,7 @@ def test_bad_resume_files_leave_the_model_untouched(tmp_path):
     with pytest.raises(ValueError, match="different model architecture"):
         dp.fit(other, DATA, LABELS, loss="cross_entropy", optimizer=dp.Adam(other), epochs=3,
                resume=path)
-    with pytest.raises(ValueError, match="holds Adam state"):
+    with pytest.raises(ValueError, match="holds 'Adam' state"):
         dp.fit(model, DATA, LABELS, loss="cross_entropy", optimizer=dp.SGD(model), epochs=3,
                resume=path)
     for key, value in before.items():

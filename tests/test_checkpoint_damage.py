@@ -103,7 +103,7 @@ DAMAGE = {
     "architecture": (_set("architecture", 1, "type", value="ReLU"),
                      "different model architecture"),
     # the optimiser
-    "optimizer type": (_set("optimizer", "type", value="SGD"), "holds SGD state"),
+    "optimizer type": (_set("optimizer", "type", value="SGD"), "holds 'SGD' state"),
     "lr NaN": (_set("optimizer", "lr", value=math.nan), "lr must be a finite number >= 0"),
     "lr negative": (_set("optimizer", "lr", value=-0.1), "lr must be a finite number >= 0"),
     "lr text": (_set("optimizer", "lr", value="0.1"), "lr must be a finite number"),
@@ -142,7 +142,7 @@ DAMAGE = {
     "dropout rng damaged": (_set("dropout_rng", "2", "state", value=None),
                             "dropout_rng' 2 is not a valid"),
     # the schedule
-    "schedule type": (_set("schedule", "type", value="ExponentialLR"), "schedule ExponentialLR"),
+    "schedule type": (_set("schedule", "type", value="ExponentialLR"), "schedule 'ExponentialLR'"),
     "schedule key missing": (_drop("schedule", "state", "gamma"), "schedule state must have"),
     "schedule gamma NaN": (_set("schedule", "state", "gamma", value=math.nan), "schedule gamma"),
     "schedule step text": (_set("schedule", "state", "step_size", value="2"),
@@ -245,6 +245,21 @@ def test_restore_training_leaves_the_callers_generator_alone(checkpoint, tmp_pat
         restore_training(bad, model=model, optimizer=opt, rng=rng, schedule=schedule,
                          early_stopping=[stopper], has_validation=True, epochs=5)
     assert _same(_snapshot(model, opt, schedule, stopper, rng.bit_generator.state), before)
+
+
+ESCAPE = "\x1b]0;owned\x07\x1b[2J"                 # terminal control: title, clear screen
+
+
+@pytest.mark.parametrize("edit", [_set("optimizer", "type", value=ESCAPE),
+                                  _set("schedule", "type", value=ESCAPE),
+                                  _set("rng", value=ESCAPE),
+                                  _set("rng", "bit_generator", value=ESCAPE)])
+def test_text_from_the_file_is_shown_escaped_in_errors(checkpoint, tmp_path, edit):
+    model, opt, schedule, stopper = _setup(seed=8)
+    with pytest.raises(ValueError) as error:
+        _fit(model, opt, schedule, stopper, epochs=5, resume=_damaged(checkpoint, tmp_path,
+                                                                        edit))
+    assert "\x1b" not in str(error.value)
 
 
 def test_a_checkpoint_with_validation_resumed_without_changes_nothing(checkpoint):

@@ -62,6 +62,14 @@ def test_editing_any_metadata_byte_is_a_checksum_mismatch(tmp_path, old, new):
     assert str(path) in str(error.value)
 
 
+def test_a_forged_checksum_is_shown_escaped(tmp_path):
+    path = _saved(tmp_path)
+    tensors, fields = read_safetensors(path)
+    dio.write_safetensors(path, tensors, fields | {"checksum": "\x1b[2J"})
+    with pytest.raises(dio.ModelFileError, match=r"stored '\\x1b\[2J'"):
+        dio.load(path)
+
+
 def test_a_valid_metadata_edit_is_caught_by_the_checksum_alone(tmp_path):
     """Tanh -> ReLU and another caller value are valid: only the checksum can notice."""
     path = _saved(tmp_path)

@@ -352,7 +352,7 @@ def _check_optimizer(saved: Any, tensors: dict[str, np.ndarray], params: dict[st
     if not isinstance(saved, dict) or set(saved) != keys:
         raise ModelFileError(f"{where}: state 'optimizer' must have the keys {sorted(keys)}")
     if saved["type"] != kind:
-        raise ValueError(f"{where} holds {saved['type']!s:.40} state, but the optimizer "
+        raise ValueError(f"{where} holds {saved['type']!r:.40} state, but the optimizer "
                          f"is {kind}")
     if not finite_number(saved["lr"]) or saved["lr"] < 0:
         raise ModelFileError(f"{where}: optimizer lr must be a finite number >= 0, found "
@@ -416,10 +416,10 @@ def _check_generator(saved: Any, generator: np.random.Generator, what: str) -> N
                                                                            sort_keys=True)
     except (TypeError, ValueError, KeyError, OverflowError) as error:
         raise ModelFileError(f"{what} is not a valid {type(probe).__name__} state "
-                             f"({type(error).__name__}: {error!s:.80})") from None
+                             f"({type(error).__name__}: {str(error)!r:.80})") from None
     if not same:
         raise ModelFileError(f"{what} is not a valid {type(probe).__name__} state (its values "
-                             f"do not have the types and ranges numpy keeps): {saved!s:.120}")
+                             f"do not have the types and ranges numpy keeps): {saved!r:.120}")
 
 
 def _check_schedule(saved: Any, schedule: Any, where: str) -> None:
@@ -429,7 +429,7 @@ def _check_schedule(saved: Any, schedule: Any, where: str) -> None:
     if (saved is None) != (schedule is None) or (schedule is not None and (
             not isinstance(saved, dict) or saved.get("type") != type(schedule).__name__)):
         found = saved.get("type") if isinstance(saved, dict) else saved
-        raise ValueError(f"{where} was saved with schedule {found!s:.40}, got "
+        raise ValueError(f"{where} was saved with schedule {found!r:.40}, got "
                          f"{type(schedule).__name__ if schedule is not None else None}")
     if schedule is None:
         return

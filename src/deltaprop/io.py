@@ -436,7 +436,7 @@ def read_safetensors(path: str | os.PathLike, expected_format: str, *, legacy: b
     if stored != actual:
         raise ModelFileError(f"{where}: checksum mismatch: the checksum does not match the "
                              "file's tensors and metadata, which were changed after saving "
-                             f"(stored {stored:.80}, computed {actual})")
+                             f"(stored {stored!r:.80}, computed {actual!r})")
     return tensors, fields
 
 
