@@ -332,6 +332,21 @@ def test_a_path_that_cannot_be_written_is_a_clear_error(tmp_path, name, error, m
     assert list(tmp_path.iterdir()) == []
 
 
+def test_a_read_only_folder_is_named_in_the_error(tmp_path, monkeypatch):
+    """As a user without write permission there (simulated: the tests may run as root)."""
+    import errno
+    import tempfile
+
+    def refused(prefix, suffix, dir):
+        raise PermissionError(errno.EACCES, "Permission denied",
+                              os.path.join(dir, prefix + "abcdefgh" + suffix))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(PermissionError, match="cannot write .*m.safetensors: no permission to "
+                                              f"create files in the folder {tmp_path}:"):
+        _model_file(tmp_path)
+
+
 def test_a_path_of_the_wrong_type_is_a_clear_error(tmp_path):
     with pytest.raises(TypeError, match=r"path must be a str, bytes or os\.PathLike, got int"):
         _files.atomic_write(3, b"x")

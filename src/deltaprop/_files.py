@@ -286,7 +286,12 @@ def atomic_write(path: str | bytes | os.PathLike, data: bytes) -> Path:
     directory = target.parent
     remove_stale_temporaries(directory)
     mode = _mode_for(target)
-    handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=directory)
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX,
+                                        dir=directory)
+    except PermissionError as error:                  # name the folder, not the temporary
+        raise PermissionError(error.errno, f"cannot write {os.fsdecode(path)}: no permission "
+                              f"to create files in the folder {directory}", str(path)) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             _lock(stream.fileno())
