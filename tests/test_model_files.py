@@ -324,6 +324,19 @@ def test_numpy_values_in_metadata_and_preprocessing_are_saved_as_plain_json(tmp_
     np.testing.assert_array_equal(bundle.preprocessing.scale, [2.0, 2.0, 2.0])
 
 
+@pytest.mark.parametrize("replace, message", [
+    (lambda w: w.astype(np.float64), r"all float32 or all float64, found \['float32', 'float64'\]"),
+    (lambda w: np.zeros((5, 4), np.float32), r"'0\.weight' must have shape \(5, 3\), found "
+                                              r"\(5, 4\)"),
+])
+def test_save_refuses_parameters_replaced_by_ones_load_would_refuse(tmp_path, replace, message):
+    model = _model()
+    model.layers[0].params["weight"] = replace(model.layers[0].params["weight"])
+    with pytest.raises(ValueError, match=f"cannot save the model: .*{message}"):
+        dio.save(model, tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
 def test_save_refuses_a_model_with_non_finite_weights(tmp_path, bad):
     model = _model()

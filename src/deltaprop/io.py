@@ -260,7 +260,11 @@ def save(model: Sequential, path: str | os.PathLike, *, preprocessing: Any = Non
     if not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict (a JSON object), got {type(metadata).__name__}")
     tensors = model.state_dict()
-    _check_finite(tensors, "model")
+    try:                                       # parameters replaced by hand, of another dtype
+        _check_tensors(tensors, parameter_shapes(spec), "cannot save the model", "")
+    except ModelFileError as error:            # or shape, would make a file load refuses
+        raise ValueError(str(error)) from None
+    _check_finite(tensors, "cannot save the model")
     _, prep = _json("preprocessing", _preprocessing_dict(preprocessing), allow_nan=True)
     _check_preprocessing(prep, spec, "preprocessing")          # then no NaN in a caller's own:
     prep_text, _ = _json("preprocessing", prep, allow_nan=False)   # load reads it strictly
