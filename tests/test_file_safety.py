@@ -160,6 +160,8 @@ BAD_HEADERS = {
                            "invalid shape"),
     "float dimension": ({"a": {"dtype": "F32", "shape": [2.0], "data_offsets": [0, 8]}}, 8,
                         "invalid shape"),
+    "shape a string": ({"a": {"dtype": "F32", "shape": "\x1b[2J", "data_offsets": [0, 4]}}, 4,
+                       r"invalid shape '\\x1b\[2J'"),
     "bool dimension": ({"a": {"dtype": "F32", "shape": [True], "data_offsets": [0, 4]}}, 4,
                        "invalid shape"),
     "too many axes": ({"a": {"dtype": "F32", "shape": [1] * 33, "data_offsets": [0, 4]}}, 4,

@@ -235,7 +235,7 @@ def _check_entry(name: str, entry: Any, data_size: int, where: str
             or not all(map(natural, shape)) \
             or math.prod(max(n, 1) for n in shape) * itemsize >= 2**63:
         raise ModelFileError(f"{where}: tensor {name!r} has an invalid shape "
-                             f"{shape!s:.80} (at most {MAX_DIMENSIONS} integers >= 0 whose "
+                             f"{shape!r:.80} (at most {MAX_DIMENSIONS} integers >= 0 whose "
                              "product, zeros counted as 1, times the item size is below 2**63)")
     if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(natural, offsets)):
         raise ModelFileError(f"{where}: tensor {name!r} has invalid data_offsets "
@@ -290,8 +290,9 @@ def atomic_write(path: str | bytes | os.PathLike, data: bytes) -> Path:
         handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX,
                                         dir=directory)
     except PermissionError as error:                  # name the folder, not the temporary
-        raise PermissionError(error.errno, f"cannot write {os.fsdecode(path)}: no permission "
-                              f"to create files in the folder {directory}", str(path)) from None
+        text = os.fsdecode(path)
+        raise PermissionError(error.errno, f"cannot write {text}: no permission to create "
+                              f"files in the folder {directory}", text) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             _lock(stream.fileno())
