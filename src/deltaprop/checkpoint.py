@@ -162,9 +162,11 @@ def load_checkpoint(path: str | os.PathLike) -> TrainingState:
     from .io import ModelFileError, read_safetensors
 
     where = path_text(path)
-    tensors, fields = read_safetensors(path, FORMAT, expected_fields=FIELDS,
-                                       layout=lambda layouts, fields: _check_layout(
-                                           layouts, _parsed_state(fields, where), where))
+
+    def layout(layouts: dict[str, Any], fields: dict[str, str]) -> None:
+        _check_layout(layouts, _parsed_state(fields, where), where)   # before the tensor bytes
+
+    tensors, fields = read_safetensors(path, FORMAT, expected_fields=FIELDS, layout=layout)
     info = _parsed_state(fields, where)
     epoch = info["epoch"]
     if not natural(epoch) or epoch < 1 or not isinstance(info["stopped"], bool):
