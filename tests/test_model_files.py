@@ -221,6 +221,10 @@ DAMAGE = {
     "metadata a list": (_set("metadata", "[1, 2]"), "'metadata' must be a JSON object"),
     "metadata loss unknown": (_edit_json("metadata", lambda m: m | {"loss": 0.5}),
                               "metadata.'loss'. is read as the loss name"),
+    "version with control characters": (_set("deltaprop_version", "1.0\x1b[2J"),
+                                        r"'deltaprop_version' must be a version number.*"
+                                        r"'1\.0\\x1b\[2J'"),
+    "version too long": (_set("deltaprop_version", "1" * 65), "at most 64 characters"),
     "missing field": (lambda t, f: f.pop("loss"), r"missing \['loss'\]"),
     "unknown field": (_set("evil", "1"), r"unexpected \['evil'\]"),
     "other format": (_set("format", "deltaprop-checkpoint"), "not a deltaprop-model file"),

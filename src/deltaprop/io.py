@@ -350,6 +350,9 @@ def load_bundle(path: str | os.PathLike, *, legacy: bool = False) -> ModelBundle
     except ValueError as error:
         raise ModelFileError(f"{where}: field 'loss': {error}") from None
     version = fields.get("deltaprop_version", "")
+    if len(version) > 64 or not version.isprintable():
+        raise ModelFileError(f"{where}: field 'deltaprop_version' must be a version number "
+                             f"(printable, at most 64 characters), found {version!r:.80}")
     model = build(spec, dtype=dtype)
     model.load_state_dict(tensors)                     # checked above: cannot fail
     model.eval()
