@@ -1,5 +1,6 @@
 """Checkpoints: resuming ends with exactly the weights of an uninterrupted run."""
 
+import os
 import subprocess
 import sys
 import textwrap
@@ -141,7 +142,7 @@ def test_bad_resume_files_leave_the_model_untouched(tmp_path):
     with pytest.raises(ValueError, match="different model architecture"):
         dp.fit(other, DATA, LABELS, loss="cross_entropy", optimizer=dp.Adam(other), epochs=3,
                resume=path)
-    with pytest.raises(ValueError, match="holds Adam state"):
+    with pytest.raises(ValueError, match="holds 'Adam' state"):
         dp.fit(model, DATA, LABELS, loss="cross_entropy", optimizer=dp.SGD(model), epochs=3,
                resume=path)
     for key, value in before.items():
@@ -164,3 +165,20 @@ def test_resume_with_the_early_stopping_argument(tmp_path, early_stopping):
     assert history.epochs == list(range(1, 9))
     for key, value in full.state_dict().items():
         np.testing.assert_array_equal(resumed.state_dict()[key], value, err_msg=key)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="FIFOs are POSIX")
+def test_a_checkpoint_path_that_cannot_be_written_fails_before_training(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    model = dp.mlp([3, 8, 2], activation="tanh", dropout=0.2, seed=5)
+    before = model.state_dict()
+    with pytest.raises(FileExistsError, match="it is a FIFO"):
+        dp.fit(model, DATA, LABELS, loss="cross_entropy", optimizer=dp.Adam(model), epochs=2,
+               callbacks=[Checkpoint(tmp_path / "fifo")])
+    for key, value in before.items():                       # not one step was taken
+        np.testing.assert_array_equal(model.state_dict()[key], value)
+
+
+def test_a_checkpoint_folder_may_be_given_as_bytes(tmp_path):
+    checkpoint = Checkpoint(os.fsencode(tmp_path) + b"/run/")
+    assert checkpoint.path == tmp_path / "run" / "checkpoint.safetensors"

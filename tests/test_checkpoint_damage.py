@@ -91,7 +91,9 @@ def _put(name, value):
 W = "model/0.weight"
 DAMAGE = {
     # the model
-    "model tensor shape": (_tensor(W, lambda a: a[:, :2].copy()), "must be float32 of shape"),
+    "model tensor shape": (_tensor(W, lambda a: a[:, :2].copy()),
+                           r"must have shape \(6, 3\) like the saved architecture's '0\.weight'"
+                           r", found \(6, 2\)"),
     "model tensor dtype": (_tensor(W, lambda a: a.astype(np.float64)), "must be float32"),
     "model tensor NaN": (_tensor(W, lambda a: a * np.nan), "NaN or infinite"),
     "model tensor missing": (_tensor("model/3.bias", None), r"missing \['3\.bias'\]"),
@@ -101,7 +103,7 @@ DAMAGE = {
     "architecture": (_set("architecture", 1, "type", value="ReLU"),
                      "different model architecture"),
     # the optimiser
-    "optimizer type": (_set("optimizer", "type", value="SGD"), "holds SGD state"),
+    "optimizer type": (_set("optimizer", "type", value="SGD"), "holds 'SGD' state"),
     "lr NaN": (_set("optimizer", "lr", value=math.nan), "lr must be a finite number >= 0"),
     "lr negative": (_set("optimizer", "lr", value=-0.1), "lr must be a finite number >= 0"),
     "lr text": (_set("optimizer", "lr", value="0.1"), "lr must be a finite number"),
@@ -113,8 +115,8 @@ DAMAGE = {
                         "step must be an integer >= 1"),
     "Adam step bool": (_set("optimizer", "scalars", "0.weight", "step", value=True),
                        "step must be an integer >= 1"),
-    "Adam m shape": (_tensor("optimizer/0.weight/m", lambda a: a[:3]), "must be float32 of "
-                                                                       "shape"),
+    "Adam m shape": (_tensor("optimizer/0.weight/m", lambda a: a[:3]),
+                     r"'optimizer/0\.weight/m' must have shape \(6, 3\)"),
     "Adam v negative": (_tensor("optimizer/0.bias/v", lambda a: a - 1), "v must be >= 0"),
     "Adam v missing": (_tensor("optimizer/0.bias/v", None), "must hold"),
     # epochs and history
@@ -140,7 +142,7 @@ DAMAGE = {
     "dropout rng damaged": (_set("dropout_rng", "2", "state", value=None),
                             "dropout_rng' 2 is not a valid"),
     # the schedule
-    "schedule type": (_set("schedule", "type", value="ExponentialLR"), "schedule ExponentialLR"),
+    "schedule type": (_set("schedule", "type", value="ExponentialLR"), "schedule 'ExponentialLR'"),
     "schedule key missing": (_drop("schedule", "state", "gamma"), "schedule state must have"),
     "schedule gamma NaN": (_set("schedule", "state", "gamma", value=math.nan), "schedule gamma"),
     "schedule step text": (_set("schedule", "state", "step_size", value="2"),
@@ -149,6 +151,11 @@ DAMAGE = {
                                 "schedule last_epoch"),
     "schedule base lr inf": (_set("schedule", "state", "base_lr", value=math.inf),
                              "schedule base_lr"),
+    # settings its constructor refuses: step_size 0 resumed, then divided by zero
+    "schedule step size 0": (_set("schedule", "state", "step_size", value=0),
+                             "StepLR step_size must be an integer >= 1, got 0"),
+    "schedule gamma 0": (_set("schedule", "state", "gamma", value=0.0),
+                         r"StepLR gamma must be a finite number in \(0, inf\), got 0\.0"),
     # callbacks
     "early stopping wait": (_set("early_stopping", 0, "wait", value=-1), "out of range"),
     "early stopping best epoch": (_set("early_stopping", 0, "best_epoch", value=99),
@@ -157,10 +164,24 @@ DAMAGE = {
                                "EarlyStopping 0 monitored 3"),
     "early stopping other monitor": (_set("early_stopping", 0, "monitor", value="loss"),
                                      "monitored 'loss', this fit's monitors 'val_loss'"),
+    # valid JSON integers beyond float's range: math.isfinite / arithmetic overflowed
+    "lr beyond float": (_set("optimizer", "lr", value=10**400), "lr must be a finite number"),
+    "history loss beyond float": (_set("history", "history", "loss", value=[1, 1, 10**400]),
+                                  "'loss' must be a list of 3 numbers"),
+    "Adam step beyond float": (_set("optimizer", "scalars", "0.weight", "step", value=10**400),
+                               "step must be an integer >= 1"),
+    "schedule epoch beyond float": (_set("schedule", "state", "last_epoch", value=10**400),
+                                    "schedule last_epoch"),
+    "early stopping best beyond float": (_set("early_stopping", 0, "best", value=10**400),
+                                         "out of range"),
     "epoch huge": (_set("epoch", value=2**70), "must list the epochs 1 to"),
     "early stopping count": (_set("early_stopping", value=[]), "saved with 0 EarlyStopping"),
     "best weights shape": (_tensor("early_stopping/0/3.weight", lambda a: a[:1]),
-                           "must be float32 of shape"),
+                           r"'early_stopping/0/3\.weight' must have shape \(2, 6\)"),
+    "tensor of no parameter": (_put("model/9.weight", np.zeros((2, 6), np.float32)),
+                               r"unexpected tensor 'model/9\.weight'"),
+    "architecture invalid": (_set("architecture", 0, "in_features", value=0),
+                             "state 'architecture': .*in_features must be an integer >= 1"),
     "best weights denied": (_set("early_stopping", 0, "has_best_state", value=False),
                             "has best weights but says not"),
 }
@@ -224,6 +245,60 @@ def test_restore_training_leaves_the_callers_generator_alone(checkpoint, tmp_pat
         restore_training(bad, model=model, optimizer=opt, rng=rng, schedule=schedule,
                          early_stopping=[stopper], has_validation=True, epochs=5)
     assert _same(_snapshot(model, opt, schedule, stopper, rng.bit_generator.state), before)
+
+
+ESCAPE = "\x1b]0;owned\x07\x1b[2J"                 # terminal control: title, clear screen
+
+
+@pytest.mark.parametrize("edit", [_set("optimizer", "type", value=ESCAPE),
+                                  _set("schedule", "type", value=ESCAPE),
+                                  _set("rng", value=ESCAPE),
+                                  _set("rng", "bit_generator", value=ESCAPE)])
+def test_text_from_the_file_is_shown_escaped_in_errors(checkpoint, tmp_path, edit):
+    model, opt, schedule, stopper = _setup(seed=8)
+    with pytest.raises(ValueError) as error:
+        _fit(model, opt, schedule, stopper, epochs=5, resume=_damaged(checkpoint, tmp_path,
+                                                                        edit))
+    assert "\x1b" not in str(error.value)
+
+
+def test_a_checkpoint_with_validation_resumed_without_changes_nothing(checkpoint):
+    """The history would grow val_loss for some epochs only (and EarlyStopping would fail on
+    the first resumed epoch, after the resume had changed everything)."""
+    model, opt, schedule, stopper = _setup(seed=8)
+    stopper = dp.EarlyStopping(patience=50, monitor="val_loss")
+    before = _snapshot(model, opt, schedule, stopper, None)
+    with pytest.raises(ValueError, match="saved by a fit with validation data and this fit "
+                                         "has none"):
+        dp.fit(model, X, Y, loss="cross_entropy", optimizer=opt, epochs=5, batch_size=16,
+               seed=3, schedule=schedule, early_stopping=stopper, resume=checkpoint)
+    assert _same(_snapshot(model, opt, schedule, stopper, None), before)
+
+
+def test_a_checkpoint_is_refused_for_its_header_before_its_tensors_are_read(checkpoint,
+                                                                          tmp_path):
+    """A tensor the saved architecture does not have (here 64 MB in a sparse file) is
+    refused from the header, before the bytes it claims are allocated."""
+    import struct
+    import tracemalloc
+
+    _, fields = read_safetensors(checkpoint)
+    size = 4000 * 4000 * 4
+    header = {"model/0.weight": {"dtype": "F32", "shape": [4000, 4000],
+                                 "data_offsets": [0, size]}, "__metadata__": fields}
+    text = json.dumps(header).encode()
+    path = tmp_path / "big.safetensors"
+    with open(path, "wb") as stream:
+        stream.write(struct.pack("<Q", len(text)) + text)
+        stream.truncate(8 + len(text) + size)            # sparse: nothing written to disk
+    tracemalloc.start()
+    try:
+        with pytest.raises(dio.ModelFileError, match=r"must have shape \(6, 3\)"):
+            load_checkpoint(path)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 2**20
 
 
 def test_a_sound_checkpoint_still_resumes(checkpoint):

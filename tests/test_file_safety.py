@@ -4,6 +4,7 @@ writes are atomic, honour the umask and clean up after interrupted writes."""
 
 import json
 import os
+import re
 import stat
 import struct
 import threading
@@ -112,6 +113,26 @@ def test_a_header_claiming_a_few_bytes_of_a_2_gib_file_is_refused_unread(tmp_pat
     assert "the tensors account for" in str(error) and peak < MiB
 
 
+@pytest.mark.parametrize("edit, message", [
+    (lambda fields: fields, "the tensors do not match the architecture: missing"),
+    (lambda fields: fields | {"format": "other"}, "not a deltaprop-model file"),
+    (lambda fields: fields | {"architecture": "[]"}, "field 'architecture'"),
+])
+def test_a_file_is_refused_for_its_header_before_its_tensors_are_read(tmp_path, edit, message):
+    """A sparse file really holding the 64 MB its header claims, for a tensor the file's own
+    metadata refuses: nothing of that size is allocated."""
+    _, fields = _files.read_safetensors(_model_file(tmp_path))
+    size = 4000 * 4000 * 4
+    header = {"0.weight": {"dtype": "F32", "shape": [4000, 4000], "data_offsets": [0, size]},
+              "__metadata__": edit(fields)}
+    path = _raw(tmp_path / "big.safetensors", header)
+    with open(path, "r+b") as stream:
+        stream.truncate(path.stat().st_size + size)
+    error, peak = _peak(lambda: dio.load(path))
+    assert peak < MiB, peak
+    assert re.search(message, str(error))
+
+
 def test_a_huge_header_length_is_refused_unread(tmp_path):
     path = tmp_path / "m.safetensors"
     with open(path, "wb") as stream:
@@ -139,6 +160,8 @@ BAD_HEADERS = {
                            "invalid shape"),
     "float dimension": ({"a": {"dtype": "F32", "shape": [2.0], "data_offsets": [0, 8]}}, 8,
                         "invalid shape"),
+    "shape a string": ({"a": {"dtype": "F32", "shape": "\x1b[2J", "data_offsets": [0, 4]}}, 4,
+                       r"invalid shape '\\x1b\[2J'"),
     "bool dimension": ({"a": {"dtype": "F32", "shape": [True], "data_offsets": [0, 4]}}, 4,
                        "invalid shape"),
     "too many axes": ({"a": {"dtype": "F32", "shape": [1] * 33, "data_offsets": [0, 4]}}, 4,
@@ -149,6 +172,25 @@ BAD_HEADERS = {
                            "invalid data_offsets"),
     "unknown dtype": ({"a": {"dtype": "F128", "shape": [1], "data_offsets": [0, 16]}}, 16,
                       "unknown dtype"),
+    "lower-case dtype": ({"a": {"dtype": "f32", "shape": [1], "data_offsets": [0, 4]}}, 4,
+                         "unknown dtype 'f32'"),
+    "dtype a list": ({"a": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}}, 4,
+                     "unknown dtype"),
+    "dtype an object": ({"a": {"dtype": {}, "shape": [1], "data_offsets": [0, 4]}}, 4,
+                        "unknown dtype"),
+    "empty tensor of a shape NumPy cannot hold": (
+        {"a": {"dtype": "F32", "shape": [2**62, 2**62, 0], "data_offsets": [0, 0]}}, 0,
+        "invalid shape"),
+    "empty tensor too large for its item size": (
+        {"a": {"dtype": "F32", "shape": [2**61, 0], "data_offsets": [0, 0]}}, 0,
+        "invalid shape"),
+    "offsets as floats": ({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0.0, 4.0]}}, 4,
+                          "invalid data_offsets"),
+    "offsets as booleans": ({"a": {"dtype": "U8", "shape": [1], "data_offsets": [False, True]}},
+                            1, "invalid data_offsets"),
+    "negative offset": ({"a": {"dtype": "F32", "shape": [1], "data_offsets": [-4, 0]}}, 4,
+                        "invalid data_offsets"),
+    "the same range twice": ({"a": GOOD["a"], "b": GOOD["a"]}, 8, "gap or overlap"),
     "extra entry key": ({"a": {**GOOD["a"], "x": 1}}, 8, "exactly dtype, shape"),
     "metadata not strings": ({**GOOD, "__metadata__": {"format": 1}}, 16, "map names to "
                                                                           "strings"),
@@ -161,6 +203,35 @@ def test_header_claims_are_checked(tmp_path, case):
     path = _raw(tmp_path / "m.safetensors", header, bytes(size))
     with pytest.raises(dio.ModelFileError, match=message):
         _files.read_safetensors(path)
+
+
+def test_the_largest_empty_tensors_numpy_holds_are_read(tmp_path):
+    header = {"a": {"dtype": "F32", "shape": [2**61 - 1, 0], "data_offsets": [0, 0]},
+              "b": {"dtype": "U8", "shape": [0, 2**63 - 1], "data_offsets": [0, 0]}}
+    tensors, _ = _files.read_safetensors(_raw(tmp_path / "m.safetensors", header))
+    assert tensors["a"].shape == (2**61 - 1, 0) and tensors["b"].shape == (0, 2**63 - 1)
+
+
+NOT_A_HEADER = {
+    "empty": (b"", "not JSON"),
+    "a list": (b"[]", "not a JSON object, found list"),
+    "a string": (b'"x"', "not a JSON object, found str"),
+    "a number": (b"5", "not a JSON object, found int"),
+    "not UTF-8": (b'{"\xff": 1}', "not JSON.*utf-8"),
+    "a byte order mark": (b"\xef\xbb\xbf{}", "not JSON"),
+    "trailing garbage": (b"{} x", "not JSON"),
+    "a NUL after the object": (b"{}\x00", "not JSON"),
+    "nested too deeply": (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    "an integer of 5000 digits": (b'{"a": ' + b"9" * 5000 + b"}", "not JSON"),
+    "1e400": (b'{"a": 1e400}', "tensor 'a' needs exactly"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(NOT_A_HEADER))
+def test_a_header_that_is_not_a_json_object_of_tensors_is_refused(tmp_path, case):
+    text, message = NOT_A_HEADER[case]
+    with pytest.raises(dio.ModelFileError, match=message):
+        _files.read_safetensors(_raw(tmp_path / "m.safetensors", text))
 
 
 def test_ambiguous_json_headers_are_refused(tmp_path):
@@ -215,6 +286,85 @@ def test_overwriting_keeps_the_files_own_mode(tmp_path):
     os.chmod(path, 0o640)
     _model_file(tmp_path)
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o640
+
+
+# -- writing: what the path names ------------------------------------------------------------------
+def _special(tmp_path, kind):
+    if kind == "fifo":
+        os.mkfifo(tmp_path / "special")
+        return tmp_path / "special"
+    if kind == "folder":
+        (tmp_path / "special").mkdir()
+        return tmp_path / "special"
+    if kind == "link to a fifo":
+        os.mkfifo(tmp_path / "fifo")
+        (tmp_path / "special").symlink_to(tmp_path / "fifo")
+        return tmp_path / "special"
+    try:                                                # a private copy of /dev/null: a
+        os.mknod(tmp_path / "special", 0o666 | stat.S_IFCHR, os.makedev(1, 3))   # failing
+    except (OSError, AttributeError):                   # test must not replace the real one
+        pytest.skip("creating a device node needs privileges")
+    return tmp_path / "special"
+
+
+@pytest.mark.parametrize("kind, error, message", [
+    ("fifo", FileExistsError, "it is a FIFO"),
+    ("link to a fifo", FileExistsError, "it is a FIFO"),
+    ("folder", IsADirectoryError, "it is a folder"),
+    ("device", FileExistsError, "it is a character device")])
+def test_a_write_never_replaces_what_is_not_a_regular_file(tmp_path, kind, error, message):
+    path = _special(tmp_path, kind)
+    before = os.lstat(path)
+    with pytest.raises(error, match=message):
+        _model_file(tmp_path, name=path)
+    after = os.lstat(path)
+    assert (after.st_mode, after.st_ino, after.st_rdev) == (before.st_mode, before.st_ino,
+                                                            before.st_rdev)
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(_files.TEMP_SUFFIX)]
+
+
+@pytest.mark.parametrize("name, error, message", [
+    ("no/such/folder/m.safetensors", FileNotFoundError, "the folder .*no/such/folder does not"),
+    ("m.safetensors/", IsADirectoryError, "names a folder"),
+    ("", ValueError, "path is empty")])
+def test_a_path_that_cannot_be_written_is_a_clear_error(tmp_path, name, error, message):
+    path = f"{tmp_path}/{name}" if name else name
+    with pytest.raises(error, match=message):
+        dio.save(dp.mlp([3, 4, 2], seed=0), path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_read_only_folder_is_named_in_the_error(tmp_path, monkeypatch):
+    """As a user without write permission there (simulated: the tests may run as root)."""
+    import errno
+    import tempfile
+
+    def refused(prefix, suffix, dir):
+        raise PermissionError(errno.EACCES, "Permission denied",
+                              os.path.join(dir, prefix + "abcdefgh" + suffix))
+
+    monkeypatch.setattr(tempfile, "mkstemp", refused)
+    with pytest.raises(PermissionError, match="cannot write .*m.safetensors: no permission to "
+                                              f"create files in the folder {tmp_path}:"):
+        _model_file(tmp_path)
+
+
+def test_a_path_of_the_wrong_type_is_a_clear_error(tmp_path):
+    with pytest.raises(TypeError, match=r"path must be a str, bytes or os\.PathLike, got int"):
+        _files.atomic_write(3, b"x")
+    path = _files.atomic_write(os.fsencode(tmp_path / "b.bin"), b"x")
+    assert path == tmp_path / "b.bin" and path.read_bytes() == b"x"
+
+
+def test_a_write_through_a_link_replaces_the_file_it_points_to(tmp_path):
+    (tmp_path / "runs").mkdir()
+    real = _model_file(tmp_path / "runs")
+    link = tmp_path / "latest.safetensors"
+    link.symlink_to(real)
+    dio.save(dp.mlp([5, 2], seed=1), link)
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert dio.load(real).in_features == 5
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(_files.TEMP_SUFFIX)]
 
 
 # -- writing: interrupted writes -------------------------------------------------------------------
@@ -298,3 +448,23 @@ def test_every_changed_byte_and_every_truncation_is_refused_or_harmless(tmp_path
             except dio.ModelFileError:
                 continue
             assert _same_bundle(bundle, original), (position, len(mutated))
+
+
+@pytest.mark.parametrize("reader", [dio.load, load_checkpoint])
+@pytest.mark.parametrize("path", [0, 3.5, None, True])
+def test_a_path_of_another_type_is_refused_by_the_readers(reader, path):
+    """An int would otherwise be taken as an open file's number by ``os.stat``."""
+    with pytest.raises(TypeError, match=f"path must be a str, bytes or os.PathLike, got "
+                                        f"{type(path).__name__}"):
+        reader(path)
+
+
+def test_errors_name_a_bytes_path_as_text(tmp_path):
+    path = _raw(tmp_path / "m.safetensors", b"[]")
+    with pytest.raises(dio.ModelFileError, match=f"^{tmp_path}/m.safetensors: not a "):
+        dio.load(os.fsencode(path))
+
+
+def test_a_model_file_given_as_a_checkpoint_says_what_it_is(tmp_path):
+    with pytest.raises(dio.ModelFileError, match="it is a model file: load it with"):
+        load_checkpoint(_model_file(tmp_path))

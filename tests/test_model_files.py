@@ -62,6 +62,14 @@ def test_editing_any_metadata_byte_is_a_checksum_mismatch(tmp_path, old, new):
     assert str(path) in str(error.value)
 
 
+def test_a_forged_checksum_is_shown_escaped(tmp_path):
+    path = _saved(tmp_path)
+    tensors, fields = read_safetensors(path)
+    dio.write_safetensors(path, tensors, fields | {"checksum": "\x1b[2J"})
+    with pytest.raises(dio.ModelFileError, match=r"stored '\\x1b\[2J'"):
+        dio.load(path)
+
+
 def test_a_valid_metadata_edit_is_caught_by_the_checksum_alone(tmp_path):
     """Tanh -> ReLU and another caller value are valid: only the checksum can notice."""
     path = _saved(tmp_path)
@@ -175,6 +183,16 @@ DAMAGE = {
         {k: v.astype(np.float16) for k, v in t.items()})), "all float32 or all float64"),
     "mixed dtypes": (_tensors(lambda t: t.update({"0.bias": t["0.bias"].astype(np.float64)})),
                      "all float32 or all float64"),
+    # valid JSON integers beyond float's range: math.isfinite raised OverflowError
+    "slope beyond float": (_edit_json("architecture", lambda a: [
+        a[0], {"type": "LeakyReLU", "negative_slope": 10**400}, *a[2:]]),
+        "negative_slope must be a finite number >= 0, found 1000"),
+    "scale beyond float": (_edit_json("preprocessing", lambda p: p | {"scale": [1, 10**400, 1]}),
+                           "scale must hold finite numbers > 0, found 1000"),
+    "NaN weight": (_tensors(lambda t: t["0.weight"].__setitem__((1, 2), np.nan)),
+                   r"parameter '0\.weight' holds NaN or infinite values"),
+    "infinite bias": (_tensors(lambda t: t["2.bias"].__setitem__(0, -np.inf)),
+                      r"parameter '2\.bias' holds NaN or infinite values"),
     "standardizer too narrow": (_edit_json("preprocessing", lambda p: p | {
         "mean": [0.0, 0.0], "scale": [1.0, 1.0]}), "mean must be a list of 3 numbers"),
     "zero scale": (_edit_json("preprocessing", lambda p: p | {"scale": [1.0, 0.0, 1.0]}),
@@ -203,10 +221,19 @@ DAMAGE = {
     "metadata a list": (_set("metadata", "[1, 2]"), "'metadata' must be a JSON object"),
     "metadata loss unknown": (_edit_json("metadata", lambda m: m | {"loss": 0.5}),
                               "metadata.'loss'. is read as the loss name"),
+    "version with control characters": (_set("deltaprop_version", "1.0\x1b[2J"),
+                                        r"'deltaprop_version' must be a version number.*"
+                                        r"'1\.0\\x1b\[2J'"),
+    "version too long": (_set("deltaprop_version", "1" * 65), "at most 64 characters"),
     "missing field": (lambda t, f: f.pop("loss"), r"missing \['loss'\]"),
     "unknown field": (_set("evil", "1"), r"unexpected \['evil'\]"),
     "other format": (_set("format", "deltaprop-checkpoint"), "not a deltaprop-model file"),
-    "future version": (_set("format_version", "3"), "format_version '3' is not supported"),
+    "future version": (_set("format_version", "3"), "format_version '3' is not supported.*"
+                                                     "written by a newer deltaprop: upgrade"),
+    "version as a number": (_set("format_version", "2.0"), r"format_version '2\.0' is not "
+                                                           r"supported by this deltaprop \(reads "
+                                                           r"2\)$"),
+    "version missing": (lambda t, f: f.pop("format_version"), "format_version None is not"),
 }
 
 
@@ -263,6 +290,10 @@ def test_metadata_loss_as_the_cli_writes_it(tmp_path):
      "mean must be a list of 3 numbers"),
     ({"preprocessing": {"type": "standardizer", "mean": [0] * 3, "scale": [1, 1, math.nan]}},
      ValueError, "scale must hold finite numbers"),
+    ({"preprocessing": {"type": "standardizer", "mean": np.zeros(3), "scale": np.ones(2)}},
+     ValueError, "scale must be a list of 3 numbers"),
+    ({"metadata": {1: "a", "1": "b"}}, ValueError, "duplicate key '1'"),
+    ({"metadata": {"classes": {1, 2}}}, TypeError, "metadata must be JSON-serialisable"),
 ])
 def test_save_refuses_what_load_would_refuse(tmp_path, kwargs, error, message):
     with pytest.raises(error, match=message):
@@ -282,6 +313,43 @@ def test_ordinary_caller_metadata_round_trips(tmp_path):
     assert json.dumps(loaded, sort_keys=True) == json.dumps(ORDINARY, sort_keys=True)
 
 
+def test_numpy_values_in_metadata_and_preprocessing_are_saved_as_plain_json(tmp_path):
+    """What users pass without thinking (``y.max() + 1``, ``np.unique(labels)``) is saved, and
+    loads back as the plain JSON values it was written as."""
+    labels = np.array(["cat", "dog"])
+    metadata = {"n_classes": np.int64(2), "score": np.float32(0.5), "ok": np.bool_(True),
+                "counts": np.arange(3), "classes": np.unique(labels), "pair": (1, 2)}
+    scaler = {"type": "standardizer", "mean": np.zeros(3), "scale": np.full(3, 2.0)}
+    dio.save(_model(), tmp_path / "m.safetensors", metadata=metadata, preprocessing=scaler)
+    bundle = dio.load_bundle(tmp_path / "m.safetensors")
+    assert bundle.metadata == {"n_classes": 2, "score": 0.5, "ok": True, "counts": [0, 1, 2],
+                               "classes": ["cat", "dog"], "pair": [1, 2]}
+    assert type(bundle.metadata["n_classes"]) is int and bundle.classes == ["cat", "dog"]
+    np.testing.assert_array_equal(bundle.preprocessing.scale, [2.0, 2.0, 2.0])
+
+
+@pytest.mark.parametrize("replace, message", [
+    (lambda w: w.astype(np.float64), r"all float32 or all float64, found \['float32', 'float64'\]"),
+    (lambda w: np.zeros((5, 4), np.float32), r"'0\.weight' must have shape \(5, 3\), found "
+                                              r"\(5, 4\)"),
+])
+def test_save_refuses_parameters_replaced_by_ones_load_would_refuse(tmp_path, replace, message):
+    model = _model()
+    model.layers[0].params["weight"] = replace(model.layers[0].params["weight"])
+    with pytest.raises(ValueError, match=f"cannot save the model: .*{message}"):
+        dio.save(model, tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])
+def test_save_refuses_a_model_with_non_finite_weights(tmp_path, bad):
+    model = _model()
+    model.layers[0].params["weight"][0, 0] = bad
+    with pytest.raises(ValueError, match=r"parameter '0\.weight' holds NaN or infinite"):
+        dio.save(model, tmp_path / "m.safetensors")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_cli_reads_a_model_with_ordinary_metadata(tmp_path):
     from deltaprop.cli import main
 
@@ -297,6 +365,7 @@ def test_cli_reads_a_model_with_ordinary_metadata(tmp_path):
 
 
 @pytest.mark.parametrize("value, names", [(["a", "b"], ["a", "b"]), ([0, 1.5], ["0", "1.5"]),
+                                          ([10**400], None),
                                           (5, None), ({"a": 1}, None), ([None, [1]], None),
                                           ([True], None), (None, None)])
 def test_class_and_target_names_are_plain_strings_or_none(tmp_path, value, names):

@@ -76,3 +76,20 @@ def test_missing_onnx_names_the_extra(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "onnx", None)
     with pytest.raises(ImportError, match=r"pip install 'deltaprop\[onnx\]'"):
         export_onnx(dp.mlp([2, 2], seed=0), tmp_path / "m.onnx")
+
+
+@pytest.mark.parametrize("model, kwargs, error, message", [
+    ("model.safetensors", {}, TypeError, "expects a deltaprop Sequential, got str"),
+    (dp.Sequential(dp.Tanh()), {}, ValueError, "at least one Dense layer"),
+    (None, {"opset": 12}, ValueError, r"opset must be an integer in \[13, "),
+    (None, {"opset": True}, ValueError, "opset must be an integer"),
+    (None, {"opset": "17"}, ValueError, "opset must be an integer"),
+    (None, {"opset": 10**6}, ValueError, "opset must be an integer in"),
+    (None, {"ir_version": -1}, ValueError, "ir_version must be an integer >= 3"),
+    (None, {"check": "no"}, TypeError, "check must be True or False"),
+])
+def test_bad_export_arguments_are_clear_errors(tmp_path, model, kwargs, error, message):
+    model = dp.mlp([3, 2], seed=0) if model is None else model
+    with pytest.raises(error, match=message):
+        export_onnx(model, tmp_path / "m.onnx", **kwargs)
+    assert list(tmp_path.iterdir()) == []

@@ -14,16 +14,19 @@ or trailing byte.  Only then are the data bytes read, and there are exactly as m
 file has.  Duplicate JSON keys, ``NaN`` and ``Infinity`` are refused (two readers could
 disagree on what such a header means).
 
-Writing (:func:`atomic_write`): a temporary file ``.<name>.<random>.deltaprop-tmp`` next to
-the target, locked while it is written, fsync'd, given the permissions a normal ``open``
-would give (``0o666 & ~umask``, or the replaced file's own mode), then renamed over the
-target.  Temporary files of interrupted writes (a kill, a power cut) are removed by the next
-write in that folder: only files with that distinctive name, owned by this user, not locked
-by a live writer and older than :data:`STALE_AFTER_S` seconds.
+Writing (:func:`atomic_write`): only over a regular file or a new name (a folder, FIFO,
+device or socket is refused, never replaced; a symbolic link is followed, as ``open`` does);
+a temporary file ``.<name>.<random>.deltaprop-tmp`` next to the target, locked while it is
+written, fsync'd, given the permissions a normal ``open`` would give (``0o666 & ~umask``, or
+the replaced file's own mode), then renamed over the target.  Temporary files of interrupted
+writes (a kill, a power cut) are removed by the next write in that folder: only files with
+that distinctive name, owned by this user, not locked by a live writer and older than
+:data:`STALE_AFTER_S` seconds.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
@@ -32,8 +35,9 @@ import stat
 import struct
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -71,7 +75,7 @@ def open_regular(path: str | os.PathLike, what: str = "model file"):
     ``os.stat`` first (a FIFO or device is never opened), then ``O_NONBLOCK`` so that a file
     swapped for a FIFO between the two calls cannot block, then ``fstat`` on the descriptor.
     """
-    where = os.fspath(path)
+    where = path_text(path)
     try:
         info = os.stat(where)
     except FileNotFoundError:
@@ -91,6 +95,14 @@ def open_regular(path: str | os.PathLike, what: str = "model file"):
     except BaseException:
         os.close(descriptor)
         raise
+
+
+def path_text(path: Any) -> str:
+    """``path`` (str, bytes or ``os.PathLike``) as text; anything else (an open file's
+    number included) is a ``TypeError`` naming what it got."""
+    if isinstance(path, bool) or not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"path must be a str, bytes or os.PathLike, got {type(path).__name__}")
+    return os.fsdecode(path)
 
 
 def _kind(mode: int) -> str:
@@ -124,13 +136,23 @@ def strict_json(text: str | bytes, *, constants: bool = False) -> Any:
         raise ValueError("nested too deeply") from None
 
 
-def read_safetensors(path: str | os.PathLike, what: str = "model file"
-                     ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
+class TensorLayout(NamedTuple):
+    """What a safetensors header says of one tensor (before its bytes are read)."""
+
+    dtype: np.dtype
+    shape: tuple[int, ...]
+
+
+def read_safetensors(path: str | os.PathLike, what: str = "model file",
+                     inspect: Callable[[dict[str, TensorLayout], dict[str, str]], None]
+                     | None = None) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Tensors (NumPy, native byte order) and ``__metadata__`` strings of a safetensors file.
 
-    Raises ``ModelFileError`` for anything malformed, before reading the tensor bytes.
+    Raises ``ModelFileError`` for anything malformed, before reading the tensor bytes; so
+    may ``inspect(layouts, metadata)``, called with the checked header before those bytes
+    are read.
     """
-    where = os.fspath(path)
+    where = path_text(path)
     with open_regular(path, what) as stream:
         size = os.fstat(stream.fileno()).st_size
         if size < 8:
@@ -149,6 +171,9 @@ def read_safetensors(path: str | os.PathLike, what: str = "model file"
             raise ModelFileError(f"{where}: truncated while reading (the file shrank)")
         header = _parse_header(raw, where)
         entries, fields = _check_entries(header, size - 8 - header_size, where)
+        if inspect is not None:
+            inspect({name: TensorLayout(dtype.newbyteorder("="), shape)
+                     for name, (dtype, shape, _, _) in entries.items()}, fields)
         data = stream.read(size - 8 - header_size)   # exactly what the entries account for
         if len(data) != size - 8 - header_size or stream.read(1):
             raise ModelFileError(f"{where}: the file changed while it was being read")
@@ -160,6 +185,7 @@ def read_safetensors(path: str | os.PathLike, what: str = "model file"
 
 
 def _parse_header(raw: bytes, where: str) -> dict[str, Any]:
+    """The header bytes as a JSON object (strict: see :func:`strict_json`)."""
     try:
         header = strict_json(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as error:
@@ -177,32 +203,8 @@ def _check_entries(header: dict[str, Any], data_size: int, where: str):
     if not isinstance(fields, dict) or not all(isinstance(v, str) for v in fields.values()):
         raise ModelFileError(f"{where}: damaged safetensors header ('__metadata__' must map "
                               "names to strings)")
-    entries: dict[str, tuple[np.dtype, tuple[int, ...], int, int]] = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-            raise ModelFileError(f"{where}: damaged safetensors header (tensor {name!r} needs "
-                                  f"exactly dtype, shape and data_offsets, found {entry!r:.80})")
-        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-        if dtype not in DTYPES:
-            raise ModelFileError(f"{where}: tensor {name!r} has unknown dtype {dtype!r:.40}")
-        if not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS \
-                or not all(_count(n) and n < 2**63 for n in shape):
-            raise ModelFileError(f"{where}: tensor {name!r} has an invalid shape "
-                                 f"{shape!s:.80} (at most {MAX_DIMENSIONS} integers in "
-                                 "[0, 2**63))")
-        if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(_count, offsets)):
-            raise ModelFileError(f"{where}: tensor {name!r} has invalid data_offsets "
-                                  f"{offsets!r:.80}")
-        begin, end = offsets
-        needed = DTYPES[dtype].itemsize * math.prod(shape)
-        if not begin <= end <= data_size or end - begin != needed:
-            raise ModelFileError(
-                f"{where}: damaged or truncated file: tensor {name!r} ({dtype} "
-                f"{shape!s:.60}) needs {needed} bytes, the header places it at [{begin}, {end}) "
-                f"and the file holds {data_size} data bytes")
-        entries[name] = (DTYPES[dtype], tuple(shape), begin, end)
+    entries = {name: _check_entry(name, entry, data_size, where)
+               for name, entry in header.items() if name != "__metadata__"}
     position = 0                                      # the ranges tile the data exactly
     for name, (_, _, begin, end) in sorted(entries.items(), key=lambda item: item[1][2:]):
         if begin != position:
@@ -215,22 +217,82 @@ def _check_entries(header: dict[str, Any], data_size: int, where: str):
     return entries, fields
 
 
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+def _check_entry(name: str, entry: Any, data_size: int, where: str
+                 ) -> tuple[np.dtype, tuple[int, ...], int, int]:
+    """One tensor's header entry: a known dtype, a shape NumPy can hold, and a byte range
+    ``[begin, end)`` inside the data of exactly ``itemsize x prod(shape)`` bytes."""
+    if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+        raise ModelFileError(f"{where}: damaged safetensors header (tensor {name!r} needs "
+                              f"exactly dtype, shape and data_offsets, found {entry!r:.80})")
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if not isinstance(dtype, str) or dtype not in DTYPES:
+        raise ModelFileError(f"{where}: tensor {name!r} has unknown dtype {dtype!r:.40}; "
+                              f"known: {', '.join(DTYPES)}")
+    itemsize = DTYPES[dtype].itemsize
+    # NumPy refuses a shape whose bytes, counting each zero dimension as 1, reach 2**63
+    # (even an empty one), so such a shape is damage, not a tensor
+    if not isinstance(shape, list) or len(shape) > MAX_DIMENSIONS \
+            or not all(map(natural, shape)) \
+            or math.prod(max(n, 1) for n in shape) * itemsize >= 2**63:
+        raise ModelFileError(f"{where}: tensor {name!r} has an invalid shape "
+                             f"{shape!r:.80} (at most {MAX_DIMENSIONS} integers >= 0 whose "
+                             "product, zeros counted as 1, times the item size is below 2**63)")
+    if not isinstance(offsets, list) or len(offsets) != 2 or not all(map(natural, offsets)):
+        raise ModelFileError(f"{where}: tensor {name!r} has invalid data_offsets "
+                              f"{offsets!r:.80}")
+    begin, end = offsets
+    needed = itemsize * math.prod(shape)
+    if not begin <= end <= data_size or end - begin != needed:
+        raise ModelFileError(
+            f"{where}: damaged or truncated file: tensor {name!r} ({dtype} "
+            f"{shape!s:.60}) needs {needed} bytes, the header places it at [{begin}, {end}) "
+            f"and the file holds {data_size} data bytes")
+    return DTYPES[dtype], tuple(shape), begin, end
+
+
+def real_number(value: Any) -> bool:
+    """An int or float (not a bool) that a float can hold: NaN and infinities included, an
+    integer beyond float's range (``10**400``, valid JSON) not, so ``math.isfinite`` and
+    arithmetic on it cannot raise ``OverflowError``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
+def finite_number(value: Any) -> bool:
+    """A :func:`real_number` that is neither NaN nor infinite."""
+    return real_number(value) and math.isfinite(value)
+
+
+def natural(value: Any) -> bool:
+    """An int >= 0 (not a bool) that a float can hold (a count, a size, an epoch)."""
+    return isinstance(value, int) and real_number(value) and value >= 0
 
 
 # -- writing -----------------------------------------------------------------------------------
-def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
+def atomic_write(path: str | bytes | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to a locked temporary file next to ``path``, then rename it over ``path``.
 
     The new file gets the replaced file's permissions, or ``0o666 & ~umask`` for a new file,
     as ``open(path, "w")`` would.  Stale temporary files in the folder are removed first.
+    ``path`` must name a regular file or a new one; a symbolic link is followed and kept
+    (see :func:`writable_target`).  Returns ``path`` as given, as a ``Path``.
     """
-    path = Path(path)
-    directory = path.parent if str(path.parent) else Path(".")
+    target = writable_target(path)
+    directory = target.parent
     remove_stale_temporaries(directory)
-    mode = _mode_for(path)
-    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=TEMP_SUFFIX, dir=directory)
+    mode = _mode_for(target)
+    try:
+        handle, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX,
+                                        dir=directory)
+    except PermissionError as error:                  # name the folder, not the temporary
+        text = os.fsdecode(path)
+        raise PermissionError(error.errno, f"cannot write {text}: no permission to create "
+                              f"files in the folder {directory}", text) from None
     try:
         with os.fdopen(handle, "wb") as stream:
             _lock(stream.fileno())
@@ -239,15 +301,45 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
             os.fchmod(stream.fileno(), mode) if hasattr(os, "fchmod") else os.chmod(temp, mode)
             os.fsync(stream.fileno())
             if os.name == "posix":                    # renamed while still locked
-                os.replace(temp, path)
+                os.replace(temp, target)
         if os.name != "posix":  # pragma: no cover - Windows cannot rename an open file
-            os.replace(temp, path)
+            os.replace(temp, target)
     except BaseException:
         if os.path.lexists(temp):
             os.unlink(temp)
         raise
     _sync_directory(directory)
-    return path
+    return Path(os.fsdecode(path))
+
+
+def writable_target(path: str | bytes | os.PathLike) -> Path:
+    """The file a write to ``path`` replaces, refused unless it can be a regular file.
+
+    ``path`` must name a file (no trailing ``/``) in an existing folder.  A symbolic link is
+    followed, as ``open(path, "w")`` would: the file it points to is replaced and the link
+    kept.  What is there must be a regular file or nothing: a folder, FIFO, device or socket
+    is refused, since renaming over it would silently replace it (``/dev/null`` included).
+    """
+    text = path_text(path)
+    if not text:
+        raise ValueError("path is empty: give the name of the file to write")
+    if text.endswith(("/", os.sep)) or os.path.basename(text) in (".", ".."):
+        raise IsADirectoryError(errno.EISDIR, "cannot write a file here: the path names a "
+                                "folder; give a file name", text)
+    try:
+        mode = os.stat(text).st_mode                  # follows links, as open() would
+    except FileNotFoundError:
+        mode = None
+    if mode is not None and not stat.S_ISREG(mode):
+        error = IsADirectoryError if stat.S_ISDIR(mode) else FileExistsError
+        raise error(errno.EISDIR if stat.S_ISDIR(mode) else errno.EEXIST,
+                    f"cannot write {text}: it is {_kind(mode)}, not a regular file, and would "
+                    "be replaced; give the name of a file", text)
+    target = Path(os.path.realpath(text) if os.path.islink(text) else text)
+    if not os.path.isdir(target.parent):
+        raise FileNotFoundError(errno.ENOENT, f"cannot write {text}: the folder "
+                                f"{target.parent} does not exist", text)
+    return target
 
 
 def _lock(descriptor: int) -> None:

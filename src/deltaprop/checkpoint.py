@@ -26,6 +26,7 @@ schedule and callbacks as they were.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 import os
@@ -35,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ._files import finite_number, natural, real_number
 from .callbacks import Callback, EarlyStopping, History
 from .layers import Dropout
 
@@ -72,7 +74,7 @@ class Checkpoint(Callback):
     def __init__(self, path: str | os.PathLike, every: int = 1) -> None:
         if isinstance(every, bool) or not isinstance(every, int) or every < 1:
             raise ValueError(f"Checkpoint every must be an integer >= 1, got {every!r}")
-        text = os.fspath(path)
+        text = os.fsdecode(path)
         directory = os.path.isdir(text) or text.endswith(("/", os.sep))
         self.path = Path(text) / FILE_NAME if directory else Path(text)
         self.every = every
@@ -80,8 +82,11 @@ class Checkpoint(Callback):
         self.saved_epochs: list[int] = []
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
+        from ._files import writable_target
+
         self.epochs = logs.get("epochs")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        writable_target(self.path)                    # a FIFO or folder there: before training
 
     def on_epoch_complete(self, epoch: int, stopped: bool) -> None:
         """Called by ``fit`` after every callback and the schedule have seen the epoch."""
@@ -153,11 +158,29 @@ def load_checkpoint(path: str | os.PathLike) -> TrainingState:
     The file-level checks and the checkpoint's own consistency (types, ranges, the history
     against the epoch); :func:`restore_training` then checks it against the training.
     """
-    from ._files import strict_json
+    from ._files import path_text
     from .io import ModelFileError, read_safetensors
 
-    where = os.fspath(path)
-    tensors, fields = read_safetensors(path, FORMAT, expected_fields=FIELDS)
+    where = path_text(path)
+
+    def layout(layouts: dict[str, Any], fields: dict[str, str]) -> None:
+        _check_layout(layouts, _parsed_state(fields, where), where)   # before the tensor bytes
+
+    tensors, fields = read_safetensors(path, FORMAT, expected_fields=FIELDS, layout=layout)
+    info = _parsed_state(fields, where)
+    epoch = info["epoch"]
+    if not natural(epoch) or epoch < 1 or not isinstance(info["stopped"], bool):
+        raise ModelFileError(f"{where}: state 'epoch' must be an integer >= 1 and 'stopped' "
+                             f"true or false, found {epoch!r:.40} and {info['stopped']!r:.40}")
+    history = _checked_history(info["history"], epoch, where)
+    return TrainingState(epoch, info["stopped"], history, info, tensors, where)
+
+
+def _parsed_state(fields: dict[str, str], where: str) -> dict[str, Any]:
+    """The ``state`` field: a JSON object with exactly the keys :data:`STATE_KEYS`."""
+    from ._files import strict_json
+    from .io import ModelFileError
+
     try:
         info = strict_json(fields["state"], constants=True)
     except ValueError as error:
@@ -166,12 +189,28 @@ def load_checkpoint(path: str | os.PathLike) -> TrainingState:
         found = sorted(info) if isinstance(info, dict) else type(info).__name__
         raise ModelFileError(f"{where}: field 'state' must be an object with the keys "
                              f"{sorted(STATE_KEYS)}, found {found}")
-    epoch = info["epoch"]
-    if not _count(epoch) or epoch < 1 or not isinstance(info["stopped"], bool):
-        raise ModelFileError(f"{where}: state 'epoch' must be an integer >= 1 and 'stopped' "
-                             f"true or false, found {epoch!r:.40} and {info['stopped']!r:.40}")
-    history = _checked_history(info["history"], epoch, where)
-    return TrainingState(epoch, info["stopped"], history, info, tensors, where)
+    return info
+
+
+def _check_layout(layouts: dict[str, Any], info: dict[str, Any], where: str) -> None:
+    """Before any tensor byte is read: each tensor is a parameter of the saved architecture
+    (``model/<p>``, ``optimizer/<p>/<slot>``, ``early_stopping/<i>/<p>``) of its shape."""
+    from .io import ModelFileError, check_architecture, parameter_shapes
+
+    try:
+        shapes = parameter_shapes(check_architecture(info["architecture"]))
+    except ValueError as error:
+        raise ModelFileError(f"{where}: state 'architecture': {error}") from None
+    for name, layout in layouts.items():
+        group, _, rest = name.partition("/")
+        parameter = {"model": rest, "optimizer": rest.partition("/")[0],
+                     "early_stopping": rest.partition("/")[2]}.get(group)
+        if parameter not in shapes:
+            raise ModelFileError(f"{where}: unexpected tensor {name!r:.100}")
+        if layout.shape != shapes[parameter]:
+            raise ModelFileError(f"{where}: tensor {name!r} must have shape "
+                                 f"{shapes[parameter]} like the saved architecture's "
+                                 f"{parameter!r}, found {layout.shape}")
 
 
 def _checked_history(data: Any, epoch: int, where: str) -> History:
@@ -186,20 +225,20 @@ def _checked_history(data: Any, epoch: int, where: str) -> History:
         raise fail(f"must be an object with the keys {sorted(keys)}")
     epochs = data["epochs"]                            # compared without building 1..epoch
     if not isinstance(epochs, list) or len(epochs) != epoch or not all(
-            _count(value) and value == i for i, value in enumerate(epochs, start=1)):
+            natural(value) and value == i for i, value in enumerate(epochs, start=1)):
         raise fail(f"must list the epochs 1 to {epoch}, found {data['epochs']!s:.80}")
     logs = data["history"]
     if not isinstance(logs, dict) or "loss" not in logs:
         raise fail("'history' must be an object holding at least 'loss'")
     for key, values in logs.items():
         if not isinstance(values, list) or len(values) != epoch or not all(
-                isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                map(real_number, values)):
             raise fail(f"{key!r} must be a list of {epoch} numbers")
-        if key in ("loss", "lr") and not all(math.isfinite(v) and v >= 0 for v in values):
+        if key in ("loss", "lr") and not all(finite_number(v) and v >= 0 for v in values):
             raise fail(f"{key!r} must hold finite numbers >= 0")
     for key in ("best_epoch", "stopped_epoch"):
         value = data[key]
-        if value is not None and not (_count(value) and 1 <= value <= epoch):
+        if value is not None and not (natural(value) and 1 <= value <= epoch):
             raise fail(f"{key!r} must be null or an epoch in [1, {epoch}], found {value!r:.40}")
     return History.from_dict(data)
 
@@ -261,6 +300,11 @@ def check_resume(state: TrainingState, *, model, optimizer, rng: np.random.Gener
     for position, layer in dropouts.items():
         _check_generator(saved[position], layer.rng, f"{where}: state 'dropout_rng' {position}")
     _check_schedule(info["schedule"], schedule, where)
+    validated = any(key.startswith("val_") for key in state.history.history)
+    if has_validation is not None and validated != has_validation:
+        raise ValueError(f"{where} was saved by a fit {'with' if validated else 'without'} "
+                         f"validation data and this fit has {'some' if has_validation else 'none'}"
+                         ": resume with the same data and validation as the interrupted run")
     monitors = None if early_stopping is None else [
         getattr(stopper, "monitor", None) or ("val_loss" if has_validation else "loss")
         for stopper in early_stopping]
@@ -288,6 +332,7 @@ def _check_arrays(tensors: dict[str, np.ndarray], prefix: str, params: dict[str,
 
 
 def _check_like(array: np.ndarray, param: np.ndarray, name: str, where: str) -> None:
+    """``array`` has the shape and dtype of ``param`` and only finite values."""
     from .io import ModelFileError
 
     if array.shape != param.shape or array.dtype != param.dtype:
@@ -309,9 +354,9 @@ def _check_optimizer(saved: Any, tensors: dict[str, np.ndarray], params: dict[st
     if not isinstance(saved, dict) or set(saved) != keys:
         raise ModelFileError(f"{where}: state 'optimizer' must have the keys {sorted(keys)}")
     if saved["type"] != kind:
-        raise ValueError(f"{where} holds {saved['type']!s:.40} state, but the optimizer "
+        raise ValueError(f"{where} holds {saved['type']!r:.40} state, but the optimizer "
                          f"is {kind}")
-    if not _number(saved["lr"]) or not math.isfinite(saved["lr"]) or saved["lr"] < 0:
+    if not finite_number(saved["lr"]) or saved["lr"] < 0:
         raise ModelFileError(f"{where}: optimizer lr must be a finite number >= 0, found "
                              f"{saved['lr']!r:.40}")
     names, scalars = saved["slots"], saved["scalars"]
@@ -335,6 +380,8 @@ def _check_optimizer(saved: Any, tensors: dict[str, np.ndarray], params: dict[st
 
 def _checked_slot(kind: str, name: str, scalars: dict[str, Any], arrays: dict[str, np.ndarray],
                   param: np.ndarray, where: str) -> dict[str, Any]:
+    """One parameter's optimiser slot: the keys the optimiser keeps (all or none), arrays
+    like the parameter, counts >= 1 and finite numbers."""
     from .io import ModelFileError
 
     slot = {**scalars, **arrays}
@@ -350,8 +397,8 @@ def _checked_slot(kind: str, name: str, scalars: dict[str, Any], arrays: dict[st
             raise ModelFileError(f"{where}: {kind} {name!r} v must be >= 0")
     for key, value in scalars.items():
         rule = schema[key] if schema is not None else "number"
-        ok = (_count(value) and value >= 1) if rule == "count" else (
-            rule == "number" and _number(value) and math.isfinite(value))
+        ok = (natural(value) and value >= 1) if rule == "count" else (
+            rule == "number" and finite_number(value))
         if not ok:
             wanted = {"count": "an integer >= 1", "array": "a tensor"}.get(rule, "a finite number")
             raise ModelFileError(f"{where}: {kind} state {name!r} {key} must be {wanted}, "
@@ -371,10 +418,10 @@ def _check_generator(saved: Any, generator: np.random.Generator, what: str) -> N
                                                                            sort_keys=True)
     except (TypeError, ValueError, KeyError, OverflowError) as error:
         raise ModelFileError(f"{what} is not a valid {type(probe).__name__} state "
-                             f"({type(error).__name__}: {error!s:.80})") from None
+                             f"({type(error).__name__}: {str(error)!r:.80})") from None
     if not same:
         raise ModelFileError(f"{what} is not a valid {type(probe).__name__} state (its values "
-                             f"do not have the types and ranges numpy keeps): {saved!s:.120}")
+                             f"do not have the types and ranges numpy keeps): {saved!r:.120}")
 
 
 def _check_schedule(saved: Any, schedule: Any, where: str) -> None:
@@ -384,7 +431,7 @@ def _check_schedule(saved: Any, schedule: Any, where: str) -> None:
     if (saved is None) != (schedule is None) or (schedule is not None and (
             not isinstance(saved, dict) or saved.get("type") != type(schedule).__name__)):
         found = saved.get("type") if isinstance(saved, dict) else saved
-        raise ValueError(f"{where} was saved with schedule {found!s:.40}, got "
+        raise ValueError(f"{where} was saved with schedule {found!r:.40}, got "
                          f"{type(schedule).__name__ if schedule is not None else None}")
     if schedule is None:
         return
@@ -397,13 +444,31 @@ def _check_schedule(saved: Any, schedule: Any, where: str) -> None:
         if isinstance(now, bool) or isinstance(now, str):
             ok = type(value) is type(now) and (key != "mode" or value in ("min", "max"))
         elif isinstance(now, int):
-            ok = _count(value)
+            ok = natural(value)
         else:                                          # floats; only the best may be ±inf
-            ok = _number(value) and not math.isnan(value) and (
-                key == "best" or (math.isfinite(value) and value >= 0))
+            ok = real_number(value) and not math.isnan(value) and (
+                key == "best" or (finite_number(value) and value >= 0))
         if not ok:
             raise ModelFileError(f"{where}: schedule {key} must be like {now!r} "
                                  f"({type(now).__name__}), found {value!r:.40}")
+    _check_schedule_settings(state, schedule, where)
+
+
+def _check_schedule_settings(state: dict[str, Any], schedule: Any, where: str) -> None:
+    """A built-in schedule's saved settings (``step_size``, ``gamma``...) follow its own
+    constructor's rules, tried on a throwaway instance (it only reads the optimiser's lr)."""
+    from . import schedules
+    from .io import ModelFileError
+
+    kind = type(schedule)
+    if kind not in (schedules.StepLR, schedules.ExponentialLR, schedules.CosineAnnealingLR,
+                    schedules.ReduceLROnPlateau):
+        return
+    names = [name for name in inspect.signature(kind).parameters if name != "optimizer"]
+    try:
+        kind(schedule.optimizer, **{name: state[name] for name in names})
+    except (TypeError, ValueError) as error:
+        raise ModelFileError(f"{where}: schedule state: {error}") from None
 
 
 def _check_early_stopping(saved: Any, state: TrainingState, params: dict[str, np.ndarray],
@@ -428,9 +493,9 @@ def _check_early_stopping(saved: Any, state: TrainingState, params: dict[str, np
             raise ModelFileError(f"{where}: early_stopping {i} must have the keys {sorted(keys)}")
         best, best_epoch, wait = values["best"], values["best_epoch"], values["wait"]
         ok = ((best is None) == (best_epoch is None)
-              and (best is None or (_number(best) and not math.isnan(best)))
-              and (best_epoch is None or (_count(best_epoch) and 1 <= best_epoch <= state.epoch))
-              and _count(wait) and wait <= state.epoch and isinstance(values["monitor"], str)
+              and (best is None or (real_number(best) and not math.isnan(best)))
+              and (best_epoch is None or (natural(best_epoch) and 1 <= best_epoch <= state.epoch))
+              and natural(wait) and wait <= state.epoch and isinstance(values["monitor"], str)
               and isinstance(values["has_best_state"], bool))
         if not ok:
             raise ModelFileError(f"{where}: early_stopping {i} counters out of range: "
@@ -460,14 +525,6 @@ def restore_callbacks(state: TrainingState, callbacks: Any) -> None:
         best = {k[len(prefix):]: v for k, v in state.tensors.items() if k.startswith(prefix)}
         stopper.best_state = best if values["has_best_state"] else None
         stopper.stop_training = state.stopped
-
-
-def _count(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _plain(value: Any) -> Any:

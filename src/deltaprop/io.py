@@ -13,10 +13,11 @@ A model file is a plain `safetensors <https://huggingface.co/docs/safetensors>`_
 No pickle anywhere.  Files are written atomically (see :func:`deltaprop._files.atomic_write`),
 so a crash never leaves half a file under the final name.  A file is untrusted input: loading
 checks everything before building the model (a regular file; the header's claims against the
-file's size before anything is allocated; format, version, checksum; the architecture against
-the tensors' names, shapes and dtypes; the preprocessing's widths and values; the loss name;
-the caller's metadata).  A bad file raises :class:`ModelFileError` naming the file, the field,
-the rule and what was found, and nothing is half-loaded.
+file's size, and the format, version and architecture against the tensors' names, shapes and
+dtypes, before any tensor byte is read; the checksum; finite weights; the preprocessing's
+widths and values; the loss name; the caller's metadata).  A bad file raises
+:class:`ModelFileError` naming the file, the field, the rule and what was found, and nothing
+is half-loaded.
 
 Files of ``format_version`` 1 (written before the checksum covered the metadata) are refused
 unless ``load_bundle(path, legacy=True)`` is asked for, since their metadata could have been
@@ -30,9 +31,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from . import _files
-from ._files import ModelFileError, atomic_write, strict_json
+from ._files import ModelFileError, atomic_write, finite_number, natural, path_text, strict_json
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .layers import Dense, Dropout, Layer
 from .model import Sequential
@@ -99,7 +100,7 @@ class ModelBundle:
 
 def _names(value: Any) -> list[str] | None:
     if not isinstance(value, list) or not all(
-            isinstance(v, str) or _finite(v) for v in value):
+            isinstance(v, str) or finite_number(v) for v in value):
         return None
     return [v if isinstance(v, str) else str(v) for v in value]
 
@@ -119,22 +120,17 @@ def architecture(model: Sequential) -> list[dict[str, Any]]:
     return spec
 
 
-def _finite(value: Any) -> bool:
-    return (isinstance(value, (int, float)) and not isinstance(value, bool)
-            and math.isfinite(value))
-
-
 # the rule each stored layer argument must follow: (test, rule in words)
 ARGUMENT_RULES: dict[str, tuple[Any, str]] = {
-    "in_features": (lambda v: _files._count(v) and v >= 1, "an integer >= 1"),
-    "out_features": (lambda v: _files._count(v) and v >= 1, "an integer >= 1"),
+    "in_features": (lambda v: natural(v) and v >= 1, "an integer >= 1"),
+    "out_features": (lambda v: natural(v) and v >= 1, "an integer >= 1"),
     "bias": (lambda v: isinstance(v, bool), "true or false"),
-    "p": (lambda v: _finite(v) and 0 <= v < 1, "a number in [0, 1)"),
-    "negative_slope": (lambda v: _finite(v) and v >= 0, "a finite number >= 0"),
-    "alpha": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
+    "p": (lambda v: finite_number(v) and 0 <= v < 1, "a number in [0, 1)"),
+    "negative_slope": (lambda v: finite_number(v) and v >= 0, "a finite number >= 0"),
+    "alpha": (lambda v: finite_number(v) and v > 0, "a finite number > 0"),
     "approximate": (lambda v: v in ("none", "tanh"), "'none' or 'tanh'"),
-    "beta": (lambda v: _finite(v) and v > 0, "a finite number > 0"),
-    "threshold": (lambda v: _finite(v), "a finite number"),
+    "beta": (lambda v: finite_number(v) and v > 0, "a finite number > 0"),
+    "threshold": (lambda v: finite_number(v), "a finite number"),
 }
 
 
@@ -252,8 +248,10 @@ def save(model: Sequential, path: str | os.PathLike, *, preprocessing: Any = Non
     a Standardizer must have one mean and scale per model input.  ``loss`` is a loss name,
     class or instance (``"cross_entropy"``, ``dp.MSELoss()``); ``metadata["loss"]``, as
     ``deltaprop train`` writes it, is read as the loss name too, and must then be a known
-    one.  ``metadata`` is a JSON object (dict).  Everything is checked before writing, with
-    the rules :func:`load_bundle` applies.  Returns the path written.
+    one.  ``metadata`` is a JSON object (dict); NumPy numbers and arrays in it (or in a
+    preprocessing dict) are saved as plain numbers and lists, and load back as such.
+    Everything is checked before writing, with the rules :func:`load_bundle` applies (finite
+    weights included).  Returns the path written.
     """
     if not isinstance(model, Sequential):
         raise TypeError(f"save expects a deltaprop Sequential, got {type(model).__name__}")
@@ -261,19 +259,26 @@ def save(model: Sequential, path: str | os.PathLike, *, preprocessing: Any = Non
     metadata = {} if metadata is None else metadata
     if not isinstance(metadata, dict):
         raise TypeError(f"metadata must be a dict (a JSON object), got {type(metadata).__name__}")
-    prep = _preprocessing_dict(preprocessing)
-    _check_preprocessing(prep, spec, "preprocessing")
+    tensors = model.state_dict()
+    try:                                       # parameters replaced by hand, of another dtype
+        _check_tensors(tensors, parameter_shapes(spec), "cannot save the model", "")
+    except ModelFileError as error:            # or shape, would make a file load refuses
+        raise ValueError(str(error)) from None
+    _check_finite(tensors, "cannot save the model")
+    _, prep = _json("preprocessing", _preprocessing_dict(preprocessing), allow_nan=True)
+    _check_preprocessing(prep, spec, "preprocessing")          # then no NaN in a caller's own:
+    prep_text, _ = _json("preprocessing", prep, allow_nan=False)   # load reads it strictly
+    metadata_text, metadata = _json("metadata", metadata, allow_nan=True)
     loss_name = _loss_name(loss, metadata)
     fields = {
         "format": FORMAT,
         "format_version": str(FORMAT_VERSION),
         "deltaprop_version": _version(),
         "architecture": json.dumps(spec),
-        "preprocessing": _json("preprocessing", prep, allow_nan=False),
+        "preprocessing": prep_text,
         "loss": json.dumps(loss_name),
-        "metadata": _json("metadata", metadata, allow_nan=True),
+        "metadata": metadata_text,
     }
-    tensors = model.state_dict()
     fields["checksum"] = checksum(tensors, fields)
     return write_safetensors(path, tensors, fields)
 
@@ -318,14 +323,18 @@ def load_bundle(path: str | os.PathLike, *, legacy: bool = False) -> ModelBundle
     :class:`ModelFileError`.  ``legacy=True`` also reads ``format_version`` 1 files, whose
     checksum does not cover the metadata (only for files you trust; then save them again).
     """
-    where = os.fspath(path)
-    tensors, fields = read_safetensors(path, FORMAT, legacy=legacy)
-    spec = _parse(fields, "architecture", where)
-    try:
-        check_architecture(spec)
-    except ValueError as error:
-        raise ModelFileError(f"{where}: field 'architecture': {error}") from None
+    where = path_text(path)
+
+    def layout(tensors: dict[str, Any], fields: dict[str, str]) -> None:
+        _check_tensors(tensors, parameter_shapes(_architecture(fields, where)), where, "")
+
+    tensors, fields = read_safetensors(path, FORMAT, legacy=legacy, layout=layout)
+    spec = _architecture(fields, where)
     dtype = _check_tensors(tensors, parameter_shapes(spec), where, "")
+    try:
+        _check_finite(tensors, where)
+    except ValueError as error:
+        raise ModelFileError(str(error)) from None
     prep = _parse(fields, "preprocessing", where, default="null")
     try:
         _check_preprocessing(prep, spec, "field 'preprocessing'")
@@ -341,14 +350,27 @@ def load_bundle(path: str | os.PathLike, *, legacy: bool = False) -> ModelBundle
     except ValueError as error:
         raise ModelFileError(f"{where}: field 'loss': {error}") from None
     version = fields.get("deltaprop_version", "")
+    if len(version) > 64 or not version.isprintable():
+        raise ModelFileError(f"{where}: field 'deltaprop_version' must be a version number "
+                             f"(printable, at most 64 characters), found {version!r:.80}")
     model = build(spec, dtype=dtype)
     model.load_state_dict(tensors)                     # checked above: cannot fail
     model.eval()
     return ModelBundle(model, _preprocessing_object(prep), user, version, spec, loss)
 
 
+def _architecture(fields: dict[str, str], where: str) -> list[dict[str, Any]]:
+    """The file's architecture field, parsed and checked (:func:`check_architecture`)."""
+    spec = _parse(fields, "architecture", where)
+    try:
+        return check_architecture(spec)
+    except ValueError as error:
+        raise ModelFileError(f"{where}: field 'architecture': {error}") from None
+
+
 def _parse(fields: dict[str, str], name: str, where: str, *, default: str | None = None,
            constants: bool = False) -> Any:
+    """Metadata field ``name`` read as strict JSON (``default`` when absent, else an error)."""
     text = fields.get(name, default)
     if text is None:
         raise ModelFileError(f"{where}: field {name!r} is missing")
@@ -393,19 +415,49 @@ def write_safetensors(path: str | os.PathLike, tensors: dict[str, np.ndarray],
 
 
 def read_safetensors(path: str | os.PathLike, expected_format: str, *, legacy: bool = False,
-                     expected_fields: tuple[str, ...] | None = None
+                     expected_fields: tuple[str, ...] | None = None,
+                     layout: Callable[[dict[str, Any], dict[str, str]], None] | None = None
                      ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """Tensors and metadata of a deltaprop safetensors file, after the file-level checks:
     a regular file, a sound safetensors structure, the format, the version, exactly the
-    expected metadata fields and the checksum."""
-    where = os.fspath(path)
-    tensors, fields = _files.read_safetensors(path, "model file" if expected_format == FORMAT
-                                              else "checkpoint file")
+    expected metadata fields and the checksum.
+
+    All but the checksum are checked on the header, before any tensor byte is read; so is
+    ``layout(tensors, fields)`` when given, where each tensor is only its ``dtype`` and
+    ``shape`` (:class:`deltaprop._files.TensorLayout`): a file is refused for what its header
+    says before its size is allocated.
+    """
+    where = path_text(path)
+    legacy_file = False
+
+    def check_header(tensors: dict[str, Any], fields: dict[str, str]) -> None:
+        nonlocal legacy_file
+        legacy_file = _check_fields(fields, expected_format, legacy, expected_fields, where)
+        if layout is not None:
+            layout(tensors, fields)
+
+    tensors, fields = _files.read_safetensors(
+        path, "model file" if expected_format == FORMAT else "checkpoint file", check_header)
+    stored = fields["checksum"]
+    actual = _legacy_checksum(tensors) if legacy_file else checksum(tensors, fields)
+    if stored != actual:
+        raise ModelFileError(f"{where}: checksum mismatch: the checksum does not match the "
+                             "file's tensors and metadata, which were changed after saving "
+                             f"(stored {stored!r:.80}, computed {actual!r})")
+    return tensors, fields
+
+
+def _check_fields(fields: dict[str, str], expected_format: str, legacy: bool,
+                  expected_fields: tuple[str, ...] | None, where: str) -> bool:
+    """The format, the version and exactly its metadata fields; True for a version 1 file."""
     if fields.get("format") != expected_format:
+        advice = {"deltaprop-model": "it is a model file: load it with deltaprop.io.load",
+                  "deltaprop-checkpoint": "it is a training checkpoint: resume it with "
+                  "fit(..., resume=path)"}.get(fields.get("format"), "load foreign weights "
+                                               "with safetensors and Sequential.load_state_dict")
         raise ModelFileError(
             f"{where}: a safetensors file, but not a {expected_format} file written by "
-            f"deltaprop (metadata 'format' is {fields.get('format')!r:.60}); load foreign "
-            "weights with safetensors and Sequential.load_state_dict")
+            f"deltaprop (metadata 'format' is {fields.get('format')!r:.60}); {advice}")
     version = fields.get("format_version")
     if version == str(LEGACY_VERSION) and not legacy:
         advice = ("If you trust this file, load it with load_bundle(path, legacy=True) and "
@@ -416,8 +468,12 @@ def read_safetensors(path: str | os.PathLike, expected_format: str, *, legacy: b
             f"the metadata, so an edit of it would go unnoticed. {advice}")
     if version not in ((str(FORMAT_VERSION), str(LEGACY_VERSION)) if legacy
                        and expected_format == FORMAT else (str(FORMAT_VERSION),)):
+        newer = isinstance(version, str) and version.isascii() and version.isdigit() \
+            and len(version) < 10 and int(version) > FORMAT_VERSION
         raise ModelFileError(f"{where}: format_version {version!r:.20} is not supported by "
-                             f"this deltaprop (reads {FORMAT_VERSION})")
+                             f"this deltaprop (reads {FORMAT_VERSION})"
+                             + ("; it was written by a newer deltaprop: upgrade deltaprop "
+                                "to read it" if newer else ""))
     legacy_file = version == str(LEGACY_VERSION)
     allowed = LEGACY_FIELDS if legacy_file else (expected_fields or FIELDS)
     required = ("format", "format_version", "architecture", "checksum") if legacy_file \
@@ -426,13 +482,7 @@ def read_safetensors(path: str | os.PathLike, expected_format: str, *, legacy: b
     if unknown or missing:
         raise ModelFileError(f"{where}: metadata fields do not match format_version {version}:"
                              f" missing {missing}, unexpected {unknown!s:.200}")
-    stored = fields["checksum"]
-    actual = _legacy_checksum(tensors) if legacy_file else checksum(tensors, fields)
-    if stored != actual:
-        raise ModelFileError(f"{where}: checksum mismatch: the checksum does not match the "
-                             "file's tensors and metadata, which were changed after saving "
-                             f"(stored {stored:.80}, computed {actual})")
-    return tensors, fields
+    return legacy_file
 
 
 # -- PyTorch interchange -----------------------------------------------------------------------
@@ -496,6 +546,7 @@ def _zeros(shape: tuple[int, int], rng: np.random.Generator, dtype: Any) -> np.n
 
 
 def _preprocessing_dict(preprocessing: Any) -> Any:
+    """``preprocessing`` as the dict to save: ``to_dict()`` of a Standardizer, or the dict."""
     if preprocessing is None:
         return None
     if hasattr(preprocessing, "to_dict"):
@@ -525,7 +576,7 @@ def _check_preprocessing(prep: Any, spec: list[dict[str, Any]], name: str) -> No
             found = len(values) if isinstance(values, list) else type(values).__name__
             raise ValueError(f"{name}: standardizer {key} must be a list of {width} numbers "
                              f"(one per model input), found {found}")
-        bad = [v for v in values if not _finite(v) or (key == "scale" and v <= 0)]
+        bad = [v for v in values if not finite_number(v) or (key == "scale" and v <= 0)]
         if bad:
             rule = "finite numbers > 0" if key == "scale" else "finite numbers"
             raise ValueError(f"{name}: standardizer {key} must hold {rule}, found "
@@ -540,13 +591,37 @@ def _preprocessing_object(data: Any) -> Any:
     return data
 
 
-def _json(name: str, value: Any, *, allow_nan: bool) -> str:
+def _json(name: str, value: Any, *, allow_nan: bool) -> tuple[str, Any]:
+    """``value`` as the JSON text to save, and that text read back as :func:`load_bundle`
+    will read it (NumPy numbers and arrays become plain numbers and lists; keys that become
+    the same text, such as ``1`` and ``"1"``, are refused)."""
     try:
-        return json.dumps(value, allow_nan=allow_nan)
+        text = json.dumps(value, allow_nan=allow_nan, default=_plain_numpy)
     except RecursionError:
         raise ValueError(f"{name} is nested too deeply to save") from None
     except (TypeError, ValueError) as error:
         raise TypeError(f"{name} must be JSON-serialisable: {error}") from None
+    try:
+        return text, strict_json(text, constants=allow_nan)
+    except ValueError as error:
+        raise ValueError(f"{name} cannot be saved as JSON that loads back: {error}") from None
+
+
+def _plain_numpy(value: Any) -> Any:
+    """``json.dumps``'s fallback: NumPy scalars and arrays as Python numbers and lists."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _check_finite(tensors: dict[str, np.ndarray], where: str) -> None:
+    """Every parameter finite: a model with NaN or infinite weights predicts garbage."""
+    for name, array in tensors.items():
+        if not np.all(np.isfinite(array)):
+            raise ValueError(f"{where}: parameter {name!r} holds NaN or infinite values; a "
+                             "model file holds a usable model only")
 
 
 def _version() -> str:

@@ -41,9 +41,12 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET,
                 ir_version: int = IR_VERSION, check: bool = True) -> Path:
     """Write ``model`` as an ONNX file at ``path`` (checked with ``onnx.checker``).
 
-    The graph computes in the model's dtype (float32 or float64).  Returns the path.
+    The graph computes in the model's dtype (float32 or float64).  ``opset`` must be at least
+    13 (``Softmax`` over the last axis) and at most what the installed onnx knows.  Returns
+    the path.
     """
     onnx, helper, numpy_helper = _onnx()
+    _check_arguments(model, opset, ir_version, check, onnx.defs.onnx_opset_version())
     graph = _Graph(helper, numpy_helper, model.dtype)
     current = "input"
     for position, layer in enumerate(model.layers):
@@ -62,6 +65,29 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET,
     from .io import atomic_write
 
     return atomic_write(path, proto.SerializeToString())
+
+
+MIN_OPSET = 13                                     # Softmax(axis=-1) as PyTorch's dim=-1
+
+
+def _check_arguments(model: Any, opset: Any, ir_version: Any, check: Any, newest: int) -> None:
+    """A deltaprop Sequential that can be saved (supported layers, one Dense at least), and
+    export options of the right types and ranges."""
+    from .io import architecture, check_architecture
+    from .model import Sequential
+
+    if not isinstance(model, Sequential):
+        raise TypeError(f"export_onnx expects a deltaprop Sequential, got "
+                        f"{type(model).__name__}")
+    check_architecture(architecture(model))
+    for name, value, low, high in (("opset", opset, MIN_OPSET, newest),
+                                   ("ir_version", ir_version, 3, None)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < low \
+                or (high is not None and value > high):
+            within = f"in [{low}, {high}]" if high is not None else f">= {low}"
+            raise ValueError(f"export_onnx {name} must be an integer {within}, got {value!r}")
+    if not isinstance(check, bool):
+        raise TypeError(f"export_onnx check must be True or False, got {check!r}")
 
 
 class _Graph:
@@ -83,6 +109,7 @@ class _Graph:
         return output
 
     def add_layer(self, position: int, layer: Any, x: str) -> str:
+        """The nodes of ``layer`` applied to tensor ``x``; returns the output tensor's name."""
         tag = f"l{position}"
         if isinstance(layer, Dense):                     # Z = A Wᵀ + b  (Gemm, transB=1)
             inputs = [x, self.constant(f"{position}.weight", _host(layer.params["weight"]))]
@@ -113,6 +140,8 @@ class _Graph:
                         "Softplus, Softmax")
 
     def _gelu(self, layer: GELU, x: str, tag: str) -> str:
+        r"""GELU from standard operators: :math:`\tfrac12 z (1 + \mathrm{erf}(z/\sqrt2))`, or
+        the tanh approximation."""
         half = self.constant(f"{tag}_half", 0.5)
         one = self.constant(f"{tag}_one", 1.0)
         if layer.approximate == "tanh":                  # ½z(1 + tanh(√(2/π)(z + 0.044715z³)))
