@@ -266,7 +266,7 @@ def test_a_checkpoint_with_validation_resumed_without_changes_nothing(checkpoint
     """The history would grow val_loss for some epochs only (and EarlyStopping would fail on
     the first resumed epoch, after the resume had changed everything)."""
     model, opt, schedule, stopper = _setup(seed=8)
-    stopper = dp.EarlyStopping(patience=50, monitor="val_loss")
+    stopper = dp.EarlyStopping(patience=50)           # monitors val_loss, or loss without
     before = _snapshot(model, opt, schedule, stopper, None)
     with pytest.raises(ValueError, match="saved by a fit with validation data and this fit "
                                          "has none"):
