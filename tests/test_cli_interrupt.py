@@ -129,20 +129,33 @@ def test_a_second_ctrl_c_quits_at_once(tmp_path, monkeypatch, capsys):
     assert not (out / "model.safetensors").exists()
 
 
-def test_ctrl_c_while_saving_leaves_the_previous_files_whole(tmp_path, monkeypatch, capsys):
+@pytest.mark.parametrize("interrupted_write", [1, 2])
+def test_ctrl_c_while_saving_leaves_every_file_whole(interrupted_write, tmp_path, monkeypatch,
+                                                     capsys):
+    """Ctrl-C while the model (1st write) or the history (2nd write) is written: each file
+    is the old one or the new one, whole, and no temporary file is left behind."""
     out = tmp_path / "run"
     argv = ["train", "moons", "--layers", "4", "--epochs", "2", "--out", str(out), "--quiet"]
     assert main(argv) == 0
     old_model = (out / "model.safetensors").read_bytes()
     old_history = (out / "history.json").read_bytes()
     capsys.readouterr()
+    writes = {"count": 0}
+    real_fsync = os.fsync
 
-    def interrupted_fsync(fd):
-        raise KeyboardInterrupt            # Ctrl-C in the middle of writing a file
+    def fsync(fd):
+        writes["count"] += 1
+        if writes["count"] == interrupted_write:
+            raise KeyboardInterrupt            # Ctrl-C in the middle of writing a file
+        real_fsync(fd)
 
-    monkeypatch.setattr(os, "fsync", interrupted_fsync)
+    monkeypatch.setattr(os, "fsync", fsync)
     assert main([*argv[:-3], "--seed", "5", *argv[-3:]]) == 130
-    assert (out / "model.safetensors").read_bytes() == old_model
+    monkeypatch.undo()
+    assert writes["count"] == interrupted_write
+    model_bytes = (out / "model.safetensors").read_bytes()
+    assert (model_bytes == old_model) == (interrupted_write == 1)
+    dio.load(out / "model.safetensors")                       # whole, old or new
     assert (out / "history.json").read_bytes() == old_history
     assert sorted(p.name for p in out.iterdir()) == ["history.json", "model.safetensors"]
 
