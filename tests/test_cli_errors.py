@@ -266,3 +266,34 @@ def _child_env() -> dict[str, str]:
     source = os.path.dirname(os.path.dirname(deltaprop.__file__))
     return {**os.environ, "PYTHONPATH": os.pathsep.join(
         [source, *filter(None, [os.environ.get("PYTHONPATH")])])}
+
+
+def test_a_numeric_header_is_one_warning_line_and_training_goes_on(tmp_path, capsys):
+    path = tmp_path / "noheader.csv"
+    rows = ["0.5,2.5,1"] + [f"{i % 7},{(i * 3) % 5},{i % 2}" for i in range(39)]
+    path.write_text("\n".join(rows) + "\n")
+    assert main(["train", str(path), "--layers", "4", "--epochs", "1", "--quiet"]) == 0
+    captured = capsys.readouterr()
+    (line,) = captured.err.strip().splitlines()
+    assert line.startswith("deltaprop train: warning: ") and "line 1" in line
+    assert "read as the header" in line and "Traceback" not in captured.err
+    assert "39 rows" in captured.out                       # the first row became the header
+
+
+@pytest.mark.parametrize("text", ["32,,16", ",32", "32,", "", " ", ",", "0", "-3", "3,0",
+                                  "a", "1.5", "32;16", "32 ,, 16"])
+def test_int_list_refuses_empty_zero_and_non_integer_widths(text):
+    import argparse
+
+    from deltaprop.cli._common import int_list
+
+    with pytest.raises(argparse.ArgumentTypeError, match=repr(text).replace("(", r"\(")):
+        int_list(text)
+
+
+@pytest.mark.parametrize("text, widths", [("64", [64]), ("64,32", [64, 32]),
+                                          (" 64 , 32 ", [64, 32]), ("32 128", [32, 128])])
+def test_int_list_reads_widths(text, widths):
+    from deltaprop.cli._common import int_list
+
+    assert int_list(text) == widths
