@@ -111,6 +111,31 @@ class _WithCallback(dp.Callback):
         self.inner.on_batch_end(batch, logs)
 
 
+@pytest.mark.parametrize("epoch, code", [(1, 130), (3, 0)])
+def test_ctrl_c_between_batches_ends_at_the_epoch(epoch, code, tmp_path, monkeypatch, capsys):
+    """Ctrl-C after the last batch (during validation or the epoch's logs) stops before the
+    next epoch; after the last epoch the run is simply complete."""
+    original = ProgressBar.on_epoch_end
+
+    def on_epoch_end(self, e, logs):
+        if e == epoch:
+            signal.raise_signal(signal.SIGINT)
+        original(self, e, logs)
+
+    monkeypatch.setattr(ProgressBar, "on_epoch_end", on_epoch_end)
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--layers", "4", "--epochs", "3", "--batch-size", "32",
+                 "--out", str(out), "--quiet"]) == code
+    captured = capsys.readouterr()
+    history = json.loads((out / "history.json").read_text())
+    assert history["epochs"] == list(range(1, epoch + 1))
+    if code == 130:
+        assert "interrupted at epoch 1, batch 9 of 9" in captured.err
+        assert history["interrupted"]["batch"] == 9
+    else:
+        assert "summary" in captured.out and "interrupted" not in history
+
+
 def test_ctrl_c_without_out_says_nothing_was_saved(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     _press_ctrl_c_at(monkeypatch, epoch=1, batch=2)

@@ -3,6 +3,11 @@
 The data is split into train and test parts (stratified for classification), standardised
 with statistics of the training part only (saved with the model), and trained with a
 validation split; a one-screen summary ends the run.
+
+Ctrl-C stops after the current batch and saves the model trained so far and its history to
+--out DIR (exit code 130; a second Ctrl-C quits without saving).  A run whose loss becomes
+NaN or infinite stops with advice on the learning rate (exit code 2).  --out never replaces
+the input data, and every file is written whole (a temporary file, then renamed).
 """
 
 from __future__ import annotations
