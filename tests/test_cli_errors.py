@@ -36,6 +36,8 @@ def files(tmp_path_factory) -> dict[str, str]:
     text("three.csv", "x1,x2,label\n" + "\n".join(f"{i},{i % 5},{'abc'[i % 3]}"
                                                   for i in range(30)) + "\n")
     text("empty.csv", "")
+    text("huge.csv", "a,b,y\n" + "\n".join(f"{(-1) ** i * 1e300},{i},{i % 2}"
+                                           for i in range(20)) + "\n")
     text("binary.csv", b"\xff\xfe\x00\x01garbage\x00")
     text("gap.csv", "x1,x2,label\n1,2,cat\n3,4,\n5,6,dog\n")
     text("nan.csv", "x1,x2,y\n1,2,0.5\n3,4,nan\n5,6,1.5\n")
@@ -79,6 +81,7 @@ CASES = {
     "train-npz-inf-feature": (["train", "{xnan_npz}"], ["'X'", "index (1, 0)", "finite"]),
     "train-npz-without-y": (["train", "{noy_npz}"], ["'y'", "missing"]),
     "train-csv-as-npz": (["train", "{notnpz_npz}"], ["not a readable .npz"]),
+    "train-features-too-large": (["train", "{huge_csv}"], ["standardise", "'a'"]),
     "train-model-as-data": (["train", "{model}"], ["unknown dataset", "model.safetensors"]),
     "train-unknown-name": (["train", "mooons"], ["mooons", "moons"]),
     "train-unknown-column": (["train", "{good_csv}", "--target", "colour"], ["colour", "x1"]),
@@ -248,15 +251,24 @@ def test_an_unreadable_data_file_is_one_line(tmp_path, capsys):
 
 
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
-def test_a_fifo_as_data_is_refused_without_opening_it(tmp_path):
+@pytest.mark.parametrize("name, argv", [
+    ("data.csv", ["train", "{fifo}", "--quiet"]),
+    pytest.param("model.safetensors", ["predict", "{fifo}", "moons"],
+                 marks=pytest.mark.slow),
+    pytest.param("model.safetensors", ["gradcheck", "--model", "{fifo}"],
+                 marks=pytest.mark.slow),
+])
+def test_a_fifo_is_refused_without_opening_it(tmp_path, name, argv):
     """Opening a FIFO for reading blocks until a writer comes: it must be refused before
     (a subprocess, so that a regression fails on the timeout instead of hanging the tests)."""
-    fifo = tmp_path / "data.csv"
+    fifo = tmp_path / name
     os.mkfifo(fifo)
-    result = subprocess.run([sys.executable, "-m", "deltaprop", "train", str(fifo), "--quiet"],
-                            capture_output=True, text=True, timeout=30, env=_child_env())
+    command = [sys.executable, "-m", "deltaprop", *(a.format(fifo=fifo) for a in argv)]
+    result = subprocess.run(command, capture_output=True, text=True, timeout=30,
+                            env=_child_env())
     assert result.returncode == 2, result.stderr
     assert "not a regular file" in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def _child_env() -> dict[str, str]:

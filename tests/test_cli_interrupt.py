@@ -10,6 +10,7 @@ import json
 import os
 import queue
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -244,3 +245,23 @@ def test_ctrl_c_on_a_real_run_saves_a_model_that_predicts(tmp_path):
     model = dio.load(out / "model.safetensors")
     assert np.all(np.isfinite(dp.predict(model, X[:5])))
     assert json.loads((out / "history.json").read_text())["interrupted"]["epoch"] >= 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs on this platform")
+def test_predictions_into_a_pipe_are_written_into_it(tmp_path, capsys):
+    """``--output >(gzip > p.gz)`` or a FIFO: written in place, never renamed over."""
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--layers", "4", "--epochs", "1", "--out", str(out),
+                 "--quiet"]) == 0
+    fifo = tmp_path / "predictions.csv"
+    os.mkfifo(fifo)
+    received: list[str] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    assert main(["predict", str(out / "model.safetensors"), "moons", "--limit", "3",
+                 "--output", str(fifo)]) == 0
+    reader.join(timeout=10)
+    assert received and received[0].splitlines()[0] == "prediction"
+    assert len(received[0].splitlines()) == 4
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    capsys.readouterr()

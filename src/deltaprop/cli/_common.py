@@ -115,6 +115,8 @@ def load_model(path: str):
         raise CLIError(f"model file not found: {path}")
     if os.path.isdir(path):
         raise CLIError(f"model file {path!r} is a directory; give the .safetensors file in it")
+    if not os.path.isfile(path):                   # a FIFO or device: reading could block
+        raise CLIError(f"model file {path!r} is not a regular file")
     with user_errors(f"cannot load model {path!r}"):
         return io.load_bundle(path)
 
@@ -165,7 +167,15 @@ def input_file(name: str) -> str | None:
 
 
 def write_text(path: str | os.PathLike, text: str) -> None:
-    """Write ``text`` (UTF-8) atomically: a reader or a crash never sees half a file."""
+    """Write ``text`` (UTF-8) atomically: a reader or a crash never sees half a file.
+
+    A path that exists but is no regular file (``/dev/stdout``, ``/dev/null``, a FIFO) is
+    written to in place: renaming over it would replace the device, not write to it.
+    """
     from ..io import atomic_write
 
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
     atomic_write(path, text.encode("utf-8"))

@@ -108,7 +108,7 @@ def _loss_and_outputs(args, data) -> tuple[str, int, str | None]:
 def run(args) -> int:
     import deltaprop as dp
 
-    from ..preprocessing import Standardizer, train_test_split
+    from ..preprocessing import train_test_split
 
     if args.plots and not args.out:
         raise CLIError("--plots needs --out DIR to write the images to")
@@ -122,7 +122,7 @@ def run(args) -> int:
         X_train, X_test, y_train, y_test = train_test_split(
             data.X, data.y, test_size=args.test_split or 0.2, seed=args.seed,
             stratify=data.task == "classification")
-    scaler = None if args.no_standardize else Standardizer().fit(X_train)
+    scaler = None if args.no_standardize else _standardizer(X_train, data.feature_names)
     if scaler is not None:
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 
@@ -144,6 +144,21 @@ def run(args) -> int:
                                  (X_test, y_test), test_scores)
     print(_summary(model, history, test_scores, data, loss, written))
     return 0
+
+
+def _standardizer(X_train: np.ndarray, names: list[str]):
+    """The training part's scaling; a mean or spread too large for float64 is an error, not
+    a model that silently divides by infinity."""
+    from ..preprocessing import Standardizer
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaler = Standardizer().fit(X_train)
+    bad = ~(np.isfinite(scaler.mean) & np.isfinite(scaler.scale))
+    if bad.any():
+        column = names[int(np.argmax(bad))]
+        raise CLIError(f"cannot standardise feature {column!r}: its values are too large "
+                       "(their mean or spread overflows float64); rescale the data first")
+    return scaler
 
 
 def _optimizer_settings(args) -> dict:
