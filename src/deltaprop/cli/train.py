@@ -187,19 +187,20 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
 
         stats = LayerStats()
         callbacks.append(stats)
-    try:
-        with stopper.installed(), user_errors("training failed"):
-            history = dp.fit(model, X_train, y_fit, loss=loss, optimizer=optimizer,
-                             epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                             validation_split=args.val_split,
-                             early_stopping=args.early_stopping,
-                             callbacks=[*callbacks, stopper])
-    except TrainingInterrupted as interrupt:
-        progress.on_train_end({})                     # close a tqdm bar left open
-        model.eval()
-        return stats, interrupt
-    except TrainingDivergedError as error:
-        raise CLIError(_divergence_advice(error, optimizer.lr)) from None
+    with user_errors("training failed"):              # bad data or settings: one line
+        try:
+            with stopper.installed():
+                history = dp.fit(model, X_train, y_fit, loss=loss, optimizer=optimizer,
+                                 epochs=args.epochs, batch_size=args.batch_size,
+                                 seed=args.seed, validation_split=args.val_split,
+                                 early_stopping=args.early_stopping,
+                                 callbacks=[*callbacks, stopper])
+        except TrainingInterrupted as interrupt:
+            progress.on_train_end({})                 # close a tqdm bar left open
+            model.eval()
+            return stats, interrupt
+        except TrainingDivergedError as error:        # first: it may also be a ValueError
+            raise CLIError(_divergence_advice(error, optimizer.lr)) from None
     return stats, history
 
 
