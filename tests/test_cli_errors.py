@@ -112,6 +112,7 @@ CASES = {
     "train-out-is-a-file": (["train", "moons", "--out", "{good_csv}"], ["--out", "file"]),
     "train-out-over-the-data": (["train", "{good_csv}", "--out", "{linked}"],
                                 ["input data", "history.json"]),
+    "train-out-empty": (["train", "moons", "--out", ""], ["--out", "empty"]),
     "train-diverges": (["train", "moons", "--lr", "1e6", "--epochs", "3"],
                        ["diverged", "epoch 1", "batch", "--lr", "1e+06"]),
     # evaluate
@@ -139,6 +140,10 @@ CASES = {
                                    ["--output", "directory"]),
     "predict-output-folder-missing": (["predict", "{model}", "{good_csv}", "--output",
                                        "{tmp}/no/such/p.csv"], ["--output", "does not exist"]),
+    "predict-output-empty": (["predict", "{model}", "moons", "--output", ""],
+                             ["--output", "empty"]),
+    "predict-output-under-a-file": (["predict", "{model}", "moons", "--output",
+                                     "{model}/p.csv"], ["--output", "not a folder"]),
     "predict-limit-zero": (["predict", "{model}", "moons", "--limit", "0"], ["--limit"]),
     "predict-limit-negative": (["predict", "{model}", "moons", "--limit", "-1"], ["--limit"]),
     "predict-wrong-width": (["predict", "{model}", "curve"], ["features"]),
@@ -166,6 +171,7 @@ CASES = {
     "bench-samples-zero": (["bench", "--quick", "--samples", "0"], ["--samples"]),
     "bench-unknown-backend": (["bench", "--backend", "tpu"], ["--backend"]),
     "bench-json-is-a-folder": (["bench", "--quick", "--json", "{tmp}"], ["--json"]),
+    "bench-json-empty": (["bench", "--quick", "--json", ""], ["--json", "empty"]),
     "bench-markdown-folder-missing": (["bench", "--quick", "--markdown", "{tmp}/no/t.md"],
                                       ["--markdown"]),
     # demo

@@ -148,11 +148,14 @@ def check_output_file(flag: str, path: str | os.PathLike, inputs: dict[str, str 
     """Refuse an output ``path`` that is a directory, lies in a missing folder, or is one of
     the ``inputs`` (``{"model file": path, ...}``), even through a link."""
     where = os.fspath(path)
+    if not where:
+        raise CLIError(f"{flag} needs a file name, got an empty one")
     if os.path.isdir(where):
         raise CLIError(f"{flag} {where!r} is a directory; give a file name")
     folder = os.path.dirname(os.path.abspath(where))
     if not os.path.isdir(folder):
-        raise CLIError(f"{flag} {where!r}: the folder {folder} does not exist")
+        problem = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise CLIError(f"{flag} {where!r}: {folder} {problem}")
     for what, source in inputs.items():
         if source is not None and os.path.isfile(source) and same_file(where, source):
             raise CLIError(f"{flag} {where!r} is the {what} {source!r}; refusing to "

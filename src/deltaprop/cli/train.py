@@ -116,7 +116,7 @@ def run(args) -> int:
     if args.task and args.task != data.task:
         data = load_data_as(args, args.task)
     loss, n_out, output = _loss_and_outputs(args, data)
-    if args.out:                         # before training: a bad --out must not cost a run
+    if args.out is not None:             # before training: a bad --out must not cost a run
         _prepare_out(args)
     with user_errors("cannot split the data"):
         X_train, X_test, y_train, y_test = train_test_split(
@@ -233,6 +233,8 @@ OUT_FILES = ("model.safetensors", "history.json", "curves.png", "layer_stats.png
 
 def _prepare_out(args) -> None:
     """Create ``--out DIR`` and refuse it when a file written there would be the input data."""
+    if not args.out:
+        raise CLIError("--out needs a folder name, got an empty one")
     out = Path(args.out)
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {args.out!r} is a file; give a folder (it receives "
