@@ -51,6 +51,7 @@ def test_datasets_into_a_closed_pipe_is_quiet():
     assert err == "" and code == 141
 
 
+@pytest.mark.slow
 def test_predict_into_head_is_quiet(tmp_path):
     """More rows than a pipe holds: the child is mid-write when the reader goes away."""
     out = tmp_path / "run"
