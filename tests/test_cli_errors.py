@@ -98,6 +98,7 @@ CASES = {
     "train-epochs-zero": (["train", "moons", "--epochs", "0"], ["--epochs"]),
     "train-batch-size-zero": (["train", "moons", "--batch-size", "0"], ["--batch-size"]),
     "train-val-split-one": (["train", "moons", "--val-split", "1"], ["--val-split"]),
+    "train-test-split-zero": (["train", "moons", "--test-split", "0"], ["--test-split"]),
     "train-test-split-big": (["train", "moons", "--test-split", "1.5"], ["--test-split"]),
     "train-momentum-one": (["train", "moons", "--momentum", "1"], ["--momentum"]),
     "train-unknown-optimizer": (["train", "moons", "--optimizer", "rmsprop"], ["--optimizer"]),

@@ -67,6 +67,7 @@ def _number_type(convert, rule: str, accept):
 
 positive_int = _number_type(int, "an integer >= 1", lambda value: value >= 1)
 fraction = _number_type(float, "a number in [0, 1)", lambda value: 0 <= value < 1)
+open_fraction = _number_type(float, "a number in (0, 1)", lambda value: 0 < value < 1)
 non_negative = _number_type(float, "a finite number >= 0", lambda value: value >= 0)
 
 

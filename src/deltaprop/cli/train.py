@@ -31,6 +31,7 @@ from ._common import (
     int_list,
     load_data,
     non_negative,
+    open_fraction,
     positive_int,
     user_errors,
     write_text,
@@ -72,7 +73,7 @@ def add_parser(subparsers) -> None:
                         help="rows per step (default: %(default)s)")
     parser.add_argument("--val-split", type=fraction, default=0.1,
                         help="fraction of the training rows used for validation")
-    parser.add_argument("--test-split", type=fraction, default=0.2,
+    parser.add_argument("--test-split", type=open_fraction, default=0.2,
                         help="fraction of all rows held out for the final test")
     parser.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE",
                         help="stop after PATIENCE epochs without a better validation loss "
@@ -120,7 +121,7 @@ def run(args) -> int:
         _prepare_out(args)
     with user_errors("cannot split the data"):
         X_train, X_test, y_train, y_test = train_test_split(
-            data.X, data.y, test_size=args.test_split or 0.2, seed=args.seed,
+            data.X, data.y, test_size=args.test_split, seed=args.seed,
             stratify=data.task == "classification")
     scaler = None if args.no_standardize else _standardizer(X_train, data.feature_names)
     if scaler is not None:
