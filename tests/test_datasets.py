@@ -189,6 +189,93 @@ def test_npz_files(tmp_path):
         datasets.load(tmp_path / "junk.npz")
 
 
+@pytest.mark.parametrize("cell, rule", [("", "missing value"), ("  ", "missing value"),
+                                        ("nan", "must be finite"), ("NaN", "must be finite"),
+                                        ("inf", "must be finite"), ("-Infinity", "must be finite")])
+def test_csv_missing_or_non_finite_target_names_the_line(tmp_path, cell, rule):
+    # blank lines are counted: the line is the one a text editor shows
+    path = _write(tmp_path / "d.csv", f"a,b,y\n\n1,2,0.5\n\n3,4,{cell}\n5,6,1\n")
+    with pytest.raises(ValueError, match=rf"line 5, column 'y' \(the target\): (value )?{rule}"):
+        datasets.load(path)
+
+
+def test_csv_line_numbers_count_blank_and_continued_lines(tmp_path):
+    path = _write(tmp_path / "d.csv", 'a,y\n1,"a cat\non two lines"\n\n2,\n')
+    with pytest.raises(ValueError, match=r"line 5, column 'y' \(the target\): missing value"):
+        datasets.load(path, target="y")
+    path = _write(tmp_path / "e.csv", '\n\na,b,y\n1,2,cat\n3,oops,dog\n')
+    with pytest.raises(ValueError, match=r"line 5, column 'b': expected a number"):
+        datasets.load(path)
+
+
+def test_csv_text_labels_stay_labels(tmp_path):
+    path = _write(tmp_path / "d.csv", "a,y\n1,cat\n2,dog\n3, cat \n")
+    data = datasets.load(path)
+    assert data.classes == ["cat", "dog"]
+    np.testing.assert_array_equal(data.y, [0, 1, 0])
+
+
+def test_csv_header_of_numbers_is_read_as_a_header_with_a_warning(tmp_path):
+    path = _write(tmp_path / "d.csv", "1.5,2,0\n3,4,1\n5,6,0\n7,8,1\n")
+    with pytest.warns(datasets.DataFileWarning, match=r"d\.csv line 1: the first row 1\.5, "
+                                                      r"2, 0 is all numbers"):
+        data = datasets.load(path)
+    assert data.n_samples == 3 and data.feature_names == ["1.5", "2"]   # as without a warning
+    assert issubclass(datasets.DataFileWarning, UserWarning)
+
+
+def test_csv_header_with_a_name_gives_no_warning(tmp_path):
+    import warnings
+
+    path = _write(tmp_path / "d.csv", "1,2,label\n3,4,1\n5,6,0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert datasets.load(path).n_samples == 2
+
+
+def test_csv_target_named_twice_is_an_error(tmp_path):
+    path = _write(tmp_path / "d.csv", "y,a,y\n1,2,3\n4,5,6\n")
+    with pytest.raises(ValueError, match="2 columns named 'y'"):
+        datasets.load(path, target="y")
+
+
+@pytest.mark.parametrize("loader, name", [(datasets.load_csv, "d.csv"),
+                                          (datasets.load_npz, "d.npz")])
+def test_a_directory_is_refused_by_name(tmp_path, loader, name):
+    (tmp_path / name).mkdir()
+    with pytest.raises(ValueError, match="is a directory"):
+        loader(tmp_path / name)
+
+
+@pytest.mark.parametrize("y, where", [
+    (np.array([0.5, 1.0, np.nan, 2.0]), "index 2"),
+    (np.array([0.5, np.inf, 1.0, 2.0]), "index 1"),
+    (np.array([[0.5, 1.0], [1.0, 2.0], [3.0, -np.inf], [0.0, 0.0]]), r"index \(2, 1\)"),
+])
+def test_npz_non_finite_target_names_the_index(tmp_path, y, where):
+    np.savez(tmp_path / "d.npz", X=np.ones((4, 2)), y=y)
+    with pytest.raises(ValueError, match=rf"array 'y': targets must be finite, got .* at {where}"):
+        datasets.load(tmp_path / "d.npz")
+
+
+def test_npz_missing_text_label_and_bad_dtypes(tmp_path):
+    np.savez(tmp_path / "d.npz", X=np.ones((3, 2)), y=np.array(["cat", " ", "dog"]))
+    with pytest.raises(ValueError, match=r"missing target at index 1 \(empty string\)"):
+        datasets.load(tmp_path / "d.npz")
+    np.savez(tmp_path / "c.npz", X=np.ones((3, 2)), y=np.array([1j, 2, 3]))
+    with pytest.raises(ValueError, match="y must hold numbers or text labels"):
+        datasets.load(tmp_path / "c.npz")
+
+
+def test_npz_non_finite_feature_names_the_index(tmp_path):
+    X = np.ones((4, 3))
+    X[3, 2] = np.nan
+    np.savez(tmp_path / "d.npz", X=X, y=np.array([0, 1, 0, 1]))
+    with pytest.raises(ValueError, match=r"array 'X': features must be finite, got nan at "
+                                         r"index \(3, 2\)"):
+        datasets.load(tmp_path / "d.npz")
+
+
 def test_train_test_split_sizes_and_reproducibility():
     X, y = np.arange(40.0).reshape(20, 2), np.arange(20)
     X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, seed=0)

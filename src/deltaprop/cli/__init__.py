@@ -2,14 +2,19 @@
 
 Each subcommand module defines ``add_parser(subparsers)`` (its flags, help and examples) and
 ``run(args) -> int``.  A ``CLIError`` raised by a subcommand ends the program with one clear
-line on stderr and exit code 2: user mistakes never end in a traceback.
+line on stderr and exit code 2: user mistakes never end in a traceback.  So do bad flags
+(argparse's usage text is left out: ``--help`` shows it), a warning is one line too, and a
+reader that closes the pipe early (``deltaprop predict ... | head -1``) ends the program
+quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
+import warnings
 
 # subcommand name -> module under deltaprop.cli (imported only when listed in --help or run)
 SUBCOMMANDS = {
@@ -26,13 +31,25 @@ SUBCOMMANDS = {
     "card": "card",
 }
 
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130           # 128 + SIGINT, as a shell reports a process ended by Ctrl-C
+EXIT_BROKEN_PIPE = 141           # 128 + SIGPIPE, as `yes | head -1` ends
+
 
 class CLIError(Exception):
     """A user mistake (missing file, bad flag value): printed as one line, exit code 2."""
 
 
+class _Parser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors are one line (the usage is one ``--help`` away)."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USER_ERROR, f"{self.prog}: error: {message} "
+                                   f"(see '{self.prog} --help')\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="deltaprop",
         description="Multilayer perceptrons with hand-written matrix backpropagation.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -51,12 +68,45 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return 2
+        return EXIT_USER_ERROR
     try:
-        return int(args.run(args) or 0)
+        with warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning(args.command)
+            _show_data_warnings()
+            code = int(args.run(args) or 0)
+            sys.stdout.flush()          # a closed pipe is noticed here, not at exit
+        return code
     except CLIError as error:
         print(f"deltaprop {args.command}: error: {error}", file=sys.stderr)
-        return 2
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(f"deltaprop {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+def _one_line_warning(command: str):
+    """``warnings.showwarning`` for the CLI: ``deltaprop CMD: warning: MESSAGE``."""
+    def show(message, category, filename, lineno, file=None, line=None):
+        text = " ".join(str(message).split())
+        print(f"deltaprop {command}: warning: {text}", file=file or sys.stderr)
+    return show
+
+
+def _show_data_warnings() -> None:
+    """Warnings about the user's data files are always shown (once each), never errors."""
+    from ..datasets.files import DataFileWarning
+
+    warnings.simplefilter("default", DataFileWarning)
+
+
+def _silence_stdout() -> None:
+    """After ``BrokenPipeError``: point stdout at devnull so that the interpreter's final flush
+    does not fail again (the recipe of the Python docs, "Note on SIGPIPE")."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):     # stdout is not a real file (tests)
+        pass

@@ -22,7 +22,7 @@ def user_errors(what: str):
     """Turn the library's ValueError / TypeError / OSError into a one-line ``CLIError``."""
     try:
         yield
-    except CLIError:
+    except (CLIError, BrokenPipeError):             # a closed pipe is main's to end quietly
         raise
     except FileNotFoundError as error:
         raise CLIError(f"{what}: no such file: {error.filename}") from None
@@ -32,14 +32,23 @@ def user_errors(what: str):
 
 
 def int_list(text: str) -> list[int]:
-    """``"64,32"`` -> ``[64, 32]`` (argparse type); every width must be >= 1."""
+    """``"64,32"`` -> ``[64, 32]`` (argparse type); every width must be a whole number >= 1.
+
+    Spaces around a width are allowed (``"32 128"`` also works); an empty width
+    (``"32,,16"``, ``",32"``, ``"32,"``, ``""``) is an error, not skipped: it is a typo
+    whose meaning cannot be guessed.
+    """
+    parts = [part.strip() for part in text.split(",")] if "," in text else text.split()
+    if not text.strip() or any(not part for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"expected comma-separated widths like 64,32 with no empty entry, got {text!r}")
     try:
-        values = [int(part) for part in text.split(",") if part.strip()]
+        values = [int(part) for part in parts]
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated integers like 64,32, got {text!r}") from None
     if any(value < 1 for value in values):
-        raise argparse.ArgumentTypeError(f"layer widths must be >= 1, got {text!r}")
+        raise argparse.ArgumentTypeError(f"widths must be >= 1, got {text!r}")
     return values
 
 
@@ -58,6 +67,7 @@ def _number_type(convert, rule: str, accept):
 
 positive_int = _number_type(int, "an integer >= 1", lambda value: value >= 1)
 fraction = _number_type(float, "a number in [0, 1)", lambda value: 0 <= value < 1)
+open_fraction = _number_type(float, "a number in (0, 1)", lambda value: 0 < value < 1)
 non_negative = _number_type(float, "a finite number >= 0", lambda value: value >= 0)
 
 
@@ -89,9 +99,11 @@ def load_data(name: str, target: str | None = None, seed: int | None = None):
     elif name in datasets.REGISTRY and seed is not None and \
             "seed" in inspect.signature(datasets.REGISTRY[name]).parameters:
         options["seed"] = seed                      # toy generators: reproducible data
-    if name not in datasets.REGISTRY and not os.path.exists(name) and \
-            name.lower().endswith((".csv", ".npz")):
-        raise CLIError(f"data file not found: {name}")
+    if name not in datasets.REGISTRY and name.lower().endswith((".csv", ".npz")):
+        if not os.path.exists(name):
+            raise CLIError(f"data file not found: {name}")
+        if os.path.isdir(name):
+            raise CLIError(f"data file {name!r} is a directory, not a .csv/.npz file")
     with user_errors(f"cannot load {name!r}"):
         return datasets.load(name, **options)
 
@@ -102,6 +114,10 @@ def load_model(path: str):
 
     if not os.path.exists(path):
         raise CLIError(f"model file not found: {path}")
+    if os.path.isdir(path):
+        raise CLIError(f"model file {path!r} is a directory; give the .safetensors file in it")
+    if not os.path.isfile(path):                   # a FIFO or device: reading could block
+        raise CLIError(f"model file {path!r} is not a regular file")
     with user_errors(f"cannot load model {path!r}"):
         return io.load_bundle(path)
 
@@ -117,3 +133,53 @@ def prepare_features(bundle, X: np.ndarray) -> np.ndarray:
 
 def format_scores(scores: dict[str, float]) -> str:
     return "  ".join(f"{key} {value:.4f}" for key, value in scores.items())
+
+
+# -- output files: never over an input, always whole ------------------------------------------
+def same_file(path: str | os.PathLike, other: str | os.PathLike) -> bool:
+    """Whether two paths name one file, also through symbolic or hard links."""
+    try:
+        return os.path.samefile(path, other)
+    except OSError:                                 # one of them does not exist (yet)
+        return os.path.realpath(path) == os.path.realpath(other)
+
+
+def check_output_file(flag: str, path: str | os.PathLike, inputs: dict[str, str | None]
+                      ) -> None:
+    """Refuse an output ``path`` that is a directory, lies in a missing folder, or is one of
+    the ``inputs`` (``{"model file": path, ...}``), even through a link."""
+    where = os.fspath(path)
+    if not where:
+        raise CLIError(f"{flag} needs a file name, got an empty one")
+    if os.path.isdir(where):
+        raise CLIError(f"{flag} {where!r} is a directory; give a file name")
+    folder = os.path.dirname(os.path.abspath(where))
+    if not os.path.isdir(folder):
+        problem = "is not a folder" if os.path.exists(folder) else "does not exist"
+        raise CLIError(f"{flag} {where!r}: {folder} {problem}")
+    for what, source in inputs.items():
+        if source is not None and os.path.isfile(source) and same_file(where, source):
+            raise CLIError(f"{flag} {where!r} is the {what} {source!r}; refusing to "
+                           "overwrite it, choose another file name")
+
+
+def input_file(name: str) -> str | None:
+    """``name`` when it is a file the command reads (not a registered dataset name)."""
+    from .. import datasets
+
+    return None if name in datasets.REGISTRY or not os.path.isfile(name) else name
+
+
+def write_text(path: str | os.PathLike, text: str) -> None:
+    """Write ``text`` (UTF-8) atomically: a reader or a crash never sees half a file.
+
+    A path that exists but is no regular file (``/dev/stdout``, ``/dev/null``, a FIFO) is
+    written to in place: renaming over it would replace the device, not write to it.
+    """
+    from ..io import atomic_write
+
+    if os.path.exists(path) and not os.path.isfile(path):
+        with open(path, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        return
+    atomic_write(path, text.encode("utf-8"))

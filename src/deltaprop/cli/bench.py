@@ -20,16 +20,7 @@ import argparse
 import shlex
 import sys
 
-
-def _int_list(text: str) -> list[int]:
-    try:
-        values = [int(part) for part in text.replace(",", " ").split()]
-    except ValueError:
-        values = []
-    if not values or min(values) < 1:
-        raise argparse.ArgumentTypeError(f"expected positive integers like 32,128,512, "
-                                         f"got {text!r}")
-    return values
+from ._common import check_output_file, int_list, user_errors, write_text
 
 
 def add_parser(subparsers) -> None:
@@ -39,9 +30,9 @@ def add_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", type=int, default=None,
                         help="rows of synthetic data (default 60000; 512 with --quick)")
-    parser.add_argument("--sizes", type=_int_list, default=None,
+    parser.add_argument("--sizes", type=int_list, default=None,
                         help="layer widths, input first (default 784,256,128,10)")
-    parser.add_argument("--batch-sizes", type=_int_list, default=None,
+    parser.add_argument("--batch-sizes", type=int_list, default=None,
                         help="batch sizes (default 32,128,512)")
     parser.add_argument("--epochs", type=int, default=1, help="epochs per timed run (default 1)")
     parser.add_argument("--reps", type=int, default=None,
@@ -125,6 +116,9 @@ def run(args) -> int:
     from . import CLIError
 
     cfg = config_from_args(args)
+    for flag, path in (("--json", args.json), ("--markdown", args.markdown)):
+        if path is not None:              # before minutes of timing, not after
+            check_output_file(flag, path, {})
     try:
         get_backend(cfg.backend)                   # a missing library / device: one line
     except BackendUnavailableError as error:
@@ -134,10 +128,9 @@ def run(args) -> int:
     data = run_settings(cfg, args.blas_env, command=command.strip())
     text = to_markdown(data)
     print(text)
-    if args.json:
-        with open(args.json, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, indent=1)
-    if args.markdown:
-        with open(args.markdown, "w", encoding="utf-8") as handle:
-            handle.write(text + "\n")
+    with user_errors("cannot write the results"):
+        if args.json:
+            write_text(args.json, json.dumps(data, indent=1))
+        if args.markdown:
+            write_text(args.markdown, text + "\n")
     return 0

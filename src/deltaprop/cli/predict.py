@@ -8,16 +8,21 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
 
 import numpy as np
 
 from ._common import (
     add_model_data_arguments,
+    check_output_file,
+    input_file,
     load_data,
     load_model,
+    positive_int,
     prepare_features,
     user_errors,
+    write_text,
 )
 from .evaluate import saved_loss
 
@@ -33,46 +38,59 @@ def add_parser(subparsers) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_data_arguments(parser)
     parser.add_argument("--proba", action="store_true", help="add class probabilities")
-    parser.add_argument("--limit", type=int, help="print only the first LIMIT rows")
-    parser.add_argument("--output", metavar="FILE", help="write the CSV to FILE (default: "
-                                                         "standard output)")
+    parser.add_argument("--limit", type=positive_int, help="print only the first LIMIT rows")
+    parser.add_argument("--output", metavar="FILE",
+                        help="write the CSV to FILE (default: standard output); never the "
+                             "model or data file, written whole or not at all")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
-    from ..losses import get_loss
-    from ..metrics import labels_from_output
-    from ..training import predict, predict_proba
-
+    if args.output is not None:               # before any work: the inputs stay untouched
+        check_output_file("--output", args.output,
+                          {"model file": args.model, "input data": input_file(args.data)})
     bundle = load_model(args.model)
     loss = saved_loss(bundle, args.loss)
     data = load_data(args.data, args.target, seed=args.seed)
     X = prepare_features(bundle, data.X)
     if args.limit is not None:
-        X = X[:max(args.limit, 0)]
+        X = X[:args.limit]
+    with user_errors(f"cannot predict on {args.data!r}"):
+        header, rows = _table(bundle, loss, X, args.proba)
+    if args.output is None:
+        _write_csv(sys.stdout, header, rows)
+        return 0
+    text = io.StringIO()
+    _write_csv(text, header, rows)
+    with user_errors("cannot write the predictions"):
+        write_text(args.output, text.getvalue())
+    return 0
+
+
+def _table(bundle, loss: str, X: np.ndarray, proba: bool) -> tuple[list[str], list[list]]:
+    """The CSV header and rows: predicted values (regression) or labels, with probabilities."""
+    from ..losses import get_loss
+    from ..metrics import labels_from_output
+    from ..training import predict, predict_proba
+
     output = np.asarray(predict(bundle.model, X))
-    header: list[str]
     if loss == "mse":
         names = bundle.metadata.get("target_names") or [f"y{i}" for i in range(output.shape[1])]
-        header, rows = list(names)[:output.shape[1]], output.tolist()
-    else:
-        classes = bundle.metadata.get("classes") or []
-        labels = labels_from_output(output, get_loss(loss).link)
-        names = [classes[i] if i < len(classes) else str(i) for i in labels]
-        header, rows = ["prediction"], [[name] for name in names]
-        if args.proba:
-            proba = np.asarray(predict_proba(bundle.model, X, loss))
-            if proba.shape[1] == 1:                       # one sigmoid output: P(class 1)
-                proba = np.hstack([1 - proba, proba])
-            header += [f"p({c})" for c in (classes or range(proba.shape[1]))]
-            rows = [row + [f"{p:.6f}" for p in probs] for row, probs in zip(rows, proba)]
-    with user_errors("cannot write the predictions"):
-        stream = open(args.output, "w", newline="") if args.output else sys.stdout
-        try:
-            writer = csv.writer(stream, lineterminator="\n")
-            writer.writerow(header)
-            writer.writerows(rows)
-        finally:
-            if args.output:
-                stream.close()
-    return 0
+        return list(names)[:output.shape[1]], output.tolist()
+    classes = bundle.metadata.get("classes") or []
+    labels = labels_from_output(output, get_loss(loss).link)
+    names = [classes[i] if i < len(classes) else str(i) for i in labels]
+    header, rows = ["prediction"], [[name] for name in names]
+    if proba:
+        probabilities = np.asarray(predict_proba(bundle.model, X, loss))
+        if probabilities.shape[1] == 1:                  # one sigmoid output: P(class 1)
+            probabilities = np.hstack([1 - probabilities, probabilities])
+        header += [f"p({c})" for c in (classes or range(probabilities.shape[1]))]
+        rows = [row + [f"{p:.6f}" for p in probs] for row, probs in zip(rows, probabilities)]
+    return header, rows
+
+
+def _write_csv(stream, header: list[str], rows: list[list]) -> None:
+    writer = csv.writer(stream, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)

@@ -3,6 +3,11 @@
 The data is split into train and test parts (stratified for classification), standardised
 with statistics of the training part only (saved with the model), and trained with a
 validation split; a one-screen summary ends the run.
+
+Ctrl-C stops after the current batch and saves the model trained so far and its history to
+--out DIR (exit code 130; a second Ctrl-C quits without saving).  A run whose loss becomes
+NaN or infinite stops with advice on the learning rate (exit code 2).  --out never replaces
+the input data, and every file is written whole (a temporary file, then renamed).
 """
 
 from __future__ import annotations
@@ -10,21 +15,28 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import sys
 from pathlib import Path
 
 import numpy as np
 
-from . import CLIError
+from . import EXIT_INTERRUPTED, CLIError
 from ._common import (
     add_data_arguments,
+    check_output_file,
     format_scores,
     fraction,
+    input_file,
     int_list,
     load_data,
     non_negative,
+    open_fraction,
     positive_int,
     user_errors,
+    write_text,
 )
+from ._interrupt import StopOnInterrupt, TrainingInterrupted
 
 EXAMPLES = """examples:
   deltaprop train digits --layers 64 --epochs 30 --out runs/digits
@@ -61,7 +73,7 @@ def add_parser(subparsers) -> None:
                         help="rows per step (default: %(default)s)")
     parser.add_argument("--val-split", type=fraction, default=0.1,
                         help="fraction of the training rows used for validation")
-    parser.add_argument("--test-split", type=fraction, default=0.2,
+    parser.add_argument("--test-split", type=open_fraction, default=0.2,
                         help="fraction of all rows held out for the final test")
     parser.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE",
                         help="stop after PATIENCE epochs without a better validation loss "
@@ -97,8 +109,7 @@ def _loss_and_outputs(args, data) -> tuple[str, int, str | None]:
 def run(args) -> int:
     import deltaprop as dp
 
-    from ..preprocessing import Standardizer, train_test_split
-    from ..progress import ProgressBar
+    from ..preprocessing import train_test_split
 
     if args.plots and not args.out:
         raise CLIError("--plots needs --out DIR to write the images to")
@@ -106,37 +117,26 @@ def run(args) -> int:
     if args.task and args.task != data.task:
         data = load_data_as(args, args.task)
     loss, n_out, output = _loss_and_outputs(args, data)
-    classification = data.task == "classification"
+    if args.out is not None:             # before training: a bad --out must not cost a run
+        _prepare_out(args)
     with user_errors("cannot split the data"):
         X_train, X_test, y_train, y_test = train_test_split(
-            data.X, data.y, test_size=args.test_split or 0.2, seed=args.seed,
-            stratify=classification)
-    scaler = None if args.no_standardize else Standardizer().fit(X_train)
+            data.X, data.y, test_size=args.test_split, seed=args.seed,
+            stratify=data.task == "classification")
+    scaler = None if args.no_standardize else _standardizer(X_train, data.feature_names)
     if scaler is not None:
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 
     with user_errors("bad model settings"):
         model = dp.mlp([data.n_features, *args.layers, n_out], activation=args.activation,
                        output=output, seed=args.seed, dtype=args.dtype)
-        lr = DEFAULT_LR[args.optimizer] if args.lr is None else args.lr
-        settings = {"lr": lr, "weight_decay": args.weight_decay}
-        if args.optimizer == "sgd":
-            settings["momentum"] = args.momentum
-        optimizer = dp.optim.get_optimizer(args.optimizer, model, **settings)
-    callbacks = [ProgressBar(quiet=args.quiet)]
-    stats = None
-    if args.plots:
-        from ..plots import LayerStats
-
-        stats = LayerStats()
-        callbacks.append(stats)
-    y_fit = y_train.astype(np.float64) if loss in ("bce", "bce_with_logits") else y_train
-    with user_errors("training failed"):
-        history = dp.fit(model, X_train, y_fit, loss=loss, optimizer=optimizer,
-                         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed,
-                         validation_split=args.val_split, early_stopping=args.early_stopping,
-                         callbacks=callbacks)
-    y_eval = y_test.astype(np.float64) if loss in ("bce", "bce_with_logits") else y_test
+        optimizer = dp.optim.get_optimizer(args.optimizer, model, **_optimizer_settings(args))
+    binary = loss in ("bce", "bce_with_logits")
+    y_fit = y_train.astype(np.float64) if binary else y_train
+    stats, history = _fit(args, model, optimizer, loss, X_train, y_fit)
+    if isinstance(history, TrainingInterrupted):
+        return _save_interrupted(args, model, history, scaler, data, loss)
+    y_eval = y_test.astype(np.float64) if binary else y_test
     test_scores = dp.evaluate(model, X_test, y_eval, loss=loss)
 
     written = []
@@ -145,6 +145,74 @@ def run(args) -> int:
                                  (X_test, y_test), test_scores)
     print(_summary(model, history, test_scores, data, loss, written))
     return 0
+
+
+def _standardizer(X_train: np.ndarray, names: list[str]):
+    """The training part's scaling; a mean or spread too large for float64 is an error, not
+    a model that silently divides by infinity."""
+    from ..preprocessing import Standardizer
+
+    with np.errstate(over="ignore", invalid="ignore"):
+        scaler = Standardizer().fit(X_train)
+    bad = ~(np.isfinite(scaler.mean) & np.isfinite(scaler.scale))
+    if bad.any():
+        column = names[int(np.argmax(bad))]
+        raise CLIError(f"cannot standardise feature {column!r}: its values are too large "
+                       "(their mean or spread overflows float64); rescale the data first")
+    return scaler
+
+
+def _optimizer_settings(args) -> dict:
+    lr = DEFAULT_LR[args.optimizer] if args.lr is None else args.lr
+    settings = {"lr": lr, "weight_decay": args.weight_decay}
+    if args.optimizer == "sgd":
+        settings["momentum"] = args.momentum
+    return settings
+
+
+def _fit(args, model, optimizer, loss, X_train, y_fit):
+    """``fit`` with the progress bar, the layer statistics (``--plots``) and Ctrl-C handling.
+
+    Returns ``(stats, history)``, where ``history`` is a :class:`TrainingInterrupted` when
+    Ctrl-C ended the run.  A diverging run is a one-line ``CLIError`` with advice.
+    """
+    import deltaprop as dp
+
+    from ..progress import ProgressBar
+    from ..training import TrainingDivergedError
+
+    progress, stopper, stats = ProgressBar(quiet=args.quiet), StopOnInterrupt(), None
+    callbacks = [progress]
+    if args.plots:
+        from ..plots import LayerStats
+
+        stats = LayerStats()
+        callbacks.append(stats)
+    with user_errors("training failed"):              # bad data or settings: one line
+        try:
+            with stopper.installed():
+                history = dp.fit(model, X_train, y_fit, loss=loss, optimizer=optimizer,
+                                 epochs=args.epochs, batch_size=args.batch_size,
+                                 seed=args.seed, validation_split=args.val_split,
+                                 early_stopping=args.early_stopping,
+                                 callbacks=[*callbacks, stopper])
+        except TrainingInterrupted as interrupt:
+            progress.on_train_end({})                 # close a tqdm bar left open
+            model.eval()
+            return stats, interrupt
+        except TrainingDivergedError as error:        # first: it may also be a ValueError
+            raise CLIError(_divergence_advice(error, optimizer.lr)) from None
+    return stats, history
+
+
+def _divergence_advice(error: Exception, lr: float) -> str:
+    """One line: what happened, where, and the learning rate to go below."""
+    text = str(error)
+    where = re.search(r"at epoch \d+, batch \d+ of \d+", text)
+    cause = text[:where.start()].strip() if where else text
+    place = f" {where.group(0)}" if where else ""
+    return (f"training diverged ({cause}{place}); nothing was saved; try a smaller --lr "
+            f"than {lr:g}")
 
 
 def load_data_as(args, task: str):
@@ -159,23 +227,70 @@ def load_data_as(args, task: str):
         return datasets.load(args.data, **options)
 
 
-def _write_outputs(args, model, history, scaler, data, loss, stats, test, test_scores):
+# the files ``--out DIR`` receives (the plots only with --plots)
+OUT_FILES = ("model.safetensors", "history.json", "curves.png", "layer_stats.png",
+             "weights.png", "confusion.png", "decision_boundary.png")
+
+
+def _prepare_out(args) -> None:
+    """Create ``--out DIR`` and refuse it when a file written there would be the input data."""
+    if not args.out:
+        raise CLIError("--out needs a folder name, got an empty one")
+    out = Path(args.out)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--out {args.out!r} is a file; give a folder (it receives "
+                       "model.safetensors and history.json)")
+    with user_errors(f"cannot create the folder {args.out!r}"):
+        out.mkdir(parents=True, exist_ok=True)
+    for name in OUT_FILES:
+        check_output_file("--out", out / name, {"input data": input_file(args.data)})
+
+
+def _save_model(args, model, scaler, data, loss, extra: dict) -> Path:
     from .. import io
 
+    metadata = {"task": data.task, "loss": loss, "dataset": data.name or args.data,
+                "feature_names": data.feature_names,
+                "classes": [str(c) for c in data.classes],
+                "target_names": data.target_names, **extra}
+    return io.save(model, Path(args.out) / "model.safetensors", preprocessing=scaler,
+                   metadata=metadata)
+
+
+def _save_history(args, history, extra: dict) -> Path:
+    path = Path(args.out) / "history.json"
+    write_text(path, json.dumps({**history.to_dict(), **extra}, indent=2) + "\n")
+    return path
+
+
+def _write_outputs(args, model, history, scaler, data, loss, stats, test, test_scores):
     out = Path(args.out)
     with user_errors(f"cannot write to {out}"):
-        out.mkdir(parents=True, exist_ok=True)
-        metadata = {"task": data.task, "loss": loss, "dataset": data.name or args.data,
-                    "feature_names": data.feature_names, "classes": [str(c) for c in
-                                                                     data.classes],
-                    "target_names": data.target_names, "test": test_scores}
-        written = [io.save(model, out / "model.safetensors", preprocessing=scaler,
-                           metadata=metadata)]
-        (out / "history.json").write_text(json.dumps(history.to_dict(), indent=2) + "\n")
-        written.append(out / "history.json")
+        written = [_save_model(args, model, scaler, data, loss, {"test": test_scores}),
+                   _save_history(args, history, {})]
         if args.plots:
             written += _write_plots(out, model, history, stats, data, loss, test)
     return [os.fspath(path) for path in written]
+
+
+def _save_interrupted(args, model, stop: TrainingInterrupted, scaler, data, loss) -> int:
+    """Ctrl-C: save the model as it is after the last whole step, and the complete epochs."""
+    history = stop.history
+    epochs = f"{len(history)} complete epoch{'s' * (len(history) != 1)}"
+    where = f"interrupted at epoch {stop.epoch}, batch {stop.batch} of {stop.n_batches}"
+    if not args.out:
+        print(f"deltaprop train: {where}; nothing saved (pass --out DIR to keep the model)",
+              file=sys.stderr)
+        return EXIT_INTERRUPTED
+    note = {"epoch": stop.epoch, "batch": stop.batch, "n_batches": stop.n_batches,
+            "note": f"training was {where}: the weights include every step up to there; "
+                    f"the history holds the {epochs} only (a partial epoch is not logged)"}
+    with user_errors(f"cannot write to {args.out}"):
+        model_path = _save_model(args, model, scaler, data, loss, {"interrupted": note})
+        history_path = _save_history(args, history, {"interrupted": note})
+    print(f"deltaprop train: {where}; saved the model trained so far to {model_path} and "
+          f"its history ({epochs}) to {history_path}", file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _write_plots(out: Path, model, history, stats, data, loss, test):

@@ -22,7 +22,7 @@ from typing import Any
 from ..preprocessing import Standardizer, train_test_split
 from ._dataset import Dataset
 from .external import SKLEARN_SETS, mnist1d, sklearn_dataset
-from .files import load_csv, load_npz
+from .files import DataFileWarning, load_csv, load_npz
 from .toy import DESCRIPTIONS, blobs, circles, curve, moons, quadrants, spirals
 
 
@@ -92,7 +92,7 @@ def load(name_or_path: str | os.PathLike, **options: Any) -> Dataset:
 
 
 __all__ = [
-    "REGISTRY", "Dataset", "Standardizer", "available", "blobs", "circles", "curve", "load",
-    "load_csv", "load_npz", "mnist1d", "moons", "quadrants", "sklearn_dataset", "spirals",
-    "train_test_split", "xor",
+    "REGISTRY", "DataFileWarning", "Dataset", "Standardizer", "available", "blobs", "circles",
+    "curve", "load", "load_csv", "load_npz", "mnist1d", "moons", "quadrants",
+    "sklearn_dataset", "spirals", "train_test_split", "xor",
 ]

@@ -1,8 +1,9 @@
 """Datasets from files: CSV (header row, numeric feature columns) and NPZ (keys ``X``, ``y``).
 
 Errors name the file and what is wrong with it: an unknown target column lists the valid
-ones, a non-numeric feature value gives its line and column.  NPZ files are read with
-``allow_pickle=False``.
+ones; a non-numeric, missing or non-finite value (feature or target) gives its line (as a
+text editor numbers it) and column in a CSV file, its index in an NPZ file.  Only regular
+files are opened; NPZ files are read with ``allow_pickle=False``.
 """
 
 from __future__ import annotations
@@ -10,12 +11,18 @@ from __future__ import annotations
 import csv
 import math
 import os
+import stat
+import warnings
 
 import numpy as np
 
 from ._dataset import TASKS, Dataset
 
 MAX_CLASSES = 20     # integer targets with at most this many distinct values are labels
+
+
+class DataFileWarning(UserWarning):
+    """Something in a data file that is read, but perhaps not as its author meant."""
 
 
 def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | None = None,
@@ -32,43 +39,76 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
         distinct values, mean classification; anything else regression.
     delimiter : str
 
-    Every other column is a feature and must hold numbers (an empty cell is an error).
+    The first non-blank row is always the header; a header made only of numbers is still
+    read as the column names, with a :class:`DataFileWarning` (the file probably has no
+    header, and its first data row is lost).  Every other column is a feature and must hold
+    finite numbers; the target must be present (no empty cell) and, when it is a number,
+    finite.  Errors give the line as a text editor numbers it (from 1) and the column.
     """
     path = os.fspath(path)
     _check_task(task)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as handle:
-            rows = list(csv.reader(handle, delimiter=delimiter))
-    except FileNotFoundError:
-        raise FileNotFoundError(f"CSV file not found: {path}") from None
-    except (UnicodeDecodeError, csv.Error) as error:
-        raise ValueError(f"{path} is not a readable CSV text file: {error}") from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]   # skip blank lines
+    rows = _read_rows(path, delimiter)
     if len(rows) < 2:
         raise ValueError(f"{path} needs a header row and at least one data row, "
                          f"found {len(rows)} non-empty line(s)")
-    header = [name.strip() for name in rows[0]]
+    header_line, header = rows[0][0], [name.strip() for name in rows[0][1]]
     if target is None:
         target = header[-1]
     if target not in header:
         raise ValueError(f"{path} has no column {target!r}; columns: {', '.join(header)}")
+    if header.count(target) > 1:
+        raise ValueError(f"{path} has {header.count(target)} columns named {target!r}: "
+                         "the target column must be named once")
     if len(header) < 2:
         raise ValueError(f"{path} has only the column {target!r}: no features left")
+    if all(_is_number(name) for name in header):
+        warnings.warn(f"{path} line {header_line}: the first row {', '.join(header)} is all "
+                      "numbers but was read as the header (the column names); if it is data, "
+                      "add a row of column names above it", DataFileWarning, stacklevel=2)
     t_col = header.index(target)
     f_cols = [i for i in range(len(header)) if i != t_col]
     features = np.empty((len(rows) - 1, len(f_cols)), dtype=np.float64)
     targets: list[str] = []
-    for r, row in enumerate(rows[1:]):
+    for r, (line, row) in enumerate(rows[1:]):
         if len(row) != len(header):
-            raise ValueError(f"{path} line {r + 2}: expected {len(header)} values (as in the "
+            raise ValueError(f"{path} line {line}: expected {len(header)} values (as in the "
                              f"header), got {len(row)}")
         for j, col in enumerate(f_cols):
-            features[r, j] = _number(row[col], path, r + 2, header[col])
-        targets.append(row[t_col].strip())
+            features[r, j] = _number(row[col], path, line, header[col])
+        targets.append(_target_cell(row[t_col], path, line, target))
     y, classes, task = _encode_target(targets, task, f"{path} column {target!r}")
     return Dataset(features, y, task=task, feature_names=[header[i] for i in f_cols],
                    classes=classes, target_names=_target_names(task, target, classes),
                    name=os.path.basename(path), description=f"CSV file {path}, target {target!r}")
+
+
+def _read_rows(path: str, delimiter: str) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV file, each with the line it starts on (from 1)."""
+    _check_regular_file(path, "CSV")
+    rows = []
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            reader = csv.reader(handle, delimiter=delimiter)
+            end = 0                               # the line the previous row ended on
+            for row in reader:
+                if any(cell.strip() for cell in row):          # skip blank lines
+                    rows.append((end + 1, row))
+                end = reader.line_num
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(f"{path} is not a readable CSV text file: {error}") from None
+    return rows
+
+
+def _check_regular_file(path: str, kind: str) -> None:
+    """Refuse a missing path, a folder, a device or a FIFO before opening it (a FIFO would
+    block the reader forever)."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{kind} file not found: {path}") from None
+    if not stat.S_ISREG(mode):
+        what = "a directory" if stat.S_ISDIR(mode) else "not a regular file"
+        raise ValueError(f"{path} is {what}, not a {kind} file")
 
 
 def load_npz(path: str | os.PathLike, *, task: str | None = None) -> Dataset:
@@ -78,10 +118,9 @@ def load_npz(path: str | os.PathLike, *, task: str | None = None) -> Dataset:
     """
     path = os.fspath(path)
     _check_task(task)
+    _check_regular_file(path, "NPZ")
     try:
         archive = np.load(path, allow_pickle=False)
-    except FileNotFoundError:
-        raise FileNotFoundError(f"NPZ file not found: {path}") from None
     except (OSError, EOFError, ValueError) as error:
         raise ValueError(f"{path} is not a readable .npz file: {error}") from None
     if not isinstance(archive, np.lib.npyio.NpzFile):
@@ -100,6 +139,8 @@ def load_npz(path: str | os.PathLike, *, task: str | None = None) -> Dataset:
     if X.dtype.kind not in "fiub" or X.ndim != 2:
         raise ValueError(f"{path}: X must be a 2-D numeric array, got dtype {X.dtype}, "
                          f"shape {X.shape}")
+    _check_finite(X, f"{path} array 'X'", "features")
+    _check_targets(y, path)
     if y.ndim == 2 and (task == "regression" or (task is None and y.dtype.kind == "f")):
         return Dataset(X, y, task="regression", feature_names=[str(n) for n in names],
                        target_names=[f"y{i + 1}" for i in range(y.shape[1])],
@@ -125,6 +166,50 @@ def _number(cell: str, path: str, line: int, column: str) -> float:
         raise ValueError(f"{path} line {line}, column {column!r}: value must be finite, "
                          f"got {cell!r}")
     return value
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _target_cell(cell: str, path: str, line: int, column: str) -> str:
+    """The target text of one CSV row: present, and finite when it is a number."""
+    text = cell.strip()
+    where = f"{path} line {line}, column {column!r} (the target)"
+    if not text:
+        raise ValueError(f"{where}: missing value (empty cell)")
+    if _is_number(text) and not math.isfinite(float(text)):
+        raise ValueError(f"{where}: value must be finite, got {cell!r}")
+    return text
+
+
+def _check_targets(y: np.ndarray, path: str) -> None:
+    """NPZ targets: numbers (finite) or non-empty labels, else an error naming the index."""
+    if y.dtype.kind in "US":
+        empty = np.flatnonzero(np.char.str_len(np.char.strip(y.reshape(-1))) == 0)
+        if empty.size:
+            index = np.unravel_index(empty[0], y.shape)
+            raise ValueError(f"{path} array 'y': missing target at index "
+                             f"{_index(index)} (empty string)")
+    elif y.dtype.kind not in "fiub":
+        raise ValueError(f"{path}: y must hold numbers or text labels, got dtype {y.dtype}")
+    else:
+        _check_finite(y, f"{path} array 'y'", "targets")
+
+
+def _check_finite(array: np.ndarray, where: str, what: str) -> None:
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        index = tuple(int(i) for i in np.argwhere(~np.isfinite(array))[0])
+        raise ValueError(f"{where}: {what} must be finite, got {array[index]} at index "
+                         f"{_index(index)}")
+
+
+def _index(index: tuple) -> str:
+    return str(int(index[0])) if len(index) == 1 else str(tuple(int(i) for i in index))
 
 
 def _encode_target(values: list, task: str | None, where: str) -> tuple[np.ndarray, list, str]:

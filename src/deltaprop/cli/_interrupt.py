@@ -1,0 +1,67 @@
+"""Ctrl-C during ``deltaprop train``: finish the current batch, then stop so the model is saved.
+
+While :meth:`StopOnInterrupt.installed` is active, SIGINT only sets a flag; the callback
+raises :class:`TrainingInterrupted` from ``fit`` right after the optimiser step in which
+the signal arrived (or at the end of an epoch, when it arrived during validation), so the
+weights are those of whole steps.  A second Ctrl-C quits at once, without saving.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from ..callbacks import Callback, History
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """Ctrl-C ended ``fit`` after batch ``batch`` of ``n_batches`` in epoch ``epoch``;
+    ``history`` holds the epochs completed before."""
+
+    def __init__(self, epoch: int, batch: int, n_batches: int, history: History) -> None:
+        super().__init__(f"interrupted at epoch {epoch}, batch {batch} of {n_batches}")
+        self.epoch, self.batch, self.n_batches = epoch, batch, n_batches
+        self.history = history
+
+
+class StopOnInterrupt(Callback):
+    """The callback that turns a Ctrl-C into a clean stop after a whole optimiser step."""
+
+    def __init__(self) -> None:
+        self.requested = False
+        self.epoch = self.epochs = self.n_batches = 0
+
+    @contextmanager
+    def installed(self) -> Iterator[None]:
+        """SIGINT sets the flag while inside; the previous handler is restored after."""
+        if threading.current_thread() is not threading.main_thread():
+            yield                                # signals reach the main thread only
+            return
+        previous = signal.signal(signal.SIGINT, self._on_sigint)
+        try:
+            yield
+        finally:
+            signal.signal(signal.SIGINT, previous if previous is not None
+                          else signal.default_int_handler)
+
+    def _on_sigint(self, signum, frame) -> None:
+        if self.requested:                       # the second Ctrl-C: quit now
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def on_train_begin(self, logs):
+        self.epochs, self.n_batches = logs["epochs"], logs["n_batches"]
+
+    def on_epoch_begin(self, epoch):
+        self.epoch = epoch
+
+    def on_batch_end(self, batch, logs):
+        if self.requested:
+            raise TrainingInterrupted(self.epoch, batch, self.n_batches, self.history)
+
+    def on_epoch_complete(self, epoch, stopped):
+        # Ctrl-C during validation: the epoch is whole; after the last one, training is done
+        if self.requested and not stopped and epoch < self.epochs:
+            raise TrainingInterrupted(epoch, self.n_batches, self.n_batches, self.history)
