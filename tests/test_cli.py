@@ -347,3 +347,64 @@ def test_help_of_each_subcommand_shows_examples(command, capsys):
     out = capsys.readouterr().out
     assert "examples:" in out
     assert f"deltaprop {command}" in out.split("examples:", 1)[1]
+
+
+def _numeric_file(tmp_path):
+    """Two features and a 0/1 ``label`` column."""
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 2))
+    path = tmp_path / "points.csv"
+    np.savetxt(path, np.column_stack([X, X[:, 0] > 0]), delimiter=",", header="a,b,label",
+               comments="", fmt="%.6g")
+    return path
+
+
+@pytest.mark.parametrize("metadata", [{"classes": 5}, {"classes": {"a": 1}},
+                                      {"target_names": 7}, {"classes": [[1], None]}])
+def test_predict_reads_class_names_only_where_the_file_has_them(tmp_path, metadata, capsys):
+    """A caller's own use of the ``classes`` / ``target_names`` keys is not a list of names."""
+    from deltaprop import io as model_io
+    from deltaprop import mlp
+
+    model_path = tmp_path / "model.safetensors"
+    model_io.save(mlp([2, 4, 2], seed=0), model_path, loss="cross_entropy", metadata=metadata)
+    code = main(["predict", str(model_path), str(_numeric_file(tmp_path)), "--target", "label",
+                 "--proba"])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    header = out.splitlines()[0]
+    assert header == "prediction,p(0),p(1)"
+
+
+@pytest.mark.parametrize("command", ["evaluate", "predict", "gradcheck"])
+def test_a_loss_saved_with_save_loss_is_used(tmp_path, command, capsys):
+    """``io.save(..., loss=...)`` alone (no ``metadata["loss"]``) is enough for the CLI."""
+    from deltaprop import io as model_io
+    from deltaprop import mlp
+
+    model_path = tmp_path / "model.safetensors"
+    model_io.save(mlp([2, 4, 1], output="sigmoid", seed=0), model_path, loss="bce")
+    argv = {"evaluate": ["evaluate", str(model_path), str(_numeric_file(tmp_path)),
+                         "--target", "label"],
+            "predict": ["predict", str(model_path), str(_numeric_file(tmp_path)),
+                        "--target", "label"],
+            "gradcheck": ["gradcheck", "--model", str(model_path)]}[command]
+    code = main(argv)
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    if command == "evaluate":
+        assert "accuracy" in out                   # bce: a classification metric, not R²
+    if command == "gradcheck":
+        assert "loss bce," in out                  # not the mse default
+
+
+def test_a_plain_dict_preprocessing_is_a_user_error(tmp_path, capsys):
+    from deltaprop import io as model_io
+    from deltaprop import mlp
+
+    model_path = tmp_path / "model.safetensors"
+    model_io.save(mlp([2, 4, 2], seed=0), model_path, loss="cross_entropy",
+                  preprocessing={"kind": "mine", "shift": [1, 2]})
+    err = _user_error(capsys, ["predict", str(model_path), str(_numeric_file(tmp_path)),
+                               "--target", "label"])
+    assert "preprocessing is not a Standardizer" in err

@@ -128,7 +128,13 @@ def prepare_features(bundle, X: np.ndarray) -> np.ndarray:
     if X.shape[1] != model.in_features:
         raise CLIError(f"the data has {X.shape[1]} features per row but the model expects "
                        f"{model.in_features}")
-    return bundle.preprocessing.transform(X) if bundle.preprocessing is not None else X
+    preprocessing = bundle.preprocessing
+    if preprocessing is None:
+        return X
+    if not hasattr(preprocessing, "transform"):     # a caller's own dict, saved as is
+        raise CLIError("the model file's preprocessing is not a Standardizer (it was saved "
+                       "as a plain dict), so the command line cannot apply it")
+    return preprocessing.transform(X)
 
 
 def format_scores(scores: dict[str, float]) -> str:

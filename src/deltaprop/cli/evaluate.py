@@ -35,7 +35,7 @@ def add_parser(subparsers) -> None:
 
 
 def saved_loss(bundle, override: str | None) -> str:
-    loss = override or bundle.metadata.get("loss")
+    loss = override or bundle.loss         # save(loss=...) or metadata["loss"]
     if loss is None:
         raise CLIError("the model file does not record its loss: pass --loss")
     return loss

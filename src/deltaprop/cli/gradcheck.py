@@ -46,7 +46,7 @@ def run(args) -> int:
 
     if args.model:
         bundle = load_model(args.model)
-        model, loss = bundle.model, args.loss or bundle.metadata.get("loss", "mse")
+        model, loss = bundle.model, args.loss or bundle.loss or "mse"
     else:
         if len(args.layers) < 2:
             raise CLIError(f"--layers needs an input and an output width, got {args.layers}")

@@ -75,9 +75,9 @@ def _table(bundle, loss: str, X: np.ndarray, proba: bool) -> tuple[list[str], li
 
     output = np.asarray(predict(bundle.model, X))
     if loss == "mse":
-        names = bundle.metadata.get("target_names") or [f"y{i}" for i in range(output.shape[1])]
+        names = bundle.target_names or [f"y{i}" for i in range(output.shape[1])]
         return list(names)[:output.shape[1]], output.tolist()
-    classes = bundle.metadata.get("classes") or []
+    classes = bundle.classes or []
     labels = labels_from_output(output, get_loss(loss).link)
     names = [classes[i] if i < len(classes) else str(i) for i in labels]
     header, rows = ["prediction"], [[name] for name in names]

@@ -254,7 +254,7 @@ def _save_model(args, model, scaler, data, loss, extra: dict) -> Path:
                 "classes": [str(c) for c in data.classes],
                 "target_names": data.target_names, **extra}
     return io.save(model, Path(args.out) / "model.safetensors", preprocessing=scaler,
-                   metadata=metadata)
+                   loss=loss, metadata=metadata)
 
 
 def _save_history(args, history, extra: dict) -> Path:
