@@ -84,7 +84,17 @@ def function_text(activation, z: str) -> str:
         return f"leaky_relu({z}, {params.get('negative_slope', 0.01):g})"
     if name == "elu":
         return f"elu({z}, {params.get('alpha', 1.0):g})"
+    if name == "gelu" and params.get("approximate", "none") == "tanh":
+        return f"½ {z} ⊙ (1 + {_gelu_tanh(z)})"
+    if name == "softplus" and params.get("beta", 1.0) != 1:
+        beta = f"{params['beta']:g}"
+        return f"(1/{beta}) log(1 + e^({beta} {z}))"
     return f"{name}({z})"
+
+
+def _gelu_tanh(z: str) -> str:
+    """GELU's tanh approximation of 2Φ(z) − 1 (PyTorch's ``approximate="tanh"``)."""
+    return f"tanh(√(2/π) ({z} + 0.044715 {z}³))"
 
 
 def derivative_text(activation, a: str, z: str) -> str:
@@ -96,9 +106,13 @@ def derivative_text(activation, a: str, z: str) -> str:
         return f"([{z} > 0] + [{z} ≤ 0] ⊙ ({a} + {params.get('alpha', 1.0):g}))"
     if name == "gelu" and params.get("approximate", "none") == "none":
         return f"(Φ({z}) + {z} ⊙ Φ′({z}))"                     # Φ: the standard normal CDF
-    if name == "softplus" and params.get("beta", 1.0) == 1:
-        t = f"{params.get('threshold', 20.0):g}"
-        return f"([{z} > {t}] + [{z} ≤ {t}] ⊙ σ({z}))"
+    if name == "gelu":                      # T = tanh(√(2/π)(z + 0.044715 z³)), written out
+        t = _gelu_tanh(z)
+        return (f"(½ (1 + {t}) + ½ {z} ⊙ (1 − {t}²) ⊙ √(2/π) (1 + 0.134145 {z}²))")
+    if name == "softplus":                  # σ(βz), and 1 where PyTorch's threshold makes it z
+        t, beta = f"{params.get('threshold', 20.0):g}", params.get("beta", 1.0)
+        bz = z if beta == 1 else f"{beta:g} {z}"
+        return f"([{bz} > {t}] + [{bz} ≤ {t}] ⊙ σ({bz}))"
     return {"tanh": f"(1 − {a}²)", "sigmoid": f"{a} ⊙ (1 − {a})", "relu": f"[{z} > 0]",
             "identity": "1"}.get(name, f"{name}′({z})")
 
