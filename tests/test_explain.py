@@ -373,3 +373,33 @@ def test_update_steps_point_at_the_optimisers_own_math(optimizer, defined_in, rn
     updates = [step for step in trace.steps if step.phase == "update"]
     assert updates
     assert all(step.code.startswith(f"deltaprop.optim.{defined_in}.") for step in updates)
+
+
+@pytest.mark.parametrize(("layers", "position", "what"), [
+    (lambda: [deltaprop.Dense(3, 4), deltaprop.ReLU(), deltaprop.Tanh(), deltaprop.Dense(4, 2)],
+     2, "a second activation"),
+    (lambda: [deltaprop.ReLU(), deltaprop.Dense(3, 2)], 0, "before the first Dense"),
+    (lambda: [deltaprop.Dropout(0.5), deltaprop.Dense(3, 2)], 0, "before the first Dense"),
+])
+def test_a_model_whose_records_do_not_chain_is_refused(layers, position, what, rng):
+    """Two activations after one Dense: the records hold the first one's A, the next layer
+    reads the second's; the trace would show an A that is not what the next layer used."""
+    model = deltaprop.Sequential(*layers())
+    with pytest.raises(ValueError, match=rf"layer {position} \(\w+\) is {what}"):
+        deltaprop.explain(model, rng.normal(size=(4, 3)), rng.normal(size=(4, 2)), "mse")
+
+
+def test_dropout_is_said_to_be_off_and_the_forward_pass_chains(rng):
+    model = mlp([3, 4, 4, 2], activation="relu", dropout=0.5, seed=0, dtype=np.float64)
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)
+    trace = deltaprop.explain(model, X, y, "cross_entropy", optimizer=SGD(model, lr=0.1))
+    assert "dropout (p = 0.5 after layer 1, p = 0.5 after layer 2) is off" in str(trace)
+    assert any("M/(1 − p)" in note for note in trace.notes)
+    for layer in (2, 3):                   # what layer l read is what layer l − 1 showed
+        step = trace[f"forward.z.{layer}"]
+        a_prev = trace[f"forward.a.{layer - 1}"].value("a")
+        assert np.allclose(step.value("z"), a_prev @ step.value("weight").T
+                           + step.value("bias"), rtol=1e-12)
+    assert model.training                  # the caller's mode is restored
+    plain = mlp([3, 4, 2], seed=0, dtype=np.float64)
+    assert "dropout" not in str(deltaprop.explain(plain, X, y, "cross_entropy")).lower()

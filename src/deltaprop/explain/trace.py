@@ -198,6 +198,11 @@ def _header(recs: list[Recording], ctx: Context, nota: Notation) -> list[str]:
              + ("" if rec.has_bias else ", no biases"),
              f"loss {type(rec.loss).__name__} (batch mean), N = {rec.n_samples} samples",
              f"notation: {nota.title}"]
+    dropout = rec.extras.get("dropout", [])
+    if dropout:
+        where = ", ".join(f"p = {p:g} after layer {index}" for index, p in dropout)
+        lines.append(f"dropout ({where}) is off in this trace: explain runs the model in "
+                     "evaluation mode, where Dropout passes A through unchanged")
     if nota.one_sample:
         lines.append(f"one sample shown as column vectors: n = {ctx.sample}; the batch sums "
                      "also show every sample, one column each")

@@ -157,6 +157,11 @@ def general_notes(rec: Recording, nota: Notation, ctx: Context) -> list[str]:
     if not rec.has_bias:
         notes.append("This network has no biases (bias=False): no + b in the forward pass, no "
                      "bias gradient and no bias update.")
+    if rec.extras.get("dropout"):
+        notes.append("Dropout is off here (evaluation mode). In training, fit multiplies each "
+                     "dropped layer's activations by a fresh mask M/(1 − p), M of 0s and 1s "
+                     "with P(1) = 1 − p, and the backward pass multiplies ∂L/∂A by the same "
+                     "M/(1 − p); at prediction time nothing is dropped or rescaled.")
     if spec.loss == "mse":
         notes.append("MSE written Σ(a − y)² has gradient 2(a − y); written ½Σ(a − y)² it has "
                      "(a − y). deltaprop's MSELoss has no ½ (as PyTorch): Δ⁽ᴸ⁾ carries the 2.")
