@@ -403,3 +403,42 @@ def test_dropout_is_said_to_be_off_and_the_forward_pass_chains(rng):
     assert model.training                  # the caller's mode is restored
     plain = mlp([3, 4, 2], seed=0, dtype=np.float64)
     assert "dropout" not in str(deltaprop.explain(plain, X, y, "cross_entropy")).lower()
+
+
+def _latex_problems(line: str) -> list[str]:
+    """What would stop pdflatex on one line: non-ASCII, unbalanced braces or $, a script or
+    radicand that is a parenthesised group (TeX takes one token: e^(−x) sets only "(")."""
+    problems = [f"non-ASCII {c!r}" for c in sorted(set(line)) if ord(c) > 127]
+    depth, i = 0, 0
+    while i < len(line) and depth >= 0:
+        depth += {"{": 1, "}": -1}.get(line[i], 0)
+        i += 2 if line[i] == "\\" else 1
+    problems += ["unbalanced braces"] if depth else []
+    problems += ["odd $"] if line.replace(r"\$", "").count("$") % 2 else []
+    problems += ["?"] if "?" in line else []              # to_text's stand-in for unknown
+    problems += re.findall(r"\^\(|\\sqrt(?!\{)", line)
+    return problems
+
+
+@pytest.mark.parametrize("notation", ["batch", *NOTATIONS])
+def test_latex_is_well_formed_for_every_activation_and_optimiser(notation, rng):
+    X = rng.normal(size=(3, 2))
+    models = [
+        (deltaprop.Sequential(deltaprop.Dense(2, 3, dtype=np.float64), deltaprop.GELU("tanh"),
+                              deltaprop.Dense(3, 3, dtype=np.float64), deltaprop.Softplus(2.0),
+                              deltaprop.Dense(3, 2, dtype=np.float64)), "bce_with_logits",
+         rng.integers(0, 2, size=(3, 2)).astype(float)),
+        (mlp([2, 3, 3, 2], activation=deltaprop.LeakyReLU(0.2), output=deltaprop.ELU(0.5),
+             seed=0, dtype=np.float64), "mse", rng.normal(size=(3, 2))),
+        (mlp([2, 3, 3], activation="gelu", output="softmax", seed=0, dtype=np.float64), "mse",
+         rng.normal(size=(3, 3))),
+    ]
+    optimizers = [lambda m: deltaprop.AdamW(m, lr=0.1), lambda m: SGD(m, lr=0.1, momentum=0.9,
+                                                                      nesterov=True,
+                                                                      weight_decay=0.1),
+                  lambda m: deltaprop.Adam(m, lr=0.1, weight_decay=0.1)]
+    for (model, loss, y), make in zip(models, optimizers):
+        trace = deltaprop.explain(model, X, y, loss, notation, optimizer=make(model), steps=2,
+                                  show_unfused=True, compare="column")
+        for line in trace.to_latex().splitlines():
+            assert not _latex_problems(line), (_latex_problems(line), line)
