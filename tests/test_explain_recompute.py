@@ -648,3 +648,24 @@ def test_extreme_logits_are_recomputed_too():
     assert np.isfinite(trace["loss"].value("loss")) and not trace["backward.delta.out"].asides
     for notation in NOTATIONS:
         Checker(trace.in_notation(notation), 3, "ce").run()
+
+
+@pytest.mark.parametrize("pair", list(PAIRS))
+def test_the_notes_claim_only_what_holds_on_the_traces_numbers(pair):
+    """The collapse to (A − Y)/(N·k), the 1/N or 1/(N·n_L), Haykin's sign: each note's
+    claim is checked on the engine's numbers of that very batch."""
+    model, X, y, loss, kind, k = _case(pair, True)
+    trace = deltaprop.explain(model, X, y, loss)
+    rec = trace.recording
+    top, N = rec.layers[-1], rec.n_samples
+    count = N if kind == "ce" else N * k                     # what MSELoss/BCELoss divide by
+    value = trace["loss"].value("loss")
+    assert np.isfinite(value)
+    mean = trace.notes[0]
+    assert (f"1/N (N = {N})" in mean) if count == N else (f"1/(N·n_L) = 1/{count}" in mean)
+    if any("collapses to" in note for note in trace.notes):
+        assert np.allclose(top.delta, (top.a - rec.Y) / count, rtol=1e-9, atol=1e-12)
+    haykin = trace.in_notation("haykin", sample=1)
+    sign = next(note for note in haykin.notes if note.startswith("Haykin's δ"))
+    shown = float(re.search(r"sample 1 is (\S+) while", sign).group(1))
+    assert np.isclose(shown, -N * top.delta[1, 0], rtol=1e-3, atol=1e-4)
