@@ -313,7 +313,7 @@ def test_format_array_turns_negative_zero_into_zero():
     from deltaprop.explain.render import format_array, number
 
     assert format_array(np.array([[-1e-9, 2.0], [-0.0, -4e-5]])) == \
-        "[[0., 2.],\n [0., 0.]]"
+        "[[-1e-09,      2],\n [     0, -4e-05]]"
     assert number(-0.0, 4) == "0" and number(-1e-9, 4) == "-1e-09" and number(-2.5, 4) == "-2.5"
 
 
@@ -442,3 +442,28 @@ def test_latex_is_well_formed_for_every_activation_and_optimiser(notation, rng):
                                   show_unfused=True, compare="column")
         for line in trace.to_latex().splitlines():
             assert not _latex_problems(line), (_latex_problems(line), line)
+
+
+NUMBER = re.compile(r"[-+]?(?:nan|inf|(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)")
+
+
+def test_every_printed_number_is_the_computed_one_to_its_digits_in_every_format(rng):
+    """Adam's second moment after one step is ~1e−6: printed with fixed decimals it read 0,
+    and the next printed equation v̂ = v / (1 − β₂ᵗ) then gave a non-zero from that 0."""
+    from deltaprop.explain.render import _latex_array, format_array
+
+    model = mlp([2, 3, 1], activation="tanh", output="sigmoid", seed=0, dtype=np.float64)
+    X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, 0.0])
+    trace = deltaprop.explain(model, X, y, "bce", optimizer=deltaprop.Adam(model, lr=0.01),
+                              steps=2)
+    v = trace["update.weight.1"].value("v")
+    assert np.all(v > 0) and np.max(v) < 1e-4                 # the case that read 0 before
+    for step in trace.steps:
+        for value in step.values:
+            text = format_array(value.array)
+            shown = np.array([float(x) for x in NUMBER.findall(text)])
+            assert np.allclose(shown, np.ravel(value.array), rtol=5e-4, atol=0), \
+                (step.key, value.label, text)
+            if np.ndim(value.array):                      # LaTeX: the same printed entries
+                latex = _latex_array(value.array, trace)
+                assert NUMBER.findall(latex.split("}", 1)[1]) == NUMBER.findall(text)
