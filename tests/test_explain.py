@@ -467,3 +467,14 @@ def test_every_printed_number_is_the_computed_one_to_its_digits_in_every_format(
             if np.ndim(value.array):                      # LaTeX: the same printed entries
                 latex = _latex_array(value.array, trace)
                 assert NUMBER.findall(latex.split("}", 1)[1]) == NUMBER.findall(text)
+
+
+def test_a_one_output_softmax_is_called_out(rng):
+    model = mlp([3, 1], seed=0, dtype=np.float64)
+    trace = deltaprop.explain(model, rng.normal(size=(4, 3)), np.zeros(4, dtype=int),
+                              "cross_entropy")
+    assert not np.any(trace["backward.grad_weight.1"].value("grad_weight"))
+    assert any("softmax over ONE output is always 1" in note for note in trace.notes)
+    two = mlp([3, 2], seed=0, dtype=np.float64)
+    assert not any("ONE output" in note for note in deltaprop.explain(
+        two, rng.normal(size=(4, 3)), np.zeros(4, dtype=int), "cross_entropy").notes)

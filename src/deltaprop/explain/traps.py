@@ -183,6 +183,10 @@ def general_notes(rec: Recording, nota: Notation, ctx: Context) -> list[str]:
                      "(a − y). deltaprop's MSELoss has no ½ (as PyTorch): Δ⁽ᴸ⁾ carries the 2.")
     if spec.fused or (spec.loss == "bce" and spec.activation == "sigmoid"):
         notes.append(_collapse_note(rec, nota))
+    if spec.activation == "softmax" and rec.n_outputs == 1:
+        notes.append("A softmax over ONE output is always 1, so the loss does not depend on Z "
+                     "and every gradient is 0: two classes need two outputs, or one sigmoid "
+                     "output with binary cross-entropy.")
     if spec.activation == "softmax":
         notes.append("Softmax's Jacobian is not diagonal: ∂aᵢ/∂zⱼ = aᵢ(1ᵢⱼ − aⱼ), so "
                      "∂L/∂A ⊙ softmax′(Z) is NOT its backward pass; the Jacobian-vector product "
