@@ -478,3 +478,15 @@ def test_a_one_output_softmax_is_called_out(rng):
     two = mlp([3, 2], seed=0, dtype=np.float64)
     assert not any("ONE output" in note for note in deltaprop.explain(
         two, rng.normal(size=(4, 3)), np.zeros(4, dtype=int), "cross_entropy").notes)
+
+
+@pytest.mark.parametrize(("name", "value"), [("precision", 0), ("precision", -1),
+                                             ("precision", 2.5), ("max_values", 0),
+                                             ("max_values", True)])
+def test_display_options_are_checked_before_anything_is_rendered(name, value, rng):
+    model = mlp([2, 2, 1], output="sigmoid", seed=0, dtype=np.float64)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=rf"explain {name} must be an integer >= 1, got"):
+        deltaprop.explain(model, rng.normal(size=(2, 2)), np.array([1.0, 0.0]), "bce",
+                          optimizer=SGD(model, lr=0.5), **{name: value})
+    assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())

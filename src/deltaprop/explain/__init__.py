@@ -21,7 +21,7 @@ from typing import Any
 from .memory_card import card
 from .notations import NOTATIONS, get_notation
 from .recording import Recording, record_step, record_steps
-from .trace import Step, Trace, Value, build_trace
+from .trace import Step, Trace, Value, build_trace, check_display_options
 from .traps import SEED_SLIPS
 
 
@@ -72,6 +72,7 @@ def explain(model, X, y, loss: Any, notation: str = "batch", optimizer=None, *,
         ``trace["backward.grad_weight.1"]`` is one :class:`Step`.
     """
     get_notation(notation)                           # a bad name fails before the engine runs
+    check_display_options(max_values, precision)
     recordings = record_steps(model, X, y, loss, optimizer, steps)
     return build_trace(recordings, notation, sample=sample, show_unfused=show_unfused,
                        compare=compare, max_values=max_values, precision=precision)

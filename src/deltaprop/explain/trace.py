@@ -141,6 +141,13 @@ class Trace:
         return self.to_html()
 
 
+def check_display_options(max_values: int, precision: int) -> None:
+    """``max_values`` and ``precision`` are positive integers (checked before the engine runs)."""
+    for name, value in (("max_values", max_values), ("precision", precision)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"explain {name} must be an integer >= 1, got {value!r}")
+
+
 def build_trace(recordings: Recording | list[Recording], notation: str = "batch", *,
                 sample: int = 0, show_unfused: bool = False, compare: str | None = None,
                 max_values: int = 64, precision: int = 4) -> Trace:
@@ -156,6 +163,7 @@ def build_trace(recordings: Recording | list[Recording], notation: str = "batch"
                          f"got {sample!r}")
     if compare is not None:
         get_notation(compare)
+    check_display_options(max_values, precision)
     options = {"sample": int(sample), "show_unfused": bool(show_unfused), "compare": compare,
                "max_values": max_values, "precision": precision}
     ctx = Context(rec.n_samples, int(sample), getattr(rec.optimizer, "lr", None))
