@@ -490,3 +490,12 @@ def test_display_options_are_checked_before_anything_is_rendered(name, value, rn
         deltaprop.explain(model, rng.normal(size=(2, 2)), np.array([1.0, 0.0]), "bce",
                           optimizer=SGD(model, lr=0.5), **{name: value})
     assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def test_a_bad_sample_is_refused_before_the_optimiser_steps(rng):
+    model = mlp([2, 2, 1], output="sigmoid", seed=0, dtype=np.float64)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"explain sample must be an integer in \[0, 2\), got 5"):
+        deltaprop.explain(model, rng.normal(size=(2, 2)), np.array([1.0, 0.0]), "bce",
+                          "column", optimizer=SGD(model, lr=0.5), sample=5)
+    assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())

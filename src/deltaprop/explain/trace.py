@@ -141,6 +141,14 @@ class Trace:
         return self.to_html()
 
 
+def check_sample(sample: int, n_samples: int) -> None:
+    """The sample the one-sample notations show is one of the batch's."""
+    if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) \
+            or not 0 <= sample < n_samples:
+        raise ValueError(f"explain sample must be an integer in [0, {n_samples}), "
+                         f"got {sample!r}")
+
+
 def check_display_options(max_values: int, precision: int) -> None:
     """``max_values`` and ``precision`` are positive integers (checked before the engine runs)."""
     for name, value in (("max_values", max_values), ("precision", precision)):
@@ -157,10 +165,7 @@ def build_trace(recordings: Recording | list[Recording], notation: str = "batch"
     recs = recordings if isinstance(recordings, list) else [recordings]
     rec = recs[0]
     nota = get_notation(notation)
-    if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) \
-            or not 0 <= sample < rec.n_samples:
-        raise ValueError(f"explain sample must be an integer in [0, {rec.n_samples}), "
-                         f"got {sample!r}")
+    check_sample(sample, rec.n_samples)
     if compare is not None:
         get_notation(compare)
     check_display_options(max_values, precision)
