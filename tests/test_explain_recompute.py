@@ -103,8 +103,8 @@ def forms(nota: str, k: int, loss: str) -> dict[str, tuple[str, callable]]:
         table[text] = (kind, fn)
 
     # forward
-    add("each", f"{A}⁽⁰⁾ = X".replace("⁽⁰⁾", "{l}") if nota != "ng" else f"{A}{{l}} = X",
-        lambda e: {})
+    x = "x" if nota in ("column", "haykin") else "X"  # one sample: its column x
+    add("each", f"{A}{{l}} = {x}", lambda e: {})
     if rows:
         W = "W{l}"
         affine = (lambda e: e(f"{A}{{p}}") @ e("W{l}").T) if nota == "batch" else \

@@ -240,7 +240,8 @@ def _act_values(nota: Notation, ctx: Context, symbol: str, role: str, array, slo
 
 def _steps(rec: Recording, nota: Notation, ctx: Context) -> list[Step]:
     s, sup = nota.symbols, nota.sup
-    steps = [Step("input", "input", 0, "input and targets", f"{s['A']}{sup(0)} = X", "",
+    x = "x" if nota.one_sample else "X"             # one sample's input: the column x
+    steps = [Step("input", "input", 0, "input and targets", f"{s['A']}{sup(0)} = {x}", "",
                   _act_values(nota, ctx, f"{s['A']}{sup(0)}", "act", rec.X, "x", True)
                   + _act_values(nota, ctx, s["Y"], "act", rec.Y, "y", True),
                   "deltaprop.model.Sequential.forward")]
