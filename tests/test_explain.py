@@ -499,3 +499,36 @@ def test_a_bad_sample_is_refused_before_the_optimiser_steps(rng):
         deltaprop.explain(model, rng.normal(size=(2, 2)), np.array([1.0, 0.0]), "bce",
                           "column", optimizer=SGD(model, lr=0.5), sample=5)
     assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def _stripped(text: str) -> str:
+    return "\n".join(line.strip() for line in text.splitlines())
+
+
+@pytest.mark.parametrize("notation", ["batch", *NOTATIONS])
+def test_every_renderer_shows_the_same_equations_and_numbers(notation, rng):
+    import html
+
+    from deltaprop.explain.latex import to_math
+    from deltaprop.explain.render import _latex_array, format_array
+
+    model = mlp([2, 3, 2], activation=deltaprop.GELU("tanh"), output="softmax", seed=0,
+                dtype=np.float64)
+    trace = deltaprop.explain(model, rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), "mse",
+                              notation, optimizer=deltaprop.Adam(model, lr=0.01), steps=2,
+                              show_unfused=True, compare="haykin")
+    text, md, page, tex = trace.to_text(), trace.to_markdown(), trace.to_html(), trace.to_latex()
+    shown = json.loads(trace.to_json())["steps"]
+    for step, stored in zip(trace.steps, shown):
+        assert stored["equation"] == step.equation
+        for part in (step, *step.asides):
+            assert part.equation in text and f"`{part.equation}`" in md
+            assert html.escape(part.equation) in page and to_math(part.equation) in tex
+            for value in part.values:
+                numbers = format_array(value.array)
+                assert numbers in md and html.escape(numbers) in page
+                assert _stripped(numbers) in _stripped(text)        # text indents arrays
+                latex = _latex_array(value.array, trace)
+                assert latex in tex
+                if np.ndim(value.array):                 # the matrix holds the same entries
+                    assert NUMBER.findall(latex.split("}", 1)[1]) == NUMBER.findall(numbers)
