@@ -133,6 +133,7 @@ def forms(nota: str, k: int, loss: str) -> dict[str, tuple[str, callable]]:
 
 # the parameters of the activations the cases use (printed in the equations)
 SLOPES, ALPHAS, BETAS = (0.01, 0.2), (1.0, 0.5, 2.0), (2.0, 0.5)
+SOFTPLUS = ((2.0, 20.0), (0.5, 20.0), (1.0, 0.5))          # (β, threshold)
 GELU_T = "tanh(√(2/π) ({Z} + 0.044715 {Z}³))"       # the tanh approximation of 2Φ(z) − 1
 
 
@@ -149,10 +150,12 @@ def _parametrized_forward_forms(add, A, Z):
     for alpha in ALPHAS:
         add("each", f"{out} = elu({z}, {alpha:g})",
             lambda e, a=alpha: {out: np.where(e(z) > 0, e(z), a * np.expm1(np.minimum(e(z), 0)))})
-    for beta in BETAS:                     # PyTorch's threshold 20: linear where βz > 20
-        add("each", f"{out} = (1/{beta:g}) log(1 + e^({beta:g} {z}))",
-            lambda e, b=beta: {out: np.where(b * e(z) > 20, e(z),
-                                             np.log1p(np.exp(b * e(z))) / b)})
+    for beta, t in SOFTPLUS:               # linear where βz > threshold, as PyTorch
+        bz = z if beta == 1 else f"{beta:g} {z}"
+        scale = "" if beta == 1 else f"(1/{beta:g}) "
+        add("each", f"{out} = [{bz} > {t:g}] ⊙ {z} + [{bz} ≤ {t:g}] ⊙ {scale}log(1 + e^({bz}))",
+            lambda e, b=beta, t=t: {out: np.where(b * e(z) > t, e(z),
+                                                  np.log1p(np.exp(b * e(z))) / b)})
     add("each", f"{out} = ½ {z} ⊙ (1 + {GELU_T.format(Z=z)})",
         lambda e: {out: 0.5 * e(z) * (1 + gelu_tanh_t(e(z)))})
 
@@ -287,6 +290,8 @@ def _parametrized_derivatives(A, Z):
              lambda e, a=a: np.where(e(Z) > 0, 1.0, e(A) + a)) for a in ALPHAS]
     out += [(f"([{b:g} {Z} > 20] + [{b:g} {Z} ≤ 20] ⊙ σ({b:g} {Z}))",
              lambda e, b=b: np.where(b * e(Z) > 20, 1.0, sigmoid(b * e(Z)))) for b in BETAS]
+    out.append((f"([{Z} > 0.5] + [{Z} ≤ 0.5] ⊙ σ({Z}))",
+                lambda e: np.where(e(Z) > 0.5, 1.0, sigmoid(e(Z)))))
     t = GELU_T.format(Z=Z)
     out.append((f"(½ (1 + {t}) + ½ {Z} ⊙ (1 − {t}²) ⊙ √(2/π) (1 + 0.134145 {Z}²))",
                 lambda e: 0.5 * (1 + gelu_tanh_t(e(Z))) + 0.5 * e(Z) * (1 - gelu_tanh_t(e(Z)) ** 2)
@@ -546,6 +551,8 @@ PAIRS = {
     "logits+cross_entropy, identity hidden, one layer deeper": (
         [3, 4, 4, 3], deltaprop.Identity(), None, "cross_entropy", "ce"),
     "logits+cross_entropy, no hidden layer": ([3, 3], "relu", None, "cross_entropy", "ce"),
+    "softplus threshold 0.5+mse, tanh hidden": ([3, 4, 2], "tanh",
+                                                deltaprop.Softplus(threshold=0.5), "mse", "mse"),
     "sigmoid+bce, saturated": ([2, 3, 2], "tanh", "sigmoid", "bce", "bce"),
     "logits+bce_with_logits, saturated": ([2, 3, 2], "tanh", None, "bce_with_logits", "bce"),
 }

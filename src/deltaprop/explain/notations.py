@@ -86,9 +86,11 @@ def function_text(activation, z: str) -> str:
         return f"elu({z}, {params.get('alpha', 1.0):g})"
     if name == "gelu" and params.get("approximate", "none") == "tanh":
         return f"½ {z} ⊙ (1 + {_gelu_tanh(z)})"
-    if name == "softplus" and params.get("beta", 1.0) != 1:
-        beta = f"{params['beta']:g}"
-        return f"(1/{beta}) log(1 + e^({beta} {z}))"
+    beta, t = params.get("beta", 1.0), params.get("threshold", 20.0)
+    if name == "softplus" and (beta != 1 or t != 20):    # linear above the threshold
+        bz = z if beta == 1 else f"{beta:g} {z}"
+        scale = "" if beta == 1 else f"(1/{beta:g}) "
+        return f"[{bz} > {t:g}] ⊙ {z} + [{bz} ≤ {t:g}] ⊙ {scale}log(1 + e^({bz}))"
     return f"{name}({z})"
 
 
