@@ -132,9 +132,14 @@ def forms(nota: str, k: int, loss: str) -> dict[str, tuple[str, callable]]:
 
 
 # the parameters of the activations the cases use (printed in the equations)
-SLOPES, ALPHAS, BETAS = (0.01, 0.2), (1.0, 0.5, 2.0), (2.0, 0.5)
+SLOPES, ALPHAS, BETAS = (0.01, 0.2, 1 / 3), (1.0, 0.5, 2.0, 2 / 3), (2.0, 0.5)
 SOFTPLUS = ((2.0, 20.0), (0.5, 20.0), (1.0, 0.5))          # (β, threshold)
 GELU_T = "tanh(√(2/π) ({Z} + 0.044715 {Z}³))"       # the tanh approximation of 2Φ(z) − 1
+
+
+def num(x: float) -> str:
+    """A parameter as printed: every digit Python's repr gives, no trailing ".0"."""
+    return repr(float(x)).removesuffix(".0")
 
 
 def gelu_tanh_t(z):
@@ -145,15 +150,16 @@ def _parametrized_forward_forms(add, A, Z):
     """Activations printed with their parameter, or written out (GELU-tanh, Softplus β ≠ 1)."""
     out, z = f"{A}{{l}}", f"{Z}{{l}}"
     for slope in SLOPES:
-        add("each", f"{out} = leaky_relu({z}, {slope:g})",
+        add("each", f"{out} = leaky_relu({z}, {num(slope)})",
             lambda e, s=slope: {out: np.where(e(z) > 0, e(z), s * e(z))})
     for alpha in ALPHAS:
-        add("each", f"{out} = elu({z}, {alpha:g})",
+        add("each", f"{out} = elu({z}, {num(alpha)})",
             lambda e, a=alpha: {out: np.where(e(z) > 0, e(z), a * np.expm1(np.minimum(e(z), 0)))})
     for beta, t in SOFTPLUS:               # linear where βz > threshold, as PyTorch
-        bz = z if beta == 1 else f"{beta:g} {z}"
-        scale = "" if beta == 1 else f"(1/{beta:g}) "
-        add("each", f"{out} = [{bz} > {t:g}] ⊙ {z} + [{bz} ≤ {t:g}] ⊙ {scale}log(1 + e^({bz}))",
+        bz = z if beta == 1 else f"{num(beta)} {z}"
+        scale = "" if beta == 1 else f"(1/{num(beta)}) "
+        add("each", f"{out} = [{bz} > {num(t)}] ⊙ {z} + [{bz} ≤ {num(t)}] ⊙ "
+            f"{scale}log(1 + e^({bz}))",
             lambda e, b=beta, t=t: {out: np.where(b * e(z) > t, e(z),
                                                   np.log1p(np.exp(b * e(z))) / b)})
     add("each", f"{out} = ½ {z} ⊙ (1 + {GELU_T.format(Z=z)})",
@@ -284,11 +290,11 @@ def _derivatives(A, Z):
 
 def _parametrized_derivatives(A, Z):
     """φ′ of the activations with a parameter, and GELU-tanh's written out."""
-    out = [(f"([{Z} > 0] + {s:g} [{Z} ≤ 0])",
+    out = [(f"([{Z} > 0] + {num(s)} [{Z} ≤ 0])",
             lambda e, s=s: np.where(e(Z) > 0, 1.0, s)) for s in SLOPES]
-    out += [(f"([{Z} > 0] + [{Z} ≤ 0] ⊙ ({A} + {a:g}))",
+    out += [(f"([{Z} > 0] + [{Z} ≤ 0] ⊙ ({A} + {num(a)}))",
              lambda e, a=a: np.where(e(Z) > 0, 1.0, e(A) + a)) for a in ALPHAS]
-    out += [(f"([{b:g} {Z} > 20] + [{b:g} {Z} ≤ 20] ⊙ σ({b:g} {Z}))",
+    out += [(f"([{num(b)} {Z} > 20] + [{num(b)} {Z} ≤ 20] ⊙ σ({num(b)} {Z}))",
              lambda e, b=b: np.where(b * e(Z) > 20, 1.0, sigmoid(b * e(Z)))) for b in BETAS]
     out.append((f"([{Z} > 0.5] + [{Z} ≤ 0.5] ⊙ σ({Z}))",
                 lambda e: np.where(e(Z) > 0.5, 1.0, sigmoid(e(Z)))))
@@ -548,6 +554,8 @@ PAIRS = {
                                       deltaprop.ELU(2.0), "mse", "mse"),
     "leaky 0.2+mse, elu α=0.5 hidden": ([3, 4, 2], deltaprop.ELU(0.5),
                                         deltaprop.LeakyReLU(0.2), "mse", "mse"),
+    "elu α=2/3+mse, leaky 1/3 hidden": ([3, 4, 2], deltaprop.LeakyReLU(1 / 3),
+                                        deltaprop.ELU(2 / 3), "mse", "mse"),
     "logits+cross_entropy, identity hidden, one layer deeper": (
         [3, 4, 4, 3], deltaprop.Identity(), None, "cross_entropy", "ce"),
     "logits+cross_entropy, no hidden layer": ([3, 3], "relu", None, "cross_entropy", "ce"),
