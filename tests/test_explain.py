@@ -532,3 +532,12 @@ def test_every_renderer_shows_the_same_equations_and_numbers(notation, rng):
                 assert latex in tex
                 if np.ndim(value.array):                 # the matrix holds the same entries
                     assert NUMBER.findall(latex.split("}", 1)[1]) == NUMBER.findall(numbers)
+
+
+def test_the_header_names_the_activations_parameters(rng):
+    model = mlp([2, 3, 3, 2], activation=deltaprop.GELU("tanh"),
+                output=deltaprop.Softplus(beta=2.0), seed=0, dtype=np.float64)
+    header = deltaprop.explain(model, rng.normal(size=(2, 2)), rng.normal(size=(2, 2)),
+                               "mse").header[0]
+    assert "gelu(approximate='tanh') hidden" in header
+    assert "output softplus(beta=2.0, threshold=20.0)" in header

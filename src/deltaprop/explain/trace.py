@@ -199,11 +199,18 @@ def _iteration_steps(rec: Recording, nota: Notation, ctx: Context,
     return steps
 
 
+def _described(layer) -> str:
+    """``tanh``, or ``gelu(approximate='tanh')``: the name and any parameter it was built with."""
+    extra = layer.activation.extra_repr() if layer.activation is not None and \
+        hasattr(layer.activation, "extra_repr") else ""
+    return layer.activation_name + (f"({extra})" if extra else "")
+
+
 def _header(recs: list[Recording], ctx: Context, nota: Notation) -> list[str]:
     rec = recs[0]
     sizes = [rec.layers[0].weight.shape[1]] + [layer.weight.shape[0] for layer in rec.layers]
-    hidden = sorted({layer.activation_name for layer in rec.layers[:-1]})
-    output = rec.layers[-1].activation_name
+    hidden = sorted({_described(layer) for layer in rec.layers[:-1]})
+    output = _described(rec.layers[-1])
     if rec.fused:
         output = f"logits; the loss applies {rec.loss.link}"
     lines = [f"network {'-'.join(map(str, sizes))}"
