@@ -541,3 +541,15 @@ def test_the_header_names_the_activations_parameters(rng):
                                "mse").header[0]
     assert "gelu(approximate='tanh') hidden" in header
     assert "output softplus(beta=2.0, threshold=20.0)" in header
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_values_are_shown_in_the_dtype_the_engine_computed_in(dtype, rng):
+    model = mlp([2, 3, 2], seed=0, dtype=dtype)
+    trace = deltaprop.explain(model, rng.normal(size=(3, 2)), np.array([0, 1, 1]),
+                              "cross_entropy", optimizer=deltaprop.Adam(model, lr=0.1))
+    assert f"computed in {np.dtype(dtype)}" in trace.header[1]
+    for step in trace.steps:
+        for value in step.values:
+            if value.role != "scalar":
+                assert value.array.dtype == dtype, (step.key, value.label)

@@ -216,7 +216,8 @@ def _header(recs: list[Recording], ctx: Context, nota: Notation) -> list[str]:
     lines = [f"network {'-'.join(map(str, sizes))}"
              + (f", {'/'.join(hidden)} hidden" if hidden else "") + f", output {output}"
              + ("" if rec.has_bias else ", no biases"),
-             f"loss {type(rec.loss).__name__} (batch mean), N = {rec.n_samples} samples",
+             f"loss {type(rec.loss).__name__} (batch mean), N = {rec.n_samples} samples, "
+             f"computed in {rec.layers[0].z.dtype}",
              f"notation: {nota.title}"]
     dropout = rec.extras.get("dropout", [])
     if dropout:
@@ -249,7 +250,9 @@ def _steps(rec: Recording, nota: Notation, ctx: Context) -> list[Step]:
     s, sup = nota.symbols, nota.sup
     x = "x" if nota.one_sample else "X"             # one sample's input: the column x
     steps = [Step("input", "input", 0, "input and targets", f"{s['A']}{sup(0)} = {x}", "",
-                  _act_values(nota, ctx, f"{s['A']}{sup(0)}", "act", rec.X, "x", True)
+                  # what layer 1 read: X cast to the model's dtype by the engine
+                  _act_values(nota, ctx, f"{s['A']}{sup(0)}", "act", rec.layers[0].a_prev,
+                              "x", True)
                   + _act_values(nota, ctx, s["Y"], "act", rec.Y, "y", True),
                   "deltaprop.model.Sequential.forward")]
     for layer in rec.layers:
