@@ -313,7 +313,7 @@ def test_format_array_turns_negative_zero_into_zero():
     from deltaprop.explain.render import format_array, number
 
     assert format_array(np.array([[-1e-9, 2.0], [-0.0, -4e-5]])) == \
-        "[[0., 2.],\n [0., 0.]]"
+        "[[-1e-09,      2],\n [     0, -4e-05]]"
     assert number(-0.0, 4) == "0" and number(-1e-9, 4) == "-1e-09" and number(-2.5, 4) == "-2.5"
 
 
@@ -373,3 +373,183 @@ def test_update_steps_point_at_the_optimisers_own_math(optimizer, defined_in, rn
     updates = [step for step in trace.steps if step.phase == "update"]
     assert updates
     assert all(step.code.startswith(f"deltaprop.optim.{defined_in}.") for step in updates)
+
+
+@pytest.mark.parametrize(("layers", "position", "what"), [
+    (lambda: [deltaprop.Dense(3, 4), deltaprop.ReLU(), deltaprop.Tanh(), deltaprop.Dense(4, 2)],
+     2, "a second activation"),
+    (lambda: [deltaprop.ReLU(), deltaprop.Dense(3, 2)], 0, "before the first Dense"),
+    (lambda: [deltaprop.Dropout(0.5), deltaprop.Dense(3, 2)], 0, "before the first Dense"),
+])
+def test_a_model_whose_records_do_not_chain_is_refused(layers, position, what, rng):
+    """Two activations after one Dense: the records hold the first one's A, the next layer
+    reads the second's; the trace would show an A that is not what the next layer used."""
+    model = deltaprop.Sequential(*layers())
+    with pytest.raises(ValueError, match=rf"layer {position} \(\w+\) is {what}"):
+        deltaprop.explain(model, rng.normal(size=(4, 3)), rng.normal(size=(4, 2)), "mse")
+
+
+def test_dropout_is_said_to_be_off_and_the_forward_pass_chains(rng):
+    model = mlp([3, 4, 4, 2], activation="relu", dropout=0.5, seed=0, dtype=np.float64)
+    X, y = rng.normal(size=(6, 3)), rng.integers(0, 2, size=6)
+    trace = deltaprop.explain(model, X, y, "cross_entropy", optimizer=SGD(model, lr=0.1))
+    assert "dropout (p = 0.5 after layer 1, p = 0.5 after layer 2) is off" in str(trace)
+    assert any("M/(1 − p)" in note for note in trace.notes)
+    for layer in (2, 3):                   # what layer l read is what layer l − 1 showed
+        step = trace[f"forward.z.{layer}"]
+        a_prev = trace[f"forward.a.{layer - 1}"].value("a")
+        assert np.allclose(step.value("z"), a_prev @ step.value("weight").T
+                           + step.value("bias"), rtol=1e-12)
+    assert model.training                  # the caller's mode is restored
+    plain = mlp([3, 4, 2], seed=0, dtype=np.float64)
+    assert "dropout" not in str(deltaprop.explain(plain, X, y, "cross_entropy")).lower()
+
+
+def _latex_problems(line: str) -> list[str]:
+    """What would stop pdflatex on one line: non-ASCII, unbalanced braces or $, a script or
+    radicand that is a parenthesised group (TeX takes one token: e^(−x) sets only "(")."""
+    problems = [f"non-ASCII {c!r}" for c in sorted(set(line)) if ord(c) > 127]
+    depth, i = 0, 0
+    while i < len(line) and depth >= 0:
+        depth += {"{": 1, "}": -1}.get(line[i], 0)
+        i += 2 if line[i] == "\\" else 1
+    problems += ["unbalanced braces"] if depth else []
+    problems += ["odd $"] if line.replace(r"\$", "").count("$") % 2 else []
+    problems += ["?"] if "?" in line else []              # to_text's stand-in for unknown
+    problems += re.findall(r"\^\(|\\sqrt(?!\{)", line)
+    return problems
+
+
+@pytest.mark.parametrize("notation", ["batch", *NOTATIONS])
+def test_latex_is_well_formed_for_every_activation_and_optimiser(notation, rng):
+    X = rng.normal(size=(3, 2))
+    models = [
+        (deltaprop.Sequential(deltaprop.Dense(2, 3, dtype=np.float64), deltaprop.GELU("tanh"),
+                              deltaprop.Dense(3, 3, dtype=np.float64), deltaprop.Softplus(2.0),
+                              deltaprop.Dense(3, 2, dtype=np.float64)), "bce_with_logits",
+         rng.integers(0, 2, size=(3, 2)).astype(float)),
+        (mlp([2, 3, 3, 2], activation=deltaprop.LeakyReLU(0.2), output=deltaprop.ELU(0.5),
+             seed=0, dtype=np.float64), "mse", rng.normal(size=(3, 2))),
+        (mlp([2, 3, 3], activation="gelu", output="softmax", seed=0, dtype=np.float64), "mse",
+         rng.normal(size=(3, 3))),
+    ]
+    optimizers = [lambda m: deltaprop.AdamW(m, lr=0.1), lambda m: SGD(m, lr=0.1, momentum=0.9,
+                                                                      nesterov=True,
+                                                                      weight_decay=0.1),
+                  lambda m: deltaprop.Adam(m, lr=0.1, weight_decay=0.1)]
+    for (model, loss, y), make in zip(models, optimizers):
+        trace = deltaprop.explain(model, X, y, loss, notation, optimizer=make(model), steps=2,
+                                  show_unfused=True, compare="column")
+        for line in trace.to_latex().splitlines():
+            assert not _latex_problems(line), (_latex_problems(line), line)
+
+
+NUMBER = re.compile(r"[-+]?(?:nan|inf|(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)")
+
+
+def test_every_printed_number_is_the_computed_one_to_its_digits_in_every_format(rng):
+    """Adam's second moment after one step is ~1e−6: printed with fixed decimals it read 0,
+    and the next printed equation v̂ = v / (1 − β₂ᵗ) then gave a non-zero from that 0."""
+    from deltaprop.explain.render import _latex_array, format_array
+
+    model = mlp([2, 3, 1], activation="tanh", output="sigmoid", seed=0, dtype=np.float64)
+    X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, 0.0])
+    trace = deltaprop.explain(model, X, y, "bce", optimizer=deltaprop.Adam(model, lr=0.01),
+                              steps=2)
+    v = trace["update.weight.1"].value("v")
+    assert np.all(v > 0) and np.max(v) < 1e-4                 # the case that read 0 before
+    for step in trace.steps:
+        for value in step.values:
+            text = format_array(value.array)
+            shown = np.array([float(x) for x in NUMBER.findall(text)])
+            assert np.allclose(shown, np.ravel(value.array), rtol=5e-4, atol=0), \
+                (step.key, value.label, text)
+            if np.ndim(value.array):                      # LaTeX: the same printed entries
+                latex = _latex_array(value.array, trace)
+                assert NUMBER.findall(latex.split("}", 1)[1]) == NUMBER.findall(text)
+
+
+def test_a_one_output_softmax_is_called_out(rng):
+    model = mlp([3, 1], seed=0, dtype=np.float64)
+    trace = deltaprop.explain(model, rng.normal(size=(4, 3)), np.zeros(4, dtype=int),
+                              "cross_entropy")
+    assert not np.any(trace["backward.grad_weight.1"].value("grad_weight"))
+    assert any("softmax over ONE output is always 1" in note for note in trace.notes)
+    two = mlp([3, 2], seed=0, dtype=np.float64)
+    assert not any("ONE output" in note for note in deltaprop.explain(
+        two, rng.normal(size=(4, 3)), np.zeros(4, dtype=int), "cross_entropy").notes)
+
+
+@pytest.mark.parametrize(("name", "value"), [("precision", 0), ("precision", -1),
+                                             ("precision", 2.5), ("max_values", 0),
+                                             ("max_values", True)])
+def test_display_options_are_checked_before_anything_is_rendered(name, value, rng):
+    model = mlp([2, 2, 1], output="sigmoid", seed=0, dtype=np.float64)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=rf"explain {name} must be an integer >= 1, got"):
+        deltaprop.explain(model, rng.normal(size=(2, 2)), np.array([1.0, 0.0]), "bce",
+                          optimizer=SGD(model, lr=0.5), **{name: value})
+    assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def test_a_bad_sample_is_refused_before_the_optimiser_steps(rng):
+    model = mlp([2, 2, 1], output="sigmoid", seed=0, dtype=np.float64)
+    before = model.state_dict()
+    with pytest.raises(ValueError, match=r"explain sample must be an integer in \[0, 2\), got 5"):
+        deltaprop.explain(model, rng.normal(size=(2, 2)), np.array([1.0, 0.0]), "bce",
+                          "column", optimizer=SGD(model, lr=0.5), sample=5)
+    assert all(np.array_equal(v, model.state_dict()[k]) for k, v in before.items())
+
+
+def _stripped(text: str) -> str:
+    return "\n".join(line.strip() for line in text.splitlines())
+
+
+@pytest.mark.parametrize("notation", ["batch", *NOTATIONS])
+def test_every_renderer_shows_the_same_equations_and_numbers(notation, rng):
+    import html
+
+    from deltaprop.explain.latex import to_math
+    from deltaprop.explain.render import _latex_array, format_array
+
+    model = mlp([2, 3, 2], activation=deltaprop.GELU("tanh"), output="softmax", seed=0,
+                dtype=np.float64)
+    trace = deltaprop.explain(model, rng.normal(size=(3, 2)), rng.normal(size=(3, 2)), "mse",
+                              notation, optimizer=deltaprop.Adam(model, lr=0.01), steps=2,
+                              show_unfused=True, compare="haykin")
+    text, md, page, tex = trace.to_text(), trace.to_markdown(), trace.to_html(), trace.to_latex()
+    shown = json.loads(trace.to_json())["steps"]
+    for step, stored in zip(trace.steps, shown):
+        assert stored["equation"] == step.equation
+        for part in (step, *step.asides):
+            assert part.equation in text and f"`{part.equation}`" in md
+            assert html.escape(part.equation) in page and to_math(part.equation) in tex
+            for value in part.values:
+                numbers = format_array(value.array)
+                assert numbers in md and html.escape(numbers) in page
+                assert _stripped(numbers) in _stripped(text)        # text indents arrays
+                latex = _latex_array(value.array, trace)
+                assert latex in tex
+                if np.ndim(value.array):                 # the matrix holds the same entries
+                    assert NUMBER.findall(latex.split("}", 1)[1]) == NUMBER.findall(numbers)
+
+
+def test_the_header_names_the_activations_parameters(rng):
+    model = mlp([2, 3, 3, 2], activation=deltaprop.GELU("tanh"),
+                output=deltaprop.Softplus(beta=2.0), seed=0, dtype=np.float64)
+    header = deltaprop.explain(model, rng.normal(size=(2, 2)), rng.normal(size=(2, 2)),
+                               "mse").header[0]
+    assert "gelu(approximate='tanh') hidden" in header
+    assert "output softplus(beta=2.0, threshold=20.0)" in header
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_values_are_shown_in_the_dtype_the_engine_computed_in(dtype, rng):
+    model = mlp([2, 3, 2], seed=0, dtype=dtype)
+    trace = deltaprop.explain(model, rng.normal(size=(3, 2)), np.array([0, 1, 1]),
+                              "cross_entropy", optimizer=deltaprop.Adam(model, lr=0.1))
+    assert f"computed in {np.dtype(dtype)}" in trace.header[1]
+    for step in trace.steps:
+        for value in step.values:
+            if value.role != "scalar":
+                assert value.array.dtype == dtype, (step.key, value.label)

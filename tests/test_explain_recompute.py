@@ -103,8 +103,8 @@ def forms(nota: str, k: int, loss: str) -> dict[str, tuple[str, callable]]:
         table[text] = (kind, fn)
 
     # forward
-    add("each", f"{A}⁽⁰⁾ = X".replace("⁽⁰⁾", "{l}") if nota != "ng" else f"{A}{{l}} = X",
-        lambda e: {})
+    x = "x" if nota in ("column", "haykin") else "X"  # one sample: its column x
+    add("each", f"{A}{{l}} = {x}", lambda e: {})
     if rows:
         W = "W{l}"
         affine = (lambda e: e(f"{A}{{p}}") @ e("W{l}").T) if nota == "batch" else \
@@ -119,23 +119,51 @@ def forms(nota: str, k: int, loss: str) -> dict[str, tuple[str, callable]]:
     for name, fn in (("tanh", np.tanh), ("sigmoid", sigmoid), ("relu", relu),
                      ("gelu", lambda z: z * normal_cdf(z)),
                      ("softplus", lambda z: np.where(z > 20, z, np.log1p(np.exp(z)))),
-                     ("softmax", lambda z: softmax(z, axis)),
-                     ("leaky_relu", None), ("elu", None)):
-        if fn is None:                        # printed with the layer's parameter
-            param, fn = {"leaky_relu": (0.01, lambda z: np.where(z > 0, z, 0.01 * z)),
-                         "elu": (1.0, lambda z: np.where(z > 0, z, np.expm1(np.minimum(
-                             z, 0))))}[name]
-            add("each", f"{A}{{l}} = {name}({Z}{{l}}, {param:g})",
-                lambda e, fn=fn: {f"{A}{{l}}": fn(e(f"{Z}{{l}}"))})
-            continue
+                     ("softmax", lambda z: softmax(z, axis))):
         add("each", f"{A}{{l}} = {name}({Z}{{l}})",
             lambda e, fn=fn: {f"{A}{{l}}": fn(e(f"{Z}{{l}}"))})
+    _parametrized_forward_forms(add, A, Z)
     add("each", f"{A}{{l}} = {Z}{{l}}", lambda e: {f"{A}{{l}}": e(f"{Z}{{l}}")})
     _loss_forms(add, s, k, kl, rows)
     _output_forms(add, nota, s, kl, loss)
     _hidden_forms(add, nota, s)
     _update_forms(add, nota, s)
     return table
+
+
+# the parameters of the activations the cases use (printed in the equations)
+SLOPES, ALPHAS, BETAS = (0.01, 0.2, 1 / 3), (1.0, 0.5, 2.0, 2 / 3), (2.0, 0.5)
+SOFTPLUS = ((2.0, 20.0), (0.5, 20.0), (1.0, 0.5))          # (β, threshold)
+GELU_T = "tanh(√(2/π) ({Z} + 0.044715 {Z}³))"       # the tanh approximation of 2Φ(z) − 1
+
+
+def num(x: float) -> str:
+    """A parameter as printed: every digit Python's repr gives, no trailing ".0"."""
+    return repr(float(x)).removesuffix(".0")
+
+
+def gelu_tanh_t(z):
+    return np.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z ** 3))
+
+
+def _parametrized_forward_forms(add, A, Z):
+    """Activations printed with their parameter, or written out (GELU-tanh, Softplus β ≠ 1)."""
+    out, z = f"{A}{{l}}", f"{Z}{{l}}"
+    for slope in SLOPES:
+        add("each", f"{out} = leaky_relu({z}, {num(slope)})",
+            lambda e, s=slope: {out: np.where(e(z) > 0, e(z), s * e(z))})
+    for alpha in ALPHAS:
+        add("each", f"{out} = elu({z}, {num(alpha)})",
+            lambda e, a=alpha: {out: np.where(e(z) > 0, e(z), a * np.expm1(np.minimum(e(z), 0)))})
+    for beta, t in SOFTPLUS:               # linear where βz > threshold, as PyTorch
+        bz = z if beta == 1 else f"{num(beta)} {z}"
+        scale = "" if beta == 1 else f"(1/{num(beta)}) "
+        add("each", f"{out} = [{bz} > {num(t)}] ⊙ {z} + [{bz} ≤ {num(t)}] ⊙ "
+            f"{scale}log(1 + e^({bz}))",
+            lambda e, b=beta, t=t: {out: np.where(b * e(z) > t, e(z),
+                                                  np.log1p(np.exp(b * e(z))) / b)})
+    add("each", f"{out} = ½ {z} ⊙ (1 + {GELU_T.format(Z=z)})",
+        lambda e: {out: 0.5 * e(z) * (1 + gelu_tanh_t(e(z)))})
 
 
 @functools.cache
@@ -253,13 +281,28 @@ def _derivatives(A, Z):
     return [(f"(1 − {A}²)", lambda e: 1 - e(A) ** 2),
             (f"{A} ⊙ (1 − {A})", lambda e: e(A) * (1 - e(A))),
             (f"[{Z} > 0]", lambda e: (e(Z) > 0).astype(float)),
-            (f"([{Z} > 0] + 0.01 [{Z} ≤ 0])", lambda e: np.where(e(Z) > 0, 1.0, 0.01)),
-            (f"([{Z} > 0] + [{Z} ≤ 0] ⊙ ({A} + 1))",
-             lambda e: np.where(e(Z) > 0, 1.0, e(A) + 1)),
             (f"(Φ({Z}) + {Z} ⊙ Φ′({Z}))",
              lambda e: normal_cdf(e(Z)) + e(Z) * np.exp(-e(Z) ** 2 / 2) / np.sqrt(2 * np.pi)),
             (f"([{Z} > 20] + [{Z} ≤ 20] ⊙ σ({Z}))",
-             lambda e: np.where(e(Z) > 20, 1.0, sigmoid(e(Z))))]
+             lambda e: np.where(e(Z) > 20, 1.0, sigmoid(e(Z)))),
+            ("1", lambda e: 1.0), *_parametrized_derivatives(A, Z)]
+
+
+def _parametrized_derivatives(A, Z):
+    """φ′ of the activations with a parameter, and GELU-tanh's written out."""
+    out = [(f"([{Z} > 0] + {num(s)} [{Z} ≤ 0])",
+            lambda e, s=s: np.where(e(Z) > 0, 1.0, s)) for s in SLOPES]
+    out += [(f"([{Z} > 0] + [{Z} ≤ 0] ⊙ ({A} + {num(a)}))",
+             lambda e, a=a: np.where(e(Z) > 0, 1.0, e(A) + a)) for a in ALPHAS]
+    out += [(f"([{num(b)} {Z} > 20] + [{num(b)} {Z} ≤ 20] ⊙ σ({num(b)} {Z}))",
+             lambda e, b=b: np.where(b * e(Z) > 20, 1.0, sigmoid(b * e(Z)))) for b in BETAS]
+    out.append((f"([{Z} > 0.5] + [{Z} ≤ 0.5] ⊙ σ({Z}))",
+                lambda e: np.where(e(Z) > 0.5, 1.0, sigmoid(e(Z)))))
+    t = GELU_T.format(Z=Z)
+    out.append((f"(½ (1 + {t}) + ½ {Z} ⊙ (1 − {t}²) ⊙ √(2/π) (1 + 0.134145 {Z}²))",
+                lambda e: 0.5 * (1 + gelu_tanh_t(e(Z))) + 0.5 * e(Z) * (1 - gelu_tanh_t(e(Z)) ** 2)
+                * math.sqrt(2 / math.pi) * (1 + 3 * 0.044715 * e(Z) ** 2)))
+    return out
 
 
 def _hidden_forms(add, nota, s):
@@ -503,6 +546,21 @@ PAIRS = {
     "leaky_relu+mse": ([2, 3, 3, 2], "elu", "leaky_relu", "mse", "mse"),
     "softplus+mse, gelu hidden": ([3, 4, 2], "gelu", "softplus", "mse", "mse"),
     "identity+mse, softmax hidden": ([3, 4, 3, 2], "softmax", None, "mse", "mse"),
+    "gelu-tanh+mse, softplus β=2 hidden": ([3, 4, 2], deltaprop.Softplus(beta=2.0),
+                                           deltaprop.GELU("tanh"), "mse", "mse"),
+    "softplus β=0.5+mse, gelu-tanh hidden": ([3, 4, 2], deltaprop.GELU("tanh"),
+                                             deltaprop.Softplus(beta=0.5), "mse", "mse"),
+    "elu α=2+mse, leaky 0.2 hidden": ([2, 3, 3, 2], deltaprop.LeakyReLU(0.2),
+                                      deltaprop.ELU(2.0), "mse", "mse"),
+    "leaky 0.2+mse, elu α=0.5 hidden": ([3, 4, 2], deltaprop.ELU(0.5),
+                                        deltaprop.LeakyReLU(0.2), "mse", "mse"),
+    "elu α=2/3+mse, leaky 1/3 hidden": ([3, 4, 2], deltaprop.LeakyReLU(1 / 3),
+                                        deltaprop.ELU(2 / 3), "mse", "mse"),
+    "logits+cross_entropy, identity hidden, one layer deeper": (
+        [3, 4, 4, 3], deltaprop.Identity(), None, "cross_entropy", "ce"),
+    "logits+cross_entropy, no hidden layer": ([3, 3], "relu", None, "cross_entropy", "ce"),
+    "softplus threshold 0.5+mse, tanh hidden": ([3, 4, 2], "tanh",
+                                                deltaprop.Softplus(threshold=0.5), "mse", "mse"),
     "sigmoid+bce, saturated": ([2, 3, 2], "tanh", "sigmoid", "bce", "bce"),
     "logits+bce_with_logits, saturated": ([2, 3, 2], "tanh", None, "bce_with_logits", "bce"),
 }
@@ -605,3 +663,24 @@ def test_extreme_logits_are_recomputed_too():
     assert np.isfinite(trace["loss"].value("loss")) and not trace["backward.delta.out"].asides
     for notation in NOTATIONS:
         Checker(trace.in_notation(notation), 3, "ce").run()
+
+
+@pytest.mark.parametrize("pair", list(PAIRS))
+def test_the_notes_claim_only_what_holds_on_the_traces_numbers(pair):
+    """The collapse to (A − Y)/(N·k), the 1/N or 1/(N·n_L), Haykin's sign: each note's
+    claim is checked on the engine's numbers of that very batch."""
+    model, X, y, loss, kind, k = _case(pair, True)
+    trace = deltaprop.explain(model, X, y, loss)
+    rec = trace.recording
+    top, N = rec.layers[-1], rec.n_samples
+    count = N if kind == "ce" else N * k                     # what MSELoss/BCELoss divide by
+    value = trace["loss"].value("loss")
+    assert np.isfinite(value)
+    mean = trace.notes[0]
+    assert (f"1/N (N = {N})" in mean) if count == N else (f"1/(N·n_L) = 1/{count}" in mean)
+    if any("collapses to" in note for note in trace.notes):
+        assert np.allclose(top.delta, (top.a - rec.Y) / count, rtol=1e-9, atol=1e-12)
+    haykin = trace.in_notation("haykin", sample=1)
+    sign = next(note for note in haykin.notes if note.startswith("Haykin's δ"))
+    shown = float(re.search(r"sample 1 is (\S+) while", sign).group(1))
+    assert np.isclose(shown, -N * top.delta[1, 0], rtol=1e-3, atol=1e-4)

@@ -18,10 +18,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from .memory_card import card
 from .notations import NOTATIONS, get_notation
 from .recording import Recording, record_step, record_steps
-from .trace import Step, Trace, Value, build_trace
+from .trace import Step, Trace, Value, build_trace, check_display_options, check_sample
 from .traps import SEED_SLIPS
 
 
@@ -72,6 +74,9 @@ def explain(model, X, y, loss: Any, notation: str = "batch", optimizer=None, *,
         ``trace["backward.grad_weight.1"]`` is one :class:`Step`.
     """
     get_notation(notation)                           # a bad name fails before the engine runs
+    check_display_options(max_values, precision)
+    if np.ndim(X) >= 1:                              # before the optimiser steps
+        check_sample(sample, len(X))
     recordings = record_steps(model, X, y, loss, optimizer, steps)
     return build_trace(recordings, notation, sample=sample, show_unfused=show_unfused,
                        compare=compare, max_values=max_values, precision=precision)

@@ -18,7 +18,8 @@ _SYMBOLS = {"Δ": r"\Delta ", "δ": r"\delta ", "η": r"\eta ", "α": r"\alpha "
             "⊙": r"\odot ", "←": r"\leftarrow ", "→": r"\to ", "−": "-", "·": r"\cdot ",
             "′": "'", "½": r"\tfrac{1}{2}", "λ": r"\lambda ", "β": r"\beta ",
             "ε": r"\epsilon ", "τ": r"\tau ", "√": r"\sqrt ", "≈": r"\approx ",
-            "×": r"\times ", "_": r"\_",
+            "×": r"\times ", "≤": r"\le ", "≥": r"\ge ", "≠": r"\ne ", "Φ": r"\Phi ",
+            "π": r"\pi ", "∈": r"\in ", "_": r"\_",
             "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&", "–": "-", "—": "---"}
 _WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{2,}(?:[ -][A-Za-z]+)*)( ?)")
 _ASCII_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
@@ -49,6 +50,42 @@ def _tidy(text: str) -> str:
     return re.sub(r"\}(?=[\^_]\{)", "}{}", text)
 
 
+def _closing(text: str, start: int) -> int:
+    """The index just past the group that starts at ``start``: a ``(...)`` with its nested
+    parentheses, else a run of characters up to a space or an unmatched ``)``."""
+    depth, i = 0, start
+    while i < len(text):
+        char = text[i]
+        if char in "({":
+            depth += 1
+        elif char in ")}":
+            if depth == 0:
+                return i
+            depth -= 1
+            if depth == 0 and text[start] == "(":
+                return i + 1
+        elif char == " " and depth == 0:
+            return i
+        i += 1
+    return i
+
+
+def _group_scripts(text: str) -> str:
+    r"""``e^(−|Z|)`` -> ``e^{−|Z|}`` and ``\sqrt (2/\pi)`` -> ``\sqrt{2/\pi}``: TeX takes
+    one token as a script or a radicand, so the parenthesised group is braced."""
+    for head in ("^(", r"\sqrt "):
+        at = text.find(head)
+        while at >= 0:
+            start = at + len(head) - (1 if head == "^(" else 0)
+            end = _closing(text, start)
+            inner = text[start:end]
+            if inner.startswith("(") and inner.endswith(")"):
+                inner = inner[1:-1]
+            text = text[:at] + head.rstrip("( ") + "{" + inner + "}" + text[end:]
+            at = text.find(head, at + 1)
+    return text
+
+
 def to_math(equation: str) -> str:
     """LaTeX math (no ``$``) for a Unicode equation; words become ``\\text{...}``."""
     text = "".join(_ASCII_SPECIALS.get(c, c) if c in "&%$#_" else c for c in equation)
@@ -58,7 +95,7 @@ def to_math(equation: str) -> str:
         if char not in "_{}%#&":
             text = text.replace(char, latex)
     text = _runs(text, _SUPER, "^{", "}")
-    return _tidy(_runs(text, _SUB, "_{", "}"))
+    return _group_scripts(_tidy(_runs(text, _SUB, "_{", "}")))
 
 
 def to_text(prose: str) -> str:

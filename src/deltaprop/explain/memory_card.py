@@ -129,12 +129,13 @@ def _gradient_rows(nota, sizes: list[int], hidden, bias: bool) -> list[Row]:
 
 def _update_rows(nota, momentum: bool, bias: bool = True) -> list[Row]:
     s = nota.symbols
-    if nota.name == "haykin":
+    if nota.name == "haykin":           # the batch mean −∂L/∂W (one sample: η δ yᵀ)
+        gW, gb = f"({s['gW']})", f"({s['gb']})"
         if momentum:
-            rows = [("6 update", "ΔW(n) = α ΔW(n−1) + η δ yᵀ;  W ← W + ΔW", "same shape as W"),
-                    ("6 update", "Δb(n) = α Δb(n−1) + η δ;  b ← b + Δb", "same shape as b")]
+            rows = [("6 update", f"ΔW(n) = α ΔW(n−1) + η {gW};  W ← W + ΔW", "same shape as W"),
+                    ("6 update", f"Δb(n) = α Δb(n−1) + η {gb};  b ← b + Δb", "same shape as b")]
             return rows if bias else rows[:1]
-        return [("6 update", "W ← W + η δ yᵀ" + (";  b ← b + η δ" if bias else ""),
+        return [("6 update", f"W ← W + η {gW}" + (f";  b ← b + η {gb}" if bias else ""),
                  "same shapes as W, b" if bias else "same shape as W")]
     lr, assign = s["lr"], ":=" if nota.name == "ng" else "←"
     if momentum:

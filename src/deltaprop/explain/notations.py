@@ -75,30 +75,51 @@ def _name_and_parameters(activation) -> tuple[str, dict]:
             {key: getattr(activation, key) for key in keep if hasattr(activation, key)})
 
 
+def _num(x: float) -> str:
+    """A parameter exactly as the engine uses it (1/3 -> 0.3333333333333333, 2.0 -> 2)."""
+    return np.format_float_positional(float(x), trim="-")
+
+
 def function_text(activation, z: str) -> str:
     """φ(Z) as printed, with the parameters that change it (a name or an activation layer)."""
     name, params = _name_and_parameters(activation)
     if name == "identity":
         return z
     if name == "leakyrelu":
-        return f"leaky_relu({z}, {params.get('negative_slope', 0.01):g})"
+        return f"leaky_relu({z}, {_num(params.get('negative_slope', 0.01))})"
     if name == "elu":
-        return f"elu({z}, {params.get('alpha', 1.0):g})"
+        return f"elu({z}, {_num(params.get('alpha', 1.0))})"
+    if name == "gelu" and params.get("approximate", "none") == "tanh":
+        return f"½ {z} ⊙ (1 + {_gelu_tanh(z)})"
+    beta, t = params.get("beta", 1.0), params.get("threshold", 20.0)
+    if name == "softplus" and (beta != 1 or t != 20):    # linear above the threshold
+        bz = z if beta == 1 else f"{_num(beta)} {z}"
+        scale = "" if beta == 1 else f"(1/{_num(beta)}) "
+        return f"[{bz} > {_num(t)}] ⊙ {z} + [{bz} ≤ {_num(t)}] ⊙ {scale}log(1 + e^({bz}))"
     return f"{name}({z})"
+
+
+def _gelu_tanh(z: str) -> str:
+    """GELU's tanh approximation of 2Φ(z) − 1 (PyTorch's ``approximate="tanh"``)."""
+    return f"tanh(√(2/π) ({z} + 0.044715 {z}³))"
 
 
 def derivative_text(activation, a: str, z: str) -> str:
     """φ′ written the way learners meet it (from the output where that is the custom)."""
     name, params = _name_and_parameters(activation)
     if name == "leakyrelu":
-        return f"([{z} > 0] + {params.get('negative_slope', 0.01):g} [{z} ≤ 0])"
+        return f"([{z} > 0] + {_num(params.get('negative_slope', 0.01))} [{z} ≤ 0])"
     if name == "elu":
-        return f"([{z} > 0] + [{z} ≤ 0] ⊙ ({a} + {params.get('alpha', 1.0):g}))"
+        return f"([{z} > 0] + [{z} ≤ 0] ⊙ ({a} + {_num(params.get('alpha', 1.0))}))"
     if name == "gelu" and params.get("approximate", "none") == "none":
         return f"(Φ({z}) + {z} ⊙ Φ′({z}))"                     # Φ: the standard normal CDF
-    if name == "softplus" and params.get("beta", 1.0) == 1:
-        t = f"{params.get('threshold', 20.0):g}"
-        return f"([{z} > {t}] + [{z} ≤ {t}] ⊙ σ({z}))"
+    if name == "gelu":                      # T = tanh(√(2/π)(z + 0.044715 z³)), written out
+        t = _gelu_tanh(z)
+        return (f"(½ (1 + {t}) + ½ {z} ⊙ (1 − {t}²) ⊙ √(2/π) (1 + 0.134145 {z}²))")
+    if name == "softplus":                  # σ(βz), and 1 where PyTorch's threshold makes it z
+        t, beta = _num(params.get('threshold', 20.0)), params.get("beta", 1.0)
+        bz = z if beta == 1 else f"{_num(beta)} {z}"
+        return f"([{bz} > {t}] + [{bz} ≤ {t}] ⊙ σ({bz}))"
     return {"tanh": f"(1 − {a}²)", "sigmoid": f"{a} ⊙ (1 − {a})", "relu": f"[{z} > 0]",
             "identity": "1"}.get(name, f"{name}′({z})")
 

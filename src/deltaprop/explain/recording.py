@@ -16,7 +16,8 @@ from typing import Any
 import numpy as np
 
 from .._backend import namespace, to_numpy
-from ..activations import Identity, Sigmoid, softmax
+from ..activations import Activation, Identity, Sigmoid, softmax
+from ..layers import Dense, Dropout
 from ..losses import Loss, get_loss
 from ..optim import SGD, Adam, Optimizer
 from ..validation import check_data
@@ -142,9 +143,38 @@ def output_spec(loss: Loss, last_activation: Any, n_outputs: int,
                       None if fused else last_activation, saturated)
 
 
+def _check_layers(model) -> None:
+    """Dense layers, each followed by at most one activation (dropout anywhere after the first
+    Dense): the layer records chain only then, so anything else is refused, not mis-shown."""
+    previous = None                                  # "dense", "activation" or None
+    for position, layer in enumerate(model.layers):
+        if isinstance(layer, Dropout) and previous is not None:
+            continue
+        kind = "dense" if isinstance(layer, Dense) else \
+            "activation" if isinstance(layer, Activation) else None
+        if kind is None or (kind == "activation" and previous != "dense"):
+            what = "a second activation after one" if previous == "activation" else \
+                "before the first Dense" if previous is None else "unsupported"
+            raise ValueError(f"explain shows Dense layers each followed by at most one "
+                             f"activation (and Dropout); layer {position} "
+                             f"({type(layer).__name__}) is {what}")
+        previous = kind
+
+
+def dropout_layers(model) -> list[tuple[int, float]]:
+    """``(l, p)`` for each Dropout: after Dense layer ``l`` (and its activation)."""
+    out, dense = [], 0
+    for layer in model.layers:
+        dense += isinstance(layer, Dense)
+        if isinstance(layer, Dropout):
+            out.append((dense, layer.p))
+    return out
+
+
 def _check_arguments(model, loss: Any, optimizer: Optimizer | None, steps: int) -> Loss:
     if not hasattr(model, "records"):
         raise TypeError(f"explain expects a deltaprop Sequential, got {type(model).__name__}")
+    _check_layers(model)
     loss = get_loss(loss)
     loss_kind(loss)                                  # a loss the trace cannot write: refused
     if optimizer is not None and not isinstance(optimizer, Optimizer):
@@ -204,7 +234,8 @@ def _one_step(model, X, y, loss: Loss, optimizer, iteration: int) -> Recording:
     if Y.ndim == 1:                                  # integer labels -> one-hot rows
         Y = np.eye(copies[-1].z.shape[1], dtype=copies[-1].z.dtype)[Y]
     return Recording(layers=copies, X=_host(X), Y=Y, loss=loss, loss_value=float(value),
-                     spec=spec, optimizer=optimizer, iteration=iteration)
+                     spec=spec, optimizer=optimizer, iteration=iteration,
+                     extras={"dropout": dropout_layers(model)})
 
 
 def _host_state(state: dict) -> dict[str, Any]:

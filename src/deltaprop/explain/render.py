@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -37,20 +38,36 @@ def number(x: float, precision: int) -> str:
 
 
 def format_array(array: np.ndarray, max_values: int = 64, precision: int = 4) -> str:
-    """The array whole if small, else a summary with its top-left corner."""
+    """The array whole if small, else a summary with its top-left corner.
+
+    Every entry has ``precision`` significant digits (not decimals): a second moment of
+    ``3e−06`` is shown as such, not as a ``0`` that the next equation turns into a non-zero.
+    """
     array = no_negative_zero(array)
     if array.ndim == 0:
         return number(array, precision + 2)
     if array.size <= max_values:
-        return np.array2string(no_negative_zero(array, precision), precision=precision,
-                               suppress_small=True, separator=", ", max_line_width=100,
-                               floatmode="maxprec")
-    corner = no_negative_zero(array[:3, :3] if array.ndim == 2 else array[:6], precision)
+        return _grid(array, precision)
+    corner = array[:3, :3] if array.ndim == 2 else array[:6]
     stats = ", ".join(f"{name} {number(value, precision)}" for name, value in (
         ("min", array.min()), ("max", array.max()), ("mean", array.mean()),
         ("norm", np.linalg.norm(array))))
-    return (f"shape {array.shape}: {stats}; corner\n"
-            + np.array2string(corner, precision=precision, suppress_small=True, separator=", "))
+    return f"shape {array.shape}: {stats}; corner\n" + _grid(corner, precision)
+
+
+def _grid(array: np.ndarray, precision: int) -> str:
+    """``[[a, b],\n [c, d]]`` with right-aligned entries of ``precision`` significant digits."""
+    if array.ndim > 2:
+        return np.array2string(array, precision=precision, separator=", ")
+    cells = [number(x, precision) for x in array.ravel()]
+    width = max(map(len, cells), default=0)
+    cells = [cell.rjust(width) for cell in cells]
+    if array.ndim == 1:
+        return "[" + ", ".join(cells) + "]"
+    n_cols = array.shape[1]
+    rows = ["[" + ", ".join(cells[r * n_cols:(r + 1) * n_cols]) + "]"
+            for r in range(array.shape[0])]
+    return "[" + ",\n ".join(rows) + "]"
 
 
 def _values(step, trace) -> list[tuple[str, str]]:
@@ -156,9 +173,19 @@ def _latex_array(array: np.ndarray, trace) -> str:
     if array.size > trace.options["max_values"]:
         return r"\text{" + to_text(format_array(array, trace.options["max_values"],
                                                 precision).split(";")[0]) + "}"
-    rows = array if array.ndim == 2 else array[None, :]
-    body = r" \\ ".join(" & ".join(number(x, precision) for x in row) for row in rows)
+    rows = _shown_numbers(array, trace).reshape(array.shape if array.ndim == 2
+                                                else (1, array.size))
+    body = r" \\ ".join(" & ".join(row) for row in rows)
     return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+
+
+_NUMBER = re.compile(r"[-+]?(?:nan|inf|(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)")
+
+
+def _shown_numbers(array: np.ndarray, trace) -> np.ndarray:
+    """The entries exactly as the text, Markdown and HTML forms print them (same rounding)."""
+    text = format_array(array, trace.options["max_values"], trace.options["precision"])
+    return np.array(_NUMBER.findall(text), dtype=object)
 
 
 def _latex_step(step, trace) -> list[str]:

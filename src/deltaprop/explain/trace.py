@@ -141,6 +141,21 @@ class Trace:
         return self.to_html()
 
 
+def check_sample(sample: int, n_samples: int) -> None:
+    """The sample the one-sample notations show is one of the batch's."""
+    if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) \
+            or not 0 <= sample < n_samples:
+        raise ValueError(f"explain sample must be an integer in [0, {n_samples}), "
+                         f"got {sample!r}")
+
+
+def check_display_options(max_values: int, precision: int) -> None:
+    """``max_values`` and ``precision`` are positive integers (checked before the engine runs)."""
+    for name, value in (("max_values", max_values), ("precision", precision)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"explain {name} must be an integer >= 1, got {value!r}")
+
+
 def build_trace(recordings: Recording | list[Recording], notation: str = "batch", *,
                 sample: int = 0, show_unfused: bool = False, compare: str | None = None,
                 max_values: int = 64, precision: int = 4) -> Trace:
@@ -150,12 +165,10 @@ def build_trace(recordings: Recording | list[Recording], notation: str = "batch"
     recs = recordings if isinstance(recordings, list) else [recordings]
     rec = recs[0]
     nota = get_notation(notation)
-    if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) \
-            or not 0 <= sample < rec.n_samples:
-        raise ValueError(f"explain sample must be an integer in [0, {rec.n_samples}), "
-                         f"got {sample!r}")
+    check_sample(sample, rec.n_samples)
     if compare is not None:
         get_notation(compare)
+    check_display_options(max_values, precision)
     options = {"sample": int(sample), "show_unfused": bool(show_unfused), "compare": compare,
                "max_values": max_values, "precision": precision}
     ctx = Context(rec.n_samples, int(sample), getattr(rec.optimizer, "lr", None))
@@ -186,18 +199,31 @@ def _iteration_steps(rec: Recording, nota: Notation, ctx: Context,
     return steps
 
 
+def _described(layer) -> str:
+    """``tanh``, or ``gelu(approximate='tanh')``: the name and any parameter it was built with."""
+    extra = layer.activation.extra_repr() if layer.activation is not None and \
+        hasattr(layer.activation, "extra_repr") else ""
+    return layer.activation_name + (f"({extra})" if extra else "")
+
+
 def _header(recs: list[Recording], ctx: Context, nota: Notation) -> list[str]:
     rec = recs[0]
     sizes = [rec.layers[0].weight.shape[1]] + [layer.weight.shape[0] for layer in rec.layers]
-    hidden = sorted({layer.activation_name for layer in rec.layers[:-1]})
-    output = rec.layers[-1].activation_name
+    hidden = sorted({_described(layer) for layer in rec.layers[:-1]})
+    output = _described(rec.layers[-1])
     if rec.fused:
         output = f"logits; the loss applies {rec.loss.link}"
     lines = [f"network {'-'.join(map(str, sizes))}"
              + (f", {'/'.join(hidden)} hidden" if hidden else "") + f", output {output}"
              + ("" if rec.has_bias else ", no biases"),
-             f"loss {type(rec.loss).__name__} (batch mean), N = {rec.n_samples} samples",
+             f"loss {type(rec.loss).__name__} (batch mean), N = {rec.n_samples} samples, "
+             f"computed in {rec.layers[0].z.dtype}",
              f"notation: {nota.title}"]
+    dropout = rec.extras.get("dropout", [])
+    if dropout:
+        where = ", ".join(f"p = {p:g} after layer {index}" for index, p in dropout)
+        lines.append(f"dropout ({where}) is off in this trace: explain runs the model in "
+                     "evaluation mode, where Dropout passes A through unchanged")
     if nota.one_sample:
         lines.append(f"one sample shown as column vectors: n = {ctx.sample}; the batch sums "
                      "also show every sample, one column each")
@@ -222,8 +248,11 @@ def _act_values(nota: Notation, ctx: Context, symbol: str, role: str, array, slo
 
 def _steps(rec: Recording, nota: Notation, ctx: Context) -> list[Step]:
     s, sup = nota.symbols, nota.sup
-    steps = [Step("input", "input", 0, "input and targets", f"{s['A']}{sup(0)} = X", "",
-                  _act_values(nota, ctx, f"{s['A']}{sup(0)}", "act", rec.X, "x", True)
+    x = "x" if nota.one_sample else "X"             # one sample's input: the column x
+    steps = [Step("input", "input", 0, "input and targets", f"{s['A']}{sup(0)} = {x}", "",
+                  # what layer 1 read: X cast to the model's dtype by the engine
+                  _act_values(nota, ctx, f"{s['A']}{sup(0)}", "act", rec.layers[0].a_prev,
+                              "x", True)
                   + _act_values(nota, ctx, s["Y"], "act", rec.Y, "y", True),
                   "deltaprop.model.Sequential.forward")]
     for layer in rec.layers:

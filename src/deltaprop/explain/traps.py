@@ -142,6 +142,22 @@ def _mean_note(rec: Recording, nota: Notation) -> str:
             f"over the N = {N} samples of δ aᵀ, so the 1/N appears once.")
 
 
+def _collapse_note(rec: Recording, nota: Notation) -> str:
+    """Softmax/sigmoid + cross-entropy: the delta collapses, unless BCE's floors acted."""
+    spec = rec.spec
+    collapsed = fused_equation(nota, replace(spec, fused=True), rec.layers[-1].index,
+                               reason=False).replace(";  ", ", ")
+    if spec.saturated:
+        return (f"sigmoid + binary cross-entropy on probabilities would collapse to "
+                f"{collapsed}, but on this batch a sigmoid saturated and the floors of the "
+                "loss (log ≥ −100, A(1 − A) ≥ 1e−12, as PyTorch) act, so the engine's delta "
+                "differs from it; BCEWithLogitsLoss on logits computes the collapsed form "
+                "exactly.")
+    return (f"{spec.activation} + cross-entropy: the output delta collapses to {collapsed}; "
+            "φ′ must NOT be multiplied in a second time (explain(..., show_unfused=True) "
+            "shows both routes).")
+
+
 def general_notes(rec: Recording, nota: Notation, ctx: Context) -> list[str]:
     """The traps that apply to this network and notation, with this trace's numbers."""
     N, n, top, spec = rec.n_samples, ctx.sample, rec.layers[-1], rec.spec
@@ -157,15 +173,20 @@ def general_notes(rec: Recording, nota: Notation, ctx: Context) -> list[str]:
     if not rec.has_bias:
         notes.append("This network has no biases (bias=False): no + b in the forward pass, no "
                      "bias gradient and no bias update.")
+    if rec.extras.get("dropout"):
+        notes.append("Dropout is off here (evaluation mode). In training, fit multiplies each "
+                     "dropped layer's activations by a fresh mask M/(1 − p), M of 0s and 1s "
+                     "with P(1) = 1 − p, and the backward pass multiplies ∂L/∂A by the same "
+                     "M/(1 − p); at prediction time nothing is dropped or rescaled.")
     if spec.loss == "mse":
         notes.append("MSE written Σ(a − y)² has gradient 2(a − y); written ½Σ(a − y)² it has "
                      "(a − y). deltaprop's MSELoss has no ½ (as PyTorch): Δ⁽ᴸ⁾ carries the 2.")
     if spec.fused or (spec.loss == "bce" and spec.activation == "sigmoid"):
-        collapsed = fused_equation(nota, replace(spec, fused=True), top.index,
-                                   reason=False).replace(";  ", ", ")
-        notes.append(f"{spec.activation} + cross-entropy: the output delta collapses to "
-                     f"{collapsed}; φ′ must NOT be multiplied in a second time "
-                     "(explain(..., show_unfused=True) shows both routes).")
+        notes.append(_collapse_note(rec, nota))
+    if spec.activation == "softmax" and rec.n_outputs == 1:
+        notes.append("A softmax over ONE output is always 1, so the loss does not depend on Z "
+                     "and every gradient is 0: two classes need two outputs, or one sigmoid "
+                     "output with binary cross-entropy.")
     if spec.activation == "softmax":
         notes.append("Softmax's Jacobian is not diagonal: ∂aᵢ/∂zⱼ = aᵢ(1ᵢⱼ − aⱼ), so "
                      "∂L/∂A ⊙ softmax′(Z) is NOT its backward pass; the Jacobian-vector product "

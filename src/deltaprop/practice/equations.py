@@ -46,7 +46,7 @@ Backward:
     for l = L, …, 1:
         ∂L/∂W⁽ˡ⁾ = Δ⁽ˡ⁾ᵀ A⁽ˡ⁻¹⁾                   (n_l, N) @ (N, n_{l-1}) -> (n_l, n_{l-1})
         ∂L/∂b⁽ˡ⁾ = Σₙ Δ⁽ˡ⁾ₙ,:                     (n_l,)
-        Δ⁽ˡ⁻¹⁾ = (Δ⁽ˡ⁾ W⁽ˡ⁾) ⊙ (1 − A⁽ˡ⁻¹⁾²)       (N, n_{l-1})   tanh′ from the output"""
+        Δ⁽ˡ⁻¹⁾ = (Δ⁽ˡ⁾ W⁽ˡ⁾) ⊙ (1 − A⁽ˡ⁻¹⁾²)       (N, n_{l-1})   l > 1; tanh′ from the output"""
 
 _MOMENTUM_BATCH = """\
 PyTorch's SGD with momentum (dampening 0, no Nesterov):
