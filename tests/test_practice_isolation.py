@@ -532,3 +532,112 @@ def test_check_function_runs_only_that_function_of_the_file(tmp_path):
     result = check_function(SPECS["dense_backward"], None, path, timeout=HANG)
     assert result.function == "dense_backward" and result.mistakes[0] == "sign_flipped"
     assert time.monotonic() - started < HANG                # momentum_step was never called
+
+
+# -- nothing the file starts outlives the check; the fork server cannot be turned against it --
+DAEMON = DENSE_OK + '''
+import os, time
+
+def momentum_step(weight, grad, velocity, lr, momentum):
+    ready, written = os.pipe()
+    if os.fork() == 0:                 # a daemon: double fork, a session of its own
+        os.setsid()
+        if os.fork() == 0:
+            with open({pid_file!r}, "a") as file:
+                file.write(f"{{os.getpid()}}\\n")
+            os.write(written, b"!")
+            time.sleep(60)
+        os._exit(0)
+    os.read(ready, 1)                  # its pid is written
+    v = momentum * velocity + grad
+    return weight - lr * v, v
+'''
+
+
+def _pids(path) -> list[int]:
+    return [int(word) for word in path.read_text().split()]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_daemons_the_file_starts_are_killed_before_the_verdict(tmp_path):
+    pid_file = tmp_path / "pids.txt"
+    path = _write(tmp_path, DAEMON.format(pid_file=str(pid_file)))
+    results = check_file(path)
+    assert all(r.passed for r in results)
+    pids = _pids(pid_file)
+    assert len(pids) == 4 and all(_dead(pid) for pid in pids)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_concurrent_checks_each_judge_their_file_and_leave_nothing(tmp_path):
+    import threading
+
+    files = [tmp_path / f"pids{i}.txt" for i in range(3)]
+    paths = [_write(tmp_path, DAEMON.format(pid_file=str(f)), f"learner{i}.py")
+             for i, f in enumerate(files)]
+    found: dict[int, list] = {}
+    threads = [threading.Thread(target=lambda i=i: found.setdefault(i, check_file(paths[i])))
+               for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(found) == [0, 1, 2]
+    assert all(r.passed for results in found.values() for r in results)
+    pids = [pid for f in files for pid in _pids(f)]
+    assert len(pids) == 12 and all(_dead(pid) for pid in pids)
+
+
+def test_a_huge_timeout_is_waited_for_not_a_crash(tmp_path):
+    (result,) = check_file(_write(tmp_path, DENSE_OK), timeout=1e308)
+    assert result.passed
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_a_stopped_fork_server_costs_the_time_limit_only(tmp_path, monkeypatch):
+    from deltaprop.practice import _processes
+
+    monkeypatch.setattr(_processes, "USE_FORK_SERVER", True)
+    path = _write(tmp_path, DENSE_OK.replace("    return", "    import os, signal\n"
+                  "    os.kill(os.getppid(), signal.SIGSTOP)\n    return"))
+    started = time.monotonic()
+    (result,) = check_file(path, timeout=HANG)
+    assert time.monotonic() - started < HANG + 5
+    assert result.passed                       # every call came back, and right
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_a_checker_killed_mid_run_leaves_no_process(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "pids.txt"
+    path = _write(tmp_path, f'''
+import os
+
+def relu_backward(z, grad_out):
+    with open({str(pid_file)!r}, "w") as file:
+        file.write(f"{{os.getpid()}} {{os.getppid()}}")
+    while True:
+        pass
+''')
+    checker = subprocess.Popen([sys.executable, "-c", "import sys; from deltaprop.practice "
+                                "import check_file; check_file(sys.argv[1], timeout=60)",
+                                str(path)], env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+                                    sys.path)))
+    try:
+        deadline = time.monotonic() + 20
+        while not (pid_file.exists() and pid_file.read_text().count(" ") == 1):
+            assert time.monotonic() < deadline and checker.poll() is None
+            time.sleep(0.02)
+    finally:
+        checker.send_signal(signal.SIGKILL)
+        checker.wait()
+    pids = _pids(pid_file)                     # the worker and the fork server
+    deadline = time.monotonic() + 5
+    while not all(_dead(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert all(_dead(pid) for pid in pids)

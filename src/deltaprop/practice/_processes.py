@@ -32,26 +32,56 @@ def child_env() -> dict[str, str]:
 
 
 def start(workdir: Path, out, err, timeout: float) -> tuple[int, bool]:
-    """Run the plan in a fork of the warm server where there is one, else in a new process."""
+    """Run the plan in a fork of the warm server where there is one, else in a new process.
+
+    A second run while the warm server is busy (another thread) gets a server of its own,
+    closed after the run, so that it is cleaned up the same way.
+    """
     server = fork_server()
-    if server is not None and server.busy.acquire(blocking=False):   # one run at a time
-        try:
-            return server.run(workdir, timeout)
-        except ServerBrokenError as error:
-            discard_server()
-            if error.started:        # the run began: its records tell how far it got
-                return 1, False
-            for name in ("results.jsonl", "trace.txt"):      # start over, cleanly
-                with contextlib.suppress(OSError):
-                    (workdir / name).unlink()
-            for file in (out, err):
-                file.truncate(0)
-        except BaseException:        # e.g. Ctrl-C: the run was killed, the protocol is mid-way
-            discard_server()
-            raise
-        finally:
-            server.busy.release()
+    if server is not None:
+        if server.busy.acquire(blocking=False):                 # one run at a time
+            try:
+                found = _run_on(server, workdir, out, err, timeout)
+            finally:
+                server.busy.release()
+            if found is not None:
+                return found
+        else:
+            found = _run_on_own_server(workdir, out, err, timeout)
+            if found is not None:
+                return found
     return spawn(workdir, out, err, timeout)
+
+
+def _run_on(server: ForkServer, workdir: Path, out, err, timeout: float
+            ) -> tuple[int, bool] | None:
+    """``server.run``; None (and a clean work dir) if the server failed before the run began."""
+    try:
+        return server.run(workdir, timeout)
+    except ServerBrokenError as error:
+        discard_server(server)
+        if error.started:            # the run began: its records tell how far it got
+            return 1, False
+        for name in ("results.jsonl", "trace.txt"):          # start over, cleanly
+            with contextlib.suppress(OSError):
+                (workdir / name).unlink()
+        for file in (out, err):
+            file.truncate(0)
+        return None
+    except BaseException:            # e.g. Ctrl-C: the run was killed, the protocol is mid-way
+        discard_server(server)
+        raise
+
+
+def _run_on_own_server(workdir: Path, out, err, timeout: float) -> tuple[int, bool] | None:
+    try:
+        server = ForkServer()
+    except OSError:
+        return None
+    try:
+        return _run_on(server, workdir, out, err, timeout)
+    finally:
+        server.close()
 
 
 def spawn(workdir: Path, out, err, timeout: float) -> tuple[int, bool]:
@@ -114,6 +144,8 @@ class ForkServer:
                     os.kill(pid, signal.SIGUSR1)
                 time.sleep(0.1)
                 kill_group(pid)
+                with contextlib.suppress(OSError):           # the learner may have stopped it
+                    os.kill(self.process.pid, signal.SIGCONT)
                 status = self._answer("status", time.monotonic() + SERVER_PATIENCE)
             kill_group(pid)                                 # what it started, too
             if status is None:
@@ -131,10 +163,12 @@ class ForkServer:
         fd = self.process.stdout.fileno()
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+            if remaining <= 0:
                 if word == "pid":
                     raise ServerBrokenError("the fork server did not start a run")
                 return None
+            if not select.select([fd], [], [], min(remaining, 3600.0))[0]:
+                continue             # (a huge timeout is waited for in hours)
             chunk = os.read(fd, 4096)
             if not chunk:
                 raise ServerBrokenError("the fork server has ended")
@@ -146,12 +180,14 @@ class ForkServer:
         return int(number)
 
     def close(self) -> None:
+        """End the server (end of its stdin; killed if it does not end within 1 s)."""
         with contextlib.suppress(OSError):
             self.process.stdin.close()
         try:
             self.process.wait(1.0)
         except subprocess.TimeoutExpired:
             kill_process(self.process, True)
+        self.process.stdout.close()
 
 
 SERVER_PATIENCE = 30.0           # seconds the server may take to start or to reap a run
@@ -175,12 +211,13 @@ def fork_server() -> ForkServer | None:
         return _server[0]
 
 
-def discard_server() -> None:
+def discard_server(server: ForkServer | None = None) -> None:
+    """Close ``server`` (default: the warm one) and forget it if it is the warm one."""
     with _server_lock:
-        if _server:
-            if _server[0].owner == os.getpid():
-                _server[0].close()
-            _server.clear()
+        if server is None or (_server and _server[0] is server):
+            server = _server.pop() if _server else None
+    if server is not None and server.owner == os.getpid():
+        server.close()
 
 
 atexit.register(discard_server)
