@@ -641,3 +641,16 @@ def relu_backward(z, grad_out):
     while not all(_dead(pid) for pid in pids) and time.monotonic() < deadline:
         time.sleep(0.02)
     assert all(_dead(pid) for pid in pids)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_directory_or_fifo_is_refused_by_name_before_it_is_opened(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "folder.py").mkdir()
+    for name, words in (("pipe.py", "not a regular file"), ("folder.py", "is a directory")):
+        with pytest.raises(ValueError, match=words):
+            check_file(tmp_path / name)
+        assert main(["check", str(tmp_path / name)]) == 2
+        assert words in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        check_file(tmp_path / "missing.py")

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import math
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -126,9 +127,18 @@ def check_function(spec: FunctionSpec, function: Any, path: str | Path, seed: in
 
 
 def _existing(path: str | Path) -> Path:
+    """``path`` if it is a regular file (never opened here: a FIFO would block the child)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such file: {path}") from None
+    except OSError as error:
+        raise ValueError(f"path must be a readable Python file; {path}: "
+                         f"{error.strerror or error}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, a device?)"
+        raise ValueError(f"path must be a Python file; {path} is {kind}")
     return path
 
 
