@@ -654,3 +654,27 @@ def test_a_directory_or_fifo_is_refused_by_name_before_it_is_opened(tmp_path, ca
         assert words in capsys.readouterr().err
     with pytest.raises(FileNotFoundError, match="no such file"):
         check_file(tmp_path / "missing.py")
+
+
+def test_masked_entries_have_no_value_and_fail(tmp_path):
+    path = _write(tmp_path, DENSE_OK.replace(
+        "    return grad_out @ weight,",
+        "    return np.ma.masked_array(grad_out @ weight, mask=True),"))
+    (result,) = check_file(path)
+    assert not result.passed and "grad_a_prev contains NaN" in result.message
+
+
+@pytest.mark.parametrize(("returned", "words"), [
+    ("dict(a=1)", "got not an array of numbers (dtype object, dict)"),
+    ("(x for x in range(3))", "got not an array of numbers (dtype object, generator)"),
+    ("None", "got None"),
+    ("np.zeros(3)", "got an array of shape (3,)"),
+    ("[grad_out, grad_out]", "got list of length 2"),
+    ("(grad_out, grad_out, [str(x) for x in range(3)])", "grad_bias is not an array of "
+                                                         "numbers (dtype <U1, str)"),
+])
+def test_a_wrong_return_value_is_described_by_what_it_is(tmp_path, returned, words):
+    path = _write(tmp_path, f"import numpy as np\n\ndef dense_backward(a_prev, weight, "
+                  f"grad_out):\n    return {returned}\n")
+    (result,) = check_file(path)
+    assert not result.passed and words in result.message

@@ -133,7 +133,10 @@ def _encode(value, np, budget, depth=0):
         return {"unreadable": f"far too large (shape {list(array.shape)})",
                 "shape": list(array.shape)}
     budget[0] -= array.size
-    data = array.astype(np.float64).ravel().tolist()
+    array = array.astype(np.float64)
+    if isinstance(value, np.ma.MaskedArray):     # a masked entry has no value: NaN
+        array[np.ma.getmaskarray(value)] = np.nan
+    data = array.ravel().tolist()
     return {"array": {"shape": list(array.shape), "data": data}}
 
 
