@@ -678,3 +678,16 @@ def test_a_wrong_return_value_is_described_by_what_it_is(tmp_path, returned, wor
                   f"grad_out):\n    return {returned}\n")
     (result,) = check_file(path)
     assert not result.passed and words in result.message
+
+
+def test_an_extra_function_beside_the_marked_topic_is_judged_too(tmp_path, capsys):
+    extra = "\ndef relu_backward(z, grad_out):\n    return grad_out\n"
+    path = _write(tmp_path, 'DELTAPROP_TOPIC = "dense"\n' + DENSE_OK + extra)
+    results = _by_function(check_file(path))
+    assert list(results) == ["dense_backward", "relu_backward"]
+    assert results["dense_backward"].passed and not results["relu_backward"].passed
+    assert main(["check", str(path)]) == 1
+    assert capsys.readouterr().out.endswith("1/2 functions passed\n")
+    broken = _write(tmp_path, 'DELTAPROP_TOPIC = "dense"\n' + DENSE_OK + extra + "1/0\n")
+    assert [r.function for r in check_file(broken)] == ["<import>", "dense_backward",
+                                                        "relu_backward"]

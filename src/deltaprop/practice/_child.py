@@ -204,7 +204,7 @@ def _load(path, sender):
 
 
 def _functions(module, plan):
-    """The practice functions to call: the marked topic's, else every one defined."""
+    """The marked topic (if known) and every practice function the file defines."""
     def defined(name):
         try:
             function = getattr(module, name, None)
@@ -216,9 +216,8 @@ def _functions(module, plan):
     except BaseException:  # noqa: BLE001
         topic = None
     topic = topic if isinstance(topic, str) and topic in plan["topics"] else None
-    names = plan["topics"][topic] if topic else plan["functions"]
     functions = {}
-    for name in names:
+    for name in plan["functions"]:
         function = defined(name)
         if function is not None:
             functions[name] = function

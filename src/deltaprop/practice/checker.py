@@ -165,10 +165,8 @@ def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[Chec
         return _import_failed(path, report, only)
     if only:
         wanted: tuple[str, ...] = (only,)
-    elif report.topic in TOPIC_FUNCTIONS:
-        wanted = TOPIC_FUNCTIONS[report.topic]
     else:
-        wanted = tuple(name for name in SPECS if name in report.functions)
+        wanted = _wanted(report.topic, report.functions)
     if not wanted:
         raise ValueError(f"{path} defines none of the practice functions "
                          f"({', '.join(SPECS)}); write one with 'deltaprop practice TOPIC'")
@@ -410,8 +408,13 @@ def _declared(path: Path, only: str | None) -> list[str]:
                           for t in node.targets)), None)
     if only:
         return [only] if only in defined else []
-    if topic in TOPIC_FUNCTIONS:
-        return list(TOPIC_FUNCTIONS[topic])
-    return [name for name in SPECS if name in defined]
+    return list(_wanted(topic, defined))
+
+
+def _wanted(topic: Any, defined) -> tuple[str, ...]:
+    """The functions to judge: the marked topic's (missing ones fail), then every other
+    practice function the file defines (an extra function is judged too, never skipped)."""
+    marked = TOPIC_FUNCTIONS.get(topic, ()) if isinstance(topic, str) else ()
+    return marked + tuple(name for name in SPECS if name in defined and name not in marked)
 
 

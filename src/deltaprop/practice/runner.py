@@ -65,8 +65,8 @@ def run_file(path: Path, calls: list[Call], topics: dict[str, tuple[str, ...]],
              timeout: float = TIME_LIMIT) -> RunReport:
     """Run ``calls`` of the learner's file at ``path`` in child processes; see the module doc.
 
-    ``topics`` maps a ``DELTAPROP_TOPIC`` marker to the functions to call; unmarked files
-    have every function of ``calls`` that they define called.
+    ``topics`` maps the ``DELTAPROP_TOPIC`` markers to recognise to their functions; every
+    function of ``calls`` that the file defines is called, marked or not.
     """
     report = RunReport()
     pending = list(calls)
