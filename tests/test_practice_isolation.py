@@ -691,3 +691,25 @@ def test_an_extra_function_beside_the_marked_topic_is_judged_too(tmp_path, capsy
     broken = _write(tmp_path, 'DELTAPROP_TOPIC = "dense"\n' + DENSE_OK + extra + "1/0\n")
     assert [r.function for r in check_file(broken)] == ["<import>", "dense_backward",
                                                         "relu_backward"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_answers_forged_into_the_fork_server_pipe_mislead_no_later_check(tmp_path,
+                                                                          monkeypatch):
+    from deltaprop.practice import _processes
+
+    monkeypatch.setattr(_processes, "USE_FORK_SERVER", True)
+    forger = _write(tmp_path, '''
+import os
+
+def relu_backward(z, grad_out):
+    fd = os.open(f"/proc/{os.getppid()}/fd/1", os.O_WRONLY)   # the server's answers
+    os.write(fd, b"status 0\\npid 2147483647\\nstatus 0\\n")
+    return grad_out * (z > 0)
+''', "forger.py")
+    (forged,) = check_file(forger)
+    # its right values may all be back before the forgery is read: then it passes, honestly
+    assert forged.passed or "stopped answering as agreed" in forged.message
+    for _ in range(3):                        # later files are judged on their own runs
+        (result,) = check_file(_write(tmp_path, DENSE_OK))
+        assert result.passed, result.message

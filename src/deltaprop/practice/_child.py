@@ -330,8 +330,9 @@ def _become_worker(workdir):
 
 
 def _serve():
-    """Fork server: NumPy imported once; per line of stdin (a work dir), fork a worker and
-    answer ``pid N`` then, once it and everything it started have ended, ``status CODE``.
+    """Fork server: NumPy imported once; per line of stdin (``TOKEN WORKDIR``), fork a worker
+    and answer ``pid N TOKEN`` then, once it and everything it started have ended,
+    ``status CODE TOKEN``.
 
     It never runs the learner's code.  As a child subreaper (Linux), it inherits whatever the
     worker leaves behind, daemons that left its session included, and kills all of it before
@@ -345,13 +346,14 @@ def _serve():
         line = lines.next()
         if line is None:
             _real_exit(0)            # the checker has gone
+        token, _, workdir = line.decode("utf-8").strip().partition(" ")
         pid = os.fork()
         if pid == 0:
-            _become_worker(line.decode("utf-8").strip())
-        _answer(f"pid {pid}")
+            _become_worker(workdir)
+        _answer(f"pid {pid} {token}")
         status = _wait_worker(pid, lines)
         _kill_descendants(pid)
-        _answer(f"status {os.waitstatus_to_exitcode(status)}")
+        _answer(f"status {os.waitstatus_to_exitcode(status)} {token}")
 
 
 class _Lines:

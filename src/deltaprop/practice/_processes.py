@@ -15,6 +15,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import secrets
 import select
 import signal
 import subprocess
@@ -61,7 +62,7 @@ def _run_on(server: ForkServer, workdir: Path, out, err, timeout: float
     except ServerBrokenError as error:
         discard_server(server)
         if error.started:            # the run began: its records tell how far it got
-            return 1, False
+            return SERVER_FAILED, False
         for name in ("results.jsonl", "trace.txt"):          # start over, cleanly
             with contextlib.suppress(OSError):
                 (workdir / name).unlink()
@@ -134,10 +135,11 @@ class ForkServer:
     def run(self, workdir: Path, timeout: float) -> tuple[int, bool]:
         pid = None
         try:
-            self.process.stdin.write(f"{workdir}\n".encode())
+            token = secrets.token_hex(8)   # answers echo it: the learner cannot forge them
+            self.process.stdin.write(f"{token} {workdir}\n".encode())
             self.process.stdin.flush()
-            pid = self._answer("pid", time.monotonic() + SERVER_PATIENCE)
-            status = self._answer("status", time.monotonic() + timeout)
+            pid = self._answer("pid", token, time.monotonic() + SERVER_PATIENCE)
+            status = self._answer("status", token, time.monotonic() + timeout)
             timed_out = status is None
             if timed_out:
                 with contextlib.suppress(OSError):           # where is it?
@@ -146,7 +148,7 @@ class ForkServer:
                 kill_group(pid)
                 with contextlib.suppress(OSError):           # the learner may have stopped it
                     os.kill(self.process.pid, signal.SIGCONT)
-                status = self._answer("status", time.monotonic() + SERVER_PATIENCE)
+                status = self._answer("status", token, time.monotonic() + SERVER_PATIENCE)
             kill_group(pid)                                 # what it started, too
             if status is None:
                 raise ServerBrokenError("no exit status")
@@ -158,8 +160,11 @@ class ForkServer:
                     error.started = True
             raise
 
-    def _answer(self, word: str, deadline: float) -> int | None:
-        """The number of the next ``word N`` line; None if the deadline passed first."""
+    def _answer(self, word: str, token: str, deadline: float) -> int | None:
+        """The number of the next ``word N TOKEN`` line; None if the deadline passed first.
+
+        Any other line (one a learner wrote into the server's pipes through ``/proc``, or an
+        earlier run's) breaks the server: it is replaced, and no run is misread."""
         fd = self.process.stdout.fileno()
         while b"\n" not in self.buffer:
             remaining = deadline - time.monotonic()
@@ -174,10 +179,11 @@ class ForkServer:
                 raise ServerBrokenError("the fork server has ended")
             self.buffer += chunk
         line, self.buffer = self.buffer.split(b"\n", 1)
-        found, _, number = line.decode("ascii", errors="replace").partition(" ")
-        if found != word or not number.lstrip("-").isdigit():
+        parts = line.decode("ascii", errors="replace").split(" ")
+        if len(parts) != 3 or parts[0] != word or parts[2] != token \
+                or not parts[1].lstrip("-").isdigit():
             raise ServerBrokenError(f"unexpected answer {line[:80]!r}")
-        return int(number)
+        return int(parts[1])
 
     def close(self) -> None:
         """End the server (end of its stdin; killed if it does not end within 1 s)."""
@@ -190,6 +196,7 @@ class ForkServer:
         self.process.stdout.close()
 
 
+SERVER_FAILED = 1000             # "exit code" of a run whose server stopped answering
 SERVER_PATIENCE = 30.0           # seconds the server may take to start or to reap a run
 USE_FORK_SERVER = sys.platform.startswith("linux")
 _server: list[ForkServer] = []

@@ -38,7 +38,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._processes import start
+from ._processes import SERVER_FAILED, start
 from ._protocol import (
     FILE_SIZE_LIMIT,
     Call,
@@ -168,6 +168,10 @@ def _ending(outcome: _Outcome, timeout: float, when: str) -> LearnerError:
         name = _signal_name(-outcome.returncode)
         return LearnerError("Signal", f"the process running your file was killed by {name}"
                             f"{SIGNAL_NOTES.get(name, '')}{when}", line, source)
+    if outcome.returncode == SERVER_FAILED:
+        return LearnerError("DamagedResults", "the fork server that ran your file stopped "
+                            "answering as agreed (did your file signal, kill or write into "
+                            f"the checker's processes?){when}", line, source)
     if outcome.damaged:
         return LearnerError("DamagedResults", f"the checker could not read what your file "
                             f"returned: {outcome.damaged}{when}", None, "")
