@@ -113,6 +113,7 @@ def _is_rectangular(value) -> bool:
 
 
 def run(args) -> int:
+    """Check the file and print one result per function; 0 only if every one passed."""
     from ..practice import check_file
 
     options = {} if args.timeout is None else {"timeout": args.timeout}

@@ -74,6 +74,7 @@ def _locate(error, path):
 
 
 def _describe_error(error, path):
+    """``{kind, message, line, source}`` of an exception, located in the learner's file."""
     line, source = _locate(error, path)
     if isinstance(error, SyntaxError):
         message = error.msg
@@ -238,6 +239,7 @@ def _hook_exit(path, sender):
 
 
 def _limit_resources(plan):
+    """Cap the address space and file sizes, and turn off core dumps, where the platform can."""
     try:
         import resource
     except ImportError:              # not on this platform
@@ -253,6 +255,7 @@ def _limit_resources(plan):
 
 
 def main(workdir, sender):
+    """Read the plan, load the learner's file, make its calls; every event to ``sender``."""
     with open(os.path.join(workdir, "plan.json"), encoding="utf-8") as file:
         plan = json.load(file)
     trace = open(os.path.join(workdir, "trace.txt"), "w")

@@ -133,6 +133,7 @@ class ForkServer:
         return self.owner == os.getpid() and self.process.poll() is None
 
     def run(self, workdir: Path, timeout: float) -> tuple[int, bool]:
+        """One run in a fork: ``(exit code, timed out)``; past ``timeout`` s it is killed."""
         pid = None
         try:
             token = secrets.token_hex(8)   # answers echo it: the learner cannot forge them

@@ -156,6 +156,7 @@ def _timeout(timeout: Any) -> float:
 
 
 def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[CheckResult]:
+    """Draw the cases, run the file on them in a child, and judge each function here."""
     names = (only,) if only else tuple(SPECS)
     cases = {name: [SPECS[name].make_case(rng, shape) for shape in SPECS[name].shapes]
              for name in names for rng in [np.random.default_rng(seed)]}
@@ -323,6 +324,7 @@ def _note_state(result, spec, cases, seen, wrong, order) -> None:
 
 
 def _raised(spec: FunctionSpec, error: LearnerError, cases: int) -> CheckResult:
+    """The verdict on a function that raised: the exception, its line, and what it hints."""
     result = CheckResult(spec.name, spec.topic, False, ["raised"], HINTS["raised"],
                          line=error.line, source=error.source, cases=cases,
                          error=f"{error.kind}: {error.message}")

@@ -108,6 +108,7 @@ class _Outcome:
 
 
 def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
+    """One child run of ``calls`` in a fresh private work dir (removed after): what came back."""
     workdir = Path(tempfile.mkdtemp(prefix="deltaprop-check-"))
     try:
         plan = {"path": str(path.resolve()), "cwd": os.getcwd(), "functions": functions,
