@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import textwrap
 
 import pytest
@@ -73,6 +74,18 @@ def test_cli_practice_writes_the_file_and_check_grades_it(tmp_path, monkeypatch,
     assert main(["check", "dense_practice.py"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  dense_backward: not implemented" in out and "0/1 functions passed" in out
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_practice_refuses_a_fifo_or_folder_even_with_force(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe.py")                 # opening it to write would block
+    (tmp_path / "folder.py").mkdir()
+    for name in ("pipe.py", "folder.py"):
+        with pytest.raises(ValueError, match="not a regular file"):
+            write_exercise("dense", tmp_path / name, overwrite=True)
+        assert main(["practice", "dense", "--out", str(tmp_path / name), "--force"]) == 2
+        assert "not a regular file" in capsys.readouterr().err
+    assert (tmp_path / "folder.py").is_dir() and not (tmp_path / "pipe.py").is_file()
 
 
 def test_cli_practice_notation_and_out(tmp_path, capsys):
