@@ -713,3 +713,18 @@ def relu_backward(z, grad_out):
     for _ in range(3):                        # later files are judged on their own runs
         (result,) = check_file(_write(tmp_path, DENSE_OK))
         assert result.passed, result.message
+
+
+@pytest.mark.parametrize("hide", [
+    "del relu_backward\n",
+    # a forged record that lists only dense_backward, written while dense_backward runs
+    "def _forge():\n    import json, os, sys\n    with open(os.path.join(sys.argv[1], "
+    "'results.jsonl'), 'a') as file:\n        file.write(json.dumps({'event': 'loaded', "
+    "'topic': None, 'functions': ['dense_backward']}) + '\\n')\n",
+], ids=["deleted", "forged-record"])
+def test_a_function_in_the_source_cannot_be_hidden_from_the_verdict(tmp_path, capsys, hide):
+    code = DENSE_OK.replace("    return", "    globals().get('_forge', print)()\n    return")
+    path = _write(tmp_path, code + "\ndef relu_backward(z, grad_out):\n    return z\n" + hide)
+    results = _by_function(check_file(path))
+    assert results["dense_backward"].passed and not results["relu_backward"].passed
+    assert main(["check", str(path)]) == 1

@@ -164,10 +164,9 @@ def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[Chec
     report = run_file(path, calls, {} if only else TOPIC_FUNCTIONS, timeout)
     if report.import_error is not None:
         return _import_failed(path, report, only)
-    if only:
-        wanted: tuple[str, ...] = (only,)
-    else:
-        wanted = _wanted(report.topic, report.functions)
+    declared, topic = _source_names(path)   # what the run reports is checked against these
+    wanted = (only,) if only else _wanted([report.topic, topic],
+                                          set(report.functions) | declared)
     if not wanted:
         raise ValueError(f"{path} defines none of the practice functions "
                          f"({', '.join(SPECS)}); write one with 'deltaprop practice TOPIC'")
@@ -175,9 +174,7 @@ def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[Chec
     for name in wanted:
         spec = SPECS[name]
         if name not in report.functions:
-            results.append(CheckResult(name, spec.topic, False, ["other"],
-                                       f"define the function {name}({', '.join(spec.args)})",
-                                       f"{name} is not defined in the file"))
+            results.append(_missing(spec, name in declared))
         elif name in report.stopped:
             results.append(_stopped(spec, report.stopped[name], report.output,
                                     len(cases[name])))
@@ -187,6 +184,14 @@ def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[Chec
                                   [report.returned.get(position[key]) for key in keys],
                                   [position[key] for key in keys]))
     return results
+
+
+def _missing(spec: FunctionSpec, declared: bool) -> CheckResult:
+    """The verdict on a function the file was expected to define, but did not."""
+    what = (f"{spec.name} is in the source, but not a function once the file has run "
+            "(deleted or replaced?)" if declared else f"{spec.name} is not defined in the file")
+    return CheckResult(spec.name, spec.topic, False, ["other"],
+                       f"define the function {spec.name}({', '.join(spec.args)})", what)
 
 
 def _plan(cases: dict[str, list[Case]], seed: int
@@ -398,25 +403,38 @@ def _import_failed(path: Path, report: RunReport, only: str | None) -> list[Chec
 
 def _declared(path: Path, only: str | None) -> list[str]:
     """The practice functions a file declares, read from its source (never run here)."""
+    defined, topic = _source_names(path)
+    if only:
+        return [only] if only in defined else []
+    return list(_wanted([topic], defined))
+
+
+SOURCE_LIMIT = 4 * 1024 ** 2     # bytes of source parsed here, at most
+
+
+def _source_names(path: Path) -> tuple[set[str], str | None]:
+    """The names of the file's top-level functions and its ``DELTAPROP_TOPIC``, from its
+    source (parsed, never run; nothing for a file too large or not Python)."""
     try:
+        if path.stat().st_size > SOURCE_LIMIT:
+            return set(), None
         tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
     except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
-        return []
+        return set(), None
     defined = {node.name for node in tree.body
                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     topic = next((node.value.value for node in tree.body if isinstance(node, ast.Assign)
                   and isinstance(node.value, ast.Constant)
                   and any(isinstance(t, ast.Name) and t.id == "DELTAPROP_TOPIC"
                           for t in node.targets)), None)
-    if only:
-        return [only] if only in defined else []
-    return list(_wanted(topic, defined))
+    return defined, topic if isinstance(topic, str) else None
 
 
-def _wanted(topic: Any, defined) -> tuple[str, ...]:
-    """The functions to judge: the marked topic's (missing ones fail), then every other
+def _wanted(topics: list[Any], defined) -> tuple[str, ...]:
+    """The functions to judge: the marked topics' (missing ones fail), then every other
     practice function the file defines (an extra function is judged too, never skipped)."""
-    marked = TOPIC_FUNCTIONS.get(topic, ()) if isinstance(topic, str) else ()
+    marked = tuple(dict.fromkeys(name for topic in topics if isinstance(topic, str)
+                                 for name in TOPIC_FUNCTIONS.get(topic, ())))
     return marked + tuple(name for name in SPECS if name in defined and name not in marked)
 
 
