@@ -169,3 +169,18 @@ def test_help_has_examples(command, capsys):
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "examples:" in out and f"deltaprop {command}" in out
+
+
+def test_cli_check_text_escapes_what_the_file_sends(tmp_path, capsys):
+    """A learner's message cannot draw a PASS line, a summary or terminal escapes."""
+    path = tmp_path / "forge.py"
+    path.write_text('def relu_backward(z, grad_out):\n    raise ValueError("\\x1b[2J\\r\\n'
+                    'PASS  relu_backward: correct\\n1/1 functions passed\\u202e")\n',
+                    encoding="utf-8")
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert not any(line.startswith("PASS") for line in out.splitlines())
+    assert [line for line in out.splitlines() if "functions passed" in line[:30]] \
+        == ["0/1 functions passed"]
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
+    assert "\\x1b[2J\\r\\nPASS" in out
