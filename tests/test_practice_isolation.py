@@ -728,3 +728,25 @@ def test_a_function_in_the_source_cannot_be_hidden_from_the_verdict(tmp_path, ca
     results = _by_function(check_file(path))
     assert results["dense_backward"].passed and not results["relu_backward"].passed
     assert main(["check", str(path)]) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifos_put_in_place_of_the_results_and_source_are_never_waited_on(tmp_path):
+    path = _write(tmp_path, '''
+import os, sys
+
+def relu_backward(z, grad_out):
+    for name in ("results.jsonl", "trace.txt"):   # read back by the checker after the run
+        target = os.path.join(sys.argv[1], name)
+        if os.path.exists(target):
+            os.unlink(target)
+        os.mkfifo(target)
+    os.unlink(__file__)
+    os.mkfifo(__file__)                       # its own source too
+    import signal
+    os.kill(os.getpid(), signal.SIGKILL)
+''')
+    started = time.monotonic()
+    (result,) = check_file(path, timeout=HANG)
+    assert not result.passed and "killed by SIGKILL" in result.message
+    assert time.monotonic() - started < HANG

@@ -82,9 +82,12 @@ class DamagedResultsError(ValueError):
 
 
 def read_bytes(path: Path, limit: int) -> bytes | None:
-    """A regular file's bytes (no symlink followed), or None if missing; raises if too big."""
+    """A regular file's bytes (no symlink followed), or None if missing; raises if too big
+    or not a regular file.  Opened without blocking: a FIFO put in its place (the learner's
+    code can) is refused, never waited on."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, flags)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as file:
@@ -98,6 +101,7 @@ def read_bytes(path: Path, limit: int) -> bytes | None:
 
 
 def read_text(path: Path, limit: int) -> str:
+    """:func:`read_bytes` as text (undecodable bytes replaced); "" if it cannot be read."""
     try:
         data = read_bytes(path, limit)
     except DamagedResultsError:

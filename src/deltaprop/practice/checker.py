@@ -51,7 +51,15 @@ from .references import (
     OutputStructureError,
     learner_arguments,
 )
-from .runner import MEMORY_LIMIT, TIME_LIMIT, Call, LearnerError, RunReport, run_file
+from .runner import (
+    MEMORY_LIMIT,
+    TIME_LIMIT,
+    Call,
+    LearnerError,
+    RunReport,
+    run_file,
+    source_text,
+)
 
 RTOL = 1e-6          # an output passes if |got − ref| <= RTOL·|ref| + ATOL element-wise
 ATOL = 1e-9
@@ -409,17 +417,12 @@ def _declared(path: Path, only: str | None) -> list[str]:
     return list(_wanted([topic], defined))
 
 
-SOURCE_LIMIT = 4 * 1024 ** 2     # bytes of source parsed here, at most
-
-
 def _source_names(path: Path) -> tuple[set[str], str | None]:
     """The names of the file's top-level functions and its ``DELTAPROP_TOPIC``, from its
     source (parsed, never run; nothing for a file too large or not Python)."""
     try:
-        if path.stat().st_size > SOURCE_LIMIT:
-            return set(), None
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
+        tree = ast.parse(source_text(path))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
         return set(), None
     defined = {node.name for node in tree.body
                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}

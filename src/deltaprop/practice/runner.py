@@ -54,7 +54,7 @@ from ._protocol import (
 )
 
 __all__ = ["FILE_SIZE_LIMIT", "MEMORY_LIMIT", "TIME_LIMIT", "Call", "LearnerError", "Returned",
-           "RunReport", "Unreadable", "run_file"]
+           "RunReport", "Unreadable", "run_file", "source_text"]
 
 TIME_LIMIT = 10.0                # seconds the learner's file may run (load and all calls)
 MEMORY_LIMIT = 2 * 1024 ** 3     # bytes of address space for the child (RLIMIT_AS)
@@ -205,12 +205,16 @@ def _trace_line(trace: str, path: Path) -> tuple[int | None, str]:
     return None, ""
 
 
+SOURCE_LIMIT = 4 * 1024 ** 2     # bytes of the learner's source read here, at most
+
+
 def _source_line(path: Path, number: int) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as file:
-            for index, text in enumerate(file, 1):
-                if index == number:
-                    return text.strip()[:500]
-    except OSError:
-        pass
-    return ""
+    """Line ``number`` of the learner's file, read as :func:`source_text` does."""
+    lines = source_text(path).splitlines()
+    return lines[number - 1].strip()[:500] if 0 < number <= len(lines) else ""
+
+
+def source_text(path: Path) -> str:
+    """The learner's source, "" if it is no longer a regular file of at most SOURCE_LIMIT
+    bytes (its code may have replaced it, by a FIFO for one: never waited on)."""
+    return read_text(Path(os.path.realpath(path)), SOURCE_LIMIT)
