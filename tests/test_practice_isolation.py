@@ -750,3 +750,28 @@ def relu_backward(z, grad_out):
     (result,) = check_file(path, timeout=HANG)
     assert not result.passed and "killed by SIGKILL" in result.message
     assert time.monotonic() - started < HANG
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_a_flood_into_the_fork_server_stdin_ends_that_server_not_the_check(tmp_path,
+                                                                          monkeypatch):
+    from deltaprop.practice import _processes
+
+    monkeypatch.setattr(_processes, "USE_FORK_SERVER", True)
+    pid_file = tmp_path / "server.txt"
+    path = _write(tmp_path, DENSE_OK + f'''
+import os
+
+def relu_backward(z, grad_out):
+    with open({str(pid_file)!r}, "w") as file:
+        file.write(str(os.getppid()))
+    fd = os.open(f"/proc/{{os.getppid()}}/fd/0", os.O_WRONLY)
+    os.write(fd, b"x" * 2**20)                # 1 MiB into the server's commands, no newline
+    return grad_out * (z > 0)
+''')
+    results = _by_function(check_file(path))
+    assert results["dense_backward"].passed
+    assert "stopped answering as agreed" in results["relu_backward"].message
+    assert _dead(int(pid_file.read_text()))   # it ended instead of keeping the flood
+    (result,) = check_file(_write(tmp_path, DENSE_OK, "next.py"))
+    assert result.passed

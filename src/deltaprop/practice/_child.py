@@ -365,20 +365,24 @@ class _Lines:
     def __init__(self, fd):
         self.fd, self.buffer = fd, b""
 
+    LIMIT = 1 << 16                  # bytes kept unread: more is a flood, not the checker
+
     def next(self):
+        """The next line, or None at the end (or after a flood of bytes without a newline)."""
         while b"\n" not in self.buffer:
             chunk = os.read(self.fd, 4096)
-            if not chunk:
+            if not chunk or len(self.buffer) > self.LIMIT:
                 return None
             self.buffer += chunk
         line, self.buffer = self.buffer.split(b"\n", 1)
         return line
 
     def at_end(self):
-        """True if the writer has closed its end (called only where nothing is expected)."""
+        """True if the writer has closed its end, or floods it (called only where nothing is
+        expected: only a learner writing through /proc sends anything then)."""
         chunk = os.read(self.fd, 4096)
         self.buffer += chunk
-        return not chunk
+        return not chunk or len(self.buffer) > self.LIMIT
 
 
 def _answer(text):
