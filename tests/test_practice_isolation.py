@@ -775,3 +775,17 @@ def relu_backward(z, grad_out):
     assert _dead(int(pid_file.read_text()))   # it ended instead of keeping the flood
     (result,) = check_file(_write(tmp_path, DENSE_OK, "next.py"))
     assert result.passed
+
+
+def test_a_flood_of_records_is_cut_at_what_the_plan_can_write(tmp_path):
+    path = _write(tmp_path, '''
+import json, os, sys
+
+def relu_backward(z, grad_out):
+    line = json.dumps({"event": "start", "call": 0}) + "\\n"
+    with open(os.path.join(sys.argv[1], "results.jsonl"), "a") as file:
+        file.write(line * 200_000)            # 5 MB of records: never held in memory
+    return grad_out * (z > 0)
+''')
+    (result,) = check_file(path)
+    assert not result.passed and "records, more than the plan can write" in result.message

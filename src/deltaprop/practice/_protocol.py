@@ -109,16 +109,16 @@ def read_text(path: Path, limit: int) -> str:
     return (data or b"").decode("utf-8", errors="replace")
 
 
-def read_records(path: Path) -> tuple[list[dict], str | None]:
-    """The valid JSON lines of the results file, and why reading stopped early (if it did)."""
+def read_records(path: Path, most: int) -> tuple[list[dict], str | None]:
+    """The valid JSON lines of the results file (at most ``most``: a run of the plan writes
+    fewer), and why reading stopped early (if it did)."""
     try:
         data = read_bytes(path, RESULTS_LIMIT)
     except DamagedResultsError as error:
         return [], str(error)
     if data is None:
         return [], "there is no results file"
-    lines = data.split(b"\n")
-    complete = lines[:-1]            # a last line without its newline was cut off: skip it
+    complete = data.split(b"\n", most)[:-1]   # a last line without its newline: cut off
     records = []
     for number, line in enumerate(complete, 1):
         try:
@@ -127,6 +127,8 @@ def read_records(path: Path) -> tuple[list[dict], str | None]:
         except (ValueError, TypeError, KeyError, RecursionError) as error:
             return records, f"line {number} of the results is damaged ({error})"
         records.append(record)
+    if len(complete) == most and data.count(b"\n") > most:
+        return records, f"it holds more than {most} records, more than the plan can write"
     return records, None
 
 

@@ -121,7 +121,7 @@ def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
                 open(workdir / "stderr.txt", "w+b") as err:
             returncode, timed_out = start(workdir, out, err, timeout)
             output = _tail(out, err)
-        records, damaged = read_records(workdir / "results.jsonl")
+        records, damaged = read_records(workdir / "results.jsonl", 2 * len(calls) + 8)
         trace = read_text(workdir / "trace.txt", 1024 * 1024)
         return _Outcome(records, damaged, returncode, timed_out, trace, output, path.resolve())
     finally:
