@@ -6,8 +6,14 @@ the learner's line) and then kills its whole process group with ``SIGKILL``.
 
 On Linux the child is a ``fork`` of a warm :class:`ForkServer` that has imported NumPy once
 and never runs learner code: the same isolation (own session, own limits, own files) without
-the ~0.1 s start-up of a new interpreter.  Elsewhere, or if the server fails before a run
-begins, a new ``python -I -u _child.py DIR`` is started instead.
+the ~0.1 s start-up of a new interpreter.  The server is a child subreaper: what a run leaves
+behind, daemons that left its session included, becomes the server's and is killed before
+the run's status is answered; if the checker goes away mid-run, the server kills the run and
+ends.  Its answers carry a per-run token, so that lines a learner writes into its pipes
+(through ``/proc``) break that server (it is replaced) instead of misleading a later check.
+A second thread gets a server of its own for its run.  Elsewhere, or if a server cannot be
+started, a new ``python -I -u _child.py DIR`` runs instead; there, processes that left the
+child's session are not found.
 """
 
 from __future__ import annotations
