@@ -789,3 +789,22 @@ def relu_backward(z, grad_out):
 ''')
     (result,) = check_file(path)
     assert not result.passed and "records, more than the plan can write" in result.message
+
+
+def test_a_checker_with_many_files_open_still_checks(tmp_path):
+    import resource
+
+    from deltaprop.practice import _processes
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if min(soft, hard) < 1200:
+        pytest.skip("needs 1200 open files")
+    opened = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        _processes.discard_server()               # the next server's pipes get fds > 1023
+        (result,) = check_file(_write(tmp_path, DENSE_OK))
+    finally:
+        _processes.discard_server()
+        for fd in opened:
+            os.close(fd)
+    assert result.passed

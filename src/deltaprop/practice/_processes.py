@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import math
 import os
 import secrets
 import select
@@ -179,7 +180,7 @@ class ForkServer:
                 if word == "pid":
                     raise ServerBrokenError("the fork server did not start a run")
                 return None
-            if not select.select([fd], [], [], min(remaining, 3600.0))[0]:
+            if not _readable(fd, min(remaining, 3600.0)):
                 continue             # (a huge timeout is waited for in hours)
             chunk = os.read(fd, 4096)
             if not chunk:
@@ -235,6 +236,16 @@ def discard_server(server: ForkServer | None = None) -> None:
 
 
 atexit.register(discard_server)
+
+
+def _readable(fd: int, seconds: float) -> bool:
+    """Whether ``fd`` is readable within ``seconds`` (``poll``: any descriptor number, where
+    ``select`` refuses those past 1023 in a process with many files open)."""
+    if hasattr(select, "poll"):
+        poller = select.poll()
+        poller.register(fd, select.POLLIN)
+        return bool(poller.poll(math.ceil(seconds * 1000)))
+    return bool(select.select([fd], [], [], seconds)[0])
 
 
 def kill_group(pid: int) -> None:
