@@ -792,10 +792,9 @@ def relu_backward(z, grad_out):
 
 
 def test_a_checker_with_many_files_open_still_checks(tmp_path):
-    import resource
-
     from deltaprop.practice import _processes
 
+    resource = pytest.importorskip("resource")
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     if min(soft, hard) < 1200:
         pytest.skip("needs 1200 open files")
