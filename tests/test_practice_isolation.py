@@ -807,3 +807,14 @@ def test_a_checker_with_many_files_open_still_checks(tmp_path):
         for fd in opened:
             os.close(fd)
     assert result.passed
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs bytes in file names")
+def test_a_temporary_folder_whose_name_is_not_utf8_works(tmp_path, monkeypatch):
+    import tempfile
+
+    folder = os.fsdecode(os.fsencode(str(tmp_path)) + b"/t\xff")
+    os.mkdir(folder)
+    monkeypatch.setattr(tempfile, "tempdir", folder)
+    (result,) = check_file(_write(tmp_path, DENSE_OK))
+    assert result.passed

@@ -349,7 +349,7 @@ def _serve():
         line = lines.next()
         if line is None:
             _real_exit(0)            # the checker has gone
-        token, _, workdir = line.decode("utf-8").strip().partition(" ")
+        token, _, workdir = os.fsdecode(line.strip()).partition(" ")
         pid = os.fork()
         if pid == 0:
             _become_worker(workdir)
@@ -362,10 +362,10 @@ def _serve():
 class _Lines:
     """The lines of a file descriptor, read without Python's buffering (see ``at_end``)."""
 
+    LIMIT = 1 << 16                  # bytes kept unread: more is a flood, not the checker
+
     def __init__(self, fd):
         self.fd, self.buffer = fd, b""
-
-    LIMIT = 1 << 16                  # bytes kept unread: more is a flood, not the checker
 
     def next(self):
         """The next line, or None at the end (or after a flood of bytes without a newline)."""

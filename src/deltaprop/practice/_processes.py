@@ -144,7 +144,7 @@ class ForkServer:
         pid = None
         try:
             token = secrets.token_hex(8)   # answers echo it: the learner cannot forge them
-            self.process.stdin.write(f"{token} {workdir}\n".encode())
+            self.process.stdin.write(os.fsencode(f"{token} {workdir}\n"))
             self.process.stdin.flush()
             pid = self._answer("pid", token, time.monotonic() + SERVER_PATIENCE)
             status = self._answer("status", token, time.monotonic() + timeout)
