@@ -818,3 +818,8 @@ def test_a_temporary_folder_whose_name_is_not_utf8_works(tmp_path, monkeypatch):
     monkeypatch.setattr(tempfile, "tempdir", folder)
     (result,) = check_file(_write(tmp_path, DENSE_OK))
     assert result.passed
+
+
+def test_a_file_without_the_py_suffix_is_read_as_python(tmp_path):
+    (result,) = check_file(_write(tmp_path, DENSE_SIGN, "solution.txt"))
+    assert result.mistakes[0] == "sign_flipped"

@@ -21,6 +21,7 @@ were changed in place), ``os_exit`` (the learner called ``os._exit``), ``finishe
 """
 
 import faulthandler
+import importlib.machinery
 import importlib.util
 import json
 import linecache
@@ -189,6 +190,9 @@ def _load(path, sender):
     """Run the learner's file as a fresh module (its ``__main__`` block does not run)."""
     name = "_deltaprop_learner"
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None:                 # not a .py name: read it as source, as `python FILE` does
+        loader = importlib.machinery.SourceFileLoader(name, path)
+        spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     if spec is None or spec.loader is None:
         sender.send({"event": "import_failed", "error": {
             "kind": "ImportError", "message": f"cannot import {path} as Python",
