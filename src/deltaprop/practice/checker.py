@@ -103,7 +103,9 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT
     ``timeout`` is the wall-clock limit, in seconds, of one run of the file (loading it and
     all its calls); past it, the process is killed and the function that was running fails.
     Raises ``FileNotFoundError`` if there is no such file and ``ValueError`` if it defines no
-    practice function (or for a bad ``seed`` / ``timeout``).  Nothing the file does escapes as
+    practice function (or is a folder, FIFO or device, or for a bad ``seed`` / ``timeout``).
+    Every practice function the file defines is judged (those of its ``DELTAPROP_TOPIC``
+    marker must be there).  Nothing the file does escapes as
     an exception: an error while loading it is one result for ``"<import>"`` with the mistake
     ``raised`` and its line, followed by a failed result for each function the file declares.
     """
