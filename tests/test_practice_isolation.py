@@ -823,3 +823,23 @@ def test_a_temporary_folder_whose_name_is_not_utf8_works(tmp_path, monkeypatch):
 def test_a_file_without_the_py_suffix_is_read_as_python(tmp_path):
     (result,) = check_file(_write(tmp_path, DENSE_SIGN, "solution.txt"))
     assert result.mistakes[0] == "sign_flipped"
+
+
+@pytest.mark.parametrize("raised", [
+    "SyntaxError(5)", "SyntaxError('x', (7, 1, 1, 'y'))", "SystemExit(Bad())",
+    "ValueError(Bad())",
+])
+def test_an_exception_that_cannot_describe_itself_is_still_its_functions_fail(tmp_path,
+                                                                               raised):
+    path = _write(tmp_path, f'''
+class Bad:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+    __str__ = __repr__
+
+def relu_backward(z, grad_out):
+    raise {raised}
+''')
+    (result,) = check_file(path)
+    assert not result.passed and result.error.startswith(raised.split("(")[0])
+    assert result.line == _line(path, "raise " + raised)

@@ -62,9 +62,9 @@ class _Sender:
 
 def _locate(error, path):
     """The deepest line of the learner's file in the traceback of ``error``."""
-    if isinstance(error, SyntaxError) and error.lineno and error.filename \
-            and os.path.abspath(error.filename) == path:
-        return error.lineno, (error.text or "").strip()
+    if isinstance(error, SyntaxError) and type(error.lineno) is int \
+            and isinstance(error.filename, str) and os.path.abspath(error.filename) == path:
+        return error.lineno, str(error.text or "").strip()
     line = None
     for frame in traceback.extract_tb(error.__traceback__):
         if os.path.abspath(frame.filename) == path:
@@ -76,16 +76,19 @@ def _locate(error, path):
 
 def _describe_error(error, path):
     """``{kind, message, line, source}`` of an exception, located in the learner's file."""
-    line, source = _locate(error, path)
-    if isinstance(error, SyntaxError):
-        message = error.msg
-    elif isinstance(error, SystemExit):
-        message = repr(error.code)
-    else:
-        try:
+    try:
+        line, source = _locate(error, path)
+    except BaseException:  # noqa: BLE001 - a learner's SyntaxError may carry anything
+        line, source = None, ""
+    try:
+        if isinstance(error, SyntaxError):
+            message = str(error.msg)
+        elif isinstance(error, SystemExit):
+            message = repr(error.code)
+        else:
             message = str(error)
-        except BaseException:  # noqa: BLE001 - a learner's __str__ may raise too
-            message = "(its message could not be read)"
+    except BaseException:  # noqa: BLE001 - a learner's __str__ / __repr__ may raise too
+        message = "(its message could not be read)"
     return {"kind": type(error).__name__, "message": message[:2000], "line": line,
             "source": source[:500]}
 
