@@ -843,3 +843,13 @@ def relu_backward(z, grad_out):
     (result,) = check_file(path)
     assert not result.passed and result.error.startswith(raised.split("(")[0])
     assert result.line == _line(path, "raise " + raised)
+
+
+def test_a_working_directory_that_was_removed_does_not_stop_the_check(tmp_path, monkeypatch):
+    path = _write(tmp_path, DENSE_OK)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    (result,) = check_file(path)
+    assert result.passed

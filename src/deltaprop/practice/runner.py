@@ -111,7 +111,7 @@ def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
     """One child run of ``calls`` in a fresh private work dir (removed after): what came back."""
     workdir = Path(tempfile.mkdtemp(prefix="deltaprop-check-"))
     try:
-        plan = {"path": str(path.resolve()), "cwd": os.getcwd(), "functions": functions,
+        plan = {"path": str(path.resolve()), "cwd": _working_dir(path), "functions": functions,
                 "topics": {k: list(v) for k, v in topics.items()},
                 "memory_limit": MEMORY_LIMIT, "file_size_limit": FILE_SIZE_LIMIT,
                 "calls": [{"id": c.id, "function": c.function, "names": list(c.names),
@@ -126,6 +126,15 @@ def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
         return _Outcome(records, damaged, returncode, timed_out, trace, output, path.resolve())
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _working_dir(path: Path) -> str:
+    """Where the file runs: the checker's working directory, or the file's own folder if
+    that directory no longer exists."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return str(path.resolve().parent)
 
 
 def _tail(*files) -> str:
