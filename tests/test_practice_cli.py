@@ -184,3 +184,18 @@ def test_cli_check_text_escapes_what_the_file_sends(tmp_path, capsys):
         == ["0/1 functions passed"]
     assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
     assert "\\x1b[2J\\r\\nPASS" in out
+
+
+def test_cli_check_reports_a_system_error_in_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+    import tempfile
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    path = tmp_path / "ok.py"
+    path.write_text("def relu_backward(z, grad_out):\n    return grad_out * (z > 0)\n",
+                    encoding="utf-8")
+    monkeypatch.setattr(tempfile, "mkdtemp", full)
+    assert main(["check", str(path)]) == 2
+    assert "cannot check" in capsys.readouterr().err

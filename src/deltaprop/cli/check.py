@@ -131,6 +131,8 @@ def run(args) -> int:
         results = check_file(args.file, seed=args.seed, **options)
     except (FileNotFoundError, ValueError) as error:
         raise CLIError(str(error)) from None
+    except OSError as error:         # e.g. no room for the run's temporary folder
+        raise CLIError(f"cannot check {args.file}: {error.strerror or error}") from None
     for result in results:
         if args.format == "json":
             print(json.dumps(result.to_dict(), ensure_ascii=False, allow_nan=False))
