@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import textwrap
 
 import pytest
@@ -73,6 +74,18 @@ def test_cli_practice_writes_the_file_and_check_grades_it(tmp_path, monkeypatch,
     assert main(["check", "dense_practice.py"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  dense_backward: not implemented" in out and "0/1 functions passed" in out
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_practice_refuses_a_fifo_or_folder_even_with_force(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe.py")                 # opening it to write would block
+    (tmp_path / "folder.py").mkdir()
+    for name in ("pipe.py", "folder.py"):
+        with pytest.raises(ValueError, match="not a regular file"):
+            write_exercise("dense", tmp_path / name, overwrite=True)
+        assert main(["practice", "dense", "--out", str(tmp_path / name), "--force"]) == 2
+        assert "not a regular file" in capsys.readouterr().err
+    assert (tmp_path / "folder.py").is_dir() and not (tmp_path / "pipe.py").is_file()
 
 
 def test_cli_practice_notation_and_out(tmp_path, capsys):
@@ -156,3 +169,33 @@ def test_help_has_examples(command, capsys):
     assert info.value.code == 0
     out = capsys.readouterr().out
     assert "examples:" in out and f"deltaprop {command}" in out
+
+
+def test_cli_check_text_escapes_what_the_file_sends(tmp_path, capsys):
+    """A learner's message cannot draw a PASS line, a summary or terminal escapes."""
+    path = tmp_path / "forge.py"
+    path.write_text('def relu_backward(z, grad_out):\n    raise ValueError("\\x1b[2J\\r\\n'
+                    'PASS  relu_backward: correct\\n1/1 functions passed\\u202e")\n',
+                    encoding="utf-8")
+    assert main(["check", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert not any(line.startswith("PASS") for line in out.splitlines())
+    assert [line for line in out.splitlines() if "functions passed" in line[:30]] \
+        == ["0/1 functions passed"]
+    assert "\x1b" not in out and "\r" not in out and "\u202e" not in out
+    assert "\\x1b[2J\\r\\nPASS" in out
+
+
+def test_cli_check_reports_a_system_error_in_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+    import tempfile
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    path = tmp_path / "ok.py"
+    path.write_text("def relu_backward(z, grad_out):\n    return grad_out * (z > 0)\n",
+                    encoding="utf-8")
+    monkeypatch.setattr(tempfile, "mkdtemp", full)
+    assert main(["check", str(path)]) == 2
+    assert "cannot check" in capsys.readouterr().err

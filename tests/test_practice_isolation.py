@@ -532,3 +532,324 @@ def test_check_function_runs_only_that_function_of_the_file(tmp_path):
     result = check_function(SPECS["dense_backward"], None, path, timeout=HANG)
     assert result.function == "dense_backward" and result.mistakes[0] == "sign_flipped"
     assert time.monotonic() - started < HANG                # momentum_step was never called
+
+
+# -- nothing the file starts outlives the check; the fork server cannot be turned against it --
+DAEMON = DENSE_OK + '''
+import os, time
+
+def momentum_step(weight, grad, velocity, lr, momentum):
+    ready, written = os.pipe()
+    if os.fork() == 0:                 # a daemon: double fork, a session of its own
+        os.setsid()
+        if os.fork() == 0:
+            with open({pid_file!r}, "a") as file:
+                file.write(f"{{os.getpid()}}\\n")
+            os.write(written, b"!")
+            time.sleep(60)
+        os._exit(0)
+    os.read(ready, 1)                  # its pid is written
+    v = momentum * velocity + grad
+    return weight - lr * v, v
+'''
+
+
+def _pids(path) -> list[int]:
+    return [int(word) for word in path.read_text().split()]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_daemons_the_file_starts_are_killed_before_the_verdict(tmp_path):
+    pid_file = tmp_path / "pids.txt"
+    path = _write(tmp_path, DAEMON.format(pid_file=str(pid_file)))
+    results = check_file(path)
+    assert all(r.passed for r in results)
+    pids = _pids(pid_file)
+    assert len(pids) == 4 and all(_dead(pid) for pid in pids)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_concurrent_checks_each_judge_their_file_and_leave_nothing(tmp_path):
+    import threading
+
+    files = [tmp_path / f"pids{i}.txt" for i in range(3)]
+    paths = [_write(tmp_path, DAEMON.format(pid_file=str(f)), f"learner{i}.py")
+             for i, f in enumerate(files)]
+    found: dict[int, list] = {}
+    threads = [threading.Thread(target=lambda i=i: found.setdefault(i, check_file(paths[i])))
+               for i in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sorted(found) == [0, 1, 2]
+    assert all(r.passed for results in found.values() for r in results)
+    pids = [pid for f in files for pid in _pids(f)]
+    assert len(pids) == 12 and all(_dead(pid) for pid in pids)
+
+
+def test_a_huge_timeout_is_waited_for_not_a_crash(tmp_path):
+    (result,) = check_file(_write(tmp_path, DENSE_OK), timeout=1e308)
+    assert result.passed
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_a_stopped_fork_server_costs_the_time_limit_only(tmp_path, monkeypatch):
+    from deltaprop.practice import _processes
+
+    monkeypatch.setattr(_processes, "USE_FORK_SERVER", True)
+    path = _write(tmp_path, DENSE_OK.replace("    return", "    import os, signal\n"
+                  "    os.kill(os.getppid(), signal.SIGSTOP)\n    return"))
+    started = time.monotonic()
+    (result,) = check_file(path, timeout=HANG)
+    assert time.monotonic() - started < HANG + 5
+    assert result.passed                       # every call came back, and right
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_a_checker_killed_mid_run_leaves_no_process(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    pid_file = tmp_path / "pids.txt"
+    path = _write(tmp_path, f'''
+import os
+
+def relu_backward(z, grad_out):
+    with open({str(pid_file)!r}, "w") as file:
+        file.write(f"{{os.getpid()}} {{os.getppid()}}")
+    while True:
+        pass
+''')
+    checker = subprocess.Popen([sys.executable, "-c", "import sys; from deltaprop.practice "
+                                "import check_file; check_file(sys.argv[1], timeout=60)",
+                                str(path)], env=dict(os.environ, PYTHONPATH=os.pathsep.join(
+                                    sys.path)))
+    try:
+        deadline = time.monotonic() + 20
+        while not (pid_file.exists() and pid_file.read_text().count(" ") == 1):
+            assert time.monotonic() < deadline and checker.poll() is None
+            time.sleep(0.02)
+    finally:
+        checker.send_signal(signal.SIGKILL)
+        checker.wait()
+    pids = _pids(pid_file)                     # the worker and the fork server
+    deadline = time.monotonic() + 5
+    while not all(_dead(pid) for pid in pids) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert all(_dead(pid) for pid in pids)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_a_directory_or_fifo_is_refused_by_name_before_it_is_opened(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe.py")
+    (tmp_path / "folder.py").mkdir()
+    for name, words in (("pipe.py", "not a regular file"), ("folder.py", "is a directory")):
+        with pytest.raises(ValueError, match=words):
+            check_file(tmp_path / name)
+        assert main(["check", str(tmp_path / name)]) == 2
+        assert words in capsys.readouterr().err
+    with pytest.raises(FileNotFoundError, match="no such file"):
+        check_file(tmp_path / "missing.py")
+
+
+def test_masked_entries_have_no_value_and_fail(tmp_path):
+    path = _write(tmp_path, DENSE_OK.replace(
+        "    return grad_out @ weight,",
+        "    return np.ma.masked_array(grad_out @ weight, mask=True),"))
+    (result,) = check_file(path)
+    assert not result.passed and "grad_a_prev contains NaN" in result.message
+
+
+@pytest.mark.parametrize(("returned", "words"), [
+    ("dict(a=1)", "got not an array of numbers (dtype object, dict)"),
+    ("(x for x in range(3))", "got not an array of numbers (dtype object, generator)"),
+    ("None", "got None"),
+    ("np.zeros(3)", "got an array of shape (3,)"),
+    ("[grad_out, grad_out]", "got list of length 2"),
+    ("(grad_out, grad_out, [str(x) for x in range(3)])", "grad_bias is not an array of "
+                                                         "numbers (dtype <U1, str)"),
+])
+def test_a_wrong_return_value_is_described_by_what_it_is(tmp_path, returned, words):
+    path = _write(tmp_path, f"import numpy as np\n\ndef dense_backward(a_prev, weight, "
+                  f"grad_out):\n    return {returned}\n")
+    (result,) = check_file(path)
+    assert not result.passed and words in result.message
+
+
+def test_an_extra_function_beside_the_marked_topic_is_judged_too(tmp_path, capsys):
+    extra = "\ndef relu_backward(z, grad_out):\n    return grad_out\n"
+    path = _write(tmp_path, 'DELTAPROP_TOPIC = "dense"\n' + DENSE_OK + extra)
+    results = _by_function(check_file(path))
+    assert list(results) == ["dense_backward", "relu_backward"]
+    assert results["dense_backward"].passed and not results["relu_backward"].passed
+    assert main(["check", str(path)]) == 1
+    assert capsys.readouterr().out.endswith("1/2 functions passed\n")
+    broken = _write(tmp_path, 'DELTAPROP_TOPIC = "dense"\n' + DENSE_OK + extra + "1/0\n")
+    assert [r.function for r in check_file(broken)] == ["<import>", "dense_backward",
+                                                        "relu_backward"]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_answers_forged_into_the_fork_server_pipe_mislead_no_later_check(tmp_path,
+                                                                          monkeypatch):
+    from deltaprop.practice import _processes
+
+    monkeypatch.setattr(_processes, "USE_FORK_SERVER", True)
+    forger = _write(tmp_path, '''
+import os
+
+def relu_backward(z, grad_out):
+    fd = os.open(f"/proc/{os.getppid()}/fd/1", os.O_WRONLY)   # the server's answers
+    os.write(fd, b"status 0\\npid 2147483647\\nstatus 0\\n")
+    return grad_out * (z > 0)
+''', "forger.py")
+    (forged,) = check_file(forger)
+    # its right values may all be back before the forgery is read: then it passes, honestly
+    assert forged.passed or "stopped answering as agreed" in forged.message
+    for _ in range(3):                        # later files are judged on their own runs
+        (result,) = check_file(_write(tmp_path, DENSE_OK))
+        assert result.passed, result.message
+
+
+@pytest.mark.parametrize("hide", [
+    "del relu_backward\n",
+    # a forged record that lists only dense_backward, written while dense_backward runs
+    "def _forge():\n    import json, os, sys\n    with open(os.path.join(sys.argv[1], "
+    "'results.jsonl'), 'a') as file:\n        file.write(json.dumps({'event': 'loaded', "
+    "'topic': None, 'functions': ['dense_backward']}) + '\\n')\n",
+], ids=["deleted", "forged-record"])
+def test_a_function_in_the_source_cannot_be_hidden_from_the_verdict(tmp_path, capsys, hide):
+    code = DENSE_OK.replace("    return", "    globals().get('_forge', print)()\n    return")
+    path = _write(tmp_path, code + "\ndef relu_backward(z, grad_out):\n    return z\n" + hide)
+    results = _by_function(check_file(path))
+    assert results["dense_backward"].passed and not results["relu_backward"].passed
+    assert main(["check", str(path)]) == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifos_put_in_place_of_the_results_and_source_are_never_waited_on(tmp_path):
+    path = _write(tmp_path, '''
+import os, sys
+
+def relu_backward(z, grad_out):
+    for name in ("results.jsonl", "trace.txt"):   # read back by the checker after the run
+        target = os.path.join(sys.argv[1], name)
+        if os.path.exists(target):
+            os.unlink(target)
+        os.mkfifo(target)
+    os.unlink(__file__)
+    os.mkfifo(__file__)                       # its own source too
+    import signal
+    os.kill(os.getpid(), signal.SIGKILL)
+''')
+    started = time.monotonic()
+    (result,) = check_file(path, timeout=HANG)
+    assert not result.passed and "killed by SIGKILL" in result.message
+    assert time.monotonic() - started < HANG
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
+def test_a_flood_into_the_fork_server_stdin_ends_that_server_not_the_check(tmp_path,
+                                                                          monkeypatch):
+    from deltaprop.practice import _processes
+
+    monkeypatch.setattr(_processes, "USE_FORK_SERVER", True)
+    pid_file = tmp_path / "server.txt"
+    path = _write(tmp_path, DENSE_OK + f'''
+import os
+
+def relu_backward(z, grad_out):
+    with open({str(pid_file)!r}, "w") as file:
+        file.write(str(os.getppid()))
+    fd = os.open(f"/proc/{{os.getppid()}}/fd/0", os.O_WRONLY)
+    os.write(fd, b"x" * 2**20)                # 1 MiB into the server's commands, no newline
+    return grad_out * (z > 0)
+''')
+    results = _by_function(check_file(path))
+    assert results["dense_backward"].passed
+    assert "stopped answering as agreed" in results["relu_backward"].message
+    assert _dead(int(pid_file.read_text()))   # it ended instead of keeping the flood
+    (result,) = check_file(_write(tmp_path, DENSE_OK, "next.py"))
+    assert result.passed
+
+
+def test_a_flood_of_records_is_cut_at_what_the_plan_can_write(tmp_path):
+    path = _write(tmp_path, '''
+import json, os, sys
+
+def relu_backward(z, grad_out):
+    line = json.dumps({"event": "start", "call": 0}) + "\\n"
+    with open(os.path.join(sys.argv[1], "results.jsonl"), "a") as file:
+        file.write(line * 200_000)            # 5 MB of records: never held in memory
+    return grad_out * (z > 0)
+''')
+    (result,) = check_file(path)
+    assert not result.passed and "records, more than the plan can write" in result.message
+
+
+def test_a_checker_with_many_files_open_still_checks(tmp_path):
+    from deltaprop.practice import _processes
+
+    resource = pytest.importorskip("resource")
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if min(soft, hard) < 1200:
+        pytest.skip("needs 1200 open files")
+    opened = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+    try:
+        _processes.discard_server()               # the next server's pipes get fds > 1023
+        (result,) = check_file(_write(tmp_path, DENSE_OK))
+    finally:
+        _processes.discard_server()
+        for fd in opened:
+            os.close(fd)
+    assert result.passed
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs bytes in file names")
+def test_a_temporary_folder_whose_name_is_not_utf8_works(tmp_path, monkeypatch):
+    import tempfile
+
+    folder = os.fsdecode(os.fsencode(str(tmp_path)) + b"/t\xff")
+    os.mkdir(folder)
+    monkeypatch.setattr(tempfile, "tempdir", folder)
+    (result,) = check_file(_write(tmp_path, DENSE_OK))
+    assert result.passed
+
+
+def test_a_file_without_the_py_suffix_is_read_as_python(tmp_path):
+    (result,) = check_file(_write(tmp_path, DENSE_SIGN, "solution.txt"))
+    assert result.mistakes[0] == "sign_flipped"
+
+
+@pytest.mark.parametrize("raised", [
+    "SyntaxError(5)", "SyntaxError('x', (7, 1, 1, 'y'))", "SystemExit(Bad())",
+    "ValueError(Bad())",
+])
+def test_an_exception_that_cannot_describe_itself_is_still_its_functions_fail(tmp_path,
+                                                                               raised):
+    path = _write(tmp_path, f'''
+class Bad:
+    def __repr__(self):
+        raise RuntimeError("no repr")
+    __str__ = __repr__
+
+def relu_backward(z, grad_out):
+    raise {raised}
+''')
+    (result,) = check_file(path)
+    assert not result.passed and result.error.startswith(raised.split("(")[0])
+    assert result.line == _line(path, "raise " + raised)
+
+
+def test_a_working_directory_that_was_removed_does_not_stop_the_check(tmp_path, monkeypatch):
+    path = _write(tmp_path, DENSE_OK)
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()
+    (result,) = check_file(path)
+    assert result.passed

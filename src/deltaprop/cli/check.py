@@ -48,21 +48,31 @@ def add_parser(subparsers) -> None:
 
 
 def format_text(result) -> str:
-    """A few lines for one :class:`~deltaprop.practice.CheckResult`."""
+    """A few lines for one :class:`~deltaprop.practice.CheckResult`.
+
+    Text that comes from the learner's file (messages, source lines, prints) is shown with
+    its control characters escaped, one line per line shown: it cannot draw a fake ``PASS``
+    line, move the cursor or clear the screen.
+    """
     if result.passed:
-        return f"PASS  {result.function}: {result.message}"
-    lines = [f"FAIL  {result.function}: {result.message}"]
+        return f"PASS  {result.function}: {printable(result.message)}"
+    lines = [f"FAIL  {result.function}: {printable(result.message)}"]
     if result.mistakes and not result.not_implemented:
         lines.append(f"      likely mistake: {', '.join(result.mistakes)}")
     if result.hint:
-        lines.append(f"      hint: {result.hint}")
+        lines.append(f"      hint: {printable(result.hint)}")
     if result.counterexample and not result.not_implemented:
         lines += _format_example(result.counterexample)
     if result.output:
         printed = result.output.splitlines()[-OUTPUT_LINES:]
         lines.append("      your file printed (the end):")
-        lines += [f"        | {line[:160]}" for line in printed]
+        lines += [f"        | {printable(line[:160])}" for line in printed]
     return "\n".join(lines)
+
+
+def printable(text: str) -> str:
+    """``text`` on one line, its control and bidirectional-override characters escaped."""
+    return "".join(char if char.isprintable() else repr(char)[1:-1] for char in text)
 
 
 OUTPUT_LINES = 6          # lines of the learner's own prints shown after a crash
@@ -113,6 +123,7 @@ def _is_rectangular(value) -> bool:
 
 
 def run(args) -> int:
+    """Check the file and print one result per function; 0 only if every one passed."""
     from ..practice import check_file
 
     options = {} if args.timeout is None else {"timeout": args.timeout}
@@ -120,6 +131,8 @@ def run(args) -> int:
         results = check_file(args.file, seed=args.seed, **options)
     except (FileNotFoundError, ValueError) as error:
         raise CLIError(str(error)) from None
+    except OSError as error:         # e.g. no room for the run's temporary folder
+        raise CLIError(f"cannot check {args.file}: {error.strerror or error}") from None
     for result in results:
         if args.format == "json":
             print(json.dumps(result.to_dict(), ensure_ascii=False, allow_nan=False))

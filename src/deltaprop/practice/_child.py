@@ -21,6 +21,7 @@ were changed in place), ``os_exit`` (the learner called ``os._exit``), ``finishe
 """
 
 import faulthandler
+import importlib.machinery
 import importlib.util
 import json
 import linecache
@@ -61,9 +62,9 @@ class _Sender:
 
 def _locate(error, path):
     """The deepest line of the learner's file in the traceback of ``error``."""
-    if isinstance(error, SyntaxError) and error.lineno and error.filename \
-            and os.path.abspath(error.filename) == path:
-        return error.lineno, (error.text or "").strip()
+    if isinstance(error, SyntaxError) and type(error.lineno) is int \
+            and isinstance(error.filename, str) and os.path.abspath(error.filename) == path:
+        return error.lineno, str(error.text or "").strip()
     line = None
     for frame in traceback.extract_tb(error.__traceback__):
         if os.path.abspath(frame.filename) == path:
@@ -74,16 +75,20 @@ def _locate(error, path):
 
 
 def _describe_error(error, path):
-    line, source = _locate(error, path)
-    if isinstance(error, SyntaxError):
-        message = error.msg
-    elif isinstance(error, SystemExit):
-        message = repr(error.code)
-    else:
-        try:
+    """``{kind, message, line, source}`` of an exception, located in the learner's file."""
+    try:
+        line, source = _locate(error, path)
+    except BaseException:  # noqa: BLE001 - a learner's SyntaxError may carry anything
+        line, source = None, ""
+    try:
+        if isinstance(error, SyntaxError):
+            message = str(error.msg)
+        elif isinstance(error, SystemExit):
+            message = repr(error.code)
+        else:
             message = str(error)
-        except BaseException:  # noqa: BLE001 - a learner's __str__ may raise too
-            message = "(its message could not be read)"
+    except BaseException:  # noqa: BLE001 - a learner's __str__ / __repr__ may raise too
+        message = "(its message could not be read)"
     return {"kind": type(error).__name__, "message": message[:2000], "line": line,
             "source": source[:500]}
 
@@ -133,7 +138,10 @@ def _encode(value, np, budget, depth=0):
         return {"unreadable": f"far too large (shape {list(array.shape)})",
                 "shape": list(array.shape)}
     budget[0] -= array.size
-    data = array.astype(np.float64).ravel().tolist()
+    array = array.astype(np.float64)
+    if isinstance(value, np.ma.MaskedArray):     # a masked entry has no value: NaN
+        array[np.ma.getmaskarray(value)] = np.nan
+    data = array.ravel().tolist()
     return {"array": {"shape": list(array.shape), "data": data}}
 
 
@@ -185,6 +193,9 @@ def _load(path, sender):
     """Run the learner's file as a fresh module (its ``__main__`` block does not run)."""
     name = "_deltaprop_learner"
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None:                 # not a .py name: read it as source, as `python FILE` does
+        loader = importlib.machinery.SourceFileLoader(name, path)
+        spec = importlib.util.spec_from_file_location(name, path, loader=loader)
     if spec is None or spec.loader is None:
         sender.send({"event": "import_failed", "error": {
             "kind": "ImportError", "message": f"cannot import {path} as Python",
@@ -201,7 +212,7 @@ def _load(path, sender):
 
 
 def _functions(module, plan):
-    """The practice functions to call: the marked topic's, else every one defined."""
+    """The marked topic (if known) and every practice function the file defines."""
     def defined(name):
         try:
             function = getattr(module, name, None)
@@ -213,9 +224,8 @@ def _functions(module, plan):
     except BaseException:  # noqa: BLE001
         topic = None
     topic = topic if isinstance(topic, str) and topic in plan["topics"] else None
-    names = plan["topics"][topic] if topic else plan["functions"]
     functions = {}
-    for name in names:
+    for name in plan["functions"]:
         function = defined(name)
         if function is not None:
             functions[name] = function
@@ -236,6 +246,7 @@ def _hook_exit(path, sender):
 
 
 def _limit_resources(plan):
+    """Cap the address space and file sizes, and turn off core dumps, where the platform can."""
     try:
         import resource
     except ImportError:              # not on this platform
@@ -251,6 +262,7 @@ def _limit_resources(plan):
 
 
 def main(workdir, sender):
+    """Read the plan, load the learner's file, make its calls; every event to ``sender``."""
     with open(os.path.join(workdir, "plan.json"), encoding="utf-8") as file:
         plan = json.load(file)
     trace = open(os.path.join(workdir, "trace.txt"), "w")
@@ -328,24 +340,140 @@ def _become_worker(workdir):
 
 
 def _serve():
-    """Fork server: NumPy imported once; per line of stdin (a work dir), fork a worker and
-    answer ``pid N`` then, once it ended, ``status CODE``.  It never runs the learner's code.
+    """Fork server: NumPy imported once; per line of stdin (``TOKEN WORKDIR``), fork a worker
+    and answer ``pid N TOKEN`` then, once it and everything it started have ended,
+    ``status CODE TOKEN``.
+
+    It never runs the learner's code.  As a child subreaper (Linux), it inherits whatever the
+    worker leaves behind, daemons that left its session included, and kills all of it before
+    answering.  The end of stdin (the checker has gone) kills the running worker too.
     """
     import numpy  # noqa: F401 - imported once here, inherited by every worker
 
-    answers = sys.stdout.buffer
+    _become_subreaper()
+    lines = _Lines(0)
     while True:
-        line = sys.stdin.buffer.readline()
-        if not line:
+        line = lines.next()
+        if line is None:
             _real_exit(0)            # the checker has gone
+        token, _, workdir = os.fsdecode(line.strip()).partition(" ")
         pid = os.fork()
         if pid == 0:
-            _become_worker(line.decode("utf-8").strip())
-        answers.write(f"pid {pid}\n".encode())
-        answers.flush()
-        _, status = os.waitpid(pid, 0)
-        answers.write(f"status {os.waitstatus_to_exitcode(status)}\n".encode())
-        answers.flush()
+            _become_worker(workdir)
+        _answer(f"pid {pid} {token}")
+        status = _wait_worker(pid, lines)
+        _kill_descendants(pid)
+        _answer(f"status {os.waitstatus_to_exitcode(status)} {token}")
+
+
+class _Lines:
+    """The lines of a file descriptor, read without Python's buffering (see ``at_end``)."""
+
+    LIMIT = 1 << 16                  # bytes kept unread: more is a flood, not the checker
+
+    def __init__(self, fd):
+        self.fd, self.buffer = fd, b""
+
+    def next(self):
+        """The next line, or None at the end (or after a flood of bytes without a newline)."""
+        while b"\n" not in self.buffer:
+            chunk = os.read(self.fd, 4096)
+            if not chunk or len(self.buffer) > self.LIMIT:
+                return None
+            self.buffer += chunk
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        return line
+
+    def at_end(self):
+        """True if the writer has closed its end, or floods it (called only where nothing is
+        expected: only a learner writing through /proc sends anything then)."""
+        chunk = os.read(self.fd, 4096)
+        self.buffer += chunk
+        return not chunk or len(self.buffer) > self.LIMIT
+
+
+def _answer(text):
+    """One line to the checker; if it has gone, stop everything and end."""
+    try:
+        os.write(1, f"{text}\n".encode())
+    except OSError:
+        _kill_descendants(None)
+        _real_exit(0)
+
+
+def _wait_worker(pid, lines):
+    """The worker's wait status; if the checker goes first (end of stdin), kill it and end."""
+    import select
+
+    try:
+        watch = os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        watch = None                 # an old kernel: look every 50 ms
+    try:
+        while True:
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return status
+            ready = select.select([0] + ([watch] if watch is not None else []), [], [],
+                                  None if watch is not None else 0.05)[0]
+            if 0 in ready and lines.at_end():
+                _kill_descendants(pid)
+                _real_exit(0)
+    finally:
+        if watch is not None:
+            os.close(watch)
+
+
+def _become_subreaper():
+    """Make orphans of the workers this process's children (Linux ``PR_SET_CHILD_SUBREAPER``)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
+    except (OSError, AttributeError, ImportError):
+        pass                         # elsewhere: the worker's process group is still killed
+
+
+def _kill_descendants(pid):
+    """SIGKILL the worker's process group and every child left (orphans come to the
+    subreaper), and reap them, until none is left."""
+    if pid is not None:
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except OSError:
+            pass
+    while True:
+        children = _children()
+        for child in children:
+            try:
+                os.kill(child, signal.SIGKILL)
+            except OSError:
+                pass
+        try:                         # one ended: the ones it left are ours now, look again
+            done, _ = os.waitpid(-1, 0 if children else os.WNOHANG)
+        except ChildProcessError:
+            return
+        if not children and not done:
+            return                   # none seen (no /proc?) and none ended: do not block
+
+
+def _children():
+    """The ids of this process's children, from ``/proc`` (none where there is no /proc)."""
+    me, found = os.getpid(), []
+    try:
+        names = os.listdir("/proc")
+    except OSError:
+        return found
+    for name in names:
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat", "rb") as file:
+                    fields = file.read().rsplit(b")", 1)[1].split()
+            except (OSError, IndexError):
+                continue
+            if len(fields) > 1 and fields[1] == str(me).encode():
+                found.append(int(name))
+    return found
 
 
 if __name__ == "__main__":

@@ -82,9 +82,12 @@ class DamagedResultsError(ValueError):
 
 
 def read_bytes(path: Path, limit: int) -> bytes | None:
-    """A regular file's bytes (no symlink followed), or None if missing; raises if too big."""
+    """A regular file's bytes (no symlink followed), or None if missing; raises if too big
+    or not a regular file.  Opened without blocking: a FIFO put in its place (the learner's
+    code can) is refused, never waited on."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        fd = os.open(path, flags)
     except OSError:
         return None
     with os.fdopen(fd, "rb") as file:
@@ -98,6 +101,7 @@ def read_bytes(path: Path, limit: int) -> bytes | None:
 
 
 def read_text(path: Path, limit: int) -> str:
+    """:func:`read_bytes` as text (undecodable bytes replaced); "" if it cannot be read."""
     try:
         data = read_bytes(path, limit)
     except DamagedResultsError:
@@ -105,16 +109,16 @@ def read_text(path: Path, limit: int) -> str:
     return (data or b"").decode("utf-8", errors="replace")
 
 
-def read_records(path: Path) -> tuple[list[dict], str | None]:
-    """The valid JSON lines of the results file, and why reading stopped early (if it did)."""
+def read_records(path: Path, most: int) -> tuple[list[dict], str | None]:
+    """The valid JSON lines of the results file (at most ``most``: a run of the plan writes
+    fewer), and why reading stopped early (if it did)."""
     try:
         data = read_bytes(path, RESULTS_LIMIT)
     except DamagedResultsError as error:
         return [], str(error)
     if data is None:
         return [], "there is no results file"
-    lines = data.split(b"\n")
-    complete = lines[:-1]            # a last line without its newline was cut off: skip it
+    complete = data.split(b"\n", most)[:-1]   # a last line without its newline: cut off
     records = []
     for number, line in enumerate(complete, 1):
         try:
@@ -123,6 +127,8 @@ def read_records(path: Path) -> tuple[list[dict], str | None]:
         except (ValueError, TypeError, KeyError, RecursionError) as error:
             return records, f"line {number} of the results is damaged ({error})"
         records.append(record)
+    if len(complete) == most and data.count(b"\n") > most:
+        return records, f"it holds more than {most} records, more than the plan can write"
     return records, None
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ast
 import math
+import stat
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -50,7 +51,15 @@ from .references import (
     OutputStructureError,
     learner_arguments,
 )
-from .runner import MEMORY_LIMIT, TIME_LIMIT, Call, LearnerError, RunReport, run_file
+from .runner import (
+    MEMORY_LIMIT,
+    TIME_LIMIT,
+    Call,
+    LearnerError,
+    RunReport,
+    run_file,
+    source_text,
+)
 
 RTOL = 1e-6          # an output passes if |got − ref| <= RTOL·|ref| + ATOL element-wise
 ATOL = 1e-9
@@ -94,7 +103,9 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT
     ``timeout`` is the wall-clock limit, in seconds, of one run of the file (loading it and
     all its calls); past it, the process is killed and the function that was running fails.
     Raises ``FileNotFoundError`` if there is no such file and ``ValueError`` if it defines no
-    practice function (or for a bad ``seed`` / ``timeout``).  Nothing the file does escapes as
+    practice function (or is a folder, FIFO or device, or for a bad ``seed`` / ``timeout``).
+    Every practice function the file defines is judged (those of its ``DELTAPROP_TOPIC``
+    marker must be there).  Nothing the file does escapes as
     an exception: an error while loading it is one result for ``"<import>"`` with the mistake
     ``raised`` and its line, followed by a failed result for each function the file declares.
     """
@@ -126,9 +137,18 @@ def check_function(spec: FunctionSpec, function: Any, path: str | Path, seed: in
 
 
 def _existing(path: str | Path) -> Path:
+    """``path`` if it is a regular file (never opened here: a FIFO would block the child)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"no such file: {path}")
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no such file: {path}") from None
+    except OSError as error:
+        raise ValueError(f"path must be a readable Python file; {path}: "
+                         f"{error.strerror or error}") from None
+    if not stat.S_ISREG(mode):
+        kind = "a directory" if stat.S_ISDIR(mode) else "not a regular file (a FIFO, a device?)"
+        raise ValueError(f"path must be a Python file; {path} is {kind}")
     return path
 
 
@@ -146,6 +166,7 @@ def _timeout(timeout: Any) -> float:
 
 
 def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[CheckResult]:
+    """Draw the cases, run the file on them in a child, and judge each function here."""
     names = (only,) if only else tuple(SPECS)
     cases = {name: [SPECS[name].make_case(rng, shape) for shape in SPECS[name].shapes]
              for name in names for rng in [np.random.default_rng(seed)]}
@@ -153,12 +174,9 @@ def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[Chec
     report = run_file(path, calls, {} if only else TOPIC_FUNCTIONS, timeout)
     if report.import_error is not None:
         return _import_failed(path, report, only)
-    if only:
-        wanted: tuple[str, ...] = (only,)
-    elif report.topic in TOPIC_FUNCTIONS:
-        wanted = TOPIC_FUNCTIONS[report.topic]
-    else:
-        wanted = tuple(name for name in SPECS if name in report.functions)
+    declared, topic = _source_names(path)   # what the run reports is checked against these
+    wanted = (only,) if only else _wanted([report.topic, topic],
+                                          set(report.functions) | declared)
     if not wanted:
         raise ValueError(f"{path} defines none of the practice functions "
                          f"({', '.join(SPECS)}); write one with 'deltaprop practice TOPIC'")
@@ -166,9 +184,7 @@ def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[Chec
     for name in wanted:
         spec = SPECS[name]
         if name not in report.functions:
-            results.append(CheckResult(name, spec.topic, False, ["other"],
-                                       f"define the function {name}({', '.join(spec.args)})",
-                                       f"{name} is not defined in the file"))
+            results.append(_missing(spec, name in declared))
         elif name in report.stopped:
             results.append(_stopped(spec, report.stopped[name], report.output,
                                     len(cases[name])))
@@ -178,6 +194,14 @@ def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[Chec
                                   [report.returned.get(position[key]) for key in keys],
                                   [position[key] for key in keys]))
     return results
+
+
+def _missing(spec: FunctionSpec, declared: bool) -> CheckResult:
+    """The verdict on a function the file was expected to define, but did not."""
+    what = (f"{spec.name} is in the source, but not a function once the file has run "
+            "(deleted or replaced?)" if declared else f"{spec.name} is not defined in the file")
+    return CheckResult(spec.name, spec.topic, False, ["other"],
+                       f"define the function {spec.name}({', '.join(spec.args)})", what)
 
 
 def _plan(cases: dict[str, list[Case]], seed: int
@@ -315,6 +339,7 @@ def _note_state(result, spec, cases, seen, wrong, order) -> None:
 
 
 def _raised(spec: FunctionSpec, error: LearnerError, cases: int) -> CheckResult:
+    """The verdict on a function that raised: the exception, its line, and what it hints."""
     result = CheckResult(spec.name, spec.topic, False, ["raised"], HINTS["raised"],
                          line=error.line, source=error.source, cases=cases,
                          error=f"{error.kind}: {error.message}")
@@ -388,20 +413,33 @@ def _import_failed(path: Path, report: RunReport, only: str | None) -> list[Chec
 
 def _declared(path: Path, only: str | None) -> list[str]:
     """The practice functions a file declares, read from its source (never run here)."""
+    defined, topic = _source_names(path)
+    if only:
+        return [only] if only in defined else []
+    return list(_wanted([topic], defined))
+
+
+def _source_names(path: Path) -> tuple[set[str], str | None]:
+    """The names of the file's top-level functions and its ``DELTAPROP_TOPIC``, from its
+    source (parsed, never run; nothing for a file too large or not Python)."""
     try:
-        tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"))
-    except (SyntaxError, ValueError, RecursionError, MemoryError, OSError):
-        return []
+        tree = ast.parse(source_text(path))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set(), None
     defined = {node.name for node in tree.body
                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}
     topic = next((node.value.value for node in tree.body if isinstance(node, ast.Assign)
                   and isinstance(node.value, ast.Constant)
                   and any(isinstance(t, ast.Name) and t.id == "DELTAPROP_TOPIC"
                           for t in node.targets)), None)
-    if only:
-        return [only] if only in defined else []
-    if topic in TOPIC_FUNCTIONS:
-        return list(TOPIC_FUNCTIONS[topic])
-    return [name for name in SPECS if name in defined]
+    return defined, topic if isinstance(topic, str) else None
+
+
+def _wanted(topics: list[Any], defined) -> tuple[str, ...]:
+    """The functions to judge: the marked topics' (missing ones fail), then every other
+    practice function the file defines (an extra function is judged too, never skipped)."""
+    marked = tuple(dict.fromkeys(name for topic in topics if isinstance(topic, str)
+                                 for name in TOPIC_FUNCTIONS.get(topic, ())))
+    return marked + tuple(name for name in SPECS if name in defined and name not in marked)
 
 

@@ -104,6 +104,8 @@ STABILITY_HINTS = {
 
 
 def rank(failing, reference_scores, reports, topic) -> tuple[list[str], str]:
+    """The mistakes (exact explanations first, then ``other`` / ``wrong_shape`` and near
+    misses) and the hint of the first, from every wrong output's per-case scores."""
     exact, near, unexplained = [], [], []
     for name, per_case in failing.items():
         labels = set().union(*per_case)

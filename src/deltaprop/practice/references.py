@@ -72,6 +72,10 @@ def _as_array(value: Any, what: str) -> np.ndarray:
             raise OutputStructureError(f"{what} is {value.reason}")
         raise OutputStructureError(f"{what} is {value.reason}: return real float arrays",
                                    "other")
+    if isinstance(value, (tuple, list)):
+        inner = _first_unreadable(value)
+        if inner is not None:
+            return _as_array(inner, what)
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError) as error:
@@ -80,19 +84,36 @@ def _as_array(value: Any, what: str) -> np.ndarray:
     return array
 
 
+def _first_unreadable(value: Any) -> Unreadable | None:
+    """The first :class:`Unreadable` inside nested tuples / lists, if any."""
+    if isinstance(value, Unreadable):
+        return value
+    if isinstance(value, (tuple, list)):
+        return next((found for item in value
+                     if (found := _first_unreadable(item)) is not None), None)
+    return None
+
+
 def _read_single(name: str) -> Callable[[Any, Case], Outputs]:
     def read(value, case):
         return {name: _as_array(value, "the return value")}
     return read
 
 
+def _what(value: Any) -> str:
+    """What a returned value is, for messages: ``tuple of length 2``, ``None``, ..."""
+    if isinstance(value, Unreadable):
+        return value.reason
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__} of length {len(value)}"
+    return "None" if value is None else f"an array of shape {np.shape(value)}"
+
+
 def _read_tuple(names: tuple[str, ...]) -> Callable[[Any, Case], Outputs]:
     def read(value, case):
         if not isinstance(value, (tuple, list)) or len(value) != len(names):
             raise OutputStructureError(f"expected a tuple of {len(names)} arrays "
-                                       f"({', '.join(names)}), got {type(value).__name__}"
-                                       + (f" of length {len(value)}"
-                                          if isinstance(value, (tuple, list)) else ""))
+                                       f"({', '.join(names)}), got {_what(value)}")
         return {name: _as_array(item, name) for name, item in zip(names, value)}
     return read
 
@@ -205,8 +226,11 @@ def _read_network(value: Any, case: Case) -> Outputs:
     layers = len(case["weights"])
     if not isinstance(value, (tuple, list)) or len(value) != 2 \
             or not all(isinstance(v, (tuple, list)) and len(v) == layers for v in value):
+        got = _what(value)
+        if isinstance(value, (tuple, list)) and len(value) == 2:
+            got = f"lists of {_what(value[0])} and {_what(value[1])}"
         raise OutputStructureError(f"expected (grad_weights, grad_biases): two lists of {layers} "
-                                   f"arrays each, got {type(value).__name__}")
+                                   f"arrays each, got {got}")
     return network_outputs([_as_array(g, f"grad_weights[{i}]") for i, g in enumerate(value[0])],
                            [_as_array(g, f"grad_biases[{i}]") for i, g in enumerate(value[1])])
 

@@ -38,7 +38,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ._processes import start
+from ._processes import SERVER_FAILED, start
 from ._protocol import (
     FILE_SIZE_LIMIT,
     Call,
@@ -54,7 +54,7 @@ from ._protocol import (
 )
 
 __all__ = ["FILE_SIZE_LIMIT", "MEMORY_LIMIT", "TIME_LIMIT", "Call", "LearnerError", "Returned",
-           "RunReport", "Unreadable", "run_file"]
+           "RunReport", "Unreadable", "run_file", "source_text"]
 
 TIME_LIMIT = 10.0                # seconds the learner's file may run (load and all calls)
 MEMORY_LIMIT = 2 * 1024 ** 3     # bytes of address space for the child (RLIMIT_AS)
@@ -65,8 +65,8 @@ def run_file(path: Path, calls: list[Call], topics: dict[str, tuple[str, ...]],
              timeout: float = TIME_LIMIT) -> RunReport:
     """Run ``calls`` of the learner's file at ``path`` in child processes; see the module doc.
 
-    ``topics`` maps a ``DELTAPROP_TOPIC`` marker to the functions to call; unmarked files
-    have every function of ``calls`` that they define called.
+    ``topics`` maps the ``DELTAPROP_TOPIC`` markers to recognise to their functions; every
+    function of ``calls`` that the file defines is called, marked or not.
     """
     report = RunReport()
     pending = list(calls)
@@ -108,9 +108,10 @@ class _Outcome:
 
 
 def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
+    """One child run of ``calls`` in a fresh private work dir (removed after): what came back."""
     workdir = Path(tempfile.mkdtemp(prefix="deltaprop-check-"))
     try:
-        plan = {"path": str(path.resolve()), "cwd": os.getcwd(), "functions": functions,
+        plan = {"path": str(path.resolve()), "cwd": _working_dir(path), "functions": functions,
                 "topics": {k: list(v) for k, v in topics.items()},
                 "memory_limit": MEMORY_LIMIT, "file_size_limit": FILE_SIZE_LIMIT,
                 "calls": [{"id": c.id, "function": c.function, "names": list(c.names),
@@ -120,11 +121,20 @@ def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
                 open(workdir / "stderr.txt", "w+b") as err:
             returncode, timed_out = start(workdir, out, err, timeout)
             output = _tail(out, err)
-        records, damaged = read_records(workdir / "results.jsonl")
+        records, damaged = read_records(workdir / "results.jsonl", 2 * len(calls) + 8)
         trace = read_text(workdir / "trace.txt", 1024 * 1024)
         return _Outcome(records, damaged, returncode, timed_out, trace, output, path.resolve())
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _working_dir(path: Path) -> str:
+    """Where the file runs: the checker's working directory, or the file's own folder if
+    that directory no longer exists."""
+    try:
+        return os.getcwd()
+    except OSError:
+        return str(path.resolve().parent)
 
 
 def _tail(*files) -> str:
@@ -168,6 +178,10 @@ def _ending(outcome: _Outcome, timeout: float, when: str) -> LearnerError:
         name = _signal_name(-outcome.returncode)
         return LearnerError("Signal", f"the process running your file was killed by {name}"
                             f"{SIGNAL_NOTES.get(name, '')}{when}", line, source)
+    if outcome.returncode == SERVER_FAILED:
+        return LearnerError("DamagedResults", "the fork server that ran your file stopped "
+                            "answering as agreed (did your file signal, kill or write into "
+                            f"the checker's processes?){when}", line, source)
     if outcome.damaged:
         return LearnerError("DamagedResults", f"the checker could not read what your file "
                             f"returned: {outcome.damaged}{when}", None, "")
@@ -200,12 +214,16 @@ def _trace_line(trace: str, path: Path) -> tuple[int | None, str]:
     return None, ""
 
 
+SOURCE_LIMIT = 4 * 1024 ** 2     # bytes of the learner's source read here, at most
+
+
 def _source_line(path: Path, number: int) -> str:
-    try:
-        with open(path, encoding="utf-8", errors="replace") as file:
-            for index, text in enumerate(file, 1):
-                if index == number:
-                    return text.strip()[:500]
-    except OSError:
-        pass
-    return ""
+    """Line ``number`` of the learner's file, read as :func:`source_text` does."""
+    lines = source_text(path).splitlines()
+    return lines[number - 1].strip()[:500] if 0 < number <= len(lines) else ""
+
+
+def source_text(path: Path) -> str:
+    """The learner's source, "" if it is no longer a regular file of at most SOURCE_LIMIT
+    bytes (its code may have replaced it, by a FIFO for one: never waited on)."""
+    return read_text(Path(os.path.realpath(path)), SOURCE_LIMIT)

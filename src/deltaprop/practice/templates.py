@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from .._files import atomic_write
 from .equations import EQUATIONS, NOTATIONS
 from .references import TOPICS
 
@@ -168,13 +169,19 @@ def write_exercise(topic: str, path: str | Path | None = None, notation: str = "
                    *, overwrite: bool = False) -> Path:
     """Write the exercise file of ``topic`` to ``path`` (default ``<topic>_practice.py``).
 
-    Raises ``ValueError`` for an unknown topic or notation and ``FileExistsError`` if the file
-    exists and ``overwrite`` is false (a learner's work is never overwritten by accident).
+    Raises ``ValueError`` for an unknown topic or notation, or a ``path`` that is a folder, a
+    FIFO or a device, even with ``overwrite``; ``FileExistsError`` if the file exists and
+    ``overwrite`` is false (a learner's work is never overwritten by accident).  The file is
+    written whole (a temporary file renamed over ``path``) or not at all.
     """
     _check_choice("topic", topic, TOPICS)
     path = Path(path) if path is not None else Path(f"{topic}_practice.py")
+    if path.exists() and not path.is_file():      # a folder, FIFO (writing would block), device
+        raise ValueError(f"path must name a regular file or a new one; {path} exists and is "
+                         "not a regular file")
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists (pass overwrite=True / --force to "
                               "replace it)")
-    path.write_text(render_exercise(topic, notation, filename=str(path)), encoding="utf-8")
+    text = render_exercise(topic, notation, filename=str(path))
+    atomic_write(path, text.encode("utf-8"))       # whole or not at all
     return path
