@@ -6,8 +6,9 @@ plots are callbacks that the callers (CLI, notebooks) pass in.
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+from .optim import _check_integer, _check_number
 
 
 class History:
@@ -105,11 +106,8 @@ class EarlyStopping(Callback):
 
     def __init__(self, patience: int = 5, *, monitor: str | None = None, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = True) -> None:
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"EarlyStopping patience must be an integer >= 1, got {patience!r}")
-        if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta) \
-                or min_delta < 0:
-            raise ValueError(f"EarlyStopping min_delta must be a number >= 0, got {min_delta!r}")
+        patience = _check_integer("EarlyStopping", "patience", patience, low=1)
+        min_delta = _check_number("EarlyStopping", "min_delta", min_delta, low=0.0)
         if monitor is not None and not isinstance(monitor, str):
             raise TypeError(f"EarlyStopping monitor must be a key of the logs (a str, e.g. "
                             f"'val_loss') or None, got {monitor!r}")

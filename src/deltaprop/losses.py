@@ -53,8 +53,35 @@ class Loss:
     link: str | None = None
 
     def __call__(self, output: Array, target: Array, sample_weight: Array | None = None):
+        output, target, sample_weight = self._as_arrays(output, target, sample_weight)
         self.check_inputs(output, target, sample_weight)
-        return self.value_and_grad(output, target, sample_weight)
+        # a non-finite output gives a NaN / inf loss, as in PyTorch, without NumPy's warnings
+        # (fit reports such a loss as a divergence)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self.value_and_grad(output, target, sample_weight)
+
+    def _as_arrays(self, output, target, sample_weight):
+        """``output`` must be an array; ``target`` and ``sample_weight`` may be lists or
+        scalars when ``output`` is a NumPy array (they become NumPy arrays)."""
+        name = type(self).__name__
+        if not (hasattr(output, "shape") and hasattr(output, "dtype")):
+            raise TypeError(f"{name} output must be an array (the model's output), got "
+                            f"{type(output).__name__}")
+        named = {"target": target, "sample_weight": sample_weight}
+        for key, value in named.items():
+            if value is None or (hasattr(value, "shape") and hasattr(value, "dtype")):
+                continue
+            if not isinstance(output, np.ndarray):
+                raise TypeError(f"{name} {key} must be an array like output "
+                                f"({type(output).__name__}), got {type(value).__name__}")
+            try:
+                named[key] = np.asarray(value)
+            except (TypeError, ValueError) as error:
+                raise TypeError(f"{name} {key} must be array-like, got "
+                                f"{type(value).__name__}: {error}") from None
+        if target is None:
+            raise TypeError(f"{name} target must be an array, got None")
+        return output, named["target"], named["sample_weight"]
 
     def value_and_grad(self, output: Array, target: Array, sample_weight: Array | None = None):
         r"""Mean loss and :math:`\partial L/\partial \text{output}`, inputs NOT checked."""
@@ -77,17 +104,30 @@ class Loss:
         """Raise a ValueError / TypeError naming the loss, the argument, the rule and the first
         offending value.  Costs a few reductions over ``(N, k)``: nothing next to a layer's
         matrix product (``benchmarks/RESULTS.md``)."""
+        self._check_output(output)
         self._check_shapes(output, target, sample_weight)
-        if output.shape[0] == 0:
-            return
         self._check_target_values(target, output)
         if sample_weight is not None:
             check_sample_weight(sample_weight, output.dtype, owner=type(self).__name__)
 
-    def _check_shapes(self, output, target, sample_weight) -> None:
+    def _check_output(self, output) -> None:
+        """Real floating numbers of shape (N, k), N and k >= 1 (a mean over no element has
+        no value; integer or complex outputs are refused, as in PyTorch)."""
+        name = type(self).__name__
         if output.ndim != 2:
-            raise ValueError(f"{type(self).__name__} expected output of shape (N, k), "
-                             f"got {tuple(output.shape)}")
+            raise ValueError(f"{name} expected output of shape (N, k), got {tuple(output.shape)}")
+        if output.shape[0] == 0 or output.shape[1] == 0:
+            raise ValueError(f"{name} expected output of shape (N, k) with N >= 1 and k >= 1 "
+                             f"(the mean over no element is undefined), got {tuple(output.shape)}")
+        if isinstance(output, np.ndarray):
+            floating = output.dtype.kind == "f"
+        else:
+            floating = namespace(output).isdtype(output.dtype, "real floating")
+        if not floating:
+            raise TypeError(f"{name} output must hold real floating-point numbers (the model's "
+                            f"output), got dtype {output.dtype}")
+
+    def _check_shapes(self, output, target, sample_weight) -> None:
         if tuple(target.shape) != tuple(output.shape):
             raise ValueError(f"{type(self).__name__} expected target of shape "
                              f"{tuple(output.shape)} (same as output), got {tuple(target.shape)}")
@@ -253,7 +293,7 @@ class CrossEntropyLoss(Loss):
         return super().value_and_grad(output, target, sample_weight)
 
     def _check_shapes(self, output, target, sample_weight):
-        if target.ndim != 1 or output.ndim != 2:
+        if target.ndim != 1:
             return super()._check_shapes(output, target, sample_weight)
         if not namespace(target).isdtype(target.dtype, "integral"):
             raise TypeError("CrossEntropyLoss expects integer class labels of shape (N,) "

@@ -9,6 +9,7 @@ parameters are updated in place: gradient DEscent, :math:`W \leftarrow W - \eta\
 from __future__ import annotations
 
 import math
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -18,8 +19,10 @@ from ._backend import Array, namespace, to_namespace, to_numpy
 
 def _check_number(owner: str, name: str, value: Any, *, low: float, high: float = math.inf,
                   low_open: bool = False, high_open: bool = True) -> float:
-    """Raise a ValueError naming ``owner``'s ``name``, the allowed interval and the value."""
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.floating))
+    """Raise a ValueError naming ``owner``'s ``name``, the allowed interval and the value.
+
+    Any real number is accepted (``np.float32(0.1)``, ``np.int64(1)``), not a bool."""
+    ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, Real)
           and math.isfinite(value)
           and (value > low if low_open else value >= low)
           and (value < high if high_open else value <= high))
@@ -27,6 +30,14 @@ def _check_number(owner: str, name: str, value: Any, *, low: float, high: float 
         interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
         raise ValueError(f"{owner} {name} must be a finite number in {interval}, got {value!r}")
     return float(value)
+
+
+def _check_integer(owner: str, name: str, value: Any, *, low: int) -> int:
+    """An integer >= ``low`` (``np.int64`` too, not a bool) as a Python int, or a ValueError
+    naming ``owner``'s ``name``, the rule and the value."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < low:
+        raise ValueError(f"{owner} {name} must be an integer >= {low}, got {value!r}")
+    return int(value)
 
 
 class Optimizer:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .optim import Optimizer, _check_number
+from .optim import Optimizer, _check_integer, _check_number
 
 
 class Schedule:
@@ -50,9 +50,7 @@ class StepLR(Schedule):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"StepLR step_size must be an integer >= 1, got {step_size!r}")
-        self.step_size = step_size
+        self.step_size = _check_integer("StepLR", "step_size", step_size, low=1)
         self.gamma = _check_number("StepLR", "gamma", gamma, low=0.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
@@ -75,9 +73,7 @@ class CosineAnnealingLR(Schedule):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max < 1:
-            raise ValueError(f"CosineAnnealingLR T_max must be an integer >= 1, got {T_max!r}")
-        self.T_max = T_max
+        self.T_max = _check_integer("CosineAnnealingLR", "T_max", T_max, low=1)
         self.eta_min = _check_number("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
 
     def lr_at(self, epoch: int) -> float:
@@ -102,11 +98,8 @@ class ReduceLROnPlateau(Schedule):
         self.mode = mode
         self.factor = _check_number("ReduceLROnPlateau", "factor", factor, low=0.0, high=1.0,
                                     low_open=True)
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"ReduceLROnPlateau {name} must be an integer >= 0, "
-                                 f"got {value!r}")
-        self.patience, self.cooldown = patience, cooldown
+        self.patience = _check_integer("ReduceLROnPlateau", "patience", patience, low=0)
+        self.cooldown = _check_integer("ReduceLROnPlateau", "cooldown", cooldown, low=0)
         self.threshold = _check_number("ReduceLROnPlateau", "threshold", threshold, low=0.0)
         self.min_lr = _check_number("ReduceLROnPlateau", "min_lr", min_lr, low=0.0)
         self.best = math.inf if mode == "min" else -math.inf

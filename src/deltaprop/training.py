@@ -16,6 +16,7 @@ data and diverging runs from producing silent garbage.
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -494,8 +495,8 @@ def _check_loop(epochs, batch_size, validation_split, validation_data, shuffle):
     """The loop's settings: ``(epochs, batch_size)`` as ints (``batch_size`` may be None)."""
     epochs = positive_int("epochs", epochs)
     batch_size = None if batch_size is None else positive_int("batch_size", batch_size)
-    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
-            or not 0 <= validation_split < 1:
+    if isinstance(validation_split, (bool, np.bool_)) \
+            or not isinstance(validation_split, Real) or not 0 <= validation_split < 1:
         raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
     if validation_data is not None and validation_split:
         raise ValueError("pass validation_data or validation_split, not both")

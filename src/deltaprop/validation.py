@@ -98,7 +98,10 @@ def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:
     """``n`` finite weights >= 0, not all zero, as ``dtype`` (the model's: the loss computes
     its weighted mean in it, so a weight too large or too small for it is caught here)."""
     try:
-        weights = np.asarray(sample_weight, dtype=np.float64)
+        weights = np.asarray(sample_weight)
+        if weights.dtype.kind not in "fiub":            # complex, object, str: no silent cast
+            raise TypeError(f"dtype {weights.dtype}")
+        weights = weights.astype(np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"sample_weight must be {n} numbers, got "
                         f"{type(sample_weight).__name__}: {error}") from None

@@ -1,0 +1,112 @@
+"""Inputs an outside checker tries: every one either works as PyTorch / scikit-learn would or
+gets a clear error naming the argument, the rule and what was received (never a NumPy warning,
+a bare traceback from NumPy or silent garbage)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from deltaprop import (
+    SGD,
+    Adam,
+    BCELoss,
+    BCEWithLogitsLoss,
+    CrossEntropyLoss,
+    EarlyStopping,
+    MSELoss,
+    StepLR,
+    fit,
+    mlp,
+)
+from deltaprop.schedules import CosineAnnealingLR, ReduceLROnPlateau
+
+LOSSES = [CrossEntropyLoss(), BCELoss(), BCEWithLogitsLoss(), MSELoss()]
+
+
+def _logits(n: int = 4, k: int = 3) -> np.ndarray:
+    return np.random.default_rng(0).normal(size=(n, k))
+
+
+# -- losses called directly ---------------------------------------------------------------
+@pytest.mark.parametrize("loss", LOSSES, ids=repr)
+@pytest.mark.parametrize("shape", [(0, 3), (4, 0)], ids=["no_rows", "no_columns"])
+def test_a_loss_refuses_an_empty_output(loss, shape):
+    output = np.zeros(shape)
+    target = np.zeros(shape[0], np.int64) if isinstance(loss, CrossEntropyLoss) \
+        else np.zeros(shape)
+    with pytest.raises(ValueError, match=rf"{type(loss).__name__} .*N >= 1 and k >= 1.*"
+                                         rf"\({shape[0]}, {shape[1]}\)"):
+        loss(output, target)
+
+
+@pytest.mark.parametrize("loss", LOSSES, ids=repr)
+@pytest.mark.parametrize("dtype", [np.int64, np.complex128, object])
+def test_a_loss_refuses_an_output_that_is_not_real_floating(loss, dtype):
+    output = (_logits() > 0).astype(dtype)
+    target = np.array([1, 0, 2, 1]) if isinstance(loss, CrossEntropyLoss) \
+        else np.ones((4, 3)) / 2
+    with pytest.raises(TypeError, match=rf"{type(loss).__name__} output must hold real "
+                                        rf"floating.*got dtype {np.dtype(dtype)}"):
+        loss(output, target)
+
+
+def test_a_loss_takes_list_targets_and_weights_but_names_a_list_output():
+    output, labels, weights = _logits(), [1, 0, 2, 1], [1.0, 0.0, 2.0, 1.0]
+    expected = CrossEntropyLoss()(output, np.array(labels), np.array(weights))
+    received = CrossEntropyLoss()(output, labels, weights)
+    np.testing.assert_array_equal(received[0], expected[0])
+    np.testing.assert_array_equal(received[1], expected[1])
+    with pytest.raises(TypeError, match=r"CrossEntropyLoss output must be an array .*got list"):
+        CrossEntropyLoss()(output.tolist(), labels)
+    with pytest.raises(TypeError, match="MSELoss target must be an array, got None"):
+        MSELoss()(output, None)
+
+
+def test_infinite_logits_give_pytorchs_values_without_numpy_warnings():
+    torch = pytest.importorskip("torch")
+    output = _logits()
+    output[0, 0], output[1, 2] = np.inf, -np.inf
+    labels = np.array([1, 0, 2, 1])
+    value, grad = CrossEntropyLoss()(output, labels)       # filterwarnings=error: no warning
+    logits = torch.tensor(output, requires_grad=True)
+    reference = torch.nn.functional.cross_entropy(logits, torch.tensor(labels))
+    reference.backward()
+    np.testing.assert_allclose(value, reference.item(), rtol=1e-12)    # both NaN here
+    np.testing.assert_allclose(grad, logits.grad.numpy(), rtol=1e-12, atol=1e-15)
+    huge = np.full((2, 2), 1e200)
+    assert float(MSELoss()(huge, np.zeros((2, 2)))[0]) == np.inf   # overflow: inf, no warning
+
+
+# -- NumPy scalars where Python numbers are accepted ----------------------------------------
+def test_numpy_integers_and_floats_are_accepted_where_python_numbers_are():
+    model = mlp([2, 3, 2], seed=0)
+    optimizer = SGD(model, lr=np.int64(1), momentum=np.float32(0.5))
+    assert type(optimizer.lr) is float and optimizer.lr == 1.0
+    stopper = EarlyStopping(patience=np.int64(2), min_delta=np.int32(0))
+    assert type(stopper.patience) is int and stopper.patience == 2
+    assert type(StepLR(optimizer, step_size=np.int64(3)).step_size) is int
+    assert type(CosineAnnealingLR(optimizer, T_max=np.uint8(4)).T_max) is int
+    plateau = ReduceLROnPlateau(optimizer, patience=np.int16(1), cooldown=np.int64(0))
+    assert (type(plateau.patience), type(plateau.cooldown)) == (int, int)
+    X = np.random.default_rng(0).normal(size=(8, 2))
+    history = fit(model, X, np.arange(8) % 2, loss="cross_entropy", optimizer=optimizer,
+                  epochs=1, validation_split=np.float32(0.25), seed=0)
+    assert "val_loss" in history.history
+
+
+@pytest.mark.parametrize("bad", [True, np.True_, 2.0, "2"])
+def test_bools_and_non_integers_are_still_refused_as_counts(bad):
+    with pytest.raises(ValueError, match=r"EarlyStopping patience must be an integer >= 1"):
+        EarlyStopping(patience=bad)
+    with pytest.raises(ValueError, match=r"Adam lr must be a finite number"):
+        Adam(mlp([2, 2]), lr=bad if not isinstance(bad, float) else float("nan"))
+
+
+def test_complex_sample_weights_are_refused_not_cast():
+    model = mlp([2, 2], seed=0)
+    X = np.zeros((4, 2))
+    with pytest.raises(TypeError, match=r"sample_weight must be 4 numbers, got ndarray.*"
+                                        r"complex128"):
+        fit(model, X, np.arange(4) % 2, loss="cross_entropy", optimizer="sgd", epochs=1,
+            sample_weight=np.ones(4, complex))
