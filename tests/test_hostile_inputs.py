@@ -110,3 +110,71 @@ def test_complex_sample_weights_are_refused_not_cast():
                                         r"complex128"):
         fit(model, X, np.arange(4) % 2, loss="cross_entropy", optimizer="sgd", epochs=1,
             sample_weight=np.ones(4, complex))
+
+
+# -- the step guard with optimisers and models off the beaten path ---------------------------
+class _Accumulating(SGD):
+    """A custom step that writes into its state in place and keeps Python objects in it; its
+    second step puts an infinity in every parameter."""
+
+    def _change(self, state, param, grad):
+        total = state.setdefault("total", np.zeros_like(param))
+        total += grad                                    # in place, against the contract
+        state["log"] = [*state.get("log", []), float(grad.sum())]
+        state.setdefault("steps", []).append(len(state["log"]))   # a list mutated in place
+        change = self.lr * total
+        return None, change + np.inf if len(state["log"]) == 2 else change
+
+
+def _snapshot(model, optimizer) -> bytes:
+    import pickle
+
+    return pickle.dumps((model.state_dict(), optimizer.state))
+
+
+def test_a_custom_step_that_writes_its_state_in_place_is_undone_bit_for_bit():
+    from deltaprop import Callback, TrainingDivergedError
+
+    model = mlp([2, 3, 2], seed=0, dtype="float64")
+    optimizer, before = _Accumulating(model, lr=0.1), {}
+
+    class Snapshot(Callback):
+        def on_epoch_begin(self, epoch):
+            before["state"] = _snapshot(model, optimizer)
+
+        def on_batch_end(self, batch, logs):
+            before["state"] = _snapshot(model, optimizer)
+
+    X = np.random.default_rng(0).normal(size=(8, 2))
+    with pytest.raises(TrainingDivergedError, match="batch 2 of 2"):
+        fit(model, X, np.arange(8) % 2, loss="cross_entropy", optimizer=optimizer, epochs=1,
+            batch_size=4, shuffle=False, callbacks=[Snapshot()])
+    assert _snapshot(model, optimizer) == before["state"]
+
+
+def _tied(dtype="float64"):
+    model = mlp([3, 3, 3], seed=0, dtype=dtype)
+    first, second = model.dense_layers
+    second.params["weight"] = first.params["weight"]     # one array in two layers
+    return model
+
+
+@pytest.mark.parametrize("make", [lambda m: SGD(m, lr=0.1, momentum=0.9),
+                                  lambda m: Adam(m, lr=0.01)], ids=["sgd", "adam"])
+def test_tied_weights_train_as_the_readme_loop_trains_them(make):
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(12, 3)), rng.normal(size=(12, 3))
+    model = _tied()
+    fit(model, X, y, loss="mse", optimizer=make(model), epochs=2, batch_size=4,
+        shuffle=False, metric=None)
+    reference = _tied()
+    optimizer = make(reference)
+    for _ in range(2):
+        for begin in range(0, 12, 4):
+            _, grad = MSELoss()(reference.forward(X[begin:begin + 4]), y[begin:begin + 4])
+            reference.backward(grad)
+            optimizer.step()
+    first, second = model.dense_layers
+    assert first.params["weight"] is second.params["weight"]
+    for ours, theirs in zip(model.state_dict().values(), reference.state_dict().values()):
+        np.testing.assert_array_equal(ours, theirs)

@@ -407,9 +407,11 @@ class _InterruptedSGD(SGD):
 
 
 class _InterruptedOutOfPlace(_InterruptedSGD):
-    """The same inside SGD's own out-of-place step (``update`` not overridden)."""
+    """The same inside SGD's own out-of-place step (``update`` not overridden; its
+    ``_change`` writes into no array, as it declares)."""
 
     update = Optimizer.update
+    pure_change = True
 
     def _change(self, state, param, grad):
         self._count()

@@ -82,10 +82,15 @@ class Optimizer:
 
     @property
     def steps_out_of_place(self) -> bool:
-        """True when ``updated`` computes what ``step`` would: not for a subclass that
-        overrides ``step`` or ``update`` (it may write into its arrays in place)."""
+        """True when ``updated`` computes what ``step`` would and writes into no array it was
+        given: the base ``step``, ``update`` and ``updated`` around a ``_change`` whose class
+        declares ``pure_change = True`` (SGD's, Adam's).  A subclass that overrides
+        ``_change`` without that promise may write into its state arrays in place: ``fit``
+        then guards its steps with copies."""
         cls = type(self)
-        return cls.step is Optimizer.step and cls.update is Optimizer.update
+        owner = next(klass for klass in cls.__mro__ if "_change" in vars(klass))
+        return (cls.step is Optimizer.step and cls.update is Optimizer.update
+                and cls.updated is Optimizer.updated and vars(owner).get("pure_change", False))
 
     def _change(self, state: dict, param: Array, grad: Array):  # pragma: no cover
         raise NotImplementedError(f"{type(self).__name__} must define update or _change")
@@ -119,6 +124,8 @@ class SGD(Optimizer):
     Seed 000's error-correction momentum :math:`\Delta W(n) = \alpha \Delta W(n-1) + \eta
     \delta y^\top` is the same update with :math:`\Delta W = -\eta v` and :math:`\mu = \alpha`.
     """
+
+    pure_change = True      # _change puts new arrays in the state (fit steps out of place)
 
     def __init__(self, model: Any, lr: float = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0,
@@ -160,6 +167,8 @@ class Adam(Optimizer):
 
     ``weight_decay`` adds :math:`\lambda W` to the gradient (L2); ``AdamW`` decouples it.
     """
+
+    pure_change = True      # _change puts new arrays in the state (fit steps out of place)
 
     def __init__(self, model: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:

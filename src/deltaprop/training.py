@@ -15,6 +15,7 @@ data and diverging runs from producing silent garbage.
 
 from __future__ import annotations
 
+import copy
 import math
 from numbers import Real
 from typing import Any
@@ -298,12 +299,12 @@ class _StepGuard:
     def step(self) -> str | None:
         """Take the step; return the name of a non-finite parameter (step undone) or None."""
         state = {name: dict(slot) for name, slot in self.optimizer.state.items()}
-        if self.optimizer.steps_out_of_place:
+        if self.optimizer.steps_out_of_place and not _shared(self.model):
             return self._step_out_of_place(state)
         params = {name: self._copy(("param", name), layer.params[key])
                   for name, layer, key in self.model.parameter_refs()}
         state = {name: {key: self._copy((name, key), value) if hasattr(value, "shape")
-                        else value for key, value in slot.items()}
+                        else copy.deepcopy(value) for key, value in slot.items()}
                  for name, slot in state.items()}
         try:
             with np.errstate(over="ignore", invalid="ignore"):   # reported by the caller
@@ -347,6 +348,20 @@ class _StepGuard:
         self.optimizer.state = {name: {key: _keep(None, value) if hasattr(value, "shape")
                                        else value for key, value in slot.items()}
                                 for name, slot in state.items()}
+
+
+def _shared(model) -> bool:
+    """True when two parameters share memory (tied weights, a layer used twice): each step
+    must then write into the one array, in place, as the README's loop does."""
+    bases = [_base(value) for _, value in model.named_parameters()]
+    return len({id(base) for base in bases}) < len(bases)
+
+
+def _base(array):
+    """The array owning ``array``'s memory (NumPy views), else ``array`` itself."""
+    while isinstance(array, np.ndarray) and array.base is not None:
+        array = array.base
+    return array
 
 
 def _first_non_finite(named_arrays) -> str | None:
