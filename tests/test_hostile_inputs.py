@@ -178,3 +178,37 @@ def test_tied_weights_train_as_the_readme_loop_trains_them(make):
     assert first.params["weight"] is second.params["weight"]
     for ours, theirs in zip(model.state_dict().values(), reference.state_dict().values()):
         np.testing.assert_array_equal(ours, theirs)
+
+
+# -- the scikit-learn estimators ------------------------------------------------------------
+def test_a_partial_fit_that_diverges_keeps_the_estimator_as_it_was():
+    pytest.importorskip("sklearn")
+    from deltaprop.sklearn import MLPRegressor
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 3)), rng.normal(size=30)
+    estimator = MLPRegressor(hidden_layer_sizes=(4,), solver="sgd", momentum=0.0,
+                             learning_rate_init=0.01, random_state=0)
+    estimator.partial_fit(X, y).partial_fit(X, y)
+    before = (estimator.predict(X), estimator.n_iter_, list(estimator.loss_curve_),
+              estimator._optimizer.state_dict())
+    estimator.set_params(learning_rate_init=1e300)
+    estimator._optimizer.lr = 1e300                      # as a new setting would reach it
+    estimator.set_params(batch_size=1)                   # 30 steps: the weights overflow
+    with pytest.raises(ValueError, match=r"diverged .* left as it was before this "
+                                         r"partial_fit call \(epoch 2\)"):
+        estimator.partial_fit(X * 1e3, y * 1e3)
+    np.testing.assert_array_equal(estimator.predict(X), before[0])
+    assert (estimator.n_iter_, estimator.loss_curve_) == (before[1], before[2])
+    estimator._optimizer.lr = 0.01
+    assert estimator._optimizer.state_dict() == {**before[3], "lr": 0.01}
+
+
+def test_regression_targets_beyond_float32_are_named_not_cast_to_inf():
+    pytest.importorskip("sklearn")
+    from deltaprop.sklearn import MLPRegressor
+
+    X, y = np.zeros((5, 2)), np.array([0.0, 1.0, 1e300, 2.0, 3.0])
+    with pytest.raises(ValueError, match=r"MLPRegressor: y holds 1e\+300 \(flat index 2\), "
+                                         r"beyond the range of the network's float32"):
+        MLPRegressor(dtype="float32", max_iter=1).fit(X, y)

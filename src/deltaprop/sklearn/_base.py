@@ -4,6 +4,7 @@ stopping on the validation loss, and scikit-learn's ``(in, out)`` weight layout.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 from numbers import Integral, Real
@@ -123,14 +124,37 @@ class _BaseMLP(BaseEstimator):
         targets, n_outputs = self._targets(y, reset=first, classes=classes)
         if first:
             self._initialize(X.shape[1], n_outputs)
+        saved = None if first else self._fitted_state()
+        self._incremental_from = None if first else self.n_iter_
         try:
             self._run_epochs(X, targets, weights, epochs=1 if incremental else self.max_iter,
                              incremental=incremental)
         except Exception:
             if first:                                 # no half-trained estimator left behind
                 self._forget_fit()
+            else:                                     # partial_fit: back to before this call
+                self._restore_fitted_state(saved)
             raise
         return self
+
+    def _fitted_state(self) -> dict:
+        """Copies of everything a ``partial_fit`` epoch changes (weights, optimiser state,
+        counters, curves, random generator)."""
+        return copy.deepcopy({"model": self.model_.state_dict(),
+                              "optimizer": self._optimizer.state_dict(),
+                              "rng": self._rng.bit_generator.state,
+                              "fitted": {name: value for name, value in vars(self).items()
+                                         if name.endswith("_") and name != "model_"
+                                         and not name.startswith("__")},
+                              "no_improvement": self._no_improvement})
+
+    def _restore_fitted_state(self, saved: dict) -> None:
+        self.model_.load_state_dict(saved["model"])
+        self.model_.eval()
+        self._optimizer.load_state_dict(saved["optimizer"])
+        self._rng.bit_generator.state = saved["rng"]
+        vars(self).update(saved["fitted"])
+        self._no_improvement = saved["no_improvement"]
 
     def _check_params(self) -> None:
         """Every constructor parameter, checked at ``fit`` (scikit-learn's convention): a
@@ -258,11 +282,14 @@ class _BaseMLP(BaseEstimator):
                 raise self._diverged(f"the weights {name!r} became NaN or infinite")
 
     def _diverged(self, what: str) -> ValueError:
+        """The error; ``_fit`` then leaves the estimator unfitted (``fit``) or as it was
+        before the call (``partial_fit`` of a fitted estimator)."""
         epoch = self.n_iter_ + (0 if what.startswith("the weights") else 1)
-        self._forget_fit()
+        left = "left unfitted" if self._incremental_from is None else \
+            f"left as it was before this partial_fit call (epoch {self._incremental_from})"
         return ValueError(f"{type(self).__name__}: training diverged ({what} at epoch "
                           f"{epoch}): the solver produced non-finite values; the estimator is "
-                          "left unfitted. Try a smaller learning_rate_init than "
+                          f"{left}. Try a smaller learning_rate_init than "
                           f"{self.learning_rate_init:g}, or scale the input features "
                           "(e.g. StandardScaler).")
 
@@ -271,7 +298,7 @@ class _BaseMLP(BaseEstimator):
         for name in [name for name in vars(self) if name.endswith("_")
                      and not name.startswith("__")]:
             delattr(self, name)
-        for name in ("_optimizer", "_rng", "_no_improvement"):
+        for name in ("_optimizer", "_rng", "_no_improvement", "_incremental_from"):
             self.__dict__.pop(name, None)
 
     def _count(self, value: float, best: float) -> None:
