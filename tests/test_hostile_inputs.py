@@ -212,3 +212,19 @@ def test_regression_targets_beyond_float32_are_named_not_cast_to_inf():
     with pytest.raises(ValueError, match=r"MLPRegressor: y holds 1e\+300 \(flat index 2\), "
                                          r"beyond the range of the network's float32"):
         MLPRegressor(dtype="float32", max_iter=1).fit(X, y)
+
+
+# -- schedules ------------------------------------------------------------------------------
+def test_a_schedule_that_would_overflow_the_learning_rate_is_refused():
+    from deltaprop.schedules import ExponentialLR
+
+    optimizer = SGD(mlp([2, 2]), lr=0.0)
+    schedule = ExponentialLR(optimizer, gamma=1e300)
+    schedule.step()                                      # 0 · 1e300: fine
+    with pytest.raises(ValueError, match=r"ExponentialLR would set the learning rate to inf "
+                                         r"at epoch 2 \(from lr=0\)"):
+        schedule.step()                                  # 0 · 1e600: OverflowError in Python
+    assert (optimizer.lr, schedule.last_epoch) == (0.0, 1)
+    with pytest.raises(TypeError, match=r"ReduceLROnPlateau.step needs the monitored metric "
+                                        r"as a number, got str 'abc'"):
+        ReduceLROnPlateau(optimizer).step("abc")

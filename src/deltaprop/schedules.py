@@ -31,9 +31,18 @@ class Schedule:
         self.last_epoch = 0
 
     def step(self, metric: float | None = None) -> None:
-        """Advance one epoch and set the optimiser's ``lr``."""
+        """Advance one epoch and set the optimiser's ``lr``; a value that is not a finite
+        number >= 0 (``gamma ** t`` overflowing) is refused with the optimiser unchanged."""
+        try:
+            lr = self.lr_at(self.last_epoch + 1)
+        except OverflowError:
+            lr = math.inf
+        if not (math.isfinite(lr) and lr >= 0):
+            raise ValueError(f"{type(self).__name__} would set the learning rate to {lr} at "
+                             f"epoch {self.last_epoch + 1} (from lr={self.base_lr:g}): choose "
+                             "settings that keep it finite")
         self.last_epoch += 1
-        self.optimizer.lr = self.lr_at(self.last_epoch)
+        self.optimizer.lr = lr
 
     def lr_at(self, epoch: int) -> float:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -114,8 +123,12 @@ class ReduceLROnPlateau(Schedule):
     def step(self, metric: float | None = None) -> None:
         if metric is None:
             raise ValueError("ReduceLROnPlateau.step needs the monitored metric, got None")
+        try:
+            metric = float(metric)
+        except (TypeError, ValueError):
+            raise TypeError(f"ReduceLROnPlateau.step needs the monitored metric as a number, "
+                            f"got {type(metric).__name__} {metric!r}") from None
         self.last_epoch += 1
-        metric = float(metric)
         if self._improved(metric):
             self.best, self.bad_epochs = metric, 0
         else:
