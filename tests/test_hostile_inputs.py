@@ -228,3 +228,34 @@ def test_a_schedule_that_would_overflow_the_learning_rate_is_refused():
     with pytest.raises(TypeError, match=r"ReduceLROnPlateau.step needs the monitored metric "
                                         r"as a number, got str 'abc'"):
         ReduceLROnPlateau(optimizer).step("abc")
+
+
+# -- data beyond the model's dtype ----------------------------------------------------------
+def test_data_beyond_a_float32_models_range_is_named_not_turned_into_inf():
+    from deltaprop import predict
+
+    model = mlp([3, 1], seed=0)                         # float32
+    X, y = np.ones((6, 3)), np.ones(6)
+    X[4, 2] = -1e300
+    with pytest.raises(ValueError, match=r"^X holds -1e\+300 at index \(4, 2\), beyond the "
+                                         r"range of the model's float32"):
+        fit(model, X, y, loss="mse", optimizer="sgd", epochs=1)
+    with pytest.raises(ValueError, match=r"^X holds -1e\+300 at index \(4, 2\)"):
+        predict(model, X)
+    with pytest.raises(ValueError, match=r"^y holds 1e\+300 .* model's float32"):
+        fit(model, np.ones((6, 3)), np.full(6, 1e300), loss="mse", optimizer="sgd", epochs=1)
+    assert predict(mlp([3, 1], seed=0, dtype="float64"), X).shape == (6, 1)   # it fits there
+
+
+def test_float64_probabilities_from_float32_pass_for_a_float32_model_as_in_its_loss():
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(20, 4)).astype(np.float32)
+    targets = (np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)).astype(np.float64)
+    assert np.abs(targets.sum(axis=1) - 1).max() > 1.5e-8  # beyond float64's tolerance
+    X = rng.normal(size=(20, 3))
+    model = mlp([3, 4], seed=0)                         # float32, as the loss sees the targets
+    CrossEntropyLoss()(model.forward(X), targets)
+    fit(model, X, targets, loss="cross_entropy", optimizer="sgd", epochs=1)
+    with pytest.raises(ValueError, match=r"sum to 1 in every row .*renormalise"):
+        fit(mlp([3, 4], seed=0, dtype="float64"), X, targets, loss="cross_entropy",
+            optimizer="sgd", epochs=1)

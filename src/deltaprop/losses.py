@@ -379,7 +379,8 @@ def _check_row_sums(row_sums: np.ndarray, tolerance: float) -> None:
     if np.any(off):
         row = int(np.argmax(off))
         raise ValueError("CrossEntropyLoss target probabilities must sum to 1 in every row "
-                         f"(within {tolerance:.1e}), got {float(row_sums[row])!r} in row {row}")
+                         f"(within {tolerance:.1e}), got {float(row_sums[row])!r} in row {row}"
+                         " (renormalise: y / y.sum(axis=1, keepdims=True))")
 
 
 def _numpy_labels(output, target) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import Array, is_foreign_array, namespace, to_namespace, to_numpy
+from ._backend import Array, dtype_name, is_foreign_array, namespace, to_namespace, to_numpy
 from .losses import Loss
 
 
@@ -31,9 +31,12 @@ def check_data(model, X, y, loss: Loss, *, name: str = "X") -> tuple[Array, Arra
     integer_labels = loss.link == "softmax" and host_y.ndim == 1 and host_y.dtype.kind in "iu"
     if host_y.ndim == 1 and loss.link != "softmax":     # softmax losses take (N,) labels only
         host_y = host_y.reshape(-1, 1)                   # (N,) -> (N, 1) for one output
+    if host_y.dtype.kind == "f" and host_y.ndim == 2:    # targets in the model's float dtype,
+        check_dtype_range(host_y, model.dtype, y_name)   # checked as training will see them
+        host_y = host_y.astype(model.dtype, copy=False)
     loss.validate_target(host_y, model.out_features)
     if not integer_labels:
-        host_y = host_y.astype(model.dtype, copy=False)  # targets in the model's float dtype
+        host_y = host_y.astype(model.dtype, copy=False)
     y = host_y if isinstance(X, np.ndarray) else to_namespace(host_y, like=X)
     return X, y
 
@@ -87,11 +90,39 @@ def check_finite(array, name: str, chunk_elements: int = 1 << 20) -> None:
 
 
 def check_features(model, X, name: str) -> None:
+    """``X`` has the model's number of features, and values its dtype can hold (the model
+    casts each batch to it: 1e300 would become inf in float32)."""
     if X.shape[1] != model.in_features:
         first = model.dense_layers[0]
         raise ValueError(f"{name} has {X.shape[1]} features per row but the model's first layer "
                          f"{first!r} expects {model.in_features}: got shape {tuple(X.shape)}, "
                          f"expected (N, {model.in_features})")
+    check_dtype_range(X, model.dtype, name)
+
+
+def check_dtype_range(array, dtype: Any, name: str, chunk_elements: int = 1 << 20) -> None:
+    """Raise if a floating ``array`` holds a value beyond the range of the narrower floating
+    ``dtype`` it will be cast to, reading it (or a memmap) chunk by chunk."""
+    dtype = np.dtype(dtype)
+    source = np.dtype(dtype_name(array)) if not isinstance(array, np.ndarray) else array.dtype
+    if source.kind != "f" or dtype.kind != "f" or source.itemsize <= dtype.itemsize:
+        return
+    limit = float(np.finfo(dtype).max)
+    if not isinstance(array, np.ndarray):
+        xp = namespace(array)
+        if float(xp.max(xp.abs(array))) > limit:
+            raise ValueError(f"{name} holds values beyond the range of the model's {dtype} "
+                             f"(|x| > {limit:.3g}): scale the data or use a float64 model")
+        return
+    rows = max(1, chunk_elements // max(1, int(np.prod(array.shape[1:]))))
+    for start in range(0, array.shape[0], rows):
+        block = np.abs(array[start:start + rows])
+        if float(block.max()) > limit:
+            where = tuple(int(i) for i in np.argwhere(block > limit)[0])
+            raise ValueError(f"{name} holds {float(array[start + where[0]][where[1:]])!r} at "
+                             f"index {(where[0] + start, *where[1:])}, beyond the range of the "
+                             f"model's {dtype} (|x| <= {limit:.3g}): scale the data or use a "
+                             "float64 model")
 
 
 def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:
