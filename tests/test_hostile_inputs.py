@@ -259,3 +259,16 @@ def test_float64_probabilities_from_float32_pass_for_a_float32_model_as_in_its_l
     with pytest.raises(ValueError, match=r"sum to 1 in every row .*renormalise"):
         fit(mlp([3, 4], seed=0, dtype="float64"), X, targets, loss="cross_entropy",
             optimizer="sgd", epochs=1)
+
+
+def test_the_estimators_name_features_beyond_their_float32_network():
+    pytest.importorskip("sklearn")
+    from deltaprop.sklearn import MLPClassifier
+
+    X, y = np.ones((6, 2)), np.array([0, 1] * 3)
+    X[3, 1] = 1e200
+    estimator = MLPClassifier(hidden_layer_sizes=(3,), dtype="float32", max_iter=1)
+    with pytest.raises(ValueError, match=r"^X holds 1e\+200 at index \(3, 1\), beyond the "
+                                         r"range of the model's float32.*train in float64"):
+        estimator.fit(X, y)
+    assert not hasattr(estimator, "model_")

@@ -112,7 +112,7 @@ def check_dtype_range(array, dtype: Any, name: str, chunk_elements: int = 1 << 2
         xp = namespace(array)
         if float(xp.max(xp.abs(array))) > limit:
             raise ValueError(f"{name} holds values beyond the range of the model's {dtype} "
-                             f"(|x| > {limit:.3g}): scale the data or use a float64 model")
+                             f"(|x| > {limit:.3g}): scale the data or train in float64")
         return
     rows = max(1, chunk_elements // max(1, int(np.prod(array.shape[1:]))))
     for start in range(0, array.shape[0], rows):
@@ -121,8 +121,8 @@ def check_dtype_range(array, dtype: Any, name: str, chunk_elements: int = 1 << 2
             where = tuple(int(i) for i in np.argwhere(block > limit)[0])
             raise ValueError(f"{name} holds {float(array[start + where[0]][where[1:]])!r} at "
                              f"index {(where[0] + start, *where[1:])}, beyond the range of the "
-                             f"model's {dtype} (|x| <= {limit:.3g}): scale the data or use a "
-                             "float64 model")
+                             f"model's {dtype} (|x| <= {limit:.3g}): scale the data or train in "
+                             "float64")
 
 
 def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:

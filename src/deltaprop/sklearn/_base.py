@@ -30,7 +30,7 @@ from .._backend import resolve_dtype
 from ..model import mlp
 from ..optim import SGD, Adam, AdamW
 from ..training import predict as _engine_predict
-from ..validation import check_weights
+from ..validation import check_dtype_range, check_weights
 
 _SOLVERS = ("adam", "adamw", "sgd")
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
@@ -114,6 +114,7 @@ class _BaseMLP(BaseEstimator):
         first = not (incremental and hasattr(self, "model_"))
         X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
                              y_numeric=isinstance(self, RegressorMixin), reset=first)
+        check_dtype_range(X, self.dtype, "X")           # 1e300 would be inf in float32
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if sample_weight is not None:
