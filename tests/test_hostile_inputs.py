@@ -272,3 +272,27 @@ def test_the_estimators_name_features_beyond_their_float32_network():
                                          r"range of the model's float32.*train in float64"):
         estimator.fit(X, y)
     assert not hasattr(estimator, "model_")
+
+
+@pytest.mark.parametrize("lr", [float("nan"), -0.1, "0.1"])
+def test_a_learning_rate_a_callback_breaks_is_refused_before_the_next_step(lr):
+    from deltaprop import Callback
+
+    class Breaker(Callback):
+        def on_batch_end(self, batch, logs):
+            self.optimizer.lr = lr
+
+    model = mlp([2, 3, 2], seed=0)
+    X = np.random.default_rng(0).normal(size=(8, 2))
+    after_one_step = {}
+
+    class Snapshot(Callback):
+        def on_batch_end(self, batch, logs):
+            after_one_step.update(model.state_dict())
+
+    with pytest.raises(ValueError, match=r"SGD lr is .* at epoch 1, batch 2: a learning rate "
+                                         r"must be a finite number >= 0"):
+        fit(model, X, np.arange(8) % 2, loss="cross_entropy", optimizer=SGD(model, lr=0.1),
+            epochs=1, batch_size=4, shuffle=False, callbacks=[Snapshot(), Breaker()])
+    for name, value in model.state_dict().items():
+        np.testing.assert_array_equal(value, after_one_step[name])

@@ -257,7 +257,15 @@ class _Run:
 
         A non-finite loss, or a finite loss whose step leaves a non-finite parameter, raises
         ``TrainingDivergedError`` with the model and optimiser as they were before the step.
+        A learning rate that a callback set to NaN, inf or < 0 is refused before the step.
         """
+        lr = self.optimizer.lr
+        if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, Real) \
+                or not (math.isfinite(lr) and lr >= 0):
+            epoch, batch = where
+            raise ValueError(f"{type(self.optimizer).__name__} lr is {lr!r} at epoch {epoch}, "
+                             f"batch {batch}: a learning rate must be a finite number >= 0 "
+                             "(a callback set it?); no step was taken")
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
             output = self.model.forward(xb)
             if wb is not None and not float(namespace(wb).sum(wb)) > 0:
