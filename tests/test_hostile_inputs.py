@@ -296,3 +296,40 @@ def test_a_learning_rate_a_callback_breaks_is_refused_before_the_next_step(lr):
             epochs=1, batch_size=4, shuffle=False, callbacks=[Snapshot(), Breaker()])
     for name, value in model.state_dict().items():
         np.testing.assert_array_equal(value, after_one_step[name])
+
+
+# -- metrics --------------------------------------------------------------------------------
+@pytest.mark.parametrize("y_true, y_pred, error, match", [
+    ([0, -1], [0, 1], ValueError, r"y_true must hold integer labels >= 0, got -1 at index 1"),
+    ([0.5, 1.0], [0, 1], ValueError, r"y_true must hold integer labels >= 0, got 0.5 at"),
+    ([0, np.inf], [0, 1], ValueError, r"y_true must hold integer labels >= 0, got inf at"),
+    ([0, 1], [0, 3], ValueError, r"y_pred must hold integer labels in \[0, 2\), got 3 at"),
+    (["a"], ["b"], TypeError, r"y_true must hold real numbers, got dtype <U1"),
+    (1, 1, ValueError, r"y_true must be an array with one entry per sample, got the scalar"),
+], ids=["negative", "fraction", "inf", "beyond_n_classes", "strings", "scalar"])
+def test_confusion_matrix_refuses_what_is_not_a_label(y_true, y_pred, error, match):
+    from deltaprop.metrics import confusion_matrix
+
+    with pytest.raises(error, match=rf"^confusion_matrix: {match}"):
+        confusion_matrix(y_true, y_pred, n_classes=2 if "in \\[0, 2" in match else None)
+
+
+def test_confusion_matrix_counts_small_unsigned_labels():
+    from deltaprop.metrics import confusion_matrix
+
+    got = confusion_matrix(np.array([2, 0], np.uint8), np.array([2, 1], np.uint8))
+    np.testing.assert_array_equal(got, [[0, 1, 0], [0, 0, 0], [0, 0, 1]])
+
+
+@pytest.mark.parametrize("name", ["mse", "r2"])
+def test_regression_metrics_name_empty_mismatched_and_non_numeric_inputs(name):
+    from deltaprop import metrics
+
+    metric = getattr(metrics, name)
+    with pytest.raises(ValueError, match=rf"^{name}: y_true and y_pred hold no sample"):
+        metric([], [])
+    with pytest.raises(ValueError, match=rf"^{name}: .* as many values per sample, got shapes "
+                                         r"\(4,\) and \(4, 2\)"):
+        metric(np.zeros(4), np.zeros((4, 2)))
+    with pytest.raises(TypeError, match=rf"^{name}: y_pred must hold real numbers"):
+        metric([1.0], ["a"])
