@@ -333,3 +333,16 @@ def test_regression_metrics_name_empty_mismatched_and_non_numeric_inputs(name):
         metric(np.zeros(4), np.zeros((4, 2)))
     with pytest.raises(TypeError, match=rf"^{name}: y_pred must hold real numbers"):
         metric([1.0], ["a"])
+
+
+def test_an_early_stopping_with_the_default_monitor_can_be_reused_without_validation():
+    X, y = np.random.default_rng(0).normal(size=(20, 2)), np.arange(20) % 2
+    stopper, model = EarlyStopping(patience=2), mlp([2, 2], seed=0)
+    fit(model, X, y, loss="cross_entropy", optimizer="sgd", epochs=1, validation_split=0.25,
+        early_stopping=stopper, seed=0)
+    assert stopper.monitor == "val_loss"
+    fit(model, X, y, loss="cross_entropy", optimizer="sgd", epochs=1, early_stopping=stopper)
+    assert stopper.monitor == "loss"
+    chosen = EarlyStopping(patience=2, monitor="val_loss")   # a monitor asked for stays checked
+    with pytest.raises(KeyError, match="monitor='val_loss' is not a key fit logs"):
+        fit(model, X, y, loss="cross_entropy", optimizer="sgd", epochs=1, early_stopping=chosen)

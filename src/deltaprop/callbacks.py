@@ -117,6 +117,8 @@ class EarlyStopping(Callback):
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}")
         self.patience, self.monitor, self.min_delta = patience, monitor, float(min_delta)
+        # monitor=None: chosen again by every fit (val_loss only when it has validation data)
+        self.default_monitor = monitor is None
         self.mode, self.restore_best_weights = mode, restore_best_weights
         self.best: float | None = None
         self.best_epoch: int | None = None
@@ -124,7 +126,7 @@ class EarlyStopping(Callback):
         self.wait = 0
 
     def on_train_begin(self, logs):
-        if self.monitor is None:
+        if self.monitor is None or getattr(self, "default_monitor", False):
             self.monitor = "val_loss" if logs.get("has_validation") else "loss"
         self.best, self.best_epoch, self.best_state, self.wait = None, None, None, 0
         self.stop_training = False

@@ -583,7 +583,8 @@ def _logged_keys(metric: str | None, loss: Loss, has_validation: bool) -> list[s
 
 def _check_monitors(callbacks: list[Callback], keys: list[str]) -> None:
     for callback in callbacks:
-        monitor = getattr(callback, "monitor", None)
+        monitor = None if getattr(callback, "default_monitor", False) \
+            else getattr(callback, "monitor", None)       # None: fit picks a logged key
         if isinstance(callback, EarlyStopping) and monitor is not None and monitor not in keys:
             hint = " (val_ keys need validation_data or validation_split)" \
                 if monitor.startswith("val_") and "val_loss" not in keys else ""
