@@ -346,3 +346,18 @@ def test_an_early_stopping_with_the_default_monitor_can_be_reused_without_valida
     chosen = EarlyStopping(patience=2, monitor="val_loss")   # a monitor asked for stays checked
     with pytest.raises(KeyError, match="monitor='val_loss' is not a key fit logs"):
         fit(model, X, y, loss="cross_entropy", optimizer="sgd", epochs=1, early_stopping=chosen)
+
+
+def test_a_loss_names_a_target_or_weights_of_another_library_than_its_output():
+    xp = pytest.importorskip("array_api_strict")
+    output = xp.asarray(_logits())
+    labels = xp.asarray(np.array([1, 0, 2, 1]))
+    CrossEntropyLoss()(output, labels, xp.ones(4, dtype=xp.float64))
+    with pytest.raises(TypeError, match=r"^CrossEntropyLoss target is a numpy array but output "
+                                        r"is a array_api_strict one"):
+        CrossEntropyLoss()(output, np.array([1, 0, 2, 1]))
+    with pytest.raises(TypeError, match=r"^MSELoss sample_weight is a numpy array"):
+        MSELoss()(output, output, np.ones(4))
+    with pytest.raises(TypeError, match=r"^MSELoss target is a array_api_strict array but "
+                                        r"output is a numpy one"):
+        MSELoss()(_logits(), output)

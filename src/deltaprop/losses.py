@@ -62,25 +62,30 @@ class Loss:
 
     def _as_arrays(self, output, target, sample_weight):
         """``output`` must be an array; ``target`` and ``sample_weight`` may be lists or
-        scalars when ``output`` is a NumPy array (they become NumPy arrays)."""
+        scalars when ``output`` is a NumPy array (they become NumPy arrays), and must
+        otherwise be arrays of ``output``'s library."""
         name = type(self).__name__
-        if not (hasattr(output, "shape") and hasattr(output, "dtype")):
+        if not _is_array(output):
             raise TypeError(f"{name} output must be an array (the model's output), got "
                             f"{type(output).__name__}")
-        named = {"target": target, "sample_weight": sample_weight}
-        for key, value in named.items():
-            if value is None or (hasattr(value, "shape") and hasattr(value, "dtype")):
-                continue
-            if not isinstance(output, np.ndarray):
-                raise TypeError(f"{name} {key} must be an array like output "
-                                f"({type(output).__name__}), got {type(value).__name__}")
-            try:
-                named[key] = np.asarray(value)
-            except (TypeError, ValueError) as error:
-                raise TypeError(f"{name} {key} must be array-like, got "
-                                f"{type(value).__name__}: {error}") from None
         if target is None:
             raise TypeError(f"{name} target must be an array, got None")
+        named = {"target": target, "sample_weight": sample_weight}
+        for key, value in named.items():
+            if value is None:
+                continue
+            if not _is_array(value):
+                if not isinstance(output, np.ndarray):
+                    raise TypeError(f"{name} {key} must be an array like output "
+                                    f"({type(output).__name__}), got {type(value).__name__}")
+                try:
+                    value = named[key] = np.asarray(value)
+                except (TypeError, ValueError) as error:
+                    raise TypeError(f"{name} {key} must be array-like, got "
+                                    f"{type(value).__name__}: {error}") from None
+            if not _same_library(value, output):
+                raise TypeError(f"{name} {key} is a {_library(value)} array but output is a "
+                                f"{_library(output)} one: put both in the same library")
         return output, named["target"], named["sample_weight"]
 
     def value_and_grad(self, output: Array, target: Array, sample_weight: Array | None = None):
@@ -148,6 +153,24 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+def _is_array(value: Any) -> bool:
+    return hasattr(value, "shape") and hasattr(value, "dtype")
+
+
+def _same_library(a: Array, b: Array) -> bool:
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):     # the fast, common path
+        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
+    try:
+        return namespace(a) is namespace(b)
+    except TypeError:                                   # array_api_compat: mixed libraries
+        return False
+
+
+def _library(array: Array) -> str:
+    """``"numpy"``, ``"torch"``, ``"array_api_strict"``, ...: the array's library."""
+    return type(array).__module__.split(".")[0]
 
 
 def check_sample_weight(sample_weight: Array, dtype: Any, *, owner: str = "loss") -> None:
