@@ -361,3 +361,18 @@ def test_a_loss_names_a_target_or_weights_of_another_library_than_its_output():
     with pytest.raises(TypeError, match=r"^MSELoss target is a array_api_strict array but "
                                         r"output is a numpy one"):
         MSELoss()(_logits(), output)
+
+
+def test_a_callback_that_breaks_a_parameter_gets_its_own_error_back():
+    from deltaprop import Callback
+
+    class Vandal(Callback):
+        def on_batch_end(self, batch, logs):
+            self.model.dense_layers[0].params["weight"] = "not an array"
+            raise RuntimeError("the callback's own error")
+
+    model = mlp([2, 2], seed=0)
+    with pytest.raises(RuntimeError, match="the callback's own error"):
+        fit(model, np.zeros((4, 2)), np.arange(4) % 2, loss="cross_entropy", optimizer="sgd",
+            epochs=1, callbacks=[Vandal()])
+    assert not model.training

@@ -121,9 +121,9 @@ def _back_in_place(arrays) -> None:
     """The trained values into the parameter arrays the layers held when ``fit`` began (the
     guarded steps put new arrays in the layers): references taken before ``fit`` see them."""
     for layer, key, array in arrays:
-        current = layer.params[key]
-        if current is not array and tuple(current.shape) == tuple(array.shape) \
-                and type(current) is type(array) and current.dtype == array.dtype:
+        current = layer.params.get(key)                  # a callback may have changed anything
+        if current is not array and type(current) is type(array) \
+                and tuple(current.shape) == tuple(array.shape) and current.dtype == array.dtype:
             array[...] = current
             layer.params[key] = array
 
