@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .optim import _check_integer, _check_number
+from .validation import check_integer, check_number
 
 
 class History:
@@ -106,8 +106,8 @@ class EarlyStopping(Callback):
 
     def __init__(self, patience: int = 5, *, monitor: str | None = None, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = True) -> None:
-        patience = _check_integer("EarlyStopping", "patience", patience, low=1)
-        min_delta = _check_number("EarlyStopping", "min_delta", min_delta, low=0.0)
+        patience = check_integer("EarlyStopping", "patience", patience, low=1)
+        min_delta = check_number("EarlyStopping", "min_delta", min_delta, low=0.0)
         if monitor is not None and not isinstance(monitor, str):
             raise TypeError(f"EarlyStopping monitor must be a key of the logs (a str, e.g. "
                             f"'val_loss') or None, got {monitor!r}")

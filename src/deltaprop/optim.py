@@ -9,35 +9,12 @@ parameters are updated in place: gradient DEscent, :math:`W \leftarrow W - \eta\
 from __future__ import annotations
 
 import math
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
 from ._backend import Array, namespace, to_namespace, to_numpy
-
-
-def _check_number(owner: str, name: str, value: Any, *, low: float, high: float = math.inf,
-                  low_open: bool = False, high_open: bool = True) -> float:
-    """Raise a ValueError naming ``owner``'s ``name``, the allowed interval and the value.
-
-    Any real number is accepted (``np.float32(0.1)``, ``np.int64(1)``), not a bool."""
-    ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, Real)
-          and math.isfinite(value)
-          and (value > low if low_open else value >= low)
-          and (value < high if high_open else value <= high))
-    if not ok:
-        interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
-        raise ValueError(f"{owner} {name} must be a finite number in {interval}, got {value!r}")
-    return float(value)
-
-
-def _check_integer(owner: str, name: str, value: Any, *, low: int) -> int:
-    """An integer >= ``low`` (``np.int64`` too, not a bool) as a Python int, or a ValueError
-    naming ``owner``'s ``name``, the rule and the value."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{owner} {name} must be an integer >= {low}, got {value!r}")
-    return int(value)
+from .validation import check_number
 
 
 class Optimizer:
@@ -54,7 +31,7 @@ class Optimizer:
             raise TypeError(f"{type(self).__name__} expects a deltaprop model (a Sequential), "
                             f"got {type(model).__name__}")
         self.model = model
-        self.lr = _check_number(type(self).__name__, "lr", lr, low=0.0)
+        self.lr = check_number(type(self).__name__, "lr", lr, low=0.0)
         self.state: dict[str, dict[str, Any]] = {}
 
     def step(self) -> None:
@@ -131,9 +108,9 @@ class SGD(Optimizer):
                  nesterov: bool = False, weight_decay: float = 0.0,
                  dampening: float = 0.0) -> None:
         super().__init__(model, lr)
-        self.momentum = _check_number("SGD", "momentum", momentum, low=0.0, high=1.0)
-        self.weight_decay = _check_number("SGD", "weight_decay", weight_decay, low=0.0)
-        self.dampening = _check_number("SGD", "dampening", dampening, low=0.0, high=1.0,
+        self.momentum = check_number("SGD", "momentum", momentum, low=0.0, high=1.0)
+        self.weight_decay = check_number("SGD", "weight_decay", weight_decay, low=0.0)
+        self.dampening = check_number("SGD", "dampening", dampening, low=0.0, high=1.0,
                                        high_open=False)
         if nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError("SGD nesterov=True needs momentum > 0 and dampening = 0, got "
@@ -176,10 +153,10 @@ class Adam(Optimizer):
         name = type(self).__name__
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise ValueError(f"{name} betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_check_number(name, "betas[0]", betas[0], low=0.0, high=1.0),
-                      _check_number(name, "betas[1]", betas[1], low=0.0, high=1.0))
-        self.eps = _check_number(name, "eps", eps, low=0.0)
-        self.weight_decay = _check_number(name, "weight_decay", weight_decay, low=0.0)
+        self.betas = (check_number(name, "betas[0]", betas[0], low=0.0, high=1.0),
+                      check_number(name, "betas[1]", betas[1], low=0.0, high=1.0))
+        self.eps = check_number(name, "eps", eps, low=0.0)
+        self.weight_decay = check_number(name, "weight_decay", weight_decay, low=0.0)
 
     def _change(self, state, param, grad):
         beta1, beta2 = self.betas

@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .optim import Optimizer, _check_integer, _check_number
+from .optim import Optimizer
+from .validation import check_integer, check_number
 
 
 class Schedule:
@@ -59,8 +60,8 @@ class StepLR(Schedule):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        self.step_size = _check_integer("StepLR", "step_size", step_size, low=1)
-        self.gamma = _check_number("StepLR", "gamma", gamma, low=0.0, low_open=True)
+        self.step_size = check_integer("StepLR", "step_size", step_size, low=1)
+        self.gamma = check_number("StepLR", "gamma", gamma, low=0.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -71,7 +72,7 @@ class ExponentialLR(Schedule):
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         super().__init__(optimizer)
-        self.gamma = _check_number("ExponentialLR", "gamma", gamma, low=0.0, low_open=True)
+        self.gamma = check_number("ExponentialLR", "gamma", gamma, low=0.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** epoch
@@ -82,8 +83,8 @@ class CosineAnnealingLR(Schedule):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        self.T_max = _check_integer("CosineAnnealingLR", "T_max", T_max, low=1)
-        self.eta_min = _check_number("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
+        self.T_max = check_integer("CosineAnnealingLR", "T_max", T_max, low=1)
+        self.eta_min = check_number("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
 
     def lr_at(self, epoch: int) -> float:
         cosine = (1 + math.cos(math.pi * epoch / self.T_max)) / 2
@@ -105,12 +106,12 @@ class ReduceLROnPlateau(Schedule):
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau mode must be 'min' or 'max', got {mode!r}")
         self.mode = mode
-        self.factor = _check_number("ReduceLROnPlateau", "factor", factor, low=0.0, high=1.0,
+        self.factor = check_number("ReduceLROnPlateau", "factor", factor, low=0.0, high=1.0,
                                     low_open=True)
-        self.patience = _check_integer("ReduceLROnPlateau", "patience", patience, low=0)
-        self.cooldown = _check_integer("ReduceLROnPlateau", "cooldown", cooldown, low=0)
-        self.threshold = _check_number("ReduceLROnPlateau", "threshold", threshold, low=0.0)
-        self.min_lr = _check_number("ReduceLROnPlateau", "min_lr", min_lr, low=0.0)
+        self.patience = check_integer("ReduceLROnPlateau", "patience", patience, low=0)
+        self.cooldown = check_integer("ReduceLROnPlateau", "cooldown", cooldown, low=0)
+        self.threshold = check_number("ReduceLROnPlateau", "threshold", threshold, low=0.0)
+        self.min_lr = check_number("ReduceLROnPlateau", "min_lr", min_lr, low=0.0)
         self.best = math.inf if mode == "min" else -math.inf
         self.bad_epochs = 0
         self.cooldown_left = 0

@@ -7,6 +7,8 @@ the loss's finiteness).
 
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
@@ -158,6 +160,36 @@ def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:
 
 
 def positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return check_integer("", name, value, low=1)
+
+
+def check_number(owner: str, name: str, value: Any, *, low: float, high: float = math.inf,
+                  low_open: bool = False, high_open: bool = True) -> float:
+    """``value`` as a float, or a ValueError naming ``owner``'s ``name``, the allowed interval
+    and the value (``owner`` may be "": the message then starts with ``name``).
+
+    Any real number is accepted (``np.float32(0.1)``, ``np.int64(1)``), not a bool."""
+    ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, Real)
+          and math.isfinite(value)
+          and (value > low if low_open else value >= low)
+          and (value < high if high_open else value <= high))
+    if not ok:
+        interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{_prefix(owner)}{name} must be a finite number in {interval}, got "
+                         f"{value!r}")
+    return float(value)
+
+
+def check_integer(owner: str, name: str, value: Any, *, low: int,
+                  rule: str | None = None) -> int:
+    """An integer >= ``low`` (``np.int64`` too, not a bool) as a Python int, or a ValueError
+    naming ``owner``'s ``name``, the rule (``rule`` overrides its text) and the value."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < low:
+        raise ValueError(f"{_prefix(owner)}{name} must be {rule or f'an integer >= {low}'}, "
+                         f"got {value!r}")
     return int(value)
+
+
+def _prefix(owner: str) -> str:
+    return f"{owner} " if owner else ""
+

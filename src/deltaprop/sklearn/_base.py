@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import math
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 
@@ -30,7 +30,7 @@ from .._backend import resolve_dtype
 from ..model import mlp
 from ..optim import SGD, Adam, AdamW
 from ..training import predict as _engine_predict
-from ..validation import check_dtype_range, check_weights
+from ..validation import check_dtype_range, check_integer, check_number, check_weights
 
 _SOLVERS = ("adam", "adamw", "sgd")
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
@@ -41,23 +41,6 @@ _NUMBERS = (("alpha", 0.0, math.inf, False, True), ("tol", 0.0, math.inf, False,
             ("validation_fraction", 0.0, 1.0, True, True),
             ("momentum", 0.0, 1.0, False, False),
             ("beta_1", 0.0, 1.0, False, True), ("beta_2", 0.0, 1.0, False, True))
-
-
-def _integer(estimator, name: str, *, low: int, rule: str | None = None) -> None:
-    value = getattr(estimator, name)
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        estimator._refuse(name, rule or f"an integer >= {low}", value)
-
-
-def _number(estimator, name: str, low: float, high: float, low_open: bool,
-            high_open: bool) -> None:
-    value = getattr(estimator, name)
-    ok = (not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(value)
-          and (value > low if low_open else value >= low)
-          and (value < high if high_open else value <= high))
-    if not ok:
-        interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
-        estimator._refuse(name, f"a finite number in {interval}", value)
 
 
 class _BaseMLP(BaseEstimator):
@@ -171,12 +154,15 @@ class _BaseMLP(BaseEstimator):
         for name, choices in (("activation", _ACTIVATIONS), ("solver", _SOLVERS)):
             if not isinstance(getattr(self, name), str) or getattr(self, name) not in choices:
                 self._refuse(name, f"one of {choices}", getattr(self, name))
+        owner = f"{type(self).__name__}:"
         for name in ("max_iter", "n_iter_no_change"):
-            _integer(self, name, low=1)
-        if self.batch_size != "auto":
-            _integer(self, "batch_size", low=1, rule="'auto' or an integer >= 1")
+            check_integer(owner, name, getattr(self, name), low=1)
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+            check_integer(owner, "batch_size", self.batch_size, low=1,
+                          rule="'auto' or an integer >= 1")
         for name, low, high, low_open, high_open in _NUMBERS:
-            _number(self, name, low, high, low_open, high_open)
+            check_number(owner, name, getattr(self, name), low=low, high=high,
+                         low_open=low_open, high_open=high_open)
         for name in ("shuffle", "early_stopping", "nesterovs_momentum"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 self._refuse(name, "True or False", getattr(self, name))
