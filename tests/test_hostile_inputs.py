@@ -376,3 +376,12 @@ def test_a_callback_that_breaks_a_parameter_gets_its_own_error_back():
         fit(model, np.zeros((4, 2)), np.arange(4) % 2, loss="cross_entropy", optimizer="sgd",
             epochs=1, callbacks=[Vandal()])
     assert not model.training
+
+
+def test_flags_take_numpy_bools_and_refuse_truthy_values():
+    model = mlp([2, 2])
+    assert SGD(model, momentum=0.9, nesterov=np.True_).nesterov is True
+    with pytest.raises(TypeError, match=r"^SGD nesterov must be True or False, got 'yes'"):
+        SGD(model, momentum=0.9, nesterov="yes")
+    assert EarlyStopping(restore_best_weights=np.False_).restore_best_weights is False
+    assert Adam(model, betas=np.array([0.8, 0.9])).betas == (0.8, 0.9)

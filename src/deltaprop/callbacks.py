@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .validation import check_integer, check_number
+from .validation import check_flag, check_integer, check_number
 
 
 class History:
@@ -111,9 +111,8 @@ class EarlyStopping(Callback):
         if monitor is not None and not isinstance(monitor, str):
             raise TypeError(f"EarlyStopping monitor must be a key of the logs (a str, e.g. "
                             f"'val_loss') or None, got {monitor!r}")
-        if not isinstance(restore_best_weights, bool):
-            raise TypeError(f"EarlyStopping restore_best_weights must be True or False, got "
-                            f"{restore_best_weights!r}")
+        restore_best_weights = check_flag("EarlyStopping", "restore_best_weights",
+                                          restore_best_weights)
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}")
         self.patience, self.monitor, self.min_delta = patience, monitor, float(min_delta)

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import Array, namespace, to_namespace, to_numpy
-from .validation import check_number
+from .validation import check_flag, check_number
 
 
 class Optimizer:
@@ -112,6 +112,7 @@ class SGD(Optimizer):
         self.weight_decay = check_number("SGD", "weight_decay", weight_decay, low=0.0)
         self.dampening = check_number("SGD", "dampening", dampening, low=0.0, high=1.0,
                                        high_open=False)
+        nesterov = check_flag("SGD", "nesterov", nesterov)
         if nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError("SGD nesterov=True needs momentum > 0 and dampening = 0, got "
                              f"momentum={momentum!r}, dampening={dampening!r}")
@@ -151,7 +152,7 @@ class Adam(Optimizer):
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(model, lr)
         name = type(self).__name__
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        if not isinstance(betas, (tuple, list, np.ndarray)) or len(betas) != 2:
             raise ValueError(f"{name} betas must be a pair (beta1, beta2), got {betas!r}")
         self.betas = (check_number(name, "betas[0]", betas[0], low=0.0, high=1.0),
                       check_number(name, "betas[1]", betas[1], low=0.0, high=1.0))

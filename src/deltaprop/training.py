@@ -28,7 +28,14 @@ from .losses import BCELoss, CrossEntropyLoss, Loss, MSELoss, get_loss
 from .metrics import accuracy, labels_from_output, r2, r2_from_sums
 from .optim import Optimizer, get_optimizer
 from .schedules import Schedule
-from .validation import as_array, check_data, check_features, check_weights, positive_int
+from .validation import (
+    as_array,
+    check_data,
+    check_features,
+    check_flag,
+    check_weights,
+    positive_int,
+)
 
 # rows per forward pass in predict/evaluate: bounded memory, and each chunk's activations
 # stay near the cache (1024 rows of 784-256-128-10: 0.94x the time of 4096-row chunks)
@@ -523,8 +530,7 @@ def _check_loop(epochs, batch_size, validation_split, validation_data, shuffle):
         raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
     if validation_data is not None and validation_split:
         raise ValueError("pass validation_data or validation_split, not both")
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+    check_flag("", "shuffle", shuffle)
     return epochs, batch_size
 
 

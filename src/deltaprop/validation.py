@@ -190,6 +190,14 @@ def check_integer(owner: str, name: str, value: Any, *, low: int,
     return int(value)
 
 
+def check_flag(owner: str, name: str, value: Any) -> bool:
+    """``True`` / ``False`` (NumPy's too) as a Python bool, or a TypeError naming the value:
+    ``"no"`` or ``0`` are not flags."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{_prefix(owner)}{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
 def _prefix(owner: str) -> str:
     return f"{owner} " if owner else ""
 
