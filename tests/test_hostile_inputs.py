@@ -385,3 +385,18 @@ def test_flags_take_numpy_bools_and_refuse_truthy_values():
         SGD(model, momentum=0.9, nesterov="yes")
     assert EarlyStopping(restore_best_weights=np.False_).restore_best_weights is False
     assert Adam(model, betas=np.array([0.8, 0.9])).betas == (0.8, 0.9)
+
+
+def test_a_model_without_a_dense_layer_is_named_by_fit_predict_and_evaluate():
+    from deltaprop import ReLU, Sequential, evaluate, predict
+
+    model, X, y = Sequential(ReLU()), np.ones((4, 2)), np.zeros((4, 2))
+    match = r"^model must have at least one Dense layer .*got Sequential"
+    with pytest.raises(ValueError, match=match):
+        fit(model, X, y, loss="mse", optimizer="sgd", epochs=1)
+    with pytest.raises(ValueError, match=match):
+        predict(model, X)
+    with pytest.raises(ValueError, match=match):
+        evaluate(model, X, y, loss="mse")
+    with pytest.raises(TypeError, match=r"^model must be a deltaprop model .*got dict"):
+        predict({}, X)

@@ -100,7 +100,10 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         interrupted run: the result is then bit for bit that of an uninterrupted run).
 
     Every argument is checked before the first step, and the model is left in evaluation
-    mode however ``fit`` ends (returned, raised, interrupted).
+    mode however ``fit`` ends (returned, raised, interrupted).  The steps may put new arrays
+    in the layers while training (callbacks should read ``layer.params`` afresh); when ``fit``
+    ends, the trained values are in the arrays the layers held when it began, and the layers
+    hold those arrays again (an array a callback put in is replaced the same way).
 
     Raises
     ------
@@ -109,9 +112,7 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         (the loss before it being finite); the message names the epoch and batch, and the
         model and optimiser state are those from before that step, bit for bit.
     """
-    if not (hasattr(model, "parameter_refs") and hasattr(model, "eval")):
-        raise TypeError(f"model must be a deltaprop model (a Sequential), "
-                        f"got {type(model).__name__}")
+    _check_model(model)
     arrays = [(layer, key, layer.params[key]) for _, layer, key in model.parameter_refs()]
     try:
         return _fit(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
@@ -122,6 +123,17 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
     finally:
         model.eval()                  # however training ended: error, Ctrl-C, early stop
         _back_in_place(arrays)
+
+
+def _check_model(model) -> None:
+    """A deltaprop model with at least one ``Dense`` layer (its features and dtype)."""
+    if not (hasattr(model, "parameter_refs") and hasattr(model, "eval")
+            and hasattr(model, "dense_layers")):
+        raise TypeError(f"model must be a deltaprop model (a Sequential), "
+                        f"got {type(model).__name__}")
+    if not model.dense_layers:
+        raise ValueError(f"model must have at least one Dense layer (its weights are what is "
+                         f"trained, and its in_features what X must have), got {model!r}")
 
 
 def _back_in_place(arrays) -> None:
@@ -453,6 +465,7 @@ def predict(model, X, *, batch_size: int | None = None) -> Array:
     ``batch_size`` rows per forward pass: by default ``PREDICT_CHUNK`` (1024) for NumPy
     arrays and ``DEVICE_PREDICT_CHUNK`` (65536) for other array libraries.
     """
+    _check_model(model)
     X = as_array(X, "X")
     check_features(model, X, "X")
     if batch_size is None:
@@ -493,6 +506,7 @@ def evaluate(model, X, y, *, loss: Any, metric: str | None = "auto") -> dict[str
     """Mean loss and metric (``accuracy`` or ``r2``, plus ``mse`` for regression) on ``(X, y)``."""
     loss = get_loss(loss)
     metric = _resolve_metric(metric, loss)
+    _check_model(model)
     X, y = check_data(model, X, y, loss)
     output = predict(model, X)
     value, _ = loss(output, y)
