@@ -400,3 +400,26 @@ def test_a_model_without_a_dense_layer_is_named_by_fit_predict_and_evaluate():
         evaluate(model, X, y, loss="mse")
     with pytest.raises(TypeError, match=r"^model must be a deltaprop model .*got dict"):
         predict({}, X)
+
+
+def test_a_failed_refit_unfits_and_a_failed_partial_fit_changes_nothing():
+    pytest.importorskip("sklearn")
+    from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+    from deltaprop.sklearn import MLPClassifier
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(20, 3)), np.arange(20) % 3
+    estimator = MLPClassifier(hidden_layer_sizes=(4,), max_iter=2, random_state=0)
+    with pytest.warns(ConvergenceWarning):
+        estimator.fit(X, y)
+    before = estimator.predict_proba(X)
+    with pytest.raises(ValueError, match=r"y holds labels array\(\[7\]\) not in classes_"):
+        estimator.partial_fit(X, np.r_[y[:-1], 7])
+    np.testing.assert_array_equal(estimator.predict_proba(X), before)
+    assert estimator.n_iter_ == 2
+    with pytest.raises(ValueError, match="needs at least 2 classes"):
+        estimator.fit(X, np.zeros(20, int))
+    with pytest.raises(NotFittedError):
+        estimator.predict(X)
+    assert not hasattr(estimator, "classes_")

@@ -94,7 +94,27 @@ class _BaseMLP(BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _fit(self, X, y, sample_weight, *, incremental: bool, classes):
+        """Check, encode, train.  However it fails, a ``fit`` leaves the estimator unfitted
+        and a ``partial_fit`` of a fitted one leaves it as it was before the call."""
         first = not (incremental and hasattr(self, "model_"))
+        saved = None if first else self._fitted_state()
+        self._incremental_from = None if first else self.n_iter_
+        try:
+            X, targets, weights = self._prepare(X, y, sample_weight, first=first,
+                                                incremental=incremental, classes=classes)
+            self._run_epochs(X, targets, weights, epochs=1 if incremental else self.max_iter,
+                             incremental=incremental)
+        except Exception:
+            if first:                                 # no half-trained estimator left behind
+                self._forget_fit()
+            else:                                     # partial_fit: back to before this call
+                self._restore_fitted_state(saved)
+            raise
+        return self
+
+    def _prepare(self, X, y, sample_weight, *, first: bool, incremental: bool, classes):
+        """Validated ``X``, the encoded targets and the row weights; a new network when
+        ``first``."""
         X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
                              y_numeric=isinstance(self, RegressorMixin), reset=first)
         check_dtype_range(X, self.dtype, "X")           # 1e300 would be inf in float32
@@ -108,18 +128,7 @@ class _BaseMLP(BaseEstimator):
         targets, n_outputs = self._targets(y, reset=first, classes=classes)
         if first:
             self._initialize(X.shape[1], n_outputs)
-        saved = None if first else self._fitted_state()
-        self._incremental_from = None if first else self.n_iter_
-        try:
-            self._run_epochs(X, targets, weights, epochs=1 if incremental else self.max_iter,
-                             incremental=incremental)
-        except Exception:
-            if first:                                 # no half-trained estimator left behind
-                self._forget_fit()
-            else:                                     # partial_fit: back to before this call
-                self._restore_fitted_state(saved)
-            raise
-        return self
+        return X, targets, weights
 
     def _fitted_state(self) -> dict:
         """Copies of everything a ``partial_fit`` epoch changes (weights, optimiser state,
