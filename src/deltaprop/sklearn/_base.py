@@ -214,23 +214,11 @@ class _BaseMLP(BaseEstimator):
     def _run_epochs(self, X, targets, weights, *, epochs: int, incremental: bool) -> None:
         validation = None
         if self.early_stopping and not incremental:
-            stratify = targets if isinstance(self, ClassifierMixin) and targets.ndim == 1 \
-                else None
-            parts = train_test_split(X, targets, np.arange(X.shape[0]),
-                                     test_size=self.validation_fraction, stratify=stratify,
-                                     random_state=int(self._rng.integers(2**31)))
-            X, X_val, targets, t_val, rows, rows_val = parts
-            validation = (X_val, t_val, None if weights is None else weights[rows_val])
-            if validation[2] is not None and not np.sum(validation[2].astype(self.dtype)) > 0:
-                raise ValueError(f"{type(self).__name__}: every validation row held out for "
-                                 "early_stopping has sample weight 0; change "
-                                 "validation_fraction or the weights")
-            weights = None if weights is None else weights[rows]
-            best_state = None
+            X, targets, weights, validation = self._hold_out(X, targets, weights)
         n = X.shape[0]
         batch = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
         w_all = np.ones(n) if weights is None else weights
-        loss = self._loss()
+        loss, best_state = self._loss(), None
         for _ in range(epochs):
             order = self._rng.permutation(n) if self.shuffle else np.arange(n)
             total = 0.0
@@ -244,19 +232,7 @@ class _BaseMLP(BaseEstimator):
             if incremental:
                 self.best_loss_ = min(self.best_loss_, self.loss_)
                 continue
-            if validation is not None:
-                value = self._weighted_loss(*validation, loss)
-                self._check_finite(value, "validation loss")
-                self.validation_loss_curve_.append(value)
-                improved = value < self.best_validation_loss_
-                self._count(value, self.best_validation_loss_)
-                if improved:
-                    self.best_validation_loss_ = value
-                    best_state = self.model_.state_dict()
-                self.best_loss_ = min(self.best_loss_, self.loss_)
-            else:
-                self._count(self.loss_, self.best_loss_)
-                self.best_loss_ = min(self.best_loss_, self.loss_)
+            best_state = self._score_epoch(validation, loss, best_state)
             if self._no_improvement > self.n_iter_no_change:
                 break
         else:
@@ -264,9 +240,41 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn(f"{type(self).__name__}: maximum iterations ({self.max_iter}) "
                               "reached and the optimization hasn't converged yet.",
                               ConvergenceWarning, stacklevel=3)
-        if validation is not None and best_state is not None:
+        if best_state is not None:
             self.model_.load_state_dict(best_state)             # the best validation epoch
         self.model_.eval()
+
+    def _hold_out(self, X, targets, weights):
+        """``validation_fraction`` of the rows (stratified for classifiers) for early
+        stopping: ``(X, targets, weights)`` of the rest and ``(X, targets, weights)`` held out."""
+        stratify = targets if isinstance(self, ClassifierMixin) and targets.ndim == 1 else None
+        parts = train_test_split(X, targets, np.arange(X.shape[0]),
+                                 test_size=self.validation_fraction, stratify=stratify,
+                                 random_state=int(self._rng.integers(2**31)))
+        X, X_val, targets, t_val, rows, rows_val = parts
+        validation = (X_val, t_val, None if weights is None else weights[rows_val])
+        if validation[2] is not None and not np.sum(validation[2].astype(self.dtype)) > 0:
+            raise ValueError(f"{type(self).__name__}: every validation row held out for "
+                             "early_stopping has sample weight 0; change "
+                             "validation_fraction or the weights")
+        return X, targets, None if weights is None else weights[rows], validation
+
+    def _score_epoch(self, validation, loss, best_state):
+        """scikit-learn's stopping count, on the validation loss (``early_stopping``) or the
+        training loss; returns the weights of the best validation epoch so far."""
+        if validation is None:
+            self._count(self.loss_, self.best_loss_)
+        else:
+            value = self._weighted_loss(*validation, loss)
+            self._check_finite(value, "validation loss")
+            self.validation_loss_curve_.append(value)
+            improved = value < self.best_validation_loss_
+            self._count(value, self.best_validation_loss_)
+            if improved:
+                self.best_validation_loss_ = value
+                best_state = self.model_.state_dict()
+        self.best_loss_ = min(self.best_loss_, self.loss_)
+        return best_state
 
     def _check_finite(self, loss: float, what: str = "loss") -> None:
         """After each epoch: a non-finite loss or weight ends training with a ValueError (as
