@@ -162,17 +162,9 @@ def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, val
     callbacks = _check_callbacks(callbacks, early_stopping)
     _check_schedule(schedule, optimizer)
 
-    X, y = check_data(model, X, y, loss)
-    weights = None if sample_weight is None else check_weights(sample_weight, X.shape[0],
-                                                               model.dtype)
     rng = _generator(seed)
-    rows = None                                  # validation_split on NumPy: training rows of X
-    if validation_split:
-        X, y, rows, weights, validation_data = _split(X, y, weights, validation_split, rng)
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        validation_data = check_data(model, *validation_data, loss, name="validation_data")
+    X, y, rows, weights, validation_data = _training_data(
+        model, X, y, loss, sample_weight, validation_split, validation_data, rng)
     _check_monitors(callbacks, _logged_keys(metric, loss, validation_data is not None))
 
     batches = _Batches(X, y, weights, rows, batch_size)
@@ -207,6 +199,22 @@ def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, val
     for callback in callbacks:
         callback.on_train_end({"epochs_run": len(history)})
     return history
+
+
+def _training_data(model, X, y, loss, sample_weight, validation_split, validation_data, rng):
+    """Checked ``X``, ``y``, the training ``rows`` of ``X`` (``validation_split`` on NumPy
+    data, else None), the row weights and the checked validation pair (or None)."""
+    X, y = check_data(model, X, y, loss)
+    weights = None if sample_weight is None else check_weights(sample_weight, X.shape[0],
+                                                               model.dtype)
+    rows = None
+    if validation_split:
+        X, y, rows, weights, validation_data = _split(X, y, weights, validation_split, rng)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        validation_data = check_data(model, *validation_data, loss, name="validation_data")
+    return X, y, rows, weights, validation_data
 
 
 class _Run:
