@@ -27,12 +27,22 @@ shapes, finite targets, labels in ``[0, C)`` and probability rows summing to 1 f
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from ._backend import Array, dtype_name, namespace, to_numpy
+from ._backend import Array, namespace, to_numpy
+from ._loss_checks import (
+    check_numeric,
+    check_range,
+    check_row_sums,
+    check_sample_weight,
+    check_weight_shape,
+    is_array,
+    library,
+    row_sum_tolerance,
+    same_library,
+)
 from .activations import Sigmoid
 
 _LOG_FLOOR = -100.0      # PyTorch's BCELoss clamps log(p) at -100: a floor, never log(0)
@@ -65,7 +75,7 @@ class Loss:
         scalars when ``output`` is a NumPy array (they become NumPy arrays), and must
         otherwise be arrays of ``output``'s library."""
         name = type(self).__name__
-        if not _is_array(output):
+        if not is_array(output):
             raise TypeError(f"{name} output must be an array (the model's output), got "
                             f"{type(output).__name__}")
         if target is None:
@@ -74,7 +84,7 @@ class Loss:
         for key, value in named.items():
             if value is None:
                 continue
-            if not _is_array(value):
+            if not is_array(value):
                 if not isinstance(output, np.ndarray):
                     raise TypeError(f"{name} {key} must be an array like output "
                                     f"({type(output).__name__}), got {type(value).__name__}")
@@ -83,9 +93,9 @@ class Loss:
                 except (TypeError, ValueError) as error:
                     raise TypeError(f"{name} {key} must be array-like, got "
                                     f"{type(value).__name__}: {error}") from None
-            if not _same_library(value, output):
-                raise TypeError(f"{name} {key} is a {_library(value)} array but output is a "
-                                f"{_library(output)} one: put both in the same library")
+            if not same_library(value, output):
+                raise TypeError(f"{name} {key} is a {library(value)} array but output is a "
+                                f"{library(output)} one: put both in the same library")
         return output, named["target"], named["sample_weight"]
 
     def value_and_grad(self, output: Array, target: Array, sample_weight: Array | None = None):
@@ -136,12 +146,12 @@ class Loss:
         if tuple(target.shape) != tuple(output.shape):
             raise ValueError(f"{type(self).__name__} expected target of shape "
                              f"{tuple(output.shape)} (same as output), got {tuple(target.shape)}")
-        _check_weight_shape(sample_weight, output.shape[0])
+        check_weight_shape(sample_weight, output.shape[0])
 
     def _check_target_values(self, target: Array, output: Array) -> None:
         """Every loss: finite numeric targets (subclasses narrow the range)."""
-        _check_numeric(type(self).__name__, "target", target)
-        _check_range(type(self).__name__, "target", target)
+        check_numeric(type(self).__name__, "target", target)
+        check_range(type(self).__name__, "target", target)
 
     def validate_target(self, y: np.ndarray, n_outputs: int) -> None:
         """Check a whole target array once, before training (labels, ranges, finiteness)."""
@@ -153,89 +163,6 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
-
-
-def _is_array(value: Any) -> bool:
-    return hasattr(value, "shape") and hasattr(value, "dtype")
-
-
-def _same_library(a: Array, b: Array) -> bool:
-    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):     # the fast, common path
-        return isinstance(a, np.ndarray) and isinstance(b, np.ndarray)
-    try:
-        return namespace(a) is namespace(b)
-    except TypeError:                                   # array_api_compat: mixed libraries
-        return False
-
-
-def _library(array: Array) -> str:
-    """``"numpy"``, ``"torch"``, ``"array_api_strict"``, ...: the array's library."""
-    return type(array).__module__.split(".")[0]
-
-
-def check_sample_weight(sample_weight: Array, dtype: Any, *, owner: str = "loss") -> None:
-    r"""Weights of a weighted mean: finite, >= 0, and a sum > 0 that is finite in ``dtype``
-    (the mean :math:`\sum_n w_n \ell_n / \sum_n w_n` is undefined when no row counts)."""
-    xp = namespace(sample_weight)
-    _check_numeric(owner, "sample_weight", sample_weight)
-    _check_range(owner, "sample_weight", sample_weight, low=0.0)
-    with np.errstate(over="ignore"):                    # an overflow is reported below
-        total = float(xp.sum(xp.astype(sample_weight, dtype)))
-    if not total > 0:
-        raise ValueError(f"{owner} sample_weight sums to 0: the weighted mean Σ wₙ ℓₙ / Σ wₙ "
-                         "is undefined when no row has weight (fit skips such batches)")
-    if not math.isfinite(total):
-        raise ValueError(f"{owner} sample_weight sums to {total} in {_name(dtype)}: scale "
-                         "the weights down (the weighted mean does not change)")
-
-
-def _check_weight_shape(sample_weight, n: int) -> None:
-    if sample_weight is not None and tuple(sample_weight.shape) != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},), "
-                         f"got {tuple(sample_weight.shape)}")
-
-
-def _check_numeric(owner: str, name: str, array: Array) -> None:
-    if isinstance(array, np.ndarray):                   # NumPy directly: the common, fast path
-        real = array.dtype.kind in "fiub"
-    else:
-        xp = namespace(array)
-        real = (xp.isdtype(array.dtype, "real floating") or xp.isdtype(array.dtype, "integral")
-                or xp.isdtype(array.dtype, "bool"))
-    if not real:
-        raise TypeError(f"{owner} {name} must hold real numbers, got dtype {array.dtype}")
-
-
-def _check_range(owner: str, name: str, array: Array, low: float = -math.inf,
-                 high: float = math.inf, *, allow_nan: bool = False) -> None:
-    """Raise unless every value is finite and in ``[low, high]``: two reductions on the fast
-    path; the first offending value and its index are looked up only to write the error.
-    ``allow_nan`` lets NaN through (a diverged model's output: the loss is then NaN)."""
-    if isinstance(array, np.ndarray):                   # NumPy directly: the fast path
-        if array.size == 0:
-            return
-        lo, hi = float(array.min()), float(array.max())
-    else:
-        if math.prod(array.shape) == 0:
-            return
-        xp = namespace(array)
-        if xp.isdtype(array.dtype, "bool"):
-            array = xp.astype(array, xp.int8)
-        lo, hi = float(xp.min(array)), float(xp.max(array))
-    if allow_nan:
-        if not (lo < low or hi > high):                  # NaN compares False: passes
-            return
-    elif math.isfinite(lo) and math.isfinite(hi) and low <= lo and hi <= high:
-        return
-    host = to_numpy(array)
-    finite = np.isfinite(host) if host.dtype.kind == "f" else np.ones(host.shape, bool)
-    bad = (~finite & ~(np.isnan(host) if allow_nan else False)) | (host < low) | (host > high)
-    index = tuple(int(i) for i in np.argwhere(bad)[0])
-    index_text = index[0] if len(index) == 1 else index
-    rule = "finite" if (low, high) == (-math.inf, math.inf) else \
-        f"in [{low:g}, {high:g}]" if high < math.inf else f"finite and >= {low:g}"
-    raise ValueError(f"{owner} {name} must be {rule}, got {host[index].item()!r} at index "
-                     f"{index_text}")
 
 
 class MSELoss(Loss):
@@ -268,12 +195,12 @@ class BCELoss(Loss):
         return losses, (output - target) / denom
 
     def _check_target_values(self, target, output):
-        _check_numeric(type(self).__name__, "target", target)
-        _check_range(type(self).__name__, "target", target, 0.0, 1.0)
+        check_numeric(type(self).__name__, "target", target)
+        check_range(type(self).__name__, "target", target, 0.0, 1.0)
         # probabilities in [0, 1] (as PyTorch); NaN passes: a diverged model's NaN output gives
         # a NaN loss, which fit reports as divergence
         if type(self) is BCELoss:
-            _check_range("BCELoss", "output (probabilities; pass logits to BCEWithLogitsLoss)",
+            check_range("BCELoss", "output (probabilities; pass logits to BCEWithLogitsLoss)",
                          output, 0.0, 1.0, allow_nan=True)
 
     def validate_target(self, y, n_outputs):
@@ -324,24 +251,24 @@ class CrossEntropyLoss(Loss):
         if target.shape[0] != output.shape[0]:
             raise ValueError(f"CrossEntropyLoss expected {output.shape[0]} labels (one per "
                              f"row of output), got {target.shape[0]}")
-        _check_weight_shape(sample_weight, output.shape[0])
+        check_weight_shape(sample_weight, output.shape[0])
 
     def _check_target_values(self, target, output):
         n_classes = output.shape[1]
         if target.ndim == 1:                             # labels: integers in [0, C)
-            _check_range("CrossEntropyLoss", f"target labels (output has {n_classes} columns)",
+            check_range("CrossEntropyLoss", f"target labels (output has {n_classes} columns)",
                          target, 0, n_classes - 1)
             return
-        _check_numeric("CrossEntropyLoss", "target", target)
-        _check_range("CrossEntropyLoss", "target probabilities", target, low=0.0)
-        tolerance = _tolerance(target, output)
+        check_numeric("CrossEntropyLoss", "target", target)
+        check_range("CrossEntropyLoss", "target probabilities", target, low=0.0)
+        tolerance = row_sum_tolerance(target, output)
         if isinstance(target, np.ndarray):
             deviation = float(np.abs(target.sum(axis=1) - 1).max())
         else:
             xp = namespace(target)
             deviation = float(xp.max(xp.abs(xp.sum(xp.astype(target, output.dtype), axis=1) - 1)))
         if not deviation <= tolerance:                   # only then look for the row
-            _check_row_sums(to_numpy(target).sum(axis=1, dtype=np.float64), tolerance)
+            check_row_sums(to_numpy(target).sum(axis=1, dtype=np.float64), tolerance)
 
     @staticmethod
     def _from_labels(output: np.ndarray, labels: np.ndarray):
@@ -382,28 +309,7 @@ class CrossEntropyLoss(Loss):
         super().validate_target(y, n_outputs)
         if np.any(y < 0):
             raise ValueError("CrossEntropyLoss probability targets must be >= 0")
-        _check_row_sums(y.sum(axis=1, dtype=np.float64), _tolerance(y))
-
-
-def _tolerance(*arrays) -> float:
-    """How far a probability row may sum from 1: √ε of the coarsest float dtype involved
-    (3.5e-4 in float32, 1.5e-8 in float64)."""
-    dtypes = [np.dtype(dtype_name(a)) for a in arrays]
-    return max((_SQRT_EPS[d] for d in dtypes if d in _SQRT_EPS), default=_SQRT_EPS[_F64])
-
-
-_F64 = np.dtype(np.float64)
-_SQRT_EPS = {np.dtype(t): math.sqrt(np.finfo(t).eps) for t in (np.float16, np.float32, np.float64)}
-
-
-def _check_row_sums(row_sums: np.ndarray, tolerance: float) -> None:
-    """CrossEntropyLoss's fused gradient A − Y holds only when each target row sums to 1."""
-    off = np.abs(row_sums - 1) > tolerance
-    if np.any(off):
-        row = int(np.argmax(off))
-        raise ValueError("CrossEntropyLoss target probabilities must sum to 1 in every row "
-                         f"(within {tolerance:.1e}), got {float(row_sums[row])!r} in row {row}"
-                         " (renormalise: y / y.sum(axis=1, keepdims=True))")
+        check_row_sums(y.sum(axis=1, dtype=np.float64), row_sum_tolerance(y))
 
 
 def _numpy_labels(output, target) -> bool:
@@ -431,8 +337,3 @@ def get_loss(loss: Any) -> Loss:
     if not isinstance(loss, str) or loss.lower() not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; valid names: {', '.join(sorted(LOSSES))}")
     return LOSSES[loss.lower()]()
-
-
-def _name(dtype: Any) -> str:
-    """``"float32"`` for NumPy's, PyTorch's (``torch.float32``) or any library's dtype."""
-    return str(dtype).rsplit(".", 1)[-1]
