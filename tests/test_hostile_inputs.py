@@ -423,3 +423,54 @@ def test_a_failed_refit_unfits_and_a_failed_partial_fit_changes_nothing():
     with pytest.raises(NotFittedError):
         estimator.predict(X)
     assert not hasattr(estimator, "classes_")
+
+
+def _torch_cases():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(5, 3))
+    labels = np.array([1, 0, 2, 1, 0])
+    probabilities = 1 / (1 + np.exp(-logits))
+    soft = rng.random((5, 3)).astype(np.float32)
+    soft /= soft.sum(axis=1, keepdims=True)
+    saturated = np.array([[0.0, 1.0, 0.5], [1.0, 0.0, 0.25]])
+    return {  # name: (loss, output, target, weights or None, PyTorch's form)
+        "labels_uint8": (CrossEntropyLoss(), logits, labels.astype(np.uint8), None, "ce"),
+        "labels_float16": (CrossEntropyLoss(), logits.astype(np.float16), labels, None, "ce"),
+        "one_hot_int": (CrossEntropyLoss(), logits, np.eye(3, dtype=int)[labels], None, "ce"),
+        "one_hot_bool": (CrossEntropyLoss(), logits, np.eye(3, dtype=bool)[labels], None, "ce"),
+        "float32_rows": (CrossEntropyLoss(), logits.astype(np.float32), soft, None, "ce"),
+        "weights_int": (CrossEntropyLoss(), logits, labels, np.array([1, 0, 2, 1, 3]), "ce"),
+        "bce_saturated": (BCELoss(), saturated, (saturated > 0.3).astype(float), None, "bce"),
+        "bce_bool_target": (BCELoss(), probabilities, logits > 0, None, "bce"),
+        "bce_weighted": (BCELoss(), probabilities, rng.random((5, 3)), rng.random(5), "bce"),
+        "logits_huge": (BCEWithLogitsLoss(), logits * 1e30, logits > 0, None, "bcel"),
+        "mse_weighted_zeros": (MSELoss(), logits, logits[::-1].copy(), np.r_[0, 0, 2, 1, 1.0],
+                               "mse"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_torch_cases()))
+def test_accepted_edge_inputs_give_pytorchs_value_and_gradient(case):
+    torch = pytest.importorskip("torch")
+    functional = torch.nn.functional
+    loss, output, target, weights, form = _torch_cases()[case]
+    value, grad = loss(output, target, weights)
+    z = torch.tensor(output, requires_grad=True)
+    t = torch.tensor(np.asarray(target))
+    per_element = {"ce": lambda: functional.cross_entropy(
+                       z, t.long() if t.ndim == 1 else t.to(z.dtype), reduction="none"),
+                   "bce": lambda: functional.binary_cross_entropy(z, t.to(z.dtype),
+                                                                  reduction="none"),
+                   "bcel": lambda: functional.binary_cross_entropy_with_logits(
+                       z, t.to(z.dtype), reduction="none"),
+                   "mse": lambda: (z - t) ** 2}[form]()
+    w = torch.ones(output.shape[0], dtype=z.dtype) if weights is None \
+        else torch.tensor(weights, dtype=z.dtype)
+    w_rows = w if per_element.ndim == 1 else w[:, None]
+    terms = 1 if per_element.ndim == 1 else per_element.shape[1]
+    reference = (per_element * w_rows).sum() / (w.sum() * terms)
+    reference.backward()
+    tolerance = {np.float16: 1e-2, np.float32: 1e-5}.get(output.dtype.type, 1e-9)
+    np.testing.assert_allclose(float(value), reference.item(), rtol=tolerance)
+    np.testing.assert_allclose(grad.astype(np.float64), z.grad.numpy().astype(np.float64),
+                               rtol=tolerance, atol=tolerance * 1e-2)
