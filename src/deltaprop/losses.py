@@ -20,9 +20,12 @@ An optional ``sample_weight`` of shape ``(N,)`` turns the mean into the weighted
 refused (``fit`` skips such a batch instead).
 
 Called directly (the README's four-line loop), a loss checks its inputs as PyTorch does:
-shapes, finite targets, labels in ``[0, C)`` and probability rows summing to 1 for
+an output of real floating numbers of shape ``(N, k)`` with N, k >= 1, a target and weights
+of the output's array library (lists become NumPy arrays next to a NumPy output), shapes,
+finite targets, labels in ``[0, C)`` and probability rows summing to 1 for
 ``CrossEntropyLoss``, targets in [0, 1] for both BCE losses and predictions in [0, 1] for
 ``BCELoss``; each error names the loss, the argument, the rule and the first offending value.
+A NaN or infinite output gives a NaN or infinite loss, as in PyTorch, without NumPy warnings.
 """
 
 from __future__ import annotations
