@@ -475,3 +475,9 @@ def test_accepted_edge_inputs_give_pytorchs_value_and_gradient(case):
     np.testing.assert_allclose(float(value), reference.item(), rtol=tolerance)
     np.testing.assert_allclose(grad.astype(np.float64), z.grad.numpy().astype(np.float64),
                                rtol=tolerance, atol=tolerance * 1e-2)
+
+
+def test_a_column_of_labels_for_cross_entropy_says_to_ravel_it():
+    X, y = np.zeros((6, 2)), (np.arange(6) % 3)[:, None]
+    with pytest.raises(ValueError, match=r"got a column of shape \(6, 1\): pass y.ravel\(\)"):
+        fit(mlp([2, 3], seed=0), X, y, loss="cross_entropy", optimizer="sgd", epochs=1)

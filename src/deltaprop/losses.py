@@ -309,6 +309,10 @@ class CrossEntropyLoss(Loss):
                                  f"model with {n_outputs} outputs, got values from {y.min()} "
                                  f"to {y.max()}")
             return
+        if y.ndim == 2 and y.shape[1] == 1 and n_outputs > 1:
+            raise ValueError(f"CrossEntropyLoss expected integer labels of shape (N,) or "
+                             f"probabilities of shape (N, {n_outputs}), got a column of shape "
+                             f"{y.shape}: pass y.ravel() if it holds labels")
         super().validate_target(y, n_outputs)
         if np.any(y < 0):
             raise ValueError("CrossEntropyLoss probability targets must be >= 0")
