@@ -481,3 +481,21 @@ def test_a_column_of_labels_for_cross_entropy_says_to_ravel_it():
     X, y = np.zeros((6, 2)), (np.arange(6) % 3)[:, None]
     with pytest.raises(ValueError, match=r"got a column of shape \(6, 1\): pass y.ravel\(\)"):
         fit(mlp([2, 3], seed=0), X, y, loss="cross_entropy", optimizer="sgd", epochs=1)
+
+
+def test_weights_a_callback_ties_during_fit_stay_tied_after_it():
+    from deltaprop import Callback
+
+    class Tie(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 1:
+                first, second = self.model.dense_layers
+                second.params["weight"] = first.params["weight"]
+
+    rng = np.random.default_rng(0)
+    model = _tied()
+    first, second = model.dense_layers
+    second.params["weight"] = second.params["weight"].copy()   # untied at the start
+    fit(model, rng.normal(size=(8, 3)), rng.normal(size=(8, 3)), loss="mse", epochs=3,
+        optimizer=Adam(model, lr=0.01), callbacks=[Tie()], metric=None)
+    assert first.params["weight"] is second.params["weight"]

@@ -138,13 +138,17 @@ def _check_model(model) -> None:
 
 def _back_in_place(arrays) -> None:
     """The trained values into the parameter arrays the layers held when ``fit`` began (the
-    guarded steps put new arrays in the layers): references taken before ``fit`` see them."""
+    guarded steps put new arrays in the layers): references taken before ``fit`` see them.
+    Layers that share one array at the end (tied during ``fit``) still share one."""
+    put_back: dict[int, Any] = {}                        # id(current array) -> its home
     for layer, key, array in arrays:
         current = layer.params.get(key)                  # a callback may have changed anything
-        if current is not array and type(current) is type(array) \
+        if id(current) in put_back:
+            layer.params[key] = put_back[id(current)]
+        elif current is not array and type(current) is type(array) \
                 and tuple(current.shape) == tuple(array.shape) and current.dtype == array.dtype:
             array[...] = current
-            layer.params[key] = array
+            layer.params[key] = put_back[id(current)] = array
 
 
 def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, validation_data,
