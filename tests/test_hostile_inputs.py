@@ -499,3 +499,16 @@ def test_weights_a_callback_ties_during_fit_stay_tied_after_it():
     fit(model, rng.normal(size=(8, 3)), rng.normal(size=(8, 3)), loss="mse", epochs=3,
         optimizer=Adam(model, lr=0.01), callbacks=[Tie()], metric=None)
     assert first.params["weight"] is second.params["weight"]
+
+
+def test_reduce_on_plateau_never_raises_the_learning_rate_to_min_lr():
+    torch = pytest.importorskip("torch")
+    optimizer = SGD(mlp([2, 2]), lr=0.01)
+    schedule = ReduceLROnPlateau(optimizer, patience=0, min_lr=0.1)
+    parameter = torch.nn.Parameter(torch.zeros(1))
+    reference = torch.optim.SGD([parameter], lr=0.01)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(reference, patience=0, min_lr=0.1)
+    for metric in [1.0, 1.0, 1.0]:
+        schedule.step(metric)
+        plateau.step(metric)
+        assert optimizer.lr == reference.param_groups[0]["lr"] == 0.01

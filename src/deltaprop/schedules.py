@@ -138,5 +138,7 @@ class ReduceLROnPlateau(Schedule):
             self.cooldown_left -= 1
             self.bad_epochs = 0
         if self.bad_epochs > self.patience:
-            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            # never up (PyTorch: only a decrease is applied), e.g. when min_lr > lr
+            self.optimizer.lr = min(self.optimizer.lr,
+                                    max(self.optimizer.lr * self.factor, self.min_lr))
             self.cooldown_left, self.bad_epochs = self.cooldown, 0
