@@ -512,3 +512,39 @@ def test_reduce_on_plateau_never_raises_the_learning_rate_to_min_lr():
         schedule.step(metric)
         plateau.step(metric)
         assert optimizer.lr == reference.param_groups[0]["lr"] == 0.01
+
+
+def test_non_finite_weights_not_made_by_a_step_get_no_learning_rate_advice():
+    from deltaprop import Callback, TrainingDivergedError
+
+    X, y = np.random.default_rng(0).normal(size=(8, 2)), np.arange(8) % 2
+    model = mlp([2, 3, 2], seed=0)
+    model.dense_layers[1].params["bias"][0] = np.nan
+    with pytest.raises(ValueError, match=r"^model parameter '2.bias' holds NaN or Inf before "
+                                         r"training"):
+        fit(model, X, y, loss="cross_entropy", optimizer="sgd", epochs=1)
+
+    class Poison(Callback):
+        def on_epoch_end(self, epoch, logs):
+            self.model.dense_layers[0].params["weight"][0, 0] = np.inf
+
+    model = mlp([2, 3, 2], seed=0)
+    with pytest.raises(TrainingDivergedError, match=r"at epoch 2, batch 1: parameter "
+                                                    r"'0.weight' was already NaN or infinite"):
+        fit(model, X, y, loss="cross_entropy", optimizer="sgd", epochs=2, callbacks=[Poison()])
+
+
+def test_a_model_with_broken_weights_can_still_resume_from_a_checkpoint(tmp_path):
+    pytest.importorskip("safetensors")
+    from deltaprop.checkpoint import Checkpoint
+
+    X, y = np.random.default_rng(0).normal(size=(8, 2)), np.arange(8) % 2
+    path = tmp_path / "run.safetensors"
+    model = mlp([2, 3, 2], seed=0)
+    fit(model, X, y, loss="cross_entropy", optimizer=SGD(model, lr=0.1), epochs=1, seed=0,
+        callbacks=[Checkpoint(path)])
+    model.dense_layers[0].params["weight"][...] = np.nan  # the weights of a crashed run
+    history = fit(model, X, y, loss="cross_entropy", optimizer=SGD(model, lr=0.1), epochs=2,
+                  seed=0, resume=path)
+    assert history.epochs == [1, 2]
+    assert np.all(np.isfinite(model.dense_layers[0].params["weight"]))

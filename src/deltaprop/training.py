@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import Array, namespace, to_namespace, to_numpy
-from ._step_guard import StepGuard
+from ._step_guard import StepGuard, first_non_finite
 from .callbacks import Callback, EarlyStopping, History
 from .losses import BCELoss, CrossEntropyLoss, Loss, MSELoss, get_loss
 from .metrics import accuracy, labels_from_output, r2, r2_from_sums
@@ -165,6 +165,10 @@ def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, val
     metric = _resolve_metric(metric, loss)
     callbacks = _check_callbacks(callbacks, early_stopping)
     _check_schedule(schedule, optimizer)
+    broken = None if resume is not None else first_non_finite(model.named_parameters())
+    if broken is not None:                         # (a resume replaces the weights)
+        raise ValueError(f"model parameter {broken!r} holds NaN or Inf before training: "
+                         "re-initialise the model (or load finite weights)")
 
     rng = _generator(seed)
     X, y, rows, weights, validation_data = _training_data(
@@ -304,6 +308,13 @@ class _Run:
             value, grad = self.compute(output, yb, wb)
         value = float(value)
         if not math.isfinite(value):
+            broken = first_non_finite(self.model.named_parameters())
+            if broken is not None:                       # not a step's doing: no lr advice
+                epoch, batch = where
+                raise TrainingDivergedError(
+                    f"loss became {value} at epoch {epoch}, batch {batch}: parameter "
+                    f"{broken!r} was already NaN or infinite before this step (set outside "
+                    "the optimiser, e.g. by a callback)")
             raise self._diverged(f"loss became {value}", where)
         self.model.backward(grad, input_grad=False)
         bad = self.guard.step()
