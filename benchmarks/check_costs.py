@@ -22,7 +22,7 @@ import timeit
 import numpy as np
 
 import deltaprop as dp
-from deltaprop.training import _StepGuard
+from deltaprop._step_guard import StepGuard
 
 
 def _best(call, number: int = 200) -> float:
@@ -58,7 +58,7 @@ def main() -> None:
             optimizer.step()
 
         step()
-        guard = _StepGuard(model, optimizer)
+        guard = StepGuard(model, optimizer)
         step_us = _best(step, 50)
         guard_us = _best(guard.step) - _best(optimizer.step)    # the guarded optimiser step
         rows.append((f"step guard ({optimizer_name})", guard_us, step_us))
@@ -85,15 +85,15 @@ def _epoch_with_and_without_guard(rng) -> tuple[float, float]:
         dp.fit(model, X, y, loss="cross_entropy", epochs=1, batch_size=128, seed=0,
                optimizer=dp.SGD(model, lr=0.01, momentum=0.9), metric=None)
 
-    original = _StepGuard.step
+    original = StepGuard.step
     guarded, bare = [], []
     for _ in range(15):                    # interleaved, so that load from elsewhere hits both
         guarded.append(timeit.timeit(epoch, number=1))
-        _StepGuard.step = lambda self: self.optimizer.step()          # unguarded: returns None
+        StepGuard.step = lambda self: self.optimizer.step()          # unguarded: returns None
         try:
             bare.append(timeit.timeit(epoch, number=1))
         finally:
-            _StepGuard.step = original
+            StepGuard.step = original
     guarded, bare = statistics.median(guarded), statistics.median(bare)
     return guarded - bare, bare
 

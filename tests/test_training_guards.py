@@ -13,6 +13,7 @@ import pytest
 from deltaprop import (
     SGD,
     Adam,
+    AdamW,
     Callback,
     EarlyStopping,
     Optimizer,
@@ -125,9 +126,12 @@ class _SetLearningRate(Callback):
 
 
 @pytest.mark.parametrize("make_optimizer", [
+    lambda model: SGD(model, lr=0.1),
     lambda model: SGD(model, lr=0.1, momentum=0.9),
+    lambda model: SGD(model, lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01),
     lambda model: Adam(model, lr=0.01),
-], ids=["sgd_momentum", "adam"])
+    lambda model: AdamW(model, lr=0.01, weight_decay=0.1),
+], ids=["sgd", "sgd_momentum", "sgd_nesterov_decay", "adam", "adamw"])
 def test_a_step_that_leaves_non_finite_weights_is_undone_and_reported(make_optimizer):
     X, y = _data(12)
     model = mlp([2, 4, 3], seed=0)                        # float32: lr 1e39 overflows
@@ -407,9 +411,11 @@ class _InterruptedSGD(SGD):
 
 
 class _InterruptedOutOfPlace(_InterruptedSGD):
-    """The same inside SGD's own out-of-place step (``update`` not overridden)."""
+    """The same inside SGD's own out-of-place step (``update`` not overridden; its
+    ``_change`` writes into no array, as it declares)."""
 
     update = Optimizer.update
+    pure_change = True
 
     def _change(self, state, param, grad):
         self._count()

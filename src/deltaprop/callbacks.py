@@ -6,8 +6,9 @@ plots are callbacks that the callers (CLI, notebooks) pass in.
 
 from __future__ import annotations
 
-import math
 from typing import Any
+
+from .validation import check_flag, check_integer, check_number
 
 
 class History:
@@ -105,20 +106,18 @@ class EarlyStopping(Callback):
 
     def __init__(self, patience: int = 5, *, monitor: str | None = None, min_delta: float = 0.0,
                  mode: str = "auto", restore_best_weights: bool = True) -> None:
-        if isinstance(patience, bool) or not isinstance(patience, int) or patience < 1:
-            raise ValueError(f"EarlyStopping patience must be an integer >= 1, got {patience!r}")
-        if not isinstance(min_delta, (int, float)) or not math.isfinite(min_delta) \
-                or min_delta < 0:
-            raise ValueError(f"EarlyStopping min_delta must be a number >= 0, got {min_delta!r}")
+        patience = check_integer("EarlyStopping", "patience", patience, low=1)
+        min_delta = check_number("EarlyStopping", "min_delta", min_delta, low=0.0)
         if monitor is not None and not isinstance(monitor, str):
             raise TypeError(f"EarlyStopping monitor must be a key of the logs (a str, e.g. "
                             f"'val_loss') or None, got {monitor!r}")
-        if not isinstance(restore_best_weights, bool):
-            raise TypeError(f"EarlyStopping restore_best_weights must be True or False, got "
-                            f"{restore_best_weights!r}")
+        restore_best_weights = check_flag("EarlyStopping", "restore_best_weights",
+                                          restore_best_weights)
         if mode not in ("auto", "min", "max"):
             raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}")
         self.patience, self.monitor, self.min_delta = patience, monitor, float(min_delta)
+        # monitor=None: chosen again by every fit (val_loss only when it has validation data)
+        self.default_monitor = monitor is None
         self.mode, self.restore_best_weights = mode, restore_best_weights
         self.best: float | None = None
         self.best_epoch: int | None = None
@@ -126,7 +125,7 @@ class EarlyStopping(Callback):
         self.wait = 0
 
     def on_train_begin(self, logs):
-        if self.monitor is None:
+        if self.monitor is None or getattr(self, "default_monitor", False):
             self.monitor = "val_loss" if logs.get("has_validation") else "loss"
         self.best, self.best_epoch, self.best_state, self.wait = None, None, None, 0
         self.stop_training = False

@@ -20,19 +20,32 @@ An optional ``sample_weight`` of shape ``(N,)`` turns the mean into the weighted
 refused (``fit`` skips such a batch instead).
 
 Called directly (the README's four-line loop), a loss checks its inputs as PyTorch does:
-shapes, finite targets, labels in ``[0, C)`` and probability rows summing to 1 for
+an output of real floating numbers of shape ``(N, k)`` with N, k >= 1, a target and weights
+of the output's array library (lists become NumPy arrays next to a NumPy output), shapes,
+finite targets, labels in ``[0, C)`` and probability rows summing to 1 for
 ``CrossEntropyLoss``, targets in [0, 1] for both BCE losses and predictions in [0, 1] for
 ``BCELoss``; each error names the loss, the argument, the rule and the first offending value.
+A NaN or infinite output gives a NaN or infinite loss, as in PyTorch, without NumPy warnings.
 """
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
-from ._backend import Array, dtype_name, namespace, to_numpy
+from ._backend import Array, namespace, to_numpy
+from ._loss_checks import (
+    check_numeric,
+    check_range,
+    check_row_sums,
+    check_sample_weight,
+    check_weight_shape,
+    is_array,
+    library,
+    row_sum_tolerance,
+    same_library,
+)
 from .activations import Sigmoid
 
 _LOG_FLOOR = -100.0      # PyTorch's BCELoss clamps log(p) at -100: a floor, never log(0)
@@ -53,8 +66,40 @@ class Loss:
     link: str | None = None
 
     def __call__(self, output: Array, target: Array, sample_weight: Array | None = None):
+        output, target, sample_weight = self._as_arrays(output, target, sample_weight)
         self.check_inputs(output, target, sample_weight)
-        return self.value_and_grad(output, target, sample_weight)
+        # a non-finite output gives a NaN / inf loss, as in PyTorch, without NumPy's warnings
+        # (fit reports such a loss as a divergence)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self.value_and_grad(output, target, sample_weight)
+
+    def _as_arrays(self, output, target, sample_weight):
+        """``output`` must be an array; ``target`` and ``sample_weight`` may be lists or
+        scalars when ``output`` is a NumPy array (they become NumPy arrays), and must
+        otherwise be arrays of ``output``'s library."""
+        name = type(self).__name__
+        if not is_array(output):
+            raise TypeError(f"{name} output must be an array (the model's output), got "
+                            f"{type(output).__name__}")
+        if target is None:
+            raise TypeError(f"{name} target must be an array, got None")
+        named = {"target": target, "sample_weight": sample_weight}
+        for key, value in named.items():
+            if value is None:
+                continue
+            if not is_array(value):
+                if not isinstance(output, np.ndarray):
+                    raise TypeError(f"{name} {key} must be an array like output "
+                                    f"({type(output).__name__}), got {type(value).__name__}")
+                try:
+                    value = named[key] = np.asarray(value)
+                except (TypeError, ValueError) as error:
+                    raise TypeError(f"{name} {key} must be array-like, got "
+                                    f"{type(value).__name__}: {error}") from None
+            if not same_library(value, output):
+                raise TypeError(f"{name} {key} is a {library(value)} array but output is a "
+                                f"{library(output)} one: put both in the same library")
+        return output, named["target"], named["sample_weight"]
 
     def value_and_grad(self, output: Array, target: Array, sample_weight: Array | None = None):
         r"""Mean loss and :math:`\partial L/\partial \text{output}`, inputs NOT checked."""
@@ -77,26 +122,39 @@ class Loss:
         """Raise a ValueError / TypeError naming the loss, the argument, the rule and the first
         offending value.  Costs a few reductions over ``(N, k)``: nothing next to a layer's
         matrix product (``benchmarks/RESULTS.md``)."""
+        self._check_output(output)
         self._check_shapes(output, target, sample_weight)
-        if output.shape[0] == 0:
-            return
         self._check_target_values(target, output)
         if sample_weight is not None:
             check_sample_weight(sample_weight, output.dtype, owner=type(self).__name__)
 
-    def _check_shapes(self, output, target, sample_weight) -> None:
+    def _check_output(self, output) -> None:
+        """Real floating numbers of shape (N, k), N and k >= 1 (a mean over no element has
+        no value; integer or complex outputs are refused, as in PyTorch)."""
+        name = type(self).__name__
         if output.ndim != 2:
-            raise ValueError(f"{type(self).__name__} expected output of shape (N, k), "
-                             f"got {tuple(output.shape)}")
+            raise ValueError(f"{name} expected output of shape (N, k), got {tuple(output.shape)}")
+        if output.shape[0] == 0 or output.shape[1] == 0:
+            raise ValueError(f"{name} expected output of shape (N, k) with N >= 1 and k >= 1 "
+                             f"(the mean over no element is undefined), got {tuple(output.shape)}")
+        if isinstance(output, np.ndarray):
+            floating = output.dtype.kind == "f"
+        else:
+            floating = namespace(output).isdtype(output.dtype, "real floating")
+        if not floating:
+            raise TypeError(f"{name} output must hold real floating-point numbers (the model's "
+                            f"output), got dtype {output.dtype}")
+
+    def _check_shapes(self, output, target, sample_weight) -> None:
         if tuple(target.shape) != tuple(output.shape):
             raise ValueError(f"{type(self).__name__} expected target of shape "
                              f"{tuple(output.shape)} (same as output), got {tuple(target.shape)}")
-        _check_weight_shape(sample_weight, output.shape[0])
+        check_weight_shape(sample_weight, output.shape[0])
 
     def _check_target_values(self, target: Array, output: Array) -> None:
         """Every loss: finite numeric targets (subclasses narrow the range)."""
-        _check_numeric(type(self).__name__, "target", target)
-        _check_range(type(self).__name__, "target", target)
+        check_numeric(type(self).__name__, "target", target)
+        check_range(type(self).__name__, "target", target)
 
     def validate_target(self, y: np.ndarray, n_outputs: int) -> None:
         """Check a whole target array once, before training (labels, ranges, finiteness)."""
@@ -108,71 +166,6 @@ class Loss:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
-
-
-def check_sample_weight(sample_weight: Array, dtype: Any, *, owner: str = "loss") -> None:
-    r"""Weights of a weighted mean: finite, >= 0, and a sum > 0 that is finite in ``dtype``
-    (the mean :math:`\sum_n w_n \ell_n / \sum_n w_n` is undefined when no row counts)."""
-    xp = namespace(sample_weight)
-    _check_numeric(owner, "sample_weight", sample_weight)
-    _check_range(owner, "sample_weight", sample_weight, low=0.0)
-    with np.errstate(over="ignore"):                    # an overflow is reported below
-        total = float(xp.sum(xp.astype(sample_weight, dtype)))
-    if not total > 0:
-        raise ValueError(f"{owner} sample_weight sums to 0: the weighted mean Σ wₙ ℓₙ / Σ wₙ "
-                         "is undefined when no row has weight (fit skips such batches)")
-    if not math.isfinite(total):
-        raise ValueError(f"{owner} sample_weight sums to {total} in {_name(dtype)}: scale "
-                         "the weights down (the weighted mean does not change)")
-
-
-def _check_weight_shape(sample_weight, n: int) -> None:
-    if sample_weight is not None and tuple(sample_weight.shape) != (n,):
-        raise ValueError(f"sample_weight must have shape ({n},), "
-                         f"got {tuple(sample_weight.shape)}")
-
-
-def _check_numeric(owner: str, name: str, array: Array) -> None:
-    if isinstance(array, np.ndarray):                   # NumPy directly: the common, fast path
-        real = array.dtype.kind in "fiub"
-    else:
-        xp = namespace(array)
-        real = (xp.isdtype(array.dtype, "real floating") or xp.isdtype(array.dtype, "integral")
-                or xp.isdtype(array.dtype, "bool"))
-    if not real:
-        raise TypeError(f"{owner} {name} must hold real numbers, got dtype {array.dtype}")
-
-
-def _check_range(owner: str, name: str, array: Array, low: float = -math.inf,
-                 high: float = math.inf, *, allow_nan: bool = False) -> None:
-    """Raise unless every value is finite and in ``[low, high]``: two reductions on the fast
-    path; the first offending value and its index are looked up only to write the error.
-    ``allow_nan`` lets NaN through (a diverged model's output: the loss is then NaN)."""
-    if isinstance(array, np.ndarray):                   # NumPy directly: the fast path
-        if array.size == 0:
-            return
-        lo, hi = float(array.min()), float(array.max())
-    else:
-        if math.prod(array.shape) == 0:
-            return
-        xp = namespace(array)
-        if xp.isdtype(array.dtype, "bool"):
-            array = xp.astype(array, xp.int8)
-        lo, hi = float(xp.min(array)), float(xp.max(array))
-    if allow_nan:
-        if not (lo < low or hi > high):                  # NaN compares False: passes
-            return
-    elif math.isfinite(lo) and math.isfinite(hi) and low <= lo and hi <= high:
-        return
-    host = to_numpy(array)
-    finite = np.isfinite(host) if host.dtype.kind == "f" else np.ones(host.shape, bool)
-    bad = (~finite & ~(np.isnan(host) if allow_nan else False)) | (host < low) | (host > high)
-    index = tuple(int(i) for i in np.argwhere(bad)[0])
-    index_text = index[0] if len(index) == 1 else index
-    rule = "finite" if (low, high) == (-math.inf, math.inf) else \
-        f"in [{low:g}, {high:g}]" if high < math.inf else f"finite and >= {low:g}"
-    raise ValueError(f"{owner} {name} must be {rule}, got {host[index].item()!r} at index "
-                     f"{index_text}")
 
 
 class MSELoss(Loss):
@@ -205,12 +198,12 @@ class BCELoss(Loss):
         return losses, (output - target) / denom
 
     def _check_target_values(self, target, output):
-        _check_numeric(type(self).__name__, "target", target)
-        _check_range(type(self).__name__, "target", target, 0.0, 1.0)
+        check_numeric(type(self).__name__, "target", target)
+        check_range(type(self).__name__, "target", target, 0.0, 1.0)
         # probabilities in [0, 1] (as PyTorch); NaN passes: a diverged model's NaN output gives
         # a NaN loss, which fit reports as divergence
         if type(self) is BCELoss:
-            _check_range("BCELoss", "output (probabilities; pass logits to BCEWithLogitsLoss)",
+            check_range("BCELoss", "output (probabilities; pass logits to BCEWithLogitsLoss)",
                          output, 0.0, 1.0, allow_nan=True)
 
     def validate_target(self, y, n_outputs):
@@ -253,7 +246,7 @@ class CrossEntropyLoss(Loss):
         return super().value_and_grad(output, target, sample_weight)
 
     def _check_shapes(self, output, target, sample_weight):
-        if target.ndim != 1 or output.ndim != 2:
+        if target.ndim != 1:
             return super()._check_shapes(output, target, sample_weight)
         if not namespace(target).isdtype(target.dtype, "integral"):
             raise TypeError("CrossEntropyLoss expects integer class labels of shape (N,) "
@@ -261,24 +254,24 @@ class CrossEntropyLoss(Loss):
         if target.shape[0] != output.shape[0]:
             raise ValueError(f"CrossEntropyLoss expected {output.shape[0]} labels (one per "
                              f"row of output), got {target.shape[0]}")
-        _check_weight_shape(sample_weight, output.shape[0])
+        check_weight_shape(sample_weight, output.shape[0])
 
     def _check_target_values(self, target, output):
         n_classes = output.shape[1]
         if target.ndim == 1:                             # labels: integers in [0, C)
-            _check_range("CrossEntropyLoss", f"target labels (output has {n_classes} columns)",
+            check_range("CrossEntropyLoss", f"target labels (output has {n_classes} columns)",
                          target, 0, n_classes - 1)
             return
-        _check_numeric("CrossEntropyLoss", "target", target)
-        _check_range("CrossEntropyLoss", "target probabilities", target, low=0.0)
-        tolerance = _tolerance(target, output)
+        check_numeric("CrossEntropyLoss", "target", target)
+        check_range("CrossEntropyLoss", "target probabilities", target, low=0.0)
+        tolerance = row_sum_tolerance(target, output)
         if isinstance(target, np.ndarray):
             deviation = float(np.abs(target.sum(axis=1) - 1).max())
         else:
             xp = namespace(target)
             deviation = float(xp.max(xp.abs(xp.sum(xp.astype(target, output.dtype), axis=1) - 1)))
         if not deviation <= tolerance:                   # only then look for the row
-            _check_row_sums(to_numpy(target).sum(axis=1, dtype=np.float64), tolerance)
+            check_row_sums(to_numpy(target).sum(axis=1, dtype=np.float64), tolerance)
 
     @staticmethod
     def _from_labels(output: np.ndarray, labels: np.ndarray):
@@ -316,30 +309,14 @@ class CrossEntropyLoss(Loss):
                                  f"model with {n_outputs} outputs, got values from {y.min()} "
                                  f"to {y.max()}")
             return
+        if y.ndim == 2 and y.shape[1] == 1 and n_outputs > 1:
+            raise ValueError(f"CrossEntropyLoss expected integer labels of shape (N,) or "
+                             f"probabilities of shape (N, {n_outputs}), got a column of shape "
+                             f"{y.shape}: pass y.ravel() if it holds labels")
         super().validate_target(y, n_outputs)
         if np.any(y < 0):
             raise ValueError("CrossEntropyLoss probability targets must be >= 0")
-        _check_row_sums(y.sum(axis=1, dtype=np.float64), _tolerance(y))
-
-
-def _tolerance(*arrays) -> float:
-    """How far a probability row may sum from 1: √ε of the coarsest float dtype involved
-    (3.5e-4 in float32, 1.5e-8 in float64)."""
-    dtypes = [np.dtype(dtype_name(a)) for a in arrays]
-    return max((_SQRT_EPS[d] for d in dtypes if d in _SQRT_EPS), default=_SQRT_EPS[_F64])
-
-
-_F64 = np.dtype(np.float64)
-_SQRT_EPS = {np.dtype(t): math.sqrt(np.finfo(t).eps) for t in (np.float16, np.float32, np.float64)}
-
-
-def _check_row_sums(row_sums: np.ndarray, tolerance: float) -> None:
-    """CrossEntropyLoss's fused gradient A − Y holds only when each target row sums to 1."""
-    off = np.abs(row_sums - 1) > tolerance
-    if np.any(off):
-        row = int(np.argmax(off))
-        raise ValueError("CrossEntropyLoss target probabilities must sum to 1 in every row "
-                         f"(within {tolerance:.1e}), got {float(row_sums[row])!r} in row {row}")
+        check_row_sums(y.sum(axis=1, dtype=np.float64), row_sum_tolerance(y))
 
 
 def _numpy_labels(output, target) -> bool:
@@ -367,8 +344,3 @@ def get_loss(loss: Any) -> Loss:
     if not isinstance(loss, str) or loss.lower() not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; valid names: {', '.join(sorted(LOSSES))}")
     return LOSSES[loss.lower()]()
-
-
-def _name(dtype: Any) -> str:
-    """``"float32"`` for NumPy's, PyTorch's (``torch.float32``) or any library's dtype."""
-    return str(dtype).rsplit(".", 1)[-1]

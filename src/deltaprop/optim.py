@@ -14,19 +14,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import Array, namespace, to_namespace, to_numpy
-
-
-def _check_number(owner: str, name: str, value: Any, *, low: float, high: float = math.inf,
-                  low_open: bool = False, high_open: bool = True) -> float:
-    """Raise a ValueError naming ``owner``'s ``name``, the allowed interval and the value."""
-    ok = (not isinstance(value, bool) and isinstance(value, (int, float, np.floating))
-          and math.isfinite(value)
-          and (value > low if low_open else value >= low)
-          and (value < high if high_open else value <= high))
-    if not ok:
-        interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
-        raise ValueError(f"{owner} {name} must be a finite number in {interval}, got {value!r}")
-    return float(value)
+from .validation import check_flag, check_number
 
 
 class Optimizer:
@@ -43,7 +31,7 @@ class Optimizer:
             raise TypeError(f"{type(self).__name__} expects a deltaprop model (a Sequential), "
                             f"got {type(model).__name__}")
         self.model = model
-        self.lr = _check_number(type(self).__name__, "lr", lr, low=0.0)
+        self.lr = check_number(type(self).__name__, "lr", lr, low=0.0)
         self.state: dict[str, dict[str, Any]] = {}
 
     def step(self) -> None:
@@ -71,10 +59,15 @@ class Optimizer:
 
     @property
     def steps_out_of_place(self) -> bool:
-        """True when ``updated`` computes what ``step`` would: not for a subclass that
-        overrides ``step`` or ``update`` (it may write into its arrays in place)."""
+        """True when ``updated`` computes what ``step`` would and writes into no array it was
+        given: the base ``step``, ``update`` and ``updated`` around a ``_change`` whose class
+        declares ``pure_change = True`` (SGD's, Adam's).  A subclass that overrides
+        ``_change`` without that promise may write into its state arrays in place: ``fit``
+        then guards its steps with copies."""
         cls = type(self)
-        return cls.step is Optimizer.step and cls.update is Optimizer.update
+        owner = next(klass for klass in cls.__mro__ if "_change" in vars(klass))
+        return (cls.step is Optimizer.step and cls.update is Optimizer.update
+                and cls.updated is Optimizer.updated and vars(owner).get("pure_change", False))
 
     def _change(self, state: dict, param: Array, grad: Array):  # pragma: no cover
         raise NotImplementedError(f"{type(self).__name__} must define update or _change")
@@ -109,14 +102,17 @@ class SGD(Optimizer):
     \delta y^\top` is the same update with :math:`\Delta W = -\eta v` and :math:`\mu = \alpha`.
     """
 
+    pure_change = True      # _change puts new arrays in the state (fit steps out of place)
+
     def __init__(self, model: Any, lr: float = 0.01, momentum: float = 0.0,
                  nesterov: bool = False, weight_decay: float = 0.0,
                  dampening: float = 0.0) -> None:
         super().__init__(model, lr)
-        self.momentum = _check_number("SGD", "momentum", momentum, low=0.0, high=1.0)
-        self.weight_decay = _check_number("SGD", "weight_decay", weight_decay, low=0.0)
-        self.dampening = _check_number("SGD", "dampening", dampening, low=0.0, high=1.0,
+        self.momentum = check_number("SGD", "momentum", momentum, low=0.0, high=1.0)
+        self.weight_decay = check_number("SGD", "weight_decay", weight_decay, low=0.0)
+        self.dampening = check_number("SGD", "dampening", dampening, low=0.0, high=1.0,
                                        high_open=False)
+        nesterov = check_flag("SGD", "nesterov", nesterov)
         if nesterov and (self.momentum == 0 or self.dampening != 0):
             raise ValueError("SGD nesterov=True needs momentum > 0 and dampening = 0, got "
                              f"momentum={momentum!r}, dampening={dampening!r}")
@@ -150,16 +146,18 @@ class Adam(Optimizer):
     ``weight_decay`` adds :math:`\lambda W` to the gradient (L2); ``AdamW`` decouples it.
     """
 
+    pure_change = True      # _change puts new arrays in the state (fit steps out of place)
+
     def __init__(self, model: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0) -> None:
         super().__init__(model, lr)
         name = type(self).__name__
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        if not isinstance(betas, (tuple, list, np.ndarray)) or len(betas) != 2:
             raise ValueError(f"{name} betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_check_number(name, "betas[0]", betas[0], low=0.0, high=1.0),
-                      _check_number(name, "betas[1]", betas[1], low=0.0, high=1.0))
-        self.eps = _check_number(name, "eps", eps, low=0.0)
-        self.weight_decay = _check_number(name, "weight_decay", weight_decay, low=0.0)
+        self.betas = (check_number(name, "betas[0]", betas[0], low=0.0, high=1.0),
+                      check_number(name, "betas[1]", betas[1], low=0.0, high=1.0))
+        self.eps = check_number(name, "eps", eps, low=0.0)
+        self.weight_decay = check_number(name, "weight_decay", weight_decay, low=0.0)
 
     def _change(self, state, param, grad):
         beta1, beta2 = self.betas

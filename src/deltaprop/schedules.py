@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .optim import Optimizer, _check_number
+from .optim import Optimizer
+from .validation import check_integer, check_number
 
 
 class Schedule:
@@ -31,9 +32,18 @@ class Schedule:
         self.last_epoch = 0
 
     def step(self, metric: float | None = None) -> None:
-        """Advance one epoch and set the optimiser's ``lr``."""
+        """Advance one epoch and set the optimiser's ``lr``; a value that is not a finite
+        number >= 0 (``gamma ** t`` overflowing) is refused with the optimiser unchanged."""
+        try:
+            lr = self.lr_at(self.last_epoch + 1)
+        except OverflowError:
+            lr = math.inf
+        if not (math.isfinite(lr) and lr >= 0):
+            raise ValueError(f"{type(self).__name__} would set the learning rate to {lr} at "
+                             f"epoch {self.last_epoch + 1} (from lr={self.base_lr:g}): choose "
+                             "settings that keep it finite")
         self.last_epoch += 1
-        self.optimizer.lr = self.lr_at(self.last_epoch)
+        self.optimizer.lr = lr
 
     def lr_at(self, epoch: int) -> float:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -50,10 +60,8 @@ class StepLR(Schedule):
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1) -> None:
         super().__init__(optimizer)
-        if isinstance(step_size, bool) or not isinstance(step_size, int) or step_size < 1:
-            raise ValueError(f"StepLR step_size must be an integer >= 1, got {step_size!r}")
-        self.step_size = step_size
-        self.gamma = _check_number("StepLR", "gamma", gamma, low=0.0, low_open=True)
+        self.step_size = check_integer("StepLR", "step_size", step_size, low=1)
+        self.gamma = check_number("StepLR", "gamma", gamma, low=0.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** (epoch // self.step_size)
@@ -64,7 +72,7 @@ class ExponentialLR(Schedule):
 
     def __init__(self, optimizer: Optimizer, gamma: float) -> None:
         super().__init__(optimizer)
-        self.gamma = _check_number("ExponentialLR", "gamma", gamma, low=0.0, low_open=True)
+        self.gamma = check_number("ExponentialLR", "gamma", gamma, low=0.0, low_open=True)
 
     def lr_at(self, epoch: int) -> float:
         return self.base_lr * self.gamma ** epoch
@@ -75,10 +83,8 @@ class CosineAnnealingLR(Schedule):
 
     def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0) -> None:
         super().__init__(optimizer)
-        if isinstance(T_max, bool) or not isinstance(T_max, int) or T_max < 1:
-            raise ValueError(f"CosineAnnealingLR T_max must be an integer >= 1, got {T_max!r}")
-        self.T_max = T_max
-        self.eta_min = _check_number("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
+        self.T_max = check_integer("CosineAnnealingLR", "T_max", T_max, low=1)
+        self.eta_min = check_number("CosineAnnealingLR", "eta_min", eta_min, low=0.0)
 
     def lr_at(self, epoch: int) -> float:
         cosine = (1 + math.cos(math.pi * epoch / self.T_max)) / 2
@@ -100,15 +106,12 @@ class ReduceLROnPlateau(Schedule):
         if mode not in ("min", "max"):
             raise ValueError(f"ReduceLROnPlateau mode must be 'min' or 'max', got {mode!r}")
         self.mode = mode
-        self.factor = _check_number("ReduceLROnPlateau", "factor", factor, low=0.0, high=1.0,
+        self.factor = check_number("ReduceLROnPlateau", "factor", factor, low=0.0, high=1.0,
                                     low_open=True)
-        for name, value in (("patience", patience), ("cooldown", cooldown)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"ReduceLROnPlateau {name} must be an integer >= 0, "
-                                 f"got {value!r}")
-        self.patience, self.cooldown = patience, cooldown
-        self.threshold = _check_number("ReduceLROnPlateau", "threshold", threshold, low=0.0)
-        self.min_lr = _check_number("ReduceLROnPlateau", "min_lr", min_lr, low=0.0)
+        self.patience = check_integer("ReduceLROnPlateau", "patience", patience, low=0)
+        self.cooldown = check_integer("ReduceLROnPlateau", "cooldown", cooldown, low=0)
+        self.threshold = check_number("ReduceLROnPlateau", "threshold", threshold, low=0.0)
+        self.min_lr = check_number("ReduceLROnPlateau", "min_lr", min_lr, low=0.0)
         self.best = math.inf if mode == "min" else -math.inf
         self.bad_epochs = 0
         self.cooldown_left = 0
@@ -121,8 +124,12 @@ class ReduceLROnPlateau(Schedule):
     def step(self, metric: float | None = None) -> None:
         if metric is None:
             raise ValueError("ReduceLROnPlateau.step needs the monitored metric, got None")
+        try:
+            metric = float(metric)
+        except (TypeError, ValueError):
+            raise TypeError(f"ReduceLROnPlateau.step needs the monitored metric as a number, "
+                            f"got {type(metric).__name__} {metric!r}") from None
         self.last_epoch += 1
-        metric = float(metric)
         if self._improved(metric):
             self.best, self.bad_epochs = metric, 0
         else:
@@ -131,5 +138,7 @@ class ReduceLROnPlateau(Schedule):
             self.cooldown_left -= 1
             self.bad_epochs = 0
         if self.bad_epochs > self.patience:
-            self.optimizer.lr = max(self.optimizer.lr * self.factor, self.min_lr)
+            # never up (PyTorch: only a decrease is applied), e.g. when min_lr > lr
+            self.optimizer.lr = min(self.optimizer.lr,
+                                    max(self.optimizer.lr * self.factor, self.min_lr))
             self.cooldown_left, self.bad_epochs = self.cooldown, 0

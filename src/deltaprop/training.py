@@ -16,17 +16,26 @@ data and diverging runs from producing silent garbage.
 from __future__ import annotations
 
 import math
+from numbers import Real
 from typing import Any
 
 import numpy as np
 
 from ._backend import Array, namespace, to_namespace, to_numpy
+from ._step_guard import StepGuard, first_non_finite
 from .callbacks import Callback, EarlyStopping, History
 from .losses import BCELoss, CrossEntropyLoss, Loss, MSELoss, get_loss
 from .metrics import accuracy, labels_from_output, r2, r2_from_sums
 from .optim import Optimizer, get_optimizer
 from .schedules import Schedule
-from .validation import as_array, check_data, check_features, check_weights, positive_int
+from .validation import (
+    as_array,
+    check_data,
+    check_features,
+    check_flag,
+    check_weights,
+    positive_int,
+)
 
 # rows per forward pass in predict/evaluate: bounded memory, and each chunk's activations
 # stay near the cache (1024 rows of 784-256-128-10: 0.94x the time of 4096-row chunks)
@@ -91,7 +100,10 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         interrupted run: the result is then bit for bit that of an uninterrupted run).
 
     Every argument is checked before the first step, and the model is left in evaluation
-    mode however ``fit`` ends (returned, raised, interrupted).
+    mode however ``fit`` ends (returned, raised, interrupted).  The steps may put new arrays
+    in the layers while training (callbacks should read ``layer.params`` afresh); when ``fit``
+    ends, the trained values are in the arrays the layers held when it began, and the layers
+    hold those arrays again (an array a callback put in is replaced the same way).
 
     Raises
     ------
@@ -100,9 +112,7 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         (the loss before it being finite); the message names the epoch and batch, and the
         model and optimiser state are those from before that step, bit for bit.
     """
-    if not (hasattr(model, "parameter_refs") and hasattr(model, "eval")):
-        raise TypeError(f"model must be a deltaprop model (a Sequential), "
-                        f"got {type(model).__name__}")
+    _check_model(model)
     arrays = [(layer, key, layer.params[key]) for _, layer, key in model.parameter_refs()]
     try:
         return _fit(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
@@ -115,15 +125,30 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         _back_in_place(arrays)
 
 
+def _check_model(model) -> None:
+    """A deltaprop model with at least one ``Dense`` layer (its features and dtype)."""
+    if not (hasattr(model, "parameter_refs") and hasattr(model, "eval")
+            and hasattr(model, "dense_layers")):
+        raise TypeError(f"model must be a deltaprop model (a Sequential), "
+                        f"got {type(model).__name__}")
+    if not model.dense_layers:
+        raise ValueError(f"model must have at least one Dense layer (its weights are what is "
+                         f"trained, and its in_features what X must have), got {model!r}")
+
+
 def _back_in_place(arrays) -> None:
     """The trained values into the parameter arrays the layers held when ``fit`` began (the
-    guarded steps put new arrays in the layers): references taken before ``fit`` see them."""
+    guarded steps put new arrays in the layers): references taken before ``fit`` see them.
+    Layers that share one array at the end (tied during ``fit``) still share one."""
+    put_back: dict[int, Any] = {}                        # id(current array) -> its home
     for layer, key, array in arrays:
-        current = layer.params[key]
-        if current is not array and tuple(current.shape) == tuple(array.shape) \
-                and type(current) is type(array) and current.dtype == array.dtype:
+        current = layer.params.get(key)                  # a callback may have changed anything
+        if id(current) in put_back:
+            layer.params[key] = put_back[id(current)]
+        elif current is not array and type(current) is type(array) \
+                and tuple(current.shape) == tuple(array.shape) and current.dtype == array.dtype:
             array[...] = current
-            layer.params[key] = array
+            layer.params[key] = put_back[id(current)] = array
 
 
 def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, validation_data,
@@ -140,18 +165,14 @@ def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, val
     metric = _resolve_metric(metric, loss)
     callbacks = _check_callbacks(callbacks, early_stopping)
     _check_schedule(schedule, optimizer)
+    broken = None if resume is not None else first_non_finite(model.named_parameters())
+    if broken is not None:                         # (a resume replaces the weights)
+        raise ValueError(f"model parameter {broken!r} holds NaN or Inf before training: "
+                         "re-initialise the model (or load finite weights)")
 
-    X, y = check_data(model, X, y, loss)
-    weights = None if sample_weight is None else check_weights(sample_weight, X.shape[0],
-                                                               model.dtype)
     rng = _generator(seed)
-    rows = None                                  # validation_split on NumPy: training rows of X
-    if validation_split:
-        X, y, rows, weights, validation_data = _split(X, y, weights, validation_split, rng)
-    if validation_data is not None:
-        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-            raise ValueError("validation_data must be a pair (X_val, y_val)")
-        validation_data = check_data(model, *validation_data, loss, name="validation_data")
+    X, y, rows, weights, validation_data = _training_data(
+        model, X, y, loss, sample_weight, validation_split, validation_data, rng)
     _check_monitors(callbacks, _logged_keys(metric, loss, validation_data is not None))
 
     batches = _Batches(X, y, weights, rows, batch_size)
@@ -188,6 +209,22 @@ def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, val
     return history
 
 
+def _training_data(model, X, y, loss, sample_weight, validation_split, validation_data, rng):
+    """Checked ``X``, ``y``, the training ``rows`` of ``X`` (``validation_split`` on NumPy
+    data, else None), the row weights and the checked validation pair (or None)."""
+    X, y = check_data(model, X, y, loss)
+    weights = None if sample_weight is None else check_weights(sample_weight, X.shape[0],
+                                                               model.dtype)
+    rows = None
+    if validation_split:
+        X, y, rows, weights, validation_data = _split(X, y, weights, validation_split, rng)
+    if validation_data is not None:
+        if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+            raise ValueError("validation_data must be a pair (X_val, y_val)")
+        validation_data = check_data(model, *validation_data, loss, name="validation_data")
+    return X, y, rows, weights, validation_data
+
+
 class _Run:
     """The epoch loop of one ``fit`` call: the optimiser steps, the logs, the callbacks."""
 
@@ -200,7 +237,7 @@ class _Run:
         # the public call checks every batch on the host (cheap); on other array libraries the
         # data were checked once and each check would wait for the device
         self.compute = loss if batches.on_host else loss.value_and_grad
-        self.guard = _StepGuard(model, optimizer)
+        self.guard = StepGuard(model, optimizer)
         self.ss_tot = batches.total_sum_of_squares() if metric == "r2" else None
 
     def epoch(self, epoch: int) -> bool:
@@ -255,7 +292,15 @@ class _Run:
 
         A non-finite loss, or a finite loss whose step leaves a non-finite parameter, raises
         ``TrainingDivergedError`` with the model and optimiser as they were before the step.
+        A learning rate that a callback set to NaN, inf or < 0 is refused before the step.
         """
+        lr = self.optimizer.lr
+        if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, Real) \
+                or not (math.isfinite(lr) and lr >= 0):
+            epoch, batch = where
+            raise ValueError(f"{type(self.optimizer).__name__} lr is {lr!r} at epoch {epoch}, "
+                             f"batch {batch}: a learning rate must be a finite number >= 0 "
+                             "(a callback set it?); no step was taken")
         with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
             output = self.model.forward(xb)
             if wb is not None and not float(namespace(wb).sum(wb)) > 0:
@@ -263,6 +308,13 @@ class _Run:
             value, grad = self.compute(output, yb, wb)
         value = float(value)
         if not math.isfinite(value):
+            broken = first_non_finite(self.model.named_parameters())
+            if broken is not None:                       # not a step's doing: no lr advice
+                epoch, batch = where
+                raise TrainingDivergedError(
+                    f"loss became {value} at epoch {epoch}, batch {batch}: parameter "
+                    f"{broken!r} was already NaN or infinite before this step (set outside "
+                    "the optimiser, e.g. by a callback)")
             raise self._diverged(f"loss became {value}", where)
         self.model.backward(grad, input_grad=False)
         bad = self.guard.step()
@@ -277,99 +329,6 @@ class _Run:
             f"{what} at epoch {epoch}, batch {batch} of {self.batches.n_batches}; training "
             "stopped and the model keeps the weights from before this step "
             f"(try a smaller learning rate than {self.optimizer.lr:g})")
-
-
-class _StepGuard:
-    """``optimizer.step()``, undone bit for bit when it leaves a non-finite parameter (or is
-    interrupted half-way): the model and optimiser state are then those from before it.
-
-    SGD, Adam and AdamW step out of place (``Optimizer.updated``): the new arrays are checked
-    before they replace the old ones, so the guard costs one finiteness pass over the new
-    parameters.  An optimiser that updates in place (a subclass overriding ``update`` or
-    ``step``) is guarded by copies of its parameters and state taken before the step, into
-    buffers reused from step to step (``benchmarks/RESULTS.md``).
-    """
-
-    def __init__(self, model, optimizer) -> None:
-        self.model, self.optimizer = model, optimizer
-        self.buffers: dict[tuple[str, ...], Array] = {}
-
-    def step(self) -> str | None:
-        """Take the step; return the name of a non-finite parameter (step undone) or None."""
-        state = {name: dict(slot) for name, slot in self.optimizer.state.items()}
-        if self.optimizer.steps_out_of_place:
-            return self._step_out_of_place(state)
-        params = {name: self._copy(("param", name), layer.params[key])
-                  for name, layer, key in self.model.parameter_refs()}
-        state = {name: {key: self._copy((name, key), value) if hasattr(value, "shape")
-                        else value for key, value in slot.items()}
-                 for name, slot in state.items()}
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):   # reported by the caller
-                self.optimizer.step()
-            bad = _first_non_finite(self.model.named_parameters())
-        except BaseException:            # e.g. Ctrl-C between two parameters: no half step
-            self._restore(params, state)
-            raise
-        if bad is not None:
-            self._restore(params, state)
-        return bad
-
-    def _step_out_of_place(self, state: dict) -> str | None:
-        """New parameter arrays first, checked, and only then put in the layers."""
-        new = []
-        try:
-            with np.errstate(over="ignore", invalid="ignore"):   # reported by the caller
-                for name, layer, key in self.model.parameter_refs():
-                    slot = self.optimizer.state.setdefault(name, {})
-                    value = self.optimizer.updated(slot, layer.params[key], layer.grads[key])
-                    new.append((name, layer, key, value))
-        except BaseException:            # e.g. Ctrl-C between two parameters
-            self.optimizer.state = state
-            raise
-        bad = _first_non_finite((name, value) for name, _, _, value in new)
-        if bad is not None:
-            self.optimizer.state = state                 # the old arrays, never written
-            return bad
-        for _, layer, key, value in new:
-            layer.params[key] = value
-        return None
-
-    def _copy(self, key: tuple[str, ...], array):
-        self.buffers[key] = _keep(self.buffers.get(key), array)
-        return self.buffers[key]
-
-    def _restore(self, params: dict, state: dict) -> None:
-        """Put back copied parameters (in place) and optimiser state."""
-        for name, layer, key in self.model.parameter_refs():
-            layer.params[key][...] = params[name]
-        self.optimizer.state = {name: {key: _keep(None, value) if hasattr(value, "shape")
-                                       else value for key, value in slot.items()}
-                                for name, slot in state.items()}
-
-
-def _first_non_finite(named_arrays) -> str | None:
-    """The name of the first array holding NaN or Inf, or None."""
-    for name, value in named_arrays:
-        if isinstance(value, np.ndarray):                # NumPy itself: 2x faster than a wrapper
-            finite = np.isfinite(value).all()
-        else:
-            xp = namespace(value)
-            finite = xp.all(xp.isfinite(value))
-        if not bool(finite):
-            return name
-    return None
-
-
-def _keep(buffer, array):
-    """A copy of ``array``: into ``buffer`` when it is a NumPy array of the same shape."""
-    if isinstance(array, np.ndarray):
-        if isinstance(buffer, np.ndarray) and buffer.shape == array.shape \
-                and buffer.dtype == array.dtype:
-            np.copyto(buffer, array)
-            return buffer
-        return array.copy()
-    return namespace(array).asarray(array, copy=True)
 
 
 class _Batches:
@@ -422,6 +381,7 @@ def predict(model, X, *, batch_size: int | None = None) -> Array:
     ``batch_size`` rows per forward pass: by default ``PREDICT_CHUNK`` (1024) for NumPy
     arrays and ``DEVICE_PREDICT_CHUNK`` (65536) for other array libraries.
     """
+    _check_model(model)
     X = as_array(X, "X")
     check_features(model, X, "X")
     if batch_size is None:
@@ -462,6 +422,7 @@ def evaluate(model, X, y, *, loss: Any, metric: str | None = "auto") -> dict[str
     """Mean loss and metric (``accuracy`` or ``r2``, plus ``mse`` for regression) on ``(X, y)``."""
     loss = get_loss(loss)
     metric = _resolve_metric(metric, loss)
+    _check_model(model)
     X, y = check_data(model, X, y, loss)
     output = predict(model, X)
     value, _ = loss(output, y)
@@ -494,13 +455,12 @@ def _check_loop(epochs, batch_size, validation_split, validation_data, shuffle):
     """The loop's settings: ``(epochs, batch_size)`` as ints (``batch_size`` may be None)."""
     epochs = positive_int("epochs", epochs)
     batch_size = None if batch_size is None else positive_int("batch_size", batch_size)
-    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float)) \
-            or not 0 <= validation_split < 1:
+    if isinstance(validation_split, (bool, np.bool_)) \
+            or not isinstance(validation_split, Real) or not 0 <= validation_split < 1:
         raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
     if validation_data is not None and validation_split:
         raise ValueError("pass validation_data or validation_split, not both")
-    if not isinstance(shuffle, (bool, np.bool_)):
-        raise TypeError(f"shuffle must be True or False, got {shuffle!r}")
+    check_flag("", "shuffle", shuffle)
     return epochs, batch_size
 
 
@@ -559,7 +519,8 @@ def _logged_keys(metric: str | None, loss: Loss, has_validation: bool) -> list[s
 
 def _check_monitors(callbacks: list[Callback], keys: list[str]) -> None:
     for callback in callbacks:
-        monitor = getattr(callback, "monitor", None)
+        monitor = None if getattr(callback, "default_monitor", False) \
+            else getattr(callback, "monitor", None)       # None: fit picks a logged key
         if isinstance(callback, EarlyStopping) and monitor is not None and monitor not in keys:
             hint = " (val_ keys need validation_data or validation_split)" \
                 if monitor.startswith("val_") and "val_loss" not in keys else ""

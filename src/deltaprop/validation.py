@@ -7,11 +7,13 @@ the loss's finiteness).
 
 from __future__ import annotations
 
+import math
+from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
-from ._backend import Array, is_foreign_array, namespace, to_namespace, to_numpy
+from ._backend import Array, dtype_name, is_foreign_array, namespace, to_namespace, to_numpy
 from .losses import Loss
 
 
@@ -31,9 +33,12 @@ def check_data(model, X, y, loss: Loss, *, name: str = "X") -> tuple[Array, Arra
     integer_labels = loss.link == "softmax" and host_y.ndim == 1 and host_y.dtype.kind in "iu"
     if host_y.ndim == 1 and loss.link != "softmax":     # softmax losses take (N,) labels only
         host_y = host_y.reshape(-1, 1)                   # (N,) -> (N, 1) for one output
+    if host_y.dtype.kind == "f" and host_y.ndim == 2:    # targets in the model's float dtype,
+        check_dtype_range(host_y, model.dtype, y_name)   # checked as training will see them
+        host_y = host_y.astype(model.dtype, copy=False)
     loss.validate_target(host_y, model.out_features)
     if not integer_labels:
-        host_y = host_y.astype(model.dtype, copy=False)  # targets in the model's float dtype
+        host_y = host_y.astype(model.dtype, copy=False)
     y = host_y if isinstance(X, np.ndarray) else to_namespace(host_y, like=X)
     return X, y
 
@@ -87,18 +92,49 @@ def check_finite(array, name: str, chunk_elements: int = 1 << 20) -> None:
 
 
 def check_features(model, X, name: str) -> None:
+    """``X`` has the model's number of features, and values its dtype can hold (the model
+    casts each batch to it: 1e300 would become inf in float32)."""
     if X.shape[1] != model.in_features:
         first = model.dense_layers[0]
         raise ValueError(f"{name} has {X.shape[1]} features per row but the model's first layer "
                          f"{first!r} expects {model.in_features}: got shape {tuple(X.shape)}, "
                          f"expected (N, {model.in_features})")
+    check_dtype_range(X, model.dtype, name)
+
+
+def check_dtype_range(array, dtype: Any, name: str, chunk_elements: int = 1 << 20) -> None:
+    """Raise if a floating ``array`` holds a value beyond the range of the narrower floating
+    ``dtype`` it will be cast to, reading it (or a memmap) chunk by chunk."""
+    dtype = np.dtype(dtype)
+    source = np.dtype(dtype_name(array)) if not isinstance(array, np.ndarray) else array.dtype
+    if source.kind != "f" or dtype.kind != "f" or source.itemsize <= dtype.itemsize:
+        return
+    limit = float(np.finfo(dtype).max)
+    if not isinstance(array, np.ndarray):
+        xp = namespace(array)
+        if float(xp.max(xp.abs(array))) > limit:
+            raise ValueError(f"{name} holds values beyond the range of the model's {dtype} "
+                             f"(|x| > {limit:.3g}): scale the data or train in float64")
+        return
+    rows = max(1, chunk_elements // max(1, int(np.prod(array.shape[1:]))))
+    for start in range(0, array.shape[0], rows):
+        block = np.abs(array[start:start + rows])
+        if float(block.max()) > limit:
+            where = tuple(int(i) for i in np.argwhere(block > limit)[0])
+            raise ValueError(f"{name} holds {float(array[start + where[0]][where[1:]])!r} at "
+                             f"index {(where[0] + start, *where[1:])}, beyond the range of the "
+                             f"model's {dtype} (|x| <= {limit:.3g}): scale the data or train in "
+                             "float64")
 
 
 def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:
     """``n`` finite weights >= 0, not all zero, as ``dtype`` (the model's: the loss computes
     its weighted mean in it, so a weight too large or too small for it is caught here)."""
     try:
-        weights = np.asarray(sample_weight, dtype=np.float64)
+        weights = np.asarray(sample_weight)
+        if weights.dtype.kind not in "fiub":            # complex, object, str: no silent cast
+            raise TypeError(f"dtype {weights.dtype}")
+        weights = weights.astype(np.float64)
     except (TypeError, ValueError) as error:
         raise TypeError(f"sample_weight must be {n} numbers, got "
                         f"{type(sample_weight).__name__}: {error}") from None
@@ -124,6 +160,44 @@ def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:
 
 
 def positive_int(name: str, value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    return check_integer("", name, value, low=1)
+
+
+def check_number(owner: str, name: str, value: Any, *, low: float, high: float = math.inf,
+                  low_open: bool = False, high_open: bool = True) -> float:
+    """``value`` as a float, or a ValueError naming ``owner``'s ``name``, the allowed interval
+    and the value (``owner`` may be "": the message then starts with ``name``).
+
+    Any real number is accepted (``np.float32(0.1)``, ``np.int64(1)``), not a bool."""
+    ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, Real)
+          and math.isfinite(value)
+          and (value > low if low_open else value >= low)
+          and (value < high if high_open else value <= high))
+    if not ok:
+        interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
+        raise ValueError(f"{_prefix(owner)}{name} must be a finite number in {interval}, got "
+                         f"{value!r}")
+    return float(value)
+
+
+def check_integer(owner: str, name: str, value: Any, *, low: int,
+                  rule: str | None = None) -> int:
+    """An integer >= ``low`` (``np.int64`` too, not a bool) as a Python int, or a ValueError
+    naming ``owner``'s ``name``, the rule (``rule`` overrides its text) and the value."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < low:
+        raise ValueError(f"{_prefix(owner)}{name} must be {rule or f'an integer >= {low}'}, "
+                         f"got {value!r}")
     return int(value)
+
+
+def check_flag(owner: str, name: str, value: Any) -> bool:
+    """``True`` / ``False`` (NumPy's too) as a Python bool, or a TypeError naming the value:
+    ``"no"`` or ``0`` are not flags."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{_prefix(owner)}{name} must be True or False, got {value!r}")
+    return bool(value)
+
+
+def _prefix(owner: str) -> str:
+    return f"{owner} " if owner else ""
+

@@ -182,7 +182,13 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
         return self._partial_fit(X, y, sample_weight)
 
     def _targets(self, y, *, reset, classes=None):
-        targets = np.asarray(y, dtype=self.dtype)
+        with np.errstate(over="ignore"):                  # reported just below
+            targets = np.asarray(y, dtype=self.dtype)
+        if not np.all(np.isfinite(targets)):
+            index = int(np.argmax(~np.isfinite(targets).reshape(-1)))
+            raise ValueError(f"{type(self).__name__}: y holds {float(np.ravel(y)[index])!r} (flat "
+                             f"index {index}), beyond the range of the network's {self.dtype}: "
+                             "scale the targets (e.g. StandardScaler) or use dtype='float64'")
         targets = targets.reshape(-1, 1) if targets.ndim == 1 else targets
         if reset:
             self._n_outputs = targets.shape[1]

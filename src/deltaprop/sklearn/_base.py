@@ -4,9 +4,10 @@ stopping on the validation loss, and scikit-learn's ``(in, out)`` weight layout.
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 
@@ -29,7 +30,7 @@ from .._backend import resolve_dtype
 from ..model import mlp
 from ..optim import SGD, Adam, AdamW
 from ..training import predict as _engine_predict
-from ..validation import check_weights
+from ..validation import check_dtype_range, check_integer, check_number, check_weights
 
 _SOLVERS = ("adam", "adamw", "sgd")
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
@@ -40,23 +41,6 @@ _NUMBERS = (("alpha", 0.0, math.inf, False, True), ("tol", 0.0, math.inf, False,
             ("validation_fraction", 0.0, 1.0, True, True),
             ("momentum", 0.0, 1.0, False, False),
             ("beta_1", 0.0, 1.0, False, True), ("beta_2", 0.0, 1.0, False, True))
-
-
-def _integer(estimator, name: str, *, low: int, rule: str | None = None) -> None:
-    value = getattr(estimator, name)
-    if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
-        estimator._refuse(name, rule or f"an integer >= {low}", value)
-
-
-def _number(estimator, name: str, low: float, high: float, low_open: bool,
-            high_open: bool) -> None:
-    value = getattr(estimator, name)
-    ok = (not isinstance(value, bool) and isinstance(value, Real) and math.isfinite(value)
-          and (value > low if low_open else value >= low)
-          and (value < high if high_open else value <= high))
-    if not ok:
-        interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
-        estimator._refuse(name, f"a finite number in {interval}", value)
 
 
 class _BaseMLP(BaseEstimator):
@@ -110,9 +94,30 @@ class _BaseMLP(BaseEstimator):
         return self._fit(X, y, sample_weight, incremental=True, classes=classes)
 
     def _fit(self, X, y, sample_weight, *, incremental: bool, classes):
+        """Check, encode, train.  However it fails, a ``fit`` leaves the estimator unfitted
+        and a ``partial_fit`` of a fitted one leaves it as it was before the call."""
         first = not (incremental and hasattr(self, "model_"))
+        saved = None if first else self._fitted_state()
+        self._incremental_from = None if first else self.n_iter_
+        try:
+            X, targets, weights = self._prepare(X, y, sample_weight, first=first,
+                                                incremental=incremental, classes=classes)
+            self._run_epochs(X, targets, weights, epochs=1 if incremental else self.max_iter,
+                             incremental=incremental)
+        except Exception:
+            if first:                                 # no half-trained estimator left behind
+                self._forget_fit()
+            else:                                     # partial_fit: back to before this call
+                self._restore_fitted_state(saved)
+            raise
+        return self
+
+    def _prepare(self, X, y, sample_weight, *, first: bool, incremental: bool, classes):
+        """Validated ``X``, the encoded targets and the row weights; a new network when
+        ``first``."""
         X, y = validate_data(self, X, y, multi_output=True, dtype=(np.float64, np.float32),
                              y_numeric=isinstance(self, RegressorMixin), reset=first)
+        check_dtype_range(X, self.dtype, "X")           # 1e300 would be inf in float32
         if y.ndim == 2 and y.shape[1] == 1:
             y = column_or_1d(y, warn=True)
         if sample_weight is not None:
@@ -123,14 +128,26 @@ class _BaseMLP(BaseEstimator):
         targets, n_outputs = self._targets(y, reset=first, classes=classes)
         if first:
             self._initialize(X.shape[1], n_outputs)
-        try:
-            self._run_epochs(X, targets, weights, epochs=1 if incremental else self.max_iter,
-                             incremental=incremental)
-        except Exception:
-            if first:                                 # no half-trained estimator left behind
-                self._forget_fit()
-            raise
-        return self
+        return X, targets, weights
+
+    def _fitted_state(self) -> dict:
+        """Copies of everything a ``partial_fit`` epoch changes (weights, optimiser state,
+        counters, curves, random generator)."""
+        return copy.deepcopy({"model": self.model_.state_dict(),
+                              "optimizer": self._optimizer.state_dict(),
+                              "rng": self._rng.bit_generator.state,
+                              "fitted": {name: value for name, value in vars(self).items()
+                                         if name.endswith("_") and name != "model_"
+                                         and not name.startswith("__")},
+                              "no_improvement": self._no_improvement})
+
+    def _restore_fitted_state(self, saved: dict) -> None:
+        self.model_.load_state_dict(saved["model"])
+        self.model_.eval()
+        self._optimizer.load_state_dict(saved["optimizer"])
+        self._rng.bit_generator.state = saved["rng"]
+        vars(self).update(saved["fitted"])
+        self._no_improvement = saved["no_improvement"]
 
     def _check_params(self) -> None:
         """Every constructor parameter, checked at ``fit`` (scikit-learn's convention): a
@@ -146,12 +163,15 @@ class _BaseMLP(BaseEstimator):
         for name, choices in (("activation", _ACTIVATIONS), ("solver", _SOLVERS)):
             if not isinstance(getattr(self, name), str) or getattr(self, name) not in choices:
                 self._refuse(name, f"one of {choices}", getattr(self, name))
+        owner = f"{type(self).__name__}:"
         for name in ("max_iter", "n_iter_no_change"):
-            _integer(self, name, low=1)
-        if self.batch_size != "auto":
-            _integer(self, "batch_size", low=1, rule="'auto' or an integer >= 1")
+            check_integer(owner, name, getattr(self, name), low=1)
+        if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
+            check_integer(owner, "batch_size", self.batch_size, low=1,
+                          rule="'auto' or an integer >= 1")
         for name, low, high, low_open, high_open in _NUMBERS:
-            _number(self, name, low, high, low_open, high_open)
+            check_number(owner, name, getattr(self, name), low=low, high=high,
+                         low_open=low_open, high_open=high_open)
         for name in ("shuffle", "early_stopping", "nesterovs_momentum"):
             if not isinstance(getattr(self, name), (bool, np.bool_)):
                 self._refuse(name, "True or False", getattr(self, name))
@@ -194,23 +214,11 @@ class _BaseMLP(BaseEstimator):
     def _run_epochs(self, X, targets, weights, *, epochs: int, incremental: bool) -> None:
         validation = None
         if self.early_stopping and not incremental:
-            stratify = targets if isinstance(self, ClassifierMixin) and targets.ndim == 1 \
-                else None
-            parts = train_test_split(X, targets, np.arange(X.shape[0]),
-                                     test_size=self.validation_fraction, stratify=stratify,
-                                     random_state=int(self._rng.integers(2**31)))
-            X, X_val, targets, t_val, rows, rows_val = parts
-            validation = (X_val, t_val, None if weights is None else weights[rows_val])
-            if validation[2] is not None and not np.sum(validation[2].astype(self.dtype)) > 0:
-                raise ValueError(f"{type(self).__name__}: every validation row held out for "
-                                 "early_stopping has sample weight 0; change "
-                                 "validation_fraction or the weights")
-            weights = None if weights is None else weights[rows]
-            best_state = None
+            X, targets, weights, validation = self._hold_out(X, targets, weights)
         n = X.shape[0]
         batch = min(200, n) if self.batch_size == "auto" else min(self.batch_size, n)
         w_all = np.ones(n) if weights is None else weights
-        loss = self._loss()
+        loss, best_state = self._loss(), None
         for _ in range(epochs):
             order = self._rng.permutation(n) if self.shuffle else np.arange(n)
             total = 0.0
@@ -224,19 +232,7 @@ class _BaseMLP(BaseEstimator):
             if incremental:
                 self.best_loss_ = min(self.best_loss_, self.loss_)
                 continue
-            if validation is not None:
-                value = self._weighted_loss(*validation, loss)
-                self._check_finite(value, "validation loss")
-                self.validation_loss_curve_.append(value)
-                improved = value < self.best_validation_loss_
-                self._count(value, self.best_validation_loss_)
-                if improved:
-                    self.best_validation_loss_ = value
-                    best_state = self.model_.state_dict()
-                self.best_loss_ = min(self.best_loss_, self.loss_)
-            else:
-                self._count(self.loss_, self.best_loss_)
-                self.best_loss_ = min(self.best_loss_, self.loss_)
+            best_state = self._score_epoch(validation, loss, best_state)
             if self._no_improvement > self.n_iter_no_change:
                 break
         else:
@@ -244,9 +240,41 @@ class _BaseMLP(BaseEstimator):
                 warnings.warn(f"{type(self).__name__}: maximum iterations ({self.max_iter}) "
                               "reached and the optimization hasn't converged yet.",
                               ConvergenceWarning, stacklevel=3)
-        if validation is not None and best_state is not None:
+        if best_state is not None:
             self.model_.load_state_dict(best_state)             # the best validation epoch
         self.model_.eval()
+
+    def _hold_out(self, X, targets, weights):
+        """``validation_fraction`` of the rows (stratified for classifiers) for early
+        stopping: ``(X, targets, weights)`` of the rest and ``(X, targets, weights)`` held out."""
+        stratify = targets if isinstance(self, ClassifierMixin) and targets.ndim == 1 else None
+        parts = train_test_split(X, targets, np.arange(X.shape[0]),
+                                 test_size=self.validation_fraction, stratify=stratify,
+                                 random_state=int(self._rng.integers(2**31)))
+        X, X_val, targets, t_val, rows, rows_val = parts
+        validation = (X_val, t_val, None if weights is None else weights[rows_val])
+        if validation[2] is not None and not np.sum(validation[2].astype(self.dtype)) > 0:
+            raise ValueError(f"{type(self).__name__}: every validation row held out for "
+                             "early_stopping has sample weight 0; change "
+                             "validation_fraction or the weights")
+        return X, targets, None if weights is None else weights[rows], validation
+
+    def _score_epoch(self, validation, loss, best_state):
+        """scikit-learn's stopping count, on the validation loss (``early_stopping``) or the
+        training loss; returns the weights of the best validation epoch so far."""
+        if validation is None:
+            self._count(self.loss_, self.best_loss_)
+        else:
+            value = self._weighted_loss(*validation, loss)
+            self._check_finite(value, "validation loss")
+            self.validation_loss_curve_.append(value)
+            improved = value < self.best_validation_loss_
+            self._count(value, self.best_validation_loss_)
+            if improved:
+                self.best_validation_loss_ = value
+                best_state = self.model_.state_dict()
+        self.best_loss_ = min(self.best_loss_, self.loss_)
+        return best_state
 
     def _check_finite(self, loss: float, what: str = "loss") -> None:
         """After each epoch: a non-finite loss or weight ends training with a ValueError (as
@@ -258,11 +286,14 @@ class _BaseMLP(BaseEstimator):
                 raise self._diverged(f"the weights {name!r} became NaN or infinite")
 
     def _diverged(self, what: str) -> ValueError:
+        """The error; ``_fit`` then leaves the estimator unfitted (``fit``) or as it was
+        before the call (``partial_fit`` of a fitted estimator)."""
         epoch = self.n_iter_ + (0 if what.startswith("the weights") else 1)
-        self._forget_fit()
+        left = "left unfitted" if self._incremental_from is None else \
+            f"left as it was before this partial_fit call (epoch {self._incremental_from})"
         return ValueError(f"{type(self).__name__}: training diverged ({what} at epoch "
                           f"{epoch}): the solver produced non-finite values; the estimator is "
-                          "left unfitted. Try a smaller learning_rate_init than "
+                          f"{left}. Try a smaller learning_rate_init than "
                           f"{self.learning_rate_init:g}, or scale the input features "
                           "(e.g. StandardScaler).")
 
@@ -271,7 +302,7 @@ class _BaseMLP(BaseEstimator):
         for name in [name for name in vars(self) if name.endswith("_")
                      and not name.startswith("__")]:
             delattr(self, name)
-        for name in ("_optimizer", "_rng", "_no_improvement"):
+        for name in ("_optimizer", "_rng", "_no_improvement", "_incremental_from"):
             self.__dict__.pop(name, None)
 
     def _count(self, value: float, best: float) -> None:
