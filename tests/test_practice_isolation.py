@@ -627,7 +627,7 @@ def relu_backward(z, grad_out):
     checker = subprocess.Popen([sys.executable, "-c", "import sys; from deltaprop.practice "
                                 "import check_file; check_file(sys.argv[1], timeout=60)",
                                 str(path)], env=dict(os.environ, PYTHONPATH=os.pathsep.join(
-                                    sys.path)))
+                                    sys.path), TMPDIR=str(tmp_path)))   # its work dir too
     try:
         deadline = time.monotonic() + 20
         while not (pid_file.exists() and pid_file.read_text().count(" ") == 1):
