@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -218,7 +218,7 @@ def _training_data(model, X, y, loss, sample_weight, validation_split, validatio
     rows = None
     if validation_split:
         X, y, rows, weights, validation_data = _split(X, y, weights, validation_split, rng)
-    if validation_data is not None:
+    elif validation_data is not None:
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         validation_data = check_data(model, *validation_data, loss, name="validation_data")
@@ -250,8 +250,8 @@ class _Run:
         self.model.train()
         logs = self.train_epoch(epoch, order)
         if self.validation_data is not None:
-            scores = evaluate(self.model, *self.validation_data, loss=self.loss,
-                              metric=self.metric)
+            scores = _validation_scores(self.model, self.validation_data, self.loss,
+                                        self.metric)
             logs.update({f"val_{key}": value for key, value in scores.items()})
         logs["lr"] = self.optimizer.lr
         self.history.append(epoch, logs)
@@ -424,7 +424,11 @@ def evaluate(model, X, y, *, loss: Any, metric: str | None = "auto") -> dict[str
     metric = _resolve_metric(metric, loss)
     _check_model(model)
     X, y = check_data(model, X, y, loss)
-    output = predict(model, X)
+    return _scores(predict(model, X), y, loss, metric)
+
+
+def _scores(output: Array, y: Array, loss: Loss, metric: str | None) -> dict[str, float]:
+    """``evaluate``'s numbers from the model's ``output`` for the targets ``y``."""
     value, _ = loss(output, y)
     scores = {"loss": float(value)}
     if metric == "accuracy":
@@ -571,12 +575,33 @@ def _take(array, rows: np.ndarray, *, out: np.ndarray | None = None):
     return xp.take(array, rows, axis=0)
 
 
+class _HeldOut(NamedTuple):
+    """``validation_split``'s rows of NumPy data (checked already), scored a chunk at a time."""
+
+    X: np.ndarray
+    y: np.ndarray
+    rows: np.ndarray
+
+
+def _validation_scores(model, validation, loss: Loss, metric: str | None) -> dict[str, float]:
+    """``evaluate`` on the validation pair, or on the held-out rows without copying them whole:
+    ``PREDICT_CHUNK`` rows of ``X`` are gathered at a time (the same chunks ``predict`` would
+    cut from a copy, so the numbers are the same)."""
+    if not isinstance(validation, _HeldOut):
+        return evaluate(model, *validation, loss=loss, metric=metric)
+    X, y, rows = validation
+    chunks = [predict(model, _take(X, rows[start:start + PREDICT_CHUNK]))
+              for start in range(0, rows.shape[0], PREDICT_CHUNK)]
+    return _scores(np.concatenate(chunks, axis=0), _take(y, rows), loss, metric)
+
+
 def _split(X, y, weights, fraction: float, rng: np.random.Generator):
     """Hold out ``fraction`` of the rows (at random) for validation.
 
     NumPy data (a memmap too) stay whole: the training rows are returned as sorted indices and
-    the batches are gathered through them; only the validation rows are copied.  Other array
-    libraries get the training part gathered on their device.
+    the batches are gathered through them, and the validation rows as a :class:`_HeldOut`
+    scored a chunk at a time, so neither part is copied into memory.  Other array libraries get
+    both parts gathered on their device.
     """
     n = X.shape[0]
     n_val = max(1, round(n * fraction))
@@ -587,8 +612,8 @@ def _split(X, y, weights, fraction: float, rng: np.random.Generator):
     if weights is not None and not np.sum(weights[train], dtype=np.float64) > 0:
         raise ValueError(f"validation_split={fraction} held out every row with a sample_weight "
                          "> 0: the training rows all have weight 0")
-    validation = (_take(X, val), _take(y, val))
     if isinstance(X, np.ndarray):
-        return X, y, train, weights, validation
+        return X, y, train, weights, _HeldOut(X, y, val)
+    validation = (_take(X, val), _take(y, val))
     w_train = None if weights is None else weights[train]
     return _take(X, train), _take(y, train), None, w_train, validation
