@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 import stat
 import warnings
 
@@ -19,6 +20,17 @@ import numpy as np
 from ._dataset import TASKS, Dataset
 
 MAX_CLASSES = 20     # integer targets with at most this many distinct values are labels
+SHOWN_CHARS = 40     # a cell quoted in a message is cut to this many characters
+
+# a number as a CSV file writes it: ASCII digits, optional sign, point and exponent, or
+# inf / nan (refused later as not finite); not Python's extras (``1_000``, ``１２``)
+NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*"
+                    r"|\s*[+-]?(inf|infinity|nan)\s*", re.IGNORECASE | re.ASCII)
+
+# Reading a damaged or hostile .npz (a zip archive of .npy files) can raise almost anything:
+# BadZipFile, zlib.error, EOFError, SyntaxError from a garbled array header, ... All of them
+# mean "this file is not a readable archive", so all are caught where the archive is read.
+NPZ_ERRORS = (Exception,)
 
 
 class DataFileWarning(UserWarning):
@@ -52,19 +64,8 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
         raise ValueError(f"{path} needs a header row and at least one data row, "
                          f"found {len(rows)} non-empty line(s)")
     header_line, header = rows[0][0], [name.strip() for name in rows[0][1]]
-    if target is None:
-        target = header[-1]
-    if target not in header:
-        raise ValueError(f"{path} has no column {target!r}; columns: {', '.join(header)}")
-    if header.count(target) > 1:
-        raise ValueError(f"{path} has {header.count(target)} columns named {target!r}: "
-                         "the target column must be named once")
-    if len(header) < 2:
-        raise ValueError(f"{path} has only the column {target!r}: no features left")
-    if all(_is_number(name) for name in header):
-        warnings.warn(f"{path} line {header_line}: the first row {', '.join(header)} is all "
-                      "numbers but was read as the header (the column names); if it is data, "
-                      "add a row of column names above it", DataFileWarning, stacklevel=2)
+    target = header[-1] if target is None else target
+    _check_header(path, header, header_line, target, delimiter)
     t_col = header.index(target)
     f_cols = [i for i in range(len(header)) if i != t_col]
     features = np.empty((len(rows) - 1, len(f_cols)), dtype=np.float64)
@@ -82,6 +83,39 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
                    name=os.path.basename(path), description=f"CSV file {path}, target {target!r}")
 
 
+def _check_header(path: str, header: list[str], line: int, target: str,
+                  delimiter: str) -> None:
+    """The target is one column of the header and leaves features; an all-number header
+    is read as names, with a warning."""
+    if target not in header:
+        raise ValueError(f"{path} has no column {_shown(target)}; columns: "
+                         f"{_cut(', '.join(header), 200)}")
+    if header.count(target) > 1:
+        raise ValueError(f"{path} has {header.count(target)} columns named {target!r}: "
+                         "the target column must be named once")
+    if len(header) < 2:
+        other = next((sep for sep in ";\t|" if sep != delimiter and sep in header[0]), None)
+        hint = (f" (the header holds {other!r}: values must be separated by "
+                f"{delimiter!r})" if other else "")
+        raise ValueError(f"{path} has only the column {_shown(target)}: no features "
+                         f"left{hint}")
+    if all(_is_number(name) for name in header):
+        warnings.warn(f"{path} line {line}: the first row {_cut(', '.join(header), 80)} is "
+                      "all numbers but was read as the header (the column names); if it is "
+                      "data, add a row of column names above it", DataFileWarning,
+                      stacklevel=3)
+
+
+def _shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` quoted for a message, cut to ``limit`` characters (a cell may be huge)."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` unquoted, cut to ``limit`` characters."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
 def _read_rows(path: str, delimiter: str) -> list[tuple[int, list[str]]]:
     """The non-blank rows of a CSV file, each with the line it starts on (from 1)."""
     _check_regular_file(path, "CSV")
@@ -94,7 +128,11 @@ def _read_rows(path: str, delimiter: str) -> list[tuple[int, list[str]]]:
                 if any(cell.strip() for cell in row):          # skip blank lines
                     rows.append((end + 1, row))
                 end = reader.line_num
-    except (UnicodeDecodeError, csv.Error) as error:
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not a readable CSV text file: it must be UTF-8 text, "
+                         f"byte {error.object[error.start]:#04x} "
+                         "is not (a binary, compressed or differently encoded file?)") from None
+    except csv.Error as error:
         raise ValueError(f"{path} is not a readable CSV text file: {error}") from None
     return rows
 
@@ -118,35 +156,19 @@ def load_npz(path: str | os.PathLike, *, task: str | None = None) -> Dataset:
     """
     path = os.fspath(path)
     _check_task(task)
-    _check_regular_file(path, "NPZ")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, EOFError, ValueError) as error:
-        raise ValueError(f"{path} is not a readable .npz file: {error}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} is a single .npy array, not an .npz archive with X and y")
-    with archive:
-        missing = [key for key in ("X", "y") if key not in archive.files]
-        if missing:
-            raise ValueError(f"{path} must hold arrays 'X' and 'y'; missing {missing}, "
-                             f"found {archive.files}")
-        try:
-            X, y = archive["X"], archive["y"]
-            names = archive["feature_names"].tolist() if "feature_names" in archive.files \
-                else []
-        except (OSError, EOFError, ValueError) as error:
-            raise ValueError(f"{path} holds an unreadable array: {error}") from None
-    if X.dtype.kind not in "fiub" or X.ndim != 2:
-        raise ValueError(f"{path}: X must be a 2-D numeric array, got dtype {X.dtype}, "
-                         f"shape {X.shape}")
+    X, y, names = _read_npz(path)
+    _check_npz_shapes(path, X, y, names)
     _check_finite(X, f"{path} array 'X'", "features")
     _check_targets(y, path)
+    if y.dtype.kind == "S":                              # bytes labels read as text
+        y = np.char.decode(y, "utf-8", errors="replace")
     if y.ndim == 2 and (task == "regression" or (task is None and y.dtype.kind == "f")):
         return Dataset(X, y, task="regression", feature_names=[str(n) for n in names],
                        target_names=[f"y{i + 1}" for i in range(y.shape[1])],
                        name=os.path.basename(path), description=f"NPZ file {path}")
     if y.ndim != 1:
-        raise ValueError(f"{path}: y must have shape (N,) or (N, k), got {y.shape}")
+        raise ValueError(f"{path}: class labels y must have shape (N,), got {y.shape} with "
+                         f"dtype {y.dtype} (a 2-D float y is read as regression targets)")
     values = [str(v) for v in y.tolist()] if y.dtype.kind in "US" else y.tolist()
     y_enc, classes, task = _encode_target(values, task, f"{path} array 'y'")
     return Dataset(X, y_enc, task=task, feature_names=[str(n) for n in names], classes=classes,
@@ -154,26 +176,77 @@ def load_npz(path: str | os.PathLike, *, task: str | None = None) -> Dataset:
                    name=os.path.basename(path), description=f"NPZ file {path}")
 
 
-def _number(cell: str, path: str, line: int, column: str) -> float:
+def _check_npz_shapes(path: str, X: np.ndarray, y: np.ndarray, names: list) -> None:
+    """X (N, features) numeric with N, features >= 1; y (N,) or (N, k); one name a column."""
+    if X.dtype.kind not in "fiub" or X.ndim != 2:
+        raise ValueError(f"{path}: X must be a 2-D numeric array, got dtype {X.dtype}, "
+                         f"shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{path}: X must hold at least one row and one feature column, "
+                         f"got shape {X.shape}")
+    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+        raise ValueError(f"{path}: y must have shape (N,) or (N, k) with N = {X.shape[0]} "
+                         f"rows as in X, got {y.shape}")
+    if names and (np.ndim(names) != 1 or len(names) != X.shape[1]):
+        raise ValueError(f"{path}: feature_names must list one name per column of X "
+                         f"({X.shape[1]}), got shape {np.shape(names)}")
+
+
+def _read_npz(path: str) -> tuple[np.ndarray, np.ndarray, list]:
+    """Arrays ``X``, ``y`` and the optional ``feature_names`` of an ``.npz`` archive, read
+    without unpickling; a damaged archive or an array of Python objects is a ValueError."""
+    _check_regular_file(path, "NPZ")
+    with open(path, "rb") as handle:                # closed however the reading ends
+        try:
+            archive = np.load(handle, allow_pickle=False)
+        except NPZ_ERRORS as error:
+            raise ValueError(f"{path} is not a readable .npz file: {_reason(error)}") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path} is a single .npy array, not an .npz archive with X "
+                             "and y")
+        with archive:
+            missing = [key for key in ("X", "y") if key not in archive.files]
+            if missing:
+                raise ValueError(f"{path} must hold arrays 'X' and 'y'; missing "
+                                 f"{', '.join(missing)}, found "
+                                 f"{', '.join(archive.files) or 'none'}")
+            X, y = _npz_array(archive, "X", path), _npz_array(archive, "y", path)
+            names = _npz_array(archive, "feature_names", path).tolist() \
+                if "feature_names" in archive.files else []
+    return X, y, names
+
+
+def _npz_array(archive, key: str, path: str) -> np.ndarray:
     try:
-        value = float(cell)
-    except ValueError:
-        where = f"{path} line {line}, column {column!r}"
-        if not cell.strip():
-            raise ValueError(f"{where}: missing value (empty cell)") from None
-        raise ValueError(f"{where}: expected a number, got {cell!r}") from None
+        return archive[key]
+    except NPZ_ERRORS as error:
+        if "allow_pickle" in str(error):
+            raise ValueError(f"{path} array {key!r} holds Python objects, which only "
+                             "unpickling can read (unsafe for a file from elsewhere, so "
+                             "refused); save it as a numeric or text array") from None
+        raise ValueError(f"{path} array {key!r} is unreadable: {_reason(error)}") from None
+
+
+def _reason(error: Exception) -> str:
+    """The message of ``error`` on one line (its type when it has none)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _number(cell: str, path: str, line: int, column: str) -> float:
+    where = f"{path} line {line}, column {column!r}"
+    if not cell.strip():
+        raise ValueError(f"{where}: missing value (empty cell)")
+    if not _is_number(cell):
+        raise ValueError(f"{where}: expected a number, got {_shown(cell)}")
+    value = float(cell)
     if not math.isfinite(value):
-        raise ValueError(f"{path} line {line}, column {column!r}: value must be finite, "
-                         f"got {cell!r}")
+        raise ValueError(f"{where}: value must be finite, got {_shown(cell)}")
     return value
 
 
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    """Whether ``text`` is a number as CSV files write them (see ``NUMBER``)."""
+    return NUMBER.fullmatch(text) is not None
 
 
 def _target_cell(cell: str, path: str, line: int, column: str) -> str:
@@ -183,7 +256,7 @@ def _target_cell(cell: str, path: str, line: int, column: str) -> str:
     if not text:
         raise ValueError(f"{where}: missing value (empty cell)")
     if _is_number(text) and not math.isfinite(float(text)):
-        raise ValueError(f"{where}: value must be finite, got {cell!r}")
+        raise ValueError(f"{where}: value must be finite, got {_shown(cell)}")
     return text
 
 
@@ -222,7 +295,7 @@ def _encode_target(values: list, task: str | None, where: str) -> tuple[np.ndarr
     if task == "regression":
         if numbers is None:
             bad = next(v for v in values if _as_numbers([v]) is None)
-            raise ValueError(f"{where}: regression targets must be numbers, got {bad!r}")
+            raise ValueError(f"{where}: regression targets must be numbers, got {_shown(str(bad))}")
         return numbers, [], task
     if numbers is not None:
         labels, y = np.unique(numbers, return_inverse=True)
@@ -231,14 +304,17 @@ def _encode_target(values: list, task: str | None, where: str) -> tuple[np.ndarr
         labels, y = np.unique(np.asarray(values, dtype=str), return_inverse=True)
         classes = [str(v) for v in labels]
     if len(classes) < 2:
-        raise ValueError(f"{where}: classification needs at least 2 classes, found {classes}")
+        raise ValueError(f"{where}: classification needs at least 2 classes, found "
+                         f"{_shown(str(classes))}")
     return y.astype(np.int64), classes, task
 
 
 def _as_numbers(values: list) -> np.ndarray | None:
+    if any(isinstance(v, str) and not _is_number(v) for v in values):
+        return None
     try:
         numbers = np.asarray([float(v) for v in values], dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return numbers if np.all(np.isfinite(numbers)) else None
 
