@@ -9,6 +9,7 @@ the rule), so a message that only says "error" does not pass.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -49,7 +50,11 @@ def files(tmp_path_factory) -> dict[str, str]:
     np.savez(root / "xnan.npz", X=np.array([[1.0, 2.0], [np.inf, 1.0], [0, 0]]),
              y=np.array([0, 1, 0]))
     np.savez(root / "noy.npz", X=np.ones((4, 2)))
-    for name in ("ynan.npz", "xnan.npz", "noy.npz"):
+    np.savez(root / "objects.npz", X=np.array([[1, "a"]] * 4, dtype=object), y=np.arange(4))
+    np.savez(root / "good.npz", X=rng.normal(size=(40, 2)), y=np.arange(40) % 2)
+    text("truncated.npz", (root / "good.npz").read_bytes()[:200])
+    text("semicolons.csv", "x1;x2;label\n1;2;cat\n3;4;dog\n")
+    for name in ("ynan.npz", "xnan.npz", "noy.npz", "objects.npz"):
         paths[name.replace(".", "_")] = str(root / name)
     (root / "folder.csv").mkdir()
     paths["folder"] = str(root / "folder.csv")
@@ -81,6 +86,9 @@ CASES = {
     "train-npz-inf-feature": (["train", "{xnan_npz}"], ["'X'", "index (1, 0)", "finite"]),
     "train-npz-without-y": (["train", "{noy_npz}"], ["'y'", "missing"]),
     "train-csv-as-npz": (["train", "{notnpz_npz}"], ["not a readable .npz"]),
+    "train-truncated-npz": (["train", "{truncated_npz}"], ["truncated.npz", "not a readable"]),
+    "train-npz-of-objects": (["train", "{objects_npz}"], ["'X'", "Python objects"]),
+    "train-semicolons": (["train", "{semicolons_csv}"], ["';'", "separated by ','"]),
     "train-features-too-large": (["train", "{huge_csv}"], ["standardise", "'a'"]),
     "train-model-as-data": (["train", "{model}"], ["unknown dataset", "model.safetensors"]),
     "train-unknown-name": (["train", "mooons"], ["mooons", "moons"]),
@@ -109,6 +117,23 @@ CASES = {
     "train-ce-on-regression": (["train", "curve", "--loss", "cross_entropy"],
                                ["cross_entropy"]),
     "train-bce-on-three-classes": (["train", "{three_csv}", "--loss", "bce"], ["bce", "3"]),
+    "train-val-split-leaves-nothing": (["train", "{good_csv}", "--val-split", "0.99"],
+                                       ["--val-split 0.99", "no rows to train on"]),
+    "train-test-split-leaves-nothing": (["train", "{good_csv}", "--test-split", "0.01"],
+                                        ["--test-split 0.01"]),
+    "train-layers-too-wide": (["train", "{good_csv}", "--layers", str(10**15)],
+                              ["not enough memory"]),
+    "train-validation-loss-nan": (["train", "{good_csv}", "--layers", "3", "--epochs", "1",
+                                   "--optimizer", "adam", "--lr", "1e30"],
+                                  ["diverged", "val_loss", "nan", "--lr"]),
+    "train-test-loss-nan": (["train", "{good_csv}", "--layers", "3", "--epochs", "1",
+                             "--val-split", "0", "--optimizer", "adam", "--lr", "1e30"],
+                            ["diverged", "test rows", "--lr"]),
+    **{f"{command}-negative-seed": ([command, *rest, "--seed", "-1"], ["--seed", "'-1'"])
+       for command, rest in [("train", ["moons"]), ("evaluate", ["{model}", "moons"]),
+                             ("predict", ["{model}", "moons"]), ("gradcheck", []),
+                             ("demo", []), ("bench", ["--quick"])]},
+    "demo-seed-too-large": (["demo", "--seed", str(2**32)], ["--seed", "4294967296"]),
     "train-plots-without-out": (["train", "moons", "--plots"], ["--out"]),
     "train-out-is-a-file": (["train", "moons", "--out", "{good_csv}"], ["--out", "file"]),
     "train-out-over-the-data": (["train", "{good_csv}", "--out", "{linked}"],
@@ -126,7 +151,7 @@ CASES = {
     "evaluate-missing-data": (["evaluate", "{model}", "{tmp}/none.csv"], ["not found"]),
     "evaluate-model-as-data": (["evaluate", "{model}", "{model}"], ["unknown dataset"]),
     "evaluate-wrong-loss": (["evaluate", "{model}", "{good_csv}", "--loss", "mse"],
-                            ["cannot evaluate"]),
+                            ["--loss mse", "contradicts", "cross_entropy"]),
     "evaluate-bad-seed": (["evaluate", "{model}", "moons", "--seed", "x"], ["--seed"]),
     # predict
     "predict-over-the-model": (["predict", "{model}", "{good_csv}", "--output", "{model}"],
@@ -145,6 +170,8 @@ CASES = {
                              ["--output", "empty"]),
     "predict-output-under-a-file": (["predict", "{model}", "moons", "--output",
                                      "{model}/p.csv"], ["--output", "not a folder"]),
+    "predict-loss-contradicts-the-file": (["predict", "{model}", "{good_csv}", "--loss",
+                                           "bce"], ["--loss bce", "cross_entropy"]),
     "predict-limit-zero": (["predict", "{model}", "moons", "--limit", "0"], ["--limit"]),
     "predict-limit-negative": (["predict", "{model}", "moons", "--limit", "-1"], ["--limit"]),
     "predict-wrong-width": (["predict", "{model}", "curve"], ["features"]),
@@ -227,6 +254,7 @@ def test_every_user_error_is_one_line_and_exit_code_2(case, files, capsys):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("deltaprop"), lines[0]
+    assert not re.search(r"PosixPath\(|<class |array\(|dtype\(|Error\(", lines[0]), lines[0]
     for word in words:
         assert word in lines[0], (word, lines[0])
 
@@ -243,6 +271,17 @@ def test_a_diverging_run_writes_nothing(files, tmp_path, capsys):
     assert main(["train", "moons", "--lr", "1e6", "--out", str(out), "--quiet"]) == 2
     assert "nothing was saved" in capsys.readouterr().err
     assert not (out / "model.safetensors").exists()
+
+
+def test_a_nan_validation_loss_writes_nothing_and_warns_nothing(files, tmp_path, capsys):
+    """Adam with lr 1e30 keeps the weights finite (huge), so fit's step guard lets them
+    pass, but the validation loss overflows to NaN: a divergence, not a saved model."""
+    out = tmp_path / "run"
+    assert main(["train", files["good_csv"], "--layers", "3", "--epochs", "1", "--optimizer",
+                 "adam", "--lr", "1e30", "--out", str(out), "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()     # no overflow warnings
+    assert "val_loss became nan" in line
+    assert list(out.iterdir()) == []
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")

@@ -79,12 +79,21 @@ def main(argv: list[str] | None = None) -> int:
     except CLIError as error:
         print(f"deltaprop {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USER_ERROR
+    except MemoryError as error:        # sizes from the flags or the data: too large here
+        print(f"deltaprop {args.command}: error: not enough memory ({_first_line(error)}): "
+              "the sizes asked for are too large for this machine", file=sys.stderr)
+        return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(f"deltaprop {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+
+
+def _first_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
 
 
 def _one_line_warning(command: str):

@@ -57,7 +57,7 @@ def _number_type(convert, rule: str, accept):
     def parse(text: str):
         try:
             value = convert(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             value = None
         if value is None or not np.isfinite(value) or not accept(value):
             raise argparse.ArgumentTypeError(f"expected {rule}, got {text!r}")
@@ -69,6 +69,9 @@ positive_int = _number_type(int, "an integer >= 1", lambda value: value >= 1)
 fraction = _number_type(float, "a number in [0, 1)", lambda value: 0 <= value < 1)
 open_fraction = _number_type(float, "a number in (0, 1)", lambda value: 0 < value < 1)
 non_negative = _number_type(float, "a finite number >= 0", lambda value: value >= 0)
+# every random generator (NumPy's, scikit-learn's random_state) takes these seeds
+random_seed = _number_type(int, "an integer seed from 0 to 4294967295",
+                    lambda value: 0 <= value < 2**32)
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,7 +84,7 @@ def add_model_data_arguments(parser: argparse.ArgumentParser) -> None:
     """MODEL DATA [--target] [--seed] [--loss]: what ``evaluate`` and ``predict`` share."""
     parser.add_argument("model", help="a model file written by 'deltaprop train --out'")
     add_data_arguments(parser)
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=random_seed, default=0,
                         help="seed of a generated toy dataset (default: 0, as in train)")
     parser.add_argument("--loss", choices=["cross_entropy", "bce_with_logits", "bce", "mse"],
                         help="the loss, when the model file does not record it")

@@ -20,7 +20,7 @@ import argparse
 import shlex
 import sys
 
-from ._common import check_output_file, int_list, user_errors, write_text
+from ._common import check_output_file, int_list, random_seed, user_errors, write_text
 
 
 def add_parser(subparsers) -> None:
@@ -66,7 +66,8 @@ def add_parser(subparsers) -> None:
                         help="tiny sizes for a smoke test (seconds, figures meaningless)")
     parser.add_argument("--json", metavar="PATH", help="write the full result as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the Markdown table")
-    parser.add_argument("--seed", type=int, default=0, help="data and weight seed (default 0)")
+    parser.add_argument("--seed", type=random_seed, default=0,
+                        help="data and weight seed (default 0)")
     parser.set_defaults(run=run)
 
 

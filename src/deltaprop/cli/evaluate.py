@@ -35,9 +35,17 @@ def add_parser(subparsers) -> None:
 
 
 def saved_loss(bundle, override: str | None) -> str:
-    loss = override or bundle.loss         # save(loss=...) or metadata["loss"]
+    """The loss recorded in the model file (``save(loss=...)``), or ``--loss`` when it
+    records none; ``--loss`` may not contradict the file, nor the model's output width."""
+    if override and bundle.loss and override != bundle.loss:
+        raise CLIError(f"--loss {override} contradicts the model file, which records the "
+                       f"loss {bundle.loss}; leave --loss out")
+    loss = override or bundle.loss
     if loss is None:
         raise CLIError("the model file does not record its loss: pass --loss")
+    if loss == "cross_entropy" and bundle.model.out_features < 2:
+        raise CLIError(f"--loss cross_entropy needs a model with 2 or more outputs (one a "
+                       f"class), this one has {bundle.model.out_features}")
     return loss
 
 

@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 
 from . import CLIError
-from ._common import int_list, load_model, positive_int, user_errors
+from ._common import int_list, load_model, positive_int, random_seed, user_errors
 
 EXAMPLES = """examples:
   deltaprop gradcheck --layers 2,3,1 --activation tanh --output sigmoid --loss bce
@@ -37,7 +37,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--samples", type=positive_int, default=4, help="batch size N")
     parser.add_argument("--max-entries", type=positive_int,
                         help="check at most this many random entries per parameter")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=random_seed, default=0)
     parser.set_defaults(run=run)
 
 

@@ -33,6 +33,7 @@ from ._common import (
     non_negative,
     open_fraction,
     positive_int,
+    random_seed,
     user_errors,
     write_text,
 )
@@ -78,7 +79,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE",
                         help="stop after PATIENCE epochs without a better validation loss "
                              "and restore the best weights")
-    parser.add_argument("--seed", type=int, default=0, help="one seed for data, weights, "
+    parser.add_argument("--seed", type=random_seed, default=0, help="one seed for data, weights, "
                                                              "shuffling (default: 0)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--no-standardize", action="store_true",
@@ -119,10 +120,11 @@ def run(args) -> int:
     loss, n_out, output = _loss_and_outputs(args, data)
     if args.out is not None:             # before training: a bad --out must not cost a run
         _prepare_out(args)
-    with user_errors("cannot split the data"):
+    with user_errors(f"--test-split {args.test_split:g} cannot split the data"):
         X_train, X_test, y_train, y_test = train_test_split(
             data.X, data.y, test_size=args.test_split, seed=args.seed,
             stratify=data.task == "classification")
+    _check_val_split(args.val_split, len(X_train))
     scaler = None if args.no_standardize else _standardizer(X_train, data.feature_names)
     if scaler is not None:
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
@@ -137,7 +139,9 @@ def run(args) -> int:
     if isinstance(history, TrainingInterrupted):
         return _save_interrupted(args, model, history, scaler, data, loss)
     y_eval = y_test.astype(np.float64) if binary else y_test
-    test_scores = dp.evaluate(model, X_test, y_eval, loss=loss)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # checked below
+        test_scores = dp.evaluate(model, X_test, y_eval, loss=loss)
+    _refuse_non_finite(test_scores, "on the test rows", optimizer.lr)
 
     written = []
     if args.out:
@@ -145,6 +149,15 @@ def run(args) -> int:
                                  (X_test, y_test), test_scores)
     print(_summary(model, history, test_scores, data, loss, written))
     return 0
+
+
+def _check_val_split(fraction: float, n_train: int) -> None:
+    """``fit`` holds out max(1, round(n · fraction)) rows for validation: at least one
+    row must be left to train on."""
+    n_val = max(1, round(n_train * fraction)) if fraction else 0
+    if n_val >= n_train:
+        raise CLIError(f"--val-split {fraction:g} leaves no rows to train on: {n_val} of the "
+                       f"{n_train} training rows would be held out for validation")
 
 
 def _standardizer(X_train: np.ndarray, names: list[str]):
@@ -188,7 +201,8 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
 
         stats = LayerStats()
         callbacks.append(stats)
-    with user_errors("training failed"):              # bad data or settings: one line
+    with user_errors("training failed"), np.errstate(over="ignore", invalid="ignore",
+                                                     divide="ignore"):  # checked below
         try:
             with stopper.installed():
                 history = dp.fit(model, X_train, y_fit, loss=loss, optimizer=optimizer,
@@ -202,7 +216,23 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
             return stats, interrupt
         except TrainingDivergedError as error:        # first: it may also be a ValueError
             raise CLIError(_divergence_advice(error, optimizer.lr)) from None
+    _check_finite_logs(history, optimizer.lr)
     return stats, history
+
+
+def _check_finite_logs(history, lr: float) -> None:
+    """A loss or metric that ``fit`` logged as NaN or infinite (the validation loss of
+    finite but huge weights, say) is a divergence too: nothing is saved."""
+    for i, epoch in enumerate(history.epochs):
+        _refuse_non_finite({key: values[i] for key, values in history.history.items()},
+                           f"at epoch {epoch}", lr)
+
+
+def _refuse_non_finite(scores: dict[str, float], where: str, lr: float) -> None:
+    for key, value in scores.items():
+        if not np.isfinite(value):
+            raise CLIError(f"training diverged ({key} became {value} {where}); nothing was "
+                           f"saved; try a smaller --lr than {lr:g}")
 
 
 def _divergence_advice(error: Exception, lr: float) -> str:

@@ -305,7 +305,7 @@ def _encode_target(values: list, task: str | None, where: str) -> tuple[np.ndarr
         classes = [str(v) for v in labels]
     if len(classes) < 2:
         raise ValueError(f"{where}: classification needs at least 2 classes, found "
-                         f"{_shown(str(classes))}")
+                         f"{_cut(str(classes), 80)}")
     return y.astype(np.int64), classes, task
 
 
