@@ -89,6 +89,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as error:
+        # the subcommands turn their own file errors into CLIError; one without a file name
+        # left is standard output's (a full disk, a failing device behind it)
+        _flush_or_silence_stdout()
+        where = f"{error.filename}" if error.filename else "standard output"
+        print(f"deltaprop {args.command}: error: cannot write to {where}: "
+              f"{error.strerror or _first_line(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
 
 
 def _first_line(error: BaseException) -> str:
@@ -109,6 +117,15 @@ def _show_data_warnings() -> None:
     from ..datasets.files import DataFileWarning
 
     warnings.simplefilter("default", DataFileWarning)
+
+
+def _flush_or_silence_stdout() -> None:
+    """Flush standard output; if it cannot take what waits, silence it so that the
+    interpreter's final flush does not fail again."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        _silence_stdout()
 
 
 def _silence_stdout() -> None:
