@@ -265,3 +265,23 @@ def test_predictions_into_a_pipe_are_written_into_it(tmp_path, capsys):
     assert len(received[0].splitlines()) == 4
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     capsys.readouterr()
+
+
+def test_ctrl_c_during_the_final_save_lets_the_files_be_finished(tmp_path, monkeypatch,
+                                                                 capsys):
+    """Training is over and the model is being written: Ctrl-C there must not leave a new
+    model next to no history (or an old one); both are finished, then the exit is 130."""
+    real_save = dio.save
+
+    def save_with_ctrl_c(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(dio, "save", save_with_ctrl_c)
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--layers", "4", "--epochs", "2", "--out", str(out),
+                 "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted while saving" in err and "Traceback" not in err
+    assert json.loads((out / "history.json").read_text())["epochs"] == [1, 2]
+    assert "interrupted" not in dio.load_bundle(out / "model.safetensors").metadata

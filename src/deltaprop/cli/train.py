@@ -5,7 +5,8 @@ with statistics of the training part only (saved with the model), and trained wi
 validation split; a one-screen summary ends the run.
 
 Ctrl-C stops after the current batch and saves the model trained so far and its history to
---out DIR (exit code 130; a second Ctrl-C quits without saving).  A run whose loss becomes
+--out DIR (exit code 130; a second Ctrl-C quits without saving); after training, Ctrl-C
+lets the files being written be finished first.  A run whose loss becomes
 NaN or infinite stops with advice on the learning rate (exit code 2).  --out never replaces
 the input data, and every file is written whole (a temporary file, then renamed).
 """
@@ -143,11 +144,16 @@ def run(args) -> int:
         test_scores = dp.evaluate(model, X_test, y_eval, loss=loss)
     _refuse_non_finite(test_scores, "on the test rows", optimizer.lr)
 
-    written = []
+    written, saver = [], StopOnInterrupt()
     if args.out:
-        written = _write_outputs(args, model, history, scaler, data, loss, stats,
-                                 (X_test, y_test), test_scores)
+        with saver.installed():              # a Ctrl-C now lets the files be finished first
+            written = _write_outputs(args, model, history, scaler, data, loss, stats,
+                                     (X_test, y_test), test_scores)
     print(_summary(model, history, test_scores, data, loss, written))
+    if saver.requested:
+        print("deltaprop train: interrupted while saving; every file above was finished "
+              "first", file=sys.stderr)
+        return EXIT_INTERRUPTED
     return 0
 
 
