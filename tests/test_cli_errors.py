@@ -62,6 +62,9 @@ def files(tmp_path_factory) -> dict[str, str]:
     assert main(["train", paths["good_csv"], "--layers", "4", "--epochs", "1", "--out",
                  str(model_dir), "--quiet"]) == 0
     paths["model"] = str(model_dir / "model.safetensors")
+    assert main(["train", "curve", "--layers", "3", "--epochs", "1", "--out",
+                 str(root / "regression"), "--quiet"]) == 0
+    paths["regression_model"] = str(root / "regression" / "model.safetensors")
     (root / "linked").mkdir()
     os.symlink(paths["good_csv"], root / "linked" / "history.json")
     paths["linked"] = str(root / "linked")
@@ -134,6 +137,8 @@ CASES = {
                              ("predict", ["{model}", "moons"]), ("gradcheck", []),
                              ("demo", []), ("bench", ["--quick"])]},
     "demo-seed-too-large": (["demo", "--seed", str(2**32)], ["--seed", "4294967296"]),
+    "train-out-under-a-file": (["train", "moons", "--out", "{good_csv}/run"],
+                               ["--out", "Not a directory", "good.csv"]),
     "train-plots-without-out": (["train", "moons", "--plots"], ["--out"]),
     "train-out-is-a-file": (["train", "moons", "--out", "{good_csv}"], ["--out", "file"]),
     "train-out-over-the-data": (["train", "{good_csv}", "--out", "{linked}"],
@@ -172,6 +177,8 @@ CASES = {
                                      "{model}/p.csv"], ["--output", "not a folder"]),
     "predict-loss-contradicts-the-file": (["predict", "{model}", "{good_csv}", "--loss",
                                            "bce"], ["--loss bce", "cross_entropy"]),
+    "predict-proba-on-regression": (["predict", "{regression_model}", "curve", "--proba"],
+                                    ["--proba", "regression"]),
     "predict-limit-zero": (["predict", "{model}", "moons", "--limit", "0"], ["--limit"]),
     "predict-limit-negative": (["predict", "{model}", "moons", "--limit", "-1"], ["--limit"]),
     "predict-wrong-width": (["predict", "{model}", "curve"], ["features"]),
@@ -254,7 +261,8 @@ def test_every_user_error_is_one_line_and_exit_code_2(case, files, capsys):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("deltaprop"), lines[0]
-    assert not re.search(r"PosixPath\(|<class |array\(|dtype\(|Error\(", lines[0]), lines[0]
+    assert not re.search(r"PosixPath\(|<class |array\(|dtype\(|Error\(|\[Errno", lines[0]), \
+        lines[0]
     for word in words:
         assert word in lines[0], (word, lines[0])
 

@@ -77,10 +77,10 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()          # a closed pipe is noticed here, not at exit
         return code
     except CLIError as error:
-        print(f"deltaprop {args.command}: error: {error}", file=sys.stderr)
+        print(f"deltaprop {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return EXIT_USER_ERROR
     except MemoryError as error:        # sizes from the flags or the data: too large here
-        print(f"deltaprop {args.command}: error: not enough memory ({_first_line(error)}): "
+        print(f"deltaprop {args.command}: error: not enough memory ({_one_line(error)}): "
               "the sizes asked for are too large for this machine", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
@@ -95,11 +95,11 @@ def main(argv: list[str] | None = None) -> int:
         _flush_or_silence_stdout()
         where = f"{error.filename}" if error.filename else "standard output"
         print(f"deltaprop {args.command}: error: cannot write to {where}: "
-              f"{error.strerror or _first_line(error)}", file=sys.stderr)
+              f"{error.strerror or _one_line(error)}", file=sys.stderr)
         return EXIT_USER_ERROR
 
 
-def _first_line(error: BaseException) -> str:
+def _one_line(error: BaseException) -> str:
     text = " ".join(str(error).split())
     return text or type(error).__name__
 

@@ -25,10 +25,25 @@ def user_errors(what: str):
     except (CLIError, BrokenPipeError):             # a closed pipe is main's to end quietly
         raise
     except FileNotFoundError as error:
-        raise CLIError(f"{what}: no such file: {error.filename}") from None
-    except (ValueError, TypeError, KeyError, OSError, ImportError) as error:
+        raise CLIError(f"{what}: no such file: {_filename(error)}") from None
+    except OSError as error:
+        raise CLIError(f"{what}: {os_error_text(error)}") from None
+    except (ValueError, TypeError, KeyError, ImportError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         raise CLIError(f"{what}: {message}") from None
+
+
+def os_error_text(error: OSError) -> str:
+    """``Not a directory: 'a/b'`` rather than ``[Errno 20] Not a directory: 'a/b'``."""
+    if not error.strerror:
+        return str(error)
+    name = _filename(error)
+    return error.strerror if not name or name in error.strerror else \
+        f"{error.strerror}: {name}"
+
+
+def _filename(error: OSError) -> str:
+    return os.fsdecode(error.filename) if error.filename is not None else ""
 
 
 def int_list(text: str) -> list[int]:

@@ -13,6 +13,7 @@ import sys
 
 import numpy as np
 
+from . import CLIError
 from ._common import (
     add_model_data_arguments,
     check_output_file,
@@ -51,6 +52,9 @@ def run(args) -> int:
                           {"model file": args.model, "input data": input_file(args.data)})
     bundle = load_model(args.model)
     loss = saved_loss(bundle, args.loss)
+    if args.proba and loss == "mse":
+        raise CLIError("--proba needs a classification model; this one is a regression "
+                       "model (loss mse), whose predictions are values, not classes")
     data = load_data(args.data, args.target, seed=args.seed)
     X = prepare_features(bundle, data.X)
     if args.limit is not None:

@@ -276,7 +276,7 @@ def _prepare_out(args) -> None:
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out {args.out!r} is a file; give a folder (it receives "
                        "model.safetensors and history.json)")
-    with user_errors(f"cannot create the folder {args.out!r}"):
+    with user_errors(f"--out {args.out!r}: cannot create the folder"):
         out.mkdir(parents=True, exist_ok=True)
     for name in OUT_FILES:
         check_output_file("--out", out / name, {"input data": input_file(args.data)})
