@@ -193,6 +193,8 @@ CASES = {
     "gradcheck-unknown-output": (["gradcheck", "--output", "nope"], ["nope"]),
     "gradcheck-unknown-loss": (["gradcheck", "--loss", "hinge"], ["--loss"]),
     "gradcheck-samples-zero": (["gradcheck", "--samples", "0"], ["--samples"]),
+    "gradcheck-samples-beyond-numpy": (["gradcheck", "--samples", str(10**25)],
+                                       ["--samples", str(10**25)]),
     "gradcheck-max-entries-zero": (["gradcheck", "--max-entries", "0"], ["--max-entries"]),
     "gradcheck-missing-model": (["gradcheck", "--model", "{tmp}/none.safetensors"],
                                 ["not found"]),
@@ -363,3 +365,13 @@ def test_int_list_reads_widths(text, widths):
     from deltaprop.cli._common import int_list
 
     assert int_list(text) == widths
+
+
+@pytest.mark.parametrize("flag", ["--epochs", "--batch-size", "--early-stopping"])
+def test_a_huge_whole_number_is_a_number_not_a_parse_error(flag):
+    """``np.isfinite`` cannot take an int beyond 64 bits: argparse then said 'invalid parse
+    value'.  A whole number is finite however large (Ctrl-C ends such a run)."""
+    from deltaprop.cli import build_parser
+
+    args = build_parser().parse_args(["train", "moons", flag, str(10**20)])
+    assert getattr(args, flag[2:].replace("-", "_")) == 10**20

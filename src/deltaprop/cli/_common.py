@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import os
 from contextlib import contextmanager
 from typing import Any
@@ -74,7 +75,8 @@ def _number_type(convert, rule: str, accept):
             value = convert(text)
         except (ValueError, OverflowError):
             value = None
-        if value is None or not np.isfinite(value) or not accept(value):
+        finite = value is not None and (isinstance(value, int) or math.isfinite(value))
+        if not finite or not accept(value):         # ints are finite, however large
             raise argparse.ArgumentTypeError(f"expected {rule}, got {text!r}")
         return value
     return parse
