@@ -408,3 +408,44 @@ def test_a_plain_dict_preprocessing_is_a_user_error(tmp_path, capsys):
     err = _user_error(capsys, ["predict", str(model_path), str(_numeric_file(tmp_path)),
                                "--target", "label"])
     assert "preprocessing is not a Standardizer" in err
+
+
+def _labelled_csv(path, labels, seed: int):
+    """Two features that separate the labels, one row per label entry."""
+    rng = np.random.default_rng(seed)
+    centres = {"cat": (-2.0, 0.0), "dog": (0.0, 2.0), "fish": (2.0, 0.0)}
+    rows = [f"{centres[a][0] + rng.normal(0, .3):.3f},{centres[a][1] + rng.normal(0, .3):.3f},"
+            f"{a}" for a in labels]
+    path.write_text("x1,x2,animal\n" + "\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_evaluate_numbers_the_labels_as_the_model_does(tmp_path, capsys):
+    """A file with a subset of the classes numbers them from 0 by itself; evaluate must
+    compare with the model's numbering (was: 'dog' scored as the model's 'cat')."""
+    train = _labelled_csv(tmp_path / "train.csv", ["cat", "dog", "fish"] * 40, seed=0)
+    out = tmp_path / "run"
+    assert main(["train", train, "--layers", "8", "--epochs", "40", "--optimizer", "adam",
+                 "--lr", "0.05", "--out", str(out), "--quiet"]) == 0
+    model = str(out / "model.safetensors")
+    subset = _labelled_csv(tmp_path / "subset.csv", ["dog", "fish"] * 20, seed=1)
+    capsys.readouterr()
+    assert main(["predict", model, subset]) == 0
+    predicted = capsys.readouterr().out.split()[1:]
+    truth = ["dog", "fish"] * 20
+    expected = np.mean([p == t for p, t in zip(predicted, truth)])
+    assert expected > 0.9                                  # the model does separate them
+    assert main(["evaluate", model, subset]) == 0
+    assert f"accuracy {expected:.4f}" in capsys.readouterr().out
+
+
+def test_evaluate_refuses_a_class_the_model_does_not_know(tmp_path, capsys):
+    train = _labelled_csv(tmp_path / "train.csv", ["cat", "dog"] * 20, seed=0)
+    out = tmp_path / "run"
+    assert main(["train", train, "--layers", "4", "--epochs", "1", "--out", str(out),
+                 "--quiet"]) == 0
+    other = _labelled_csv(tmp_path / "other.csv", ["dog", "fish"] * 5, seed=1)
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.safetensors"), other]) == 2
+    err = capsys.readouterr().err
+    assert "'fish'" in err and "cat, dog" in err

@@ -49,6 +49,24 @@ def saved_loss(bundle, override: str | None) -> str:
     return loss
 
 
+def model_labels(bundle, data) -> np.ndarray:
+    """The data's targets, with class labels numbered as the model numbers them.
+
+    A file's labels are numbered in sorted order of the labels *it* holds: a file with
+    only "dog" and "fish" numbers them 0 and 1, while a model trained on "cat", "dog",
+    "fish" calls them 1 and 2.  The class names the model file records translate them;
+    a label the model does not know is an error.
+    """
+    if data.task != "classification" or not bundle.classes:
+        return data.y
+    index = {name: i for i, name in enumerate(bundle.classes)}
+    unknown = [str(label) for label in data.classes if str(label) not in index]
+    if unknown:
+        raise CLIError(f"the data holds the class {unknown[0]!r}, which the model does not "
+                       f"know (its classes: {', '.join(bundle.classes)})")
+    return np.array([index[str(label)] for label in data.classes])[data.y]
+
+
 def run(args) -> int:
     from ..training import evaluate
 
@@ -56,7 +74,8 @@ def run(args) -> int:
     loss = saved_loss(bundle, args.loss)
     data = load_data(args.data, args.target, seed=args.seed)
     X = prepare_features(bundle, data.X)
-    y = data.y.astype(np.float64) if loss in ("bce", "bce_with_logits", "mse") else data.y
+    y = model_labels(bundle, data)
+    y = y.astype(np.float64) if loss in ("bce", "bce_with_logits", "mse") else y
     try:
         scores = evaluate(bundle.model, X, y, loss=loss)
     except (ValueError, TypeError) as error:
