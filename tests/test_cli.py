@@ -449,3 +449,22 @@ def test_evaluate_refuses_a_class_the_model_does_not_know(tmp_path, capsys):
     assert main(["evaluate", str(out / "model.safetensors"), other]) == 2
     err = capsys.readouterr().err
     assert "'fish'" in err and "cat, dog" in err
+
+
+def test_evaluate_and_predict_read_a_file_as_the_model_s_task(tmp_path, capsys):
+    """Targets 5 and 7 read alone look like two classes (numbered 0 and 1); a regression
+    model must be scored on the values 5 and 7 (the task its file records)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=40)
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n" + "\n".join(f"{v:.4f},{5 if v < 0 else 7}" for v in x) + "\n")
+    out = tmp_path / "run"
+    assert main(["train", str(path), "--task", "regression", "--layers", "4", "--epochs",
+                 "1", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    model = str(out / "model.safetensors")
+    assert main(["predict", model, str(path)]) == 0
+    predicted = np.array(capsys.readouterr().out.split()[1:], dtype=float)
+    y = np.where(x < 0, 5.0, 7.0)
+    assert main(["evaluate", model, str(path)]) == 0
+    assert f"mse {np.mean((predicted - y) ** 2):.4f}" in capsys.readouterr().out

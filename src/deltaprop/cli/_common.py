@@ -107,11 +107,14 @@ def add_model_data_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the loss, when the model file does not record it")
 
 
-def load_data(name: str, target: str | None = None, seed: int | None = None):
-    """A :class:`~deltaprop.datasets.Dataset` from a name or a file path."""
+def load_data(name: str, target: str | None = None, seed: int | None = None,
+              task: str | None = None):
+    """A :class:`~deltaprop.datasets.Dataset` from a name or a file path; ``task`` reads a
+    CSV/NPZ file as that task (a named dataset has its own)."""
     from .. import datasets
 
-    options: dict[str, Any] = {}
+    is_file = name not in datasets.REGISTRY and name.lower().endswith((".csv", ".npz"))
+    options: dict[str, Any] = {"task": task} if task is not None and is_file else {}
     if target is not None:
         if not name.lower().endswith(".csv"):
             raise CLIError(f"--target applies to CSV files only, not {name!r}")
@@ -119,13 +122,21 @@ def load_data(name: str, target: str | None = None, seed: int | None = None):
     elif name in datasets.REGISTRY and seed is not None and \
             "seed" in inspect.signature(datasets.REGISTRY[name]).parameters:
         options["seed"] = seed                      # toy generators: reproducible data
-    if name not in datasets.REGISTRY and name.lower().endswith((".csv", ".npz")):
+    if is_file:
         if not os.path.exists(name):
             raise CLIError(f"data file not found: {name}")
         if os.path.isdir(name):
             raise CLIError(f"data file {name!r} is a directory, not a .csv/.npz file")
     with user_errors(f"cannot load {name!r}"):
         return datasets.load(name, **options)
+
+
+def saved_task(bundle) -> str | None:
+    """The task the model file records ("classification" / "regression"), or None."""
+    from ..datasets._dataset import TASKS
+
+    task = bundle.metadata.get("task")
+    return task if isinstance(task, str) and task in TASKS else None
 
 
 def load_model(path: str):

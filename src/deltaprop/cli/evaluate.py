@@ -17,6 +17,7 @@ from ._common import (
     load_data,
     load_model,
     prepare_features,
+    saved_task,
 )
 
 EXAMPLES = """examples:
@@ -72,7 +73,7 @@ def run(args) -> int:
 
     bundle = load_model(args.model)
     loss = saved_loss(bundle, args.loss)
-    data = load_data(args.data, args.target, seed=args.seed)
+    data = load_data(args.data, args.target, seed=args.seed, task=saved_task(bundle))
     X = prepare_features(bundle, data.X)
     y = model_labels(bundle, data)
     y = y.astype(np.float64) if loss in ("bce", "bce_with_logits", "mse") else y

@@ -22,6 +22,7 @@ from ._common import (
     load_model,
     positive_int,
     prepare_features,
+    saved_task,
     user_errors,
     write_text,
 )
@@ -55,7 +56,7 @@ def run(args) -> int:
     if args.proba and loss == "mse":
         raise CLIError("--proba needs a classification model; this one is a regression "
                        "model (loss mse), whose predictions are values, not classes")
-    data = load_data(args.data, args.target, seed=args.seed)
+    data = load_data(args.data, args.target, seed=args.seed, task=saved_task(bundle))
     X = prepare_features(bundle, data.X)
     if args.limit is not None:
         X = X[:args.limit]

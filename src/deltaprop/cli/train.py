@@ -253,14 +253,10 @@ def _divergence_advice(error: Exception, lr: float) -> str:
 
 def load_data_as(args, task: str):
     """Reload a CSV/NPZ file with an explicit task (``--task``)."""
-    from .. import datasets
-
     if not args.data.lower().endswith((".csv", ".npz")):
         raise CLIError(f"--task applies to CSV/NPZ files; {args.data!r} is a {task} dataset "
                        "already or a fixed one")
-    options = {"task": task} | ({"target": args.target} if args.target else {})
-    with user_errors(f"cannot load {args.data!r}"):
-        return datasets.load(args.data, **options)
+    return load_data(args.data, args.target, task=task)
 
 
 # the files ``--out DIR`` receives (the plots only with --plots)
