@@ -93,9 +93,10 @@ def main(argv: list[str] | None = None) -> int:
         # the subcommands turn their own file errors into CLIError; one without a file name
         # left is standard output's (a full disk, a failing device behind it)
         _flush_or_silence_stdout()
-        where = f"{error.filename}" if error.filename else "standard output"
-        print(f"deltaprop {args.command}: error: cannot write to {where}: "
-              f"{error.strerror or _one_line(error)}", file=sys.stderr)
+        reason = error.strerror or _one_line(error)
+        where = f"{os.fsdecode(error.filename)}: " if error.filename is not None else \
+            "cannot write to standard output: "
+        print(f"deltaprop {args.command}: error: {where}{reason}", file=sys.stderr)
         return EXIT_USER_ERROR
 
 

@@ -269,7 +269,7 @@ def _prepare_out(args) -> None:
     if not args.out:
         raise CLIError("--out needs a folder name, got an empty one")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
+    if os.path.exists(out) and not os.path.isdir(out):
         raise CLIError(f"--out {args.out!r} is a file; give a folder (it receives "
                        "model.safetensors and history.json)")
     with user_errors(f"--out {args.out!r}: cannot create the folder"):
