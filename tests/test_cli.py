@@ -468,3 +468,21 @@ def test_evaluate_and_predict_read_a_file_as_the_model_s_task(tmp_path, capsys):
     y = np.where(x < 0, 5.0, 7.0)
     assert main(["evaluate", model, str(path)]) == 0
     assert f"mse {np.mean((predicted - y) ** 2):.4f}" in capsys.readouterr().out
+
+
+def test_plots_without_a_working_matplotlib_fail_before_training(tmp_path, monkeypatch,
+                                                                 capsys):
+    """A missing or broken matplotlib (a bad MPLBACKEND) is found before a run is spent,
+    not after the model was saved next to an error."""
+    from deltaprop.plots import _figure
+
+    def broken():
+        raise ImportError("deltaprop.plots needs matplotlib: pip install 'deltaprop[plot]'")
+
+    monkeypatch.setattr(_figure, "pyplot", broken)
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--layers", "4", "--epochs", "1", "--plots", "--out",
+                 str(out), "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "--plots" in line and "pip install" in line
+    assert not out.exists()

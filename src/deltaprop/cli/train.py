@@ -115,6 +115,11 @@ def run(args) -> int:
 
     if args.plots and not args.out:
         raise CLIError("--plots needs --out DIR to write the images to")
+    if args.plots:                       # a missing or broken matplotlib: before training
+        from ..plots._figure import pyplot
+
+        with user_errors("--plots needs a working matplotlib"):
+            pyplot()
     data = load_data(args.data, args.target, seed=args.seed)
     if args.task and args.task != data.task:
         data = load_data_as(args, args.task)
