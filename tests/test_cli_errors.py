@@ -40,6 +40,7 @@ def files(tmp_path_factory) -> dict[str, str]:
     text("huge.csv", "a,b,y\n" + "\n".join(f"{(-1) ** i * 1e300},{i},{i % 2}"
                                            for i in range(20)) + "\n")
     text("binary.csv", b"\xff\xfe\x00\x01garbage\x00")
+    text("far.csv", "x1,x2,label\n0.5,1,cat\n1e300,2,dog\n3,4,cat\n")
     text("gap.csv", "x1,x2,label\n1,2,cat\n3,4,\n5,6,dog\n")
     text("nan.csv", "x1,x2,y\n1,2,0.5\n3,4,nan\n5,6,1.5\n")
     text("ragged.csv", "x1,x2,label\n1,2,cat\n3,4\n")
@@ -142,6 +143,12 @@ CASES = {
     "train-out-name-too-long": (["train", "moons", "--out", "y" * 300], ["--out", "too long"]),
     "predict-output-name-too-long": (["predict", "{model}", "moons", "--output",
                                       "p" * 300 + ".csv"], ["too long"]),
+    "train-beyond-float32": (["train", "{huge_csv}", "--no-standardize"],
+                             ["data row 1", "'a'", "float32", "--dtype float64"]),
+    "evaluate-beyond-float32": (["evaluate", "{model}", "{far_csv}"],
+                                ["data row 2", "'x1'", "float32"]),
+    "predict-beyond-float32": (["predict", "{model}", "{far_csv}"],
+                               ["data row 2", "'x1'", "float32"]),
     "train-plots-without-out": (["train", "moons", "--plots"], ["--out"]),
     "train-out-is-a-file": (["train", "moons", "--out", "{good_csv}"], ["--out", "file"]),
     "train-out-over-the-data": (["train", "{good_csv}", "--out", "{linked}"],

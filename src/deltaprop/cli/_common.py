@@ -153,19 +153,39 @@ def load_model(path: str):
         return io.load_bundle(path)
 
 
-def prepare_features(bundle, X: np.ndarray) -> np.ndarray:
-    """Apply the scaling saved with the model, and check the width."""
-    model = bundle.model
+def prepare_features(bundle, data) -> np.ndarray:
+    """``data.X`` with the scaling saved with the model applied; the width and the range
+    (finite in the model's dtype) are checked."""
+    model, X = bundle.model, data.X
     if X.shape[1] != model.in_features:
         raise CLIError(f"the data has {X.shape[1]} features per row but the model expects "
                        f"{model.in_features}")
     preprocessing = bundle.preprocessing
-    if preprocessing is None:
-        return X
-    if not hasattr(preprocessing, "transform"):     # a caller's own dict, saved as is
+    if preprocessing is not None and not hasattr(preprocessing, "transform"):
         raise CLIError("the model file's preprocessing is not a Standardizer (it was saved "
                        "as a plain dict), so the command line cannot apply it")
-    return preprocessing.transform(X)
+    if preprocessing is not None:
+        with np.errstate(over="ignore", invalid="ignore"):          # checked just below
+            X = preprocessing.transform(X)
+    check_range(X, model.dtype, data.feature_names,
+                how="" if preprocessing is None else " after the model's scaling",
+                advice="rescale the data, or train the model with --dtype float64")
+    return X
+
+
+def check_range(X: np.ndarray, dtype, names: list[str], *, how: str = "",
+                advice: str = "rescale the data or use --dtype float64") -> None:
+    """Every feature must be finite in the model's ``dtype`` (float32 ends near 3.4e38):
+    a larger one becomes inf there, and the output NaN, without a word."""
+    limit = float(np.finfo(dtype).max)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(X) <= limit)                         # NaN and inf are bad too
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        column = repr(names[col]) if names else str(col + 1)
+        raise CLIError(f"data row {row + 1}, feature {column}: the value {X[row, col]:.6g}"
+                       f"{how} is beyond the range of {np.dtype(dtype).name} (±{limit:.3g}); "
+                       f"{advice}")
 
 
 def format_scores(scores: dict[str, float]) -> str:

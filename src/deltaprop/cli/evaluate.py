@@ -74,7 +74,7 @@ def run(args) -> int:
     bundle = load_model(args.model)
     loss = saved_loss(bundle, args.loss)
     data = load_data(args.data, args.target, seed=args.seed, task=saved_task(bundle))
-    X = prepare_features(bundle, data.X)
+    X = prepare_features(bundle, data)
     y = model_labels(bundle, data)
     y = y.astype(np.float64) if loss in ("bce", "bce_with_logits", "mse") else y
     try:

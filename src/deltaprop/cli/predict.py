@@ -57,7 +57,7 @@ def run(args) -> int:
         raise CLIError("--proba needs a classification model; this one is a regression "
                        "model (loss mse), whose predictions are values, not classes")
     data = load_data(args.data, args.target, seed=args.seed, task=saved_task(bundle))
-    X = prepare_features(bundle, data.X)
+    X = prepare_features(bundle, data)
     if args.limit is not None:
         X = X[:args.limit]
     with user_errors(f"cannot predict on {args.data!r}"):

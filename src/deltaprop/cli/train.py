@@ -26,6 +26,7 @@ from . import EXIT_INTERRUPTED, CLIError
 from ._common import (
     add_data_arguments,
     check_output_file,
+    check_range,
     format_scores,
     fraction,
     input_file,
@@ -132,6 +133,9 @@ def run(args) -> int:
             stratify=data.task == "classification")
     _check_val_split(args.val_split, len(X_train))
     scaler = None if args.no_standardize else _standardizer(X_train, data.feature_names)
+    with np.errstate(over="ignore", invalid="ignore"):     # every row, numbered as read
+        check_range(data.X if scaler is None else scaler.transform(data.X), args.dtype,
+                    data.feature_names, how="" if scaler is None else " after scaling")
     if scaler is not None:
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
 
