@@ -452,3 +452,10 @@ def test_a_bom_crlf_and_quoted_numbers_are_read(tmp_path, content):
     path.write_bytes(content.encode("utf-8"))
     data = datasets.load_csv(path)
     assert data.feature_names == ["a", "b"] and data.X.tolist() == [[1, 2], [3, 4]]
+
+
+def test_a_number_beyond_float64_says_so(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,y\n1" + "0" * 400 + ",1,0\n2,3,1\n")
+    with pytest.raises(ValueError, match=r"must be finite.*beyond the range of a 64-bit"):
+        datasets.load_csv(path)

@@ -240,7 +240,9 @@ def _number(cell: str, path: str, line: int, column: str) -> float:
         raise ValueError(f"{where}: expected a number, got {_shown(cell)}")
     value = float(cell)
     if not math.isfinite(value):
-        raise ValueError(f"{where}: value must be finite, got {_shown(cell)}")
+        beyond = "" if re.search(r"inf|nan", cell, re.IGNORECASE) else \
+            " (it is beyond the range of a 64-bit float, about ±1.8e308)"
+        raise ValueError(f"{where}: value must be finite, got {_shown(cell)}{beyond}")
     return value
 
 
