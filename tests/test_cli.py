@@ -486,3 +486,20 @@ def test_plots_without_a_working_matplotlib_fail_before_training(tmp_path, monke
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert "--plots" in line and "pip install" in line
     assert not out.exists()
+
+
+def test_integer_labels_the_model_does_not_name_are_class_numbers(tmp_path, capsys):
+    """A model whose recorded class names are others ("ja", "nein") scores integer labels
+    2 and 1 as classes 2 and 1 (not renumbered 1 and 0 by the file's own order)."""
+    import deltaprop as dp
+    from deltaprop import io as dio
+
+    model = dp.mlp([2, 3], seed=0)
+    path = tmp_path / "m.safetensors"
+    dio.save(model, path, loss="cross_entropy", metadata={"classes": ["ja", "nein", "doch"]})
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    data = tmp_path / "d.npz"
+    np.savez(data, X=X, y=np.array([1, 2] * 6))
+    assert main(["evaluate", str(path), str(data)]) == 0
+    expected = dp.evaluate(model, X, np.array([1, 2] * 6), loss="cross_entropy")
+    assert f"accuracy {expected['accuracy']:.4f}" in capsys.readouterr().out

@@ -55,17 +55,22 @@ def model_labels(bundle, data) -> np.ndarray:
 
     A file's labels are numbered in sorted order of the labels *it* holds: a file with
     only "dog" and "fish" numbers them 0 and 1, while a model trained on "cat", "dog",
-    "fish" calls them 1 and 2.  The class names the model file records translate them;
-    a label the model does not know is an error.
+    "fish" calls them 1 and 2.  The class names the model file records translate them.
+    Integer labels none of which the model names are taken as the class numbers
+    themselves (a model whose names are others, as an API caller may record); a label
+    the model does not know among ones it does is an error.
     """
     if data.task != "classification" or not bundle.classes:
         return data.y
     index = {name: i for i, name in enumerate(bundle.classes)}
     unknown = [str(label) for label in data.classes if str(label) not in index]
-    if unknown:
-        raise CLIError(f"the data holds the class {unknown[0]!r}, which the model does not "
-                       f"know (its classes: {', '.join(bundle.classes)})")
-    return np.array([index[str(label)] for label in data.classes])[data.y]
+    if not unknown:
+        return np.array([index[str(label)] for label in data.classes])[data.y]
+    if len(unknown) == len(data.classes) and \
+            all(isinstance(label, (int, np.integer)) for label in data.classes):
+        return np.array(data.classes, dtype=np.int64)[data.y]
+    raise CLIError(f"the data holds the class {unknown[0]!r}, which the model does not "
+                   f"know (its classes: {', '.join(bundle.classes)})")
 
 
 def run(args) -> int:
