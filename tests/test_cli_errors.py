@@ -385,3 +385,24 @@ def test_a_huge_whole_number_is_a_number_not_a_parse_error(flag):
 
     args = build_parser().parse_args(["train", "moons", flag, str(10**20)])
     assert getattr(args, flag[2:].replace("-", "_")) == 10**20
+
+
+def test_a_nan_validation_loss_stops_training_at_that_epoch(files, capsys, monkeypatch):
+    """The first epoch that logs NaN ends the run (was: every remaining epoch ran first)."""
+    from deltaprop import training
+
+    real_evaluate = training.evaluate
+
+    def evaluate(model, X, y, **options):             # the validation loss of epoch 2 is NaN
+        scores = real_evaluate(model, X, y, **options)
+        calls["n"] += 1
+        return scores | {"loss": float("nan")} if calls["n"] == 2 else scores
+
+    calls = {"n": 0}
+    monkeypatch.setattr(training, "evaluate", evaluate)
+    assert main(["train", files["good_csv"], "--layers", "3", "--epochs", "20"]) == 2
+    err = capsys.readouterr().err
+    assert "epoch 2/20" in err and "epoch 3/20" not in err
+    assert err.strip().splitlines()[-1].endswith(
+        "training diverged (val_loss became nan at epoch 2); nothing was saved; try a "
+        "smaller --lr than 0.05")

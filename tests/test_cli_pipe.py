@@ -95,6 +95,7 @@ def test_a_failing_standard_output_is_one_line_exit_2(monkeypatch, capsys, argv)
                   "No space left on device\n"
 
 
+@pytest.mark.slow
 def test_a_full_disk_under_stdout_in_a_child_is_one_line():
     if not os.path.exists("/dev/full"):
         pytest.skip("no /dev/full here")

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import callbacks as dp_callbacks
 from . import EXIT_INTERRUPTED, CLIError
 from ._common import (
     add_data_arguments,
@@ -210,7 +211,7 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
     from ..training import TrainingDivergedError
 
     progress, stopper, stats = ProgressBar(quiet=args.quiet), StopOnInterrupt(), None
-    callbacks = [progress]
+    callbacks = [progress, _StopOnNonFiniteLogs(optimizer.lr)]
     if args.plots:
         from ..plots import LayerStats
 
@@ -231,16 +232,18 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
             return stats, interrupt
         except TrainingDivergedError as error:        # first: it may also be a ValueError
             raise CLIError(_divergence_advice(error, optimizer.lr)) from None
-    _check_finite_logs(history, optimizer.lr)
     return stats, history
 
 
-def _check_finite_logs(history, lr: float) -> None:
-    """A loss or metric that ``fit`` logged as NaN or infinite (the validation loss of
-    finite but huge weights, say) is a divergence too: nothing is saved."""
-    for i, epoch in enumerate(history.epochs):
-        _refuse_non_finite({key: values[i] for key, values in history.history.items()},
-                           f"at epoch {epoch}", lr)
+class _StopOnNonFiniteLogs(dp_callbacks.Callback):
+    """An epoch that logs a NaN or infinite loss or metric (the validation loss of finite
+    but huge weights, say) is a divergence too: training stops there, nothing is saved."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+
+    def on_epoch_end(self, epoch, logs):
+        _refuse_non_finite(logs, f"at epoch {epoch}", self.lr)
 
 
 def _refuse_non_finite(scores: dict[str, float], where: str, lr: float) -> None:
