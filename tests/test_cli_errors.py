@@ -219,6 +219,9 @@ CASES = {
     "bench-unknown-backend": (["bench", "--backend", "tpu"], ["--backend"]),
     "bench-json-is-a-folder": (["bench", "--quick", "--json", "{tmp}"], ["--json"]),
     "bench-json-empty": (["bench", "--quick", "--json", ""], ["--json", "empty"]),
+    "bench-json-and-markdown-one-file": (["bench", "--quick", "--json", "{tmp}/r.txt",
+                                          "--markdown", "{tmp}/./r.txt"],
+                                         ["--markdown", "--json", "r.txt"]),
     "bench-markdown-folder-missing": (["bench", "--quick", "--markdown", "{tmp}/no/t.md"],
                                       ["--markdown"]),
     # demo

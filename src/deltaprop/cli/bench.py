@@ -20,7 +20,14 @@ import argparse
 import shlex
 import sys
 
-from ._common import check_output_file, int_list, random_seed, user_errors, write_text
+from ._common import (
+    check_output_file,
+    int_list,
+    random_seed,
+    same_file,
+    user_errors,
+    write_text,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -117,9 +124,13 @@ def run(args) -> int:
     from . import CLIError
 
     cfg = config_from_args(args)
-    for flag, path in (("--json", args.json), ("--markdown", args.markdown)):
-        if path is not None:              # before minutes of timing, not after
-            check_output_file(flag, path, {})
+    if args.json is not None:              # before minutes of timing, not after
+        check_output_file("--json", args.json, {})
+    if args.markdown is not None:          # not the --json file: one would overwrite the other
+        check_output_file("--markdown", args.markdown, {})
+        if args.json is not None and same_file(args.json, args.markdown):
+            raise CLIError(f"--markdown {args.markdown!r} is the --json file {args.json!r}; "
+                           "give them different names")
     try:
         get_backend(cfg.backend)                   # a missing library / device: one line
     except BackendUnavailableError as error:
