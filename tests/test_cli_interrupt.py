@@ -282,6 +282,24 @@ def test_ctrl_c_during_the_final_save_lets_the_files_be_finished(tmp_path, monke
     assert main(["train", "moons", "--layers", "4", "--epochs", "2", "--out", str(out),
                  "--quiet"]) == 130
     err = capsys.readouterr().err
-    assert "interrupted while saving" in err and "Traceback" not in err
+    assert "interrupted after training" in err and "Traceback" not in err
     assert json.loads((out / "history.json").read_text())["epochs"] == [1, 2]
     assert "interrupted" not in dio.load_bundle(out / "model.safetensors").metadata
+
+
+def test_ctrl_c_while_the_test_rows_are_scored_keeps_the_trained_model(tmp_path, monkeypatch,
+                                                                       capsys):
+    real_evaluate = dp.evaluate
+
+    def evaluate_with_ctrl_c(*args, **kwargs):        # train scores the test rows with this
+        signal.raise_signal(signal.SIGINT)
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(dp, "evaluate", evaluate_with_ctrl_c)
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--layers", "4", "--epochs", "2", "--out", str(out),
+                 "--quiet"]) == 130
+    captured = capsys.readouterr()
+    assert "interrupted after training" in captured.err and "test " in captured.out
+    assert json.loads((out / "history.json").read_text())["epochs"] == [1, 2]
+    dio.load(out / "model.safetensors")

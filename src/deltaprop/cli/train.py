@@ -111,10 +111,34 @@ def _loss_and_outputs(args, data) -> tuple[str, int, str | None]:
 
 
 def run(args) -> int:
-    import deltaprop as dp
+    _check_plots(args)
+    data = load_data(args.data, args.target, seed=args.seed)
+    if args.task and args.task != data.task:
+        data = load_data_as(args, args.task)
+    loss, n_out, output = _loss_and_outputs(args, data)
+    if args.out is not None:             # before training: a bad --out must not cost a run
+        _prepare_out(args)
+    (X_train, X_test, y_train, y_test), scaler = _split_and_scale(args, data)
+    model, optimizer = _build(args, data, n_out, output)
+    binary = loss in ("bce", "bce_with_logits")
+    stats, history = _fit(args, model, optimizer, loss, X_train,
+                          y_train.astype(np.float64) if binary else y_train)
+    if isinstance(history, TrainingInterrupted):
+        return _save_interrupted(args, model, history, scaler, data, loss)
+    saver = StopOnInterrupt()
+    with saver.installed():       # training is over: a Ctrl-C now lets the rest finish first
+        test_scores = _test_scores(model, X_test, y_test, loss, optimizer.lr)
+        written = _write_outputs(args, model, history, scaler, data, loss, stats,
+                                 (X_test, y_test), test_scores) if args.out else []
+    print(_summary(model, history, test_scores, data, loss, written))
+    if saver.requested:
+        print("deltaprop train: interrupted after training; the test scores and every file "
+              "above were finished first", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
 
-    from ..preprocessing import train_test_split
 
+def _check_plots(args) -> None:
     if args.plots and not args.out:
         raise CLIError("--plots needs --out DIR to write the images to")
     if args.plots:                       # a missing or broken matplotlib: before training
@@ -122,12 +146,13 @@ def run(args) -> int:
 
         with user_errors("--plots needs a working matplotlib"):
             pyplot()
-    data = load_data(args.data, args.target, seed=args.seed)
-    if args.task and args.task != data.task:
-        data = load_data_as(args, args.task)
-    loss, n_out, output = _loss_and_outputs(args, data)
-    if args.out is not None:             # before training: a bad --out must not cost a run
-        _prepare_out(args)
+
+
+def _split_and_scale(args, data):
+    """``(X_train, X_test, y_train, y_test)`` and the scaler fitted on the training part
+    (None with --no-standardize); every feature checked to fit --dtype."""
+    from ..preprocessing import train_test_split
+
     with user_errors(f"--test-split {args.test_split:g} cannot split the data"):
         X_train, X_test, y_train, y_test = train_test_split(
             data.X, data.y, test_size=args.test_split, seed=args.seed,
@@ -139,32 +164,27 @@ def run(args) -> int:
                     data.feature_names, how="" if scaler is None else " after scaling")
     if scaler is not None:
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    return (X_train, X_test, y_train, y_test), scaler
+
+
+def _build(args, data, n_out: int, output: str | None):
+    import deltaprop as dp
 
     with user_errors("bad model settings"):
         model = dp.mlp([data.n_features, *args.layers, n_out], activation=args.activation,
                        output=output, seed=args.seed, dtype=args.dtype)
         optimizer = dp.optim.get_optimizer(args.optimizer, model, **_optimizer_settings(args))
-    binary = loss in ("bce", "bce_with_logits")
-    y_fit = y_train.astype(np.float64) if binary else y_train
-    stats, history = _fit(args, model, optimizer, loss, X_train, y_fit)
-    if isinstance(history, TrainingInterrupted):
-        return _save_interrupted(args, model, history, scaler, data, loss)
-    y_eval = y_test.astype(np.float64) if binary else y_test
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # checked below
-        test_scores = dp.evaluate(model, X_test, y_eval, loss=loss)
-    _refuse_non_finite(test_scores, "on the test rows", optimizer.lr)
+    return model, optimizer
 
-    written, saver = [], StopOnInterrupt()
-    if args.out:
-        with saver.installed():              # a Ctrl-C now lets the files be finished first
-            written = _write_outputs(args, model, history, scaler, data, loss, stats,
-                                     (X_test, y_test), test_scores)
-    print(_summary(model, history, test_scores, data, loss, written))
-    if saver.requested:
-        print("deltaprop train: interrupted while saving; every file above was finished "
-              "first", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    return 0
+
+def _test_scores(model, X_test, y_test, loss: str, lr: float) -> dict[str, float]:
+    import deltaprop as dp
+
+    y = y_test.astype(np.float64) if loss in ("bce", "bce_with_logits") else y_test
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # checked below
+        scores = dp.evaluate(model, X_test, y, loss=loss)
+    _refuse_non_finite(scores, "on the test rows", lr)
+    return scores
 
 
 def _check_val_split(fraction: float, n_train: int) -> None:
