@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -503,3 +504,39 @@ def test_integer_labels_the_model_does_not_name_are_class_numbers(tmp_path, caps
     assert main(["evaluate", str(path), str(data)]) == 0
     expected = dp.evaluate(model, X, np.array([1, 2] * 6), loss="cross_entropy")
     assert f"accuracy {expected['accuracy']:.4f}" in capsys.readouterr().out
+
+
+@pytest.fixture
+def xy_model(tmp_path):
+    """A model trained on a CSV of features x1, x2 and a text target."""
+    train = _labelled_csv(tmp_path / "train.csv", ["cat", "dog"] * 20, seed=0)
+    out = tmp_path / "run"
+    assert main(["train", train, "--layers", "4", "--epochs", "5", "--out", str(out),
+                 "--quiet"]) == 0
+    return str(out / "model.safetensors"), train
+
+
+def test_predict_reads_new_rows_without_a_target(xy_model, tmp_path, capsys):
+    """New data has no target column: a CSV of exactly the model's features is read whole
+    (was: its last feature was taken as the target, and the width refused)."""
+    model, train = xy_model
+    lines = Path(train).read_text().splitlines()
+    new = tmp_path / "new.csv"
+    new.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")
+    capsys.readouterr()
+    assert main(["predict", model, str(new)]) == 0
+    from_new = capsys.readouterr().out
+    assert main(["predict", model, train]) == 0
+    assert from_new == capsys.readouterr().out and len(from_new.split()) == 41
+
+
+@pytest.mark.parametrize("header", ["a,b", "x1,animal"])
+def test_predict_names_columns_that_are_not_the_model_s_features(xy_model, tmp_path, capsys,
+                                                                 header):
+    model, _ = xy_model
+    data = tmp_path / "other.csv"
+    data.write_text(f"{header}\n1,2\n3,4\n")
+    capsys.readouterr()
+    assert main(["predict", model, str(data)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert f"({header.replace(',', ', ')})" in line and "(x1, x2)" in line

@@ -459,3 +459,16 @@ def test_a_number_beyond_float64_says_so(tmp_path):
     path.write_text("a,b,y\n1" + "0" * 400 + ",1,0\n2,3,1\n")
     with pytest.raises(ValueError, match=r"must be finite.*beyond the range of a 64-bit"):
         datasets.load_csv(path)
+
+
+def test_csv_features_only_and_columns(tmp_path):
+    from deltaprop.datasets.files import csv_columns, read_csv_features
+
+    path = tmp_path / "new.csv"
+    path.write_text("\n a , b \n1,2\n\n3,x\n")
+    assert csv_columns(path) == ["a", "b"]
+    with pytest.raises(ValueError, match=r"line 5, column 'b': expected a number, got 'x'"):
+        read_csv_features(path)
+    path.write_text("a,b\n1,2\n3,4\n")
+    X, names = read_csv_features(path)
+    assert names == ["a", "b"] and X.tolist() == [[1, 2], [3, 4]]

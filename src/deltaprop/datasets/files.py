@@ -83,6 +83,27 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
                    name=os.path.basename(path), description=f"CSV file {path}, target {target!r}")
 
 
+def read_csv_features(path: str | os.PathLike, *, delimiter: str = ","
+                      ) -> tuple[np.ndarray, list[str]]:
+    """Every column of a CSV file with a header row, read as a feature (a file of new rows
+    to predict, without a target): ``(X, column names)``.  The rules and messages are
+    those of :func:`load_csv` for its feature columns."""
+    path = os.fspath(path)
+    rows = _read_rows(path, delimiter)
+    if len(rows) < 2:
+        raise ValueError(f"{path} needs a header row and at least one data row, "
+                         f"found {len(rows)} non-empty line(s)")
+    header_line, header = rows[0][0], [name.strip() for name in rows[0][1]]
+    _warn_numeric_header(path, header, header_line, stacklevel=4)
+    X = np.empty((len(rows) - 1, len(header)), dtype=np.float64)
+    for r, (line, row) in enumerate(rows[1:]):
+        if len(row) != len(header):
+            raise ValueError(f"{path} line {line}: expected {len(header)} values (as in the "
+                             f"header), got {len(row)}")
+        X[r] = [_number(cell, path, line, name) for cell, name in zip(row, header)]
+    return X, header
+
+
 def _check_header(path: str, header: list[str], line: int, target: str,
                   delimiter: str) -> None:
     """The target is one column of the header and leaves features; an all-number header
@@ -99,11 +120,15 @@ def _check_header(path: str, header: list[str], line: int, target: str,
                 f"{delimiter!r})" if other else "")
         raise ValueError(f"{path} has only the column {_shown(target)}: no features "
                          f"left{hint}")
+    _warn_numeric_header(path, header, line, stacklevel=5)
+
+
+def _warn_numeric_header(path: str, header: list[str], line: int, stacklevel: int) -> None:
     if all(_is_number(name) for name in header):
         warnings.warn(f"{path} line {line}: the first row {_cut(', '.join(header), 80)} is "
                       "all numbers but was read as the header (the column names); if it is "
                       "data, add a row of column names above it", DataFileWarning,
-                      stacklevel=3)
+                      stacklevel=stacklevel)
 
 
 def _shown(text: str, limit: int = SHOWN_CHARS) -> str:
@@ -116,10 +141,12 @@ def _cut(text: str, limit: int) -> str:
     return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
 
 
-def _read_rows(path: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """The non-blank rows of a CSV file, each with the line it starts on (from 1)."""
+def _read_rows(path: str, delimiter: str, limit: int | None = None
+               ) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV file (the first ``limit`` ones), each with the line it
+    starts on (from 1)."""
     _check_regular_file(path, "CSV")
-    rows = []
+    rows: list[tuple[int, list[str]]] = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle, delimiter=delimiter)
@@ -127,6 +154,8 @@ def _read_rows(path: str, delimiter: str) -> list[tuple[int, list[str]]]:
             for row in reader:
                 if any(cell.strip() for cell in row):          # skip blank lines
                     rows.append((end + 1, row))
+                    if len(rows) == limit:
+                        break
                 end = reader.line_num
     except UnicodeDecodeError as error:
         raise ValueError(f"{path} is not a readable CSV text file: it must be UTF-8 text, "
@@ -135,6 +164,12 @@ def _read_rows(path: str, delimiter: str) -> list[tuple[int, list[str]]]:
     except csv.Error as error:
         raise ValueError(f"{path} is not a readable CSV text file: {error}") from None
     return rows
+
+
+def csv_columns(path: str | os.PathLike, *, delimiter: str = ",") -> list[str]:
+    """The column names of a CSV file (its first non-blank row), without reading further."""
+    rows = _read_rows(os.fspath(path), delimiter, limit=1)
+    return [name.strip() for name in rows[0][1]] if rows else []
 
 
 def _check_regular_file(path: str, kind: str) -> None:
