@@ -6,7 +6,7 @@ validation split; a one-screen summary ends the run.
 
 Ctrl-C stops after the current batch and saves the model trained so far and its history to
 --out DIR (exit code 130; a second Ctrl-C quits without saving); after training, Ctrl-C
-lets the files being written be finished first.  A run whose loss becomes
+lets the test scores and the files be finished first.  A run whose loss becomes
 NaN or infinite stops with advice on the learning rate (exit code 2).  --out never replaces
 the input data, and every file is written whole (a temporary file, then renamed).
 """
