@@ -197,7 +197,7 @@ CASES = {
     # datasets
     "datasets-extra-argument": (["datasets", "moons"], ["unrecognized", "moons"]),
     # gradcheck
-    "gradcheck-one-width": (["gradcheck", "--layers", "3"], ["--layers"]),
+    "gradcheck-one-width": (["gradcheck", "--layers", "3"], ["--layers", "got 3"]),
     "gradcheck-empty-width": (["gradcheck", "--layers", "2,,1"], ["--layers"]),
     "gradcheck-unknown-activation": (["gradcheck", "--activation", "nope"], ["nope"]),
     "gradcheck-unknown-output": (["gradcheck", "--output", "nope"], ["nope"]),
@@ -214,7 +214,7 @@ CASES = {
     # bench (each fails before any timing starts)
     "bench-unknown-peer": (["bench", "--quick", "--peers", "jax"], ["--peers"]),
     "bench-empty-size": (["bench", "--quick", "--sizes", "32,,16"], ["--sizes"]),
-    "bench-one-size": (["bench", "--quick", "--sizes", "5"], ["--sizes"]),
+    "bench-one-size": (["bench", "--quick", "--sizes", "5"], ["--sizes", "got 5"]),
     "bench-samples-zero": (["bench", "--quick", "--samples", "0"], ["--samples"]),
     "bench-unknown-backend": (["bench", "--backend", "tpu"], ["--backend"]),
     "bench-json-is-a-folder": (["bench", "--quick", "--json", "{tmp}"], ["--json"]),

@@ -112,7 +112,8 @@ def config_from_args(args):
         if getattr(cfg, name) < 1:
             raise CLIError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
     if len(cfg.sizes) < 2:
-        raise CLIError(f"--sizes needs at least an input and an output width, got {cfg.sizes}")
+        raise CLIError(f"--sizes needs at least an input and an output width, got "
+                       f"{','.join(map(str, cfg.sizes))}")
     return cfg
 
 
