@@ -303,3 +303,35 @@ def test_ctrl_c_while_the_test_rows_are_scored_keeps_the_trained_model(tmp_path,
     assert "interrupted after training" in captured.err and "test " in captured.out
     assert json.loads((out / "history.json").read_text())["epochs"] == [1, 2]
     dio.load(out / "model.safetensors")
+
+
+def test_ctrl_c_while_the_data_loads_is_one_line_and_writes_nothing(tmp_path, monkeypatch,
+                                                                    capsys):
+    from deltaprop import datasets
+
+    def load_with_ctrl_c(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(datasets, "load", load_with_ctrl_c)
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--out", str(out), "--quiet"]) == 130
+    assert capsys.readouterr().err == "deltaprop train: interrupted\n"
+    assert not out.exists()
+
+
+def test_ctrl_c_before_the_first_batch_saves_one_step(tmp_path, monkeypatch, capsys):
+    original = ProgressBar.on_train_begin
+
+    def on_train_begin(self, logs):
+        original(self, logs)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(ProgressBar, "on_train_begin", on_train_begin)
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--layers", "4", "--epochs", "5", "--out", str(out),
+                 "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted at epoch 1, batch 1 of 9" in err and "0 complete epochs" in err
+    history = json.loads((out / "history.json").read_text())
+    assert history["epochs"] == [] and history["interrupted"]["batch"] == 1
+    dio.load(out / "model.safetensors")
