@@ -472,3 +472,16 @@ def test_csv_features_only_and_columns(tmp_path):
     path.write_text("a,b\n1,2\n3,4\n")
     X, names = read_csv_features(path)
     assert names == ["a", "b"] and X.tolist() == [[1, 2], [3, 4]]
+
+
+def test_integer_labels_beyond_float64_stay_distinct(tmp_path):
+    """2**62 and 2**62 + 1 are one float64: read as floats, two classes became one."""
+    big = 2**62
+    y = np.array([big, big + 1, 5] * 4, dtype=np.int64)
+    path = _npz(tmp_path / "ids.npz", X=np.ones((12, 2)), y=y)
+    data = datasets.load_npz(path)
+    assert data.classes == [5, big, big + 1]
+    assert data.y.tolist() == [1, 2, 0] * 4
+    csv_path = tmp_path / "ids.csv"
+    csv_path.write_text("a,y\n" + "\n".join(f"1,{v}" for v in y.tolist()) + "\n")
+    assert datasets.load_csv(csv_path).classes == [5, big, big + 1]

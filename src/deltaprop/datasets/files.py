@@ -27,6 +27,8 @@ SHOWN_CHARS = 40     # a cell quoted in a message is cut to this many characters
 NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*"
                     r"|\s*[+-]?(inf|infinity|nan)\s*", re.IGNORECASE | re.ASCII)
 
+INTEGER = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)
+
 # Reading a damaged or hostile .npz (a zip archive of .npy files) can raise almost anything:
 # BadZipFile, zlib.error, EOFError, SyntaxError from a garbled array header, ... All of them
 # mean "this file is not a readable archive", so all are caught where the archive is read.
@@ -323,18 +325,29 @@ def _index(index: tuple) -> str:
 
 
 def _encode_target(values: list, task: str | None, where: str) -> tuple[np.ndarray, list, str]:
-    """Targets as float (regression) or class indices with their original labels."""
-    numbers = _as_numbers(values)
+    """Targets as float (regression) or class indices with their original labels.
+
+    Integer labels are compared exactly: float64 would merge labels beyond 2**53 (IDs such
+    as 2**62 and 2**62 + 1) into one class without a word.
+    """
+    numbers, exact = _as_numbers(values), _exact_integers(values)
     if task is None:
         integral = numbers is not None and bool(np.all(numbers == np.round(numbers)))
-        task = "classification" if numbers is None or (
-            integral and len(np.unique(numbers)) <= MAX_CLASSES) else "regression"
+        distinct = len(set(exact)) if exact is not None else \
+            len(np.unique(numbers)) if integral else MAX_CLASSES + 1
+        task = "classification" if numbers is None or distinct <= MAX_CLASSES \
+            else "regression"
     if task == "regression":
         if numbers is None:
             bad = next(v for v in values if _as_numbers([v]) is None)
-            raise ValueError(f"{where}: regression targets must be numbers, got {_shown(str(bad))}")
+            raise ValueError(f"{where}: regression targets must be numbers, got "
+                             f"{_shown(str(bad))}")
         return numbers, [], task
-    if numbers is not None:
+    if exact is not None:
+        classes = sorted(set(exact))
+        index = {label: i for i, label in enumerate(classes)}
+        y = np.array([index[label] for label in exact])
+    elif numbers is not None:
         labels, y = np.unique(numbers, return_inverse=True)
         classes = [int(v) if float(v).is_integer() else float(v) for v in labels]
     else:
@@ -344,6 +357,20 @@ def _encode_target(values: list, task: str | None, where: str) -> tuple[np.ndarr
         raise ValueError(f"{where}: classification needs at least 2 classes, found "
                          f"{_cut(str(classes), 80)}")
     return y.astype(np.int64), classes, task
+
+
+def _exact_integers(values: list) -> list[int] | None:
+    """The values as Python ints when every one is an integer or integer text (at most 40
+    digits), else None."""
+    exact = []
+    for value in values:
+        if isinstance(value, (int, np.integer)):
+            exact.append(int(value))
+        elif isinstance(value, str) and len(value) <= 40 and INTEGER.fullmatch(value):
+            exact.append(int(value))
+        else:
+            return None
+    return exact
 
 
 def _as_numbers(values: list) -> np.ndarray | None:
