@@ -485,3 +485,22 @@ def test_integer_labels_beyond_float64_stay_distinct(tmp_path):
     csv_path = tmp_path / "ids.csv"
     csv_path.write_text("a,y\n" + "\n".join(f"1,{v}" for v in y.tolist()) + "\n")
     assert datasets.load_csv(csv_path).classes == [5, big, big + 1]
+
+
+@pytest.mark.parametrize("marker", ["NA", "n/a", "#N/A", "null", "<NA>", "?"])
+@pytest.mark.parametrize("column", ["a", "y"])
+def test_missing_value_markers_are_missing_values(tmp_path, marker, column):
+    """A target of "NA" was read as one more class label."""
+    row = {"a": f"{marker},cat", "y": f"1,{marker}"}[column]
+    path = tmp_path / "d.csv"
+    path.write_text(f"a,y\n1,cat\n{row}\n2,dog\n")
+    with pytest.raises(ValueError, match=f"line 3, column '{column}'.*missing value"):
+        datasets.load_csv(path)
+
+
+@pytest.mark.parametrize("y", [np.array(["cat", "NA", "dog"]), np.array([b"cat", b"?", b"dog"]),
+                               np.array(["cat", " ", "dog"])])
+def test_npz_missing_text_targets_name_the_index(tmp_path, y):
+    path = _npz(tmp_path / "d.npz", X=np.ones((3, 2)), y=y)
+    with pytest.raises(ValueError, match="missing target at index 1"):
+        datasets.load_npz(path)

@@ -1,9 +1,10 @@
 """Datasets from files: CSV (header row, numeric feature columns) and NPZ (keys ``X``, ``y``).
 
 Errors name the file and what is wrong with it: an unknown target column lists the valid
-ones; a non-numeric, missing or non-finite value (feature or target) gives its line (as a
-text editor numbers it) and column in a CSV file, its index in an NPZ file.  Only regular
-files are opened; NPZ files are read with ``allow_pickle=False``.
+ones; a non-numeric, missing (an empty cell, NA, N/A, null, ?) or non-finite value (feature
+or target) gives its line (as a text editor numbers it) and column in a CSV file, its index
+in an NPZ file.  Only regular files are opened; NPZ files are read with
+``allow_pickle=False``.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ SHOWN_CHARS = 40     # a cell quoted in a message is cut to this many characters
 NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*"
                     r"|\s*[+-]?(inf|infinity|nan)\s*", re.IGNORECASE | re.ASCII)
 
+# what spreadsheets and R / pandas write for a missing value (compared in lower case)
+MISSING = frozenset({"na", "n/a", "#n/a", "null", "<na>", "?"})
 INTEGER = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)
 
 # Reading a damaged or hostile .npz (a zip archive of .npy files) can raise almost anything:
@@ -273,6 +276,8 @@ def _number(cell: str, path: str, line: int, column: str) -> float:
     where = f"{path} line {line}, column {column!r}"
     if not cell.strip():
         raise ValueError(f"{where}: missing value (empty cell)")
+    if cell.strip().lower() in MISSING:
+        raise ValueError(f"{where}: missing value ({cell.strip()!r})")
     if not _is_number(cell):
         raise ValueError(f"{where}: expected a number, got {_shown(cell)}")
     value = float(cell)
@@ -294,6 +299,8 @@ def _target_cell(cell: str, path: str, line: int, column: str) -> str:
     where = f"{path} line {line}, column {column!r} (the target)"
     if not text:
         raise ValueError(f"{where}: missing value (empty cell)")
+    if text.lower() in MISSING:
+        raise ValueError(f"{where}: missing value ({text!r})")
     if _is_number(text) and not math.isfinite(float(text)):
         raise ValueError(f"{where}: value must be finite, got {_shown(cell)}")
     return text
@@ -302,11 +309,14 @@ def _target_cell(cell: str, path: str, line: int, column: str) -> str:
 def _check_targets(y: np.ndarray, path: str) -> None:
     """NPZ targets: numbers (finite) or non-empty labels, else an error naming the index."""
     if y.dtype.kind in "US":
-        empty = np.flatnonzero(np.char.str_len(np.char.strip(y.reshape(-1))) == 0)
-        if empty.size:
-            index = np.unravel_index(empty[0], y.shape)
-            raise ValueError(f"{path} array 'y': missing target at index "
-                             f"{_index(index)} (empty string)")
+        labels = [str(v.decode("utf-8", "replace") if isinstance(v, bytes) else v).strip()
+                  for v in y.reshape(-1).tolist()]
+        missing = next((i for i, text in enumerate(labels)
+                        if not text or text.lower() in MISSING), None)
+        if missing is not None:
+            index = np.unravel_index(missing, y.shape)
+            raise ValueError(f"{path} array 'y': missing target at index {_index(index)} "
+                             f"({repr(labels[missing]) if labels[missing] else 'empty string'})")
     elif y.dtype.kind not in "fiub":
         raise ValueError(f"{path}: y must hold numbers or text labels, got dtype {y.dtype}")
     else:
