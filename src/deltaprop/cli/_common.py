@@ -88,7 +88,7 @@ open_fraction = _number_type(float, "a number in (0, 1)", lambda value: 0 < valu
 non_negative = _number_type(float, "a finite number >= 0", lambda value: value >= 0)
 # every random generator (NumPy's, scikit-learn's random_state) takes these seeds
 random_seed = _number_type(int, "an integer seed from 0 to 4294967295",
-                    lambda value: 0 <= value < 2**32)
+                           lambda value: 0 <= value < 2**32)
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:

@@ -86,14 +86,16 @@ def _rows_to_predict(args, bundle):
 
     if args.data.lower().endswith(".csv") and args.target is None and \
             os.path.isfile(args.data):
+        names = bundle.metadata.get("feature_names")
+        names = names if _names_recorded(names) else None
         with user_errors(f"cannot load {args.data!r}"):
             columns = csv_columns(args.data)
-            names = bundle.metadata.get("feature_names")
-            if columns == names if _names_recorded(names) else \
-                    len(columns) == bundle.model.in_features:
+            new_rows = columns == names if names else \
+                len(columns) == bundle.model.in_features
+            if new_rows:
                 X, columns = read_csv_features(args.data)
                 return Dataset(X, np.zeros(len(X)), task="regression", feature_names=columns)
-        if _names_recorded(names) and len(columns) == len(names):
+        if names and len(columns) == len(names):
             raise CLIError(f"the columns of {args.data!r} ({_cut(columns)}) are not the "
                            f"model's features ({_cut(names)}): name them as in training, "
                            "or add a target column")
