@@ -64,21 +64,15 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
     """
     path = os.fspath(path)
     _check_task(task)
-    rows = _read_rows(path, delimiter)
-    if len(rows) < 2:
-        raise ValueError(f"{path} needs a header row and at least one data row, "
-                         f"found {len(rows)} non-empty line(s)")
-    header_line, header = rows[0][0], [name.strip() for name in rows[0][1]]
+    header_line, header, rows = _header_and_rows(path, delimiter)
     target = header[-1] if target is None else target
     _check_header(path, header, header_line, target, delimiter)
+    _check_widths(path, header, rows)
     t_col = header.index(target)
     f_cols = [i for i in range(len(header)) if i != t_col]
-    features = np.empty((len(rows) - 1, len(f_cols)), dtype=np.float64)
+    features = np.empty((len(rows), len(f_cols)), dtype=np.float64)
     targets: list[str] = []
-    for r, (line, row) in enumerate(rows[1:]):
-        if len(row) != len(header):
-            raise ValueError(f"{path} line {line}: expected {len(header)} values (as in the "
-                             f"header), got {len(row)}")
+    for r, (line, row) in enumerate(rows):
         for j, col in enumerate(f_cols):
             features[r, j] = _number(row[col], path, line, header[col])
         targets.append(_target_cell(row[t_col], path, line, target))
@@ -94,19 +88,30 @@ def read_csv_features(path: str | os.PathLike, *, delimiter: str = ","
     to predict, without a target): ``(X, column names)``.  The rules and messages are
     those of :func:`load_csv` for its feature columns."""
     path = os.fspath(path)
+    header_line, header, rows = _header_and_rows(path, delimiter)
+    _warn_numeric_header(path, header, header_line, stacklevel=4)
+    _check_widths(path, header, rows)
+    X = np.empty((len(rows), len(header)), dtype=np.float64)
+    for r, (line, row) in enumerate(rows):
+        X[r] = [_number(cell, path, line, name) for cell, name in zip(row, header)]
+    return X, header
+
+
+def _header_and_rows(path: str, delimiter: str
+                     ) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
+    """The header's line and names, and the data rows (at least one) with their lines."""
     rows = _read_rows(path, delimiter)
     if len(rows) < 2:
         raise ValueError(f"{path} needs a header row and at least one data row, "
                          f"found {len(rows)} non-empty line(s)")
-    header_line, header = rows[0][0], [name.strip() for name in rows[0][1]]
-    _warn_numeric_header(path, header, header_line, stacklevel=4)
-    X = np.empty((len(rows) - 1, len(header)), dtype=np.float64)
-    for r, (line, row) in enumerate(rows[1:]):
+    return rows[0][0], [name.strip() for name in rows[0][1]], rows[1:]
+
+
+def _check_widths(path: str, header: list[str], rows: list[tuple[int, list[str]]]) -> None:
+    for line, row in rows:
         if len(row) != len(header):
             raise ValueError(f"{path} line {line}: expected {len(header)} values (as in the "
                              f"header), got {len(row)}")
-        X[r] = [_number(cell, path, line, name) for cell, name in zip(row, header)]
-    return X, header
 
 
 def _check_header(path: str, header: list[str], line: int, target: str,
