@@ -540,3 +540,13 @@ def test_predict_names_columns_that_are_not_the_model_s_features(xy_model, tmp_p
     assert main(["predict", model, str(data)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
     assert f"({header.replace(',', ', ')})" in line and "(x1, x2)" in line
+
+
+def test_task_regression_reads_a_target_of_one_value(tmp_path, capsys):
+    """--task applies when the file is read (was: the file was first read as two or more
+    classes, and a target of one value was refused before --task was looked at)."""
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n" + "\n".join(f"{i},5" for i in range(20)) + "\n")
+    assert main(["train", str(path), "--task", "regression", "--layers", "3", "--epochs",
+                 "1", "--quiet"]) == 0
+    assert "regression, 20 rows" in capsys.readouterr().out

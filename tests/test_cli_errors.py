@@ -41,6 +41,7 @@ def files(tmp_path_factory) -> dict[str, str]:
                                            for i in range(20)) + "\n")
     text("binary.csv", b"\xff\xfe\x00\x01garbage\x00")
     text("far.csv", "x1,x2,label\n0.5,1,cat\n1e300,2,dog\n3,4,cat\n")
+    text("constant.csv", "x1,x2,y\n1,2,7\n")
     text("gap.csv", "x1,x2,label\n1,2,cat\n3,4,\n5,6,dog\n")
     text("nan.csv", "x1,x2,y\n1,2,0.5\n3,4,nan\n5,6,1.5\n")
     text("ragged.csv", "x1,x2,label\n1,2,cat\n3,4\n")
@@ -98,6 +99,8 @@ CASES = {
     "train-unknown-name": (["train", "mooons"], ["mooons", "moons"]),
     "train-unknown-column": (["train", "{good_csv}", "--target", "colour"], ["colour", "x1"]),
     "train-target-on-a-name": (["train", "moons", "--target", "y"], ["--target"]),
+    "train-one-value-as-regression": (["train", "{constant_csv}", "--task", "regression"],
+                                      ["--test-split"]),
     "train-task-on-a-name": (["train", "moons", "--task", "regression"], ["--task"]),
     # train: flags
     **{f"train-layers-{name}": (["train", "moons", "--layers", value], ["--layers"])

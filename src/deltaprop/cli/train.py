@@ -112,9 +112,10 @@ def _loss_and_outputs(args, data) -> tuple[str, int, str | None]:
 
 def run(args) -> int:
     _check_plots(args)
-    data = load_data(args.data, args.target, seed=args.seed)
-    if args.task and args.task != data.task:
-        data = load_data_as(args, args.task)
+    data = load_data(args.data, args.target, seed=args.seed, task=args.task)
+    if args.task and args.task != data.task:        # a named dataset keeps its own task
+        raise CLIError(f"--task {args.task} applies to CSV/NPZ files; {args.data!r} is a "
+                       f"{data.task} dataset")
     loss, n_out, output = _loss_and_outputs(args, data)
     if args.out is not None:             # before training: a bad --out must not cost a run
         _prepare_out(args)
@@ -281,14 +282,6 @@ def _divergence_advice(error: Exception, lr: float) -> str:
     place = f" {where.group(0)}" if where else ""
     return (f"training diverged ({cause}{place}); nothing was saved; try a smaller --lr "
             f"than {lr:g}")
-
-
-def load_data_as(args, task: str):
-    """Reload a CSV/NPZ file with an explicit task (``--task``)."""
-    if not args.data.lower().endswith((".csv", ".npz")):
-        raise CLIError(f"--task applies to CSV/NPZ files; {args.data!r} is a {task} dataset "
-                       "already or a fixed one")
-    return load_data(args.data, args.target, task=task)
 
 
 # the files ``--out DIR`` receives (the plots only with --plots)
