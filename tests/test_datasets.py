@@ -504,3 +504,9 @@ def test_npz_missing_text_targets_name_the_index(tmp_path, y):
     path = _npz(tmp_path / "d.npz", X=np.ones((3, 2)), y=y)
     with pytest.raises(ValueError, match="missing target at index 1"):
         datasets.load_npz(path)
+
+
+def test_npz_bytes_feature_names_are_text(tmp_path):
+    path = _npz(tmp_path / "n.npz", X=np.ones((4, 2)), y=np.arange(4) % 2,
+                feature_names=np.array([b"width", b"h\xc3\xb6he"]))
+    assert datasets.load_npz(path).feature_names == ["width", "höhe"]

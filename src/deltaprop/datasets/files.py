@@ -203,12 +203,13 @@ def load_npz(path: str | os.PathLike, *, task: str | None = None) -> Dataset:
     _check_task(task)
     X, y, names = _read_npz(path)
     _check_npz_shapes(path, X, y, names)
+    names = [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in names]
     _check_finite(X, f"{path} array 'X'", "features")
     _check_targets(y, path)
     if y.dtype.kind == "S":                              # bytes labels read as text
         y = np.char.decode(y, "utf-8", errors="replace")
     if y.ndim == 2 and (task == "regression" or (task is None and y.dtype.kind == "f")):
-        return Dataset(X, y, task="regression", feature_names=[str(n) for n in names],
+        return Dataset(X, y, task="regression", feature_names=names,
                        target_names=[f"y{i + 1}" for i in range(y.shape[1])],
                        name=os.path.basename(path), description=f"NPZ file {path}")
     if y.ndim != 1:
@@ -216,7 +217,7 @@ def load_npz(path: str | os.PathLike, *, task: str | None = None) -> Dataset:
                          f"dtype {y.dtype} (a 2-D float y is read as regression targets)")
     values = [str(v) for v in y.tolist()] if y.dtype.kind in "US" else y.tolist()
     y_enc, classes, task = _encode_target(values, task, f"{path} array 'y'")
-    return Dataset(X, y_enc, task=task, feature_names=[str(n) for n in names], classes=classes,
+    return Dataset(X, y_enc, task=task, feature_names=names, classes=classes,
                    target_names=_target_names(task, "y", classes),
                    name=os.path.basename(path), description=f"NPZ file {path}")
 
