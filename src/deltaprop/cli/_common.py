@@ -160,6 +160,12 @@ def prepare_features(bundle, data) -> np.ndarray:
     if X.shape[1] != model.in_features:
         raise CLIError(f"the data has {X.shape[1]} features per row but the model expects "
                        f"{model.in_features}")
+    trained = bundle.metadata.get("feature_names")
+    names = list(data.feature_names or [])
+    if isinstance(trained, list) and names != trained and sorted(names) == sorted(trained):
+        raise CLIError(f"the data's feature columns ({', '.join(names)[:200]}) are the "
+                       f"model's ({', '.join(trained)[:200]}) in another order; put them in "
+                       "the order the model was trained with")
     preprocessing = bundle.preprocessing
     if preprocessing is not None and not hasattr(preprocessing, "transform"):
         raise CLIError("the model file's preprocessing is not a Standardizer (it was saved "
