@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -408,3 +409,144 @@ def test_a_plain_dict_preprocessing_is_a_user_error(tmp_path, capsys):
     err = _user_error(capsys, ["predict", str(model_path), str(_numeric_file(tmp_path)),
                                "--target", "label"])
     assert "preprocessing is not a Standardizer" in err
+
+
+def _labelled_csv(path, labels, seed: int):
+    """Two features that separate the labels, one row per label entry."""
+    rng = np.random.default_rng(seed)
+    centres = {"cat": (-2.0, 0.0), "dog": (0.0, 2.0), "fish": (2.0, 0.0)}
+    rows = [f"{centres[a][0] + rng.normal(0, .3):.3f},{centres[a][1] + rng.normal(0, .3):.3f},"
+            f"{a}" for a in labels]
+    path.write_text("x1,x2,animal\n" + "\n".join(rows) + "\n")
+    return str(path)
+
+
+def test_evaluate_numbers_the_labels_as_the_model_does(tmp_path, capsys):
+    """A file with a subset of the classes numbers them from 0 by itself; evaluate must
+    compare with the model's numbering (was: 'dog' scored as the model's 'cat')."""
+    train = _labelled_csv(tmp_path / "train.csv", ["cat", "dog", "fish"] * 40, seed=0)
+    out = tmp_path / "run"
+    assert main(["train", train, "--layers", "8", "--epochs", "40", "--optimizer", "adam",
+                 "--lr", "0.05", "--out", str(out), "--quiet"]) == 0
+    model = str(out / "model.safetensors")
+    subset = _labelled_csv(tmp_path / "subset.csv", ["dog", "fish"] * 20, seed=1)
+    capsys.readouterr()
+    assert main(["predict", model, subset]) == 0
+    predicted = capsys.readouterr().out.split()[1:]
+    truth = ["dog", "fish"] * 20
+    expected = np.mean([p == t for p, t in zip(predicted, truth)])
+    assert expected > 0.9                                  # the model does separate them
+    assert main(["evaluate", model, subset]) == 0
+    assert f"accuracy {expected:.4f}" in capsys.readouterr().out
+
+
+def test_evaluate_refuses_a_class_the_model_does_not_know(tmp_path, capsys):
+    train = _labelled_csv(tmp_path / "train.csv", ["cat", "dog"] * 20, seed=0)
+    out = tmp_path / "run"
+    assert main(["train", train, "--layers", "4", "--epochs", "1", "--out", str(out),
+                 "--quiet"]) == 0
+    other = _labelled_csv(tmp_path / "other.csv", ["dog", "fish"] * 5, seed=1)
+    capsys.readouterr()
+    assert main(["evaluate", str(out / "model.safetensors"), other]) == 2
+    err = capsys.readouterr().err
+    assert "'fish'" in err and "cat, dog" in err
+
+
+def test_evaluate_and_predict_read_a_file_as_the_model_s_task(tmp_path, capsys):
+    """Targets 5 and 7 read alone look like two classes (numbered 0 and 1); a regression
+    model must be scored on the values 5 and 7 (the task its file records)."""
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=40)
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n" + "\n".join(f"{v:.4f},{5 if v < 0 else 7}" for v in x) + "\n")
+    out = tmp_path / "run"
+    assert main(["train", str(path), "--task", "regression", "--layers", "4", "--epochs",
+                 "1", "--out", str(out), "--quiet"]) == 0
+    capsys.readouterr()
+    model = str(out / "model.safetensors")
+    assert main(["predict", model, str(path)]) == 0
+    predicted = np.array(capsys.readouterr().out.split()[1:], dtype=float)
+    y = np.where(x < 0, 5.0, 7.0)
+    assert main(["evaluate", model, str(path)]) == 0
+    assert f"mse {np.mean((predicted - y) ** 2):.4f}" in capsys.readouterr().out
+
+
+def test_plots_without_a_working_matplotlib_fail_before_training(tmp_path, monkeypatch,
+                                                                 capsys):
+    """A missing or broken matplotlib (a bad MPLBACKEND) is found before a run is spent,
+    not after the model was saved next to an error."""
+    from deltaprop.plots import _figure
+
+    def broken():
+        raise ImportError("deltaprop.plots needs matplotlib: pip install 'deltaprop[plot]'")
+
+    monkeypatch.setattr(_figure, "pyplot", broken)
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--layers", "4", "--epochs", "1", "--plots", "--out",
+                 str(out), "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert "--plots" in line and "pip install" in line
+    assert not out.exists()
+
+
+def test_integer_labels_the_model_does_not_name_are_class_numbers(tmp_path, capsys):
+    """A model whose recorded class names are others ("ja", "nein") scores integer labels
+    2 and 1 as classes 2 and 1 (not renumbered 1 and 0 by the file's own order)."""
+    import deltaprop as dp
+    from deltaprop import io as dio
+
+    model = dp.mlp([2, 3], seed=0)
+    path = tmp_path / "m.safetensors"
+    dio.save(model, path, loss="cross_entropy", metadata={"classes": ["ja", "nein", "doch"]})
+    X = np.random.default_rng(0).normal(size=(12, 2))
+    data = tmp_path / "d.npz"
+    np.savez(data, X=X, y=np.array([1, 2] * 6))
+    assert main(["evaluate", str(path), str(data)]) == 0
+    expected = dp.evaluate(model, X, np.array([1, 2] * 6), loss="cross_entropy")
+    assert f"accuracy {expected['accuracy']:.4f}" in capsys.readouterr().out
+
+
+@pytest.fixture
+def xy_model(tmp_path):
+    """A model trained on a CSV of features x1, x2 and a text target."""
+    train = _labelled_csv(tmp_path / "train.csv", ["cat", "dog"] * 20, seed=0)
+    out = tmp_path / "run"
+    assert main(["train", train, "--layers", "4", "--epochs", "5", "--out", str(out),
+                 "--quiet"]) == 0
+    return str(out / "model.safetensors"), train
+
+
+def test_predict_reads_new_rows_without_a_target(xy_model, tmp_path, capsys):
+    """New data has no target column: a CSV of exactly the model's features is read whole
+    (was: its last feature was taken as the target, and the width refused)."""
+    model, train = xy_model
+    lines = Path(train).read_text().splitlines()
+    new = tmp_path / "new.csv"
+    new.write_text("\n".join(line.rsplit(",", 1)[0] for line in lines) + "\n")
+    capsys.readouterr()
+    assert main(["predict", model, str(new)]) == 0
+    from_new = capsys.readouterr().out
+    assert main(["predict", model, train]) == 0
+    assert from_new == capsys.readouterr().out and len(from_new.split()) == 41
+
+
+@pytest.mark.parametrize("header", ["a,b", "x1,animal"])
+def test_predict_names_columns_that_are_not_the_model_s_features(xy_model, tmp_path, capsys,
+                                                                 header):
+    model, _ = xy_model
+    data = tmp_path / "other.csv"
+    data.write_text(f"{header}\n1,2\n3,4\n")
+    capsys.readouterr()
+    assert main(["predict", model, str(data)]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()
+    assert f"({header.replace(',', ', ')})" in line and "(x1, x2)" in line
+
+
+def test_task_regression_reads_a_target_of_one_value(tmp_path, capsys):
+    """--task applies when the file is read (was: the file was first read as two or more
+    classes, and a target of one value was refused before --task was looked at)."""
+    path = tmp_path / "d.csv"
+    path.write_text("x,y\n" + "\n".join(f"{i},5" for i in range(20)) + "\n")
+    assert main(["train", str(path), "--task", "regression", "--layers", "3", "--epochs",
+                 "1", "--quiet"]) == 0
+    assert "regression, 20 rows" in capsys.readouterr().out

@@ -9,6 +9,7 @@ the rule), so a message that only says "error" does not pass.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 
@@ -39,6 +40,9 @@ def files(tmp_path_factory) -> dict[str, str]:
     text("huge.csv", "a,b,y\n" + "\n".join(f"{(-1) ** i * 1e300},{i},{i % 2}"
                                            for i in range(20)) + "\n")
     text("binary.csv", b"\xff\xfe\x00\x01garbage\x00")
+    text("far.csv", "x1,x2,label\n0.5,1,cat\n1e300,2,dog\n3,4,cat\n")
+    text("constant.csv", "x1,x2,y\n1,2,7\n")
+    text("swapped.csv", "x2,x1,label\n1,2,cat\n3,4,dog\n")
     text("gap.csv", "x1,x2,label\n1,2,cat\n3,4,\n5,6,dog\n")
     text("nan.csv", "x1,x2,y\n1,2,0.5\n3,4,nan\n5,6,1.5\n")
     text("ragged.csv", "x1,x2,label\n1,2,cat\n3,4\n")
@@ -49,7 +53,11 @@ def files(tmp_path_factory) -> dict[str, str]:
     np.savez(root / "xnan.npz", X=np.array([[1.0, 2.0], [np.inf, 1.0], [0, 0]]),
              y=np.array([0, 1, 0]))
     np.savez(root / "noy.npz", X=np.ones((4, 2)))
-    for name in ("ynan.npz", "xnan.npz", "noy.npz"):
+    np.savez(root / "objects.npz", X=np.array([[1, "a"]] * 4, dtype=object), y=np.arange(4))
+    np.savez(root / "good.npz", X=rng.normal(size=(40, 2)), y=np.arange(40) % 2)
+    text("truncated.npz", (root / "good.npz").read_bytes()[:200])
+    text("semicolons.csv", "x1;x2;label\n1;2;cat\n3;4;dog\n")
+    for name in ("ynan.npz", "xnan.npz", "noy.npz", "objects.npz"):
         paths[name.replace(".", "_")] = str(root / name)
     (root / "folder.csv").mkdir()
     paths["folder"] = str(root / "folder.csv")
@@ -57,6 +65,9 @@ def files(tmp_path_factory) -> dict[str, str]:
     assert main(["train", paths["good_csv"], "--layers", "4", "--epochs", "1", "--out",
                  str(model_dir), "--quiet"]) == 0
     paths["model"] = str(model_dir / "model.safetensors")
+    assert main(["train", "curve", "--layers", "3", "--epochs", "1", "--out",
+                 str(root / "regression"), "--quiet"]) == 0
+    paths["regression_model"] = str(root / "regression" / "model.safetensors")
     (root / "linked").mkdir()
     os.symlink(paths["good_csv"], root / "linked" / "history.json")
     paths["linked"] = str(root / "linked")
@@ -81,11 +92,16 @@ CASES = {
     "train-npz-inf-feature": (["train", "{xnan_npz}"], ["'X'", "index (1, 0)", "finite"]),
     "train-npz-without-y": (["train", "{noy_npz}"], ["'y'", "missing"]),
     "train-csv-as-npz": (["train", "{notnpz_npz}"], ["not a readable .npz"]),
+    "train-truncated-npz": (["train", "{truncated_npz}"], ["truncated.npz", "not a readable"]),
+    "train-npz-of-objects": (["train", "{objects_npz}"], ["'X'", "Python objects"]),
+    "train-semicolons": (["train", "{semicolons_csv}"], ["';'", "separated by ','"]),
     "train-features-too-large": (["train", "{huge_csv}"], ["standardise", "'a'"]),
     "train-model-as-data": (["train", "{model}"], ["unknown dataset", "model.safetensors"]),
     "train-unknown-name": (["train", "mooons"], ["mooons", "moons"]),
     "train-unknown-column": (["train", "{good_csv}", "--target", "colour"], ["colour", "x1"]),
     "train-target-on-a-name": (["train", "moons", "--target", "y"], ["--target"]),
+    "train-one-value-as-regression": (["train", "{constant_csv}", "--task", "regression"],
+                                      ["--test-split"]),
     "train-task-on-a-name": (["train", "moons", "--task", "regression"], ["--task"]),
     # train: flags
     **{f"train-layers-{name}": (["train", "moons", "--layers", value], ["--layers"])
@@ -109,6 +125,38 @@ CASES = {
     "train-ce-on-regression": (["train", "curve", "--loss", "cross_entropy"],
                                ["cross_entropy"]),
     "train-bce-on-three-classes": (["train", "{three_csv}", "--loss", "bce"], ["bce", "3"]),
+    "train-val-split-leaves-nothing": (["train", "{good_csv}", "--val-split", "0.99"],
+                                       ["--val-split 0.99", "no rows to train on"]),
+    "train-test-split-leaves-nothing": (["train", "{good_csv}", "--test-split", "0.01"],
+                                        ["--test-split 0.01"]),
+    "train-layers-too-wide": (["train", "{good_csv}", "--layers", str(10**15)],
+                              ["not enough memory"]),
+    "train-validation-loss-nan": (["train", "{good_csv}", "--layers", "3", "--epochs", "1",
+                                   "--optimizer", "adam", "--lr", "1e30"],
+                                  ["diverged", "val_loss", "nan", "--lr"]),
+    "train-test-loss-nan": (["train", "{good_csv}", "--layers", "3", "--epochs", "1",
+                             "--val-split", "0", "--optimizer", "adam", "--lr", "1e30"],
+                            ["diverged", "test rows", "--lr"]),
+    **{f"{command}-negative-seed": ([command, *rest, "--seed", "-1"], ["--seed", "'-1'"])
+       for command, rest in [("train", ["moons"]), ("evaluate", ["{model}", "moons"]),
+                             ("predict", ["{model}", "moons"]), ("gradcheck", []),
+                             ("demo", []), ("bench", ["--quick"])]},
+    "demo-seed-too-large": (["demo", "--seed", str(2**32)], ["--seed", "4294967296"]),
+    "train-out-under-a-file": (["train", "moons", "--out", "{good_csv}/run"],
+                               ["--out", "Not a directory", "good.csv"]),
+    "train-out-name-too-long": (["train", "moons", "--out", "y" * 300], ["--out", "too long"]),
+    "predict-output-name-too-long": (["predict", "{model}", "moons", "--output",
+                                      "p" * 300 + ".csv"], ["too long"]),
+    "train-beyond-float32": (["train", "{huge_csv}", "--no-standardize"],
+                             ["data row 1", "'a'", "float32", "--dtype float64"]),
+    "evaluate-columns-swapped": (["evaluate", "{model}", "{swapped_csv}"],
+                                 ["(x2, x1)", "(x1, x2)", "another order"]),
+    "predict-columns-swapped": (["predict", "{model}", "{swapped_csv}"],
+                                ["(x2, x1)", "another order"]),
+    "evaluate-beyond-float32": (["evaluate", "{model}", "{far_csv}"],
+                                ["data row 2", "'x1'", "float32"]),
+    "predict-beyond-float32": (["predict", "{model}", "{far_csv}"],
+                               ["data row 2", "'x1'", "float32"]),
     "train-plots-without-out": (["train", "moons", "--plots"], ["--out"]),
     "train-out-is-a-file": (["train", "moons", "--out", "{good_csv}"], ["--out", "file"]),
     "train-out-over-the-data": (["train", "{good_csv}", "--out", "{linked}"],
@@ -126,7 +174,7 @@ CASES = {
     "evaluate-missing-data": (["evaluate", "{model}", "{tmp}/none.csv"], ["not found"]),
     "evaluate-model-as-data": (["evaluate", "{model}", "{model}"], ["unknown dataset"]),
     "evaluate-wrong-loss": (["evaluate", "{model}", "{good_csv}", "--loss", "mse"],
-                            ["cannot evaluate"]),
+                            ["--loss mse", "contradicts", "cross_entropy"]),
     "evaluate-bad-seed": (["evaluate", "{model}", "moons", "--seed", "x"], ["--seed"]),
     # predict
     "predict-over-the-model": (["predict", "{model}", "{good_csv}", "--output", "{model}"],
@@ -145,6 +193,10 @@ CASES = {
                              ["--output", "empty"]),
     "predict-output-under-a-file": (["predict", "{model}", "moons", "--output",
                                      "{model}/p.csv"], ["--output", "not a folder"]),
+    "predict-loss-contradicts-the-file": (["predict", "{model}", "{good_csv}", "--loss",
+                                           "bce"], ["--loss bce", "cross_entropy"]),
+    "predict-proba-on-regression": (["predict", "{regression_model}", "curve", "--proba"],
+                                    ["--proba", "regression"]),
     "predict-limit-zero": (["predict", "{model}", "moons", "--limit", "0"], ["--limit"]),
     "predict-limit-negative": (["predict", "{model}", "moons", "--limit", "-1"], ["--limit"]),
     "predict-wrong-width": (["predict", "{model}", "curve"], ["features"]),
@@ -153,12 +205,14 @@ CASES = {
     # datasets
     "datasets-extra-argument": (["datasets", "moons"], ["unrecognized", "moons"]),
     # gradcheck
-    "gradcheck-one-width": (["gradcheck", "--layers", "3"], ["--layers"]),
+    "gradcheck-one-width": (["gradcheck", "--layers", "3"], ["--layers", "got 3"]),
     "gradcheck-empty-width": (["gradcheck", "--layers", "2,,1"], ["--layers"]),
     "gradcheck-unknown-activation": (["gradcheck", "--activation", "nope"], ["nope"]),
     "gradcheck-unknown-output": (["gradcheck", "--output", "nope"], ["nope"]),
     "gradcheck-unknown-loss": (["gradcheck", "--loss", "hinge"], ["--loss"]),
     "gradcheck-samples-zero": (["gradcheck", "--samples", "0"], ["--samples"]),
+    "gradcheck-samples-beyond-numpy": (["gradcheck", "--samples", str(10**25)],
+                                       ["--samples", str(10**25)]),
     "gradcheck-max-entries-zero": (["gradcheck", "--max-entries", "0"], ["--max-entries"]),
     "gradcheck-missing-model": (["gradcheck", "--model", "{tmp}/none.safetensors"],
                                 ["not found"]),
@@ -168,11 +222,14 @@ CASES = {
     # bench (each fails before any timing starts)
     "bench-unknown-peer": (["bench", "--quick", "--peers", "jax"], ["--peers"]),
     "bench-empty-size": (["bench", "--quick", "--sizes", "32,,16"], ["--sizes"]),
-    "bench-one-size": (["bench", "--quick", "--sizes", "5"], ["--sizes"]),
+    "bench-one-size": (["bench", "--quick", "--sizes", "5"], ["--sizes", "got 5"]),
     "bench-samples-zero": (["bench", "--quick", "--samples", "0"], ["--samples"]),
     "bench-unknown-backend": (["bench", "--backend", "tpu"], ["--backend"]),
     "bench-json-is-a-folder": (["bench", "--quick", "--json", "{tmp}"], ["--json"]),
     "bench-json-empty": (["bench", "--quick", "--json", ""], ["--json", "empty"]),
+    "bench-json-and-markdown-one-file": (["bench", "--quick", "--json", "{tmp}/r.txt",
+                                          "--markdown", "{tmp}/./r.txt"],
+                                         ["--markdown", "--json", "r.txt"]),
     "bench-markdown-folder-missing": (["bench", "--quick", "--markdown", "{tmp}/no/t.md"],
                                       ["--markdown"]),
     # demo
@@ -227,6 +284,8 @@ def test_every_user_error_is_one_line_and_exit_code_2(case, files, capsys):
     lines = captured.err.strip().splitlines()
     assert len(lines) == 1, captured.err
     assert lines[0].startswith("deltaprop"), lines[0]
+    assert not re.search(r"PosixPath\(|<class |array\(|dtype\(|Error\(|\[Errno", lines[0]), \
+        lines[0]
     for word in words:
         assert word in lines[0], (word, lines[0])
 
@@ -243,6 +302,17 @@ def test_a_diverging_run_writes_nothing(files, tmp_path, capsys):
     assert main(["train", "moons", "--lr", "1e6", "--out", str(out), "--quiet"]) == 2
     assert "nothing was saved" in capsys.readouterr().err
     assert not (out / "model.safetensors").exists()
+
+
+def test_a_nan_validation_loss_writes_nothing_and_warns_nothing(files, tmp_path, capsys):
+    """Adam with lr 1e30 keeps the weights finite (huge), so fit's step guard lets them
+    pass, but the validation loss overflows to NaN: a divergence, not a saved model."""
+    out = tmp_path / "run"
+    assert main(["train", files["good_csv"], "--layers", "3", "--epochs", "1", "--optimizer",
+                 "adam", "--lr", "1e30", "--out", str(out), "--quiet"]) == 2
+    (line,) = capsys.readouterr().err.strip().splitlines()     # no overflow warnings
+    assert "val_loss became nan" in line
+    assert list(out.iterdir()) == []
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="POSIX permissions")
@@ -316,3 +386,34 @@ def test_int_list_reads_widths(text, widths):
     from deltaprop.cli._common import int_list
 
     assert int_list(text) == widths
+
+
+@pytest.mark.parametrize("flag", ["--epochs", "--batch-size", "--early-stopping"])
+def test_a_huge_whole_number_is_a_number_not_a_parse_error(flag):
+    """``np.isfinite`` cannot take an int beyond 64 bits: argparse then said 'invalid parse
+    value'.  A whole number is finite however large (Ctrl-C ends such a run)."""
+    from deltaprop.cli import build_parser
+
+    args = build_parser().parse_args(["train", "moons", flag, str(10**20)])
+    assert getattr(args, flag[2:].replace("-", "_")) == 10**20
+
+
+def test_a_nan_validation_loss_stops_training_at_that_epoch(files, capsys, monkeypatch):
+    """The first epoch that logs NaN ends the run (was: every remaining epoch ran first)."""
+    from deltaprop import training
+
+    real_evaluate = training.evaluate
+
+    def evaluate(model, X, y, **options):             # the validation loss of epoch 2 is NaN
+        scores = real_evaluate(model, X, y, **options)
+        calls["n"] += 1
+        return scores | {"loss": float("nan")} if calls["n"] == 2 else scores
+
+    calls = {"n": 0}
+    monkeypatch.setattr(training, "evaluate", evaluate)
+    assert main(["train", files["good_csv"], "--layers", "3", "--epochs", "20"]) == 2
+    err = capsys.readouterr().err
+    assert "epoch 2/20" in err and "epoch 3/20" not in err
+    assert err.strip().splitlines()[-1].endswith(
+        "training diverged (val_loss became nan at epoch 2); nothing was saved; try a "
+        "smaller --lr than 0.05")

@@ -265,3 +265,73 @@ def test_predictions_into_a_pipe_are_written_into_it(tmp_path, capsys):
     assert len(received[0].splitlines()) == 4
     assert stat.S_ISFIFO(os.stat(fifo).st_mode)
     capsys.readouterr()
+
+
+def test_ctrl_c_during_the_final_save_lets_the_files_be_finished(tmp_path, monkeypatch,
+                                                                 capsys):
+    """Training is over and the model is being written: Ctrl-C there must not leave a new
+    model next to no history (or an old one); both are finished, then the exit is 130."""
+    real_save = dio.save
+
+    def save_with_ctrl_c(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+        return real_save(*args, **kwargs)
+
+    monkeypatch.setattr(dio, "save", save_with_ctrl_c)
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--layers", "4", "--epochs", "2", "--out", str(out),
+                 "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted after training" in err and "Traceback" not in err
+    assert json.loads((out / "history.json").read_text())["epochs"] == [1, 2]
+    assert "interrupted" not in dio.load_bundle(out / "model.safetensors").metadata
+
+
+def test_ctrl_c_while_the_test_rows_are_scored_keeps_the_trained_model(tmp_path, monkeypatch,
+                                                                       capsys):
+    real_evaluate = dp.evaluate
+
+    def evaluate_with_ctrl_c(*args, **kwargs):        # train scores the test rows with this
+        signal.raise_signal(signal.SIGINT)
+        return real_evaluate(*args, **kwargs)
+
+    monkeypatch.setattr(dp, "evaluate", evaluate_with_ctrl_c)
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--layers", "4", "--epochs", "2", "--out", str(out),
+                 "--quiet"]) == 130
+    captured = capsys.readouterr()
+    assert "interrupted after training" in captured.err and "test " in captured.out
+    assert json.loads((out / "history.json").read_text())["epochs"] == [1, 2]
+    dio.load(out / "model.safetensors")
+
+
+def test_ctrl_c_while_the_data_loads_is_one_line_and_writes_nothing(tmp_path, monkeypatch,
+                                                                    capsys):
+    from deltaprop import datasets
+
+    def load_with_ctrl_c(*args, **kwargs):
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(datasets, "load", load_with_ctrl_c)
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--out", str(out), "--quiet"]) == 130
+    assert capsys.readouterr().err == "deltaprop train: interrupted\n"
+    assert not out.exists()
+
+
+def test_ctrl_c_before_the_first_batch_saves_one_step(tmp_path, monkeypatch, capsys):
+    original = ProgressBar.on_train_begin
+
+    def on_train_begin(self, logs):
+        original(self, logs)
+        signal.raise_signal(signal.SIGINT)
+
+    monkeypatch.setattr(ProgressBar, "on_train_begin", on_train_begin)
+    out = tmp_path / "run"
+    assert main(["train", "moons", "--layers", "4", "--epochs", "5", "--out", str(out),
+                 "--quiet"]) == 130
+    err = capsys.readouterr().err
+    assert "interrupted at epoch 1, batch 1 of 9" in err and "0 complete epochs" in err
+    history = json.loads((out / "history.json").read_text())
+    assert history["epochs"] == [] and history["interrupted"]["batch"] == 1
+    dio.load(out / "model.safetensors")

@@ -77,3 +77,32 @@ def test_main_turns_a_broken_pipe_into_exit_code_141(monkeypatch, capsys):
     monkeypatch.setattr(sys, "stdout", _ClosedPipe())
     assert main(["datasets"]) == 141
     assert capsys.readouterr().err == ""
+
+
+class _FullDisk(io.StringIO):
+    """A standard output on a full disk: every write fails as ``> /dev/full`` does."""
+
+    def write(self, text: str) -> int:
+        raise OSError(28, "No space left on device")
+
+
+@pytest.mark.parametrize("argv", [["datasets"], ["gradcheck"]])
+def test_a_failing_standard_output_is_one_line_exit_2(monkeypatch, capsys, argv):
+    monkeypatch.setattr(sys, "stdout", _FullDisk())
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert err == f"deltaprop {argv[0]}: error: cannot write to standard output: " \
+                  "No space left on device\n"
+
+
+@pytest.mark.slow
+def test_a_full_disk_under_stdout_in_a_child_is_one_line():
+    if not os.path.exists("/dev/full"):
+        pytest.skip("no /dev/full here")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([sys.executable, "-m", "deltaprop", "datasets"], stdout=full,
+                                stderr=subprocess.PIPE, text=True, timeout=60,
+                                env=_child_env())
+    assert result.returncode == 2
+    assert result.stderr.splitlines() == [
+        "deltaprop datasets: error: cannot write to standard output: No space left on device"]

@@ -1,6 +1,7 @@
 """Datasets: generators, registry, files, optional packages, split and scaling."""
 
 import random
+import re
 import sys
 import types
 
@@ -327,3 +328,185 @@ def test_mnist1d_with_the_real_package_is_reproducible_and_isolated():
     assert set(np.unique(first.y)) <= set(range(10)) and len(np.unique(first.y)) > 5
     np.testing.assert_array_equal(first.X, second.X)
     np.testing.assert_array_equal(first.y, second.y)
+
+
+# -- hostile files: each is refused with a ValueError naming the file and the rule ---------
+def _npz(path, **arrays):
+    np.savez(path, **arrays)
+    return path
+
+
+@pytest.mark.parametrize("name, arrays, words", [
+    ("objects.npz", {"X": np.array([[1, "a"]], dtype=object), "y": np.array([0])},
+     ["'X'", "Python objects", "refused"]),
+    ("object_y.npz", {"X": np.ones((2, 2)), "y": np.array([0, None], dtype=object)},
+     ["'y'", "Python objects"]),
+    ("object_names.npz", {"X": np.ones((2, 2)), "y": np.array([0, 1]),
+                          "feature_names": np.array(["a", 1], dtype=object)},
+     ["'feature_names'", "Python objects"]),
+    ("no_columns.npz", {"X": np.ones((4, 0)), "y": np.arange(4) % 2},
+     ["one feature column", "(4, 0)"]),
+    ("no_rows.npz", {"X": np.ones((0, 2)), "y": np.ones(0)}, ["one row", "(0, 2)"]),
+    ("lengths.npz", {"X": np.ones((4, 2)), "y": np.arange(5) % 2}, ["N = 4", "(5,)"]),
+    ("y_3d.npz", {"X": np.ones((4, 2)), "y": np.ones((4, 2, 1))}, ["(4, 2, 1)"]),
+    ("y_scalar.npz", {"X": np.ones((4, 2)), "y": np.array(1.0)}, ["got ()"]),
+    ("int_y_2d.npz", {"X": np.ones((4, 2)), "y": np.ones((4, 2), dtype=int)},
+     ["class labels", "(4, 2)"]),
+    ("names_short.npz", {"X": np.ones((4, 2)), "y": np.arange(4) % 2,
+                         "feature_names": np.array(["a"])}, ["feature_names", "(1,)"]),
+    ("names_2d.npz", {"X": np.ones((4, 2)), "y": np.arange(4) % 2,
+                      "feature_names": np.array([["a", "b"]])}, ["feature_names", "(1, 2)"]),
+])
+def test_npz_bad_contents_are_value_errors_naming_the_file(tmp_path, name, arrays, words):
+    path = _npz(tmp_path / name, **arrays)
+    with pytest.raises(ValueError) as error:
+        datasets.load_npz(path)
+    message = str(error.value)
+    assert name in message and "\n" not in message
+    for word in words:
+        assert word in message, (word, message)
+
+
+@pytest.mark.parametrize("cut", [10, 100, -30])
+def test_a_truncated_npz_is_a_value_error_not_a_zip_error(tmp_path, cut):
+    good = _npz(tmp_path / "good.npz", X=np.ones((20, 3)), y=np.arange(20) % 2)
+    damaged = tmp_path / "damaged.npz"
+    damaged.write_bytes(good.read_bytes()[:cut])
+    with pytest.raises(ValueError, match=r"damaged\.npz"):
+        datasets.load_npz(damaged)
+
+
+def test_a_damaged_member_of_a_compressed_npz_is_a_value_error(tmp_path):
+    path = tmp_path / "c.npz"
+    np.savez_compressed(path, X=np.arange(4000.0).reshape(1000, 4), y=np.arange(1000) % 2)
+    data = bytearray(path.read_bytes())
+    start = data.index(b"X.npy") + 200                  # inside the deflated array bytes
+    data[start:start + 64] = bytes(64)
+    path.write_bytes(bytes(data))
+    with pytest.raises(ValueError, match=r"c\.npz"):
+        datasets.load_npz(path)
+
+
+def test_npz_bytes_labels_are_text_labels(tmp_path):
+    path = _npz(tmp_path / "b.npz", X=np.ones((4, 2)), y=np.array([b"cat", b"dog"] * 2))
+    assert datasets.load_npz(path).classes == ["cat", "dog"]
+
+
+@pytest.mark.parametrize("cell", ["1_000", "１２", "0x10", "1j", "1e5e5", "--1", "1,5"])
+def test_csv_numbers_are_plain_decimal_numbers(tmp_path, cell):
+    """Python's float() also reads ``1_000`` and non-ASCII digits; a CSV number is not."""
+    path = tmp_path / "d.csv"
+    path.write_text(f'a,b,y\n"{cell}",1,0\n2,3,1\n', encoding="utf-8")
+    with pytest.raises(ValueError, match=r"line 2, column 'a': expected a number"):
+        datasets.load_csv(path)
+
+
+@pytest.mark.parametrize("cell", ["1", "-1.5", "+.5", "1.", "2E-3", " 7 ", "1e+2"])
+def test_csv_numbers_in_every_usual_spelling_are_read(tmp_path, cell):
+    path = tmp_path / "d.csv"
+    path.write_text(f"a,b,y\n{cell},1,0\n2,3,1\n", encoding="utf-8")
+    assert datasets.load_csv(path).X[0, 0] == float(cell)
+
+
+def test_csv_targets_with_underscores_are_labels_not_numbers(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,y\n1,1_0\n2,2_0\n3,1_0\n", encoding="utf-8")
+    assert datasets.load_csv(path).classes == ["1_0", "2_0"]
+
+
+def test_a_huge_cell_is_cut_short_in_the_message(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,y\n" + "z" * 100_000 + ",1,0\n2,3,1\n", encoding="utf-8")
+    with pytest.raises(ValueError) as error:
+        datasets.load_csv(path)
+    assert len(str(error.value)) < 300 and "100000 characters" in str(error.value)
+
+
+@pytest.mark.parametrize("separator", [";", "\t", "|"])
+def test_another_separator_is_named(tmp_path, separator):
+    path = tmp_path / "d.csv"
+    path.write_text(f"a{separator}b{separator}y\n1{separator}2{separator}0\n")
+    with pytest.raises(ValueError, match=re.escape(f"the header holds {separator!r}")):
+        datasets.load_csv(path)
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"\x1f\x8b\x08\x00" + bytes(40), ["UTF-8", "0x8b"]),                  # gzip
+    (b"\x89PNG\r\n\x1a\n" + bytes(40), ["UTF-8", "0x89"]),                 # an image
+    ("a,b\u00e9,y\n1,2,0\n".encode("latin-1"), ["UTF-8", "0xe9"]),
+])
+def test_a_file_that_is_not_utf8_text_says_so(tmp_path, content, words):
+    path = tmp_path / "d.csv"
+    path.write_bytes(content)
+    with pytest.raises(ValueError) as error:
+        datasets.load_csv(path)
+    for word in words:
+        assert word in str(error.value), (word, str(error.value))
+
+
+@pytest.mark.parametrize("content", ["\ufeffa,b,y\n1,2,0\n3,4,1\n",
+                                     "a,b,y\r\n1,2,0\r\n3,4,1\r\n",
+                                     'a,b,y\n"1"," 2 ",0\n3,4,1\n'])
+def test_a_bom_crlf_and_quoted_numbers_are_read(tmp_path, content):
+    path = tmp_path / "d.csv"
+    path.write_bytes(content.encode("utf-8"))
+    data = datasets.load_csv(path)
+    assert data.feature_names == ["a", "b"] and data.X.tolist() == [[1, 2], [3, 4]]
+
+
+def test_a_number_beyond_float64_says_so(tmp_path):
+    path = tmp_path / "d.csv"
+    path.write_text("a,b,y\n1" + "0" * 400 + ",1,0\n2,3,1\n")
+    with pytest.raises(ValueError, match=r"must be finite.*beyond the range of a 64-bit"):
+        datasets.load_csv(path)
+
+
+def test_csv_features_only_and_columns(tmp_path):
+    from deltaprop.datasets.files import csv_columns, read_csv_features
+
+    path = tmp_path / "new.csv"
+    path.write_text("\n a , b \n1,2\n\n3,x\n")
+    assert csv_columns(path) == ["a", "b"]
+    with pytest.raises(ValueError, match=r"line 5, column 'b': expected a number, got 'x'"):
+        read_csv_features(path)
+    path.write_text("a,b\n1,2\n3,4\n")
+    X, names = read_csv_features(path)
+    assert names == ["a", "b"] and X.tolist() == [[1, 2], [3, 4]]
+
+
+def test_integer_labels_beyond_float64_stay_distinct(tmp_path):
+    """2**62 and 2**62 + 1 are one float64: read as floats, two classes became one."""
+    big = 2**62
+    y = np.array([big, big + 1, 5] * 4, dtype=np.int64)
+    path = _npz(tmp_path / "ids.npz", X=np.ones((12, 2)), y=y)
+    data = datasets.load_npz(path)
+    assert data.classes == [5, big, big + 1]
+    assert data.y.tolist() == [1, 2, 0] * 4
+    csv_path = tmp_path / "ids.csv"
+    csv_path.write_text("a,y\n" + "\n".join(f"1,{v}" for v in y.tolist()) + "\n")
+    assert datasets.load_csv(csv_path).classes == [5, big, big + 1]
+
+
+@pytest.mark.parametrize("marker", ["NA", "n/a", "#N/A", "null", "<NA>", "?"])
+@pytest.mark.parametrize("column", ["a", "y"])
+def test_missing_value_markers_are_missing_values(tmp_path, marker, column):
+    """A target of "NA" was read as one more class label."""
+    row = {"a": f"{marker},cat", "y": f"1,{marker}"}[column]
+    path = tmp_path / "d.csv"
+    path.write_text(f"a,y\n1,cat\n{row}\n2,dog\n")
+    with pytest.raises(ValueError, match=f"line 3, column '{column}'.*missing value"):
+        datasets.load_csv(path)
+
+
+@pytest.mark.parametrize("y", [np.array(["cat", "NA", "dog"]), np.array([b"cat", b"?", b"dog"]),
+                               np.array(["cat", " ", "dog"])])
+def test_npz_missing_text_targets_name_the_index(tmp_path, y):
+    path = _npz(tmp_path / "d.npz", X=np.ones((3, 2)), y=y)
+    with pytest.raises(ValueError, match="missing target at index 1"):
+        datasets.load_npz(path)
+
+
+def test_npz_bytes_feature_names_are_text(tmp_path):
+    path = _npz(tmp_path / "n.npz", X=np.ones((4, 2)), y=np.arange(4) % 2,
+                feature_names=np.array([b"width", b"h\xc3\xb6he"]))
+    assert datasets.load_npz(path).feature_names == ["width", "höhe"]

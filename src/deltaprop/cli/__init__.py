@@ -77,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
             sys.stdout.flush()          # a closed pipe is noticed here, not at exit
         return code
     except CLIError as error:
-        print(f"deltaprop {args.command}: error: {error}", file=sys.stderr)
+        print(f"deltaprop {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except MemoryError as error:        # sizes from the flags or the data: too large here
+        print(f"deltaprop {args.command}: error: not enough memory ({_one_line(error)}): "
+              "the sizes asked for are too large for this machine", file=sys.stderr)
         return EXIT_USER_ERROR
     except KeyboardInterrupt:
         print(f"deltaprop {args.command}: interrupted", file=sys.stderr)
@@ -85,6 +89,20 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _silence_stdout()
         return EXIT_BROKEN_PIPE
+    except OSError as error:
+        # the subcommands turn their own file errors into CLIError; one without a file name
+        # left is standard output's (a full disk, a failing device behind it)
+        _flush_or_silence_stdout()
+        reason = error.strerror or _one_line(error)
+        where = f"{os.fsdecode(error.filename)}: " if error.filename is not None else \
+            "cannot write to standard output: "
+        print(f"deltaprop {args.command}: error: {where}{reason}", file=sys.stderr)
+        return EXIT_USER_ERROR
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return text or type(error).__name__
 
 
 def _one_line_warning(command: str):
@@ -100,6 +118,15 @@ def _show_data_warnings() -> None:
     from ..datasets.files import DataFileWarning
 
     warnings.simplefilter("default", DataFileWarning)
+
+
+def _flush_or_silence_stdout() -> None:
+    """Flush standard output; if it cannot take what waits, silence it so that the
+    interpreter's final flush does not fail again."""
+    try:
+        sys.stdout.flush()
+    except OSError:
+        _silence_stdout()
 
 
 def _silence_stdout() -> None:

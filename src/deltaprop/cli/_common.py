@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import math
 import os
 from contextlib import contextmanager
 from typing import Any
@@ -25,10 +26,25 @@ def user_errors(what: str):
     except (CLIError, BrokenPipeError):             # a closed pipe is main's to end quietly
         raise
     except FileNotFoundError as error:
-        raise CLIError(f"{what}: no such file: {error.filename}") from None
-    except (ValueError, TypeError, KeyError, OSError, ImportError) as error:
+        raise CLIError(f"{what}: no such file: {_filename(error)}") from None
+    except OSError as error:
+        raise CLIError(f"{what}: {os_error_text(error)}") from None
+    except (ValueError, TypeError, KeyError, ImportError) as error:
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
         raise CLIError(f"{what}: {message}") from None
+
+
+def os_error_text(error: OSError) -> str:
+    """``Not a directory: 'a/b'`` rather than ``[Errno 20] Not a directory: 'a/b'``."""
+    if not error.strerror:
+        return str(error)
+    name = _filename(error)
+    return error.strerror if not name or name in error.strerror else \
+        f"{error.strerror}: {name}"
+
+
+def _filename(error: OSError) -> str:
+    return os.fsdecode(error.filename) if error.filename is not None else ""
 
 
 def int_list(text: str) -> list[int]:
@@ -57,9 +73,10 @@ def _number_type(convert, rule: str, accept):
     def parse(text: str):
         try:
             value = convert(text)
-        except ValueError:
+        except (ValueError, OverflowError):
             value = None
-        if value is None or not np.isfinite(value) or not accept(value):
+        finite = value is not None and (isinstance(value, int) or math.isfinite(value))
+        if not finite or not accept(value):         # ints are finite, however large
             raise argparse.ArgumentTypeError(f"expected {rule}, got {text!r}")
         return value
     return parse
@@ -69,6 +86,9 @@ positive_int = _number_type(int, "an integer >= 1", lambda value: value >= 1)
 fraction = _number_type(float, "a number in [0, 1)", lambda value: 0 <= value < 1)
 open_fraction = _number_type(float, "a number in (0, 1)", lambda value: 0 < value < 1)
 non_negative = _number_type(float, "a finite number >= 0", lambda value: value >= 0)
+# every random generator (NumPy's, scikit-learn's random_state) takes these seeds
+random_seed = _number_type(int, "an integer seed from 0 to 4294967295",
+                           lambda value: 0 <= value < 2**32)
 
 
 def add_data_arguments(parser: argparse.ArgumentParser) -> None:
@@ -81,17 +101,20 @@ def add_model_data_arguments(parser: argparse.ArgumentParser) -> None:
     """MODEL DATA [--target] [--seed] [--loss]: what ``evaluate`` and ``predict`` share."""
     parser.add_argument("model", help="a model file written by 'deltaprop train --out'")
     add_data_arguments(parser)
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=random_seed, default=0,
                         help="seed of a generated toy dataset (default: 0, as in train)")
     parser.add_argument("--loss", choices=["cross_entropy", "bce_with_logits", "bce", "mse"],
                         help="the loss, when the model file does not record it")
 
 
-def load_data(name: str, target: str | None = None, seed: int | None = None):
-    """A :class:`~deltaprop.datasets.Dataset` from a name or a file path."""
+def load_data(name: str, target: str | None = None, seed: int | None = None,
+              task: str | None = None):
+    """A :class:`~deltaprop.datasets.Dataset` from a name or a file path; ``task`` reads a
+    CSV/NPZ file as that task (a named dataset has its own)."""
     from .. import datasets
 
-    options: dict[str, Any] = {}
+    is_file = name not in datasets.REGISTRY and name.lower().endswith((".csv", ".npz"))
+    options: dict[str, Any] = {"task": task} if task is not None and is_file else {}
     if target is not None:
         if not name.lower().endswith(".csv"):
             raise CLIError(f"--target applies to CSV files only, not {name!r}")
@@ -99,13 +122,21 @@ def load_data(name: str, target: str | None = None, seed: int | None = None):
     elif name in datasets.REGISTRY and seed is not None and \
             "seed" in inspect.signature(datasets.REGISTRY[name]).parameters:
         options["seed"] = seed                      # toy generators: reproducible data
-    if name not in datasets.REGISTRY and name.lower().endswith((".csv", ".npz")):
+    if is_file:
         if not os.path.exists(name):
             raise CLIError(f"data file not found: {name}")
         if os.path.isdir(name):
             raise CLIError(f"data file {name!r} is a directory, not a .csv/.npz file")
     with user_errors(f"cannot load {name!r}"):
         return datasets.load(name, **options)
+
+
+def saved_task(bundle) -> str | None:
+    """The task the model file records ("classification" / "regression"), or None."""
+    from ..datasets._dataset import TASKS
+
+    task = bundle.metadata.get("task")
+    return task if isinstance(task, str) and task in TASKS else None
 
 
 def load_model(path: str):
@@ -122,19 +153,45 @@ def load_model(path: str):
         return io.load_bundle(path)
 
 
-def prepare_features(bundle, X: np.ndarray) -> np.ndarray:
-    """Apply the scaling saved with the model, and check the width."""
-    model = bundle.model
+def prepare_features(bundle, data) -> np.ndarray:
+    """``data.X`` with the scaling saved with the model applied; the width and the range
+    (finite in the model's dtype) are checked."""
+    model, X = bundle.model, data.X
     if X.shape[1] != model.in_features:
         raise CLIError(f"the data has {X.shape[1]} features per row but the model expects "
                        f"{model.in_features}")
+    trained = bundle.metadata.get("feature_names")
+    names = list(data.feature_names or [])
+    if isinstance(trained, list) and names != trained and sorted(names) == sorted(trained):
+        raise CLIError(f"the data's feature columns ({', '.join(names)[:200]}) are the "
+                       f"model's ({', '.join(trained)[:200]}) in another order; put them in "
+                       "the order the model was trained with")
     preprocessing = bundle.preprocessing
-    if preprocessing is None:
-        return X
-    if not hasattr(preprocessing, "transform"):     # a caller's own dict, saved as is
+    if preprocessing is not None and not hasattr(preprocessing, "transform"):
         raise CLIError("the model file's preprocessing is not a Standardizer (it was saved "
                        "as a plain dict), so the command line cannot apply it")
-    return preprocessing.transform(X)
+    if preprocessing is not None:
+        with np.errstate(over="ignore", invalid="ignore"):          # checked just below
+            X = preprocessing.transform(X)
+    check_range(X, model.dtype, data.feature_names,
+                how="" if preprocessing is None else " after the model's scaling",
+                advice="rescale the data, or train the model with --dtype float64")
+    return X
+
+
+def check_range(X: np.ndarray, dtype, names: list[str], *, how: str = "",
+                advice: str = "rescale the data or use --dtype float64") -> None:
+    """Every feature must be finite in the model's ``dtype`` (float32 ends near 3.4e38):
+    a larger one becomes inf there, and the output NaN, without a word."""
+    limit = float(np.finfo(dtype).max)
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(X) <= limit)                         # NaN and inf are bad too
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        column = repr(names[col]) if names else str(col + 1)
+        raise CLIError(f"data row {row + 1}, feature {column}: the value {X[row, col]:.6g}"
+                       f"{how} is beyond the range of {np.dtype(dtype).name} (±{limit:.3g}); "
+                       f"{advice}")
 
 
 def format_scores(scores: dict[str, float]) -> str:

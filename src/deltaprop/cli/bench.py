@@ -20,7 +20,14 @@ import argparse
 import shlex
 import sys
 
-from ._common import check_output_file, int_list, user_errors, write_text
+from ._common import (
+    check_output_file,
+    int_list,
+    random_seed,
+    same_file,
+    user_errors,
+    write_text,
+)
 
 
 def add_parser(subparsers) -> None:
@@ -66,7 +73,8 @@ def add_parser(subparsers) -> None:
                         help="tiny sizes for a smoke test (seconds, figures meaningless)")
     parser.add_argument("--json", metavar="PATH", help="write the full result as JSON")
     parser.add_argument("--markdown", metavar="PATH", help="write the Markdown table")
-    parser.add_argument("--seed", type=int, default=0, help="data and weight seed (default 0)")
+    parser.add_argument("--seed", type=random_seed, default=0,
+                        help="data and weight seed (default 0)")
     parser.set_defaults(run=run)
 
 
@@ -104,7 +112,8 @@ def config_from_args(args):
         if getattr(cfg, name) < 1:
             raise CLIError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(cfg, name)}")
     if len(cfg.sizes) < 2:
-        raise CLIError(f"--sizes needs at least an input and an output width, got {cfg.sizes}")
+        raise CLIError(f"--sizes needs at least an input and an output width, got "
+                       f"{','.join(map(str, cfg.sizes))}")
     return cfg
 
 
@@ -116,9 +125,13 @@ def run(args) -> int:
     from . import CLIError
 
     cfg = config_from_args(args)
-    for flag, path in (("--json", args.json), ("--markdown", args.markdown)):
-        if path is not None:              # before minutes of timing, not after
-            check_output_file(flag, path, {})
+    if args.json is not None:              # before minutes of timing, not after
+        check_output_file("--json", args.json, {})
+    if args.markdown is not None:          # not the --json file: one would overwrite the other
+        check_output_file("--markdown", args.markdown, {})
+        if args.json is not None and same_file(args.json, args.markdown):
+            raise CLIError(f"--markdown {args.markdown!r} is the --json file {args.json!r}; "
+                           "give them different names")
     try:
         get_backend(cfg.backend)                   # a missing library / device: one line
     except BackendUnavailableError as error:

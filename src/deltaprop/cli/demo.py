@@ -16,7 +16,7 @@ import numpy as np
 from .. import SGD, Adam, Callback, evaluate, fit, mlp
 from ..losses import BCELoss
 from ..preprocessing import Standardizer
-from ._common import positive_int
+from ._common import positive_int, random_seed
 
 # the settings `make demo` trains with; tests/test_training.py asserts they reach 0.97
 # (over seeds 0-5 they reached 0.978-0.987 on the 450 test images)
@@ -31,7 +31,7 @@ def add_parser(subparsers) -> None:
         epilog="examples:\n  deltaprop demo\n  deltaprop demo --epochs 5 --seed 1\n")
     parser.add_argument("--epochs", type=positive_int, default=DIGITS_SETTINGS["epochs"],
                         help="training epochs (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=DIGITS_SETTINGS["seed"],
+    parser.add_argument("--seed", type=random_seed, default=DIGITS_SETTINGS["seed"],
                         help="seed of the weights, shuffling and split (default: %(default)s)")
     parser.set_defaults(run=run)
 

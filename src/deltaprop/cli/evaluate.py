@@ -17,6 +17,7 @@ from ._common import (
     load_data,
     load_model,
     prepare_features,
+    saved_task,
 )
 
 EXAMPLES = """examples:
@@ -35,10 +36,41 @@ def add_parser(subparsers) -> None:
 
 
 def saved_loss(bundle, override: str | None) -> str:
-    loss = override or bundle.loss         # save(loss=...) or metadata["loss"]
+    """The loss recorded in the model file (``save(loss=...)``), or ``--loss`` when it
+    records none; ``--loss`` may not contradict the file, nor the model's output width."""
+    if override and bundle.loss and override != bundle.loss:
+        raise CLIError(f"--loss {override} contradicts the model file, which records the "
+                       f"loss {bundle.loss}; leave --loss out")
+    loss = override or bundle.loss
     if loss is None:
         raise CLIError("the model file does not record its loss: pass --loss")
+    if loss == "cross_entropy" and bundle.model.out_features < 2:
+        raise CLIError(f"--loss cross_entropy needs a model with 2 or more outputs (one a "
+                       f"class), this one has {bundle.model.out_features}")
     return loss
+
+
+def model_labels(bundle, data) -> np.ndarray:
+    """The data's targets, with class labels numbered as the model numbers them.
+
+    A file's labels are numbered in sorted order of the labels *it* holds: a file with
+    only "dog" and "fish" numbers them 0 and 1, while a model trained on "cat", "dog",
+    "fish" calls them 1 and 2.  The class names the model file records translate them.
+    Integer labels none of which the model names are taken as the class numbers
+    themselves (a model whose names are others, as an API caller may record); a label
+    the model does not know among ones it does is an error.
+    """
+    if data.task != "classification" or not bundle.classes:
+        return data.y
+    index = {name: i for i, name in enumerate(bundle.classes)}
+    unknown = [str(label) for label in data.classes if str(label) not in index]
+    if not unknown:
+        return np.array([index[str(label)] for label in data.classes])[data.y]
+    if len(unknown) == len(data.classes) and \
+            all(isinstance(label, (int, np.integer)) for label in data.classes):
+        return np.array(data.classes, dtype=np.int64)[data.y]
+    raise CLIError(f"the data holds the class {unknown[0]!r}, which the model does not "
+                   f"know (its classes: {', '.join(bundle.classes)})")
 
 
 def run(args) -> int:
@@ -46,9 +78,10 @@ def run(args) -> int:
 
     bundle = load_model(args.model)
     loss = saved_loss(bundle, args.loss)
-    data = load_data(args.data, args.target, seed=args.seed)
-    X = prepare_features(bundle, data.X)
-    y = data.y.astype(np.float64) if loss in ("bce", "bce_with_logits", "mse") else data.y
+    data = load_data(args.data, args.target, seed=args.seed, task=saved_task(bundle))
+    X = prepare_features(bundle, data)
+    y = model_labels(bundle, data)
+    y = y.astype(np.float64) if loss in ("bce", "bce_with_logits", "mse") else y
     try:
         scores = evaluate(bundle.model, X, y, loss=loss)
     except (ValueError, TypeError) as error:

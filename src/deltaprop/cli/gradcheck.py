@@ -12,7 +12,7 @@ import argparse
 import numpy as np
 
 from . import CLIError
-from ._common import int_list, load_model, positive_int, user_errors
+from ._common import int_list, load_model, positive_int, random_seed, user_errors
 
 EXAMPLES = """examples:
   deltaprop gradcheck --layers 2,3,1 --activation tanh --output sigmoid --loss bce
@@ -37,7 +37,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--samples", type=positive_int, default=4, help="batch size N")
     parser.add_argument("--max-entries", type=positive_int,
                         help="check at most this many random entries per parameter")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=random_seed, default=0)
     parser.set_defaults(run=run)
 
 
@@ -49,22 +49,30 @@ def run(args) -> int:
         model, loss = bundle.model, args.loss or bundle.loss or "mse"
     else:
         if len(args.layers) < 2:
-            raise CLIError(f"--layers needs an input and an output width, got {args.layers}")
+            raise CLIError(f"--layers needs an input and an output width, got "
+                           f"{','.join(map(str, args.layers))}")
         loss = args.loss or ("bce" if args.output == "sigmoid" else "mse")
         with user_errors("bad network"):
             model = dp.mlp(args.layers, activation=args.activation, output=args.output,
                            seed=args.seed, dtype="float64")
-    rng = np.random.default_rng(args.seed)
-    n_out = model.out_features
-    X = rng.normal(size=(args.samples, model.in_features))
-    if loss == "cross_entropy":
-        y = rng.integers(0, n_out, size=args.samples)
-    elif loss in ("bce", "bce_with_logits"):
-        y = rng.integers(0, 2, size=(args.samples, n_out)).astype(np.float64)
-    else:
-        y = rng.normal(size=(args.samples, n_out))
+    with user_errors(f"cannot draw --samples {args.samples} rows"):
+        X, y = _random_batch(model, loss, args.samples, args.seed)
     with user_errors("gradcheck failed to run"):
         result = dp.gradcheck(model, X, y, loss, max_entries=args.max_entries, seed=args.seed)
     print(f"{model!r}\nloss {loss}, N = {args.samples}, float64 central differences\n")
     print(result)
     return 0 if result.passed else 1
+
+
+def _random_batch(model, loss: str, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` standard-normal inputs and targets of the form ``loss`` takes."""
+    rng = np.random.default_rng(seed)
+    n_out = model.out_features
+    X = rng.normal(size=(n, model.in_features))
+    if loss == "cross_entropy":
+        y = rng.integers(0, n_out, size=n)
+    elif loss in ("bce", "bce_with_logits"):
+        y = rng.integers(0, 2, size=(n, n_out)).astype(np.float64)
+    else:
+        y = rng.normal(size=(n, n_out))
+    return X, y

@@ -1,5 +1,9 @@
 """``deltaprop predict``: predictions of a saved model, one row per sample (CSV).
 
+The data is a dataset name, an NPZ file, or a CSV file: one whose columns are the model's
+features (named as in training) is new rows, read whole; otherwise its last column (or
+--target) is the target and is left out.
+
 Classification prints the predicted class (by its original label) and, with ``--proba``,
 the probability of each class; regression prints the predicted value(s).
 """
@@ -9,10 +13,12 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import os
 import sys
 
 import numpy as np
 
+from . import CLIError
 from ._common import (
     add_model_data_arguments,
     check_output_file,
@@ -21,6 +27,7 @@ from ._common import (
     load_model,
     positive_int,
     prepare_features,
+    saved_task,
     user_errors,
     write_text,
 )
@@ -51,8 +58,10 @@ def run(args) -> int:
                           {"model file": args.model, "input data": input_file(args.data)})
     bundle = load_model(args.model)
     loss = saved_loss(bundle, args.loss)
-    data = load_data(args.data, args.target, seed=args.seed)
-    X = prepare_features(bundle, data.X)
+    if args.proba and loss == "mse":
+        raise CLIError("--proba needs a classification model; this one is a regression "
+                       "model (loss mse), whose predictions are values, not classes")
+    X = prepare_features(bundle, _rows_to_predict(args, bundle))
     if args.limit is not None:
         X = X[:args.limit]
     with user_errors(f"cannot predict on {args.data!r}"):
@@ -65,6 +74,41 @@ def run(args) -> int:
     with user_errors("cannot write the predictions"):
         write_text(args.output, text.getvalue())
     return 0
+
+
+def _rows_to_predict(args, bundle):
+    """The data to predict from.  A CSV file without --target whose columns are the
+    model's features (by the names its file records, else by their number) is read whole:
+    new rows have no target.  Anything else is read as ``evaluate`` reads it, and its
+    target column is left out."""
+    from ..datasets import Dataset
+    from ..datasets.files import csv_columns, read_csv_features
+
+    if args.data.lower().endswith(".csv") and args.target is None and \
+            os.path.isfile(args.data):
+        names = bundle.metadata.get("feature_names")
+        names = names if _names_recorded(names) else None
+        with user_errors(f"cannot load {args.data!r}"):
+            columns = csv_columns(args.data)
+            new_rows = columns == names if names else \
+                len(columns) == bundle.model.in_features
+            if new_rows:
+                X, columns = read_csv_features(args.data)
+                return Dataset(X, np.zeros(len(X)), task="regression", feature_names=columns)
+        if names and len(columns) == len(names):
+            raise CLIError(f"the columns of {args.data!r} ({_cut(columns)}) are not the "
+                           f"model's features ({_cut(names)}): name them as in training, "
+                           "or add a target column")
+    return load_data(args.data, args.target, seed=args.seed, task=saved_task(bundle))
+
+
+def _cut(names: list[str]) -> str:
+    text = ", ".join(names)
+    return text if len(text) <= 80 else text[:80] + "..."
+
+
+def _names_recorded(names) -> bool:
+    return isinstance(names, list) and bool(names) and all(isinstance(n, str) for n in names)
 
 
 def _table(bundle, loss: str, X: np.ndarray, proba: bool) -> tuple[list[str], list[list]]:

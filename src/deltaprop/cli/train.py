@@ -5,7 +5,8 @@ with statistics of the training part only (saved with the model), and trained wi
 validation split; a one-screen summary ends the run.
 
 Ctrl-C stops after the current batch and saves the model trained so far and its history to
---out DIR (exit code 130; a second Ctrl-C quits without saving).  A run whose loss becomes
+--out DIR (exit code 130; a second Ctrl-C quits without saving); after training, Ctrl-C
+lets the test scores and the files be finished first.  A run whose loss becomes
 NaN or infinite stops with advice on the learning rate (exit code 2).  --out never replaces
 the input data, and every file is written whole (a temporary file, then renamed).
 """
@@ -21,10 +22,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .. import callbacks as dp_callbacks
 from . import EXIT_INTERRUPTED, CLIError
 from ._common import (
     add_data_arguments,
     check_output_file,
+    check_range,
     format_scores,
     fraction,
     input_file,
@@ -33,6 +36,7 @@ from ._common import (
     non_negative,
     open_fraction,
     positive_int,
+    random_seed,
     user_errors,
     write_text,
 )
@@ -78,7 +82,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE",
                         help="stop after PATIENCE epochs without a better validation loss "
                              "and restore the best weights")
-    parser.add_argument("--seed", type=int, default=0, help="one seed for data, weights, "
+    parser.add_argument("--seed", type=random_seed, default=0, help="one seed for data, weights, "
                                                              "shuffling (default: 0)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--no-standardize", action="store_true",
@@ -107,44 +111,90 @@ def _loss_and_outputs(args, data) -> tuple[str, int, str | None]:
 
 
 def run(args) -> int:
-    import deltaprop as dp
-
-    from ..preprocessing import train_test_split
-
-    if args.plots and not args.out:
-        raise CLIError("--plots needs --out DIR to write the images to")
-    data = load_data(args.data, args.target, seed=args.seed)
-    if args.task and args.task != data.task:
-        data = load_data_as(args, args.task)
+    _check_plots(args)
+    data = load_data(args.data, args.target, seed=args.seed, task=args.task)
+    if args.task and args.task != data.task:        # a named dataset keeps its own task
+        raise CLIError(f"--task {args.task} applies to CSV/NPZ files; {args.data!r} is a "
+                       f"{data.task} dataset")
     loss, n_out, output = _loss_and_outputs(args, data)
     if args.out is not None:             # before training: a bad --out must not cost a run
         _prepare_out(args)
-    with user_errors("cannot split the data"):
+    (X_train, X_test, y_train, y_test), scaler = _split_and_scale(args, data)
+    model, optimizer = _build(args, data, n_out, output)
+    binary = loss in ("bce", "bce_with_logits")
+    stats, history = _fit(args, model, optimizer, loss, X_train,
+                          y_train.astype(np.float64) if binary else y_train)
+    if isinstance(history, TrainingInterrupted):
+        return _save_interrupted(args, model, history, scaler, data, loss)
+    saver = StopOnInterrupt()
+    with saver.installed():       # training is over: a Ctrl-C now lets the rest finish first
+        test_scores = _test_scores(model, X_test, y_test, loss, optimizer.lr)
+        written = _write_outputs(args, model, history, scaler, data, loss, stats,
+                                 (X_test, y_test), test_scores) if args.out else []
+    print(_summary(model, history, test_scores, data, loss, written))
+    if saver.requested:
+        print("deltaprop train: interrupted after training; the test scores and every file "
+              "above were finished first", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+def _check_plots(args) -> None:
+    if args.plots and not args.out:
+        raise CLIError("--plots needs --out DIR to write the images to")
+    if args.plots:                       # a missing or broken matplotlib: before training
+        from ..plots._figure import pyplot
+
+        with user_errors("--plots needs a working matplotlib"):
+            pyplot()
+
+
+def _split_and_scale(args, data):
+    """``(X_train, X_test, y_train, y_test)`` and the scaler fitted on the training part
+    (None with --no-standardize); every feature checked to fit --dtype."""
+    from ..preprocessing import train_test_split
+
+    with user_errors(f"--test-split {args.test_split:g} cannot split the data"):
         X_train, X_test, y_train, y_test = train_test_split(
             data.X, data.y, test_size=args.test_split, seed=args.seed,
             stratify=data.task == "classification")
+    _check_val_split(args.val_split, len(X_train))
     scaler = None if args.no_standardize else _standardizer(X_train, data.feature_names)
+    with np.errstate(over="ignore", invalid="ignore"):     # every row, numbered as read
+        check_range(data.X if scaler is None else scaler.transform(data.X), args.dtype,
+                    data.feature_names, how="" if scaler is None else " after scaling")
     if scaler is not None:
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
+    return (X_train, X_test, y_train, y_test), scaler
+
+
+def _build(args, data, n_out: int, output: str | None):
+    import deltaprop as dp
 
     with user_errors("bad model settings"):
         model = dp.mlp([data.n_features, *args.layers, n_out], activation=args.activation,
                        output=output, seed=args.seed, dtype=args.dtype)
         optimizer = dp.optim.get_optimizer(args.optimizer, model, **_optimizer_settings(args))
-    binary = loss in ("bce", "bce_with_logits")
-    y_fit = y_train.astype(np.float64) if binary else y_train
-    stats, history = _fit(args, model, optimizer, loss, X_train, y_fit)
-    if isinstance(history, TrainingInterrupted):
-        return _save_interrupted(args, model, history, scaler, data, loss)
-    y_eval = y_test.astype(np.float64) if binary else y_test
-    test_scores = dp.evaluate(model, X_test, y_eval, loss=loss)
+    return model, optimizer
 
-    written = []
-    if args.out:
-        written = _write_outputs(args, model, history, scaler, data, loss, stats,
-                                 (X_test, y_test), test_scores)
-    print(_summary(model, history, test_scores, data, loss, written))
-    return 0
+
+def _test_scores(model, X_test, y_test, loss: str, lr: float) -> dict[str, float]:
+    import deltaprop as dp
+
+    y = y_test.astype(np.float64) if loss in ("bce", "bce_with_logits") else y_test
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # checked below
+        scores = dp.evaluate(model, X_test, y, loss=loss)
+    _refuse_non_finite(scores, "on the test rows", lr)
+    return scores
+
+
+def _check_val_split(fraction: float, n_train: int) -> None:
+    """``fit`` holds out max(1, round(n · fraction)) rows for validation: at least one
+    row must be left to train on."""
+    n_val = max(1, round(n_train * fraction)) if fraction else 0
+    if n_val >= n_train:
+        raise CLIError(f"--val-split {fraction:g} leaves no rows to train on: {n_val} of the "
+                       f"{n_train} training rows would be held out for validation")
 
 
 def _standardizer(X_train: np.ndarray, names: list[str]):
@@ -182,13 +232,14 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
     from ..training import TrainingDivergedError
 
     progress, stopper, stats = ProgressBar(quiet=args.quiet), StopOnInterrupt(), None
-    callbacks = [progress]
+    callbacks = [progress, _StopOnNonFiniteLogs(optimizer.lr)]
     if args.plots:
         from ..plots import LayerStats
 
         stats = LayerStats()
         callbacks.append(stats)
-    with user_errors("training failed"):              # bad data or settings: one line
+    with user_errors("training failed"), np.errstate(over="ignore", invalid="ignore",
+                                                     divide="ignore"):  # checked below
         try:
             with stopper.installed():
                 history = dp.fit(model, X_train, y_fit, loss=loss, optimizer=optimizer,
@@ -205,6 +256,24 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
     return stats, history
 
 
+class _StopOnNonFiniteLogs(dp_callbacks.Callback):
+    """An epoch that logs a NaN or infinite loss or metric (the validation loss of finite
+    but huge weights, say) is a divergence too: training stops there, nothing is saved."""
+
+    def __init__(self, lr: float) -> None:
+        self.lr = lr
+
+    def on_epoch_end(self, epoch, logs):
+        _refuse_non_finite(logs, f"at epoch {epoch}", self.lr)
+
+
+def _refuse_non_finite(scores: dict[str, float], where: str, lr: float) -> None:
+    for key, value in scores.items():
+        if not np.isfinite(value):
+            raise CLIError(f"training diverged ({key} became {value} {where}); nothing was "
+                           f"saved; try a smaller --lr than {lr:g}")
+
+
 def _divergence_advice(error: Exception, lr: float) -> str:
     """One line: what happened, where, and the learning rate to go below."""
     text = str(error)
@@ -213,18 +282,6 @@ def _divergence_advice(error: Exception, lr: float) -> str:
     place = f" {where.group(0)}" if where else ""
     return (f"training diverged ({cause}{place}); nothing was saved; try a smaller --lr "
             f"than {lr:g}")
-
-
-def load_data_as(args, task: str):
-    """Reload a CSV/NPZ file with an explicit task (``--task``)."""
-    from .. import datasets
-
-    if not args.data.lower().endswith((".csv", ".npz")):
-        raise CLIError(f"--task applies to CSV/NPZ files; {args.data!r} is a {task} dataset "
-                       "already or a fixed one")
-    options = {"task": task} | ({"target": args.target} if args.target else {})
-    with user_errors(f"cannot load {args.data!r}"):
-        return datasets.load(args.data, **options)
 
 
 # the files ``--out DIR`` receives (the plots only with --plots)
@@ -237,10 +294,10 @@ def _prepare_out(args) -> None:
     if not args.out:
         raise CLIError("--out needs a folder name, got an empty one")
     out = Path(args.out)
-    if out.exists() and not out.is_dir():
+    if os.path.exists(out) and not os.path.isdir(out):
         raise CLIError(f"--out {args.out!r} is a file; give a folder (it receives "
                        "model.safetensors and history.json)")
-    with user_errors(f"cannot create the folder {args.out!r}"):
+    with user_errors(f"--out {args.out!r}: cannot create the folder"):
         out.mkdir(parents=True, exist_ok=True)
     for name in OUT_FILES:
         check_output_file("--out", out / name, {"input data": input_file(args.data)})

@@ -1,9 +1,10 @@
 """Datasets from files: CSV (header row, numeric feature columns) and NPZ (keys ``X``, ``y``).
 
 Errors name the file and what is wrong with it: an unknown target column lists the valid
-ones; a non-numeric, missing or non-finite value (feature or target) gives its line (as a
-text editor numbers it) and column in a CSV file, its index in an NPZ file.  Only regular
-files are opened; NPZ files are read with ``allow_pickle=False``.
+ones; a non-numeric, missing (an empty cell, NA, N/A, null, ?) or non-finite value (feature
+or target) gives its line (as a text editor numbers it) and column in a CSV file, its index
+in an NPZ file.  Only regular files are opened; NPZ files are read with
+``allow_pickle=False``.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import csv
 import math
 import os
+import re
 import stat
 import warnings
 
@@ -19,6 +21,21 @@ import numpy as np
 from ._dataset import TASKS, Dataset
 
 MAX_CLASSES = 20     # integer targets with at most this many distinct values are labels
+SHOWN_CHARS = 40     # a cell quoted in a message is cut to this many characters
+
+# a number as a CSV file writes it: ASCII digits, optional sign, point and exponent, or
+# inf / nan (refused later as not finite); not Python's extras (``1_000``, ``１２``)
+NUMBER = re.compile(r"\s*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*"
+                    r"|\s*[+-]?(inf|infinity|nan)\s*", re.IGNORECASE | re.ASCII)
+
+# what spreadsheets and R / pandas write for a missing value (compared in lower case)
+MISSING = frozenset({"na", "n/a", "#n/a", "null", "<na>", "?"})
+INTEGER = re.compile(r"\s*[+-]?\d+\s*", re.ASCII)
+
+# Reading a damaged or hostile .npz (a zip archive of .npy files) can raise almost anything:
+# BadZipFile, zlib.error, EOFError, SyntaxError from a garbled array header, ... All of them
+# mean "this file is not a readable archive", so all are caught where the archive is read.
+NPZ_ERRORS = (Exception,)
 
 
 class DataFileWarning(UserWarning):
@@ -47,32 +64,15 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
     """
     path = os.fspath(path)
     _check_task(task)
-    rows = _read_rows(path, delimiter)
-    if len(rows) < 2:
-        raise ValueError(f"{path} needs a header row and at least one data row, "
-                         f"found {len(rows)} non-empty line(s)")
-    header_line, header = rows[0][0], [name.strip() for name in rows[0][1]]
-    if target is None:
-        target = header[-1]
-    if target not in header:
-        raise ValueError(f"{path} has no column {target!r}; columns: {', '.join(header)}")
-    if header.count(target) > 1:
-        raise ValueError(f"{path} has {header.count(target)} columns named {target!r}: "
-                         "the target column must be named once")
-    if len(header) < 2:
-        raise ValueError(f"{path} has only the column {target!r}: no features left")
-    if all(_is_number(name) for name in header):
-        warnings.warn(f"{path} line {header_line}: the first row {', '.join(header)} is all "
-                      "numbers but was read as the header (the column names); if it is data, "
-                      "add a row of column names above it", DataFileWarning, stacklevel=2)
+    header_line, header, rows = _header_and_rows(path, delimiter)
+    target = header[-1] if target is None else target
+    _check_header(path, header, header_line, target, delimiter)
+    _check_widths(path, header, rows)
     t_col = header.index(target)
     f_cols = [i for i in range(len(header)) if i != t_col]
-    features = np.empty((len(rows) - 1, len(f_cols)), dtype=np.float64)
+    features = np.empty((len(rows), len(f_cols)), dtype=np.float64)
     targets: list[str] = []
-    for r, (line, row) in enumerate(rows[1:]):
-        if len(row) != len(header):
-            raise ValueError(f"{path} line {line}: expected {len(header)} values (as in the "
-                             f"header), got {len(row)}")
+    for r, (line, row) in enumerate(rows):
         for j, col in enumerate(f_cols):
             features[r, j] = _number(row[col], path, line, header[col])
         targets.append(_target_cell(row[t_col], path, line, target))
@@ -82,10 +82,81 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
                    name=os.path.basename(path), description=f"CSV file {path}, target {target!r}")
 
 
-def _read_rows(path: str, delimiter: str) -> list[tuple[int, list[str]]]:
-    """The non-blank rows of a CSV file, each with the line it starts on (from 1)."""
+def read_csv_features(path: str | os.PathLike, *, delimiter: str = ","
+                      ) -> tuple[np.ndarray, list[str]]:
+    """Every column of a CSV file with a header row, read as a feature (a file of new rows
+    to predict, without a target): ``(X, column names)``.  The rules and messages are
+    those of :func:`load_csv` for its feature columns."""
+    path = os.fspath(path)
+    header_line, header, rows = _header_and_rows(path, delimiter)
+    _warn_numeric_header(path, header, header_line, stacklevel=4)
+    _check_widths(path, header, rows)
+    X = np.empty((len(rows), len(header)), dtype=np.float64)
+    for r, (line, row) in enumerate(rows):
+        X[r] = [_number(cell, path, line, name) for cell, name in zip(row, header)]
+    return X, header
+
+
+def _header_and_rows(path: str, delimiter: str
+                     ) -> tuple[int, list[str], list[tuple[int, list[str]]]]:
+    """The header's line and names, and the data rows (at least one) with their lines."""
+    rows = _read_rows(path, delimiter)
+    if len(rows) < 2:
+        raise ValueError(f"{path} needs a header row and at least one data row, "
+                         f"found {len(rows)} non-empty line(s)")
+    return rows[0][0], [name.strip() for name in rows[0][1]], rows[1:]
+
+
+def _check_widths(path: str, header: list[str], rows: list[tuple[int, list[str]]]) -> None:
+    for line, row in rows:
+        if len(row) != len(header):
+            raise ValueError(f"{path} line {line}: expected {len(header)} values (as in the "
+                             f"header), got {len(row)}")
+
+
+def _check_header(path: str, header: list[str], line: int, target: str,
+                  delimiter: str) -> None:
+    """The target is one column of the header and leaves features; an all-number header
+    is read as names, with a warning."""
+    if target not in header:
+        raise ValueError(f"{path} has no column {_shown(target)}; columns: "
+                         f"{_cut(', '.join(header), 200)}")
+    if header.count(target) > 1:
+        raise ValueError(f"{path} has {header.count(target)} columns named {target!r}: "
+                         "the target column must be named once")
+    if len(header) < 2:
+        other = next((sep for sep in ";\t|" if sep != delimiter and sep in header[0]), None)
+        hint = (f" (the header holds {other!r}: values must be separated by "
+                f"{delimiter!r})" if other else "")
+        raise ValueError(f"{path} has only the column {_shown(target)}: no features "
+                         f"left{hint}")
+    _warn_numeric_header(path, header, line, stacklevel=5)
+
+
+def _warn_numeric_header(path: str, header: list[str], line: int, stacklevel: int) -> None:
+    if all(_is_number(name) for name in header):
+        warnings.warn(f"{path} line {line}: the first row {_cut(', '.join(header), 80)} is "
+                      "all numbers but was read as the header (the column names); if it is "
+                      "data, add a row of column names above it", DataFileWarning,
+                      stacklevel=stacklevel)
+
+
+def _shown(text: str, limit: int = SHOWN_CHARS) -> str:
+    """``text`` quoted for a message, cut to ``limit`` characters (a cell may be huge)."""
+    return repr(text) if len(text) <= limit else f"{text[:limit]!r}... ({len(text)} characters)"
+
+
+def _cut(text: str, limit: int) -> str:
+    """``text`` unquoted, cut to ``limit`` characters."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def _read_rows(path: str, delimiter: str, limit: int | None = None
+               ) -> list[tuple[int, list[str]]]:
+    """The non-blank rows of a CSV file (the first ``limit`` ones), each with the line it
+    starts on (from 1)."""
     _check_regular_file(path, "CSV")
-    rows = []
+    rows: list[tuple[int, list[str]]] = []
     try:
         with open(path, newline="", encoding="utf-8-sig") as handle:
             reader = csv.reader(handle, delimiter=delimiter)
@@ -93,10 +164,22 @@ def _read_rows(path: str, delimiter: str) -> list[tuple[int, list[str]]]:
             for row in reader:
                 if any(cell.strip() for cell in row):          # skip blank lines
                     rows.append((end + 1, row))
+                    if len(rows) == limit:
+                        break
                 end = reader.line_num
-    except (UnicodeDecodeError, csv.Error) as error:
+    except UnicodeDecodeError as error:
+        raise ValueError(f"{path} is not a readable CSV text file: it must be UTF-8 text, "
+                         f"byte {error.object[error.start]:#04x} "
+                         "is not (a binary, compressed or differently encoded file?)") from None
+    except csv.Error as error:
         raise ValueError(f"{path} is not a readable CSV text file: {error}") from None
     return rows
+
+
+def csv_columns(path: str | os.PathLike, *, delimiter: str = ",") -> list[str]:
+    """The column names of a CSV file (its first non-blank row), without reading further."""
+    rows = _read_rows(os.fspath(path), delimiter, limit=1)
+    return [name.strip() for name in rows[0][1]] if rows else []
 
 
 def _check_regular_file(path: str, kind: str) -> None:
@@ -118,62 +201,102 @@ def load_npz(path: str | os.PathLike, *, task: str | None = None) -> Dataset:
     """
     path = os.fspath(path)
     _check_task(task)
-    _check_regular_file(path, "NPZ")
-    try:
-        archive = np.load(path, allow_pickle=False)
-    except (OSError, EOFError, ValueError) as error:
-        raise ValueError(f"{path} is not a readable .npz file: {error}") from None
-    if not isinstance(archive, np.lib.npyio.NpzFile):
-        raise ValueError(f"{path} is a single .npy array, not an .npz archive with X and y")
-    with archive:
-        missing = [key for key in ("X", "y") if key not in archive.files]
-        if missing:
-            raise ValueError(f"{path} must hold arrays 'X' and 'y'; missing {missing}, "
-                             f"found {archive.files}")
-        try:
-            X, y = archive["X"], archive["y"]
-            names = archive["feature_names"].tolist() if "feature_names" in archive.files \
-                else []
-        except (OSError, EOFError, ValueError) as error:
-            raise ValueError(f"{path} holds an unreadable array: {error}") from None
-    if X.dtype.kind not in "fiub" or X.ndim != 2:
-        raise ValueError(f"{path}: X must be a 2-D numeric array, got dtype {X.dtype}, "
-                         f"shape {X.shape}")
+    X, y, names = _read_npz(path)
+    _check_npz_shapes(path, X, y, names)
+    names = [n.decode("utf-8", "replace") if isinstance(n, bytes) else str(n) for n in names]
     _check_finite(X, f"{path} array 'X'", "features")
     _check_targets(y, path)
+    if y.dtype.kind == "S":                              # bytes labels read as text
+        y = np.char.decode(y, "utf-8", errors="replace")
     if y.ndim == 2 and (task == "regression" or (task is None and y.dtype.kind == "f")):
-        return Dataset(X, y, task="regression", feature_names=[str(n) for n in names],
+        return Dataset(X, y, task="regression", feature_names=names,
                        target_names=[f"y{i + 1}" for i in range(y.shape[1])],
                        name=os.path.basename(path), description=f"NPZ file {path}")
     if y.ndim != 1:
-        raise ValueError(f"{path}: y must have shape (N,) or (N, k), got {y.shape}")
+        raise ValueError(f"{path}: class labels y must have shape (N,), got {y.shape} with "
+                         f"dtype {y.dtype} (a 2-D float y is read as regression targets)")
     values = [str(v) for v in y.tolist()] if y.dtype.kind in "US" else y.tolist()
     y_enc, classes, task = _encode_target(values, task, f"{path} array 'y'")
-    return Dataset(X, y_enc, task=task, feature_names=[str(n) for n in names], classes=classes,
+    return Dataset(X, y_enc, task=task, feature_names=names, classes=classes,
                    target_names=_target_names(task, "y", classes),
                    name=os.path.basename(path), description=f"NPZ file {path}")
 
 
-def _number(cell: str, path: str, line: int, column: str) -> float:
+def _check_npz_shapes(path: str, X: np.ndarray, y: np.ndarray, names: list) -> None:
+    """X (N, features) numeric with N, features >= 1; y (N,) or (N, k); one name a column."""
+    if X.dtype.kind not in "fiub" or X.ndim != 2:
+        raise ValueError(f"{path}: X must be a 2-D numeric array, got dtype {X.dtype}, "
+                         f"shape {X.shape}")
+    if X.shape[0] == 0 or X.shape[1] == 0:
+        raise ValueError(f"{path}: X must hold at least one row and one feature column, "
+                         f"got shape {X.shape}")
+    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+        raise ValueError(f"{path}: y must have shape (N,) or (N, k) with N = {X.shape[0]} "
+                         f"rows as in X, got {y.shape}")
+    if names and (np.ndim(names) != 1 or len(names) != X.shape[1]):
+        raise ValueError(f"{path}: feature_names must list one name per column of X "
+                         f"({X.shape[1]}), got shape {np.shape(names)}")
+
+
+def _read_npz(path: str) -> tuple[np.ndarray, np.ndarray, list]:
+    """Arrays ``X``, ``y`` and the optional ``feature_names`` of an ``.npz`` archive, read
+    without unpickling; a damaged archive or an array of Python objects is a ValueError."""
+    _check_regular_file(path, "NPZ")
+    with open(path, "rb") as handle:                # closed however the reading ends
+        try:
+            archive = np.load(handle, allow_pickle=False)
+        except NPZ_ERRORS as error:
+            raise ValueError(f"{path} is not a readable .npz file: {_reason(error)}") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path} is a single .npy array, not an .npz archive with X "
+                             "and y")
+        with archive:
+            missing = [key for key in ("X", "y") if key not in archive.files]
+            if missing:
+                raise ValueError(f"{path} must hold arrays 'X' and 'y'; missing "
+                                 f"{', '.join(missing)}, found "
+                                 f"{', '.join(archive.files) or 'none'}")
+            X, y = _npz_array(archive, "X", path), _npz_array(archive, "y", path)
+            names = _npz_array(archive, "feature_names", path).tolist() \
+                if "feature_names" in archive.files else []
+    return X, y, names
+
+
+def _npz_array(archive, key: str, path: str) -> np.ndarray:
     try:
-        value = float(cell)
-    except ValueError:
-        where = f"{path} line {line}, column {column!r}"
-        if not cell.strip():
-            raise ValueError(f"{where}: missing value (empty cell)") from None
-        raise ValueError(f"{where}: expected a number, got {cell!r}") from None
+        return archive[key]
+    except NPZ_ERRORS as error:
+        if "allow_pickle" in str(error):
+            raise ValueError(f"{path} array {key!r} holds Python objects, which only "
+                             "unpickling can read (unsafe for a file from elsewhere, so "
+                             "refused); save it as a numeric or text array") from None
+        raise ValueError(f"{path} array {key!r} is unreadable: {_reason(error)}") from None
+
+
+def _reason(error: Exception) -> str:
+    """The message of ``error`` on one line (its type when it has none)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _number(cell: str, path: str, line: int, column: str) -> float:
+    where = f"{path} line {line}, column {column!r}"
+    if not cell.strip():
+        raise ValueError(f"{where}: missing value (empty cell)")
+    if cell.strip().lower() in MISSING:
+        raise ValueError(f"{where}: missing value ({cell.strip()!r})")
+    if not _is_number(cell):
+        raise ValueError(f"{where}: expected a number, got {_shown(cell)}")
+    value = float(cell)
     if not math.isfinite(value):
-        raise ValueError(f"{path} line {line}, column {column!r}: value must be finite, "
-                         f"got {cell!r}")
+        beyond = "" if re.search(r"inf|nan", cell, re.IGNORECASE) else \
+            " (it is beyond the range of a 64-bit float, about ±1.8e308)"
+        raise ValueError(f"{where}: value must be finite, got {_shown(cell)}{beyond}")
     return value
 
 
 def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    """Whether ``text`` is a number as CSV files write them (see ``NUMBER``)."""
+    return NUMBER.fullmatch(text) is not None
 
 
 def _target_cell(cell: str, path: str, line: int, column: str) -> str:
@@ -182,19 +305,24 @@ def _target_cell(cell: str, path: str, line: int, column: str) -> str:
     where = f"{path} line {line}, column {column!r} (the target)"
     if not text:
         raise ValueError(f"{where}: missing value (empty cell)")
+    if text.lower() in MISSING:
+        raise ValueError(f"{where}: missing value ({text!r})")
     if _is_number(text) and not math.isfinite(float(text)):
-        raise ValueError(f"{where}: value must be finite, got {cell!r}")
+        raise ValueError(f"{where}: value must be finite, got {_shown(cell)}")
     return text
 
 
 def _check_targets(y: np.ndarray, path: str) -> None:
     """NPZ targets: numbers (finite) or non-empty labels, else an error naming the index."""
     if y.dtype.kind in "US":
-        empty = np.flatnonzero(np.char.str_len(np.char.strip(y.reshape(-1))) == 0)
-        if empty.size:
-            index = np.unravel_index(empty[0], y.shape)
-            raise ValueError(f"{path} array 'y': missing target at index "
-                             f"{_index(index)} (empty string)")
+        labels = [str(v.decode("utf-8", "replace") if isinstance(v, bytes) else v).strip()
+                  for v in y.reshape(-1).tolist()]
+        missing = next((i for i, text in enumerate(labels)
+                        if not text or text.lower() in MISSING), None)
+        if missing is not None:
+            index = np.unravel_index(missing, y.shape)
+            raise ValueError(f"{path} array 'y': missing target at index {_index(index)} "
+                             f"({repr(labels[missing]) if labels[missing] else 'empty string'})")
     elif y.dtype.kind not in "fiub":
         raise ValueError(f"{path}: y must hold numbers or text labels, got dtype {y.dtype}")
     else:
@@ -213,32 +341,60 @@ def _index(index: tuple) -> str:
 
 
 def _encode_target(values: list, task: str | None, where: str) -> tuple[np.ndarray, list, str]:
-    """Targets as float (regression) or class indices with their original labels."""
-    numbers = _as_numbers(values)
+    """Targets as float (regression) or class indices with their original labels.
+
+    Integer labels are compared exactly: float64 would merge labels beyond 2**53 (IDs such
+    as 2**62 and 2**62 + 1) into one class without a word.
+    """
+    numbers, exact = _as_numbers(values), _exact_integers(values)
     if task is None:
         integral = numbers is not None and bool(np.all(numbers == np.round(numbers)))
-        task = "classification" if numbers is None or (
-            integral and len(np.unique(numbers)) <= MAX_CLASSES) else "regression"
+        distinct = len(set(exact)) if exact is not None else \
+            len(np.unique(numbers)) if integral else MAX_CLASSES + 1
+        task = "classification" if numbers is None or distinct <= MAX_CLASSES \
+            else "regression"
     if task == "regression":
         if numbers is None:
             bad = next(v for v in values if _as_numbers([v]) is None)
-            raise ValueError(f"{where}: regression targets must be numbers, got {bad!r}")
+            raise ValueError(f"{where}: regression targets must be numbers, got "
+                             f"{_shown(str(bad))}")
         return numbers, [], task
-    if numbers is not None:
+    if exact is not None:
+        classes = sorted(set(exact))
+        index = {label: i for i, label in enumerate(classes)}
+        y = np.array([index[label] for label in exact])
+    elif numbers is not None:
         labels, y = np.unique(numbers, return_inverse=True)
         classes = [int(v) if float(v).is_integer() else float(v) for v in labels]
     else:
         labels, y = np.unique(np.asarray(values, dtype=str), return_inverse=True)
         classes = [str(v) for v in labels]
     if len(classes) < 2:
-        raise ValueError(f"{where}: classification needs at least 2 classes, found {classes}")
+        raise ValueError(f"{where}: classification needs at least 2 classes, found "
+                         f"{_cut(str(classes), 80)}")
     return y.astype(np.int64), classes, task
 
 
+def _exact_integers(values: list) -> list[int] | None:
+    """The values as Python ints when every one is an integer or integer text (at most 40
+    digits), else None."""
+    exact = []
+    for value in values:
+        if isinstance(value, (int, np.integer)):
+            exact.append(int(value))
+        elif isinstance(value, str) and len(value) <= 40 and INTEGER.fullmatch(value):
+            exact.append(int(value))
+        else:
+            return None
+    return exact
+
+
 def _as_numbers(values: list) -> np.ndarray | None:
+    if any(isinstance(v, str) and not _is_number(v) for v in values):
+        return None
     try:
         numbers = np.asarray([float(v) for v in values], dtype=np.float64)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return numbers if np.all(np.isfinite(numbers)) else None
 
