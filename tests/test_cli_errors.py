@@ -252,6 +252,7 @@ CASES = {
     "explain-unknown-activation": (["explain", "--activation", "nope"], ["--activation"]),
     "explain-unknown-loss": (["explain", "--loss", "hinge"], ["--loss"]),
     "explain-unknown-notation": (["explain", "--notation", "greek"], ["--notation"]),
+    "explain-negative-seed": (["explain", "--seed", "-1"], ["--seed"]),
     "explain-unknown-format": (["explain", "--format", "pdf"], ["--format"]),
     "explain-samples-zero": (["explain", "--samples", "0"], ["--samples"]),
     "explain-sample-out-of-range": (["explain", "--sample", "9"], ["--sample"]),

@@ -454,3 +454,16 @@ def test_a_model_that_is_not_one_is_named():
     X, y = _data(4)
     with pytest.raises(TypeError, match=r"model must be a deltaprop model .*got NoneType"):
         fit(None, X, y, loss="cross_entropy", optimizer="sgd", epochs=1)
+
+
+def test_a_validation_loss_that_overflows_is_a_divergence_not_a_logged_inf():
+    """Finite weights whose outputs overflow on the validation rows (float32 MSE of 1e25
+    inputs): fit stops with TrainingDivergedError and no NumPy warning, not an ``inf`` log."""
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(32, 2)), rng.normal(size=(32, 1))
+    X_val = np.full((4, 2), 1e25)
+    model = mlp([2, 4, 1], activation="relu", seed=0, dtype=np.float32)
+    with pytest.raises(TrainingDivergedError, match="validation loss became inf at epoch 1"):
+        fit(model, X, y, loss="mse", optimizer=SGD(model, lr=0.01), epochs=2, batch_size=8,
+            validation_data=(X_val, np.zeros((4, 1))))
+    assert not model.training

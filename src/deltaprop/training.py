@@ -250,9 +250,7 @@ class _Run:
         self.model.train()
         logs = self.train_epoch(epoch, order)
         if self.validation_data is not None:
-            scores = _validation_scores(self.model, self.validation_data, self.loss,
-                                        self.metric)
-            logs.update({f"val_{key}": value for key, value in scores.items()})
+            logs.update(self.validate(epoch))
         logs["lr"] = self.optimizer.lr
         self.history.append(epoch, logs)
         for callback in self.callbacks:
@@ -322,6 +320,20 @@ class _Run:
             raise self._diverged(f"parameter {bad!r} became NaN or infinite after the step "
                                  f"(the loss, {value:g}, was finite)", where)
         return value, output
+
+    def validate(self, epoch: int) -> dict[str, float]:
+        """The ``val_`` logs; a NaN or infinite one (finite weights whose outputs overflow on
+        the validation rows) is a divergence, not a number to log and monitor."""
+        with np.errstate(over="ignore", invalid="ignore"):    # reported just below instead
+            scores = _validation_scores(self.model, self.validation_data, self.loss,
+                                        self.metric)
+        for key, value in scores.items():
+            if not math.isfinite(value):
+                raise TrainingDivergedError(
+                    f"validation {key} became {value} at epoch {epoch}: the outputs overflow "
+                    "on the validation rows; training stopped and the model keeps the weights "
+                    f"of this epoch (try a smaller learning rate than {self.optimizer.lr:g})")
+        return {f"val_{key}": value for key, value in scores.items()}
 
     def _diverged(self, what: str, where: tuple[int, int]) -> TrainingDivergedError:
         epoch, batch = where

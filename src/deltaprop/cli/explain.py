@@ -14,6 +14,7 @@ import argparse
 import numpy as np
 
 from . import CLIError
+from ._common import random_seed
 
 NOTATION_NAMES = ("batch", "rows", "ng", "column", "haykin")
 FORMATS = ("text", "markdown", "latex", "html", "json")
@@ -56,7 +57,7 @@ def add_parser(subparsers) -> None:
     add_network_flags(parser, default_loss=None)
     parser.add_argument("--samples", type=int, default=4,
                         help="batch size N of the random batch (default: %(default)s)")
-    parser.add_argument("--seed", type=int, default=0,
+    parser.add_argument("--seed", type=random_seed, default=0,
                         help="seed of the weights and the batch (default: %(default)s)")
     parser.add_argument("--format", default="text", help=f"{', '.join(FORMATS)} "
                         "(default: %(default)s)")
