@@ -403,18 +403,18 @@ def test_a_nan_validation_loss_stops_training_at_that_epoch(files, capsys, monke
     """The first epoch that logs NaN ends the run (was: every remaining epoch ran first)."""
     from deltaprop import training
 
-    real_evaluate = training.evaluate
+    real_scores = training._scores
 
-    def evaluate(model, X, y, **options):             # the validation loss of epoch 2 is NaN
-        scores = real_evaluate(model, X, y, **options)
+    def scores(*args):                                # the validation loss of epoch 2 is NaN
+        values = real_scores(*args)
         calls["n"] += 1
-        return scores | {"loss": float("nan")} if calls["n"] == 2 else scores
+        return values | {"loss": float("nan")} if calls["n"] == 2 else values
 
     calls = {"n": 0}
-    monkeypatch.setattr(training, "evaluate", evaluate)
+    monkeypatch.setattr(training, "_scores", scores)
     assert main(["train", files["good_csv"], "--layers", "3", "--epochs", "20"]) == 2
     err = capsys.readouterr().err
-    assert "epoch 2/20" in err and "epoch 3/20" not in err
+    assert "epoch 1/20" in err and "epoch 3/20" not in err   # fit raised within epoch 2
     assert err.strip().splitlines()[-1].endswith(
         "training diverged (val_loss became nan at epoch 2); nothing was saved; try a "
         "smaller --lr than 0.05")

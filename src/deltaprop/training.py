@@ -330,9 +330,9 @@ class _Run:
         for key, value in scores.items():
             if not math.isfinite(value):
                 raise TrainingDivergedError(
-                    f"validation {key} became {value} at epoch {epoch}: the outputs overflow "
-                    "on the validation rows; training stopped and the model keeps the weights "
-                    f"of this epoch (try a smaller learning rate than {self.optimizer.lr:g})")
+                    f"val_{key} became {value} at epoch {epoch}; the outputs overflow on the "
+                    "validation rows: training stopped and the model keeps the weights of this "
+                    f"epoch (try a smaller learning rate than {self.optimizer.lr:g})")
         return {f"val_{key}": value for key, value in scores.items()}
 
     def _diverged(self, what: str, where: tuple[int, int]) -> TrainingDivergedError:

@@ -278,7 +278,7 @@ def _divergence_advice(error: Exception, lr: float) -> str:
     """One line: what happened, where, and the learning rate to go below."""
     text = str(error)
     where = re.search(r"at epoch \d+, batch \d+ of \d+", text)
-    cause = text[:where.start()].strip() if where else text
+    cause = text[:where.start()].strip() if where else text.split(";")[0]
     place = f" {where.group(0)}" if where else ""
     return (f"training diverged ({cause}{place}); nothing was saved; try a smaller --lr "
             f"than {lr:g}")
