@@ -22,6 +22,7 @@ def test_matmul_flops_count_eight_products_of_a_three_layer_network():
     assert runners.batch_sizes_of_epoch(100, 32) == [32, 32, 32, 4]
 
 
+@pytest.mark.slow
 def test_cli_quick_writes_json_and_markdown(tmp_path, capsys):
     out_json, out_md = tmp_path / "bench.json", tmp_path / "bench.md"
     code = main(["bench", "--quick", "--peers", "deltaprop,sklearn", "--json", str(out_json),
@@ -49,6 +50,7 @@ def test_cli_quick_writes_json_and_markdown(tmp_path, capsys):
     assert "np.memmap" in markdown
 
 
+@pytest.mark.slow
 def test_unset_blas_env_runs_in_a_child_without_the_variables(monkeypatch):
     monkeypatch.setenv("OPENBLAS_L2_SIZE", "512")
     config = BenchConfig(**TINY, peers=["deltaprop"], inference=False, memory=False,
@@ -59,6 +61,7 @@ def test_unset_blas_env_runs_in_a_child_without_the_variables(monkeypatch):
                                                 "OPENBLAS_L2_SIZE": None}
 
 
+@pytest.mark.slow
 def test_scaling_rows_follow_the_matmul_count():
     config = BenchConfig(**TINY, peers=["deltaprop"], inference=False, memory=False,
                          memmap=False, scaling=True, scaling_samples=64, scaling_batches=[16, 32],
@@ -73,6 +76,7 @@ def test_scaling_rows_follow_the_matmul_count():
     assert "How cost grows" in text
 
 
+@pytest.mark.slow
 def test_torch_peer_starts_from_deltaprops_weights():
     torch = pytest.importorskip("torch")
     problem = runners.make_problem(64, [12, 8, 3])
@@ -90,6 +94,7 @@ def test_bad_flags_are_cli_errors(capsys):
     assert "--peers" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_rss_growth_runs_one_epoch_in_a_fresh_process():
     pytest.importorskip("resource")
     problem = runners.make_problem(64, [12, 8, 3])
@@ -97,6 +102,7 @@ def test_rss_growth_runs_one_epoch_in_a_fresh_process():
     assert isinstance(growth, int) and growth >= 0
 
 
+@pytest.mark.slow
 def test_torch_cpu_backend_trains_deltaprop_on_torch_tensors(monkeypatch):
     torch = pytest.importorskip("torch")
     import deltaprop

@@ -56,6 +56,7 @@ def test_resume_equals_uninterrupted_run(tmp_path, dtype, optimizer):
     assert load_checkpoint(path).epoch == 8
 
 
+@pytest.mark.slow
 def test_resume_after_the_process_was_killed(tmp_path):
     path = tmp_path / "run" / "checkpoint.safetensors"
     script = textwrap.dedent(f"""

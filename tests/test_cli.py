@@ -97,6 +97,7 @@ def test_train_prints_the_summary_and_writes_model_and_history(trained):
     assert len(losses) == 5 and all(np.isfinite(losses))
 
 
+@pytest.mark.slow
 def test_train_with_plots_writes_each_png(tmp_path, monkeypatch, capsys):
     pytest.importorskip("matplotlib")
     monkeypatch.chdir(tmp_path)

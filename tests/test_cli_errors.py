@@ -336,6 +336,7 @@ def test_an_unreadable_data_file_is_one_line(tmp_path, capsys):
     pytest.param("model.safetensors", ["gradcheck", "--model", "{fifo}"],
                  marks=pytest.mark.slow),
 ])
+@pytest.mark.slow
 def test_a_fifo_is_refused_without_opening_it(tmp_path, name, argv):
     """Opening a FIFO for reading blocks until a writer comes: it must be refused before
     (a subprocess, so that a regression fails on the timeout instead of hanging the tests)."""

@@ -45,6 +45,7 @@ def _assert_quiet(err: str) -> None:
         assert text not in err, err
 
 
+@pytest.mark.slow
 def test_datasets_into_a_closed_pipe_is_quiet():
     code, err, _ = _run_with_early_close(["datasets"], read_lines=0)
     _assert_quiet(err)

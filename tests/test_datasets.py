@@ -315,6 +315,7 @@ def test_standardizer_fits_on_training_part_and_round_trips():
         scaler.transform(test[:, :2])
 
 
+@pytest.mark.slow
 def test_mnist1d_with_the_real_package_is_reproducible_and_isolated():
     """The real ``mnist1d`` generator (installed by the test extra): same seed, same data, and
     NumPy's global random state is the same before and after."""

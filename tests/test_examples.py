@@ -65,6 +65,7 @@ def test_seed001_output_delta_is_softmax_minus_onehot_over_n_and_it_learns():
 
 
 # -- seed 002: the MLP builder on three tasks --------------------------------------------------
+@pytest.mark.slow
 def test_seed002_builder_regression_binary_multiclass():
     pytest.importorskip("sklearn")
     results = load("seed002_mlp_builder").main()
@@ -75,6 +76,7 @@ def test_seed002_builder_regression_binary_multiclass():
 
 
 # -- seed 003: quadrants, full batch and mini-batch --------------------------------------------
+@pytest.mark.slow
 def test_seed003_quadrants_full_batch_and_mini_batch_reach_the_target():
     results = load("seed003_quadrants").main(plot_path=None)
     assert results["plot_written"] is False
@@ -84,6 +86,7 @@ def test_seed003_quadrants_full_batch_and_mini_batch_reach_the_target():
         assert run["test_accuracy"] >= results["target_accuracy"], name
 
 
+@pytest.mark.slow
 def test_seed003_writes_the_plot(tmp_path):
     pytest.importorskip("matplotlib")
     module = load("seed003_quadrants")
@@ -138,6 +141,7 @@ def test_seed004_trains_on_the_blobs():
 
 
 # -- the scripts run as scripts ----------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["seed000_error_correction", "seed004_two_two_one"])
 def test_example_runs_as_a_script(name):
     completed = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py")],

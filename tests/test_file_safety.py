@@ -429,6 +429,7 @@ def _same_bundle(a, b):
             and np.array_equal(a.preprocessing.scale, b.preprocessing.scale))
 
 
+@pytest.mark.slow
 def test_every_changed_byte_and_every_truncation_is_refused_or_harmless(tmp_path):
     """A bit flipped anywhere, or the file cut anywhere, is a ModelFileError, unless the bytes
     mean the same thing (e.g. a space of the header's padding turned into a tab)."""

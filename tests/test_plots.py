@@ -39,6 +39,7 @@ def trained():
     return model, X, y, history, stats
 
 
+@pytest.mark.slow
 def test_history_curves(trained, tmp_path):
     _, _, _, history, _ = trained
     fig = plot_history(history, tmp_path / "curves.png", title="run")
@@ -70,6 +71,7 @@ def test_history_from_dict_and_from_estimator():
         plot_history([1, 2, 3])
 
 
+@pytest.mark.slow
 def test_decision_boundary_colours_differ_between_the_class_regions(trained, tmp_path):
     model, X, y, _, _ = trained
     fig = plot_decision_boundary(model, X, y, tmp_path / "boundary.png", resolution=60)
@@ -96,6 +98,7 @@ def test_decision_boundary_colours_differ_between_the_class_regions(trained, tmp
     assert probabilities[0, 0] > 0.9 and probabilities[1, 1] > 0.9
 
 
+@pytest.mark.slow
 def test_decision_boundary_multiclass_and_estimator(tmp_path):
     pytest.importorskip("sklearn", minversion="1.6")
     from deltaprop.sklearn import MLPClassifier
@@ -126,6 +129,7 @@ def test_layer_stats_records_per_epoch_and_layer(trained):
         stats.array("nope")
 
 
+@pytest.mark.slow
 def test_layer_stats_detects_dead_relus_and_saturated_sigmoids(tmp_path):
     X, y = _two_blobs()
     relu = mlp([2, 10, 2], activation="relu", seed=0)
@@ -153,6 +157,7 @@ def test_layer_stats_detects_dead_relus_and_saturated_sigmoids(tmp_path):
         plot_layer_stats(LayerStats())
 
 
+@pytest.mark.slow
 def test_weight_histograms(trained, tmp_path):
     model = trained[0]
     fig = plot_weight_histograms(model, tmp_path / "weights.png")
@@ -164,6 +169,7 @@ def test_weight_histograms(trained, tmp_path):
         plot_weight_histograms(object())
 
 
+@pytest.mark.slow
 def test_confusion_matrix(tmp_path):
     y_true = np.array([0, 0, 0, 1, 1, 2, 2, 2, 2])
     y_pred = np.array([0, 0, 1, 1, 1, 2, 2, 0, 2])
@@ -187,6 +193,7 @@ def test_plots_without_matplotlib_say_which_extra(monkeypatch):
         plot_confusion_matrix([0, 1], [0, 1])
 
 
+@pytest.mark.slow
 def test_make_images_script_writes_small_pngs(tmp_path):
     import runpy
     from pathlib import Path

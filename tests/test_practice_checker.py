@@ -322,6 +322,7 @@ def test_nan_output_is_named(tmp_path):
     assert result.to_dict()["max_abs_error"] is None              # JSON has no inf
 
 
+@pytest.mark.slow
 def test_endless_loop_is_interrupted_with_its_line(tmp_path):
     path = _write(tmp_path, '''
         def momentum_step(weight, grad, velocity, lr, momentum):

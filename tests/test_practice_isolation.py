@@ -480,6 +480,7 @@ open({str(pid_file)!r}, "w").write(str(child.pid))
     assert _dead(pid)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("server", [True, False], ids=["fork-server", "new-process"])
 def test_both_ways_of_starting_the_child_give_the_same_verdicts(tmp_path, monkeypatch, server):
     from deltaprop.practice import _processes
@@ -568,6 +569,7 @@ def test_daemons_the_file_starts_are_killed_before_the_verdict(tmp_path):
     assert len(pids) == 4 and all(_dead(pid) for pid in pids)
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
 def test_concurrent_checks_each_judge_their_file_and_leave_nothing(tmp_path):
     import threading
@@ -693,6 +695,7 @@ def test_an_extra_function_beside_the_marked_topic_is_judged_too(tmp_path, capsy
                                                         "relu_backward"]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
 def test_answers_forged_into_the_fork_server_pipe_mislead_no_later_check(tmp_path,
                                                                           monkeypatch):
@@ -752,6 +755,7 @@ def relu_backward(z, grad_out):
     assert time.monotonic() - started < HANG
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs /proc")
 def test_a_flood_into_the_fork_server_stdin_ends_that_server_not_the_check(tmp_path,
                                                                           monkeypatch):
@@ -791,6 +795,7 @@ def relu_backward(z, grad_out):
     assert not result.passed and "records, more than the plan can write" in result.message
 
 
+@pytest.mark.slow
 def test_a_checker_with_many_files_open_still_checks(tmp_path):
     from deltaprop.practice import _processes
 
@@ -809,6 +814,7 @@ def test_a_checker_with_many_files_open_still_checks(tmp_path):
     assert result.passed
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.path.isdir("/proc/self"), reason="needs bytes in file names")
 def test_a_temporary_folder_whose_name_is_not_utf8_works(tmp_path, monkeypatch):
     import tempfile

@@ -29,6 +29,7 @@ def test_sklearn_check_estimator(estimator, check):
     check(estimator)
 
 
+@pytest.mark.slow
 def test_import_deltaprop_does_not_import_sklearn():
     import subprocess
     import sys
@@ -56,6 +57,7 @@ def test_classifier_inside_pipeline_learns():
     assert pipe.predict_proba(X[200:]).shape == (100, 2)
 
 
+@pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 def test_grid_search_over_hidden_sizes_and_alpha():
     X, y = _blobs()

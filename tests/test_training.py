@@ -453,6 +453,7 @@ def test_float32_model_with_float64_data_stays_float32():
 
 
 # -- end to end -------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_digits_with_the_demo_settings_reach_097():
     """``make demo``'s network and settings (64-256-10 ReLU, standardised inputs, Adam lr 0.001,
     batch 32, 30 epochs, seed 0) reach a test accuracy of at least 0.97 on the 25 % held-out
@@ -466,6 +467,7 @@ def test_digits_with_the_demo_settings_reach_097():
     assert history["loss"][-1] < 0.1 * history["loss"][0]
 
 
+@pytest.mark.slow
 def test_smooth_regression_reaches_r2_099_on_held_out_data():
     """A 2-32-32-2 tanh MLP, Adam lr 0.01, batch 32, 60 epochs, on 800 samples of
     (sin x₀ + x₁²/2, x₀x₁) with x uniform in [-2, 2]², reaches R² >= 0.99 on 400 new samples."""
