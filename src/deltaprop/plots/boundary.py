@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._backend import to_numpy
+from .._checks import check_integer
 from ..activations import Sigmoid, Softmax, softmax
 from ..losses import get_loss
 from ..training import predict
@@ -67,8 +68,7 @@ def plot_decision_boundary(model: Any, X, y, path: Any = None, *, loss: Any = No
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"X and y must have the same number of rows, got {X.shape[0]} and "
                          f"{y.shape[0]}")
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
+    resolution = check_integer("plot_decision_boundary", "resolution", resolution, low=2)
     low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
     xx, yy = np.meshgrid(np.linspace(low[0], high[0], resolution),
                          np.linspace(low[1], high[1], resolution))
