@@ -107,7 +107,7 @@ def check_choice(owner: str, name: str, value: Any, choices: Iterable[str]) -> s
         quoted = [repr(choice) for choice in choices]
         listed = quoted[0] if len(quoted) == 1 else ", ".join(quoted[:-1]) + " or " + quoted[-1]
         raise refuse(owner, name, listed, value)
-    return value
+    return str(value)                                   # np.str_ -> str
 
 
 SEED_RULE = "None, an integer >= 0 or a np.random.Generator"
