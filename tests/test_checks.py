@@ -152,6 +152,10 @@ ROWS = [
     (_gradcheck, "gradcheck", "max_entries", "integer", np.int64(2), [0],
      "None or an integer >= 1"),
     (_gradcheck, "gradcheck", "seed", "seed", np.int64(2), [], SEED),
+    (lambda **kw: dp.ProgressBar(**kw), "ProgressBar", "quiet", "flag", np.True_, [],
+     "True or False"),
+    (lambda **kw: dp.ProgressBar(**kw), "ProgressBar", "bar", "flag", np.False_, ["AUTO"],
+     "'auto', True or False"),
     (lambda **kw: Checkpoint("never-written/", **kw), "Checkpoint", "every",
      "integer", np.int64(2), [0], "an integer >= 1"),
 ]
@@ -257,6 +261,11 @@ def test_plot_resolution_is_checked():
                            match=rf"^plot_decision_boundary resolution must be an integer "
                                  rf">= 2, got {re.escape(repr(bad))}$"):
             plot_decision_boundary(_model(), X, y, resolution=bad)
+    for bad in (True, -0.5, NAN, "1"):
+        with pytest.raises(dp.InvalidParameterError,
+                           match=rf"^plot_decision_boundary margin must be a finite number "
+                                 rf"in \[0, inf\), got {re.escape(repr(bad))}$"):
+            plot_decision_boundary(_model(), X, y, margin=bad)
 
 
 def test_seed_accepts_generators_and_numpy_seed_objects():
