@@ -111,6 +111,12 @@ class SGD(Optimizer):
 
     Seed 000's error-correction momentum :math:`\Delta W(n) = \alpha \Delta W(n-1) + \eta
     \delta y^\top` is the same update with :math:`\Delta W = -\eta v` and :math:`\mu = \alpha`.
+
+    ``SGD(model, lr, *, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)``:
+    ``lr`` (:math:`\eta`) and ``weight_decay`` (:math:`\lambda`) finite numbers >= 0,
+    ``momentum`` (:math:`\mu`) in ``[0, 1)``, ``dampening`` (:math:`\tau`) in ``[0, 1]``,
+    ``nesterov`` ``True`` / ``False`` (it needs momentum > 0 and dampening 0); anything else
+    raises :class:`~deltaprop.InvalidParameterError`.
     """
 
     pure_change = True      # _change puts new arrays in the state (fit steps out of place)
@@ -155,6 +161,10 @@ class Adam(Optimizer):
              \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
 
     ``weight_decay`` adds :math:`\lambda W` to the gradient (L2); ``AdamW`` decouples it.
+
+    ``Adam(model, lr, *, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)``: ``lr``, ``eps``
+    and ``weight_decay`` finite numbers >= 0, ``betas`` a pair of numbers in ``[0, 1)``;
+    anything else raises :class:`~deltaprop.InvalidParameterError`.
     """
 
     pure_change = True      # _change puts new arrays in the state (fit steps out of place)
