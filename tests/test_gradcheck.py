@@ -30,7 +30,7 @@ CORRECT = [
      "binary"),
     ("elu_bce_logits", lambda: mlp([3, 4, 1], "elu", seed=3), "bce_with_logits", "binary"),
     ("gelu_mse", lambda: mlp([3, 5, 2], "gelu", seed=4), "mse", "real"),
-    ("softmax_out_mse", lambda: Sequential(Dense(3, 4, rng=5), LeakyReLU(0.1), Dense(4, 3, rng=6),
+    ("softmax_out_mse", lambda: Sequential(Dense(3, 4, seed=5), LeakyReLU(0.1), Dense(4, 3, seed=6),
                                            Softmax()), "mse", "probs"),
     ("dropout_off", lambda: mlp([4, 6, 2], "tanh", dropout=0.5, seed=7), "mse", "real"),
 ]

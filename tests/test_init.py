@@ -96,7 +96,7 @@ def test_unknown_name_lists_valid_names():
 
 
 def test_dense_uses_init_and_torch_default_bias():
-    layer = Dense(300, 200, init="torch_default", rng=0, dtype=np.float64)
+    layer = Dense(300, 200, init="torch_default", seed=0, dtype=np.float64)
     bound = 1 / np.sqrt(300)
     bias = layer.params["bias"]
     assert bias.shape == (200,) and bias.dtype == np.float64
@@ -104,7 +104,7 @@ def test_dense_uses_init_and_torch_default_bias():
     assert abs(bias.std() / (bound / np.sqrt(3)) - 1) < 0.15     # 200 draws
     assert np.abs(layer.params["weight"]).max() <= bound
     for name in ("glorot_uniform", "he_normal", "scaled_normal"):
-        np.testing.assert_array_equal(Dense(5, 4, init=name, rng=0).params["bias"], 0.0)
+        np.testing.assert_array_equal(Dense(5, 4, init=name, seed=0).params["bias"], 0.0)
 
 
 def test_torch_default_matches_pytorch_linear_bound():

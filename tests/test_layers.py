@@ -52,7 +52,7 @@ def test_dense_hand_worked_example():
 
 
 def test_dense_records_and_shapes(rng):
-    layer = Dense(4, 3, dtype=np.float64, rng=0)
+    layer = Dense(4, 3, dtype=np.float64, seed=0)
     assert layer.params["weight"].shape == (3, 4) and layer.params["bias"].shape == (3,)
     assert layer.grads.keys() == layer.params.keys()
     X = rng.standard_normal((5, 4))
@@ -69,7 +69,7 @@ def test_dense_records_and_shapes(rng):
 
 
 def test_dense_default_dtype_float32_and_zero_bias():
-    layer = Dense(3, 2, rng=0)
+    layer = Dense(3, 2, seed=0)
     assert layer.params["weight"].dtype == np.float32
     assert layer.params["bias"].dtype == np.float32
     np.testing.assert_array_equal(layer.params["bias"], 0.0)
@@ -79,7 +79,7 @@ def test_dense_default_dtype_float32_and_zero_bias():
 @pytest.mark.parametrize("bias", [True, False])
 def test_dense_central_differences(rng, bias):
     # L = Σ G ⊙ Z for a fixed random G, so ∂L/∂Z = G and every gradient is testable.
-    layer = Dense(4, 3, bias=bias, dtype=np.float64, init="he_normal", rng=1)
+    layer = Dense(4, 3, bias=bias, dtype=np.float64, init="he_normal", seed=1)
     if bias:
         layer.params["bias"] = rng.standard_normal(3)
     X = rng.standard_normal((6, 4))
@@ -99,7 +99,7 @@ def test_dense_central_differences(rng, bias):
 
 
 def test_dense_input_grad_false_skips_grad_in(rng):
-    layer = Dense(3, 2, dtype=np.float64, rng=0)
+    layer = Dense(3, 2, dtype=np.float64, seed=0)
     X = rng.standard_normal((4, 3))
     layer.forward(X)
     delta = rng.standard_normal((4, 2))
@@ -122,7 +122,7 @@ def test_dense_wrong_width_names_layer_and_shapes():
     (True, 2, "in_features"), (2, 0, "out_features"), (2, "3", "out_features"),
 ])
 def test_dense_bad_features(in_features, out_features, bad):
-    with pytest.raises(ValueError, match=f"{bad} must be a positive integer"):
+    with pytest.raises(ValueError, match=f"^Dense {bad} must be an integer >= 1, got "):
         Dense(in_features, out_features)
 
 
@@ -139,7 +139,7 @@ def test_dense_repr():
 
 
 def test_dense_same_seed_same_weights():
-    a, b, c = Dense(5, 4, rng=7), Dense(5, 4, rng=7), Dense(5, 4, rng=8)
+    a, b, c = Dense(5, 4, seed=7), Dense(5, 4, seed=7), Dense(5, 4, seed=8)
     np.testing.assert_array_equal(a.params["weight"], b.params["weight"])
     assert not np.array_equal(a.params["weight"], c.params["weight"])
 
@@ -148,7 +148,7 @@ def test_dense_same_seed_same_weights():
 
 def test_dropout_training_inverted_scaling_and_mask_in_backward(rng):
     p = 0.25
-    layer = Dropout(p, rng=0)
+    layer = Dropout(p, seed=0)
     X = rng.standard_normal((400, 50))
     out = layer.forward(X)
     kept = out != 0
@@ -169,7 +169,7 @@ def test_dropout_training_inverted_scaling_and_mask_in_backward(rng):
 
 
 def test_dropout_eval_is_identity(rng):
-    layer = Dropout(0.5, rng=0)
+    layer = Dropout(0.5, seed=0)
     layer.training = False
     X = rng.standard_normal((8, 3))
     assert layer.forward(X) is X
@@ -185,20 +185,20 @@ def test_dropout_p_zero_is_identity(rng):
 
 def test_dropout_reproducible_with_seed(rng):
     X = rng.standard_normal((20, 10))
-    a, b = Dropout(0.5, rng=3), Dropout(0.5, rng=3)
+    a, b = Dropout(0.5, seed=3), Dropout(0.5, seed=3)
     np.testing.assert_array_equal(a.forward(X), b.forward(X))
     np.testing.assert_array_equal(a.forward(X), b.forward(X))       # second draws agree too
-    assert not np.array_equal(Dropout(0.5, rng=4).forward(X), Dropout(0.5, rng=3).forward(X))
+    assert not np.array_equal(Dropout(0.5, seed=4).forward(X), Dropout(0.5, seed=3).forward(X))
 
 
 def test_dropout_keeps_dtype():
-    out = Dropout(0.5, rng=0).forward(np.ones((10, 10), np.float32))
+    out = Dropout(0.5, seed=0).forward(np.ones((10, 10), np.float32))
     assert out.dtype == np.float32
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.0, 1.5, "0.5", True, None])
 def test_dropout_bad_p(p):
-    with pytest.raises(ValueError, match=r"Dropout p must be a probability in \[0, 1\)"):
+    with pytest.raises(ValueError, match=r"^Dropout p must be a finite number in \[0, 1\), got "):
         Dropout(p)
 
 

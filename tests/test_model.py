@@ -48,9 +48,9 @@ def _model_case(name: str, rng):
         return model, MSELoss(), rng.standard_normal((N, 4)), rng.standard_normal((N, 2))
     if name == "mixed_softmax_mse":
         r = np.random.default_rng(6)
-        model = Sequential(Dense(4, 6, rng=r, dtype=np.float64), LeakyReLU(0.1),
-                           Dense(6, 5, rng=r, dtype=np.float64), Softplus(),
-                           Dense(5, 3, bias=False, rng=r, dtype=np.float64), Softmax())
+        model = Sequential(Dense(4, 6, seed=r, dtype=np.float64), LeakyReLU(0.1),
+                           Dense(6, 5, seed=r, dtype=np.float64), Softplus(),
+                           Dense(5, 3, bias=False, seed=r, dtype=np.float64), Softmax())
         return model, MSELoss(), rng.standard_normal((N, 4)), rng.dirichlet(np.ones(3), N)
     if name == "dropout_eval_tanh":
         model = mlp([4, 6, 6, 2], "tanh", dropout=0.5, seed=7, dtype=np.float64).eval()
@@ -310,9 +310,10 @@ def test_train_and_eval_modes(rng):
 @pytest.mark.parametrize("kwargs, message", [
     ({"sizes": [3]}, "at least 2 layer widths"),
     ({"sizes": 3}, "at least 2 layer widths"),
-    ({"sizes": [3, 0, 1]}, "out_features must be a positive integer"),
-    ({"sizes": [3, 2], "dropout": 1.0}, r"dropout must be a probability in \[0, 1\)"),
-    ({"sizes": [3, 2], "dropout": -0.1}, r"dropout must be a probability"),
+    ({"sizes": [3, 0, 1]}, r"^mlp sizes\[1\] must be an integer >= 1, got 0$"),
+    ({"sizes": [3, 2], "dropout": 1.0},
+     r"^mlp dropout must be a finite number in \[0, 1\), got 1\.0$"),
+    ({"sizes": [3, 2], "dropout": -0.1}, r"^mlp dropout must be a finite number in \[0, 1\)"),
     ({"sizes": [3, 2], "activation": "swish"}, "unknown activation 'swish'"),
     ({"sizes": [3, 2], "output": "swish"}, "unknown activation 'swish'"),
     ({"sizes": [3, 2], "init": "zeros"}, "unknown init 'zeros'"),

@@ -22,11 +22,11 @@ MODELS = {
                                            dropout=0.3, seed=1),
     "sigmoid_out": lambda: dp.mlp([4, 8, 1], activation="sigmoid", output="sigmoid", seed=2),
     "gelu": lambda: dp.mlp([4, 8, 2], activation="gelu", seed=3),
-    "gelu_tanh": lambda: dp.Sequential(dp.Dense(4, 8, rng=4), dp.GELU("tanh"), dp.Dense(8, 2)),
+    "gelu_tanh": lambda: dp.Sequential(dp.Dense(4, 8, seed=4), dp.GELU("tanh"), dp.Dense(8, 2)),
     "leaky_elu_softplus": lambda: dp.Sequential(
-        dp.Dense(4, 8, rng=5), dp.LeakyReLU(0.1), dp.Dense(8, 8, rng=6), dp.ELU(0.7),
-        dp.Dense(8, 8, bias=False, rng=7), dp.Softplus(beta=2.0), dp.Dense(8, 3, rng=8),
-        dp.Softplus(), dp.Dense(3, 2, rng=9), dp.Identity()),
+        dp.Dense(4, 8, seed=5), dp.LeakyReLU(0.1), dp.Dense(8, 8, seed=6), dp.ELU(0.7),
+        dp.Dense(8, 8, bias=False, seed=7), dp.Softplus(beta=2.0), dp.Dense(8, 3, seed=8),
+        dp.Softplus(), dp.Dense(3, 2, seed=9), dp.Identity()),
 }
 
 

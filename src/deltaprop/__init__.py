@@ -4,6 +4,7 @@ Conventions (``NOTATION.md``): one sample per row, ``W`` of shape ``(out, in)``,
 ``Z = A Wᵀ + b``, losses return the batch mean so the ``1/N`` lives in the output delta.
 """
 
+from ._checks import InvalidParameterError
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .callbacks import Callback, EarlyStopping, History
 from .explain import Trace, card, explain
@@ -29,7 +30,8 @@ __version__ = "0.1.0"
 __all__ = [
     "ELU", "GELU", "SGD", "Adam", "AdamW", "BCELoss", "BCEWithLogitsLoss", "Callback",
     "CosineAnnealingLR", "CrossEntropyLoss", "Dense", "Dropout", "EarlyStopping",
-    "ExponentialLR", "GradcheckResult", "History", "Identity", "Layer", "LayerRecord",
+    "ExponentialLR", "GradcheckResult", "History", "Identity", "InvalidParameterError", "Layer",
+    "LayerRecord",
     "LeakyReLU", "Loss", "MSELoss", "Optimizer", "ProgressBar", "ReLU", "ReduceLROnPlateau",
     "Schedule",
     "Sequential", "Sigmoid", "Softmax", "Softplus", "StepLR", "Tanh", "Trace",

@@ -21,6 +21,7 @@ import math
 import numpy as np
 
 from ._backend import Array, erf, is_numpy, namespace
+from ._checks import InvalidParameterError, check_choice, check_number
 from .layers import Layer
 
 
@@ -109,15 +110,14 @@ class ReLU(Activation):
 
 
 class LeakyReLU(Activation):
-    r""":math:`z` for :math:`z > 0`, else :math:`\alpha z`; :math:`\varphi' \in \{1, \alpha\}`."""
+    r""":math:`z` for :math:`z > 0`, else :math:`\alpha z`; :math:`\varphi' \in \{1, \alpha\}`.
+
+    ``negative_slope`` :math:`\alpha` is a finite number >= 0 (NumPy scalars too)."""
 
     def __init__(self, negative_slope: float = 0.01) -> None:
         super().__init__()
-        if isinstance(negative_slope, bool) or not isinstance(negative_slope, (int, float)) \
-                or not math.isfinite(negative_slope) or negative_slope < 0:
-            raise ValueError("LeakyReLU negative_slope must be a finite number >= 0, "
-                             f"got {negative_slope!r}")
-        self.negative_slope = float(negative_slope)
+        self.negative_slope = check_number("LeakyReLU", "negative_slope", negative_slope,
+                                           low=0.0)
 
     def function(self, xp, z):
         return xp.where(z > 0, z, self.negative_slope * z)
@@ -132,14 +132,11 @@ class LeakyReLU(Activation):
 
 class ELU(Activation):
     r""":math:`z` for :math:`z > 0`, else :math:`\alpha(e^z - 1)`; :math:`\varphi' = a + \alpha`
-    for :math:`z \le 0` (written from the output)."""
+    for :math:`z \le 0` (written from the output); ``alpha`` is a finite number > 0."""
 
     def __init__(self, alpha: float = 1.0) -> None:
         super().__init__()
-        if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) \
-                or not math.isfinite(alpha) or alpha <= 0:
-            raise ValueError(f"ELU alpha must be a finite number > 0, got {alpha!r}")
-        self.alpha = float(alpha)
+        self.alpha = check_number("ELU", "alpha", alpha, low=0.0, low_open=True)
 
     def function(self, xp, z):
         negative = xp.where(z > 0, xp.zeros_like(z), z)      # exp only of z <= 0: no overflow
@@ -156,16 +153,15 @@ class GELU(Activation):
     r""":math:`z\,\Phi(z)`, :math:`\varphi'(z) = \Phi(z) + z\,\phi(z)` (Φ the normal CDF).
 
     ``approximate="tanh"`` uses :math:`\Phi(z) \approx \frac12(1 + \tanh(\sqrt{2/\pi}
-    (z + 0.044715 z^3)))`, as PyTorch's ``GELU(approximate="tanh")``.
+    (z + 0.044715 z^3)))`, as PyTorch's ``GELU(approximate="tanh")``; ``approximate`` is
+    ``"none"`` or ``"tanh"``.
     """
 
     _K = math.sqrt(2.0 / math.pi)
 
     def __init__(self, approximate: str = "none") -> None:
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
+        self.approximate = check_choice("GELU", "approximate", approximate, ("none", "tanh"))
 
     def function(self, xp, z):
         if self.approximate == "tanh":
@@ -186,13 +182,13 @@ class GELU(Activation):
 
 class Softplus(Activation):
     r""":math:`\frac1\beta \log(1 + e^{\beta z})`, :math:`\varphi'(z) = \sigma(\beta z)`;
-    linear above ``threshold`` (as PyTorch), computed with ``logaddexp`` so it never overflows."""
+    linear above ``threshold`` (as PyTorch), computed with ``logaddexp`` so it never overflows.
+    ``beta`` is a finite number > 0, ``threshold`` a finite number."""
 
     def __init__(self, beta: float = 1.0, threshold: float = 20.0) -> None:
         super().__init__()
-        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta > 0:
-            raise ValueError(f"Softplus beta must be a number > 0, got {beta!r}")
-        self.beta, self.threshold = float(beta), float(threshold)
+        self.beta = check_number("Softplus", "beta", beta, low=0.0, low_open=True)
+        self.threshold = check_number("Softplus", "threshold", threshold)
 
     def function(self, xp, z):
         bz = self.beta * z
@@ -268,5 +264,5 @@ def get_activation(name: str | Activation | type[Activation], **kwargs) -> Activ
         return name(**kwargs)
     if not isinstance(name, str) or name.lower() not in ACTIVATIONS:
         valid = ", ".join(sorted(ACTIVATIONS))
-        raise ValueError(f"unknown activation {name!r}; valid names: {valid}")
+        raise InvalidParameterError(f"unknown activation {name!r}; valid names: {valid}")
     return ACTIVATIONS[name.lower()](**kwargs)

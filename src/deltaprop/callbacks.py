@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .validation import check_flag, check_integer, check_number
+from ._checks import check_choice, check_flag, check_integer, check_number, refuse
 
 
 class History:
@@ -102,6 +102,11 @@ class EarlyStopping(Callback):
 
     ``restore_best_weights=True`` (default) puts back the weights of the best epoch at the end.
     ``monitor`` defaults to ``"val_loss"`` when there is validation data, else ``"loss"``.
+
+    Checked when built: ``patience`` an integer >= 1 (``np.int64`` too), ``min_delta`` a
+    finite number >= 0, ``monitor`` a str or None, ``mode`` one of ``"auto"``, ``"min"``,
+    ``"max"``, ``restore_best_weights`` ``True`` / ``False``; anything else raises
+    :class:`~deltaprop.InvalidParameterError`.
     """
 
     def __init__(self, patience: int = 5, *, monitor: str | None = None, min_delta: float = 0.0,
@@ -109,12 +114,11 @@ class EarlyStopping(Callback):
         patience = check_integer("EarlyStopping", "patience", patience, low=1)
         min_delta = check_number("EarlyStopping", "min_delta", min_delta, low=0.0)
         if monitor is not None and not isinstance(monitor, str):
-            raise TypeError(f"EarlyStopping monitor must be a key of the logs (a str, e.g. "
-                            f"'val_loss') or None, got {monitor!r}")
+            raise refuse("EarlyStopping", "monitor",
+                         "a key of the logs (a str, e.g. 'val_loss') or None", monitor)
         restore_best_weights = check_flag("EarlyStopping", "restore_best_weights",
                                           restore_best_weights)
-        if mode not in ("auto", "min", "max"):
-            raise ValueError(f"EarlyStopping mode must be 'auto', 'min' or 'max', got {mode!r}")
+        mode = check_choice("EarlyStopping", "mode", mode, ("auto", "min", "max"))
         self.patience, self.monitor, self.min_delta = patience, monitor, float(min_delta)
         # monitor=None: chosen again by every fit (val_loss only when it has validation data)
         self.default_monitor = monitor is None

@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_integer
 from ._files import finite_number, natural, real_number
 from .callbacks import Callback, EarlyStopping, History
 from .layers import Dropout
@@ -72,8 +73,7 @@ class Checkpoint(Callback):
     """
 
     def __init__(self, path: str | os.PathLike, every: int = 1) -> None:
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"Checkpoint every must be an integer >= 1, got {every!r}")
+        every = check_integer("Checkpoint", "every", every, low=1)
         text = os.fsdecode(path)
         directory = os.path.isdir(text) or text.endswith(("/", os.sep))
         self.path = Path(text) / FILE_NAME if directory else Path(text)

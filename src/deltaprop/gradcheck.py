@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_integer, check_number, check_seed
 from .losses import get_loss
 
 
@@ -83,16 +84,25 @@ def gradcheck(model, X, y, loss: Any, *, eps: float = 1e-6, tol: float = 1e-6,
         Largest relative error that passes.
     max_entries : int, optional
         Check at most this many random entries per parameter (all by default).
-    seed : int or Generator
+    seed : int, Generator or None
         Picks the entries when ``max_entries`` is set.
+
+    ``eps`` must be a finite number > 0, ``tol`` a finite number >= 0, ``max_entries`` None or
+    an integer >= 1 and ``seed`` None, an integer >= 0 or a Generator (NumPy scalars accepted);
+    anything else raises :class:`~deltaprop.InvalidParameterError`.
     """
     from .validation import check_data
 
+    eps = check_number("gradcheck", "eps", eps, low=0.0, low_open=True)
+    tol = check_number("gradcheck", "tol", tol, low=0.0)
+    if max_entries is not None:
+        max_entries = check_integer("gradcheck", "max_entries", max_entries, low=1,
+                                    rule="None or an integer >= 1")
+    rng = check_seed("gradcheck", "seed", seed)
     loss = get_loss(loss)
     probe = model.copy(dtype=np.float64).eval()
     X, y = check_data(probe, X, y, loss)
     X = np.array(X, dtype=np.float64)
-    rng = np.random.default_rng(seed)
 
     def loss_at() -> float:
         return float(loss(probe.forward(X), y)[0])

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import Array, device_uniform, namespace, resolve_dtype, to_namespace, to_numpy
+from ._checks import NOT_GIVEN, check_flag, check_integer, check_number, seed_or_rng
 from .init import get_initializer
 
 
@@ -88,6 +89,18 @@ class Dense(Layer):
         - Input ``a_prev``: ``(N, in_features)``
         - Output ``z``: ``(N, out_features)``
 
+    Parameters:
+        in_features, out_features: integers >= 1 (``np.int64`` too).
+        bias: ``True`` / ``False``: give the layer a bias.
+        init: an initialiser name of :mod:`deltaprop.init` or a callable
+            ``(shape, generator, dtype) -> array``.
+        seed: ``None``, an integer >= 0 or a ``numpy.random.Generator`` (shared, not copied);
+            ``rng=`` is its deprecated spelling (a ``DeprecationWarning``; both is an error).
+        dtype: float32 (default) or float64.
+
+        A parameter that breaks its rule raises
+        :class:`~deltaprop.InvalidParameterError` naming it, the rule and the value.
+
     Attributes:
         params["weight"]: ``(out_features, in_features)``, drawn by ``init`` (default Glorot
             uniform); the layout of PyTorch's ``nn.Linear.weight``.
@@ -101,15 +114,14 @@ class Dense(Layer):
     _cache_names = ("a_prev", "z", "delta", "grad_in")
 
     def __init__(self, in_features: int, out_features: int, *, bias: bool = True,
-                 init: Any = "glorot_uniform", rng: Any = None, dtype: Any = np.float32) -> None:
+                 init: Any = "glorot_uniform", seed: Any = None, dtype: Any = np.float32,
+                 rng: Any = NOT_GIVEN) -> None:
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"Dense {name} must be a positive integer, got {value!r}")
-        self.in_features, self.out_features = int(in_features), int(out_features)
-        self.use_bias = bool(bias)
+        self.in_features = check_integer("Dense", "in_features", in_features, low=1)
+        self.out_features = check_integer("Dense", "out_features", out_features, low=1)
+        self.use_bias = check_flag("Dense", "bias", bias)
         dtype = resolve_dtype(dtype)
-        rng = np.random.default_rng(rng)
+        rng = seed_or_rng("Dense", seed, rng)
         draw = get_initializer(init)
         shape = (self.out_features, self.in_features)
         self.params["weight"] = np.ascontiguousarray(draw(shape, rng, dtype), dtype=dtype)
@@ -160,8 +172,13 @@ class Dropout(Layer):
     Shape:
         - Input and output: ``(N, n)``
 
-    Where the masks are drawn: for NumPy arrays, from ``rng`` (a seed or
-    ``np.random.Generator``).  For PyTorch tensors and CuPy arrays, on their device by the
+    ``p`` is a finite number in ``[0, 1)`` (``np.float32(0.5)`` too); ``seed`` is ``None``, an
+    integer >= 0 or a ``numpy.random.Generator``, kept as the attribute ``rng`` (``rng=`` is
+    the deprecated spelling of ``seed=``).  A bad value raises
+    :class:`~deltaprop.InvalidParameterError`.
+
+    Where the masks are drawn: for NumPy arrays, from ``rng``.  For PyTorch tensors and CuPy
+    arrays, on their device by the
     library's own generator, seeded with one number drawn from ``rng`` at the first forward
     pass and again whenever ``fit`` begins an epoch (:meth:`begin_epoch`): no mask is copied
     from the host per batch, and a checkpoint (which saves ``rng``) resumes the same masks.
@@ -170,12 +187,10 @@ class Dropout(Layer):
 
     _cache_names = ("mask",)
 
-    def __init__(self, p: float = 0.5, *, rng: Any = None) -> None:
+    def __init__(self, p: float = 0.5, *, seed: Any = None, rng: Any = NOT_GIVEN) -> None:
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p < 1:
-            raise ValueError(f"Dropout p must be a probability in [0, 1), got {p!r}")
-        self.p = float(p)
-        self.rng = np.random.default_rng(rng)
+        self.p = check_number("Dropout", "p", p, low=0.0, high=1.0)
+        self.rng = seed_or_rng("Dropout", seed, rng)
         self.mask = None
         self._draw = None                     # the device generator's draw(shape), if any
 

@@ -5,9 +5,9 @@ They take NumPy arrays (or anything ``np.asarray`` accepts) and return plain flo
 
 from __future__ import annotations
 
-from numbers import Integral
-
 import numpy as np
+
+from ._checks import check_integer
 
 
 def _pair(y_true, y_pred, name: str, *, numeric: bool = False,
@@ -67,13 +67,13 @@ def r2_from_sums(ss_res, ss_tot) -> float:
 def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray:
     """``C[i, j]`` = number of samples of true class ``i`` predicted as class ``j``.
 
-    Labels are integers in ``[0, n_classes)`` (``n_classes`` defaults to the largest + 1)."""
+    Labels are integers in ``[0, n_classes)`` (``n_classes``, None or an integer >= 1, defaults
+    to the largest + 1; anything else raises :class:`~deltaprop.InvalidParameterError`)."""
     y_true, y_pred = _pair(y_true, y_pred, "confusion_matrix", numeric=True, empty=True)
     y_true, y_pred = y_true.ravel(), y_pred.ravel()
-    if n_classes is not None and (isinstance(n_classes, (bool, np.bool_))
-                                  or not isinstance(n_classes, Integral) or n_classes < 1):
-        raise ValueError(f"confusion_matrix: n_classes must be an integer >= 1, got "
-                         f"{n_classes!r}")
+    if n_classes is not None:
+        n_classes = check_integer("confusion_matrix", "n_classes", n_classes, low=1,
+                                  rule="None or an integer >= 1")
     _check_labels(y_true, y_pred, np.inf if n_classes is None else n_classes)
     if n_classes is None:
         n_classes = int(max(y_true.max(), y_pred.max())) + 1 if y_true.size else 0

@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ._backend import Array, dtype_name, namespace, resolve_dtype, to_namespace, to_numpy
+from ._checks import InvalidParameterError, check_flag, check_integer, check_number, check_seed
 from .activations import Activation, get_activation
 from .layers import Dense, Dropout, Layer
 
@@ -281,8 +282,8 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,
     Parameters
     ----------
     sizes : sequence of int
-        Layer widths, input first: ``[n_in, h1, h2, n_out]``.  Seed 002's ``MLP(n_x, n_h, n_y)``
-        is ``mlp([n_x, n_h, n_y])``.
+        Layer widths (integers >= 1), input first: ``[n_in, h1, h2, n_out]``.  Seed 002's
+        ``MLP(n_x, n_h, n_y)`` is ``mlp([n_x, n_h, n_y])``.
     activation : str or Activation class
         Hidden activation (``"relu"``, ``"tanh"``, ``"sigmoid"``, ...).
     output : str or None
@@ -291,12 +292,17 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,
     init : str or callable
         Weight initialiser name (see :mod:`deltaprop.init`).
     bias : bool
-        Give every ``Dense`` a bias.
+        Give every ``Dense`` a bias (``True`` / ``False``).
     dropout : float
-        If > 0, a ``Dropout(dropout)`` after every hidden activation.
+        A finite number in ``[0, 1)``; if > 0, a ``Dropout(dropout)`` after every hidden
+        activation.
     seed : int, Generator or None
-        One seed makes the weights (and dropout masks) reproducible.
+        One seed (an integer >= 0, or a Generator) makes the weights (and dropout masks)
+        reproducible.
     dtype : float32 (default) or float64
+
+    A parameter that breaks its rule raises :class:`~deltaprop.InvalidParameterError` naming
+    it, the rule and the value.
 
     Examples
     --------
@@ -311,18 +317,20 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,
     """
     sizes = list(sizes) if isinstance(sizes, (list, tuple, np.ndarray)) else sizes
     if not isinstance(sizes, list) or len(sizes) < 2:
-        raise ValueError(f"mlp sizes must be a list of at least 2 layer widths, got {sizes!r}")
-    if isinstance(dropout, bool) or not isinstance(dropout, (int, float)) or not 0 <= dropout < 1:
-        raise ValueError(f"mlp dropout must be a probability in [0, 1), got {dropout!r}")
-    rng = np.random.default_rng(seed)
+        raise InvalidParameterError(f"mlp sizes must be a list of at least 2 layer widths, "
+                                    f"got {sizes!r}")
+    sizes = [check_integer("mlp", f"sizes[{i}]", width, low=1) for i, width in enumerate(sizes)]
+    dropout = check_number("mlp", "dropout", dropout, low=0.0, high=1.0)
+    bias = check_flag("mlp", "bias", bias)
+    rng = check_seed("mlp", "seed", seed)
     get_activation(activation)                              # fail early on a bad name
     layers: list[Layer] = []
     for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-        layers.append(Dense(n_in, n_out, bias=bias, init=init, rng=rng, dtype=dtype))
+        layers.append(Dense(n_in, n_out, bias=bias, init=init, seed=rng, dtype=dtype))
         if i < len(sizes) - 2:
             layers.append(copy.deepcopy(get_activation(activation)))
             if dropout > 0:
-                layers.append(Dropout(dropout, rng=rng))
+                layers.append(Dropout(dropout, seed=rng))
         elif output is not None:
             layers.append(get_activation(output))
     return Sequential(*layers)

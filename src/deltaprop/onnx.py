@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ._checks import check_flag, check_integer
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .layers import Dense, Dropout
 
@@ -42,11 +43,13 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET,
     """Write ``model`` as an ONNX file at ``path`` (checked with ``onnx.checker``).
 
     The graph computes in the model's dtype (float32 or float64).  ``opset`` must be at least
-    13 (``Softmax`` over the last axis) and at most what the installed onnx knows.  Returns
-    the path.
+    13 (``Softmax`` over the last axis) and at most what the installed onnx knows,
+    ``ir_version`` an integer >= 3, ``check`` ``True`` / ``False`` (else
+    :class:`~deltaprop.InvalidParameterError`).  Returns the path.
     """
     onnx, helper, numpy_helper = _onnx()
-    _check_arguments(model, opset, ir_version, check, onnx.defs.onnx_opset_version())
+    opset, ir_version, check = _check_arguments(model, opset, ir_version, check,
+                                                onnx.defs.onnx_opset_version())
     graph = _Graph(helper, numpy_helper, model.dtype)
     current = "input"
     for position, layer in enumerate(model.layers):
@@ -70,9 +73,10 @@ def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET,
 MIN_OPSET = 13                                     # Softmax(axis=-1) as PyTorch's dim=-1
 
 
-def _check_arguments(model: Any, opset: Any, ir_version: Any, check: Any, newest: int) -> None:
+def _check_arguments(model: Any, opset: Any, ir_version: Any, check: Any,
+                     newest: int) -> tuple[int, int, bool]:
     """A deltaprop Sequential that can be saved (supported layers, one Dense at least), and
-    export options of the right types and ranges."""
+    export options of the right types and ranges, returned as Python ints and bool."""
     from .io import architecture, check_architecture
     from .model import Sequential
 
@@ -80,14 +84,9 @@ def _check_arguments(model: Any, opset: Any, ir_version: Any, check: Any, newest
         raise TypeError(f"export_onnx expects a deltaprop Sequential, got "
                         f"{type(model).__name__}")
     check_architecture(architecture(model))
-    for name, value, low, high in (("opset", opset, MIN_OPSET, newest),
-                                   ("ir_version", ir_version, 3, None)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low \
-                or (high is not None and value > high):
-            within = f"in [{low}, {high}]" if high is not None else f">= {low}"
-            raise ValueError(f"export_onnx {name} must be an integer {within}, got {value!r}")
-    if not isinstance(check, bool):
-        raise TypeError(f"export_onnx check must be True or False, got {check!r}")
+    return (check_integer("export_onnx", "opset", opset, low=MIN_OPSET, high=newest),
+            check_integer("export_onnx", "ir_version", ir_version, low=3),
+            check_flag("export_onnx", "check", check))
 
 
 class _Graph:

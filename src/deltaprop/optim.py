@@ -4,17 +4,24 @@ Each is one short ``update`` with its per-parameter state, following PyTorch's u
 (``torch.optim``, ``foreach=False``), so a trajectory matches PyTorch step for step.  The
 parameters are updated in place: gradient DEscent, :math:`W \leftarrow W - \eta\,\partial L/
 \partial W` (NOTATION.md).
+
+Only ``model`` and ``lr`` may be passed by position; every other argument is keyword-only,
+because PyTorch's positional order differs (``torch.optim.SGD(params, lr, momentum,
+dampening, ...)``): ``SGD(model, 0.1, 0.9)`` raises a ``TypeError`` that shows the keywords.
+Every number is checked (:mod:`deltaprop._checks`): a finite real number in its interval,
+NumPy scalars included, never a bool.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 from typing import Any
 
 import numpy as np
 
 from ._backend import Array, namespace, to_namespace, to_numpy
-from .validation import check_flag, check_number
+from ._checks import InvalidParameterError, check_flag, check_number
 
 
 class Optimizer:
@@ -25,6 +32,10 @@ class Optimizer:
     NEW arrays in ``state`` rather than writing into the old ones; ``update`` applies it in
     place, ``updated`` out of place.  A custom optimiser may define ``update`` alone.
     """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> Optimizer:
+        _refuse_positional_options(cls, args)
+        return super().__new__(cls)
 
     def __init__(self, model: Any, lr: float) -> None:
         if not hasattr(model, "parameter_refs"):
@@ -100,13 +111,19 @@ class SGD(Optimizer):
 
     Seed 000's error-correction momentum :math:`\Delta W(n) = \alpha \Delta W(n-1) + \eta
     \delta y^\top` is the same update with :math:`\Delta W = -\eta v` and :math:`\mu = \alpha`.
+
+    ``SGD(model, lr, *, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)``:
+    ``lr`` (:math:`\eta`) and ``weight_decay`` (:math:`\lambda`) finite numbers >= 0,
+    ``momentum`` (:math:`\mu`) in ``[0, 1)``, ``dampening`` (:math:`\tau`) in ``[0, 1]``,
+    ``nesterov`` ``True`` / ``False`` (it needs momentum > 0 and dampening 0); anything else
+    raises :class:`~deltaprop.InvalidParameterError`.
     """
 
     pure_change = True      # _change puts new arrays in the state (fit steps out of place)
 
-    def __init__(self, model: Any, lr: float = 0.01, momentum: float = 0.0,
-                 nesterov: bool = False, weight_decay: float = 0.0,
-                 dampening: float = 0.0) -> None:
+    def __init__(self, model: Any, lr: float = 0.01, *, momentum: float = 0.0,
+                 dampening: float = 0.0, weight_decay: float = 0.0,
+                 nesterov: bool = False) -> None:
         super().__init__(model, lr)
         self.momentum = check_number("SGD", "momentum", momentum, low=0.0, high=1.0)
         self.weight_decay = check_number("SGD", "weight_decay", weight_decay, low=0.0)
@@ -114,8 +131,8 @@ class SGD(Optimizer):
                                        high_open=False)
         nesterov = check_flag("SGD", "nesterov", nesterov)
         if nesterov and (self.momentum == 0 or self.dampening != 0):
-            raise ValueError("SGD nesterov=True needs momentum > 0 and dampening = 0, got "
-                             f"momentum={momentum!r}, dampening={dampening!r}")
+            raise InvalidParameterError("SGD nesterov=True needs momentum > 0 and dampening = 0, "
+                                        f"got momentum={momentum!r}, dampening={dampening!r}")
         self.nesterov = bool(nesterov)
 
     def _change(self, state, param, grad):
@@ -144,16 +161,22 @@ class Adam(Optimizer):
              \frac{m}{\sqrt{v}/\sqrt{1-\beta_2^t} + \epsilon}
 
     ``weight_decay`` adds :math:`\lambda W` to the gradient (L2); ``AdamW`` decouples it.
+
+    ``Adam(model, lr, *, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0)``: ``lr``, ``eps``
+    and ``weight_decay`` finite numbers >= 0, ``betas`` a pair of numbers in ``[0, 1)``;
+    anything else raises :class:`~deltaprop.InvalidParameterError`.
     """
 
     pure_change = True      # _change puts new arrays in the state (fit steps out of place)
 
-    def __init__(self, model: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.0) -> None:
+    def __init__(self, model: Any, lr: float = 0.001, *,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.0) -> None:
         super().__init__(model, lr)
         name = type(self).__name__
         if not isinstance(betas, (tuple, list, np.ndarray)) or len(betas) != 2:
-            raise ValueError(f"{name} betas must be a pair (beta1, beta2), got {betas!r}")
+            raise InvalidParameterError(f"{name} betas must be a pair (beta1, beta2), got "
+                                        f"{betas!r}")
         self.betas = (check_number(name, "betas[0]", betas[0], low=0.0, high=1.0),
                       check_number(name, "betas[1]", betas[1], low=0.0, high=1.0))
         self.eps = check_number(name, "eps", eps, low=0.0)
@@ -187,9 +210,10 @@ class AdamW(Adam):
     :math:`W \leftarrow W(1 - \eta\lambda)` before the Adam step.  Default ``weight_decay=0.01``.
     """
 
-    def __init__(self, model: Any, lr: float = 0.001, betas: tuple[float, float] = (0.9, 0.999),
-                 eps: float = 1e-8, weight_decay: float = 0.01) -> None:
-        super().__init__(model, lr, betas, eps, weight_decay)
+    def __init__(self, model: Any, lr: float = 0.001, *,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0.01) -> None:
+        super().__init__(model, lr, betas=betas, eps=eps, weight_decay=weight_decay)
 
     def _l2(self, param, grad):
         return grad
@@ -208,6 +232,26 @@ def get_optimizer(optimizer: Any, model: Any, **kwargs) -> Optimizer:
     if isinstance(optimizer, type) and issubclass(optimizer, Optimizer):
         return optimizer(model, **kwargs)
     if not isinstance(optimizer, str) or optimizer.lower() not in OPTIMIZERS:
-        raise ValueError(f"unknown optimizer {optimizer!r}; valid names: "
-                         f"{', '.join(sorted(OPTIMIZERS))}")
+        raise InvalidParameterError(f"unknown optimizer {optimizer!r}; valid names: "
+                                    f"{', '.join(sorted(OPTIMIZERS))}")
     return OPTIMIZERS[optimizer.lower()](model, **kwargs)
+
+
+def _refuse_positional_options(cls: type, args: tuple) -> None:
+    """A ``TypeError`` showing the keywords when ``cls`` gets more positional arguments than
+    its ``__init__`` takes before ``*`` (``SGD(model, 0.1, 0.9)``): Python's own message would
+    only count them, and PyTorch users expect a different positional order."""
+    params = list(inspect.signature(cls.__init__).parameters.values())[1:]      # drop self
+    positional = [p for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    keywords = [p for p in params if p.kind is p.KEYWORD_ONLY]
+    if len(args) <= len(positional) or not keywords \
+            or any(p.kind is p.VAR_POSITIONAL for p in params):
+        return                                        # nothing to add to Python's own check
+    names = [p.name for p in positional]
+    by_position = " and ".join([", ".join(names[:-1]), names[-1]] if len(names) > 1 else names)
+    options = ", ".join(f"{p.name}={p.default!r}" for p in keywords)
+    extra = ", ".join(repr(value) for value in args[len(positional):])
+    raise TypeError(f"{cls.__name__} takes {by_position} by position and every other argument "
+                    f"by keyword (PyTorch's positional order differs): "
+                    f"{cls.__name__}({', '.join(names)}, *, {options}); got {extra} after "
+                    f"{names[-1]}")

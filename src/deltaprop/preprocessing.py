@@ -7,9 +7,19 @@ applies :math:`(x - \mu)/\sigma` everywhere; ``to_dict`` / ``from_dict`` let
 
 from __future__ import annotations
 
+from numbers import Integral
 from typing import Any
 
 import numpy as np
+
+from ._checks import (
+    InvalidParameterError,
+    check_flag,
+    check_integer,
+    check_number,
+    check_seed,
+    is_number,
+)
 
 
 def train_test_split(X: Any, y: Any, *, test_size: float = 0.25, seed: Any = None,
@@ -18,11 +28,14 @@ def train_test_split(X: Any, y: Any, *, test_size: float = 0.25, seed: Any = Non
 
     Parameters
     ----------
-    test_size : float in (0, 1) or int
-        Fraction (or number) of rows held out.
-    seed : int, Generator or None
+    test_size : float in (0, 1) or int >= 1
+        Fraction (or number) of rows held out; at least one row must stay in each part.
+    seed : int >= 0, Generator or None
     stratify : bool
         Keep the class proportions of ``y`` (integer labels) in both parts.
+
+    A parameter that breaks its rule raises :class:`~deltaprop.InvalidParameterError` (NumPy
+    scalars are accepted, bools refused).
 
     Both parts keep the original row order (the rows are chosen at random, not shuffled).
     """
@@ -31,16 +44,9 @@ def train_test_split(X: Any, y: Any, *, test_size: float = 0.25, seed: Any = Non
     if y.shape[:1] != (n,):
         raise ValueError(f"X and y must have the same number of rows, got {n} and "
                          f"{y.shape[0] if y.ndim else 0}")
-    if isinstance(test_size, bool) or not isinstance(test_size, (int, float, np.integer)):
-        raise ValueError(f"test_size must be a fraction in (0, 1) or a row count, got "
-                         f"{test_size!r}")
-    n_test = int(test_size) if isinstance(test_size, (int, np.integer)) \
-        else round(n * test_size)
-    if not (isinstance(test_size, (int, np.integer)) or 0 < test_size < 1) \
-            or not 1 <= n_test < n:
-        raise ValueError(f"test_size={test_size!r} must leave at least one row in each part "
-                         f"of {n} rows")
-    rng = np.random.default_rng(seed)
+    n_test = _test_rows(test_size, n)
+    stratify = check_flag("train_test_split", "stratify", stratify)
+    rng = check_seed("train_test_split", "seed", seed)
     if not stratify:
         test = rng.permutation(n)[:n_test]
     else:
@@ -56,6 +62,22 @@ def train_test_split(X: Any, y: Any, *, test_size: float = 0.25, seed: Any = Non
     mask = np.zeros(n, dtype=bool)
     mask[test] = True
     return X[~mask], X[mask], y[~mask], y[mask]
+
+
+def _test_rows(test_size: Any, n: int) -> int:
+    """The number of test rows: ``test_size`` a fraction in (0, 1) of ``n`` or an integer
+    row count, leaving at least one row in each part."""
+    if is_number(test_size) and not isinstance(test_size, Integral):
+        fraction = check_number("train_test_split", "test_size", test_size, low=0.0, high=1.0,
+                                low_open=True)
+        n_test = round(n * fraction)
+    else:
+        n_test = check_integer("train_test_split", "test_size", test_size, low=1,
+                               rule="a fraction in (0, 1) or an integer row count >= 1")
+    if not 1 <= n_test < n:
+        raise InvalidParameterError(f"train_test_split test_size={test_size!r} must leave at "
+                                    f"least one row in each part of {n} rows")
+    return n_test
 
 
 class Standardizer:

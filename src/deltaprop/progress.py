@@ -19,6 +19,9 @@ import sys
 import time
 from typing import Any, TextIO
 
+import numpy as np
+
+from ._checks import check_flag, refuse
 from .callbacks import Callback
 
 _ORDER = ("loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2", "val_mse", "lr")
@@ -47,9 +50,10 @@ class ProgressBar(Callback):
 
     def __init__(self, *, file: TextIO | None = None, quiet: bool = False,
                  bar: Any = "auto") -> None:
-        if bar not in ("auto", True, False):
-            raise ValueError(f"ProgressBar bar must be 'auto', True or False, got {bar!r}")
-        self.file, self.quiet, self.bar = file, bool(quiet), bar
+        if not (isinstance(bar, (bool, np.bool_)) or (isinstance(bar, str) and bar == "auto")):
+            raise refuse("ProgressBar", "bar", "'auto', True or False", bar)
+        self.file, self.bar = file, bar if isinstance(bar, str) else bool(bar)
+        self.quiet = check_flag("ProgressBar", "quiet", quiet)
         self.mode: str | None = None            # "tqdm", "lines" or "quiet" once training starts
         self._tqdm: Any = None
         self._pbar: Any = None

@@ -9,6 +9,11 @@ optimiser's ``lr`` is the schedule's value for epoch ``t``.
   (1 + \cos(\pi t / T_{max}))`
 - ``ReduceLROnPlateau``: multiply by ``factor`` when the monitored metric has not improved
   for ``patience`` epochs.
+
+Every setting is checked when the schedule is built (integers >= their minimum, finite numbers
+in their interval, NumPy scalars accepted, bools refused): a bad one raises
+:class:`~deltaprop.InvalidParameterError` naming the schedule, the setting, the rule and the
+value.
 """
 
 from __future__ import annotations
@@ -16,8 +21,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from ._checks import check_choice, check_integer, check_number
 from .optim import Optimizer
-from .validation import check_integer, check_number
 
 
 class Schedule:
@@ -103,9 +108,7 @@ class ReduceLROnPlateau(Schedule):
                  patience: int = 10, threshold: float = 1e-4, cooldown: int = 0,
                  min_lr: float = 0.0) -> None:
         super().__init__(optimizer)
-        if mode not in ("min", "max"):
-            raise ValueError(f"ReduceLROnPlateau mode must be 'min' or 'max', got {mode!r}")
-        self.mode = mode
+        self.mode = check_choice("ReduceLROnPlateau", "mode", mode, ("min", "max"))
         self.factor = check_number("ReduceLROnPlateau", "factor", factor, low=0.0, high=1.0,
                                     low_open=True)
         self.patience = check_integer("ReduceLROnPlateau", "patience", patience, low=0)

@@ -2,18 +2,24 @@
 
 Each check raises a ``ValueError`` / ``TypeError`` that names the argument, the rule and what
 was received, before any training starts (the hot loop then checks nothing per batch except
-the loss's finiteness).
+the loss's finiteness).  The checks of scalar parameters (``check_number``, ``check_integer``,
+``check_flag``, ``positive_int``) live in :mod:`deltaprop._checks` and are re-exported here.
 """
 
 from __future__ import annotations
 
-import math
-from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 
 from ._backend import Array, dtype_name, is_foreign_array, namespace, to_namespace, to_numpy
+from ._checks import (  # noqa: F401 - re-exported: the parameter checks used to live here
+    InvalidParameterError,
+    check_flag,
+    check_integer,
+    check_number,
+    positive_int,
+)
 from .losses import Loss
 
 
@@ -157,47 +163,3 @@ def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:
                          f"model's {np.dtype(dtype)}: scale the weights down (the weighted mean "
                          "does not change)")
     return cast
-
-
-def positive_int(name: str, value: Any) -> int:
-    return check_integer("", name, value, low=1)
-
-
-def check_number(owner: str, name: str, value: Any, *, low: float, high: float = math.inf,
-                  low_open: bool = False, high_open: bool = True) -> float:
-    """``value`` as a float, or a ValueError naming ``owner``'s ``name``, the allowed interval
-    and the value (``owner`` may be "": the message then starts with ``name``).
-
-    Any real number is accepted (``np.float32(0.1)``, ``np.int64(1)``), not a bool."""
-    ok = (not isinstance(value, (bool, np.bool_)) and isinstance(value, Real)
-          and math.isfinite(value)
-          and (value > low if low_open else value >= low)
-          and (value < high if high_open else value <= high))
-    if not ok:
-        interval = ("(" if low_open else "[") + f"{low:g}, {high:g}" + (")" if high_open else "]")
-        raise ValueError(f"{_prefix(owner)}{name} must be a finite number in {interval}, got "
-                         f"{value!r}")
-    return float(value)
-
-
-def check_integer(owner: str, name: str, value: Any, *, low: int,
-                  rule: str | None = None) -> int:
-    """An integer >= ``low`` (``np.int64`` too, not a bool) as a Python int, or a ValueError
-    naming ``owner``'s ``name``, the rule (``rule`` overrides its text) and the value."""
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, Integral) or value < low:
-        raise ValueError(f"{_prefix(owner)}{name} must be {rule or f'an integer >= {low}'}, "
-                         f"got {value!r}")
-    return int(value)
-
-
-def check_flag(owner: str, name: str, value: Any) -> bool:
-    """``True`` / ``False`` (NumPy's too) as a Python bool, or a TypeError naming the value:
-    ``"no"`` or ``0`` are not flags."""
-    if not isinstance(value, (bool, np.bool_)):
-        raise TypeError(f"{_prefix(owner)}{name} must be True or False, got {value!r}")
-    return bool(value)
-
-
-def _prefix(owner: str) -> str:
-    return f"{owner} " if owner else ""
-

@@ -5,6 +5,10 @@ Every generator takes ``n_samples``, ``noise`` and ``seed`` and returns a
 float64, and ``y`` of shape ``(N,)``: integer labels ``0..K-1`` or real targets.  Randomness
 comes from ``np.random.default_rng(seed)`` only, never from NumPy's global state.
 
+Parameters are checked (:mod:`deltaprop._checks`): ``n_samples`` an integer >= 2, ``noise`` a
+finite number >= 0, ``seed`` None, an integer >= 0 or a Generator; NumPy scalars are accepted,
+bools refused, and a bad value raises :class:`~deltaprop.InvalidParameterError`.
+
 ``noise`` is the standard deviation of Gaussian jitter added to the points after the labels
 are fixed (so labels stay exact and the classes overlap as ``noise`` grows); for ``blobs`` it
 is the spread of each cluster, and for ``curve`` the noise on the target.
@@ -16,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_integer, check_number, check_seed
 from ._dataset import Dataset
 
 DESCRIPTIONS = {
@@ -28,14 +33,13 @@ DESCRIPTIONS = {
 }
 
 
-def _check(n_samples: Any, noise: Any, *, minimum: int = 2) -> tuple[int, float]:
-    if isinstance(n_samples, bool) or not isinstance(n_samples, (int, np.integer)) \
-            or n_samples < minimum:
-        raise ValueError(f"n_samples must be an integer >= {minimum}, got {n_samples!r}")
-    if isinstance(noise, bool) or not isinstance(noise, (int, float)) or not noise >= 0 \
-            or not np.isfinite(noise):
-        raise ValueError(f"noise must be a finite number >= 0, got {noise!r}")
-    return int(n_samples), float(noise)
+def _check(owner: str, n_samples: Any, noise: Any,
+           seed: Any) -> tuple[int, float, np.random.Generator]:
+    """The checks every generator shares: ``n_samples`` an integer >= 2, ``noise`` a finite
+    number >= 0, ``seed`` None, an integer >= 0 or a Generator (NumPy scalars accepted)."""
+    return (check_integer(owner, "n_samples", n_samples, low=2),
+            check_number(owner, "noise", noise, low=0.0),
+            check_seed(owner, "seed", seed))
 
 
 def _split_counts(n: int, k: int) -> list[int]:
@@ -49,8 +53,7 @@ def quadrants(n_samples: int = 400, *, noise: float = 0.0, seed: Any = None) -> 
     Class 1 fills the first and third quadrants, class 0 the other two: no straight line
     separates them, so a network needs a hidden layer.
     """
-    n, noise = _check(n_samples, noise)
-    rng = np.random.default_rng(seed)
+    n, noise, rng = _check("quadrants", n_samples, noise, seed)
     X = rng.standard_normal((n, 2))                           # (N, 2)
     y = (X[:, 0] * X[:, 1] > 0).astype(np.int64)              # 1 where the signs agree
     X = X + noise * rng.standard_normal((n, 2))
@@ -60,8 +63,7 @@ def quadrants(n_samples: int = 400, *, noise: float = 0.0, seed: Any = None) -> 
 
 def moons(n_samples: int = 400, *, noise: float = 0.1, seed: Any = None) -> Dataset:
     """Two interleaving half circles: class 0 on top, class 1 below and shifted right."""
-    n, noise = _check(n_samples, noise)
-    rng = np.random.default_rng(seed)
+    n, noise, rng = _check("moons", n_samples, noise, seed)
     n_top, n_bottom = _split_counts(n, 2)
     t_top = np.linspace(0, np.pi, n_top)
     t_bottom = np.linspace(0, np.pi, n_bottom)
@@ -75,10 +77,8 @@ def moons(n_samples: int = 400, *, noise: float = 0.1, seed: Any = None) -> Data
 def circles(n_samples: int = 400, *, noise: float = 0.05, factor: float = 0.5,
             seed: Any = None) -> Dataset:
     """A small circle (class 1, radius ``factor``) inside a large one (class 0, radius 1)."""
-    n, noise = _check(n_samples, noise)
-    if isinstance(factor, bool) or not isinstance(factor, (int, float)) or not 0 < factor < 1:
-        raise ValueError(f"factor must be a number in (0, 1), got {factor!r}")
-    rng = np.random.default_rng(seed)
+    n, noise, rng = _check("circles", n_samples, noise, seed)
+    factor = check_number("circles", "factor", factor, low=0.0, high=1.0, low_open=True)
     n_out, n_in = _split_counts(n, 2)
     t_out = np.linspace(0, 2 * np.pi, n_out, endpoint=False)
     t_in = np.linspace(0, 2 * np.pi, n_in, endpoint=False)
@@ -96,10 +96,9 @@ def spirals(n_samples: int = 400, *, noise: float = 0.2, n_classes: int = 2,
     Radius grows linearly from 0 to 1 along each arm; ``noise`` jitters the angle-independent
     position (in units of the unit radius divided by 10, so 0.2 is a visible blur).
     """
-    n, noise = _check(n_samples, noise)
-    if isinstance(n_classes, bool) or not isinstance(n_classes, int) or n_classes < 2:
-        raise ValueError(f"n_classes must be an integer >= 2, got {n_classes!r}")
-    rng = np.random.default_rng(seed)
+    n, noise, rng = _check("spirals", n_samples, noise, seed)
+    n_classes = check_integer("spirals", "n_classes", n_classes, low=2)
+    turns = check_number("spirals", "turns", turns)
     counts = _split_counts(n, n_classes)
     points, labels = [], []
     for k, count in enumerate(counts):
@@ -115,10 +114,8 @@ def blobs(n_samples: int = 400, *, noise: float = 1.0, centers: int = 3,
           seed: Any = None) -> Dataset:
     """``centers`` Gaussian clusters with standard deviation ``noise``, centres drawn in
     ``[-5, 5]²`` from the same seed."""
-    n, noise = _check(n_samples, noise)
-    if isinstance(centers, bool) or not isinstance(centers, int) or centers < 2:
-        raise ValueError(f"centers must be an integer >= 2, got {centers!r}")
-    rng = np.random.default_rng(seed)
+    n, noise, rng = _check("blobs", n_samples, noise, seed)
+    centers = check_integer("blobs", "centers", centers, low=2)
     means = rng.uniform(-5, 5, size=(centers, 2))             # (K, 2)
     y = np.repeat(np.arange(centers), _split_counts(n, centers))
     X = means[y] + noise * rng.standard_normal((n, 2))       # (N, 2)
@@ -130,8 +127,7 @@ def curve(n_samples: int = 200, *, noise: float = 0.1, seed: Any = None) -> Data
     :math:`y = \sin(x) + 0.3x + \varepsilon`, with
     :math:`\varepsilon \sim \mathcal N(0, \text{noise}^2)`.
     """
-    n, noise = _check(n_samples, noise)
-    rng = np.random.default_rng(seed)
+    n, noise, rng = _check("curve", n_samples, noise, seed)
     x = np.sort(rng.uniform(-3, 3, size=n))
     y = np.sin(x) + 0.3 * x + noise * rng.standard_normal(n)
     return Dataset(x[:, None], y, task="regression", feature_names=["x"],

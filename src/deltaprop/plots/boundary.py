@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 
 from .._backend import to_numpy
+from .._checks import check_integer, check_number
 from ..activations import Sigmoid, Softmax, softmax
 from ..losses import get_loss
 from ..training import predict
@@ -58,7 +59,11 @@ def plot_decision_boundary(model: Any, X, y, path: Any = None, *, loss: Any = No
     loss : loss name/instance, optional
         Tells how the model's outputs become probabilities (see :func:`class_probabilities`).
     resolution : int
-        Grid points per axis.
+        Grid points per axis, an integer >= 2.
+    margin : float
+        Space around the data, a finite number >= 0.
+
+    A bad ``resolution`` or ``margin`` raises :class:`~deltaprop.InvalidParameterError`.
     """
     X = np.asarray(X, dtype=np.float64)
     y = np.asarray(y).reshape(-1)
@@ -67,8 +72,8 @@ def plot_decision_boundary(model: Any, X, y, path: Any = None, *, loss: Any = No
     if y.shape[0] != X.shape[0]:
         raise ValueError(f"X and y must have the same number of rows, got {X.shape[0]} and "
                          f"{y.shape[0]}")
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an integer >= 2, got {resolution!r}")
+    resolution = check_integer("plot_decision_boundary", "resolution", resolution, low=2)
+    margin = check_number("plot_decision_boundary", "margin", margin, low=0.0)
     low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
     xx, yy = np.meshgrid(np.linspace(low[0], high[0], resolution),
                          np.linspace(low[1], high[1], resolution))

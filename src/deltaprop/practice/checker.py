@@ -33,6 +33,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_integer, check_number
 from .diagnosis import (
     OutputReport,
     describe,
@@ -103,13 +104,16 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT
     ``timeout`` is the wall-clock limit, in seconds, of one run of the file (loading it and
     all its calls); past it, the process is killed and the function that was running fails.
     Raises ``FileNotFoundError`` if there is no such file and ``ValueError`` if it defines no
-    practice function (or is a folder, FIFO or device, or for a bad ``seed`` / ``timeout``).
+    practice function (or is a folder, FIFO or device); a ``seed`` that is not an integer >= 0
+    or a ``timeout`` that is not a finite number > 0 raises
+    :class:`~deltaprop.InvalidParameterError` (a ``ValueError`` too).
     Every practice function the file defines is judged (those of its ``DELTAPROP_TOPIC``
     marker must be there).  Nothing the file does escapes as
     an exception: an error while loading it is one result for ``"<import>"`` with the mistake
     ``raised`` and its line, followed by a failed result for each function the file declares.
     """
-    return _check(_existing(path), _seed(seed), _timeout(timeout), only=None)
+    return _check(_existing(path), _seed("check_file", seed), _timeout("check_file", timeout),
+                  only=None)
 
 
 def check_module(module: ModuleType, path: str | Path | None = None, seed: int = 0, *,
@@ -132,7 +136,8 @@ def check_function(spec: FunctionSpec, function: Any, path: str | Path, seed: in
     ``function`` is kept for compatibility and not called: the function of that name in
     ``path`` runs in an isolated process (see :func:`check_file`).
     """
-    results = _check(_existing(path), _seed(seed), _timeout(timeout), only=spec.name)
+    results = _check(_existing(path), _seed("check_function", seed),
+                     _timeout("check_function", timeout), only=spec.name)
     return next((r for r in results if r.function == spec.name), results[0])
 
 
@@ -152,17 +157,14 @@ def _existing(path: str | Path) -> Path:
     return path
 
 
-def _seed(seed: Any) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    return int(seed)
+def _seed(owner: str, seed: Any) -> int:
+    """An integer >= 0 (``np.int64`` too): the child process draws the cases from it."""
+    return check_integer(owner, "seed", seed, low=0)
 
 
-def _timeout(timeout: Any) -> float:
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) \
-            or not math.isfinite(timeout) or timeout <= 0:
-        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    return float(timeout)
+def _timeout(owner: str, timeout: Any) -> float:
+    """Seconds, a finite number > 0 (``np.float32`` too)."""
+    return check_number(owner, "timeout", timeout, low=0.0, low_open=True)
 
 
 def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[CheckResult]:
