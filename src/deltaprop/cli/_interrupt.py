@@ -59,9 +59,10 @@ class StopOnInterrupt(Callback):
 
     def on_batch_end(self, batch, logs):
         if self.requested:
-            raise TrainingInterrupted(self.epoch, batch, self.n_batches, self.history)
+            raise TrainingInterrupted(self.epoch, batch, self.n_batches, self.context.history)
 
     def on_epoch_complete(self, epoch, stopped):
         # Ctrl-C during validation: the epoch is whole; after the last one, training is done
         if self.requested and not stopped and epoch < self.epochs:
-            raise TrainingInterrupted(epoch, self.n_batches, self.n_batches, self.history)
+            raise TrainingInterrupted(epoch, self.n_batches, self.n_batches,
+                                      self.context.history)
