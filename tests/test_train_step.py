@@ -219,6 +219,23 @@ def test_stop_training_through_the_context_or_the_old_attribute(spelling):
     assert other.stop_training and other.context.stop_training     # one flag for the call
 
 
+def test_a_callback_that_sets_the_old_names_itself_still_reads_the_context():
+    class Old(Callback):
+        def __init__(self):
+            self.model = self.history = None                  # a common __init__
+            self.weights = []
+
+        def on_epoch_end(self, epoch, logs):
+            self.weights.append(self.model.state_dict()["0.weight"].copy())
+            assert len(self.history) == epoch
+
+    X, y = _data(12)
+    model, old = dp.mlp([3, 4, 3], seed=0), Old()
+    dp.fit(model, X, y, loss="cross_entropy", optimizer="sgd", epochs=2, callbacks=[old])
+    assert len(old.weights) == 2
+    np.testing.assert_array_equal(old.weights[-1], model.state_dict()["0.weight"])
+
+
 def test_a_callback_outside_fit_keeps_what_is_set_on_it():
     callback, model = Callback(), dp.mlp([2, 2], seed=0)
     assert callback.model is None and callback.context is None and not callback.stop_training

@@ -123,9 +123,10 @@ class TrainingContext:
 
 
 class _FromContext:
-    """``callback.model`` and the like (the older spelling): the context's value.  Assigning
-    one gives this callback its own value, which it then reads instead (a callback outside any
-    ``fit``, or one that forwards hooks to another, sets them by hand)."""
+    """``callback.model`` and the like (the older spelling): inside ``fit``, the context's
+    value.  A value assigned by hand is what a callback without a context reads (one outside
+    any ``fit``, or one another callback forwards hooks to); inside ``fit`` the context wins,
+    so ``self.model = None`` in ``__init__`` still sees the model being trained."""
 
     def __set_name__(self, owner, name: str) -> None:
         self.name = name
@@ -133,10 +134,10 @@ class _FromContext:
     def __get__(self, callback, owner=None):
         if callback is None:
             return self
-        if self.name in callback.__dict__:
-            return callback.__dict__[self.name]
         context = callback.__dict__.get("context")
-        return None if context is None else getattr(context, self.name)
+        if context is not None:
+            return getattr(context, self.name)
+        return callback.__dict__.get(self.name)
 
     def __set__(self, callback, value) -> None:
         callback.__dict__[self.name] = value

@@ -54,10 +54,15 @@ class TrainingDivergedError(FloatingPointError):
 def train_step(model, X, y, *, loss: Any, optimizer: Any, sample_weight: Any = None) -> float:
     r"""One optimiser step on the batch ``(X, y)``: the README's four lines; returns the loss.
 
-    .. math::
+    .. code-block:: python
 
-        L = \frac{\sum_n w_n \ell(a_n, y_n)}{\sum_n w_n}, \qquad
-        W \leftarrow W - \eta\, \partial L / \partial W \;(\text{or the optimiser's rule})
+        output = model.forward(X)                   # Z⁽ˡ⁾, A⁽ˡ⁾ recorded per layer
+        value, grad = loss(output, y)               # mean loss, ∂L/∂output (carries 1/N)
+        model.backward(grad)                        # Δ⁽ˡ⁾, ∂L/∂W⁽ˡ⁾, ∂L/∂b⁽ˡ⁾ per layer
+        optimizer.step()                            # W ← W − η ∂L/∂W (SGD's rule)
+
+    With ``sample_weight`` the loss is the weighted mean
+    :math:`L = \sum_n w_n \ell_n / \sum_n w_n` (``loss(output, y, sample_weight)``).
 
     Parameters
     ----------
@@ -68,12 +73,28 @@ def train_step(model, X, y, *, loss: Any, optimizer: Any, sample_weight: Any = N
     loss : Loss or str
         A loss instance or its name (``"cross_entropy"``, ``"mse"``, ...).
     optimizer : Optimizer
-        Built on ``model`` (``SGD(model, lr=0.1)``); anything with a ``step()`` method.
+        Built on ``model`` (``SGD(model, lr=0.1)``): anything with a ``step()`` method.
     sample_weight : array of shape (N,), optional
 
-    ``fit``, the scikit-learn estimators, the explainer and the benchmark's profile all call
-    this function; ``fit`` adds its checks by passing stand-ins for ``model``, ``loss`` and
-    ``optimizer`` (:mod:`deltaprop._step_hooks`), never a second copy of these lines.
+    Returns
+    -------
+    float
+        The batch's mean loss, before the step.
+
+    ``fit``, the scikit-learn estimators, the explainer and the benchmark's profile all take
+    their steps here; ``fit`` adds its checks (divergence, the step guard) by passing
+    stand-ins for ``model``, ``loss`` and ``optimizer`` (:mod:`deltaprop._step_hooks`), never
+    a second copy of these lines.
+
+    Examples
+    --------
+    >>> import numpy as np, deltaprop as dp
+    >>> model = dp.mlp([2, 3, 2], seed=0)
+    >>> X, y = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([1, 0])
+    >>> first = dp.train_step(model, X, y, loss="cross_entropy",
+    ...                       optimizer=dp.SGD(model, lr=0.5))
+    >>> isinstance(first, float)
+    True
     """
     loss = get_loss(loss) if isinstance(loss, str) else loss
     output = model.forward(X)
@@ -118,7 +139,10 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         Patience in epochs, or a configured ``EarlyStopping``; restores the best weights.
         ``EarlyStopping.monitor`` must be a key this call logs (checked before training).
     callbacks : iterable of Callback, or None
-        ``None`` means no callbacks.
+        ``None`` means no callbacks.  Each gets the call's
+        :class:`~deltaprop.callbacks.TrainingContext` as ``callback.context`` (the model,
+        optimiser, history, generator, schedule, the ``stop_training`` flag) before its
+        first hook.
     schedule : Schedule, optional
         Built on ``optimizer``; stepped after every epoch (``ReduceLROnPlateau`` gets the
         monitored loss).
