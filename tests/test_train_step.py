@@ -219,6 +219,21 @@ def test_stop_training_through_the_context_or_the_old_attribute(spelling):
     assert other.stop_training and other.context.stop_training     # one flag for the call
 
 
+def test_a_false_stop_training_does_not_cancel_another_callbacks_request():
+    class StopAtTwo(Callback):
+        def on_epoch_end(self, epoch, logs):
+            self.stop_training = epoch == 2
+
+    class NeverStop(Callback):
+        def on_epoch_end(self, epoch, logs):
+            self.stop_training = False                        # its own flag, as before
+
+    X, y = _data(12)
+    history = dp.fit(dp.mlp([3, 4, 3], seed=0), X, y, loss="cross_entropy", optimizer="sgd",
+                     epochs=5, callbacks=[StopAtTwo(), NeverStop()])
+    assert history.epochs == [1, 2]
+
+
 def test_a_callback_that_sets_the_old_names_itself_still_reads_the_context():
     class Old(Callback):
         def __init__(self):

@@ -16,8 +16,9 @@ callbacks, the loop's sizes and the ``stop_training`` flag.  A hook reads what i
                 self.context.stop_training = True     # training ends after this epoch
 
 The older spellings ``self.model``, ``self.optimizer``, ``self.history``, ``self.rng``,
-``self.schedule``, ``self.callbacks`` and ``self.stop_training`` still work: they read (and
-``stop_training`` writes) the context.
+``self.schedule``, ``self.callbacks`` and ``self.stop_training`` still work: they read the
+context, and ``self.stop_training = True`` sets its flag (a false value cancels nothing that
+another callback asked for).
 """
 
 from __future__ import annotations
@@ -163,7 +164,11 @@ class Callback:
 
     @property
     def stop_training(self) -> bool:
-        """The context's ``stop_training`` (one flag for the whole ``fit`` call)."""
+        """The context's ``stop_training`` (one flag for the whole ``fit`` call).
+
+        Assigning a true value asks ``fit`` to stop after this epoch; a false one withdraws
+        nothing (``self.stop_training = epoch == 3`` in one callback does not cancel another
+        callback's request, as when each callback had its own flag)."""
         if self.context is None:
             return bool(self.__dict__.get("_stop_training", False))
         return self.context.stop_training
@@ -172,8 +177,8 @@ class Callback:
     def stop_training(self, value: bool) -> None:
         if self.context is None:
             self.__dict__["_stop_training"] = bool(value)
-        else:
-            self.context.stop_training = bool(value)
+        elif value:
+            self.context.stop_training = True
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         """Before the first epoch; ``logs`` holds ``epochs``, ``n_batches`` and ``n_samples``."""
