@@ -275,3 +275,22 @@ def test_predict_proba_and_classes_take_loss_as_a_keyword():
             function(model, X)
         with pytest.raises(TypeError, match="keyword loss="):
             function(model, X, "mse", loss="mse")
+
+
+def test_every_public_function_that_takes_a_loss_takes_it_as_loss_keyword():
+    import inspect
+
+    takers = {}
+    for name in dp.__all__:
+        function = getattr(dp, name)
+        if callable(function) and not isinstance(function, type):
+            parameters = inspect.signature(function).parameters
+            assert not {"loss_fn", "criterion", "objective"} & set(parameters), name
+            if "loss" in parameters:
+                takers[name] = parameters["loss"].kind
+    assert {"fit", "evaluate", "predict_proba", "predict_classes", "train_step", "gradcheck",
+            "explain"} <= set(takers)
+    assert all(kind in (inspect.Parameter.KEYWORD_ONLY,
+                        inspect.Parameter.POSITIONAL_OR_KEYWORD) for kind in takers.values())
+    for name in ("fit", "evaluate", "predict_proba", "predict_classes", "train_step"):
+        assert takers[name] is inspect.Parameter.KEYWORD_ONLY, name
