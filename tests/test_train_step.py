@@ -234,6 +234,22 @@ def test_a_false_stop_training_does_not_cancel_another_callbacks_request():
     assert history.epochs == [1, 2]
 
 
+def test_a_callback_declaring_its_own_stop_training_still_stops_fit():
+    class Declared(Callback):
+        stop_training = False                                 # hides the context's flag
+
+        def on_epoch_end(self, epoch, logs):
+            if epoch == 2:
+                self.stop_training = True
+
+    X, y = _data(12)
+    declared = Declared()
+    for _ in range(2):                                        # reset by each fit, as before
+        history = dp.fit(dp.mlp([3, 4, 3], seed=0), X, y, loss="cross_entropy",
+                         optimizer="sgd", epochs=5, callbacks=[declared])
+        assert history.epochs == [1, 2]
+
+
 def test_a_callback_that_sets_the_old_names_itself_still_reads_the_context():
     class Old(Callback):
         def __init__(self):

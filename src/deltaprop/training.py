@@ -263,6 +263,8 @@ def _begin(context: TrainingContext, resume) -> int:
         context.history = resumed.history
     for callback in context.callbacks:
         callback.context = context
+        if _own_stop_flag(callback):
+            callback.stop_training = False               # as fit did before the context
         callback.on_train_begin({"epochs": context.epochs, "n_batches": context.n_batches,
                                  "n_samples": context.n_samples,
                                  "has_validation": context.has_validation})
@@ -272,6 +274,12 @@ def _begin(context: TrainingContext, resume) -> int:
 
     restore_callbacks(resumed, context.callbacks)
     return context.epochs + 1 if resumed.stopped else resumed.epoch + 1   # stopped: done
+
+
+def _own_stop_flag(callback: Callback) -> bool:
+    """A callback class that declares ``stop_training`` itself (``stop_training = False`` in
+    its body, as the base class once did) hides the context's flag: fit reads its own."""
+    return not isinstance(getattr(type(callback), "stop_training", None), property)
 
 
 def _training_data(model, X, y, loss, sample_weight, validation_split, validation_data, rng):
@@ -323,7 +331,8 @@ class _Run:
             callback.on_epoch_end(epoch, logs)
         if self.context.schedule is not None:
             self.context.schedule.step(logs.get("val_loss", logs["loss"]))
-        stop = self.context.stop_training
+        stop = self.context.stop_training or any(
+            _own_stop_flag(callback) and callback.stop_training for callback in self.callbacks)
         for callback in self.callbacks:                  # e.g. Checkpoint: the epoch is whole
             callback.on_epoch_complete(epoch, stop)
         return stop
