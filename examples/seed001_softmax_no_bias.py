@@ -78,12 +78,12 @@ def main(epochs: int = 150, lr: float = 0.5, seed: int = 0) -> dict:
         model.backward(grad)                      # Δ⁽ˡ⁾ = (Δ⁽ˡ⁺¹⁾ W⁽ˡ⁺¹⁾) ⊙ f′(Z⁽ˡ⁾), ∂L/∂W⁽ˡ⁾
         optimizer.step()                          # W⁽ˡ⁾ ← W⁽ˡ⁾ − η ∂L/∂W⁽ˡ⁾
         losses.append(float(value))
-    predicted = dp.predict_classes(model, X_test, loss)
+    predicted = dp.predict_classes(model, X_test, loss=loss)
     return {
         "delta_max_error": delta_error,
         "has_bias": any(key.endswith("bias") for key in model.state_dict()),
         "losses": losses,
-        "train_accuracy": dp.accuracy(labels, dp.predict_classes(model, X, loss)),
+        "train_accuracy": dp.accuracy(labels, dp.predict_classes(model, X, loss=loss)),
         "test_accuracy": dp.accuracy(labels_test, predicted),
     }
 

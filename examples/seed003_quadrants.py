@@ -69,7 +69,7 @@ def plot(path, X, y, models: dict) -> None:
     figure = Figure(figsize=(5 * len(models), 4.6))
     for i, (title, model) in enumerate(models.items()):
         axes = figure.add_subplot(1, len(models), i + 1)
-        regions = dp.predict_classes(model, points, "cross_entropy").reshape(g0.shape)
+        regions = dp.predict_classes(model, points, loss="cross_entropy").reshape(g0.shape)
         axes.contourf(g0, g1, regions, levels=[-0.5, 0.5, 1.5], colors=["#f4c7c3", "#c6dbef"])
         axes.scatter(X[y == 0, 0], X[y == 0, 1], s=10, c="#c0392b", label="class 0")
         axes.scatter(X[y == 1, 0], X[y == 1, 1], s=10, c="#2166ac", label="class 1")

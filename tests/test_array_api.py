@@ -96,12 +96,12 @@ def test_predict_and_evaluate_on_strict_arrays():
     output = predict(model, X_strict, batch_size=10)            # several chunks, a short last one
     assert isinstance(output, STRICT_ARRAY) and output.shape == (48, 3)
     np.testing.assert_allclose(to_numpy(output), predict(reference, X), rtol=1e-6)
-    proba = predict_proba(model, X_strict, "cross_entropy")
+    proba = predict_proba(model, X_strict, loss="cross_entropy")
     assert isinstance(proba, STRICT_ARRAY)
-    np.testing.assert_allclose(to_numpy(proba), predict_proba(reference, X, "cross_entropy"),
+    np.testing.assert_allclose(to_numpy(proba), predict_proba(reference, X, loss="cross_entropy"),
                                rtol=1e-6)
-    np.testing.assert_array_equal(predict_classes(model, X_strict, "cross_entropy"),
-                                  predict_classes(reference, X, "cross_entropy"))
+    np.testing.assert_array_equal(predict_classes(model, X_strict, loss="cross_entropy"),
+                                  predict_classes(reference, X, loss="cross_entropy"))
     scores = evaluate(model, X_strict, y_strict, loss="cross_entropy")
     expected = evaluate(reference, X, y, loss="cross_entropy")
     assert scores.keys() == expected.keys()

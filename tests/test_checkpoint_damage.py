@@ -195,7 +195,7 @@ def _snapshot(model, opt, schedule, stopper, rng_states):
         "schedule": schedule.state_dict(),
         "stopper": {k: v for k, v in vars(stopper).items()        # not the references fit set
                     if k not in ("model", "optimizer", "history", "rng", "schedule",
-                                 "callbacks")},
+                                 "callbacks", "context")},
         "rng": rng_states})
 
 

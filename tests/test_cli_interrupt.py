@@ -63,7 +63,7 @@ def test_ctrl_c_saves_the_model_and_the_history(tmp_path, monkeypatch, capsys):
     assert bundle.preprocessing is not None                    # the scaling is saved too
     data = dp.datasets.load("moons", seed=0)
     proba = dp.predict_proba(bundle.model, bundle.preprocessing.transform(data.X),
-                             "cross_entropy")
+                             loss="cross_entropy")
     assert proba.shape == (400, 2) and np.all(np.isfinite(proba))
     history = json.loads((out / "history.json").read_text())
     assert history["epochs"] == [1]                            # the complete epochs only

@@ -101,7 +101,7 @@ def test_binary_with_sigmoid_output_and_BCELoss_learns_xor():
     assert history["accuracy"][-1] >= 0.95
     proba = predict(model, X)
     assert np.all((proba > 0) & (proba < 1))                 # a probability output
-    np.testing.assert_array_equal(predict_classes(model, X, "bce"), (proba[:, 0] > 0.5))
+    np.testing.assert_array_equal(predict_classes(model, X, loss="bce"), (proba[:, 0] > 0.5))
 
 
 @pytest.mark.parametrize("targets", ["labels", "one_hot"])
@@ -113,7 +113,7 @@ def test_multiclass_cross_entropy_learns(targets):
                   epochs=30, batch_size=16, seed=0)
     assert history["loss"][-1] < 0.25 * history["loss"][0]
     assert history["accuracy"][-1] >= 0.95
-    assert np.mean(predict_classes(model, X, "cross_entropy") == labels) >= 0.95
+    assert np.mean(predict_classes(model, X, loss="cross_entropy") == labels) >= 0.95
 
 
 def test_labels_and_one_hot_targets_train_identically():
@@ -394,10 +394,10 @@ def test_predict_family_on_a_trained_classifier():
     np.testing.assert_allclose(predict(model, X, batch_size=7), output, rtol=1e-6)
     with pytest.raises(ValueError, match="batch_size must be an integer >= 1, got 0"):
         predict(model, X, batch_size=0)
-    proba = predict_proba(model, X, "cross_entropy")
+    proba = predict_proba(model, X, loss="cross_entropy")
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-6)
     assert np.all(proba > 0)
-    classes = predict_classes(model, X, "cross_entropy")
+    classes = predict_classes(model, X, loss="cross_entropy")
     np.testing.assert_array_equal(classes, np.argmax(output, axis=1))
     scores = evaluate(model, X, y, loss="cross_entropy")
     value, _ = get_loss("cross_entropy")(output, y)
@@ -409,10 +409,10 @@ def test_predict_proba_with_logits_is_the_sigmoid():
     X, _ = _xor(40)
     model = mlp([2, 4, 1], seed=0, dtype=np.float64)
     logits = predict(model, X)
-    np.testing.assert_allclose(predict_proba(model, X, "bce_with_logits"),
+    np.testing.assert_allclose(predict_proba(model, X, loss="bce_with_logits"),
                                1 / (1 + np.exp(-logits)), rtol=1e-12)
-    np.testing.assert_array_equal(predict_proba(model, X, "mse"), logits)
-    np.testing.assert_array_equal(predict_classes(model, X, "bce_with_logits"),
+    np.testing.assert_array_equal(predict_proba(model, X, loss="mse"), logits)
+    np.testing.assert_array_equal(predict_classes(model, X, loss="bce_with_logits"),
                                   (logits[:, 0] > 0).astype(int))
 
 

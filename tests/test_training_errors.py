@@ -239,7 +239,7 @@ def test_unknown_init_lists_valid_names():
 def test_unknown_loss_in_predict_classes_and_evaluate():
     X, y = _data()
     with pytest.raises(ValueError, match="unknown loss 'l1'"):
-        predict_classes(_model(), X, "l1")
+        predict_classes(_model(), X, loss="l1")
     with pytest.raises(ValueError, match="unknown loss 'l1'"):
         evaluate(_model(), X, y, loss="l1")
 

@@ -374,7 +374,7 @@ def test_predict_proba_and_classes_check_the_loss_before_predicting():
     model = mlp([2, 4, 3], seed=0)
     for function in (predict_proba, predict_classes):
         with pytest.raises(ValueError, match="unknown loss 'hinge'"):
-            function(model, np.full((2, 3), np.nan), "hinge")   # the X error would come later
+            function(model, np.full((2, 3), np.nan), loss="hinge")   # the X error would come later
 
 
 def test_bce_on_a_model_without_a_sigmoid_output_is_refused_before_the_first_step():

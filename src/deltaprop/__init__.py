@@ -6,7 +6,7 @@ Conventions (``NOTATION.md``): one sample per row, ``W`` of shape ``(out, in)``,
 
 from ._checks import InvalidParameterError
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .callbacks import Callback, EarlyStopping, History
+from .callbacks import Callback, EarlyStopping, History, TrainingContext
 from .explain import Trace, card, explain
 from .gradcheck import GradcheckResult, gradcheck
 from .layers import Dense, Dropout, Layer
@@ -23,6 +23,7 @@ from .training import (
     predict,
     predict_classes,
     predict_proba,
+    train_step,
 )
 
 __version__ = "0.1.0"
@@ -35,7 +36,7 @@ __all__ = [
     "LeakyReLU", "Loss", "MSELoss", "Optimizer", "ProgressBar", "ReLU", "ReduceLROnPlateau",
     "Schedule",
     "Sequential", "Sigmoid", "Softmax", "Softplus", "StepLR", "Tanh", "Trace",
-    "TrainingDivergedError", "__version__", "accuracy", "card", "confusion_matrix", "evaluate",
-    "explain", "fit", "gradcheck", "mlp", "mse", "predict", "predict_classes", "predict_proba",
-    "r2",
+    "TrainingContext", "TrainingDivergedError", "__version__", "accuracy", "card",
+    "confusion_matrix", "evaluate", "explain", "fit", "gradcheck", "mlp", "mse", "predict",
+    "predict_classes", "predict_proba", "r2", "train_step",
 ]

@@ -1,11 +1,29 @@
-"""What ``fit`` reports and how callers hook into it: ``History``, ``Callback``, ``EarlyStopping``.
+"""What ``fit`` reports and how callers hook into it: ``History``, ``TrainingContext``,
+``Callback``, ``EarlyStopping``.
 
 The core does no I/O: ``fit`` returns a ``History``; printing, progress bars, checkpoints and
 plots are callbacks that the callers (CLI, notebooks) pass in.
+
+Before the first hook, ``fit`` gives every callback the same :class:`TrainingContext` as
+``callback.context``: the model, optimiser, history, shuffling generator, schedule, all the
+callbacks, the loop's sizes and the ``stop_training`` flag.  A hook reads what it needs there:
+
+.. code-block:: python
+
+    class StopWhenPerfect(Callback):
+        def on_epoch_end(self, epoch, logs):
+            if logs.get("accuracy") == 1.0:
+                self.context.stop_training = True     # training ends after this epoch
+
+The older spellings ``self.model``, ``self.optimizer``, ``self.history``, ``self.rng``,
+``self.schedule``, ``self.callbacks`` and ``self.stop_training`` still work: they read the
+context, and ``self.stop_training = True`` sets its flag (a false value cancels nothing that
+another callback asked for).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from ._checks import check_choice, check_flag, check_integer, check_number, refuse
@@ -65,17 +83,102 @@ class History:
         return f"History(epochs={len(self)}, last={last})"
 
 
-class Callback:
-    """Hooks called by ``fit``. ``fit`` sets ``model``, ``optimizer``, ``history``, ``rng`` (its
-    shuffling generator), ``schedule`` and ``callbacks`` (all of them) first.
+@dataclass(eq=False)
+class TrainingContext:
+    """What the callbacks of one ``fit`` call share (``callback.context``).
 
-    Set ``self.stop_training = True`` in a hook to end training after the current epoch.
+    Attributes
+    ----------
+    model : Sequential
+        The model being trained (read ``layer.params`` afresh: steps may put new arrays there).
+    optimizer : Optimizer
+    history : History
+        The epochs logged so far (those of the resumed run too).
+    rng : np.random.Generator
+        ``fit``'s shuffling generator (seeded by ``seed``).
+    schedule : Schedule or None
+    callbacks : list of Callback
+        Every callback of the call, in order (``early_stopping=`` last).
+    epochs, n_batches, n_samples : int
+        The last epoch, the batches per epoch and the training rows.
+    has_validation : bool
+        Whether ``val_`` keys are logged.
+    epoch : int
+        The epoch being trained, from 1 (0 before the first).
+    stop_training : bool
+        Set it to True in a hook to end training after the current epoch.
     """
 
-    model: Any = None
-    optimizer: Any = None
-    history: History | None = None
+    model: Any
+    optimizer: Any
+    history: History
+    rng: Any
+    schedule: Any = None
+    callbacks: list = field(default_factory=list)
+    epochs: int = 0
+    n_batches: int = 0
+    n_samples: int = 0
+    has_validation: bool = False
+    epoch: int = 0
     stop_training: bool = False
+
+
+class _FromContext:
+    """``callback.model`` and the like (the older spelling): inside ``fit``, the context's
+    value.  A value assigned by hand is what a callback without a context reads (one outside
+    any ``fit``, or one another callback forwards hooks to); inside ``fit`` the context wins,
+    so ``self.model = None`` in ``__init__`` still sees the model being trained."""
+
+    def __set_name__(self, owner, name: str) -> None:
+        self.name = name
+
+    def __get__(self, callback, owner=None):
+        if callback is None:
+            return self
+        context = callback.__dict__.get("context")
+        if context is not None:
+            return getattr(context, self.name)
+        return callback.__dict__.get(self.name)
+
+    def __set__(self, callback, value) -> None:
+        callback.__dict__[self.name] = value
+
+
+class Callback:
+    """Hooks called by ``fit``.  ``fit`` sets ``self.context`` (a :class:`TrainingContext`:
+    the model, optimiser, history, shuffling generator, schedule, every callback, the loop's
+    sizes) before the first hook; ``self.model``, ``self.optimizer``, ``self.history``,
+    ``self.rng``, ``self.schedule`` and ``self.callbacks`` read it.
+
+    Set ``self.context.stop_training = True`` (or ``self.stop_training = True``) in a hook to
+    end training after the current epoch.
+    """
+
+    context: TrainingContext | None = None
+    model = _FromContext()
+    optimizer = _FromContext()
+    history = _FromContext()
+    rng = _FromContext()
+    schedule = _FromContext()
+    callbacks = _FromContext()
+
+    @property
+    def stop_training(self) -> bool:
+        """The context's ``stop_training`` (one flag for the whole ``fit`` call).
+
+        Assigning a true value asks ``fit`` to stop after this epoch; a false one withdraws
+        nothing (``self.stop_training = epoch == 3`` in one callback does not cancel another
+        callback's request, as when each callback had its own flag)."""
+        if self.context is None:
+            return bool(self.__dict__.get("_stop_training", False))
+        return self.context.stop_training
+
+    @stop_training.setter
+    def stop_training(self, value: bool) -> None:
+        if self.context is None:
+            self.__dict__["_stop_training"] = bool(value)
+        elif value:
+            self.context.stop_training = True
 
     def on_train_begin(self, logs: dict[str, Any]) -> None:
         """Before the first epoch; ``logs`` holds ``epochs``, ``n_batches`` and ``n_samples``."""
@@ -132,7 +235,6 @@ class EarlyStopping(Callback):
         if self.monitor is None or getattr(self, "default_monitor", False):
             self.monitor = "val_loss" if logs.get("has_validation") else "loss"
         self.best, self.best_epoch, self.best_state, self.wait = None, None, None, 0
-        self.stop_training = False
 
     def _better(self, value: float) -> bool:
         if self.best is None:
@@ -150,14 +252,14 @@ class EarlyStopping(Callback):
         if self._better(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self.best_state = self.model.state_dict()
+                self.best_state = self.context.model.state_dict()
         else:
             self.wait += 1
             if self.wait >= self.patience:
-                self.stop_training = True
-                self.history.stopped_epoch = epoch
+                self.context.stop_training = True
+                self.context.history.stopped_epoch = epoch
 
     def on_train_end(self, logs):
-        self.history.best_epoch = self.best_epoch
+        self.context.history.best_epoch = self.best_epoch
         if self.restore_best_weights and self.best_state is not None:
-            self.model.load_state_dict(self.best_state)
+            self.context.model.load_state_dict(self.best_state)

@@ -91,10 +91,11 @@ class Checkpoint(Callback):
     def on_epoch_complete(self, epoch: int, stopped: bool) -> None:
         """Called by ``fit`` after every callback and the schedule have seen the epoch."""
         if epoch % self.every == 0 or stopped or epoch == self.epochs:
-            save_checkpoint(self.path, model=self.model, optimizer=self.optimizer,
-                            epoch=epoch, rng=self.rng, history=self.history,
-                            schedule=getattr(self, "schedule", None),
-                            callbacks=getattr(self, "callbacks", ()), stopped=stopped)
+            context = self.context
+            save_checkpoint(self.path, model=context.model, optimizer=context.optimizer,
+                            epoch=epoch, rng=context.rng, history=context.history,
+                            schedule=context.schedule, callbacks=context.callbacks,
+                            stopped=stopped)
             self.saved_epochs.append(epoch)
 
 

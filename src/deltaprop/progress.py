@@ -107,6 +107,6 @@ class ProgressBar(Callback):
         if self._pbar is not None:                # training ended inside an epoch
             self._pbar.close()
             self._pbar = None
-        if self.mode == "lines" and self.history is not None \
-                and self.history.stopped_epoch is not None:
-            self._stream().write(f"early stopping after epoch {self.history.stopped_epoch}\n")
+        history = None if self.context is None else self.context.history
+        if self.mode == "lines" and history is not None and history.stopped_epoch is not None:
+            self._stream().write(f"early stopping after epoch {history.stopped_epoch}\n")

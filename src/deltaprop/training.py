@@ -9,21 +9,24 @@ One optimiser step is the four lines of the README:
     model.backward(grad)                            # Δ⁽ˡ⁾, ∂L/∂W⁽ˡ⁾, ∂L/∂b⁽ˡ⁾ per layer
     optimizer.step()                                # W ← W − η ∂L/∂W
 
-``fit`` adds batching, shuffling, validation, metrics, callbacks and the checks that keep bad
-data and diverging runs from producing silent garbage.
+:func:`train_step` is exactly those lines.  ``fit`` calls it for every batch and adds batching,
+shuffling, validation, metrics, callbacks and the checks that keep bad data and diverging runs
+from producing silent garbage (it hands ``train_step`` the stand-ins of ``_step_hooks``).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from numbers import Real
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ._backend import Array, namespace, to_namespace, to_numpy
-from ._step_guard import StepGuard, first_non_finite
-from .callbacks import Callback, EarlyStopping, History
+from ._step_guard import first_non_finite
+from ._step_hooks import FiniteLoss, GuardedStep, LoopModel, NonFiniteLossError, StepUndoneError
+from .callbacks import Callback, EarlyStopping, History, TrainingContext
 from .losses import BCELoss, CrossEntropyLoss, Loss, MSELoss, get_loss
 from .metrics import accuracy, labels_from_output, r2, r2_from_sums
 from .optim import Optimizer, get_optimizer
@@ -46,6 +49,59 @@ DEVICE_PREDICT_CHUNK = 65536
 
 class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite; the model keeps the weights from before that step."""
+
+
+def train_step(model, X, y, *, loss: Any, optimizer: Any, sample_weight: Any = None) -> float:
+    r"""One optimiser step on the batch ``(X, y)``: the README's four lines; returns the loss.
+
+    .. code-block:: python
+
+        output = model.forward(X)                   # Z⁽ˡ⁾, A⁽ˡ⁾ recorded per layer
+        value, grad = loss(output, y)               # mean loss, ∂L/∂output (carries 1/N)
+        model.backward(grad)                        # Δ⁽ˡ⁾, ∂L/∂W⁽ˡ⁾, ∂L/∂b⁽ˡ⁾ per layer
+        optimizer.step()                            # W ← W − η ∂L/∂W (SGD's rule)
+
+    With ``sample_weight`` the loss is the weighted mean
+    :math:`L = \sum_n w_n \ell_n / \sum_n w_n` (``loss(output, y, sample_weight)``).
+
+    Parameters
+    ----------
+    model : Sequential
+    X : array of shape (N, in_features)
+    y : array
+        The targets ``loss`` takes (integer labels, one-hot rows, numbers).
+    loss : Loss or str
+        A loss instance or its name (``"cross_entropy"``, ``"mse"``, ...).
+    optimizer : Optimizer
+        Built on ``model`` (``SGD(model, lr=0.1)``): anything with a ``step()`` method.
+    sample_weight : array of shape (N,), optional
+
+    Returns
+    -------
+    float
+        The batch's mean loss, before the step.
+
+    ``fit``, the scikit-learn estimators, the explainer and the benchmark's profile all take
+    their steps here; ``fit`` adds its checks (divergence, the step guard) by passing
+    stand-ins for ``model``, ``loss`` and ``optimizer`` (:mod:`deltaprop._step_hooks`), never
+    a second copy of these lines.
+
+    Examples
+    --------
+    >>> import numpy as np, deltaprop as dp
+    >>> model = dp.mlp([2, 3, 2], seed=0)
+    >>> X, y = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([1, 0])
+    >>> first = dp.train_step(model, X, y, loss="cross_entropy",
+    ...                       optimizer=dp.SGD(model, lr=0.5))
+    >>> isinstance(first, float)
+    True
+    """
+    loss = get_loss(loss) if isinstance(loss, str) else loss
+    output = model.forward(X)
+    value, grad = loss(output, y) if sample_weight is None else loss(output, y, sample_weight)
+    model.backward(grad)
+    optimizer.step()
+    return float(value)
 
 
 def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int | None = None,
@@ -83,7 +139,10 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         Patience in epochs, or a configured ``EarlyStopping``; restores the best weights.
         ``EarlyStopping.monitor`` must be a key this call logs (checked before training).
     callbacks : iterable of Callback, or None
-        ``None`` means no callbacks.
+        ``None`` means no callbacks.  Each gets the call's
+        :class:`~deltaprop.callbacks.TrainingContext` as ``callback.context`` (the model,
+        optimiser, history, generator, schedule, the ``stop_training`` flag) before its
+        first hook.
     schedule : Schedule, optional
         Built on ``optimizer``; stepped after every epoch (``ReduceLROnPlateau`` gets the
         monitored loss).
@@ -115,11 +174,26 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
     _check_model(model)
     arrays = [(layer, key, layer.params[key]) for _, layer, key in model.parameter_refs()]
     try:
-        return _fit(model, X, y, loss=loss, optimizer=optimizer, epochs=epochs,
-                    batch_size=batch_size, shuffle=shuffle, seed=seed,
-                    validation_data=validation_data, validation_split=validation_split,
-                    early_stopping=early_stopping, callbacks=callbacks, schedule=schedule,
-                    sample_weight=sample_weight, metric=metric, resume=resume)
+        loss, optimizer, epochs, batch_size, metric, callbacks = _checked_arguments(
+            model, loss, optimizer, epochs, batch_size, shuffle, validation_split,
+            validation_data, early_stopping, callbacks, schedule, metric, resume)
+        rng = _generator(seed)
+        X, y, rows, weights, validation_data = _training_data(
+            model, X, y, loss, sample_weight, validation_split, validation_data, rng)
+        has_validation = validation_data is not None
+        _check_monitors(callbacks, _logged_keys(metric, loss, has_validation))
+        batches = _Batches(X, y, weights, rows, batch_size)
+        context = TrainingContext(model, optimizer, History(), rng, schedule, callbacks,
+                                  epochs=epochs, n_batches=batches.n_batches,
+                                  n_samples=batches.n, has_validation=has_validation)
+        first_epoch = _begin(context, resume)
+        run = _Run(context, loss, batches, metric, shuffle, validation_data)
+        for epoch in range(first_epoch, epochs + 1):
+            if run.epoch(epoch):
+                break
+        for callback in callbacks:
+            callback.on_train_end({"epochs_run": len(context.history)})
+        return context.history
     finally:
         model.eval()                  # however training ended: error, Ctrl-C, early stop
         _back_in_place(arrays)
@@ -151,10 +225,10 @@ def _back_in_place(arrays) -> None:
             layer.params[key] = put_back[id(current)] = array
 
 
-def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, validation_data,
-         validation_split, early_stopping, callbacks, schedule, sample_weight, metric,
-         resume) -> History:
-    """``fit``'s body: every argument is checked before the first step."""
+def _checked_arguments(model, loss, optimizer, epochs, batch_size, shuffle, validation_split,
+                       validation_data, early_stopping, callbacks, schedule, metric, resume):
+    """``fit``'s settings, checked before anything runs: ``(loss, optimizer, epochs,
+    batch_size, metric, callbacks)``, built from names and the ``early_stopping`` shortcut."""
     loss = get_loss(loss)
     optimizer = get_optimizer(optimizer, model)
     if not isinstance(optimizer, Optimizer) or optimizer.model is not model:
@@ -169,44 +243,43 @@ def _fit(model, X, y, *, loss, optimizer, epochs, batch_size, shuffle, seed, val
     if broken is not None:                         # (a resume replaces the weights)
         raise ValueError(f"model parameter {broken!r} holds NaN or Inf before training: "
                          "re-initialise the model (or load finite weights)")
+    return loss, optimizer, epochs, batch_size, metric, callbacks
 
-    rng = _generator(seed)
-    X, y, rows, weights, validation_data = _training_data(
-        model, X, y, loss, sample_weight, validation_split, validation_data, rng)
-    _check_monitors(callbacks, _logged_keys(metric, loss, validation_data is not None))
 
-    batches = _Batches(X, y, weights, rows, batch_size)
-    n, n_batches = batches.n, batches.n_batches
-    history, start, resumed = History(), 1, None
+def _begin(context: TrainingContext, resume) -> int:
+    """Restore a checkpoint (``resume``), give every callback the context and call its
+    ``on_train_begin``; returns the first epoch to train (past ``epochs`` when the resumed run
+    had stopped early)."""
+    resumed = None
     if resume is not None:       # lazy: checkpoints need the optional safetensors
         from .checkpoint import restore_training
 
         # the EarlyStopping callbacks (early_stopping= is among them by now): checked first
-        stoppers = [c for c in callbacks if isinstance(c, EarlyStopping)]
-        resumed = restore_training(resume, model=model, optimizer=optimizer, rng=rng,
-                                   schedule=schedule, early_stopping=stoppers, epochs=epochs,
-                                   has_validation=validation_data is not None)
-        history, start = resumed.history, resumed.epoch + 1
-    for callback in callbacks:
-        callback.model, callback.optimizer, callback.history = model, optimizer, history
-        callback.rng, callback.schedule, callback.callbacks = rng, schedule, callbacks
-        callback.stop_training = False
-        callback.on_train_begin({"epochs": epochs, "n_batches": n_batches, "n_samples": n,
-                                 "has_validation": validation_data is not None})
-    if resumed is not None:
-        from .checkpoint import restore_callbacks
+        stoppers = [c for c in context.callbacks if isinstance(c, EarlyStopping)]
+        resumed = restore_training(resume, model=context.model, optimizer=context.optimizer,
+                                   rng=context.rng, schedule=context.schedule,
+                                   early_stopping=stoppers, epochs=context.epochs,
+                                   has_validation=context.has_validation)
+        context.history = resumed.history
+    for callback in context.callbacks:
+        callback.context = context
+        if _own_stop_flag(callback):
+            callback.stop_training = False               # as fit did before the context
+        callback.on_train_begin({"epochs": context.epochs, "n_batches": context.n_batches,
+                                 "n_samples": context.n_samples,
+                                 "has_validation": context.has_validation})
+    if resumed is None:
+        return 1
+    from .checkpoint import restore_callbacks
 
-        restore_callbacks(resumed, callbacks)
-        if resumed.stopped:                              # early stopping had ended that run
-            start = epochs + 1
-    run = _Run(model, loss, optimizer, batches, metric, callbacks, schedule, history, rng,
-               shuffle, validation_data)
-    for epoch in range(start, epochs + 1):
-        if run.epoch(epoch):
-            break
-    for callback in callbacks:
-        callback.on_train_end({"epochs_run": len(history)})
-    return history
+    restore_callbacks(resumed, context.callbacks)
+    return context.epochs + 1 if resumed.stopped else resumed.epoch + 1   # stopped: done
+
+
+def _own_stop_flag(callback: Callback) -> bool:
+    """A callback class that declares ``stop_training`` itself (``stop_training = False`` in
+    its body, as the base class once did) hides the context's flag: fit reads its own."""
+    return not isinstance(getattr(type(callback), "stop_training", None), property)
 
 
 def _training_data(model, X, y, loss, sample_weight, validation_split, validation_data, rng):
@@ -226,38 +299,40 @@ def _training_data(model, X, y, loss, sample_weight, validation_split, validatio
 
 
 class _Run:
-    """The epoch loop of one ``fit`` call: the optimiser steps, the logs, the callbacks."""
+    """The epoch loop of one ``fit`` call: the steps, the logs, the callbacks."""
 
-    def __init__(self, model, loss, optimizer, batches, metric, callbacks, schedule, history,
-                 rng, shuffle, validation_data) -> None:
-        self.model, self.loss, self.optimizer, self.batches = model, loss, optimizer, batches
-        self.metric, self.callbacks, self.schedule = metric, callbacks, schedule
-        self.history, self.rng, self.shuffle = history, rng, shuffle
-        self.validation_data = validation_data
-        # the public call checks every batch on the host (cheap); on other array libraries the
-        # data were checked once and each check would wait for the device
-        self.compute = loss if batches.on_host else loss.value_and_grad
-        self.guard = StepGuard(model, optimizer)
+    def __init__(self, context: TrainingContext, loss: Loss, batches, metric, shuffle: bool,
+                 validation_data) -> None:
+        self.context, self.model, self.optimizer = context, context.model, context.optimizer
+        self.loss, self.batches, self.metric, self.shuffle = loss, batches, metric, shuffle
+        self.callbacks, self.validation_data = context.callbacks, validation_data
+        # what train_step gets: the public loss checks every batch on the host (cheap); on
+        # other array libraries the data were checked once and each check would wait
+        self.loop_model = LoopModel(self.model)
+        self.finite_loss = FiniteLoss(loss if batches.on_host else loss.value_and_grad)
+        self.guarded = GuardedStep(self.model, self.optimizer)
         self.ss_tot = batches.total_sum_of_squares() if metric == "r2" else None
 
     def epoch(self, epoch: int) -> bool:
         """Train one epoch, log it, step the schedule; True when a callback stops training."""
+        self.context.epoch = epoch
         for callback in self.callbacks:
             callback.on_epoch_begin(epoch)
         for layer in self.model.layers:
             layer.begin_epoch()                          # Dropout: reseed device generators
-        order = self.rng.permutation(self.batches.n) if self.shuffle else None
+        order = self.context.rng.permutation(self.batches.n) if self.shuffle else None
         self.model.train()
         logs = self.train_epoch(epoch, order)
         if self.validation_data is not None:
             logs.update(self.validate(epoch))
         logs["lr"] = self.optimizer.lr
-        self.history.append(epoch, logs)
+        self.context.history.append(epoch, logs)
         for callback in self.callbacks:
             callback.on_epoch_end(epoch, logs)
-        if self.schedule is not None:
-            self.schedule.step(logs.get("val_loss", logs["loss"]))
-        stop = any(callback.stop_training for callback in self.callbacks)
+        if self.context.schedule is not None:
+            self.context.schedule.step(logs.get("val_loss", logs["loss"]))
+        stop = self.context.stop_training or any(
+            _own_stop_flag(callback) and callback.stop_training for callback in self.callbacks)
         for callback in self.callbacks:                  # e.g. Checkpoint: the epoch is whole
             callback.on_epoch_complete(epoch, stop)
         return stop
@@ -286,12 +361,28 @@ class _Run:
         return logs
 
     def step(self, xb, yb, wb, where: tuple[int, int]):
-        """The README's four lines on one batch, guarded: returns (loss or None, output).
+        """:func:`train_step` on one batch, with ``fit``'s checks: returns (loss or None,
+        output).  A batch of weight 0 is only forwarded (for the metric).
 
         A non-finite loss, or a finite loss whose step leaves a non-finite parameter, raises
         ``TrainingDivergedError`` with the model and optimiser as they were before the step.
         A learning rate that a callback set to NaN, inf or < 0 is refused before the step.
         """
+        self._check_lr(where)
+        if wb is not None and not float(namespace(wb).sum(wb)) > 0:
+            return None, self.loop_model.forward(xb)     # nothing to learn from: no step
+        try:
+            value = train_step(self.loop_model, xb, yb, loss=self.finite_loss,
+                               optimizer=self.guarded, sample_weight=wb)
+        except NonFiniteLossError as error:
+            raise self._loss_diverged(error.value, where) from None
+        except StepUndoneError as error:
+            raise self._diverged(f"parameter {error.name!r} became NaN or infinite after the "
+                                 f"step (the loss, {self.finite_loss.value:g}, was finite)",
+                                 where) from None
+        return value, self.loop_model.output
+
+    def _check_lr(self, where: tuple[int, int]) -> None:
         lr = self.optimizer.lr
         if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, Real) \
                 or not (math.isfinite(lr) and lr >= 0):
@@ -299,27 +390,16 @@ class _Run:
             raise ValueError(f"{type(self.optimizer).__name__} lr is {lr!r} at epoch {epoch}, "
                              f"batch {batch}: a learning rate must be a finite number >= 0 "
                              "(a callback set it?); no step was taken")
-        with np.errstate(over="ignore", invalid="ignore"):  # reported just below instead
-            output = self.model.forward(xb)
-            if wb is not None and not float(namespace(wb).sum(wb)) > 0:
-                return None, output                      # a batch of weight 0: no step
-            value, grad = self.compute(output, yb, wb)
-        value = float(value)
-        if not math.isfinite(value):
-            broken = first_non_finite(self.model.named_parameters())
-            if broken is not None:                       # not a step's doing: no lr advice
-                epoch, batch = where
-                raise TrainingDivergedError(
-                    f"loss became {value} at epoch {epoch}, batch {batch}: parameter "
-                    f"{broken!r} was already NaN or infinite before this step (set outside "
-                    "the optimiser, e.g. by a callback)")
-            raise self._diverged(f"loss became {value}", where)
-        self.model.backward(grad, input_grad=False)
-        bad = self.guard.step()
-        if bad is not None:
-            raise self._diverged(f"parameter {bad!r} became NaN or infinite after the step "
-                                 f"(the loss, {value:g}, was finite)", where)
-        return value, output
+
+    def _loss_diverged(self, value: float, where: tuple[int, int]) -> TrainingDivergedError:
+        broken = first_non_finite(self.model.named_parameters())
+        if broken is None:
+            return self._diverged(f"loss became {value}", where)
+        epoch, batch = where                             # not a step's doing: no lr advice
+        return TrainingDivergedError(
+            f"loss became {value} at epoch {epoch}, batch {batch}: parameter {broken!r} was "
+            "already NaN or infinite before this step (set outside the optimiser, e.g. by a "
+            "callback)")
 
     def validate(self, epoch: int) -> dict[str, float]:
         """The ``val_`` logs; a NaN or infinite one (finite weights whose outputs overflow on
@@ -411,11 +491,18 @@ def predict(model, X, *, batch_size: int | None = None) -> Array:
     return chunks[0] if len(chunks) == 1 else xp.concat(chunks, axis=0)
 
 
-def predict_proba(model, X, loss: Any) -> Array:
-    """Probabilities: the output passed through the loss's link (softmax / sigmoid), if any."""
+_REQUIRED: Any = object()          # the loss keyword was not given
+
+
+def predict_proba(model, X, *args: Any, loss: Any = _REQUIRED) -> Array:
+    """Probabilities: the output passed through the loss's link (softmax / sigmoid), if any.
+
+    ``loss`` is a keyword, as in ``fit`` and ``evaluate``: ``predict_proba(model, X,
+    loss="cross_entropy")`` (the positional ``predict_proba(model, X, loss)`` is deprecated).
+    """
     from .activations import Sigmoid, softmax
 
-    link = get_loss(loss).link                           # a bad name fails before the work
+    link = get_loss(_loss_keyword("predict_proba", args, loss)).link   # before the work
     output = predict(model, X)
     if link == "softmax":
         return softmax(namespace(output), output)
@@ -424,10 +511,31 @@ def predict_proba(model, X, loss: Any) -> Array:
     return output
 
 
-def predict_classes(model, X, loss: Any) -> np.ndarray:
-    """Class labels (NumPy): arg-max of several outputs, or a threshold on a single one."""
-    link = get_loss(loss).link
+def predict_classes(model, X, *args: Any, loss: Any = _REQUIRED) -> np.ndarray:
+    """Class labels (NumPy): arg-max of several outputs, or a threshold on a single one.
+
+    ``loss`` is a keyword (the positional ``predict_classes(model, X, loss)`` is deprecated).
+    """
+    link = get_loss(_loss_keyword("predict_classes", args, loss)).link
     return labels_from_output(to_numpy(predict(model, X)), link)
+
+
+def _loss_keyword(function: str, args: tuple, loss: Any) -> Any:
+    """``loss=`` of ``predict_proba`` / ``predict_classes``; a positional one still works for
+    one release, with a ``DeprecationWarning``."""
+    if len(args) > 1 or (args and loss is not _REQUIRED):
+        raise TypeError(f"{function}() takes model, X and the keyword loss=...; got "
+                        f"{2 + len(args)} positional arguments"
+                        + (" and loss=" if loss is not _REQUIRED else ""))
+    if args:
+        warnings.warn(f"{function}(model, X, loss) is deprecated: pass the loss as a keyword, "
+                      f"{function}(model, X, loss=...) (as fit and evaluate take it)",
+                      DeprecationWarning, stacklevel=3)
+        return args[0]
+    if loss is _REQUIRED:
+        raise TypeError(f"{function}() missing the keyword argument 'loss' (e.g. "
+                        f"loss='cross_entropy')")
+    return loss
 
 
 def evaluate(model, X, y, *, loss: Any, metric: str | None = "auto") -> dict[str, float]:

@@ -4,9 +4,11 @@ For each batch size, epochs (after an untimed warm-up epoch) of three loops over
 data, interleaved, each step cut into phases with ``time.perf_counter`` and reported in µs per step:
 
 - ``engine``: the calls ``fit`` makes, in its order (``training.py``): the sorted rows of a
-  shuffled order, ``_take`` into a reused buffer (X) and of the labels (gather); ``model.forward``
-  (forward); ``loss(output, y)`` and ``float(value)`` with its finiteness check (loss);
-  ``model.backward(grad, input_grad=False)`` (backward); ``optimizer.step()`` (step);
+  shuffled order, ``_take`` into a reused buffer (X) and of the labels (gather); then
+  ``train_step`` with ``fit``'s stand-ins (``_step_hooks``), each wrapped in a stopwatch:
+  ``model.forward`` (forward); ``loss(output, y)`` and ``float(value)`` with its finiteness
+  check (loss); ``model.backward(grad, input_grad=False)`` (backward); ``optimizer.step()``
+  (step; the plain step, without ``fit``'s guard);
 - ``hand``: the same network and update written out in plain NumPy as tightly as it goes
   (flat parameter/gradient/velocity buffers, one whole-array momentum update, preallocated
   activations): the reference for "is the engine at NumPy's limit?";
@@ -91,16 +93,45 @@ def _epoch_plan(problem: runners.Problem, batch: int):
             np.empty((batch, X.shape[1]), X.dtype))
 
 
+class _Stopwatch:
+    """``train_step``'s model, loss and optimiser, each call followed by a ``perf_counter``
+    mark: the marks cut the step into forward, loss, backward and step."""
+
+    def __init__(self, model, loss, optimizer) -> None:
+        from .._step_hooks import FiniteLoss, LoopModel
+
+        self.marks: list[float] = []
+        self.model = LoopModel(model)                    # fit's: no ∂L/∂X
+        self.finite_loss = FiniteLoss(loss)              # fit's: float(value), finite
+
+    def forward(self, X):
+        output = self.model.forward(X)
+        self.marks.append(time.perf_counter())
+        return output
+
+    def loss(self, output, y, *weights):
+        value_grad = self.finite_loss(output, y, *weights)
+        self.marks.append(time.perf_counter())
+        return value_grad
+
+    def backward(self, grad) -> None:
+        self.model.backward(grad)
+        self.marks.append(time.perf_counter())
+
+
 def engine_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, float]]:
-    """µs per step of each phase of ``fit``'s step, built from the same engine calls: one
-    epoch per ``next()`` (the same model trains on)."""
-    from .. import SGD
+    """µs per step of each phase of ``fit``'s step, built from the same engine calls
+    (:func:`deltaprop.training.train_step` with a stopwatch): one epoch per ``next()`` (the
+    same model trains on)."""
+    from .. import SGD, training
+    from .._step_hooks import NonFiniteLossError
     from ..losses import get_loss
     from ..training import _take
 
     model = runners.deltaprop_model(problem)
-    loss = get_loss("cross_entropy")
     optimizer = SGD(model, lr=problem.lr, momentum=problem.momentum)
+    watch = _Stopwatch(model, get_loss("cross_entropy"), optimizer)
+    timed_step = _TimedStep(optimizer, watch.marks)
     X, y, rng, n, n_batches, x_buffer = _epoch_plan(problem, batch)
     while True:                                          # one epoch per next()
         spent = dict.fromkeys(PHASES, 0.0)
@@ -114,23 +145,28 @@ def engine_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, fl
             t0 = time.perf_counter()
             rows = np.sort(order[b * batch:(b + 1) * batch])
             xb, yb = _take(X, rows, out=x_buffer), _take(y, rows)
-            t1 = time.perf_counter()
-            with np.errstate(over="ignore", invalid="ignore"):
-                output = model.forward(xb)
-                t2 = time.perf_counter()
-                value, grad = loss(output, yb)
-            value = float(value)
-            if not math.isfinite(value):
-                raise FloatingPointError(f"profile: loss became {value} at batch {b + 1}")
-            t3 = time.perf_counter()
-            model.backward(grad, input_grad=False)
-            t4 = time.perf_counter()
-            optimizer.step()
-            t5 = time.perf_counter()
-            _account(spent, (t0, t1, t2, t3, t4, t5))
+            watch.marks[:] = [t0, time.perf_counter()]
+            try:
+                value = training.train_step(watch, xb, yb, loss=watch.loss,
+                                            optimizer=timed_step)
+            except NonFiniteLossError as error:
+                raise FloatingPointError(f"profile: loss became {error.value} at batch "
+                                         f"{b + 1}") from None
+            _account(spent, tuple(watch.marks))          # gather, forward, loss, backward, step
             loss_sum += value * rows.shape[0]
         spent["total"] = time.perf_counter() - start
         yield {**_per_step(spent, n_batches), "mean_loss": loss_sum / n}
+
+
+class _TimedStep:
+    """``optimizer.step()`` followed by a ``perf_counter`` mark."""
+
+    def __init__(self, optimizer, marks: list[float]) -> None:
+        self.optimizer, self.marks = optimizer, marks
+
+    def step(self) -> None:
+        self.optimizer.step()
+        self.marks.append(time.perf_counter())
 
 
 class HandNet:

@@ -31,7 +31,6 @@ class StopOnInterrupt(Callback):
 
     def __init__(self) -> None:
         self.requested = False
-        self.epoch = self.epochs = self.n_batches = 0
 
     @contextmanager
     def installed(self) -> Iterator[None]:
@@ -51,17 +50,14 @@ class StopOnInterrupt(Callback):
             raise KeyboardInterrupt
         self.requested = True
 
-    def on_train_begin(self, logs):
-        self.epochs, self.n_batches = logs["epochs"], logs["n_batches"]
-
-    def on_epoch_begin(self, epoch):
-        self.epoch = epoch
-
     def on_batch_end(self, batch, logs):
-        if self.requested:
-            raise TrainingInterrupted(self.epoch, batch, self.n_batches, self.history)
+        if self.requested:                       # where: fit's context
+            context = self.context
+            raise TrainingInterrupted(context.epoch, batch, context.n_batches, context.history)
 
     def on_epoch_complete(self, epoch, stopped):
         # Ctrl-C during validation: the epoch is whole; after the last one, training is done
-        if self.requested and not stopped and epoch < self.epochs:
-            raise TrainingInterrupted(epoch, self.n_batches, self.n_batches, self.history)
+        context = self.context
+        if self.requested and not stopped and epoch < context.epochs:
+            raise TrainingInterrupted(epoch, context.n_batches, context.n_batches,
+                                      context.history)

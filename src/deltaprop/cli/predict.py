@@ -126,7 +126,7 @@ def _table(bundle, loss: str, X: np.ndarray, proba: bool) -> tuple[list[str], li
     names = [classes[i] if i < len(classes) else str(i) for i in labels]
     header, rows = ["prediction"], [[name] for name in names]
     if proba:
-        probabilities = np.asarray(predict_proba(bundle.model, X, loss))
+        probabilities = np.asarray(predict_proba(bundle.model, X, loss=loss))
         if probabilities.shape[1] == 1:                  # one sigmoid output: P(class 1)
             probabilities = np.hstack([1 - probabilities, probabilities])
         header += [f"p({c})" for c in (classes or range(probabilities.shape[1]))]

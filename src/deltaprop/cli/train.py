@@ -361,7 +361,7 @@ def _write_plots(out: Path, model, history, stats, data, loss, test):
     X_test, y_test = test
     if data.task == "classification":
         paths.append(out / "confusion.png")
-        plots.plot_confusion_matrix(y_test, predict_classes(model, X_test, loss), paths[-1],
+        plots.plot_confusion_matrix(y_test, predict_classes(model, X_test, loss=loss), paths[-1],
                                     labels=data.target_names)
         if data.n_features == 2:
             paths.append(out / "decision_boundary.png")

@@ -1,8 +1,9 @@
 r"""Run the real engine once and keep host copies of what it recorded.
 
-``record_step`` calls ``model.forward``, the loss, ``model.backward`` and (if given)
-``optimizer.step()`` — the same calls ``fit`` makes — and copies the quantities the layers
-recorded (:meth:`deltaprop.Sequential.records`) before the update changes the weights.  Every
+``record_step`` runs :func:`deltaprop.training.train_step` — the step ``fit`` takes — with a
+:class:`_Recorder` as its optimiser: the recorder copies the quantities the layers recorded
+(:meth:`deltaprop.Sequential.records`) and then takes the optimiser's step (if there is an
+optimiser), so the copies hold the weights from before the update.  Every
 number the explainer shows comes from here: nothing is recomputed, except the probabilities
 :math:`A^{(L)}` of a model that ends in logits, which are computed with the engine's own
 ``softmax`` / ``Sigmoid().function`` (the loss computes them the same way inside).
@@ -15,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import training
 from .._backend import namespace, to_numpy
 from ..activations import Activation, Identity, Sigmoid, softmax
 from ..layers import Dense, Dropout
@@ -212,30 +214,46 @@ def record_step(model, X, y, loss: Any, optimizer: Optimizer | None = None) -> R
 
 
 def _one_step(model, X, y, loss: Loss, optimizer, iteration: int) -> Recording:
-    output = model.forward(X)
-    value, grad = loss(output, y)
-    model.backward(grad)
-    records = model.records()
-    copies = [_copy_record(record) for record in records]
+    recorder = _Recorder(model, optimizer)
+    value = training.train_step(model, X, y, loss=loss, optimizer=recorder)
+    copies, records = recorder.copies, recorder.records
     spec = output_spec(loss, records[-1].activation, copies[-1].z.shape[1],
                        saturated=bce_floors_hit(loss, copies[-1].a))
     if spec.fused:                                   # the loss applied the link function
+        output = records[-1].z                       # the logits (Dropout is off)
         xp = namespace(output)
         link = softmax(xp, output) if loss.link == "softmax" else Sigmoid().function(xp, output)
         copies[-1].a = _host(link)
         copies[-1].grad_a = None
-    if optimizer is not None:
-        before = {name: _host_state(optimizer.state.get(name, {}))
-                  for name, _, _ in model.parameter_refs()}
-        optimizer.step()
-        for copy, record in zip(copies, records):
-            _copy_update(copy, record, optimizer, model, before)
     Y = _host(y)
     if Y.ndim == 1:                                  # integer labels -> one-hot rows
         Y = np.eye(copies[-1].z.shape[1], dtype=copies[-1].z.dtype)[Y]
-    return Recording(layers=copies, X=_host(X), Y=Y, loss=loss, loss_value=float(value),
+    return Recording(layers=copies, X=_host(X), Y=Y, loss=loss, loss_value=value,
                      spec=spec, optimizer=optimizer, iteration=iteration,
                      extras={"dropout": dropout_layers(model)})
+
+
+class _Recorder:
+    """``train_step``'s optimiser for the explainer: copies every layer's records (after the
+    backward pass, before the update), then takes ``optimizer.step()`` (if any) and copies
+    each parameter's update and optimiser state."""
+
+    def __init__(self, model, optimizer: Optimizer | None) -> None:
+        self.model, self.optimizer = model, optimizer
+        self.records: list = []
+        self.copies: list[LayerCopy] = []
+
+    def step(self) -> None:
+        model, optimizer = self.model, self.optimizer
+        self.records = model.records()
+        self.copies = [_copy_record(record) for record in self.records]
+        if optimizer is None:
+            return
+        before = {name: _host_state(optimizer.state.get(name, {}))
+                  for name, _, _ in model.parameter_refs()}
+        optimizer.step()
+        for copy, record in zip(self.copies, self.records):
+            _copy_update(copy, record, optimizer, model, before)
 
 
 def _host_state(state: dict) -> dict[str, Any]:

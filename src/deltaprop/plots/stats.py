@@ -48,7 +48,8 @@ class LayerStats(Callback):
         self.epochs: list[int] = []
 
     def on_train_begin(self, logs):
-        self.layers = [f"layer {r.index} ({_label(r.activation)})" for r in self.model.records()]
+        self.layers = [f"layer {r.index} ({_label(r.activation)})"
+                       for r in self.context.model.records()]
 
     def on_epoch_begin(self, epoch):
         n = len(self.layers)
@@ -59,7 +60,7 @@ class LayerStats(Callback):
 
     def on_batch_end(self, batch, logs):
         self._batches += 1
-        for i, record in enumerate(self.model.records()):
+        for i, record in enumerate(self.context.model.records()):
             a = to_numpy(record.a)
             self._sums["grad_norm"][i] += float(np.linalg.norm(to_numpy(record.grad_weight)))
             self._sums["weight_norm"][i] += float(np.linalg.norm(
@@ -81,7 +82,7 @@ class LayerStats(Callback):
         if not self._batches:
             return
         self.epochs.append(epoch)
-        records = self.model.records()
+        records = self.context.model.records()
         for name in ("grad_norm", "weight_norm", "act_mean", "act_std"):
             self.stats[name].append(list(self._sums[name] / self._batches))
         dead, saturated = [], []

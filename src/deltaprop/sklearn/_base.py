@@ -26,7 +26,9 @@ except ImportError as error:                                  # pragma: no cover
     raise ImportError("deltaprop.sklearn needs scikit-learn >= 1.6: "
                       "pip install 'deltaprop[sklearn]'") from error
 
+from .. import training
 from .._backend import resolve_dtype
+from .._step_hooks import FiniteLoss, LoopModel, NonFiniteLossError
 from ..model import mlp
 from ..optim import SGD, Adam, AdamW
 from ..training import predict as _engine_predict
@@ -310,30 +312,22 @@ class _BaseMLP(BaseEstimator):
         self._no_improvement = self._no_improvement + 1 if value > best - self.tol else 0
 
     def _step(self, xb, tb, wb, loss) -> float:
-        """One optimiser step on a batch; returns Σ wₙ ℓₙ (loss + L2 term) for the epoch mean."""
+        """One :func:`~deltaprop.training.train_step` on a batch (its optimiser step adds the
+        L2 term first); returns Σ wₙ ℓₙ (loss + L2 term) for the epoch mean."""
         w_sum = float(wb.sum())
         if not np.sum(wb.astype(self.dtype)) > 0:              # 0 in the network's dtype too
             return 0.0                                         # nothing to learn from
         self.model_.train()
+        step = _L2Step(self, w_sum)
         with np.errstate(over="ignore", invalid="ignore"):    # reported as divergence instead
-            output = self.model_.forward(xb)
-            value, grad = loss(output, tb, wb)
-            if not math.isfinite(float(value)):
-                raise self._diverged(f"the loss became {float(value)}")
-            self.model_.backward(grad, input_grad=False)
-            return self._update(xb, value, w_sum)
-
-    def _update(self, xb, value, w_sum: float) -> float:
-        """The L2 term (``alpha``, except for AdamW) and the optimiser step."""
-        penalty = 0.0
-        if self.solver != "adamw" and self.alpha:
-            for dense in self.model_.dense_layers:             # L2: + α W / Σw (weights only)
-                weight = dense.params["weight"]
-                dense.grads["weight"] = dense.grads["weight"] + self.alpha * weight / w_sum
-                penalty += 0.5 * self.alpha * float(np.sum(weight * weight)) / w_sum
-        self._optimizer.step()
+            try:
+                value = training.train_step(LoopModel(self.model_), xb, tb,
+                                            loss=FiniteLoss(loss), optimizer=step,
+                                            sample_weight=wb)
+            except NonFiniteLossError as error:
+                raise self._diverged(f"the loss became {error.value}") from None
         self.t_ += xb.shape[0]
-        return (float(value) + penalty) * w_sum
+        return (value + step.penalty) * w_sum
 
     def _weighted_loss(self, X, targets, weights, loss) -> float:
         output = _engine_predict(self.model_, X)
@@ -354,3 +348,23 @@ class _BaseMLP(BaseEstimator):
     def intercepts_(self) -> list[np.ndarray]:
         """Biases per layer, shape ``(out,)`` (copies)."""
         return [np.array(d.params["bias"]) for d in self.model_.dense_layers]
+
+
+class _L2Step:
+    r"""The estimator's optimiser step: first the L2 term of ``alpha`` (except for AdamW, whose
+    ``weight_decay`` it is) on the weights' gradients, :math:`+\alpha W / \sum w`, then
+    ``optimizer.step()``.  ``penalty`` is :math:`\tfrac12 \alpha \lVert W \rVert^2 / \sum w`."""
+
+    def __init__(self, estimator: _BaseMLP, w_sum: float) -> None:
+        self.estimator, self.w_sum, self.penalty = estimator, w_sum, 0.0
+
+    def step(self) -> None:
+        estimator = self.estimator
+        if estimator.solver != "adamw" and estimator.alpha:
+            for dense in estimator.model_.dense_layers:        # L2: + α W / Σw (weights only)
+                weight = dense.params["weight"]
+                dense.grads["weight"] = dense.grads["weight"] + estimator.alpha * weight \
+                    / self.w_sum
+                self.penalty += 0.5 * estimator.alpha * float(np.sum(weight * weight)) \
+                    / self.w_sum
+        estimator._optimizer.step()
