@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import contextlib
 import doctest
-import functools
 import io
 import re
 import shlex
@@ -120,21 +119,20 @@ def output_matches(shown: list[str], real: list[str]) -> bool:
     shown = [normalise(line) for line in shown]
     real = [normalise(line) for line in real]
 
-    @functools.cache
-    def fits(i: int, j: int) -> bool:
-        if i == len(shown):
-            return j == len(real)
-        if shown[i].strip() == "...":
-            return fits(i + 1, j) or (j < len(real) and fits(i, j + 1))
-        if j == len(real):
-            return False
-        if shown[i].endswith("..."):
-            same = real[j].startswith(shown[i][:-3])
-        else:
-            same = shown[i] == real[j]
-        return same and fits(i + 1, j + 1)
-
-    return fits(0, 0)
+    # fits[i][j]: shown[i:] matches real[j:]; filled from the ends (no recursion: long outputs)
+    fits = [[False] * (len(real) + 1) for _ in range(len(shown) + 1)]
+    fits[len(shown)][len(real)] = True
+    for i in range(len(shown) - 1, -1, -1):
+        for j in range(len(real), -1, -1):
+            if shown[i].strip() == "...":
+                fits[i][j] = fits[i + 1][j] or (j < len(real) and fits[i][j + 1])
+            elif j < len(real):
+                if shown[i].endswith("..."):
+                    same = real[j].startswith(shown[i][:-3])
+                else:
+                    same = shown[i] == real[j]
+                fits[i][j] = same and fits[i + 1][j + 1]
+    return fits[0][0]
 
 
 def run_command(argv: list[str]) -> tuple[int, list[str]]:
@@ -171,6 +169,7 @@ def check_python(block: Block, namespace: dict) -> None:
                                        | doctest.NORMALIZE_WHITESPACE)
         report = io.StringIO()
         result = runner.run(test, out=report.write, clear_globs=False)
+        namespace.update(test.globs)           # doctest ran on a copy: share what it defined
         assert result.failed == 0, f"{block.page}:{block.line}:\n{report.getvalue()}"
         return
     code = compile(block.text, f"{block.page}:{block.line}", "exec")
