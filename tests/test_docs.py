@@ -52,6 +52,7 @@ class Block:
     language: str
     norun: bool
     text: str
+    requires: tuple[str, ...] = ()     # ```python requires=torch: modules the block needs
 
 
 def parse_blocks(text: str, page: str) -> list[Block]:
@@ -68,8 +69,10 @@ def parse_blocks(text: str, page: str) -> list[Block]:
             end += 1
         if end == len(lines):
             raise ValueError(f"{page}:{index + 1}: a code block is never closed")
+        requires = tuple(name for word in words[1:] if word.startswith("requires=")
+                         for name in word.removeprefix("requires=").split(","))
         blocks.append(Block(page, index + 1, words[0] if words else "", "norun" in words[1:],
-                            "\n".join(lines[index + 1:end]) + "\n"))
+                            "\n".join(lines[index + 1:end]) + "\n", requires))
         index = end + 1
     return blocks
 
@@ -173,15 +176,18 @@ def check_python(block: Block, namespace: dict) -> None:
         assert result.failed == 0, f"{block.page}:{block.line}:\n{report.getvalue()}"
         return
     code = compile(block.text, f"{block.page}:{block.line}", "exec")
-    with contextlib.redirect_stdout(io.StringIO()):
-        exec(code, namespace)
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        exec(code, namespace)                 # what it prints (a progress bar) is not shown
 
 
 def run_page(page: str) -> dict[str, int]:
     """Run every block of ``page`` in order; how many of each kind ran or were skipped."""
     counts = {"python": 0, "console commands": 0, "norun": 0}
     namespace: dict = {"__name__": f"docs:{page}"}
-    for block in page_blocks(page):
+    blocks = page_blocks(page)
+    for module in {name for block in blocks for name in block.requires}:
+        pytest.importorskip(module)           # an optional package a block needs (e.g. torch)
+    for block in blocks:
         if block.norun:
             counts["norun"] += 1
         elif block.language == "python":
