@@ -39,8 +39,9 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 GENERATED = {"docs/worked-example.md"}
 # pages whose blocks train networks or write plots (well over 0.2 s): run by `make test` only
-SLOW_PAGES = {"README.md", "docs/practice.md", "docs/cli.md", "docs/files-and-interop.md",
-              "docs/explainer.md", "docs/speed-and-gpu.md"}
+SLOW_PAGES = {"README.md", "docs/index.md", "docs/practice.md", "docs/cli.md",
+              "docs/files-and-interop.md", "docs/explainer.md", "docs/speed-and-gpu.md",
+              "docs/notation-guide.md"}
 TIMING = re.compile(r"\(\d+(?:\.\d+)? s\)")          # "(1.4 s)" -> "(… s)"
 FENCE = re.compile(r"^```(?P<info>[^`]*)$")
 
