@@ -231,6 +231,15 @@ def test_every_page_is_collected_and_every_block_is_run_or_marked():
     assert seen["python"] + seen["console"] > 3 * seen["norun"], seen
 
 
+def test_relative_links_resolve():
+    link = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
+    for page in [*pages(), *GENERATED, "examples/README.md"]:
+        for target in link.findall((ROOT / page).read_text(encoding="utf-8")):
+            if "://" in target:
+                continue
+            assert ((ROOT / page).parent / target).exists(), f"{page}: broken link {target}"
+
+
 # -- the checker itself -----------------------------------------------------------------------
 def test_output_matching_rules():
     assert output_matches(["a", "b"], ["a", "b  "])
