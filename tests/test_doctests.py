@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "deltaprop"
+SLOW = {"deltaprop.checkpoint"}           # examples that train (over about 0.2 s)
 
 
 def modules_with_examples() -> list[str]:
@@ -32,7 +33,9 @@ def test_the_package_has_docstring_examples():
     assert "deltaprop.model" in names and len(names) >= 3, names
 
 
-@pytest.mark.parametrize("name", modules_with_examples())
+@pytest.mark.parametrize("name", [
+    pytest.param(name, marks=pytest.mark.slow) if name in SLOW else name
+    for name in modules_with_examples()])
 def test_docstring_examples(name, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)                      # an example may write a file
     try:
