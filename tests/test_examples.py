@@ -1,4 +1,4 @@
-"""The runnable examples in ``examples/`` (one per seed system): each one learns, and the
+"""The runnable examples in ``examples/``: each one learns, and the
 claims their comments make (equal weights, the fused output delta, the hand-worked numbers)
 hold."""
 
@@ -26,9 +26,9 @@ def load(name: str):
     return module
 
 
-# -- seed 000: Haykin's error-correction form with momentum ------------------------------------
-def test_seed000_haykin_loop_gives_the_same_weights_as_sgd_momentum():
-    results = load("seed000_error_correction").main(steps=300)
+# -- Haykin's error-correction rule with momentum ---------------------------------------------
+def test_error_correction_haykin_loop_gives_the_same_weights_as_sgd_momentum():
+    results = load("error_correction_momentum").main(steps=300)
     haykin, engine = results["haykin_weights"], results["engine_weights"]
     assert haykin.keys() == engine.keys()
     for key in haykin:
@@ -39,9 +39,9 @@ def test_seed000_haykin_loop_gives_the_same_weights_as_sgd_momentum():
     assert results["loss_end"] < 0.1 * results["loss_start"]
 
 
-def test_seed000_momentum_matters():
+def test_error_correction_momentum_matters():
     # the comparison is not vacuous: without momentum in the engine the weights differ
-    module = load("seed000_error_correction")
+    module = load("error_correction_momentum")
     X, d = module.make_data()
     haykin = dp.mlp([2, 8, 1], activation="tanh", output="sigmoid", seed=0, dtype=np.float64)
     engine = haykin.copy()
@@ -55,30 +55,30 @@ def test_seed000_momentum_matters():
     assert difference > 1e-3
 
 
-# -- seed 001: softmax + cross-entropy without biases ------------------------------------------
-def test_seed001_output_delta_is_softmax_minus_onehot_over_n_and_it_learns():
-    results = load("seed001_softmax_no_bias").main()
+# -- softmax + cross-entropy without biases ----------------------------------------------------
+def test_softmax_no_bias_output_delta_is_softmax_minus_onehot_over_n_and_it_learns():
+    results = load("softmax_no_bias").main()
     assert results["delta_max_error"] < 1e-12
     assert results["has_bias"] is False
     assert results["losses"][-1] < 0.25 * results["losses"][0]
     assert results["test_accuracy"] >= 0.9
 
 
-# -- seed 002: the MLP builder on three tasks --------------------------------------------------
+# -- the MLP builder on three tasks ------------------------------------------------------------
 @pytest.mark.slow
-def test_seed002_builder_regression_binary_multiclass():
+def test_mlp_builder_regression_binary_multiclass():
     pytest.importorskip("sklearn")
-    results = load("seed002_mlp_builder").main()
+    results = load("mlp_builder").main()
     assert results["glorot_bound_holds"]
     assert results["regression"]["r2"] >= 0.95
     assert results["binary"]["accuracy"] >= 0.93
     assert results["multiclass"]["accuracy"] >= 0.9
 
 
-# -- seed 003: quadrants, full batch and mini-batch --------------------------------------------
+# -- quadrants, full batch and mini-batch ------------------------------------------------------
 @pytest.mark.slow
-def test_seed003_quadrants_full_batch_and_mini_batch_reach_the_target():
-    results = load("seed003_quadrants").main(plot_path=None)
+def test_quadrants_full_batch_and_mini_batch_reach_the_target():
+    results = load("quadrants").main(plot_path=None)
     assert results["plot_written"] is False
     for name in ("full_batch", "mini_batch"):
         run = results[name]
@@ -87,9 +87,9 @@ def test_seed003_quadrants_full_batch_and_mini_batch_reach_the_target():
 
 
 @pytest.mark.slow
-def test_seed003_writes_the_plot(tmp_path):
+def test_quadrants_writes_the_plot(tmp_path):
     pytest.importorskip("matplotlib")
-    module = load("seed003_quadrants")
+    module = load("quadrants")
     X, y = module.make_quadrants(100, seed=0)
     models = {"untrained": module.build_model(0)}
     path = tmp_path / "quadrants.png"
@@ -97,8 +97,8 @@ def test_seed003_writes_the_plot(tmp_path):
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_seed003_main_passes_plot_path_through(tmp_path, monkeypatch):
-    module = load("seed003_quadrants")
+def test_quadrants_main_passes_plot_path_through(tmp_path, monkeypatch):
+    module = load("quadrants")
     written = []
     monkeypatch.setattr(module, "plot", lambda path, X, y, models: written.append(
         (path, sorted(models))))
@@ -116,9 +116,9 @@ def test_seed003_main_passes_plot_path_through(tmp_path, monkeypatch):
     assert module.main(plot_path=tmp_path / "q.png")["plot_written"] is False
 
 
-# -- seed 004: the 2-2-1 network, one step by hand ---------------------------------------------
-def test_seed004_engine_matches_the_hand_worked_step():
-    module = load("seed004_two_two_one")
+# -- the 2-2-1 network, one step by hand -------------------------------------------------------
+def test_two_two_one_engine_matches_the_hand_worked_step():
+    module = load("two_two_one")
     recorded = module.worked_step()
     assert set(module.HAND) <= set(recorded)
     for key, hand in module.HAND.items():
@@ -127,22 +127,22 @@ def test_seed004_engine_matches_the_hand_worked_step():
                                    rtol=0, atol=5.01e-7, err_msg=key)
 
 
-def test_seed004_hand_numbers_are_not_trivially_satisfied():
+def test_two_two_one_hand_numbers_are_not_trivially_satisfied():
     # a different learning rate moves the updated weights away from the hand values
-    module = load("seed004_two_two_one")
+    module = load("two_two_one")
     recorded = module.worked_step(lr=0.1)
     assert np.max(np.abs(recorded["W1_new"] - np.asarray(module.HAND["W1_new"]))) > 1e-2
 
 
-def test_seed004_trains_on_the_blobs():
-    results = load("seed004_two_two_one").main()
+def test_two_two_one_trains_on_the_blobs():
+    results = load("two_two_one").main()
     assert results["loss_end"] < 0.2 * results["loss_start"]
     assert results["test_accuracy"] >= 0.9
 
 
 # -- the scripts run as scripts ----------------------------------------------------------------
 @pytest.mark.slow
-@pytest.mark.parametrize("name", ["seed000_error_correction", "seed004_two_two_one"])
+@pytest.mark.parametrize("name", ["error_correction_momentum", "two_two_one"])
 def test_example_runs_as_a_script(name):
     completed = subprocess.run([sys.executable, str(EXAMPLES / f"{name}.py")],
                                capture_output=True, text=True, timeout=120, check=False)

@@ -68,8 +68,23 @@ class Checkpoint(Callback):
 
     Examples
     --------
-    >>> # fit(model, X, y, ..., callbacks=[Checkpoint("run/")])        # crashes at epoch 37
-    >>> # fit(model, X, y, ..., resume="run/checkpoint.safetensors")  # continues from 36
+    Train 6 epochs; separately, train 4 with a checkpoint every 2 (as if the run had crashed
+    after epoch 4) and resume a differently initialised model from the file: it ends with the
+    full run's weights.
+
+    >>> import numpy as np, deltaprop as dp
+    >>> X = np.random.default_rng(0).normal(size=(20, 2)); y = (X[:, 0] > 0).astype(int)
+    >>> def run(epochs, init_seed=0, **options):
+    ...     model = dp.mlp([2, 4, 2], seed=init_seed)
+    ...     dp.fit(model, X, y, loss="cross_entropy", optimizer=dp.SGD(model, lr=0.1),
+    ...            epochs=epochs, batch_size=5, seed=0, **options)
+    ...     return model
+    >>> full = run(6)
+    >>> _ = run(4, callbacks=[Checkpoint("run/", every=2)])        # "crashes" after epoch 4
+    >>> resumed = run(6, init_seed=1, resume="run/checkpoint.safetensors")  # from epoch 5
+    >>> all(np.array_equal(full.state_dict()[k], resumed.state_dict()[k])
+    ...     for k in full.state_dict())
+    True
     """
 
     def __init__(self, path: str | os.PathLike, every: int = 1) -> None:

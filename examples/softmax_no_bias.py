@@ -1,22 +1,25 @@
-r"""Seed 001: a softmax + cross-entropy MLP without biases, in batch form.
+r"""Softmax followed by cross-entropy gives the output delta (softmax(Z) − Y)/N: checked on a
+network without biases, in batch form, which then learns three Gaussian blobs.
 
-Seed 001 derives, one sample at a time and then for a batch of rows, that softmax followed by
-cross-entropy gives the output error ``Δ⁽ᴸ⁾ = (softmax(Z⁽ᴸ⁾) − Y) / N``: the non-diagonal
-softmax Jacobian ``∂aᵢ/∂zⱼ = aᵢ(1ᵢⱼ − aⱼ)`` collapses when multiplied by ``−y/a``.  This
-example
+"A Detailed Derivation of Backpropagation" (2022) derives, one sample at a time and then for a
+batch of rows, that softmax followed by cross-entropy gives the output error ``Δ⁽ᴸ⁾ =
+(softmax(Z⁽ᴸ⁾) − Y) / N``: the non-diagonal softmax Jacobian ``∂aᵢ/∂zⱼ = aᵢ(1ᵢⱼ − aⱼ)``
+collapses when multiplied by ``−y/a``.  This example
 
-1. builds the network without biases (``bias=False``: ``Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾ W⁽ˡ⁾ᵀ``, as seed 001's
+1. builds the network without biases (``bias=False``: ``Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾ W⁽ˡ⁾ᵀ``, as the derivation's
    pseudocode), with logits as the output (the softmax lives inside ``CrossEntropyLoss``);
 2. runs one forward/backward pass and compares the output delta the engine recorded with
    ``(softmax(Z) − Y)/N`` computed here from the recorded ``Z`` and a one-hot ``Y``;
 3. trains it by the four lines of a step on Gaussian blobs and reports the test accuracy.
 
-Seed 001's pseudocode has two index slips that the engine does not copy: it writes
+The derivation's pseudocode has two index slips that the engine does not copy: it writes
 ``a⁽ˡ⁾ = f(z⁽ˡ⁻¹⁾)`` (the activation of layer l is ``f(z⁽ˡ⁾)``), and it builds the weight
 gradient of layer l from ``Delta[l+1]`` (it is ``Δ⁽ˡ⁾ᵀ A⁽ˡ⁻¹⁾``, the layer's own delta).
 
-Run it: ``python examples/seed001_softmax_no_bias.py``
+Run it: ``python examples/softmax_no_bias.py``
 """
+
+# Source: "A Detailed Derivation of Backpropagation" (blog post, September 2022).
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-r"""Seed 004: a 2-2-1 binary classifier (tanh hidden layer, sigmoid output, binary cross-entropy).
+r"""One training step of a 2-2-1 binary classifier (tanh hidden, sigmoid output, binary
+cross-entropy) worked out by hand, checked number by number against the engine, then trained.
 
 Part 1 works ONE training step out by hand: every number of the forward pass, the loss, the
 backward pass and the SGD update is written in the comments below and stored in ``HAND``,
@@ -7,17 +8,20 @@ checks each recorded array against ``HAND``, so the hand arithmetic is verified,
 
 Part 2 trains the same architecture on a small two-blob toy set and reports that it learns.
 
-Layer numbering.  Seed 004 counts the input as layer 1, so its hidden layer is ``[2]`` and its
-output layer ``[3]``; NOTATION.md counts from the first weight layer, so here they are ``(1)``
-and ``(2)``: seed 004's ``W[2]`` is our ``W⁽¹⁾``, its ``W[3]`` is our ``W⁽²⁾``.
+Layer numbering.  The source notes count the input as layer 1, so their hidden layer is ``[2]``
+and their output layer ``[3]``; the notation guide counts from the first weight layer, so here
+they are ``(1)`` and ``(2)``: their ``W[2]`` is our ``W⁽¹⁾``, their ``W[3]`` is our ``W⁽²⁾``.
 
-Seed 004's slip.  It writes the output layer's linear combination as ``z[3] = W[3] x``.  The
+The notes' slip.  They write the output layer's linear combination as ``z[3] = W[3] x``.  The
 output layer never sees ``x``: its input is the hidden activation, so the line must read
 ``z[3] = W[3] a[2]`` (here ``Z⁽²⁾ = A⁽¹⁾ W⁽²⁾ᵀ + b⁽²⁾``).  It also calls ``W[3]`` a 2×1 matrix;
 in the ``z = W a`` convention it is 1×2 (one row per output neuron), the shape used below.
 
-Run it: ``python examples/seed004_two_two_one.py``
+Run it: ``python examples/two_two_one.py``
 """
+
+# Source: notes on forward and backward propagation for a 2-2-1 binary-classification MLP
+# (layers numbered from the input, ``z[2] = W[2] x``).
 
 from __future__ import annotations
 
@@ -28,7 +32,7 @@ import deltaprop as dp
 LEARNING_RATE = 0.5                               # η of the worked step
 
 # ---------------------------------------------------------------------------------------------
-# Part 1: the worked step.  Two samples (N = 2), one per row of X (NOTATION.md: batch rows).
+# Part 1: the worked step.  Two samples (N = 2), one per row of X (batch rows).
 #
 #   X = [[ 1.0, 2.0],      Y = [[1],
 #        [-1.0, 0.5]]           [0]]
@@ -41,7 +45,7 @@ LEARNING_RATE = 0.5                               # η of the worked step
 #   row 2: [-0.1   + 0.1   + 0.0,   0.3   + 0.2   + 0.1 ] = [0.0, 0.6]
 #   A⁽¹⁾ = tanh(Z⁽¹⁾) = [[0.462117, 0.537050],
 #                        [0.000000, 0.537050]]
-# Forward, layer 2:  Z⁽²⁾ = A⁽¹⁾ W⁽²⁾ᵀ + b⁽²⁾     (seed 004's slip: A⁽¹⁾ here, not X)  (2, 1)
+# Forward, layer 2:  Z⁽²⁾ = A⁽¹⁾ W⁽²⁾ᵀ + b⁽²⁾     (the notes' slip: A⁽¹⁾ here, not X)  (2, 1)
 #   row 1: 0.5·0.462117 − 0.5·0.537050 = −0.037466
 #   row 2: 0.5·0.000000 − 0.5·0.537050 = −0.268525
 #   A⁽²⁾ = σ(Z⁽²⁾) = [[0.490635],

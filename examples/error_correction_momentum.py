@@ -1,9 +1,10 @@
-r"""Seed 000: Haykin's error-correction form of backpropagation, with momentum.
+r"""Haykin's error-correction rule with momentum is gradient descent with momentum:
+a hand loop in his notation ends with the same weights as ``dp.SGD(model, lr=η, momentum=α)``.
 
-A small MLP is trained by a hand-written loop in Haykin's notation (NOTATION.md, row
+A small MLP is trained by a hand-written loop in Haykin's notation (docs/notation-guide.md, row
 "error-correction"), on whole batches.  An identical copy of the model is trained by the
-engine's ``dp.SGD(model, lr=η, momentum=α)``.  After many steps both hold the same weights
-(to rounding), which shows that the two descriptions are one algorithm:
+engine's ``dp.SGD(model, lr=η, momentum=α)``.  After many steps both hold the same weights (to
+rounding), which shows that the two descriptions are one algorithm:
 
 ================================  ==========================================================
 Haykin (this file's loop)          gradient descent (the engine)
@@ -14,14 +15,17 @@ Haykin (this file's loop)          gradient descent (the engine)
 ``W ← W + ΔW``                     (so ``ΔW(n) = −η u(n)`` at every step)
 ================================  ==========================================================
 
-Symbols: Haykin's induced local field ``v`` is NOTATION.md's ``Z``; his function signal ``y``
-is ``A``; the desired response ``d`` is the target ``Y``.  In batch rows (one sample per row)
-his column-vector ``W y`` becomes ``Y_prev Wᵀ`` and the outer product ``δ yᵀ`` summed over the
-batch becomes ``δᵀ Y_prev``.  Biases are Haykin's weights on a fixed input of +1, so their
+Symbols: Haykin's induced local field ``v`` is the notation guide's ``Z``; his function signal
+``y`` is ``A``; the desired response ``d`` is the target ``Y``.  In batch rows (one sample per
+row) his column-vector ``W y`` becomes ``Y_prev Wᵀ`` and the outer product ``δ yᵀ`` summed over
+the batch becomes ``δᵀ Y_prev``.  Biases are Haykin's weights on a fixed input of +1, so their
 update uses the column sum of ``δ``.
 
-Run it: ``python examples/seed000_error_correction.py``
+Run it: ``python examples/error_correction_momentum.py``
 """
+
+# Source: a step-by-step matrix backpropagation framework written in Haykin's error-correction
+# notation (its recap table is the memory card, ``deltaprop card``).
 
 from __future__ import annotations
 
@@ -39,7 +43,7 @@ def make_data(n: int = 64, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
 
 
 def phi_prime(layer: dp.Layer, y: np.ndarray) -> np.ndarray:
-    """φ′(v) written from the layer's output y (seed 004's trick; no second exp/tanh)."""
+    """φ′(v) written from the layer's output y (no second exp/tanh)."""
     if isinstance(layer, dp.Tanh):
         return 1.0 - y * y                    # tanh′(v) = 1 − y²
     if isinstance(layer, dp.Sigmoid):
@@ -66,7 +70,7 @@ def haykin_step(model: dp.Sequential, X: np.ndarray, d: np.ndarray, previous: di
     # 3. Output local gradient.  Haykin's cost E = ½ Σ e² gives δ⁽ᴸ⁾ = e ⊙ φ′(v⁽ᴸ⁾).  The
     #    engine's MSELoss is the batch MEAN without the ½, L = Σ e² / (N·n_L), so
     #    −∂L/∂y⁽ᴸ⁾ = 2 e / (N·n_L).  Using that same factor here makes δ exactly −∂L/∂v: the
-    #    1/N of the batch mean enters once, at the output, as in NOTATION.md's Δ⁽ᴸ⁾.
+    #    1/N of the batch mean enters once, at the output, as in the notation guide's Δ⁽ᴸ⁾.
     scale = 2.0 / (n * n_out)
     delta = scale * e * phi_prime(records[-1].activation, y_out)  # δ⁽ᴸ⁾ = −Δ⁽ᴸ⁾, (N, n_L)
 

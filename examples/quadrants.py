@@ -1,25 +1,28 @@
-r"""Seed 003: the quadrant (XOR-like) toy set, a 2-64-64-2 ReLU network, SGD with weight decay,
-trained full batch and mini-batch.
+r"""Bending a boundary: a 2-64-64-2 ReLU network learns the quadrant (XOR-like) set with SGD and
+weight decay, trained full batch and mini-batch, optionally drawn over its decision regions.
 
 The data: points drawn uniformly in [−1, 1]², labelled 1 where x₀·x₁ > 0 (first and third
 quadrants) and 0 elsewhere.  No straight line separates the classes, so the hidden layers
 have to bend the boundary.
 
-The network follows seed 003: ``Dense(2, 64) → ReLU → Dense(64, 64) → ReLU → Dense(64, 2)``,
-weights ``0.1 · N(0, 1)`` (its ``weight_scale=0.1``; here ``dp.init.scaled_normal`` with
-``scale=0.1``), biases zero, logits into softmax cross-entropy, and plain SGD with L2 weight
-decay: ``W ← W − η (∂L/∂W + λ W)``.
+The network follows the "MLP From Scratch" notebook: ``Dense(2, 64) → ReLU → Dense(64, 64) →
+ReLU → Dense(64, 2)``, weights ``0.1 · N(0, 1)`` (its ``weight_scale=0.1``; here
+``dp.init.scaled_normal`` with ``scale=0.1``), biases zero, logits into softmax cross-entropy,
+and plain SGD with L2 weight decay: ``W ← W − η (∂L/∂W + λ W)``.
 
-Seed 003 stores its weights as ``(in, out)`` and writes ``Z = H W + b``, ``∂L/∂W = Hᵀ G_Z``.
-deltaprop stores ``W⁽ˡ⁾`` as ``(out, in)`` (NOTATION.md): ``Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾ W⁽ˡ⁾ᵀ + b⁽ˡ⁾`` and
-``∂L/∂W⁽ˡ⁾ = Δ⁽ˡ⁾ᵀ A⁽ˡ⁻¹⁾``, the transpose of seed 003's matrix, with the same numbers.
+The notebook stores its weights as ``(in, out)`` and writes ``Z = H W + b``, ``∂L/∂W = Hᵀ G_Z``.
+deltaprop stores ``W⁽ˡ⁾`` as ``(out, in)`` (notation guide): ``Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾ W⁽ˡ⁾ᵀ + b⁽ˡ⁾`` and
+``∂L/∂W⁽ˡ⁾ = Δ⁽ˡ⁾ᵀ A⁽ˡ⁻¹⁾``, the transpose of the notebook's matrix, with the same numbers.
 
-Seed 003 ran full batch at η = 0.01 and stopped near 72 % accuracy after 300 epochs; a larger
+The notebook ran full batch at η = 0.01 and stopped near 72 % accuracy after 300 epochs; a larger
 step (η = 0.3) gets full-batch gradient descent to the same place mini-batches reach.  Both
 runs must reach ``TARGET_ACCURACY`` on 1000 fresh test points.
 
-Run it: ``python examples/seed003_quadrants.py [plot.png]`` (the plot needs matplotlib).
+Run it: ``python examples/quadrants.py [plot.png]`` (the plot needs matplotlib).
 """
+
+# Source: the notebook "Multilayer Perceptron (MLP) From Scratch" (NumPy layers, weights
+# stored as (in, out)).
 
 from __future__ import annotations
 
@@ -31,7 +34,7 @@ import numpy as np
 import deltaprop as dp
 
 TARGET_ACCURACY = 0.95          # both runs reach this on the held-out points
-WEIGHT_DECAY = 1e-4             # λ, as seed 003
+WEIGHT_DECAY = 1e-4             # λ, as the notebook
 
 
 def make_quadrants(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -42,7 +45,7 @@ def make_quadrants(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
 
 
 def build_model(seed: int) -> dp.Sequential:
-    """2-64-64-2 ReLU with seed 003's small weights: W = 0.1 · N(0, 1), b = 0."""
+    """2-64-64-2 ReLU with the notebook's small weights: W = 0.1 · N(0, 1), b = 0."""
     small = functools.partial(dp.init.scaled_normal, scale=0.1)
     return dp.mlp([2, 64, 64, 2], activation="relu", init=small, seed=seed)
 
