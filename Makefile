@@ -25,8 +25,10 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
+# ruff, then the layering contract of pyproject.toml's [tool.importlinter] (arrows point down)
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/lint-imports
 
 bench: $(VENV)/.installed-test
 	$(BIN)/python -m deltaprop bench

@@ -7,7 +7,7 @@ import pytest
 
 from conftest import numeric_grad, rel_error
 from deltaprop import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from deltaprop.activations import ACTIVATIONS, get_activation
+from deltaprop.nn.activations import ACTIVATIONS, get_activation
 
 # (id, factory, torch functional name and kwargs)
 CASES = [

@@ -22,7 +22,7 @@ from deltaprop import (
     predict_classes,
     predict_proba,
 )
-from deltaprop._backend import to_numpy
+from deltaprop.nn._backend import to_numpy
 
 xps = pytest.importorskip("array_api_strict")
 STRICT_ARRAY = type(xps.asarray(0.0))

@@ -11,8 +11,8 @@ import pytest
 import deltaprop as dp
 
 pytest.importorskip("safetensors")
-from deltaprop.checkpoint import Checkpoint, load_checkpoint
 from deltaprop.io import ModelFileError
+from deltaprop.io.checkpoint import Checkpoint, load_checkpoint
 
 DATA = np.random.default_rng(0).normal(size=(60, 3))
 LABELS = (DATA[:, 0] * DATA[:, 1] > 0).astype(np.int64)
@@ -63,7 +63,7 @@ def test_resume_after_the_process_was_killed(tmp_path):
         import os
         import numpy as np
         import deltaprop as dp
-        from deltaprop.checkpoint import Checkpoint
+        from deltaprop.io.checkpoint import Checkpoint
 
         class Kill(dp.Callback):
             def on_epoch_end(self, epoch, logs):

@@ -13,8 +13,8 @@ import deltaprop as dp
 
 pytest.importorskip("safetensors")
 from deltaprop import io as dio
-from deltaprop._files import read_safetensors, strict_json
-from deltaprop.checkpoint import Checkpoint, load_checkpoint
+from deltaprop.io._files import read_safetensors, strict_json
+from deltaprop.io.checkpoint import Checkpoint, load_checkpoint
 
 X = np.random.default_rng(0).normal(size=(40, 3))
 Y = (X[:, 0] > 0).astype(np.int64)
@@ -234,7 +234,7 @@ def test_a_checkpoint_beyond_the_epochs_asked_for_changes_nothing(checkpoint):
 def test_restore_training_leaves_the_callers_generator_alone(checkpoint, tmp_path, damage):
     """The shuffling Generator is ``fit``'s own; called directly, ``restore_training`` must
     leave the caller's untouched too."""
-    from deltaprop.checkpoint import restore_training
+    from deltaprop.io.checkpoint import restore_training
 
     edit, message = DAMAGE[damage]
     bad = _damaged(checkpoint, tmp_path, edit)
@@ -322,7 +322,7 @@ def test_an_edited_checkpoint_is_a_checksum_mismatch(checkpoint, tmp_path):
 
 def test_version_1_checkpoints_are_refused_with_advice(checkpoint, tmp_path):
     tensors, fields = read_safetensors(checkpoint)
-    fields.update(format_version="1", checksum=dio._legacy_checksum(tensors))
+    fields.update(format_version="1", checksum=dio.model_files._legacy_checksum(tensors))
     dio.write_safetensors(tmp_path / "old.safetensors", tensors, fields)
     with pytest.raises(dio.ModelFileError, match=r"format_version 1.*deltaprop version that "
                                                  "wrote it"):

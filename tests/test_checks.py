@@ -16,12 +16,12 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop import validation
 from deltaprop._checks import check_number, check_seed
-from deltaprop.checkpoint import Checkpoint
 from deltaprop.datasets import toy
-from deltaprop.init import INITIALIZERS, glorot_uniform, scaled_normal
-from deltaprop.preprocessing import train_test_split
+from deltaprop.io.checkpoint import Checkpoint
+from deltaprop.nn.init import INITIALIZERS, glorot_uniform, scaled_normal
+from deltaprop.training import validation
+from deltaprop.training.preprocessing import train_test_split
 
 NAN = float("nan")
 NUMBER = "a finite number"
@@ -235,7 +235,7 @@ def test_check_file_seed_and_timeout(tmp_path):
 
 def test_export_onnx_options(tmp_path):
     pytest.importorskip("onnx")
-    from deltaprop.onnx import export_onnx
+    from deltaprop.io.onnx import export_onnx
 
     model = _model()
     export_onnx(model, tmp_path / "m.onnx", opset=np.int64(17), ir_version=np.int32(8),
@@ -277,9 +277,9 @@ def test_seed_accepts_generators_and_numpy_seed_objects():
 
 
 def test_unknown_names_are_invalid_parameter_errors_listing_the_valid_ones():
-    from deltaprop.activations import get_activation
-    from deltaprop.init import get_initializer
-    from deltaprop.optim import get_optimizer
+    from deltaprop.nn.activations import get_activation
+    from deltaprop.nn.init import get_initializer
+    from deltaprop.nn.optim import get_optimizer
 
     for lookup, bad, valid in ((get_activation, "swish", "relu"),
                                (get_initializer, "zeros", "he_normal"),

@@ -402,7 +402,7 @@ def test_a_huge_whole_number_is_a_number_not_a_parse_error(flag):
 
 def test_a_nan_validation_loss_stops_training_at_that_epoch(files, capsys, monkeypatch):
     """The first epoch that logs NaN ends the run (was: every remaining epoch ran first)."""
-    from deltaprop import training
+    from deltaprop.training import loop as training
 
     real_scores = training._scores
 

@@ -21,7 +21,7 @@ import pytest
 import deltaprop as dp
 from deltaprop import io as dio
 from deltaprop.cli import main
-from deltaprop.progress import ProgressBar
+from deltaprop.training.progress import ProgressBar
 
 pytest.importorskip("safetensors")
 pytestmark = pytest.mark.skipif(not hasattr(signal, "raise_signal"), reason="needs signals")
@@ -90,7 +90,7 @@ def test_ctrl_c_stops_after_the_step_in_which_it_came(tmp_path, monkeypatch, cap
                 captured_weights.update({k: v.copy() for k, v in
                                          self.model.state_dict().items()})
 
-    monkeypatch.setattr("deltaprop.progress.ProgressBar",
+    monkeypatch.setattr("deltaprop.training.progress.ProgressBar",
                         lambda quiet: _WithCallback(Snapshot()))
     assert main(["train", "moons", "--layers", "8", "--epochs", "1", "--batch-size", "32",
                  "--val-split", "0", "--quiet"]) == 0

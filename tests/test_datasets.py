@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from deltaprop import datasets
-from deltaprop.preprocessing import Standardizer, train_test_split
+from deltaprop.training.preprocessing import Standardizer, train_test_split
 
 TOY = ["quadrants", "xor", "moons", "circles", "spirals", "blobs"]
 

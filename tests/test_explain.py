@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import types
 
 import numpy as np
 import pytest
@@ -35,14 +36,15 @@ def _setup(name, rng, n=5):
 
 
 def test_explain_is_the_function_even_after_importing_the_submodules():
-    import deltaprop.explain.render
-    import deltaprop.explain.trace
-    from deltaprop.explain import memory_card, render, trace
+    import deltaprop.explainer.render
+    import deltaprop.explainer.trace
+    from deltaprop.explainer import memory_card, render, trace
 
     assert memory_card.card is deltaprop.card and render.render_text and trace.Trace
 
     assert callable(deltaprop.explain) and callable(deltaprop.card)
-    assert deltaprop.explain.__module__ == "deltaprop.explain"
+    assert deltaprop.explain.__module__ == "deltaprop.explainer"
+    assert isinstance(deltaprop.explainer, types.ModuleType)     # the module has its own name
 
 
 @pytest.mark.parametrize("name", list(SETUPS))
@@ -63,7 +65,7 @@ def test_trace_values_are_the_engines_records(name, rng):
             np.testing.assert_array_equal(trace[f"backward.delta.{i - 1}"].value("delta"),
                                           records[i - 2].delta)
     np.testing.assert_array_equal(trace["backward.delta.out"].value("delta"), records[-1].delta)
-    value, _ = deltaprop.losses.get_loss(loss)(model.forward(X), trace["input"].value("y")
+    value, _ = deltaprop.nn.losses.get_loss(loss)(model.forward(X), trace["input"].value("y")
                                                if loss != "cross_entropy" else y)
     assert trace["loss"].value("loss") == pytest.approx(float(value))
     # the fused output shows probabilities: softmax / sigmoid of the logits
@@ -195,7 +197,7 @@ def test_shape_checks_carry_the_actual_sizes(rng):
     assert trace["forward.z.1"].shapes == "(5, 3) @ (4, 3)ᵀ + (4,) → (5, 4)"
     assert trace["backward.grad_weight.1"].shapes == "(5, 4)ᵀ @ (5, 3) → (4, 3)"
     assert trace.in_notation("ng")["forward.z.1"].shapes == "(4, 3) @ (3, 5) + (4, 1) → (4, 5)"
-    assert "deltaprop.layers.Dense.backward (deltaprop/layers.py:" in \
+    assert "deltaprop.nn.layers.Dense.backward (deltaprop/nn/layers.py:" in \
         trace["backward.grad_weight.1"].code
 
 
@@ -211,7 +213,7 @@ def test_renderers_produce_valid_output_with_equations_and_numbers(rng):
     shown = {v["slot"]: v for v in steps["forward.z.1"]["values"]}
     np.testing.assert_allclose(shown["z"]["values"], trace["forward.z.1"].value("z"))
     assert shown["weight"]["given"] and not shown["z"]["given"]
-    assert steps["forward.z.1"]["code"].startswith("deltaprop.layers.Dense.forward")
+    assert steps["forward.z.1"]["code"].startswith("deltaprop.nn.layers.Dense.forward")
     for text in (trace.to_text(), trace.to_markdown(), trace.to_html(), trace._repr_html_(),
                  trace._repr_markdown_(), str(trace)):
         assert equation in text and number in text
@@ -310,7 +312,7 @@ def test_no_negative_zero_is_printed_in_any_format():
 
 
 def test_format_array_turns_negative_zero_into_zero():
-    from deltaprop.explain.render import format_array, number
+    from deltaprop.explainer.render import format_array, number
 
     assert format_array(np.array([[-1e-9, 2.0], [-0.0, -4e-5]])) == \
         "[[-1e-09,      2],\n [     0, -4e-05]]"
@@ -338,7 +340,7 @@ def test_the_mean_note_states_what_the_loss_divides_by(name, count, rng):
     model, X, y, loss = _setup(name, rng)
     trace = deltaprop.explain(model, X, y, loss)
     assert count in trace.notes[0]
-    engine = deltaprop.losses.get_loss(loss)            # what the engine divides by
+    engine = deltaprop.nn.losses.get_loss(loss)            # what the engine divides by
     output, Y = model.forward(X), trace["input"].value("y")
     _, grad = engine(output, y if loss == "cross_entropy" else Y)
     link = {"logits_bce": lambda z: 1 / (1 + np.exp(-z)), "mse": lambda z: z,
@@ -349,7 +351,7 @@ def test_the_mean_note_states_what_the_loss_divides_by(name, count, rng):
 
 
 def test_an_optimiser_the_trace_cannot_write_is_refused_before_the_engine_runs(rng):
-    class Halving(deltaprop.optim.Optimizer):
+    class Halving(deltaprop.nn.optim.Optimizer):
         def update(self, state, param, grad):
             param -= 0.5 * grad
 
@@ -372,7 +374,7 @@ def test_update_steps_point_at_the_optimisers_own_math(optimizer, defined_in, rn
     trace = deltaprop.explain(model, X, y, "cross_entropy", optimizer=opt)
     updates = [step for step in trace.steps if step.phase == "update"]
     assert updates
-    assert all(step.code.startswith(f"deltaprop.optim.{defined_in}.") for step in updates)
+    assert all(step.code.startswith(f"deltaprop.nn.optim.{defined_in}.") for step in updates)
 
 
 @pytest.mark.parametrize(("layers", "position", "what"), [
@@ -450,7 +452,7 @@ NUMBER = re.compile(r"[-+]?(?:nan|inf|(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)")
 def test_every_printed_number_is_the_computed_one_to_its_digits_in_every_format(rng):
     """Adam's second moment after one step is ~1e−6: printed with fixed decimals it read 0,
     and the next printed equation v̂ = v / (1 − β₂ᵗ) then gave a non-zero from that 0."""
-    from deltaprop.explain.render import _latex_array, format_array
+    from deltaprop.explainer.render import _latex_array, format_array
 
     model = mlp([2, 3, 1], activation="tanh", output="sigmoid", seed=0, dtype=np.float64)
     X, y = np.array([[0.5, -1.0], [1.0, 2.0]]), np.array([1.0, 0.0])
@@ -509,8 +511,8 @@ def _stripped(text: str) -> str:
 def test_every_renderer_shows_the_same_equations_and_numbers(notation, rng):
     import html
 
-    from deltaprop.explain.latex import to_math
-    from deltaprop.explain.render import _latex_array, format_array
+    from deltaprop.explainer.latex import to_math
+    from deltaprop.explainer.render import _latex_array, format_array
 
     model = mlp([2, 3, 2], activation=deltaprop.GELU("tanh"), output="softmax", seed=0,
                 dtype=np.float64)

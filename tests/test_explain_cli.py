@@ -15,7 +15,7 @@ def test_explain_prints_every_step_as_text(capsys):
     out = capsys.readouterr().out
     for piece in ("Z⁽¹⁾ = A⁽⁰⁾ W⁽¹⁾ᵀ + b⁽¹⁾", "(4, 2) @ (3, 2)ᵀ + (3,) → (4, 3)",
                   "= (A⁽²⁾ − Y) / N", "∂L/∂W⁽¹⁾ = Δ⁽¹⁾ᵀ A⁽⁰⁾", "update.weight.2",
-                  "deltaprop.layers.Dense.backward", "Traps to watch"):
+                  "deltaprop.nn.layers.Dense.backward", "Traps to watch"):
         assert piece in out, piece
 
 

@@ -6,14 +6,14 @@ from pathlib import Path
 
 import numpy as np
 
-from deltaprop.explain.worked_example import worked_example_markdown, worked_example_trace
+from deltaprop.explainer.worked_example import worked_example_markdown, worked_example_trace
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "worked-example.md"
 
 
 def test_worked_example_matches_the_committed_page():
     assert worked_example_markdown() == PAGE.read_text(encoding="utf-8"), (
-        "docs/worked-example.md is stale: python -m deltaprop.explain.worked_example "
+        "docs/worked-example.md is stale: python -m deltaprop.explainer.worked_example "
         "> docs/worked-example.md")
 
 

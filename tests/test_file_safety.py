@@ -19,8 +19,8 @@ import deltaprop as dp
 pytest.importorskip("safetensors")
 fcntl = pytest.importorskip("fcntl")                  # POSIX: locks, FIFOs, umask
 dio = pytest.importorskip("deltaprop.io")
-from deltaprop import _files  # noqa: E402
-from deltaprop.checkpoint import load_checkpoint  # noqa: E402
+from deltaprop.io import _files  # noqa: E402
+from deltaprop.io.checkpoint import load_checkpoint  # noqa: E402
 
 MiB = 2**20
 
@@ -410,7 +410,7 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path, monkeypat
 
 def test_onnx_export_honours_the_umask(tmp_path):
     pytest.importorskip("onnx")
-    from deltaprop.onnx import export_onnx
+    from deltaprop.io.onnx import export_onnx
 
     previous = os.umask(0o022)
     try:
@@ -433,7 +433,7 @@ def _same_bundle(a, b):
 def test_every_changed_byte_and_every_truncation_is_refused_or_harmless(tmp_path):
     """A bit flipped anywhere, or the file cut anywhere, is a ModelFileError, unless the bytes
     mean the same thing (e.g. a space of the header's padding turned into a tab)."""
-    from deltaprop.preprocessing import Standardizer
+    from deltaprop.training.preprocessing import Standardizer
 
     path = tmp_path / "m.safetensors"
     dio.save(dp.mlp([2, 3, 1], seed=0), path, loss="mse", metadata={"k": [1, "é"]},

@@ -102,7 +102,7 @@ def test_torch_dropout_masks_are_drawn_by_torch_and_seeded_once_per_epoch():
 
 def test_torch_training_copies_no_rows_from_the_host_per_batch(monkeypatch):
     torch = pytest.importorskip("torch")
-    import deltaprop.training as training
+    from deltaprop.training import loop as training
 
     calls = []
     original = training.to_namespace
@@ -130,7 +130,7 @@ def test_torch_training_copies_no_rows_from_the_host_per_batch(monkeypatch):
 def test_torch_dropout_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
     torch = pytest.importorskip("torch")
     pytest.importorskip("safetensors")
-    from deltaprop.checkpoint import Checkpoint
+    from deltaprop.io.checkpoint import Checkpoint
 
     class Crash(dp.Callback):
         def on_epoch_end(self, epoch, logs):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from deltaprop import Dense
-from deltaprop.init import INITIALIZERS, get_initializer
+from deltaprop.nn.init import INITIALIZERS, get_initializer
 
 FAN_OUT, FAN_IN = 200, 300          # 60 000 draws: a sample std is within ~0.6 % of the truth
 SHAPE = (FAN_OUT, FAN_IN)

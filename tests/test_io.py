@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.preprocessing import Standardizer
+from deltaprop.training.preprocessing import Standardizer
 
 pytest.importorskip("safetensors")
 dio = pytest.importorskip("deltaprop.io")
@@ -17,7 +17,7 @@ X = np.random.default_rng(0).normal(size=(7, 3))
 
 def read_fields(path):
     """The tensors and metadata strings of a file, without any deltaprop check."""
-    from deltaprop._files import read_safetensors
+    from deltaprop.io._files import read_safetensors
 
     return read_safetensors(path)
 

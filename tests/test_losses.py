@@ -14,8 +14,8 @@ from deltaprop import (
     Sigmoid,
     Softmax,
 )
-from deltaprop.activations import softmax
-from deltaprop.losses import LOSSES, get_loss
+from deltaprop.nn.activations import softmax
+from deltaprop.nn.losses import LOSSES, get_loss
 
 N, K = 6, 4
 

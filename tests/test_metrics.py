@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from deltaprop import accuracy, confusion_matrix, mse, r2
-from deltaprop.metrics import labels_from_output
+from deltaprop.training.metrics import labels_from_output
 
 sklearn_metrics = pytest.importorskip("sklearn.metrics")
 

@@ -22,7 +22,7 @@ from deltaprop import (
     Tanh,
     mlp,
 )
-from deltaprop.activations import softmax
+from deltaprop.nn.activations import softmax
 
 N = 7
 

@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.preprocessing import Standardizer
+from deltaprop.training.preprocessing import Standardizer
 
 pytest.importorskip("safetensors")
 dio = pytest.importorskip("deltaprop.io")
-from deltaprop._files import read_safetensors  # noqa: E402
+from deltaprop.io._files import read_safetensors  # noqa: E402
 
 
 def _model():
@@ -99,7 +99,7 @@ def _version_1(tmp_path, architecture=None):
     fields = {"format": "deltaprop-model", "format_version": "1", "deltaprop_version": "0.1",
               "architecture": json.dumps(architecture or dio.architecture(model)),
               "preprocessing": "null", "metadata": json.dumps({"loss": "mse"}),
-              "checksum": dio._legacy_checksum(tensors)}
+              "checksum": dio.model_files._legacy_checksum(tensors)}
     path = tmp_path / "old.safetensors"
     dio.write_safetensors(path, tensors, fields)
     return path, model

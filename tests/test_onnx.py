@@ -7,7 +7,7 @@ import deltaprop as dp
 
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
-from deltaprop.onnx import IR_VERSION, OPSET, export_onnx  # noqa: E402
+from deltaprop.io.onnx import IR_VERSION, OPSET, export_onnx  # noqa: E402
 
 RNG = np.random.default_rng(0)
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from deltaprop import SGD, Adam, AdamW, CrossEntropyLoss, Optimizer, mlp
-from deltaprop.optim import OPTIMIZERS, get_optimizer
+from deltaprop.nn.optim import OPTIMIZERS, get_optimizer
 
 SIZES = [5, 8, 6, 3]
 N_STEPS = 20

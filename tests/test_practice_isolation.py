@@ -294,7 +294,7 @@ def dense_backward(a_prev, weight, grad_out):
 @pytest.mark.parametrize("patch", [
     "np.allclose = lambda *args, **kwargs: True\nnp.testing.assert_allclose = print",
     "import deltaprop.practice.checker as c\nc.RTOL = c.ATOL = c.EXPLAINED = 1e9",
-    "import deltaprop.layers as layers\n"
+    "import deltaprop.nn.layers as layers\n"
     "layers.Dense.backward = lambda self, grad: (_ for _ in ()).throw(SystemExit)",
 ], ids=["allclose", "tolerances", "engine"])
 def test_patches_cannot_make_a_wrong_function_pass(tmp_path, patch, capsys):

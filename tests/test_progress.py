@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from deltaprop import EarlyStopping, fit, mlp
-from deltaprop.progress import ProgressBar, format_logs
+from deltaprop.training.progress import ProgressBar, format_logs
 
 
 class FakeTTY(io.StringIO):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop import training
-from deltaprop.callbacks import Callback, TrainingContext
+from deltaprop.training import loop as training
+from deltaprop.training.callbacks import Callback, TrainingContext
 
 
 def _data(n=24, seed=0):
@@ -113,7 +113,7 @@ def test_the_sklearn_estimators_step_through_train_step(monkeypatch):
 
 
 def test_the_explainer_records_through_train_step(monkeypatch):
-    from deltaprop.explain.recording import record_steps
+    from deltaprop.explainer.recording import record_steps
 
     X, y = _data(4)
     calls = _counting(monkeypatch)
@@ -134,7 +134,7 @@ def test_the_explainer_records_through_train_step(monkeypatch):
 
 
 def test_the_explainer_without_an_optimizer_changes_no_weight(monkeypatch):
-    from deltaprop.explain.recording import record_step
+    from deltaprop.explainer.recording import record_step
 
     X, y = _data(4)
     calls = _counting(monkeypatch)

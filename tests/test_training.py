@@ -20,7 +20,7 @@ from deltaprop import (
     predict_classes,
     predict_proba,
 )
-from deltaprop.losses import get_loss
+from deltaprop.nn.losses import get_loss
 
 
 def _blobs(n_per_class: int = 60, n_classes: int = 3, seed: int = 0):

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from deltaprop import SGD, evaluate, fit, mlp, predict, predict_classes
-from deltaprop.activations import ACTIVATIONS
-from deltaprop.init import INITIALIZERS
-from deltaprop.losses import LOSSES
-from deltaprop.optim import OPTIMIZERS
+from deltaprop.nn.activations import ACTIVATIONS
+from deltaprop.nn.init import INITIALIZERS
+from deltaprop.nn.losses import LOSSES
+from deltaprop.nn.optim import OPTIMIZERS
 
 
 def _model(n_in: int = 2, n_out: int = 3):

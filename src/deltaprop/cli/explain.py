@@ -100,8 +100,8 @@ def check_choice(flag: str, value: str, choices) -> str:
 
 
 def check_network_flags(args) -> None:
-    from ..activations import ACTIVATIONS
-    from ..losses import LOSSES
+    from ..nn.activations import ACTIVATIONS
+    from ..nn.losses import LOSSES
 
     check_choice("--activation", args.activation, sorted(ACTIVATIONS))
     if args.output is None:                  # the output that goes with the loss
@@ -174,7 +174,7 @@ def _check_run_flags(args) -> None:
 
 
 def _optimizer(args, model):
-    from ..optim import OPTIMIZERS
+    from ..nn.optim import OPTIMIZERS
 
     if args.lr == 0:
         return None

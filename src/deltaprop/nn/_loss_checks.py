@@ -1,4 +1,4 @@
-"""Input checks of the losses (``deltaprop.losses``): real numbers, ranges, sample weights,
+"""Input checks of the losses (``deltaprop.nn.losses``): real numbers, ranges, sample weights,
 probability rows, one array library.  Each error names the loss, the argument, the rule and
 the first offending value; the fast path is a few reductions over ``(N, k)``."""
 

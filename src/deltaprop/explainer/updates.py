@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..optim import SGD, Adam, AdamW
+from ..nn.optim import SGD, Adam, AdamW
 from .notations import Context, Notation
 from .recording import LayerCopy, ParamUpdate, Recording
 

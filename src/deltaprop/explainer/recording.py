@@ -16,13 +16,13 @@ from typing import Any
 
 import numpy as np
 
-from .. import training
-from .._backend import namespace, to_numpy
-from ..activations import Activation, Identity, Sigmoid, softmax
-from ..layers import Dense, Dropout
-from ..losses import Loss, get_loss
-from ..optim import SGD, Adam, Optimizer
-from ..validation import check_data
+from ..nn._backend import namespace, to_numpy
+from ..nn.activations import Activation, Identity, Sigmoid, softmax
+from ..nn.layers import Dense, Dropout
+from ..nn.losses import Loss, get_loss
+from ..nn.optim import SGD, Adam, Optimizer
+from ..training import loop as training
+from ..training.validation import check_data
 from .outputs import OutputSpec, loss_kind
 
 

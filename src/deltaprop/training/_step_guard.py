@@ -7,7 +7,7 @@ import copy
 
 import numpy as np
 
-from ._backend import Array, namespace
+from ..nn._backend import Array, namespace
 
 
 class StepGuard:

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ._backend import Array
+from ..nn._backend import Array
 from ._step_guard import StepGuard
 
 

@@ -14,8 +14,8 @@ from dataclasses import replace
 
 import numpy as np
 
-from ..activations import Sigmoid, Softmax
-from ..losses import BCELoss
+from ..nn.activations import Sigmoid, Softmax
+from ..nn.losses import BCELoss
 from .notations import Context, Notation
 from .outputs import fused_equation, loss_gradient_equation, through_activation_equation
 from .recording import Recording, bce_floors_hit

@@ -1,7 +1,7 @@
 r"""``Step`` and ``Trace``: the ordered steps of one training step, in one notation.
 
-A trace is built from a :class:`~deltaprop.explain.recording.Recording` (what the engine
-recorded) and a :class:`~deltaprop.explain.notations.Notation` (how to write it).  Order:
+A trace is built from a :class:`~deltaprop.explainer.recording.Recording` (what the engine
+recorded) and a :class:`~deltaprop.explainer.notations.Notation` (how to write it).  Order:
 the input, forward per layer (:math:`Z^{(l)}`, :math:`A^{(l)}`), the loss, the output delta,
 then per layer from the top :math:`\partial L/\partial W^{(l)}`, :math:`\partial L/\partial
 b^{(l)}`, :math:`\partial L/\partial A^{(l-1)}`, :math:`\Delta^{(l-1)}`, and the update.
@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ..optim import Optimizer
+from ..nn.optim import Optimizer
 from .notations import Context, Notation, derivative_text, function_text, get_notation
 from .outputs import loss_equation, output_delta_equation, softmax_backward_equation
 from .recording import Recording
@@ -254,7 +254,7 @@ def _steps(rec: Recording, nota: Notation, ctx: Context) -> list[Step]:
                   _act_values(nota, ctx, f"{s['A']}{sup(0)}", "act", rec.layers[0].a_prev,
                               "x", True)
                   + _act_values(nota, ctx, s["Y"], "act", rec.Y, "y", True),
-                  "deltaprop.model.Sequential.forward")]
+                  "deltaprop.nn.model.Sequential.forward")]
     for layer in rec.layers:
         steps.extend(_forward_steps(rec, nota, ctx, layer))
     steps.append(_loss_step(rec, nota, ctx))
@@ -328,7 +328,7 @@ def _output_delta_step(rec: Recording, nota: Notation, ctx: Context) -> Step:
 
 def _activation_function(rec: Recording, layer, link: bool):
     if link:
-        from .. import activations
+        from ..nn import activations
         return activations.softmax if rec.loss.link == "softmax" else activations.Sigmoid.function
     if layer.activation is None:
         return type(layer.dense).forward

@@ -1,4 +1,4 @@
-"""Renderers of a :class:`~deltaprop.explain.trace.Trace`: text, Markdown, LaTeX, HTML, JSON.
+"""Renderers of a :class:`~deltaprop.explainer.trace.Trace`: text, Markdown, LaTeX, HTML, JSON.
 
 Small arrays are shown whole; an array with more than ``max_values`` entries is summarised by
 its shape, min, max, mean, norm and its top-left corner.  JSON always holds every number.

@@ -10,7 +10,7 @@ A model file is a plain `safetensors <https://huggingface.co/docs/safetensors>`_
   SHA-256 over every metadata field and every tensor (:func:`checksum`).  safetensors checks
   the file's structure but not its content; the checksum catches a changed byte anywhere.
 
-No pickle anywhere.  Files are written atomically (see :func:`deltaprop._files.atomic_write`),
+No pickle anywhere.  Files are written atomically (see :func:`deltaprop.io._files.atomic_write`),
 so a crash never leaves half a file under the final name.  A file is untrusted input: loading
 checks everything before building the model (a regular file; the header's claims against the
 file's size, and the format, version and architecture against the tensors' names, shapes and
@@ -40,11 +40,11 @@ from typing import Any
 
 import numpy as np
 
+from ..nn.activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from ..nn.layers import Dense, Dropout, Layer
+from ..nn.model import Sequential
 from . import _files
 from ._files import ModelFileError, atomic_write, finite_number, natural, path_text, strict_json
-from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from .layers import Dense, Dropout, Layer
-from .model import Sequential
 
 __all__ = ["ModelBundle", "ModelFileError", "architecture", "atomic_write", "build",
            "checksum", "from_torch", "load", "load_bundle", "save", "to_torch"]
@@ -285,7 +285,7 @@ def save(model: Sequential, path: str | os.PathLike, *, preprocessing: Any = Non
 
 def _loss_name(loss: Any, metadata: dict[str, Any]) -> str | None:
     """The canonical name of ``loss`` (or of ``metadata["loss"]``), checked to agree."""
-    from .losses import LOSSES, Loss
+    from ..nn.losses import LOSSES, Loss
 
     names = {cls: name for name, cls in LOSSES.items()}
     if loss is None:
@@ -424,7 +424,7 @@ def read_safetensors(path: str | os.PathLike, expected_format: str, *, legacy: b
 
     All but the checksum are checked on the header, before any tensor byte is read; so is
     ``layout(tensors, fields)`` when given, where each tensor is only its ``dtype`` and
-    ``shape`` (:class:`deltaprop._files.TensorLayout`): a file is refused for what its header
+    ``shape`` (:class:`deltaprop.io._files.TensorLayout`): a file is refused for what its header
     says before its size is allocated.
     """
     where = path_text(path)
@@ -585,7 +585,7 @@ def _check_preprocessing(prep: Any, spec: list[dict[str, Any]], name: str) -> No
 
 def _preprocessing_object(data: Any) -> Any:
     if isinstance(data, dict) and data.get("type") == "standardizer":
-        from .preprocessing import Standardizer
+        from ..training.preprocessing import Standardizer
 
         return Standardizer.from_dict(data)
     return data
@@ -625,7 +625,7 @@ def _check_finite(tensors: dict[str, np.ndarray], where: str) -> None:
 
 
 def _version() -> str:
-    from . import __version__
+    from .._version import __version__
 
     return __version__
 

@@ -23,14 +23,14 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from ._backend import Array, namespace, to_namespace, to_numpy
+from ..nn._backend import Array, namespace, to_namespace, to_numpy
+from ..nn.losses import BCELoss, CrossEntropyLoss, Loss, MSELoss, get_loss
+from ..nn.optim import Optimizer, get_optimizer
+from ..nn.schedules import Schedule
 from ._step_guard import first_non_finite
 from ._step_hooks import FiniteLoss, GuardedStep, LoopModel, NonFiniteLossError, StepUndoneError
 from .callbacks import Callback, EarlyStopping, History, TrainingContext
-from .losses import BCELoss, CrossEntropyLoss, Loss, MSELoss, get_loss
 from .metrics import accuracy, labels_from_output, r2, r2_from_sums
-from .optim import Optimizer, get_optimizer
-from .schedules import Schedule
 from .validation import (
     as_array,
     check_data,
@@ -140,7 +140,7 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         ``EarlyStopping.monitor`` must be a key this call logs (checked before training).
     callbacks : iterable of Callback, or None
         ``None`` means no callbacks.  Each gets the call's
-        :class:`~deltaprop.callbacks.TrainingContext` as ``callback.context`` (the model,
+        :class:`~deltaprop.training.callbacks.TrainingContext` as ``callback.context`` (the model,
         optimiser, history, generator, schedule, the ``stop_training`` flag) before its
         first hook.
     schedule : Schedule, optional
@@ -152,8 +152,8 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
     metric : "auto", "accuracy", "r2" or None
         Logged per epoch; ``"auto"`` picks accuracy for classification losses, R² for MSE
         (``"r2"`` with a classification loss is refused).
-    resume : path, optional
-        A file written by :class:`deltaprop.checkpoint.Checkpoint`: the model, optimiser,
+    resume : path or checkpoint state, optional
+        A file written by :class:`deltaprop.io.checkpoint.Checkpoint`: the model, optimiser,
         random-number states, schedule, history and early-stopping counters are restored and
         training continues after the saved epoch (same data, ``seed`` and settings as the
         interrupted run: the result is then bit for bit that of an uninterrupted run).
@@ -250,17 +250,16 @@ def _begin(context: TrainingContext, resume) -> int:
     """Restore a checkpoint (``resume``), give every callback the context and call its
     ``on_train_begin``; returns the first epoch to train (past ``epochs`` when the resumed run
     had stopped early)."""
-    resumed = None
-    if resume is not None:       # lazy: checkpoints need the optional safetensors
-        from .checkpoint import restore_training
-
+    state = None
+    if resume is not None:
+        state = resume if hasattr(resume, "restore_training") else _read_checkpoint(resume)
         # the EarlyStopping callbacks (early_stopping= is among them by now): checked first
         stoppers = [c for c in context.callbacks if isinstance(c, EarlyStopping)]
-        resumed = restore_training(resume, model=context.model, optimizer=context.optimizer,
-                                   rng=context.rng, schedule=context.schedule,
-                                   early_stopping=stoppers, epochs=context.epochs,
-                                   has_validation=context.has_validation)
-        context.history = resumed.history
+        state.restore_training(model=context.model, optimizer=context.optimizer,
+                               rng=context.rng, schedule=context.schedule,
+                               early_stopping=stoppers, epochs=context.epochs,
+                               has_validation=context.has_validation)
+        context.history = state.history
     for callback in context.callbacks:
         callback.context = context
         if _own_stop_flag(callback):
@@ -268,12 +267,29 @@ def _begin(context: TrainingContext, resume) -> int:
         callback.on_train_begin({"epochs": context.epochs, "n_batches": context.n_batches,
                                  "n_samples": context.n_samples,
                                  "has_validation": context.has_validation})
-    if resumed is None:
+    if state is None:
         return 1
-    from .checkpoint import restore_callbacks
+    state.restore_callbacks(context.callbacks)
+    return context.epochs + 1 if state.stopped else state.epoch + 1   # stopped: done
 
-    restore_callbacks(resumed, context.callbacks)
-    return context.epochs + 1 if resumed.stopped else resumed.epoch + 1   # stopped: done
+
+# Training knows no file format: ``fit(resume=path)`` asks for the reader that the files
+# package hands over (``deltaprop/__init__.py`` wires ``deltaprop.io.checkpoint.load_checkpoint``
+# in), and applies the state it returns through the state's own ``restore_training`` and
+# ``restore_callbacks``.  So the arrows point down: io imports training, never the reverse.
+_checkpoint_reader: Any = None
+
+
+def set_checkpoint_reader(reader: Any) -> None:
+    """Install ``reader(path) -> state`` as the way ``fit(resume=path)`` reads a checkpoint."""
+    global _checkpoint_reader
+    _checkpoint_reader = reader
+
+
+def _read_checkpoint(path: Any) -> Any:
+    if _checkpoint_reader is None:                      # only when deltaprop/__init__ is bypassed
+        raise RuntimeError("no checkpoint reader is installed: import deltaprop first")
+    return _checkpoint_reader(path)
 
 
 def _own_stop_flag(callback: Callback) -> bool:
@@ -500,7 +516,7 @@ def predict_proba(model, X, *args: Any, loss: Any = _REQUIRED) -> Array:
     ``loss`` is a keyword, as in ``fit`` and ``evaluate``: ``predict_proba(model, X,
     loss="cross_entropy")`` (the positional ``predict_proba(model, X, loss)`` is deprecated).
     """
-    from .activations import Sigmoid, softmax
+    from ..nn.activations import Sigmoid, softmax
 
     link = get_loss(_loss_keyword("predict_proba", args, loss)).link   # before the work
     output = predict(model, X)

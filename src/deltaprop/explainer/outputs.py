@@ -34,7 +34,7 @@ class OutputSpec:
 
 def loss_kind(loss) -> str:
     """``"ce"``, ``"bce"`` or ``"mse"`` for a deltaprop loss (others are refused by explain)."""
-    from ..losses import BCELoss, CrossEntropyLoss, MSELoss
+    from ..nn.losses import BCELoss, CrossEntropyLoss, MSELoss
     for kind, cls in (("ce", CrossEntropyLoss), ("bce", BCELoss), ("mse", MSELoss)):
         if isinstance(loss, cls):
             return kind

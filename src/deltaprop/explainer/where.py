@@ -14,7 +14,7 @@ _PACKAGE_ROOT = Path(__file__).resolve().parents[1]     # .../src/deltaprop
 
 @functools.cache
 def code_location(function) -> str:
-    """``"deltaprop.layers.Dense.backward (deltaprop/layers.py:126)"`` for a function."""
+    """``"deltaprop.nn.layers.Dense.backward (deltaprop/nn/layers.py:126)"`` for a function."""
     name = f"{function.__module__}.{function.__qualname__}"
     try:
         path = Path(inspect.getsourcefile(function)).resolve()

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ..activations import get_activation
-from ..losses import CrossEntropyLoss, get_loss
+from ..nn.activations import get_activation
+from ..nn.losses import CrossEntropyLoss, get_loss
 from .notations import derivative_text, function_text, get_notation, shape_text
 from .outputs import output_delta_equation, softmax_backward_equation
 from .recording import output_spec

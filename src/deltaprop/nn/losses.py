@@ -1,0 +1,346 @@
+r"""Losses: ``loss(output, target) -> (value, grad_output)``; the ``name -> class`` table.
+
+Every loss returns the batch MEAN, as PyTorch's ``reduction="mean"`` (over every element), so
+its gradient carries the :math:`1/N` — the one place in the library that divides by the batch
+size (``NOTATION.md``).  ``value`` is a 0-d array of the input's namespace (``float(value)``
+gives the number); ``grad_output`` has the shape of ``output``.
+
+Output/loss pairs for which the output delta is :math:`\Delta^{(L)} = (A - Y)/N`
+(``A`` the probabilities):
+
+- ``CrossEntropyLoss`` on logits = softmax output + cross-entropy;
+- ``BCEWithLogitsLoss`` on logits = sigmoid output + binary cross-entropy (divided by
+  ``N·n_L`` when there are ``n_L`` outputs).
+
+``BCELoss`` on probabilities gives the unfused :math:`\partial L/\partial A`, which the
+``Sigmoid`` layer then multiplies by :math:`\sigma'(Z)`; the result is the same numbers.
+
+An optional ``sample_weight`` of shape ``(N,)`` turns the mean into the weighted mean
+:math:`\sum_n w_n \ell_n / \sum_n w_n`; weights that sum to 0 leave it undefined and are
+refused (``fit`` skips such a batch instead).
+
+Called directly (the README's four-line loop), a loss checks its inputs as PyTorch does:
+an output of real floating numbers of shape ``(N, k)`` with N, k >= 1, a target and weights
+of the output's array library (lists become NumPy arrays next to a NumPy output), shapes,
+finite targets, labels in ``[0, C)`` and probability rows summing to 1 for
+``CrossEntropyLoss``, targets in [0, 1] for both BCE losses and predictions in [0, 1] for
+``BCELoss``; each error names the loss, the argument, the rule and the first offending value.
+A NaN or infinite output gives a NaN or infinite loss, as in PyTorch, without NumPy warnings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._backend import Array, namespace, to_numpy
+from ._loss_checks import (
+    check_numeric,
+    check_range,
+    check_row_sums,
+    check_sample_weight,
+    check_weight_shape,
+    is_array,
+    library,
+    row_sum_tolerance,
+    same_library,
+)
+from .activations import Sigmoid
+
+_LOG_FLOOR = -100.0      # PyTorch's BCELoss clamps log(p) at -100: a floor, never log(0)
+_BCE_EPSILON = 1e-12     # PyTorch's floor of p(1 - p) in BCELoss's gradient
+
+
+class Loss:
+    """Base class. Subclasses define ``elementwise`` (value and gradient per element).
+
+    ``loss(output, target, sample_weight=None)`` checks its inputs (shapes, finite targets in
+    the loss's range, weights finite, >= 0 and not all zero), then returns
+    ``value_and_grad(...)``, which computes without checking: ``fit`` calls it directly on
+    arrays of other libraries, whose data it has checked once before the first epoch (each
+    check there would wait for the device).
+    """
+
+    #: the function that turns the model's output into probabilities (``predict_proba``)
+    link: str | None = None
+
+    def __call__(self, output: Array, target: Array, sample_weight: Array | None = None):
+        output, target, sample_weight = self._as_arrays(output, target, sample_weight)
+        self.check_inputs(output, target, sample_weight)
+        # a non-finite output gives a NaN / inf loss, as in PyTorch, without NumPy's warnings
+        # (fit reports such a loss as a divergence)
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self.value_and_grad(output, target, sample_weight)
+
+    def _as_arrays(self, output, target, sample_weight):
+        """``output`` must be an array; ``target`` and ``sample_weight`` may be lists or
+        scalars when ``output`` is a NumPy array (they become NumPy arrays), and must
+        otherwise be arrays of ``output``'s library."""
+        name = type(self).__name__
+        if not is_array(output):
+            raise TypeError(f"{name} output must be an array (the model's output), got "
+                            f"{type(output).__name__}")
+        if target is None:
+            raise TypeError(f"{name} target must be an array, got None")
+        named = {"target": target, "sample_weight": sample_weight}
+        for key, value in named.items():
+            if value is None:
+                continue
+            if not is_array(value):
+                if not isinstance(output, np.ndarray):
+                    raise TypeError(f"{name} {key} must be an array like output "
+                                    f"({type(output).__name__}), got {type(value).__name__}")
+                try:
+                    value = named[key] = np.asarray(value)
+                except (TypeError, ValueError) as error:
+                    raise TypeError(f"{name} {key} must be array-like, got "
+                                    f"{type(value).__name__}: {error}") from None
+            if not same_library(value, output):
+                raise TypeError(f"{name} {key} is a {library(value)} array but output is a "
+                                f"{library(output)} one: put both in the same library")
+        return output, named["target"], named["sample_weight"]
+
+    def value_and_grad(self, output: Array, target: Array, sample_weight: Array | None = None):
+        r"""Mean loss and :math:`\partial L/\partial \text{output}`, inputs NOT checked."""
+        xp = namespace(output)
+        losses, grads = self.elementwise(xp, output, target)  # per element (N, k) or sample (N,)
+        n = output.shape[0]
+        terms_per_sample = losses.shape[1] if losses.ndim == 2 else 1
+        if sample_weight is None:
+            count = n * terms_per_sample                       # the mean's denominator
+            return xp.sum(losses) / count, grads / count       # the 1/N lives here
+        w = xp.astype(sample_weight, output.dtype)
+        count = xp.sum(w) * terms_per_sample                   # weighted mean: Σ wₙ ℓₙ / Σ wₙ
+        w_losses = w[:, None] if losses.ndim == 2 else w
+        return xp.sum(losses * w_losses) / count, grads * w[:, None] / count
+
+    def elementwise(self, xp, output: Array, target: Array):  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    def check_inputs(self, output: Array, target: Array, sample_weight: Array | None) -> None:
+        """Raise a ValueError / TypeError naming the loss, the argument, the rule and the first
+        offending value.  Costs a few reductions over ``(N, k)``: nothing next to a layer's
+        matrix product (``benchmarks/RESULTS.md``)."""
+        self._check_output(output)
+        self._check_shapes(output, target, sample_weight)
+        self._check_target_values(target, output)
+        if sample_weight is not None:
+            check_sample_weight(sample_weight, output.dtype, owner=type(self).__name__)
+
+    def _check_output(self, output) -> None:
+        """Real floating numbers of shape (N, k), N and k >= 1 (a mean over no element has
+        no value; integer or complex outputs are refused, as in PyTorch)."""
+        name = type(self).__name__
+        if output.ndim != 2:
+            raise ValueError(f"{name} expected output of shape (N, k), got {tuple(output.shape)}")
+        if output.shape[0] == 0 or output.shape[1] == 0:
+            raise ValueError(f"{name} expected output of shape (N, k) with N >= 1 and k >= 1 "
+                             f"(the mean over no element is undefined), got {tuple(output.shape)}")
+        if isinstance(output, np.ndarray):
+            floating = output.dtype.kind == "f"
+        else:
+            floating = namespace(output).isdtype(output.dtype, "real floating")
+        if not floating:
+            raise TypeError(f"{name} output must hold real floating-point numbers (the model's "
+                            f"output), got dtype {output.dtype}")
+
+    def _check_shapes(self, output, target, sample_weight) -> None:
+        if tuple(target.shape) != tuple(output.shape):
+            raise ValueError(f"{type(self).__name__} expected target of shape "
+                             f"{tuple(output.shape)} (same as output), got {tuple(target.shape)}")
+        check_weight_shape(sample_weight, output.shape[0])
+
+    def _check_target_values(self, target: Array, output: Array) -> None:
+        """Every loss: finite numeric targets (subclasses narrow the range)."""
+        check_numeric(type(self).__name__, "target", target)
+        check_range(type(self).__name__, "target", target)
+
+    def validate_target(self, y: np.ndarray, n_outputs: int) -> None:
+        """Check a whole target array once, before training (labels, ranges, finiteness)."""
+        if y.dtype.kind not in "fiub" or not np.all(np.isfinite(y)):
+            raise ValueError(f"y must hold finite numbers for {type(self).__name__}")
+        if y.ndim != 2 or y.shape[1] != n_outputs:
+            raise ValueError(f"{type(self).__name__} expected y of shape (N, {n_outputs}) to "
+                             f"match the model's {n_outputs} output(s), got {y.shape}")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class MSELoss(Loss):
+    r"""Mean squared error :math:`\frac{1}{N n} \sum (a - y)^2`; gradient
+    :math:`\frac{2}{N n}(A - Y)` (the 2 comes from the square; no ½ in front)."""
+
+    def elementwise(self, xp, output, target):
+        diff = output - target
+        return diff * diff, 2 * diff
+
+
+class BCELoss(Loss):
+    r"""Binary cross-entropy on probabilities ``p`` in [0, 1]:
+    :math:`-\frac{1}{Nn}\sum y \log p + (1-y)\log(1-p)`, logs floored at -100 (as PyTorch).
+
+    Gradient :math:`\frac{1}{Nn} (p - y) / (p(1-p))`; after a ``Sigmoid`` layer this becomes
+    :math:`(A - Y)/(Nn)`.  Prefer ``BCEWithLogitsLoss`` for training: it is stable for any logit.
+    """
+
+    def elementwise(self, xp, output, target):
+        # max(log p, -100) without ever taking log(0) (p = 0 or 1 exactly: a saturated sigmoid)
+        floor = xp.asarray(_LOG_FLOOR, dtype=output.dtype)
+        safe_p = xp.where(output > 0, output, xp.ones_like(output))     # stand-in: log 1 = 0
+        safe_q = xp.where(output < 1, output, xp.zeros_like(output))    # stand-in: log1p(0) = 0
+        log_p = xp.where(output > 0, xp.maximum(xp.log(safe_p), floor), floor)
+        log_1mp = xp.where(output < 1, xp.maximum(xp.log1p(-safe_q), floor), floor)
+        losses = -(target * log_p + (1 - target) * log_1mp)
+        losses = xp.where(xp.isnan(output), output, losses)   # NaN in, NaN out (not the floor)
+        denom = xp.maximum(output * (1 - output), xp.asarray(_BCE_EPSILON, dtype=output.dtype))
+        return losses, (output - target) / denom
+
+    def _check_target_values(self, target, output):
+        check_numeric(type(self).__name__, "target", target)
+        check_range(type(self).__name__, "target", target, 0.0, 1.0)
+        # probabilities in [0, 1] (as PyTorch); NaN passes: a diverged model's NaN output gives
+        # a NaN loss, which fit reports as divergence
+        if type(self) is BCELoss:
+            check_range("BCELoss", "output (probabilities; pass logits to BCEWithLogitsLoss)",
+                         output, 0.0, 1.0, allow_nan=True)
+
+    def validate_target(self, y, n_outputs):
+        super().validate_target(y, n_outputs)
+        if np.any((y < 0) | (y > 1)):
+            raise ValueError("BCELoss expects targets in [0, 1], got values from "
+                             f"{y.min()} to {y.max()}")
+
+
+class BCEWithLogitsLoss(BCELoss):
+    r"""Binary cross-entropy on logits ``z``: :math:`\frac{1}{Nn}\sum \max(z,0) - zy +
+    \log(1 + e^{-|z|})`, stable for any ``z``.  Fused gradient :math:`(\sigma(Z) - Y)/(Nn)`."""
+
+    link = "sigmoid"
+
+    def elementwise(self, xp, output, target):
+        relu = xp.where(output > 0, output, xp.zeros_like(output))
+        losses = relu - output * target + xp.log1p(xp.exp(-xp.abs(output)))
+        return losses, Sigmoid().function(xp, output) - target     # σ(Z) − Y
+
+
+class CrossEntropyLoss(Loss):
+    r"""Softmax cross-entropy on logits: :math:`-\frac1N \sum_n \sum_c Y_{nc} \log
+    \mathrm{softmax}(Z_n)_c`, computed with log-sum-exp.
+
+    ``target`` is either integer class labels of shape ``(N,)`` (values in ``[0, C)``) or
+    one-hot / probability rows of shape ``(N, C)``.  Fused gradient
+    :math:`\Delta^{(L)} = (\mathrm{softmax}(Z) - Y)/N`.
+    """
+
+    link = "softmax"
+
+    def value_and_grad(self, output, target, sample_weight=None):
+        if sample_weight is None and _numpy_labels(output, target):
+            return self._from_labels(output, target)
+        if target.ndim == 1:
+            xp = namespace(output)
+            classes = xp.arange(output.shape[1], dtype=target.dtype)
+            target = xp.astype(target[:, None] == classes[None, :], output.dtype)  # one-hot (N, C)
+        return super().value_and_grad(output, target, sample_weight)
+
+    def _check_shapes(self, output, target, sample_weight):
+        if target.ndim != 1:
+            return super()._check_shapes(output, target, sample_weight)
+        if not namespace(target).isdtype(target.dtype, "integral"):
+            raise TypeError("CrossEntropyLoss expects integer class labels of shape (N,) "
+                            f"or probabilities of shape (N, C), got dtype {target.dtype}")
+        if target.shape[0] != output.shape[0]:
+            raise ValueError(f"CrossEntropyLoss expected {output.shape[0]} labels (one per "
+                             f"row of output), got {target.shape[0]}")
+        check_weight_shape(sample_weight, output.shape[0])
+
+    def _check_target_values(self, target, output):
+        n_classes = output.shape[1]
+        if target.ndim == 1:                             # labels: integers in [0, C)
+            check_range("CrossEntropyLoss", f"target labels (output has {n_classes} columns)",
+                         target, 0, n_classes - 1)
+            return
+        check_numeric("CrossEntropyLoss", "target", target)
+        check_range("CrossEntropyLoss", "target probabilities", target, low=0.0)
+        tolerance = row_sum_tolerance(target, output)
+        if isinstance(target, np.ndarray):
+            deviation = float(np.abs(target.sum(axis=1) - 1).max())
+        else:
+            xp = namespace(target)
+            deviation = float(xp.max(xp.abs(xp.sum(xp.astype(target, output.dtype), axis=1) - 1)))
+        if not deviation <= tolerance:                   # only then look for the row
+            check_row_sums(to_numpy(target).sum(axis=1, dtype=np.float64), tolerance)
+
+    @staticmethod
+    def _from_labels(output: np.ndarray, labels: np.ndarray):
+        r"""NumPy, integer labels, no weights: the same value and :math:`(A - Y)/N` without
+        building the one-hot ``Y`` (a training step's fast path; ~2x fewer array calls).
+
+        :math:`L = \frac1N \sum_n (\log \sum_c e^{s_{nc}} - s_{n,y_n})` with
+        :math:`s = Z - \max_c Z` (log-sum-exp), and :math:`A - Y` is the softmax with 1
+        subtracted at each row's label.
+        """
+        n = output.shape[0]
+        shifted = output - output.max(axis=1, keepdims=True)     # (N, C): s = Z − max Z
+        exp = np.exp(shifted)                                     # (N, C): e^s
+        sums = exp.sum(axis=1, keepdims=True)                     # (N, 1): Σ_c e^s
+        rows = np.arange(n)
+        value = (np.log(sums).sum() - shifted[rows, labels].sum()) / n
+        grad = exp / (sums * n)                                   # A / N
+        grad[rows, labels] -= 1.0 / n                             # (A − Y) / N
+        return np.asarray(value, dtype=output.dtype), grad
+
+    def elementwise(self, xp, output, target):
+        shifted = output - xp.max(output, axis=1, keepdims=True)
+        log_probs = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        losses = -xp.sum(target * log_probs, axis=1)            # (N,): one loss per sample
+        # A = softmax(Z) = exp(log softmax(Z)): one exp instead of a second softmax pass
+        return losses, xp.exp(log_probs) - target               # (N, C): A − Y
+
+    def validate_target(self, y, n_outputs):
+        if y.ndim == 1:
+            if y.dtype.kind not in "iu":
+                raise TypeError("CrossEntropyLoss expects integer class labels of shape (N,) "
+                                f"or probabilities of shape (N, C), got dtype {y.dtype}")
+            if y.size and (y.min() < 0 or y.max() >= n_outputs):
+                raise ValueError(f"CrossEntropyLoss labels must lie in [0, {n_outputs}) for a "
+                                 f"model with {n_outputs} outputs, got values from {y.min()} "
+                                 f"to {y.max()}")
+            return
+        if y.ndim == 2 and y.shape[1] == 1 and n_outputs > 1:
+            raise ValueError(f"CrossEntropyLoss expected integer labels of shape (N,) or "
+                             f"probabilities of shape (N, {n_outputs}), got a column of shape "
+                             f"{y.shape}: pass y.ravel() if it holds labels")
+        super().validate_target(y, n_outputs)
+        if np.any(y < 0):
+            raise ValueError("CrossEntropyLoss probability targets must be >= 0")
+        check_row_sums(y.sum(axis=1, dtype=np.float64), row_sum_tolerance(y))
+
+
+def _numpy_labels(output, target) -> bool:
+    """NumPy logits (N, C) and NumPy integer labels (N,) (checked by the caller)."""
+    return (isinstance(output, np.ndarray) and isinstance(target, np.ndarray)
+            and output.ndim == 2 and target.ndim == 1 and target.dtype.kind in "iu"
+            and target.shape[0] == output.shape[0] > 0 and output.shape[1] > 0
+            and output.dtype.kind == "f")
+
+
+LOSSES: dict[str, type[Loss]] = {
+    "mse": MSELoss,
+    "bce": BCELoss,
+    "bce_with_logits": BCEWithLogitsLoss,
+    "cross_entropy": CrossEntropyLoss,
+}
+
+
+def get_loss(loss: Any) -> Loss:
+    """Build a loss from its name (``"cross_entropy"``), class, or pass an instance through."""
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, type) and issubclass(loss, Loss):
+        return loss()
+    if not isinstance(loss, str) or loss.lower() not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; valid names: {', '.join(sorted(LOSSES))}")
+    return LOSSES[loss.lower()]()
