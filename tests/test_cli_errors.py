@@ -402,9 +402,9 @@ def test_a_huge_whole_number_is_a_number_not_a_parse_error(flag):
 
 def test_a_nan_validation_loss_stops_training_at_that_epoch(files, capsys, monkeypatch):
     """The first epoch that logs NaN ends the run (was: every remaining epoch ran first)."""
-    from deltaprop.training import loop as training
+    from deltaprop.training import evaluation
 
-    real_scores = training._scores
+    real_scores = evaluation.scores
 
     def scores(*args):                                # the validation loss of epoch 2 is NaN
         values = real_scores(*args)
@@ -412,7 +412,7 @@ def test_a_nan_validation_loss_stops_training_at_that_epoch(files, capsys, monke
         return values | {"loss": float("nan")} if calls["n"] == 2 else values
 
     calls = {"n": 0}
-    monkeypatch.setattr(training, "_scores", scores)
+    monkeypatch.setattr(evaluation, "scores", scores)
     assert main(["train", files["good_csv"], "--layers", "3", "--epochs", "20"]) == 2
     err = capsys.readouterr().err
     assert "epoch 1/20" in err and "epoch 3/20" not in err   # fit raised within epoch 2

@@ -13,7 +13,7 @@ import deltaprop as dp
 
 MOVED = {
     "activations": "deltaprop.nn.activations", "callbacks": "deltaprop.training.callbacks",
-    "checkpoint": "deltaprop.io.checkpoint", "gradcheck": "deltaprop.training.gradcheck",
+    "checkpoint": "deltaprop.io.checkpoint", "gradcheck": "deltaprop.training.gradient_check",
     "init": "deltaprop.nn.init", "layers": "deltaprop.nn.layers",
     "losses": "deltaprop.nn.losses", "metrics": "deltaprop.training.metrics",
     "model": "deltaprop.nn.model", "onnx": "deltaprop.io.onnx", "optim": "deltaprop.nn.optim",
@@ -28,7 +28,9 @@ def _a_public_name(module) -> str:
 
 
 @pytest.mark.parametrize(("old", "new"), sorted(MOVED.items()))
-def test_an_old_path_gives_the_same_object_with_a_warning_naming_the_new_one(old, new):
+def test_an_old_path_gives_the_same_object_with_a_warning_naming_the_new_one(old, new,
+                                                                            monkeypatch):
+    monkeypatch.setattr(dp, old, getattr(dp, old, None), raising=False)   # put back after
     shim, target = importlib.import_module(f"deltaprop.{old}"), importlib.import_module(new)
     name = _a_public_name(target)
     with pytest.warns(DeprecationWarning, match=rf"deltaprop\.{old} is deprecated.*{new}"):
@@ -61,6 +63,14 @@ def test_importing_the_packages_and_old_paths_never_breaks_the_public_functions(
     done = subprocess.run([sys.executable, "-W", "error", "-c", code], capture_output=True,
                           text=True, timeout=60, check=False)
     assert done.returncode == 0 and done.stdout.strip() == "True", done.stderr
+
+
+def test_the_old_gradcheck_module_keeps_the_functions_signature(monkeypatch):
+    import inspect
+
+    monkeypatch.setattr(dp, "gradcheck", dp.gradcheck)
+    module = importlib.import_module("deltaprop.gradcheck")
+    assert inspect.signature(module) == inspect.signature(dp.training.gradient_check.gradcheck)
 
 
 @pytest.mark.slow

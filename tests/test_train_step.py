@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.training import loop as training
+from deltaprop.training import step as training
 from deltaprop.training.callbacks import Callback, TrainingContext
 
 

@@ -16,18 +16,12 @@ from .nn.optim import SGD, Adam, AdamW, Optimizer
 from .nn.schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, Schedule, StepLR
 from .training import loop as _loop
 from .training.callbacks import Callback, EarlyStopping, History, TrainingContext
-from .training.gradcheck import GradcheckResult, gradcheck
-from .training.loop import (
-    TrainingDivergedError,
-    evaluate,
-    fit,
-    predict,
-    predict_classes,
-    predict_proba,
-    train_step,
-)
+from .training.evaluation import evaluate, predict, predict_classes, predict_proba
+from .training.gradient_check import GradcheckResult, gradcheck
+from .training.loop import TrainingDivergedError, fit
 from .training.metrics import accuracy, confusion_matrix, mse, r2
 from .training.progress import ProgressBar
+from .training.step import train_step
 
 # the composition root: training reads no file itself, fit(resume=path) uses io's reader
 _loop.set_checkpoint_reader(_load_checkpoint)

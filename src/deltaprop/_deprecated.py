@@ -8,6 +8,7 @@ name from its new home and emits a ``DeprecationWarning`` naming that home.  Imp
 from __future__ import annotations
 
 import importlib
+import inspect
 import sys
 import types
 import warnings
@@ -52,3 +53,4 @@ def callable_module(old: str, function: Any) -> None:
     module = sys.modules[old]
     module.__class__ = _CallableModule
     module._function = function
+    module.__signature__ = inspect.signature(function)     # what help() and inspect show

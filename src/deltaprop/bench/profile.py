@@ -125,7 +125,7 @@ def engine_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, fl
     same model trains on)."""
     from .. import SGD
     from ..nn.losses import get_loss
-    from ..training import loop as training
+    from ..training import step as training
     from ..training._step_hooks import NonFiniteLossError
     from ..training.loop import _take
 

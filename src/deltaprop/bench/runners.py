@@ -135,7 +135,7 @@ def floor_inference(problem: Problem, chunk: int | None = None) -> float:
     here with either OpenBLAS kernel; 65536 on other backends)."""
     ops, X = _floor_ops(problem)
     if chunk is None:
-        from ..training.loop import DEVICE_PREDICT_CHUNK, PREDICT_CHUNK
+        from ..training.evaluation import DEVICE_PREDICT_CHUNK, PREDICT_CHUNK
 
         chunk = PREDICT_CHUNK if problem.device is None else DEVICE_PREDICT_CHUNK
     sizes = problem.sizes

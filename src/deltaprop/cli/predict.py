@@ -114,7 +114,7 @@ def _names_recorded(names) -> bool:
 def _table(bundle, loss: str, X: np.ndarray, proba: bool) -> tuple[list[str], list[list]]:
     """The CSV header and rows: predicted values (regression) or labels, with probabilities."""
     from ..nn.losses import get_loss
-    from ..training.loop import predict, predict_proba
+    from ..training.evaluation import predict, predict_proba
     from ..training.metrics import labels_from_output
 
     output = np.asarray(predict(bundle.model, X))

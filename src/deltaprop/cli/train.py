@@ -352,7 +352,7 @@ def _save_interrupted(args, model, stop: TrainingInterrupted, scaler, data, loss
 
 def _write_plots(out: Path, model, history, stats, data, loss, test):
     from .. import plots
-    from ..training.loop import predict_classes
+    from ..training.evaluation import predict_classes
 
     paths = [out / "curves.png", out / "layer_stats.png", out / "weights.png"]
     plots.plot_history(history, paths[0])

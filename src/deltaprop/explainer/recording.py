@@ -21,7 +21,7 @@ from ..nn.activations import Activation, Identity, Sigmoid, softmax
 from ..nn.layers import Dense, Dropout
 from ..nn.losses import Loss, get_loss
 from ..nn.optim import SGD, Adam, Optimizer
-from ..training import loop as training
+from ..training import step as training
 from ..training.validation import check_data
 from .outputs import OutputSpec, loss_kind
 

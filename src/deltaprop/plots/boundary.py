@@ -10,7 +10,7 @@ from .._checks import check_integer, check_number
 from ..nn._backend import to_numpy
 from ..nn.activations import Sigmoid, Softmax, softmax
 from ..nn.losses import get_loss
-from ..training.loop import predict
+from ..training.evaluation import predict
 from ._figure import finish, new_figure
 
 # TensorFlow Playground's colours: orange (class 0), blue (class 1), light grey in between

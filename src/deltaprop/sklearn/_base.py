@@ -29,9 +29,9 @@ except ImportError as error:                                  # pragma: no cover
 from ..nn._backend import resolve_dtype
 from ..nn.model import mlp
 from ..nn.optim import SGD, Adam, AdamW
-from ..training import loop as training
+from ..training import step as training
 from ..training._step_hooks import FiniteLoss, LoopModel, NonFiniteLossError
-from ..training.loop import predict as _engine_predict
+from ..training.evaluation import predict as _engine_predict
 from ..training.validation import check_dtype_range, check_integer, check_number, check_weights
 
 _SOLVERS = ("adam", "adamw", "sgd")

@@ -5,18 +5,12 @@ Imports only ``deltaprop.nn`` and ``deltaprop._checks``; it needs no file format
 """
 
 from .callbacks import Callback, EarlyStopping, History, TrainingContext
-from .gradcheck import GradcheckResult, gradcheck
-from .loop import (
-    TrainingDivergedError,
-    evaluate,
-    fit,
-    predict,
-    predict_classes,
-    predict_proba,
-    train_step,
-)
+from .evaluation import evaluate, predict, predict_classes, predict_proba
+from .gradient_check import GradcheckResult, gradcheck
+from .loop import TrainingDivergedError, fit
 from .metrics import accuracy, confusion_matrix, mse, r2
 from .progress import ProgressBar
+from .step import train_step
 
 __all__ = [
     "Callback", "EarlyStopping", "GradcheckResult", "History", "ProgressBar", "TrainingContext",

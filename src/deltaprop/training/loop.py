@@ -1,4 +1,4 @@
-r"""``fit`` / ``evaluate`` / ``predict``: the training loop over whole mini-batches.
+r"""``fit``: the training loop over whole mini-batches, around :func:`.step.train_step`.
 
 One optimiser step is the four lines of the README:
 
@@ -17,91 +17,30 @@ from producing silent garbage (it hands ``train_step`` the stand-ins of ``_step_
 from __future__ import annotations
 
 import math
-import warnings
 from numbers import Real
 from typing import Any, NamedTuple
 
 import numpy as np
 
 from ..nn._backend import Array, namespace, to_namespace, to_numpy
-from ..nn.losses import BCELoss, CrossEntropyLoss, Loss, MSELoss, get_loss
+from ..nn.losses import Loss, MSELoss, get_loss
 from ..nn.optim import Optimizer, get_optimizer
 from ..nn.schedules import Schedule
+from . import evaluation, step
 from ._step_guard import first_non_finite
 from ._step_hooks import FiniteLoss, GuardedStep, LoopModel, NonFiniteLossError, StepUndoneError
 from .callbacks import Callback, EarlyStopping, History, TrainingContext
-from .metrics import accuracy, labels_from_output, r2, r2_from_sums
+from .metrics import r2_from_sums
 from .validation import (
-    as_array,
     check_data,
-    check_features,
     check_flag,
     check_weights,
     positive_int,
 )
 
-# rows per forward pass in predict/evaluate: bounded memory, and each chunk's activations
-# stay near the cache (1024 rows of 784-256-128-10: 0.94x the time of 4096-row chunks)
-PREDICT_CHUNK = 1024
-# on other array libraries (GPUs): few large chunks, since each pass launches several kernels
-DEVICE_PREDICT_CHUNK = 65536
-
 
 class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite; the model keeps the weights from before that step."""
-
-
-def train_step(model, X, y, *, loss: Any, optimizer: Any, sample_weight: Any = None) -> float:
-    r"""One optimiser step on the batch ``(X, y)``: the README's four lines; returns the loss.
-
-    .. code-block:: python
-
-        output = model.forward(X)                   # Z⁽ˡ⁾, A⁽ˡ⁾ recorded per layer
-        value, grad = loss(output, y)               # mean loss, ∂L/∂output (carries 1/N)
-        model.backward(grad)                        # Δ⁽ˡ⁾, ∂L/∂W⁽ˡ⁾, ∂L/∂b⁽ˡ⁾ per layer
-        optimizer.step()                            # W ← W − η ∂L/∂W (SGD's rule)
-
-    With ``sample_weight`` the loss is the weighted mean
-    :math:`L = \sum_n w_n \ell_n / \sum_n w_n` (``loss(output, y, sample_weight)``).
-
-    Parameters
-    ----------
-    model : Sequential
-    X : array of shape (N, in_features)
-    y : array
-        The targets ``loss`` takes (integer labels, one-hot rows, numbers).
-    loss : Loss or str
-        A loss instance or its name (``"cross_entropy"``, ``"mse"``, ...).
-    optimizer : Optimizer
-        Built on ``model`` (``SGD(model, lr=0.1)``): anything with a ``step()`` method.
-    sample_weight : array of shape (N,), optional
-
-    Returns
-    -------
-    float
-        The batch's mean loss, before the step.
-
-    ``fit``, the scikit-learn estimators, the explainer and the benchmark's profile all take
-    their steps here; ``fit`` adds its checks (divergence, the step guard) by passing
-    stand-ins for ``model``, ``loss`` and ``optimizer`` (:mod:`deltaprop._step_hooks`), never
-    a second copy of these lines.
-
-    Examples
-    --------
-    >>> import numpy as np, deltaprop as dp
-    >>> model = dp.mlp([2, 3, 2], seed=0)
-    >>> X, y = np.array([[0.0, 1.0], [1.0, 0.0]]), np.array([1, 0])
-    >>> first = dp.train_step(model, X, y, loss="cross_entropy",
-    ...                       optimizer=dp.SGD(model, lr=0.5))
-    >>> isinstance(first, float)
-    True
-    """
-    loss = get_loss(loss) if isinstance(loss, str) else loss
-    output = model.forward(X)
-    value, grad = loss(output, y) if sample_weight is None else loss(output, y, sample_weight)
-    model.backward(grad)
-    optimizer.step()
-    return float(value)
 
 
 def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int | None = None,
@@ -171,7 +110,7 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         (the loss before it being finite); the message names the epoch and batch, and the
         model and optimiser state are those from before that step, bit for bit.
     """
-    _check_model(model)
+    evaluation.check_model(model)
     arrays = [(layer, key, layer.params[key]) for _, layer, key in model.parameter_refs()]
     try:
         loss, optimizer, epochs, batch_size, metric, callbacks = _checked_arguments(
@@ -197,17 +136,6 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
     finally:
         model.eval()                  # however training ended: error, Ctrl-C, early stop
         _back_in_place(arrays)
-
-
-def _check_model(model) -> None:
-    """A deltaprop model with at least one ``Dense`` layer (its features and dtype)."""
-    if not (hasattr(model, "parameter_refs") and hasattr(model, "eval")
-            and hasattr(model, "dense_layers")):
-        raise TypeError(f"model must be a deltaprop model (a Sequential), "
-                        f"got {type(model).__name__}")
-    if not model.dense_layers:
-        raise ValueError(f"model must have at least one Dense layer (its weights are what is "
-                         f"trained, and its in_features what X must have), got {model!r}")
 
 
 def _back_in_place(arrays) -> None:
@@ -236,7 +164,7 @@ def _checked_arguments(model, loss, optimizer, epochs, batch_size, shuffle, vali
                          "(e.g. SGD(model, lr=0.1))")
     epochs, batch_size = _check_loop(epochs, batch_size, validation_split, validation_data,
                                      shuffle)
-    metric = _resolve_metric(metric, loss)
+    metric = evaluation.resolve_metric(metric, loss)
     callbacks = _check_callbacks(callbacks, early_stopping)
     _check_schedule(schedule, optimizer)
     broken = None if resume is not None else first_non_finite(model.named_parameters())
@@ -388,7 +316,7 @@ class _Run:
         if wb is not None and not float(namespace(wb).sum(wb)) > 0:
             return None, self.loop_model.forward(xb)     # nothing to learn from: no step
         try:
-            value = train_step(self.loop_model, xb, yb, loss=self.finite_loss,
+            value = step.train_step(self.loop_model, xb, yb, loss=self.finite_loss,
                                optimizer=self.guarded, sample_weight=wb)
         except NonFiniteLossError as error:
             raise self._loss_diverged(error.value, where) from None
@@ -483,114 +411,6 @@ class _Batches:
         return np.sum((host - host.mean(axis=0)) ** 2, axis=0)
 
 
-def predict(model, X, *, batch_size: int | None = None) -> Array:
-    """The model's output for every row of ``X`` (evaluation mode, in chunks of rows).
-
-    ``batch_size`` rows per forward pass: by default ``PREDICT_CHUNK`` (1024) for NumPy
-    arrays and ``DEVICE_PREDICT_CHUNK`` (65536) for other array libraries.
-    """
-    _check_model(model)
-    X = as_array(X, "X")
-    check_features(model, X, "X")
-    if batch_size is None:
-        batch_size = PREDICT_CHUNK if isinstance(X, np.ndarray) else DEVICE_PREDICT_CHUNK
-    batch_size = positive_int("batch_size", batch_size)
-    was_training = model.training
-    model.eval()
-    try:
-        n = X.shape[0]                                   # `, ...`: the array API indexes every axis
-        chunks = [model.forward(X[start:min(start + batch_size, n), ...])
-                  for start in range(0, n, batch_size)]
-    finally:
-        model.train(was_training)
-    xp = namespace(chunks[0]) if chunks else np
-    return chunks[0] if len(chunks) == 1 else xp.concat(chunks, axis=0)
-
-
-_REQUIRED: Any = object()          # the loss keyword was not given
-
-
-def predict_proba(model, X, *args: Any, loss: Any = _REQUIRED) -> Array:
-    """Probabilities: the output passed through the loss's link (softmax / sigmoid), if any.
-
-    ``loss`` is a keyword, as in ``fit`` and ``evaluate``: ``predict_proba(model, X,
-    loss="cross_entropy")`` (the positional ``predict_proba(model, X, loss)`` is deprecated).
-    """
-    from ..nn.activations import Sigmoid, softmax
-
-    link = get_loss(_loss_keyword("predict_proba", args, loss)).link   # before the work
-    output = predict(model, X)
-    if link == "softmax":
-        return softmax(namespace(output), output)
-    if link == "sigmoid":
-        return Sigmoid().function(namespace(output), output)
-    return output
-
-
-def predict_classes(model, X, *args: Any, loss: Any = _REQUIRED) -> np.ndarray:
-    """Class labels (NumPy): arg-max of several outputs, or a threshold on a single one.
-
-    ``loss`` is a keyword (the positional ``predict_classes(model, X, loss)`` is deprecated).
-    """
-    link = get_loss(_loss_keyword("predict_classes", args, loss)).link
-    return labels_from_output(to_numpy(predict(model, X)), link)
-
-
-def _loss_keyword(function: str, args: tuple, loss: Any) -> Any:
-    """``loss=`` of ``predict_proba`` / ``predict_classes``; a positional one still works for
-    one release, with a ``DeprecationWarning``."""
-    if len(args) > 1 or (args and loss is not _REQUIRED):
-        raise TypeError(f"{function}() takes model, X and the keyword loss=...; got "
-                        f"{2 + len(args)} positional arguments"
-                        + (" and loss=" if loss is not _REQUIRED else ""))
-    if args:
-        warnings.warn(f"{function}(model, X, loss) is deprecated: pass the loss as a keyword, "
-                      f"{function}(model, X, loss=...) (as fit and evaluate take it)",
-                      DeprecationWarning, stacklevel=3)
-        return args[0]
-    if loss is _REQUIRED:
-        raise TypeError(f"{function}() missing the keyword argument 'loss' (e.g. "
-                        f"loss='cross_entropy')")
-    return loss
-
-
-def evaluate(model, X, y, *, loss: Any, metric: str | None = "auto") -> dict[str, float]:
-    """Mean loss and metric (``accuracy`` or ``r2``, plus ``mse`` for regression) on ``(X, y)``."""
-    loss = get_loss(loss)
-    metric = _resolve_metric(metric, loss)
-    _check_model(model)
-    X, y = check_data(model, X, y, loss)
-    return _scores(predict(model, X), y, loss, metric)
-
-
-def _scores(output: Array, y: Array, loss: Loss, metric: str | None) -> dict[str, float]:
-    """``evaluate``'s numbers from the model's ``output`` for the targets ``y``."""
-    value, _ = loss(output, y)
-    scores = {"loss": float(value)}
-    if metric == "accuracy":
-        scores["accuracy"] = accuracy(_labels(to_numpy(y)),
-                                      labels_from_output(to_numpy(output), loss.link))
-    elif metric == "r2":
-        scores["r2"] = r2(to_numpy(y), to_numpy(output))
-    if isinstance(loss, MSELoss):
-        scores["mse"] = float(np.mean((to_numpy(output) - to_numpy(y)) ** 2))
-    return scores
-
-
-def _resolve_metric(metric: str | None, loss: Loss) -> str | None:
-    """``"auto"``: R² for MSE, accuracy otherwise.  R² needs a regression loss: the
-    classification losses' targets are labels or probabilities, not the outputs' scale.
-    Accuracy is allowed with any loss (MSE-trained classifiers: arg-max or a 0.5 threshold)."""
-    if metric == "auto":
-        return "r2" if isinstance(loss, MSELoss) else "accuracy"
-    if metric not in (None, "accuracy", "r2"):
-        raise ValueError(f"metric must be 'auto', 'accuracy', 'r2' or None, got {metric!r}")
-    if metric == "r2" and isinstance(loss, (CrossEntropyLoss, BCELoss)):
-        raise ValueError(f"metric='r2' needs a regression loss such as MSELoss, got {loss!r}: "
-                         "use metric='accuracy' (or 'auto') with a classification loss")
-    return metric
-
-
 def _check_loop(epochs, batch_size, validation_split, validation_data, shuffle):
     """The loop's settings: ``(epochs, batch_size)`` as ints (``batch_size`` may be None)."""
     epochs = positive_int("epochs", epochs)
@@ -668,13 +488,6 @@ def _check_monitors(callbacks: list[Callback], keys: list[str]) -> None:
                            f"these arguments{hint}; logged: {keys}")   # KeyError, as before
 
 
-def _labels(y: np.ndarray) -> np.ndarray:
-    """Labels from integer targets, one-hot / probability rows, or 0/1 columns."""
-    if y.ndim == 2 and y.shape[1] > 1:
-        return np.argmax(y, axis=1)
-    return (y.reshape(-1) > 0.5).astype(np.int64) if y.dtype.kind == "f" else y.reshape(-1)
-
-
 def _batch_score(metric: str, output: Array, target: Array, link: str | None) -> Array:
     """Per batch, on the output's device: correct predictions, or Σ (a − y)² per output."""
     xp = namespace(output)
@@ -724,11 +537,12 @@ def _validation_scores(model, validation, loss: Loss, metric: str | None) -> dic
     ``PREDICT_CHUNK`` rows of ``X`` are gathered at a time (the same chunks ``predict`` would
     cut from a copy, so the numbers are the same)."""
     if not isinstance(validation, _HeldOut):
-        return evaluate(model, *validation, loss=loss, metric=metric)
+        return evaluation.evaluate(model, *validation, loss=loss, metric=metric)
     X, y, rows = validation
-    chunks = [predict(model, _take(X, rows[start:start + PREDICT_CHUNK]))
-              for start in range(0, rows.shape[0], PREDICT_CHUNK)]
-    return _scores(np.concatenate(chunks, axis=0), _take(y, rows), loss, metric)
+    chunk = evaluation.PREDICT_CHUNK
+    chunks = [evaluation.predict(model, _take(X, rows[start:start + chunk]))
+              for start in range(0, rows.shape[0], chunk)]
+    return evaluation.scores(np.concatenate(chunks, axis=0), _take(y, rows), loss, metric)
 
 
 def _split(X, y, weights, fraction: float, rng: np.random.Generator):
