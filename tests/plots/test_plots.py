@@ -198,7 +198,7 @@ def test_make_images_script_writes_small_pngs(tmp_path):
     import runpy
     from pathlib import Path
 
-    script = Path(__file__).resolve().parents[1] / "docs" / "make_images.py"
+    script = Path(__file__).resolve().parents[2] / "docs" / "make_images.py"
     runpy.run_path(str(script))["main"](tmp_path)
     for name in ("curves.png", "decision_boundary.png"):
         _written(tmp_path / name)

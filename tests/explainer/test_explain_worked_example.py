@@ -8,7 +8,7 @@ import numpy as np
 
 from deltaprop.explainer.worked_example import worked_example_markdown, worked_example_trace
 
-PAGE = Path(__file__).resolve().parents[1] / "docs" / "worked-example.md"
+PAGE = Path(__file__).resolve().parents[2] / "docs" / "worked-example.md"
 
 
 def test_worked_example_matches_the_committed_page():
