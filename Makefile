@@ -30,8 +30,9 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/lint-imports
 
+# the speed harness lives in benchmarks/ (not installed with the package)
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m deltaprop bench
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

@@ -4,6 +4,8 @@ the ``TrainingContext`` callbacks see; ``loss=`` as a keyword in ``predict_proba
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -146,7 +148,8 @@ def test_the_explainer_without_an_optimizer_changes_no_weight(monkeypatch):
 
 
 def test_the_benchmark_profile_times_train_step(monkeypatch):
-    from deltaprop.bench import profile, runners
+    monkeypatch.syspath_prepend(Path(__file__).resolve().parents[2] / "benchmarks")
+    from deltaprop_bench import profile, runners
 
     calls = _counting(monkeypatch)
     problem = runners.make_problem(40, [5, 6, 3])

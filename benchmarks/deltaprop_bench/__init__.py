@@ -272,17 +272,24 @@ def _backend_meta(settings: dict[str, Any]) -> dict[str, str]:
     return first.get("backend", {"name": "numpy", "device": "cpu"})
 
 
+def child_path(inherited: str | None) -> str:
+    """``PYTHONPATH`` for a child Python: this harness's folder (``benchmarks/``), then the
+    checkout's ``src/`` (a clone that was not installed), then what the parent had."""
+    harness = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    source = os.path.join(os.path.dirname(harness), "src")
+    return os.pathsep.join(filter(None, [harness, source, inherited]))
+
+
 def _run_child(config: BenchConfig, unset: tuple[str, ...]) -> dict[str, Any]:
     """``run_benchmark`` in a fresh Python whose environment lacks ``unset``."""
     env = {key: value for key, value in os.environ.items() if key not in unset}
-    package_root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+    env["PYTHONPATH"] = child_path(env.get("PYTHONPATH"))
     with tempfile.TemporaryDirectory() as folder:
         config_path = os.path.join(folder, "config.json")
         out_path = os.path.join(folder, "result.json")
         with open(config_path, "w", encoding="utf-8") as handle:
             json.dump(asdict(config), handle)
-        code = ("import json, sys; from deltaprop.bench import BenchConfig, run_benchmark; "
+        code = ("import json, sys; from deltaprop_bench import BenchConfig, run_benchmark; "
                 "cfg = BenchConfig(**json.load(open(sys.argv[1]))); "
                 "json.dump(run_benchmark(cfg), open(sys.argv[2], 'w'))")
         subprocess.run([sys.executable, "-c", code, config_path, out_path], env=env,

@@ -31,7 +31,7 @@ def memmap_epoch(problem: Problem, batch: int, folder: str) -> dict:
 
 _RSS_CHILD = """
 import json, resource, sys
-from deltaprop.bench import runners
+from deltaprop_bench import runners
 
 def peak_kib():
     # VmHWM: the peak RSS of this process image (ru_maxrss would carry the parent's peak,
@@ -71,8 +71,11 @@ def rss_growth(name: str, problem: Problem, batch: int) -> int | None:
     ``/proc/self/status``, its peak reset to the current RSS just before the epoch; elsewhere
     ``ru_maxrss`` (Unix only; ``None`` where neither exists)."""
     import json
+    import os
     import subprocess
     import sys
+
+    from . import child_path  # the harness's folder, for the fresh Python
 
     try:
         import resource  # noqa: F401 - Unix only
@@ -80,7 +83,8 @@ def rss_growth(name: str, problem: Problem, batch: int) -> int | None:
         return None
     args = [sys.executable, "-c", _RSS_CHILD, name, str(problem.X.shape[0]), str(batch),
             str(problem.seed), ",".join(map(str, problem.sizes))]
-    done = subprocess.run(args, capture_output=True, text=True, check=True)
+    env = dict(os.environ, PYTHONPATH=child_path(os.environ.get("PYTHONPATH")))
+    done = subprocess.run(args, capture_output=True, text=True, check=True, env=env)
     result = json.loads(done.stdout.strip().splitlines()[-1])
     return 1024 * max(0, result["after_kib"] - result["before_kib"])
 

@@ -98,7 +98,7 @@ class _Stopwatch:
     mark: the marks cut the step into forward, loss, backward and step."""
 
     def __init__(self, model, loss, optimizer) -> None:
-        from ..training._step_hooks import FiniteLoss, LoopModel
+        from deltaprop.training._step_hooks import FiniteLoss, LoopModel
 
         self.marks: list[float] = []
         self.model = LoopModel(model)                    # fit's: no ∂L/∂X
@@ -123,11 +123,11 @@ def engine_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, fl
     """µs per step of each phase of ``fit``'s step, built from the same engine calls
     (:func:`deltaprop.training.train_step` with a stopwatch): one epoch per ``next()`` (the
     same model trains on)."""
-    from .. import SGD
-    from ..nn.losses import get_loss
-    from ..training import step as training
-    from ..training._step_hooks import NonFiniteLossError
-    from ..training.loop import _take
+    from deltaprop import SGD
+    from deltaprop.nn.losses import get_loss
+    from deltaprop.training import step as training
+    from deltaprop.training._step_hooks import NonFiniteLossError
+    from deltaprop.training.loop import _take
 
     model = runners.deltaprop_model(problem)
     optimizer = SGD(model, lr=problem.lr, momentum=problem.momentum)
@@ -270,7 +270,7 @@ class HandNet:
 def hand_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, float]]:
     """µs per step of each phase of the hand-written NumPy loop (same rows as ``fit``), one
     epoch per ``next()``."""
-    from ..training.loop import _take
+    from deltaprop.training.loop import _take
 
     net = HandNet(problem)
     X, y, rng, n, n_batches, x_buffer = _epoch_plan(problem, batch)

@@ -135,7 +135,7 @@ def floor_inference(problem: Problem, chunk: int | None = None) -> float:
     here with either OpenBLAS kernel; 65536 on other backends)."""
     ops, X = _floor_ops(problem)
     if chunk is None:
-        from ..training.evaluation import DEVICE_PREDICT_CHUNK, PREDICT_CHUNK
+        from deltaprop.training.evaluation import DEVICE_PREDICT_CHUNK, PREDICT_CHUNK
 
         chunk = PREDICT_CHUNK if problem.device is None else DEVICE_PREDICT_CHUNK
     sizes = problem.sizes
@@ -158,7 +158,7 @@ def floor_inference(problem: Problem, chunk: int | None = None) -> float:
 
 # -- deltaprop ------------------------------------------------------------------------------
 def deltaprop_model(problem: Problem):
-    from .. import mlp
+    from deltaprop import mlp
 
     return mlp(problem.sizes, activation="relu", seed=problem.seed)
 
@@ -180,7 +180,7 @@ def _no_wait() -> None:
 def deltaprop_epochs(problem: Problem, batch: int, epochs: int) -> list[float]:
     """Seconds of each epoch of ``deltaprop.fit`` (timed by a callback, so ``fit``'s one-off
     input checks are left out; the shuffle, gathers, steps and loss checks are in)."""
-    from .. import SGD, Callback, fit
+    from deltaprop import SGD, Callback, fit
 
     model, X, y, synchronize = _deltaprop_setup(problem)
 
@@ -204,7 +204,7 @@ def deltaprop_epochs(problem: Problem, batch: int, epochs: int) -> list[float]:
 
 
 def deltaprop_inference(problem: Problem) -> float:
-    from .. import predict
+    from deltaprop import predict
 
     model, X, _, synchronize = _deltaprop_setup(problem)
     synchronize()
