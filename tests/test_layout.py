@@ -93,3 +93,16 @@ def test_fit_resumes_from_a_state_object_as_from_its_path(tmp_path, rng):
     assert len(history.history["loss"]) == 4
     for key, value in from_path.state_dict().items():
         assert (from_state.state_dict()[key] == value).all()
+
+
+def test_every_package_has_a_place_in_the_layering_contract():
+    tomllib = pytest.importorskip("tomllib")
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    config = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    (contract,) = [c for c in config["tool"]["importlinter"]["contracts"] if c["type"] == "layers"]
+    in_contract = {name.strip() for layer in contract["layers"] for name in layer.split("|")}
+    packages = {f"deltaprop.{path.parent.name}"
+                for path in (root / "src" / "deltaprop").glob("*/__init__.py")}
+    assert packages | {"deltaprop._checks"} == in_contract
