@@ -7,8 +7,9 @@ r"""The memory card: backpropagation's six steps for ONE network, shapes filled 
 5. the bias gradients;
 6. the update (SGD with momentum).
 
-The recap table of seed 000, made concrete for the learner's network, in any notation.  No
-numbers: the card is for learning by heart; ``explain`` shows the numbers.
+The recap table of Haykin's error-correction framework, made concrete for the learner's
+network, in any notation.  No numbers: the card is for learning by heart; ``explain``
+shows the numbers.
 """
 
 from __future__ import annotations
