@@ -33,15 +33,16 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--activation", default="tanh", choices=activation_names(),
                         metavar="NAME", help="hidden activation: %(choices)s "
                                              "(default: %(default)s)")
-    add_output_activation_flag(parser, "output activation (e.g. sigmoid for --loss bce; "
-                                       "default: none, the logits)")
+    add_output_activation_flag(parser, "output activation, or 'none' for logits (default: "
+                                       "sigmoid with --loss bce, none otherwise)")
     parser.add_argument("--loss", default=None, choices=loss_names(),
                         help="default: bce with a sigmoid output, mse otherwise")
     parser.add_argument("--model", help="check a saved model instead of building one")
     parser.add_argument("--samples", type=positive_int, default=4, help="batch size N")
     parser.add_argument("--max-entries", type=positive_int,
                         help="check at most this many random entries per parameter")
-    parser.add_argument("--seed", type=random_seed, default=0)
+    parser.add_argument("--seed", type=random_seed, default=0,
+                        help="seed of the weights and the batch (default: %(default)s)")
     parser.set_defaults(run=run)
 
 
@@ -54,7 +55,10 @@ def run(args) -> int:
     else:
         widths = network_widths(args)
         output = output_activation(args)
+        if output is None:                   # the output that goes with the loss, as in explain
+            output = "sigmoid" if args.loss == "bce" else "none"
         loss = args.loss or ("bce" if output == "sigmoid" else "mse")
+        output = None if output == "none" else output
         with user_errors("bad network"):
             model = dp.mlp(widths, activation=args.activation, output=output,
                            seed=args.seed, dtype="float64")
