@@ -176,3 +176,20 @@ def test_every_trace_format_renders(capsys):
     for name in FORMATS:
         assert main(["explain", "--format", name]) == 0, name
     assert capsys.readouterr().err == ""
+
+
+@pytest.mark.parametrize("command", ["explain", "gradcheck"])
+@pytest.mark.parametrize("extra", [["--layers", "4"], ["--widths", "3,5,2"], ["--inputs", "3"],
+                                   ["--output-activation", "sigmoid"], ["--output", "sigmoid"]])
+def test_model_gives_the_network_so_network_flags_are_refused(command, extra, tmp_path,
+                                                              capsys):
+    pytest.importorskip("safetensors")
+    from deltaprop import io, mlp
+
+    path = tmp_path / "model.safetensors"
+    io.save(mlp([3, 5, 2], activation="tanh", seed=1), path, metadata={"loss": "mse"})
+    code, _, err = _run([command, "--model", str(path), *extra], capsys)
+    assert code == 2
+    assert f"--model gives the network; drop {extra[0]}" in err
+    assert len(err.strip().splitlines()) == 1
+    assert _run([command, "--model", str(path)], capsys)[0] == 0

@@ -52,6 +52,17 @@ def network_widths(args) -> list[int]:
     return [inputs, *hidden, outputs]
 
 
+def refuse_with_model(args) -> None:
+    """``--model`` gives the network: a width or output flag next to it would be ignored."""
+    flags = {"--layers": args.layers, "--inputs": args.inputs, "--outputs": args.outputs,
+             "--widths": args.widths, "--output-activation": args.output_activation,
+             "--output": args.deprecated_output}
+    given = [flag for flag, value in flags.items() if value is not None]
+    if args.model and given:
+        raise CLIError(f"--model gives the network; drop {', '.join(given)} (got --model "
+                       f"{args.model} with {', '.join(given)})")
+
+
 def add_output_activation_flag(parser, help: str) -> None:
     """--output-activation NAME, and --output NAME kept for one release."""
     parser.add_argument("--output-activation", default=None, metavar="NAME", help=help)

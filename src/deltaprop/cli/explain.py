@@ -16,7 +16,13 @@ import numpy as np
 from . import CLIError
 from ._choices import activation_names, loss_names, notation_names, optimizer_names, trace_formats
 from ._common import random_seed
-from ._network import add_output_activation_flag, add_width_flags, network_widths, output_activation
+from ._network import (
+    add_output_activation_flag,
+    add_width_flags,
+    network_widths,
+    output_activation,
+    refuse_with_model,
+)
 
 EXAMPLES = """\
 examples:
@@ -178,6 +184,7 @@ def run(args) -> int:
     from .. import explain, mlp
 
     _check_run_flags(args)
+    refuse_with_model(args)
     if args.model:
         model, args.loss = _load_model(args.model, args.loss)
     args.loss = args.loss or "bce"

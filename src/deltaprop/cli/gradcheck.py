@@ -13,7 +13,13 @@ import numpy as np
 
 from ._choices import activation_names, loss_names
 from ._common import load_model, positive_int, random_seed, user_errors
-from ._network import add_output_activation_flag, add_width_flags, network_widths, output_activation
+from ._network import (
+    add_output_activation_flag,
+    add_width_flags,
+    network_widths,
+    output_activation,
+    refuse_with_model,
+)
 
 EXAMPLES = """examples:
   deltaprop gradcheck --layers 3 --activation tanh --output-activation sigmoid --loss bce
@@ -49,6 +55,7 @@ def add_parser(subparsers) -> None:
 def run(args) -> int:
     import deltaprop as dp
 
+    refuse_with_model(args)
     if args.model:
         bundle = load_model(args.model)
         model, loss = bundle.model, args.loss or bundle.loss or "mse"
