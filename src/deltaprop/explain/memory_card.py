@@ -24,6 +24,8 @@ from .notations import derivative_text, function_text, get_notation, shape_text
 from .outputs import output_delta_equation, softmax_backward_equation
 from .recording import output_spec
 
+FORMATS = ("text", "markdown")      # what card(format=...) renders
+
 
 def _shapes(name: str):
     """role -> symbolic shape, for one notation (N / m samples, or one sample as a column)."""
@@ -55,7 +57,7 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
         sizes = []
     if len(sizes) < 2:
         raise refuse("card", "layers", "at least 2 positive integer widths", layers)
-    check_choice("card", "format", format, ("text", "markdown"))
+    check_choice("card", "format", format, FORMATS)
     nota = get_notation(notation)
     hidden = get_activation(activation)
     loss_fn = get_loss(loss)

@@ -22,6 +22,8 @@ from .recording import Recording
 from .updates import constants, update_parts
 from .where import code_location
 
+FORMATS = ("text", "markdown", "latex", "html", "json")     # Trace.render: one to_<name> each
+
 
 @dataclass
 class Value:
@@ -127,8 +129,7 @@ class Trace:
 
     def render(self, format: str = "text") -> str:
         """The trace as ``"text"``, ``"markdown"``, ``"latex"``, ``"html"`` or ``"json"``."""
-        renderers = {"text": self.to_text, "markdown": self.to_markdown,
-                     "latex": self.to_latex, "html": self.to_html, "json": self.to_json}
+        renderers = {name: getattr(self, f"to_{name}") for name in FORMATS}
         if format not in renderers:
             raise ValueError(f"unknown trace format {format!r}; valid: {', '.join(renderers)}")
         return renderers[format]()
