@@ -40,7 +40,7 @@ __all__ = ["BLAS_VARIABLES", "BenchConfig", "run_benchmark", "run_settings", "to
 
 @dataclass
 class BenchConfig:
-    """What to measure (the defaults are the issue's benchmark)."""
+    """What to measure (the defaults are the full benchmark of benchmarks/RESULTS.md)."""
 
     samples: int = 60000
     sizes: list[int] = field(default_factory=lambda: [784, 256, 128, 10])

@@ -21,7 +21,7 @@ import numpy as np
 
 BACKENDS = ("numpy", "torch-cpu", "torch-cuda", "cupy")
 GPU_BACKENDS = ("torch-cuda", "cupy")
-GPU_BATCH_SIZES = [512, 1024, 2048, 4096, 8192]       # the GPU table
+GPU_BATCH_SIZES = [512, 1024, 2048, 4096, 8192]       # the GPU table of benchmarks/RESULTS.md
 
 
 class BackendUnavailableError(RuntimeError):

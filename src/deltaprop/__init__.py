@@ -1,6 +1,6 @@
 """deltaprop: multilayer perceptrons with backpropagation written by hand in matrix form.
 
-Conventions (``NOTATION.md``): one sample per row, ``W`` of shape ``(out, in)``,
+Conventions (``docs/notation-guide.md``): one sample per row, ``W`` of shape ``(out, in)``,
 ``Z = A Wᵀ + b``, losses return the batch mean so the ``1/N`` lives in the output delta.
 """
 

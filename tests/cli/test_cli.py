@@ -317,8 +317,8 @@ def test_bad_activation_is_a_user_error(capsys):
 
 
 def test_gradcheck_from_flags_passes(capsys):
-    assert main(["gradcheck", "--layers", "3,4,2", "--activation", "tanh", "--loss",
-                 "cross_entropy"]) == 0
+    assert main(["gradcheck", "--inputs", "3", "--layers", "4", "--outputs", "2",
+                 "--activation", "tanh", "--loss", "cross_entropy"]) == 0
     out = capsys.readouterr().out
     assert "passed" in out
     for name in ("0.weight", "0.bias", "2.weight", "2.bias", "input"):
@@ -334,8 +334,8 @@ def test_gradcheck_a_saved_model(trained, capsys):
 
 
 def test_gradcheck_needs_two_widths(capsys):
-    err = _user_error(capsys, ["gradcheck", "--layers", "3"])
-    assert "--layers" in err
+    err = _user_error(capsys, ["gradcheck", "--widths", "3"])
+    assert "--widths" in err
 
 
 # --------------------------------------------------------------------------------------- help

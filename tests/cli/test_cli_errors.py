@@ -205,10 +205,14 @@ CASES = {
     # datasets
     "datasets-extra-argument": (["datasets", "moons"], ["unrecognized", "moons"]),
     # gradcheck
-    "gradcheck-one-width": (["gradcheck", "--layers", "3"], ["--layers", "got 3"]),
+    "gradcheck-one-width": (["gradcheck", "--widths", "3"], ["--widths", "got 3"]),
+    "gradcheck-widths-and-layers": (["gradcheck", "--widths", "2,3,1", "--layers", "4"],
+                                    ["--widths", "--layers"]),
     "gradcheck-empty-width": (["gradcheck", "--layers", "2,,1"], ["--layers"]),
     "gradcheck-unknown-activation": (["gradcheck", "--activation", "nope"], ["nope"]),
     "gradcheck-unknown-output": (["gradcheck", "--output", "nope"], ["nope"]),
+    "gradcheck-unknown-output-activation": (["gradcheck", "--output-activation", "nope"],
+                                            ["nope"]),
     "gradcheck-unknown-loss": (["gradcheck", "--loss", "hinge"], ["--loss"]),
     "gradcheck-samples-zero": (["gradcheck", "--samples", "0"], ["--samples"]),
     "gradcheck-samples-beyond-numpy": (["gradcheck", "--samples", str(10**25)],
@@ -263,6 +267,11 @@ CASES = {
                               ["damaged.safetensors"]),
     # card
     "card-bad-width": (["card", "--layers", "2,x"], ["--layers"]),
+    "card-one-width": (["card", "--widths", "3"], ["--widths", "got 3"]),
+    "card-widths-and-inputs": (["card", "--widths", "3,1", "--inputs", "3"],
+                               ["--widths", "--inputs"]),
+    "card-output-contradicts": (["card", "--output", "tanh", "--output-activation", "sigmoid"],
+                                ["--output", "--output-activation"]),
     "card-unknown-format": (["card", "--format", "pdf"], ["--format"]),
     "card-unknown-loss": (["card", "--loss", "hinge"], ["--loss"]),
     "card-unknown-notation": (["card", "--notation", "greek"], ["--notation"]),

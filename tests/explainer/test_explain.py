@@ -555,3 +555,20 @@ def test_values_are_shown_in_the_dtype_the_engine_computed_in(dtype, rng):
         for value in step.values:
             if value.role != "scalar":
                 assert value.array.dtype == dtype, (step.key, value.label)
+
+
+def test_explain_and_card_options_follow_the_parameter_rules(rng):
+    """NumPy integers are accepted; bools are not; errors are InvalidParameterError."""
+    model = mlp([3, 4, 2], activation="tanh", seed=0, dtype=np.float64)
+    X, y = rng.normal(size=(5, 3)), rng.integers(0, 2, size=5)
+    trace = deltaprop.explain(model, X, y, "cross_entropy", sample=np.int64(4),
+                              precision=np.int64(3), notation="column")
+    assert trace.steps
+    assert deltaprop.card([np.int64(2), np.int64(3), 1], "tanh", "sigmoid", "bce")
+    for options in ({"sample": True}, {"sample": 5}, {"precision": 0}, {"max_values": 2.0}):
+        with pytest.raises(deltaprop.InvalidParameterError, match="explain"):
+            deltaprop.explain(model, X, y, "cross_entropy", **options)
+    with pytest.raises(deltaprop.InvalidParameterError, match="card layers"):
+        deltaprop.card([2, True, 1], "tanh", "sigmoid", "bce")
+    with pytest.raises(deltaprop.InvalidParameterError, match="card format"):
+        deltaprop.card([2, 3, 1], "tanh", "sigmoid", "bce", format="pdf")

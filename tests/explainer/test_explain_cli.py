@@ -10,8 +10,8 @@ from deltaprop.cli import main
 
 
 def test_explain_prints_every_step_as_text(capsys):
-    assert main(["explain", "--layers", "2,3,1", "--activation", "tanh", "--output", "sigmoid",
-                 "--loss", "bce", "--samples", "4", "--seed", "0"]) == 0
+    assert main(["explain", "--layers", "3", "--activation", "tanh", "--output-activation",
+                 "sigmoid", "--loss", "bce", "--samples", "4", "--seed", "0"]) == 0
     out = capsys.readouterr().out
     for piece in ("Z⁽¹⁾ = A⁽⁰⁾ W⁽¹⁾ᵀ + b⁽¹⁾", "(4, 2) @ (3, 2)ᵀ + (3,) → (4, 3)",
                   "= (A⁽²⁾ − Y) / N", "∂L/∂W⁽¹⁾ = Δ⁽¹⁾ᵀ A⁽⁰⁾", "update.weight.2",
@@ -28,8 +28,9 @@ def test_explain_formats(fmt, marker, capsys):
 
 
 def test_explain_json_with_logits_momentum_and_unfused(capsys):
-    assert main(["explain", "--layers", "3,4,3", "--output", "none", "--loss", "cross_entropy",
-                 "--momentum", "0.9", "--unfused", "--format", "json"]) == 0
+    assert main(["explain", "--inputs", "3", "--layers", "4", "--outputs", "3",
+                 "--output-activation", "none", "--loss", "cross_entropy", "--momentum", "0.9",
+                 "--unfused", "--format", "json"]) == 0
     data = json.loads(capsys.readouterr().out)
     steps = {step["key"]: step for step in data["steps"]}
     assert steps["backward.delta.out"]["asides"][0]["name"].startswith("output delta, unfused")
@@ -38,11 +39,13 @@ def test_explain_json_with_logits_momentum_and_unfused(capsys):
 
 
 @pytest.mark.parametrize("argv, message", [
-    (["explain", "--layers", "2,x"], "--layers must be at least two positive integers"),
+    (["explain", "--widths", "2,3,1", "--layers", "4"], "--widths gives every width; drop "
+     "--layers"),
+    (["explain", "--widths", "3"], "--widths needs an input and an output width"),
     (["explain", "--notation", "bishop"], "--notation must be one of"),
     (["explain", "--format", "pdf"], "--format must be one of"),
     (["explain", "--loss", "hinge"], "--loss must be one of"),
-    (["explain", "--loss", "cross_entropy", "--output", "sigmoid"],
+    (["explain", "--loss", "cross_entropy", "--output-activation", "sigmoid"],
      "takes logits, but the model ends in Sigmoid"),
     (["explain", "--samples", "3", "--sample", "5"], "--sample must be in [0, 3)"),
     (["explain", "--model", "/nonexistent/model.safetensors"], "--model"),
@@ -56,8 +59,8 @@ def test_bad_flag_values_end_with_one_line_and_exit_2(argv, message, capsys):
 
 
 def test_card_prints_the_recipe(capsys):
-    assert main(["card", "--layers", "2,3,1", "--activation", "tanh", "--output", "sigmoid",
-                 "--loss", "bce", "--notation", "column"]) == 0
+    assert main(["card", "--layers", "3", "--activation", "tanh", "--output-activation",
+                 "sigmoid", "--loss", "bce", "--notation", "column"]) == 0
     out = capsys.readouterr().out
     assert "(3, 2) @ (2, 1) + (3, 1) → (3, 1)" in out and "6 update" in out
     assert main(["card", "--format", "markdown", "--no-momentum"]) == 0
@@ -87,8 +90,8 @@ def test_explain_a_saved_model(tmp_path, capsys):
                                                   ("bce", "A⁽²⁾ = sigmoid(Z⁽²⁾)")])
 def test_output_activation_defaults_to_the_one_that_goes_with_the_loss(loss, last_layer,
                                                                          capsys):
-    """Without --output: logits for cross-entropy, a sigmoid for BCE on probabilities."""
-    assert main(["explain", "--layers", "2,3,2" if loss == "cross_entropy" else "2,3,1",
+    """Without --output-activation: logits for cross-entropy, a sigmoid for BCE."""
+    assert main(["explain", "--layers", "3", "--outputs", "2" if loss == "cross_entropy" else "1",
                  "--loss", loss]) == 0
     out = capsys.readouterr().out
     assert last_layer in out

@@ -203,8 +203,8 @@ def test_single_class_and_balanced_partial_fit_are_refused():
 @pytest.mark.parametrize("params, match", [
     ({"hidden_layer_sizes": (4, True)}, r"hidden_layer_sizes must be integers >= 1"),
     ({"hidden_layer_sizes": "16"}, r"hidden_layer_sizes must be integers >= 1, got '16'"),
-    ({"activation": None}, r"activation must be one of"),
-    ({"solver": ["adam"]}, r"solver must be one of"),
+    ({"activation": None}, r"activation must be 'identity', 'logistic', 'tanh' or 'relu'"),
+    ({"solver": ["adam"]}, r"solver must be 'adam', 'adamw' or 'sgd', got \['adam'\]"),
     ({"n_iter_no_change": 0}, r"n_iter_no_change must be an integer >= 1, got 0"),
     ({"max_iter": 2.5}, r"max_iter must be an integer >= 1, got 2\.5"),
     ({"batch_size": "all"}, r"batch_size must be 'auto' or an integer >= 1, got 'all'"),

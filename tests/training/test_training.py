@@ -35,7 +35,7 @@ def _blobs(n_per_class: int = 60, n_classes: int = 3, seed: int = 0):
 
 
 def _xor(n: int = 200, seed: int = 0):
-    """Seed 003's quadrant set: class 1 where x₀x₁ > 0 (not linearly separable)."""
+    """The quadrant set: class 1 where x₀x₁ > 0 (not linearly separable)."""
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1, 1, size=(n, 2))
     return X, (X[:, 0] * X[:, 1] > 0).astype(np.float64)

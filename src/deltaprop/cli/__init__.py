@@ -75,9 +75,12 @@ def main(argv: list[str] | None = None) -> int:
             _show_data_warnings()
             code = int(args.run(args) or 0)
             sys.stdout.flush()          # a closed pipe is noticed here, not at exit
+        for note in getattr(args, "notes", []):       # deprecated flags: after the output
+            print(f"deltaprop {args.command}: note: {note}", file=sys.stderr)
         return code
     except CLIError as error:
-        print(f"deltaprop {args.command}: error: {_one_line(error)}", file=sys.stderr)
+        notes = "".join(f" (note: {note})" for note in getattr(args, "notes", []))
+        print(f"deltaprop {args.command}: error: {_one_line(error)}{notes}", file=sys.stderr)
         return EXIT_USER_ERROR
     except MemoryError as error:        # sizes from the flags or the data: too large here
         print(f"deltaprop {args.command}: error: not enough memory ({_one_line(error)}): "

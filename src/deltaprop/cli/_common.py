@@ -103,7 +103,9 @@ def add_model_data_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(parser)
     parser.add_argument("--seed", type=random_seed, default=0,
                         help="seed of a generated toy dataset (default: 0, as in train)")
-    parser.add_argument("--loss", choices=["cross_entropy", "bce_with_logits", "bce", "mse"],
+    from ._choices import loss_names
+
+    parser.add_argument("--loss", choices=loss_names(),
                         help="the loss, when the model file does not record it")
 
 

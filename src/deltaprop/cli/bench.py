@@ -5,7 +5,7 @@ repetitions, and prints the medians as a Markdown table (``--json`` / ``--markdo
 them).  ``benchmarks/README.md`` explains the figures.
 
 examples:
-  deltaprop bench                                  # the benchmark (minutes)
+  deltaprop bench                                  # the full benchmark (minutes)
   deltaprop bench --quick                          # tiny sizes, seconds
   deltaprop bench --blas-env both --json out.json  # also with OPENBLAS_* unset
   deltaprop bench --scaling --batch-sizes 128      # cost against batch size and width

@@ -9,16 +9,19 @@ from __future__ import annotations
 import argparse
 
 from . import CLIError
-from .explain import add_network_flags, check_choice, check_network_flags, parse_layers
+from ._choices import card_formats
+from ._network import network_widths
+from .explain import add_network_flags, check_choice, check_network_flags
 
 EXAMPLES = """\
 examples:
   deltaprop card
-  deltaprop card --layers 2,3,1 --activation tanh --output sigmoid --loss bce
-  deltaprop card --layers 784,128,10 --activation relu --output none --loss cross_entropy
+  deltaprop card --layers 3 --activation tanh --output-activation sigmoid --loss bce
+  deltaprop card --inputs 784 --layers 128 --outputs 10 --activation relu \
+      --output-activation none --loss cross_entropy
   deltaprop card --notation ng --format markdown
   deltaprop card --notation haykin --no-momentum
-  deltaprop card --layers 3,1 --activation tanh --output sigmoid --no-bias
+  deltaprop card --widths 3,1 --activation tanh --output-activation sigmoid --no-bias
 """
 
 
@@ -28,7 +31,8 @@ def add_parser(subparsers) -> None:
         description=__doc__, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
     add_network_flags(parser)
-    parser.add_argument("--format", default="text", help="text or markdown (default: %(default)s)")
+    parser.add_argument("--format", default="text",
+                        help=f"{' or '.join(card_formats())} (default: %(default)s)")
     parser.add_argument("--no-momentum", dest="momentum", action="store_false",
                         help="plain SGD update instead of SGD with momentum")
     parser.add_argument("--no-bias", dest="bias", action="store_false",
@@ -40,10 +44,10 @@ def run(args) -> int:
     from .. import card
 
     check_network_flags(args)
-    check_choice("--format", args.format, ("text", "markdown"))
-    output = None if args.output == "none" else args.output
+    check_choice("--format", args.format, card_formats())
+    output = None if args.output_activation == "none" else args.output_activation
     try:
-        text = card(parse_layers(args.layers), args.activation, output, args.loss,
+        text = card(network_widths(args), args.activation, output, args.loss,
                     notation=args.notation, format=args.format, momentum=args.momentum,
                     bias=args.bias)
     except (ValueError, TypeError) as error:

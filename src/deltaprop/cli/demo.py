@@ -2,8 +2,8 @@
 
 1. Train an MLP on scikit-learn's bundled handwritten digits, one line per epoch, and report
    the test accuracy.
-2. Print one forward and backward pass of a tiny 2-2-1 network (seed 004) step by step, with
-   the shapes and numbers the engine recorded.
+2. Print one forward and backward pass of a tiny 2-2-1 network (examples/two_two_one.py)
+   step by step, with the shapes and numbers the engine recorded.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def _fmt(array) -> str:
 
 
 def tiny_backward_walkthrough() -> str:
-    """One step of seed 004's 2-2-1 tanh/sigmoid network on two samples, as plain text."""
+    """One step of the 2-2-1 tanh/sigmoid network on two samples, as plain text."""
     model = mlp([2, 2, 1], activation="tanh", output="sigmoid", dtype=np.float64)
     model[0].params["weight"][...] = [[0.5, -0.3], [0.2, 0.4]]
     model[0].params["bias"][...] = [0.1, -0.1]

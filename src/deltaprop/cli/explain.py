@@ -14,17 +14,23 @@ import argparse
 import numpy as np
 
 from . import CLIError
+from ._choices import activation_names, loss_names, notation_names, optimizer_names, trace_formats
 from ._common import random_seed
-
-NOTATION_NAMES = ("batch", "rows", "ng", "column", "haykin")
-FORMATS = ("text", "markdown", "latex", "html", "json")
-OPTIMIZER_NAMES = ("sgd", "adam", "adamw")
+from ._network import (
+    add_output_activation_flag,
+    add_width_flags,
+    network_widths,
+    output_activation,
+    refuse_with_model,
+)
 
 EXAMPLES = """\
 examples:
   deltaprop explain
-  deltaprop explain --layers 2,3,1 --activation tanh --output sigmoid --loss bce --samples 4
-  deltaprop explain --layers 4,5,3 --activation relu --output none --loss cross_entropy --unfused
+  deltaprop explain --layers 3 --activation tanh --output-activation sigmoid --loss bce --samples 4
+  deltaprop explain --inputs 4 --layers 5 --outputs 3 --activation relu --output-activation none \
+      --loss cross_entropy --unfused
+  deltaprop explain --widths 2,3,1          # every width, input first
   deltaprop explain --notation haykin --momentum 0.9 --steps 3
   deltaprop explain --optimizer adam --lr 0.01 --steps 2 --format json
   deltaprop explain --notation column --sample 2 --format markdown > step.md
@@ -33,20 +39,21 @@ examples:
 
 
 def add_network_flags(parser, *, default_loss: str | None = "bce") -> None:
-    """--layers, --activation, --output, --loss, --notation (shared with ``deltaprop card``)."""
-    parser.add_argument("--layers", default="2,3,1",
-                        help="layer widths, input first, comma-separated (default: %(default)s)")
+    """--layers/--inputs/--outputs/--widths, --activation, --output-activation, --loss,
+    --notation (shared with ``deltaprop card``)."""
+    add_width_flags(parser)
     parser.add_argument("--activation", default="tanh",
-                        help="hidden activation: tanh, relu, sigmoid, ... (default: %(default)s)")
-    parser.add_argument("--output", default=None,
-                        help="output activation, or 'none' for logits (default: sigmoid with "
-                             "--loss bce, none with cross_entropy, bce_with_logits and mse)")
+                        help=f"hidden activation: {', '.join(activation_names())} "
+                             "(default: %(default)s)")
+    add_output_activation_flag(parser, "output activation, or 'none' for logits (default: "
+                               "sigmoid with --loss bce, none with cross_entropy, "
+                               "bce_with_logits and mse)")
     parser.add_argument("--loss", default=default_loss,
-                        help="bce, bce_with_logits, cross_entropy or mse (default: "
+                        help=f"{', '.join(loss_names())} (default: "
                              + (f"{default_loss})" if default_loss else
                                 "the loss recorded in --model's file, else bce)"))
     parser.add_argument("--notation", default="batch",
-                        help=f"{', '.join(NOTATION_NAMES)} (default: %(default)s)")
+                        help=f"{', '.join(notation_names())} (default: %(default)s)")
 
 
 def add_parser(subparsers) -> None:
@@ -59,15 +66,15 @@ def add_parser(subparsers) -> None:
                         help="batch size N of the random batch (default: %(default)s)")
     parser.add_argument("--seed", type=random_seed, default=0,
                         help="seed of the weights and the batch (default: %(default)s)")
-    parser.add_argument("--format", default="text", help=f"{', '.join(FORMATS)} "
+    parser.add_argument("--format", default="text", help=f"{', '.join(trace_formats())} "
                         "(default: %(default)s)")
     parser.add_argument("--model", metavar="PATH",
-                        help="explain a model saved with deltaprop.io.save instead of --layers")
+                        help="explain a model saved with deltaprop.io.save instead of building one")
     parser.add_argument("--lr", type=float, default=0.1,
                         help="learning rate of the step shown; 0 shows no update "
                              "(default: %(default)s)")
     parser.add_argument("--optimizer", default="sgd",
-                        help=f"{', '.join(OPTIMIZER_NAMES)} (default: %(default)s)")
+                        help=f"{', '.join(optimizer_names())} (default: %(default)s)")
     parser.add_argument("--momentum", type=float, default=0.0,
                         help="SGD momentum (the velocity is shown) (default: %(default)s)")
     parser.add_argument("--steps", type=int, default=1,
@@ -83,16 +90,6 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def parse_layers(text: str) -> list[int]:
-    try:
-        sizes = [int(part) for part in text.split(",")]
-    except ValueError:
-        sizes = []
-    if len(sizes) < 2 or min(sizes) < 1:
-        raise CLIError(f"--layers must be at least two positive integers like 2,3,1, got {text!r}")
-    return sizes
-
-
 def check_choice(flag: str, value: str, choices) -> str:
     if value not in choices:
         raise CLIError(f"{flag} must be one of {', '.join(choices)}, got {value!r}")
@@ -100,15 +97,15 @@ def check_choice(flag: str, value: str, choices) -> str:
 
 
 def check_network_flags(args) -> None:
-    from ..nn.activations import ACTIVATIONS
-    from ..nn.losses import LOSSES
-
-    check_choice("--activation", args.activation, sorted(ACTIVATIONS))
-    if args.output is None:                  # the output that goes with the loss
-        args.output = "sigmoid" if args.loss == "bce" else "none"
-    check_choice("--output", args.output, ["none", *sorted(ACTIVATIONS)])
-    check_choice("--loss", args.loss, sorted(LOSSES))
-    check_choice("--notation", args.notation, NOTATION_NAMES)
+    """Check the names; ``args.output_activation`` becomes the one that goes with the loss."""
+    check_choice("--activation", args.activation, activation_names())
+    output = output_activation(args)
+    if output is None:                       # the output that goes with the loss
+        output = "sigmoid" if args.loss == "bce" else "none"
+    args.output_activation = check_choice("--output-activation", output,
+                                          ["none", *activation_names()])
+    check_choice("--loss", args.loss, loss_names())
+    check_choice("--notation", args.notation, notation_names())
 
 
 def _load_model(path: str, loss: str | None):
@@ -136,8 +133,8 @@ def _load_model(path: str, loss: str | None):
         raise CLIError(f"--loss {loss} contradicts the loss {recorded!r} recorded in {path}; "
                        f"drop --loss to use the recorded one")
     if loss is None and recorded is None:
-        raise CLIError(f"--model: {path} records no loss; pass --loss (bce, "
-                       "bce_with_logits, cross_entropy or mse)")
+        raise CLIError(f"--model: {path} records no loss; pass --loss "
+                       f"({', '.join(loss_names())})")
     return bundle.model, loss or recorded
 
 
@@ -154,10 +151,10 @@ def random_batch(model, loss: str, n_samples: int, seed: int):
 
 
 def _check_run_flags(args) -> None:
-    check_choice("--format", args.format, FORMATS)
-    check_choice("--optimizer", args.optimizer, OPTIMIZER_NAMES)
+    check_choice("--format", args.format, trace_formats())
+    check_choice("--optimizer", args.optimizer, optimizer_names())
     if args.compare is not None:
-        check_choice("--compare", args.compare, NOTATION_NAMES)
+        check_choice("--compare", args.compare, notation_names())
     if args.samples < 1:
         raise CLIError(f"--samples must be a positive integer, got {args.samples}")
     if not 0 <= args.sample < args.samples:
@@ -187,13 +184,14 @@ def run(args) -> int:
     from .. import explain, mlp
 
     _check_run_flags(args)
+    refuse_with_model(args)
     if args.model:
         model, args.loss = _load_model(args.model, args.loss)
     args.loss = args.loss or "bce"
     check_network_flags(args)
     if not args.model:
-        output = None if args.output == "none" else args.output
-        model = mlp(parse_layers(args.layers), activation=args.activation, output=output,
+        output = None if args.output_activation == "none" else args.output_activation
+        model = mlp(network_widths(args), activation=args.activation, output=output,
                     seed=args.seed, dtype=np.float64)
     X, y = random_batch(model, args.loss, args.samples, args.seed + 1)
     try:

@@ -11,12 +11,21 @@ import argparse
 
 import numpy as np
 
-from . import CLIError
-from ._common import int_list, load_model, positive_int, random_seed, user_errors
+from ._choices import activation_names, loss_names
+from ._common import load_model, positive_int, random_seed, user_errors
+from ._network import (
+    add_output_activation_flag,
+    add_width_flags,
+    network_widths,
+    output_activation,
+    refuse_with_model,
+)
 
 EXAMPLES = """examples:
-  deltaprop gradcheck --layers 2,3,1 --activation tanh --output sigmoid --loss bce
-  deltaprop gradcheck --layers 4,8,8,3 --activation gelu --loss cross_entropy --samples 6
+  deltaprop gradcheck --layers 3 --activation tanh --output-activation sigmoid --loss bce
+  deltaprop gradcheck --inputs 4 --layers 8,8 --outputs 3 --activation gelu \
+      --loss cross_entropy --samples 6
+  deltaprop gradcheck --widths 2,3,1        # every width, input first
   deltaprop gradcheck --model runs/digits/model.safetensors --max-entries 50
 """
 
@@ -26,34 +35,39 @@ def add_parser(subparsers) -> None:
         "gradcheck", help="check the backward pass against central differences",
         description=__doc__, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--layers", type=int_list, default=[2, 3, 1],
-                        help="layer widths, input first (default: 2,3,1)")
-    parser.add_argument("--activation", default="tanh", help="hidden activation")
-    parser.add_argument("--output", help="output activation (e.g. sigmoid for --loss bce)")
-    parser.add_argument("--loss", default=None,
-                        choices=["cross_entropy", "bce_with_logits", "bce", "mse"],
+    add_width_flags(parser)
+    parser.add_argument("--activation", default="tanh", choices=activation_names(),
+                        metavar="NAME", help="hidden activation: %(choices)s "
+                                             "(default: %(default)s)")
+    add_output_activation_flag(parser, "output activation, or 'none' for logits (default: "
+                                       "sigmoid with --loss bce, none otherwise)")
+    parser.add_argument("--loss", default=None, choices=loss_names(),
                         help="default: bce with a sigmoid output, mse otherwise")
     parser.add_argument("--model", help="check a saved model instead of building one")
     parser.add_argument("--samples", type=positive_int, default=4, help="batch size N")
     parser.add_argument("--max-entries", type=positive_int,
                         help="check at most this many random entries per parameter")
-    parser.add_argument("--seed", type=random_seed, default=0)
+    parser.add_argument("--seed", type=random_seed, default=0,
+                        help="seed of the weights and the batch (default: %(default)s)")
     parser.set_defaults(run=run)
 
 
 def run(args) -> int:
     import deltaprop as dp
 
+    refuse_with_model(args)
     if args.model:
         bundle = load_model(args.model)
         model, loss = bundle.model, args.loss or bundle.loss or "mse"
     else:
-        if len(args.layers) < 2:
-            raise CLIError(f"--layers needs an input and an output width, got "
-                           f"{','.join(map(str, args.layers))}")
-        loss = args.loss or ("bce" if args.output == "sigmoid" else "mse")
+        widths = network_widths(args)
+        output = output_activation(args)
+        if output is None:                   # the output that goes with the loss, as in explain
+            output = "sigmoid" if args.loss == "bce" else "none"
+        loss = args.loss or ("bce" if output == "sigmoid" else "mse")
+        output = None if output == "none" else output
         with user_errors("bad network"):
-            model = dp.mlp(args.layers, activation=args.activation, output=args.output,
+            model = dp.mlp(widths, activation=args.activation, output=output,
                            seed=args.seed, dtype="float64")
     with user_errors(f"cannot draw --samples {args.samples} rows"):
         X, y = _random_batch(model, loss, args.samples, args.seed)

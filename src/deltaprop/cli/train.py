@@ -24,6 +24,7 @@ import numpy as np
 
 from ..training import callbacks as dp_callbacks
 from . import EXIT_INTERRUPTED, CLIError
+from ._choices import activation_names, loss_names, optimizer_names
 from ._common import (
     add_data_arguments,
     check_output_file,
@@ -61,11 +62,12 @@ def add_parser(subparsers) -> None:
                         help="override the task a CSV/NPZ file is read as")
     parser.add_argument("--layers", type=int_list, default=[64],
                         help="hidden layer widths, comma-separated (default: 64)")
-    parser.add_argument("--activation", default="relu", help="hidden activation (default: relu)")
-    parser.add_argument("--loss", choices=["cross_entropy", "bce_with_logits", "bce", "mse"],
+    parser.add_argument("--activation", default="relu", choices=activation_names(),
+                        metavar="NAME", help="hidden activation: %(choices)s (default: relu)")
+    parser.add_argument("--loss", choices=loss_names(),
                         help="loss (default: cross_entropy for classification, mse for "
                              "regression)")
-    parser.add_argument("--optimizer", choices=sorted(DEFAULT_LR), default="sgd")
+    parser.add_argument("--optimizer", choices=optimizer_names(), default="sgd")
     parser.add_argument("--lr", type=non_negative,
                         help="learning rate (default: 0.05 for sgd, 0.001 for adam/adamw)")
     parser.add_argument("--momentum", type=fraction, default=0.9,

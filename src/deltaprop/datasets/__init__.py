@@ -34,7 +34,7 @@ def _sklearn_loader(name: str) -> Callable[..., Dataset]:
 
 
 def xor(n_samples: int = 400, *, noise: float = 0.0, seed: Any = None) -> Dataset:
-    """Alias of :func:`quadrants`: XOR of the signs of x1 and x2 (seed 003)."""
+    """Alias of :func:`quadrants`: XOR of the signs of x1 and x2."""
     data = quadrants(n_samples, noise=noise, seed=seed)
     data.name = "xor"
     return data

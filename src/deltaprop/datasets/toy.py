@@ -24,7 +24,7 @@ from .._checks import check_integer, check_number, check_seed
 from ._dataset import Dataset
 
 DESCRIPTIONS = {
-    "quadrants": "XOR of the signs: class 1 in quadrants I and III (seed 003), 2 features",
+    "quadrants": "XOR of the signs: class 1 in quadrants I and III, 2 features",
     "moons": "Two interleaving half circles, 2 features, 2 classes",
     "circles": "A small circle inside a large one, 2 features, 2 classes",
     "spirals": "Interleaved spiral arms, 2 features, 2+ classes (n_classes=)",
@@ -48,7 +48,7 @@ def _split_counts(n: int, k: int) -> list[int]:
 
 
 def quadrants(n_samples: int = 400, *, noise: float = 0.0, seed: Any = None) -> Dataset:
-    r"""XOR on the plane (seed 003): :math:`x \sim \mathcal N(0, I_2)`, :math:`y = [x_1 x_2 > 0]`.
+    r"""XOR on the plane: :math:`x \sim \mathcal N(0, I_2)`, :math:`y = [x_1 x_2 > 0]`.
 
     Class 1 fills the first and third quadrants, class 0 the other two: no straight line
     separates them, so a network needs a hidden layer.

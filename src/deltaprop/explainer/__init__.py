@@ -49,8 +49,8 @@ def explain(model, X, y, loss: Any, notation: str = "batch", optimizer=None, *,
         ``"cross_entropy"`` / ``"bce_with_logits"`` on a model ending in logits show the fused
         output delta :math:`(A - Y)/N`; ``"bce"`` after a ``Sigmoid`` and ``"mse"`` too.
     notation : {"batch", "rows", "ng", "column", "haykin"}
-        How the equations and arrays are written (``NOTATION.md``); the numbers are the same
-        up to transposition, sign and where the :math:`1/N` sits.
+        How the equations and arrays are written (``docs/notation-guide.md``); the numbers
+        are the same up to transposition, sign and where the :math:`1/N` sits.
     optimizer : Optimizer or None
         ``SGD`` (momentum, Nesterov, dampening, weight decay), ``Adam`` or ``AdamW``: each
         update shows the parameter before and after and the optimiser state (velocity, Adam's

@@ -7,8 +7,9 @@ r"""The memory card: backpropagation's six steps for ONE network, shapes filled 
 5. the bias gradients;
 6. the update (SGD with momentum).
 
-The recap table of seed 000, made concrete for the learner's network, in any notation.  No
-numbers: the card is for learning by heart; ``explain`` shows the numbers.
+The recap table of Haykin's error-correction framework, made concrete for the learner's
+network, in any notation.  No numbers: the card is for learning by heart; ``explain``
+shows the numbers.
 """
 
 from __future__ import annotations
@@ -16,11 +17,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from .._checks import InvalidParameterError, check_choice, check_integer, refuse
 from ..nn.activations import get_activation
 from ..nn.losses import CrossEntropyLoss, get_loss
 from .notations import derivative_text, function_text, get_notation, shape_text
 from .outputs import output_delta_equation, softmax_backward_equation
 from .recording import output_spec
+
+FORMATS = ("text", "markdown")      # what card(format=...) renders
 
 
 def _shapes(name: str):
@@ -47,12 +51,13 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
     >>> print(card([2, 3, 1], "tanh", "sigmoid", "bce").splitlines()[0])
     Backpropagation memory card: 2-3-1 network, tanh hidden, sigmoid output, BCELoss
     """
-    sizes = list(layers)
-    if len(sizes) < 2 or any(isinstance(n, bool) or not isinstance(n, int) or n < 1
-                             for n in sizes):
-        raise ValueError(f"card layers must be at least 2 positive integer widths, got {layers!r}")
-    if format not in ("text", "markdown"):
-        raise ValueError(f"card format must be 'text' or 'markdown', got {format!r}")
+    try:
+        sizes = [check_integer("card", "layers", n, low=1) for n in layers]
+    except (InvalidParameterError, TypeError):       # a width that is not one, or no list
+        sizes = []
+    if len(sizes) < 2:
+        raise refuse("card", "layers", "at least 2 positive integer widths", layers)
+    check_choice("card", "format", format, FORMATS)
     nota = get_notation(notation)
     hidden = get_activation(activation)
     loss_fn = get_loss(loss)

@@ -1,4 +1,4 @@
-r"""The five notations the explainer speaks (``NOTATION.md``): equations and array layouts.
+r"""The five notations the explainer speaks (``docs/notation-guide.md``): equations and layouts.
 
 The engine computes in ONE convention (batch rows, ``W`` of shape ``(out, in)``, the loss a
 batch mean).  A notation only changes how the same numbers are written:
@@ -7,10 +7,10 @@ batch mean).  A notation only changes how the same numbers are written:
 name      layout                                  how the engine's arrays are shown
 ========  ======================================  ===========================================
 batch     one sample per row (the code's)         as recorded
-rows      seed 003: ``W`` of shape ``(in, out)``  weights and their gradients transposed
+rows      ``W`` of shape ``(in, out)``              weights and their gradients transposed
 ng        samples as columns (Andrew Ng)          ``Xᵀ``; ``dZ = N·Δᵀ`` (the 1/m moves to dW)
 column    one sample ``n`` as a column (Nielsen)  row ``n`` as a column; ``δ = N·Δₙᵀ``
-haykin    one sample, error-correction (seed 000) as column, ``δ = −N·Δₙᵀ`` (minus the gradient)
+haykin    one sample, error-correction (Haykin) as column, ``δ = −N·Δₙᵀ`` (minus the gradient)
 ========  ======================================  ===========================================
 
 Each array a step shows has a *role*; :meth:`Notation.show` turns the engine's array of that
@@ -186,7 +186,7 @@ NOTATIONS: dict[str, Notation] = {
         {"A": "A", "Z": "Z", "Y": "Y", "W": "W", "d": "Δ", "gA": "∂L/∂A", "gW": "∂L/∂W",
          "gb": "∂L/∂b", "lr": "η", "N": "N"}, _BATCH),
     "rows": Notation(
-        "rows", "row weights (seed 003): Z = H W + b, W of shape (in, out)", False, _paren,
+        "rows", "row weights: Z = H W + b, W of shape (in, out)", False, _paren,
         {"A": "H", "Z": "Z", "Y": "Y", "W": "W", "d": "G", "gA": "∂L/∂H", "gW": "∂L/∂W",
          "gb": "∂L/∂b", "lr": "η", "N": "N"},
         {**_BATCH,
@@ -217,7 +217,7 @@ NOTATIONS: dict[str, Notation] = {
          "grad_a_prev": ("{gA}{p} = {W}{l}ᵀ {d}{l}", "{W}ᵀ @ {d}"),
          "delta": ("{d}{p} = ({W}{l}ᵀ {d}{l}) ⊙ {dphi} (BP2)", "{g} ⊙ {Z}")}),
     "haykin": Notation(
-        "haykin", "error correction (Haykin, seed 000): e = d − y, δ = −∂E/∂v, W ← W + η δ yᵀ",
+        "haykin", "error correction (Haykin): e = d − y, δ = −∂E/∂v, W ← W + η δ yᵀ",
         True, _paren,
         {"A": "y", "Z": "v", "Y": "d", "W": "W", "d": "δ", "gA": "−∂E/∂y",
          "gW": "−∂L/∂W", "gb": "−∂L/∂b", "gW1": "−∂Eₙ/∂W", "gb1": "−∂Eₙ/∂b", "lr": "η",

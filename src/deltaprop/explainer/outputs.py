@@ -1,6 +1,6 @@
 r"""The loss and the output delta, written the way each notation writes them.
 
-What the engine computed decides the equation (``NOTATION.md``):
+What the engine computed decides the equation (``docs/notation-guide.md``):
 
 - a loss on logits (``CrossEntropyLoss``, ``BCEWithLogitsLoss``): the fused
   :math:`\Delta^{(L)} = (A - Y)/N` (over :math:`N n_L` entries for binary cross-entropy);

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_integer
 from ..nn._backend import namespace, to_numpy
 from ..nn.activations import Activation, Identity, Sigmoid, softmax
 from ..nn.layers import Dense, Dropout
@@ -187,8 +188,7 @@ def _check_arguments(model, loss: Any, optimizer: Optimizer | None, steps: int) 
     if optimizer is not None and not isinstance(optimizer, (SGD, Adam)):
         raise TypeError(f"explain shows the steps of SGD, Adam and AdamW, got "
                         f"{type(optimizer).__name__}")
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"explain steps must be a positive integer, got {steps!r}")
+    check_integer("explain", "steps", steps, low=1, rule="a positive integer")
     if steps > 1 and optimizer is None:
         raise ValueError(f"explain steps={steps} needs an optimizer: without one every step "
                          "would be the same")

@@ -14,12 +14,15 @@ from typing import Any
 
 import numpy as np
 
+from .._checks import check_integer
 from ..nn.optim import Optimizer
 from .notations import Context, Notation, derivative_text, function_text, get_notation
 from .outputs import loss_equation, output_delta_equation, softmax_backward_equation
 from .recording import Recording
 from .updates import constants, update_parts
 from .where import code_location
+
+FORMATS = ("text", "markdown", "latex", "html", "json")     # Trace.render: one to_<name> each
 
 
 @dataclass
@@ -126,8 +129,7 @@ class Trace:
 
     def render(self, format: str = "text") -> str:
         """The trace as ``"text"``, ``"markdown"``, ``"latex"``, ``"html"`` or ``"json"``."""
-        renderers = {"text": self.to_text, "markdown": self.to_markdown,
-                     "latex": self.to_latex, "html": self.to_html, "json": self.to_json}
+        renderers = {name: getattr(self, f"to_{name}") for name in FORMATS}
         if format not in renderers:
             raise ValueError(f"unknown trace format {format!r}; valid: {', '.join(renderers)}")
         return renderers[format]()
@@ -143,17 +145,14 @@ class Trace:
 
 def check_sample(sample: int, n_samples: int) -> None:
     """The sample the one-sample notations show is one of the batch's."""
-    if isinstance(sample, bool) or not isinstance(sample, (int, np.integer)) \
-            or not 0 <= sample < n_samples:
-        raise ValueError(f"explain sample must be an integer in [0, {n_samples}), "
-                         f"got {sample!r}")
+    check_integer("explain", "sample", sample, low=0, high=n_samples - 1,
+                  rule=f"an integer in [0, {n_samples})")
 
 
 def check_display_options(max_values: int, precision: int) -> None:
     """``max_values`` and ``precision`` are positive integers (checked before the engine runs)."""
     for name, value in (("max_values", max_values), ("precision", precision)):
-        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-            raise ValueError(f"explain {name} must be an integer >= 1, got {value!r}")
+        check_integer("explain", name, value, low=1)
 
 
 def build_trace(recordings: Recording | list[Recording], notation: str = "batch", *,

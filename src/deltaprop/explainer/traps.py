@@ -5,7 +5,8 @@ r"""The things learners trip on, shown on the learner's own numbers.
   times :math:`\partial L/\partial A`), computed by the engine's own activation layers, with
   the same numbers; for MSE, what the ``½`` convention would give.
 - ``general_notes``: the single ``1/N``, Haykin's sign, ``2(a − y)`` against ``(a − y)``,
-  derivatives written from the output, the softmax Jacobian, and the slips in the seeds.
+  derivatives written from the output, the softmax Jacobian, and the slips in the source
+  texts of the examples.
 """
 
 from __future__ import annotations
@@ -21,14 +22,14 @@ from .outputs import fused_equation, loss_gradient_equation, through_activation_
 from .recording import Recording, bce_floors_hit
 from .where import code_location
 
-# the index slips of the source documents, and their corrected forms (NOTATION.md)
+# the index slips of the source documents, and their corrected forms (docs/notation-guide.md)
 SEED_SLIPS = [
-    "seed 001's pseudocode writes a⁽ˡ⁾ = f(z⁽ˡ⁻¹⁾); the activation of layer l is "
-    "a⁽ˡ⁾ = f(z⁽ˡ⁾).",
-    "seed 001's weight-gradient line uses Delta[l+1]; layer l's weight gradient uses its own "
-    "delta: ∂L/∂W⁽ˡ⁾ = Δ⁽ˡ⁾ᵀ A⁽ˡ⁻¹⁾ (batch) or δ⁽ˡ⁾ a⁽ˡ⁻¹⁾ᵀ (one sample).",
-    "seed 004 writes z[3] = W[3] x; the output layer reads the hidden activations: "
-    "z[3] = W[3] a[2] + b[3].",
+    "the softmax derivation's pseudocode (examples/softmax_no_bias.py) writes "
+    "a⁽ˡ⁾ = f(z⁽ˡ⁻¹⁾); the activation of layer l is a⁽ˡ⁾ = f(z⁽ˡ⁾).",
+    "the same derivation's weight-gradient line uses Delta[l+1]; layer l's weight gradient "
+    "uses its own delta: ∂L/∂W⁽ˡ⁾ = Δ⁽ˡ⁾ᵀ A⁽ˡ⁻¹⁾ (batch) or δ⁽ˡ⁾ a⁽ˡ⁻¹⁾ᵀ (one sample).",
+    "the 2-2-1 notes (examples/two_two_one.py) write z[3] = W[3] x; the output layer reads "
+    "the hidden activations: z[3] = W[3] a[2] + b[3].",
 ]
 
 
@@ -168,7 +169,7 @@ def general_notes(rec: Recording, nota: Notation, ctx: Context) -> list[str]:
                      f"{_fmt(d_n)} while N·∂L/∂Z⁽ᴸ⁾ is {_fmt(-d_n)}; hence W ← W + ηδyᵀ, the "
                      "same step as gradient descent W ← W − η∂L/∂W.")
     else:
-        notes.append("Gradient DEscent subtracts: W ← W − η∂L/∂W. Haykin (seed 000) writes "
+        notes.append("Gradient DEscent subtracts: W ← W − η∂L/∂W. Haykin writes "
                      "δ = −∂E/∂v with e = d − y and adds: W ← W + ηδyᵀ; same step.")
     if not rec.has_bias:
         notes.append("This network has no biases (bias=False): no + b in the forward pass, no "
@@ -201,5 +202,6 @@ def general_notes(rec: Recording, nota: Notation, ctx: Context) -> list[str]:
                          f"(layer {layer.index}); putting Z in that formula instead is off by up "
                          f"to {_fmt(float(np.max(np.abs(right - wrong))))} on this batch.")
             break
-    notes.append("Slips in the seeds, corrected in this trace: " + " ".join(SEED_SLIPS))
+    notes.append("Slips in the examples' source texts, corrected in this trace: "
+                 + " ".join(SEED_SLIPS))
     return notes

@@ -1,6 +1,6 @@
 r"""Element-wise activation layers, ``Softmax``, and the ``name -> class`` table.
 
-An element-wise activation :math:`A = \varphi(Z)` has a diagonal Jacobian (seed 004), so its
+An element-wise activation :math:`A = \varphi(Z)` has a diagonal Jacobian, so its
 backward pass is a product, element by element:
 
 .. math:: \partial L/\partial Z = \partial L/\partial A \odot \varphi'(Z)

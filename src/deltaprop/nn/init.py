@@ -1,16 +1,16 @@
 r"""Weight initialisers: ``name -> function(shape, seed, dtype) -> ndarray`` on the host.
 
-Every initialiser draws a weight of shape ``(out, in)`` = ``(fan_out, fan_in)``, the layout of
-``NOTATION.md``.  Biases start at zero unless a layer asks otherwise.
+Every initialiser draws a weight of shape ``(out, in)`` = ``(fan_out, fan_in)``, the layout
+of ``docs/notation-guide.md``.  Biases start at zero unless a layer asks otherwise.
 
 =====================  =============================================================  ==========
-name                   distribution                                                   seed/source
+name                   distribution                                                   used by
 =====================  =============================================================  ==========
-``glorot_uniform``     :math:`U(-a, a)`, :math:`a = \sqrt{6 / (n_{in} + n_{out})}`     seed 002
+``glorot_uniform``     :math:`U(-a, a)`, :math:`a = \sqrt{6 / (n_{in} + n_{out})}`     Frazier
 ``glorot_normal``      :math:`N(0, 2 / (n_{in} + n_{out}))`
 ``he_uniform``         :math:`U(-a, a)`, :math:`a = \sqrt{6 / n_{in}}`                  ReLU nets
 ``he_normal``          :math:`N(0, 2 / n_{in})`
-``scaled_normal``      :math:`\text{scale} \cdot N(0, 1)` (seed 003's ``weight_scale``)  seed 003
+``scaled_normal``      :math:`\text{scale} \cdot N(0, 1)` (``weight_scale`` in quadrants)
 ``torch_default``      :math:`U(-1/\sqrt{n_{in}}, 1/\sqrt{n_{in}})`, bias too          PyTorch
 =====================  =============================================================  ==========
 
@@ -64,8 +64,8 @@ def he_normal(shape: tuple[int, int], seed: Any = None, dtype=np.float32, *,
 
 def scaled_normal(shape: tuple[int, int], seed: Any = None, dtype=np.float32,
                   scale: float = 0.01, *, rng: Any = NOT_GIVEN):
-    """Seed 003's ``weight_scale * randn(...)``; pass ``scale`` (a finite number >= 0) with
-    ``functools.partial``."""
+    """``weight_scale * randn(...)``, as in examples/quadrants.py; pass ``scale`` (a finite
+    number >= 0) with ``functools.partial``."""
     scale = check_number("scaled_normal", "scale", scale, low=0.0)
     rng = seed_or_rng("scaled_normal", seed, rng)
     return (scale * rng.standard_normal(shape)).astype(dtype)

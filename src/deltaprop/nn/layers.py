@@ -5,7 +5,7 @@ reads only that cache, fills ``self.grads`` and returns the gradient for the lay
 Parameters and their gradients live in two dicts with the same keys, so optimisers, savers and
 the explainer walk them the same way.
 
-Notation (``NOTATION.md``): a batch has one sample per row, ``W`` is ``(out, in)``.
+Notation (``docs/notation-guide.md``): a batch has one sample per row, ``W`` is ``(out, in)``.
 """
 
 from __future__ import annotations

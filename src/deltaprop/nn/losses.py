@@ -2,8 +2,8 @@ r"""Losses: ``loss(output, target) -> (value, grad_output)``; the ``name -> clas
 
 Every loss returns the batch MEAN, as PyTorch's ``reduction="mean"`` (over every element), so
 its gradient carries the :math:`1/N` — the one place in the library that divides by the batch
-size (``NOTATION.md``).  ``value`` is a 0-d array of the input's namespace (``float(value)``
-gives the number); ``grad_output`` has the shape of ``output``.
+size (``docs/notation-guide.md``).  ``value`` is a 0-d array of the input's namespace
+(``float(value)`` gives the number); ``grad_output`` has the shape of ``output``.
 
 Output/loss pairs for which the output delta is :math:`\Delta^{(L)} = (A - Y)/N`
 (``A`` the probabilities):

@@ -2,10 +2,10 @@ r"""``Sequential``, the ``mlp`` builder, state dicts, the summary and the per-la
 
 Forward runs the layers in order; backward runs them in reverse, each layer turning
 :math:`\partial L/\partial(\text{its output})` into :math:`\partial L/\partial(\text{its input})`
-("downstream = upstream × local", seed 004).
+("downstream = upstream × local", as the 2-2-1 worked example puts it).
 
 After one forward and one backward pass, :meth:`Sequential.records` returns, for each layer
-``l`` of ``NOTATION.md`` (a ``Dense`` and the activation after it), the quantities
+``l`` of ``docs/notation-guide.md`` (a ``Dense`` and the activation after it), the quantities
 :math:`A^{(l-1)}, Z^{(l)}, A^{(l)}, \partial L/\partial A^{(l)}, \Delta^{(l)},
 \partial L/\partial W^{(l)}, \partial L/\partial b^{(l)}, \partial L/\partial A^{(l-1)}` that
 the layers recorded themselves: the explainer reads them here, it never recomputes them.
@@ -29,7 +29,7 @@ from .layers import Dense, Dropout, Layer
 
 @dataclass
 class LayerRecord:
-    r"""What layer ``l`` recorded in the last forward/backward pass (NOTATION.md's symbols).
+    r"""What layer ``l`` recorded in the last forward/backward pass (the notation guide's symbols).
 
     ``a`` is the output of the layer's activation (``z`` itself when it has none); ``grad_a``
     is :math:`\partial L/\partial A^{(l)}` and ``delta`` is :math:`\Delta^{(l)} = \partial
@@ -282,7 +282,7 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,
     Parameters
     ----------
     sizes : sequence of int
-        Layer widths (integers >= 1), input first: ``[n_in, h1, h2, n_out]``.  Seed 002's
+        Layer widths (integers >= 1), input first: ``[n_in, h1, h2, n_out]``.  Frazier's
         ``MLP(n_x, n_h, n_y)`` is ``mlp([n_x, n_h, n_y])``.
     activation : str or Activation class
         Hidden activation (``"relu"``, ``"tanh"``, ``"sigmoid"``, ...).

@@ -3,7 +3,7 @@ r"""Optimisers, sorted by increasing complexity: ``SGD``, ``Adam``, ``AdamW``.
 Each is one short ``update`` with its per-parameter state, following PyTorch's update rules
 (``torch.optim``, ``foreach=False``), so a trajectory matches PyTorch step for step.  The
 parameters are updated in place: gradient DEscent, :math:`W \leftarrow W - \eta\,\partial L/
-\partial W` (NOTATION.md).
+\partial W` (docs/notation-guide.md).
 
 Only ``model`` and ``lr`` may be passed by position; every other argument is keyword-only,
 because PyTorch's positional order differs (``torch.optim.SGD(params, lr, momentum,
@@ -109,7 +109,7 @@ class SGD(Optimizer):
         v &\leftarrow \mu v + (1 - \tau) g \quad (v = g \text{ on the first step}) \\
         W &\leftarrow W - \eta\,(g + \mu v \text{ if nesterov else } v)
 
-    Seed 000's error-correction momentum :math:`\Delta W(n) = \alpha \Delta W(n-1) + \eta
+    Haykin's error-correction momentum :math:`\Delta W(n) = \alpha \Delta W(n-1) + \eta
     \delta y^\top` is the same update with :math:`\Delta W = -\eta v` and :math:`\mu = \alpha`.
 
     ``SGD(model, lr, *, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)``:

@@ -1,4 +1,4 @@
-"""The equations of each practice topic, written in each notation of ``NOTATION.md``.
+"""The equations of each practice topic, written in each notation of ``docs/notation-guide.md``.
 
 Only the explanation changes with the notation: the functions the learner writes always take
 and return arrays in deltaprop's batch-rows layout (one sample per row, ``W`` of shape
@@ -80,7 +80,7 @@ EQUATIONS: dict[str, dict[str, str]] = {
         "ng": "Ng: dW = (1/m) dZ A_prevᵀ, db = (1/m) Σ dZ, dA_prev = Wᵀ dZ (samples as columns,\n"
               "dZ without the 1/m). Here the 1/N is already inside grad_out and samples are\n"
               "ROWS, so dW = grad_outᵀ a_prev with no 1/m:\n\n" + _DENSE_BATCH,
-        "rows": "Seed 003 stores W as (in, out): Z = H W + b, ∂L/∂W = Hᵀ G_Z, (in, out).\n"
+        "rows": "Rows store W as (in, out): Z = H W + b, ∂L/∂W = Hᵀ G_Z, (in, out).\n"
                 "Here weight is (out, in), so grad_weight is the transpose of that:\n\n"
                 + _DENSE_BATCH,
     },
@@ -93,7 +93,7 @@ EQUATIONS: dict[str, dict[str, str]] = {
         "ng": "Ng: dZ = A − Y (columns), the 1/m applied later in dW. Here the mean loss\n"
               "puts the 1/N in the returned gradient, and samples are ROWS:\n\n"
               + _SOFTMAX_CE_BATCH,
-        "rows": "Seed 003: G = (P − Y)/N, the same line:\n\n" + _SOFTMAX_CE_BATCH,
+        "rows": "Row convention: G = (P − Y)/N, the same line:\n\n" + _SOFTMAX_CE_BATCH,
     },
     "network": {
         "batch": _NETWORK_BATCH,
@@ -111,8 +111,8 @@ EQUATIONS: dict[str, dict[str, str]] = {
         "ng": "Ng: dZ[L] = A[L] − Y, dW[l] = (1/m) dZ[l] A[l-1]ᵀ, db[l] = (1/m) Σ dZ[l],\n"
               "dZ[l-1] = W[l]ᵀ dZ[l] ⊙ (1 − A[l-1]²) (samples as columns). With samples as\n"
               "ROWS and the 1/N put once in Δᴸ:\n\n" + _NETWORK_BATCH,
-        "rows": "Seed 003 (W as (in, out)): G_Z = (P − Y)/N, ∂L/∂W = Hᵀ G_Z, G_H = G_Z Wᵀ.\n"
-                "Here every W is (out, in): return the transposes of seed 003's ∂L/∂W:\n\n"
+        "rows": "Row convention (W as (in, out)): G_Z = (P − Y)/N, ∂L/∂W = Hᵀ G_Z, G_H = G_Z Wᵀ.\n"
+                "Here every W is (out, in): return the transposes of those ∂L/∂W:\n\n"
                 + _NETWORK_BATCH,
     },
     "momentum": {

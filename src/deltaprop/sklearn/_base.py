@@ -26,13 +26,14 @@ except ImportError as error:                                  # pragma: no cover
     raise ImportError("deltaprop.sklearn needs scikit-learn >= 1.6: "
                       "pip install 'deltaprop[sklearn]'") from error
 
+from .._checks import check_choice, check_flag, check_integer, check_number, refuse
 from ..nn._backend import resolve_dtype
 from ..nn.model import mlp
 from ..nn.optim import SGD, Adam, AdamW
 from ..training import step as training
 from ..training._step_hooks import FiniteLoss, LoopModel, NonFiniteLossError
 from ..training.evaluation import predict as _engine_predict
-from ..training.validation import check_dtype_range, check_integer, check_number, check_weights
+from ..training.validation import check_dtype_range, check_weights
 
 _SOLVERS = ("adam", "adamw", "sgd")
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")
@@ -162,10 +163,9 @@ class _BaseMLP(BaseEstimator):
         if any(isinstance(s, bool) or not isinstance(s, Integral) or s < 1 for s in sizes):
             self._refuse("hidden_layer_sizes", "integers >= 1", self.hidden_layer_sizes)
         self._hidden = [int(s) for s in sizes]
-        for name, choices in (("activation", _ACTIVATIONS), ("solver", _SOLVERS)):
-            if not isinstance(getattr(self, name), str) or getattr(self, name) not in choices:
-                self._refuse(name, f"one of {choices}", getattr(self, name))
         owner = f"{type(self).__name__}:"
+        for name, choices in (("activation", _ACTIVATIONS), ("solver", _SOLVERS)):
+            check_choice(owner, name, getattr(self, name), choices)
         for name in ("max_iter", "n_iter_no_change"):
             check_integer(owner, name, getattr(self, name), low=1)
         if not (isinstance(self.batch_size, str) and self.batch_size == "auto"):
@@ -175,8 +175,7 @@ class _BaseMLP(BaseEstimator):
             check_number(owner, name, getattr(self, name), low=low, high=high,
                          low_open=low_open, high_open=high_open)
         for name in ("shuffle", "early_stopping", "nesterovs_momentum"):
-            if not isinstance(getattr(self, name), (bool, np.bool_)):
-                self._refuse(name, "True or False", getattr(self, name))
+            check_flag(owner, name, getattr(self, name))
         try:
             resolve_dtype(self.dtype)
         except TypeError:
@@ -189,7 +188,7 @@ class _BaseMLP(BaseEstimator):
                          self.random_state)
 
     def _refuse(self, name: str, rule: str, value) -> None:
-        raise ValueError(f"{type(self).__name__}: {name} must be {rule}, got {value!r}")
+        raise refuse(f"{type(self).__name__}:", name, rule, value)
 
     def _initialize(self, n_features: int, n_outputs: int) -> None:
         seed = check_random_state(self.random_state).randint(np.iinfo(np.int32).max)

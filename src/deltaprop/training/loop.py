@@ -64,7 +64,7 @@ def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int 
         An instance (``SGD(model, lr=0.1)``) or a name with default settings.
     epochs : int
     batch_size : int or None
-        ``None`` = full batch (seed 003's full-batch gradient descent).
+        ``None`` = full batch (full-batch gradient descent, as in examples/quadrants.py).
     shuffle : bool
         Reshuffle the rows each epoch (with ``seed``).
     seed : int, Generator or None
