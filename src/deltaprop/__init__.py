@@ -4,6 +4,7 @@ Conventions (``docs/notation-guide.md``): one sample per row, ``W`` of shape ``(
 ``Z = A Wᵀ + b``, losses return the batch mean so the ``1/N`` lives in the output delta.
 """
 
+from . import _deprecated
 from ._checks import InvalidParameterError
 from ._version import __version__
 from .explainer import Trace, card, explain
@@ -26,13 +27,13 @@ from .training.step import train_step
 # the composition root: training reads no file itself, fit(resume=path) uses io's reader
 _loop.set_checkpoint_reader(_load_checkpoint)
 
-# old flat module paths, kept one release (``deltaprop/_deprecated.py``): ``dp.init`` etc.
-_MOVED = {"activations", "callbacks", "checkpoint", "init", "layers", "losses", "metrics", "model",
-          "onnx", "optim", "preprocessing", "progress", "schedules", "validation"}
+# old flat module paths (deltaprop.layers, ...), kept one release: see _deprecated.py
+_deprecated.install()
 
 
 def __getattr__(name: str):
-    if name in _MOVED:
+    """``deltaprop.init`` and the other old module attributes, through their old paths."""
+    if name in _deprecated.MOVED:
         import importlib
 
         return importlib.import_module(f"{__name__}.{name}")
