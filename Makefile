@@ -25,11 +25,14 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q
 
+# ruff, then the layering contract of pyproject.toml's [tool.importlinter] (arrows point down)
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/lint-imports
 
+# the speed harness lives in benchmarks/ (not installed with the package)
 bench: $(VENV)/.installed-test
-	$(BIN)/python -m deltaprop bench
+	$(BIN)/python benchmarks/bench.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache

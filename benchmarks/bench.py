@@ -1,7 +1,8 @@
 """The speed harness's entry point: ``python benchmarks/bench.py [flags]``.
 
-The same as ``deltaprop bench [flags]`` (``python -m deltaprop bench``); the code lives in
-``deltaprop.bench`` so the command line can import it.  See ``benchmarks/README.md``.
+The same as ``deltaprop bench [flags]`` run from this checkout; the harness is the package
+``deltaprop_bench`` next to this file, which is not installed with deltaprop.  See
+``benchmarks/README.md``.
 """
 
 import sys

@@ -22,7 +22,7 @@ import timeit
 import numpy as np
 
 import deltaprop as dp
-from deltaprop._step_guard import StepGuard
+from deltaprop.training._step_guard import StepGuard
 
 
 def _best(call, number: int = 200) -> float:
@@ -33,7 +33,7 @@ def _loss_cases(rng):
     logits = rng.normal(size=(128, 10)).astype(np.float32)
     labels = rng.integers(0, 10, 128)
     probabilities = np.eye(10, dtype=np.float32)[labels]
-    unit = dp.activations.softmax(np, logits)
+    unit = dp.nn.activations.softmax(np, logits)
     return [("CrossEntropyLoss, labels", dp.CrossEntropyLoss(), logits, labels),
             ("CrossEntropyLoss, probabilities", dp.CrossEntropyLoss(), logits, probabilities),
             ("BCELoss", dp.BCELoss(), unit, probabilities),

@@ -7,7 +7,7 @@ have to bend the boundary.
 
 The network follows the "MLP From Scratch" notebook: ``Dense(2, 64) → ReLU → Dense(64, 64) →
 ReLU → Dense(64, 2)``, weights ``0.1 · N(0, 1)`` (its ``weight_scale=0.1``; here
-``dp.init.scaled_normal`` with ``scale=0.1``), biases zero, logits into softmax cross-entropy,
+``dp.nn.init.scaled_normal`` with ``scale=0.1``), biases zero, logits into softmax cross-entropy,
 and plain SGD with L2 weight decay: ``W ← W − η (∂L/∂W + λ W)``.
 
 The notebook stores its weights as ``(in, out)`` and writes ``Z = H W + b``, ``∂L/∂W = Hᵀ G_Z``.
@@ -46,7 +46,7 @@ def make_quadrants(n: int = 400, seed: int = 0) -> tuple[np.ndarray, np.ndarray]
 
 def build_model(seed: int) -> dp.Sequential:
     """2-64-64-2 ReLU with the notebook's small weights: W = 0.1 · N(0, 1), b = 0."""
-    small = functools.partial(dp.init.scaled_normal, scale=0.1)
+    small = functools.partial(dp.nn.init.scaled_normal, scale=0.1)
     return dp.mlp([2, 64, 64, 2], activation="relu", init=small, seed=seed)
 
 

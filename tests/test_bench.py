@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from deltaprop.bench import BenchConfig, memory, run_benchmark, run_settings, runners, to_markdown
 from deltaprop.cli import main
+
+HARNESS = str(Path(__file__).resolve().parents[1] / "benchmarks")   # not installed: a folder
+if HARNESS not in sys.path:
+    sys.path.insert(0, HARNESS)
+from deltaprop_bench import (  # noqa: E402
+    BenchConfig,
+    memory,
+    run_benchmark,
+    run_settings,
+    runners,
+    to_markdown,
+)
 
 TINY = {"samples": 96, "sizes": [12, 8, 6, 3], "batch_sizes": [32], "reps": 1}
 
@@ -199,7 +212,7 @@ def test_a_gpu_backend_synchronises_and_records_its_device(monkeypatch):
     # no GPU here: a "torch-cuda" backend whose tensors live on the CPU, with the CUDA calls
     # it makes replaced, exercises the GPU-only branches (synchronise, device name, table)
     torch = pytest.importorskip("torch")
-    from deltaprop.bench import backends
+    from deltaprop_bench import backends
 
     calls = []
     monkeypatch.setattr(torch.cuda, "synchronize", lambda: calls.append("sync"))
@@ -215,3 +228,13 @@ def test_a_gpu_backend_synchronises_and_records_its_device(monkeypatch):
     # for the device at both ends of their timed region
     assert len(calls) >= 2 * 6
     assert "backend: torch-cuda on Fake GPU" in to_markdown(data)
+
+
+def test_without_a_source_checkout_bench_is_one_clear_line(monkeypatch, tmp_path, capsys):
+    from deltaprop.cli import bench
+
+    monkeypatch.setitem(sys.modules, "deltaprop_bench", None)       # not importable ...
+    monkeypatch.setattr(bench, "HARNESS_FOLDER", tmp_path)           # ... nor in a checkout
+    assert main(["bench", "--quick"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "python benchmarks/bench.py" in err, err

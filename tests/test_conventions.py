@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import deltaprop as dp
-from deltaprop.init import INITIALIZERS, glorot_uniform
-from deltaprop.optim import Optimizer
+from deltaprop.nn.init import INITIALIZERS, glorot_uniform
+from deltaprop.nn.optim import Optimizer
 
 X = np.linspace(-1, 1, 12, dtype=np.float32).reshape(4, 3)
 

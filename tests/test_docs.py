@@ -22,7 +22,7 @@ The rules a page follows (``docs/testing.md`` says the same for writers):
   installed (nothing after it on the page may depend on it).
 
 ``docs/worked-example.md`` is left out: it is generated from the engine's trace and compared
-with the generator's output byte for byte by ``tests/test_explain_worked_example.py``.
+with the generator's output byte for byte by ``tests/explainer/test_explain_worked_example.py``.
 """
 
 from __future__ import annotations

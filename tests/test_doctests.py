@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "deltaprop"
-SLOW = {"deltaprop.checkpoint"}           # examples that train (over about 0.2 s)
+SLOW = {"deltaprop.io.checkpoint"}           # examples that train (over about 0.2 s)
 
 
 def modules_with_examples() -> list[str]:
@@ -30,7 +30,7 @@ def modules_with_examples() -> list[str]:
 
 def test_the_package_has_docstring_examples():
     names = modules_with_examples()
-    assert "deltaprop.model" in names and len(names) >= 3, names
+    assert "deltaprop.nn.model" in names and len(names) >= 3, names
 
 
 @pytest.mark.parametrize("name", [

@@ -19,7 +19,7 @@ from deltaprop import (
     fit,
     mlp,
 )
-from deltaprop.schedules import CosineAnnealingLR, ReduceLROnPlateau
+from deltaprop.nn.schedules import CosineAnnealingLR, ReduceLROnPlateau
 
 LOSSES = [CrossEntropyLoss(), BCELoss(), BCEWithLogitsLoss(), MSELoss()]
 
@@ -216,7 +216,7 @@ def test_regression_targets_beyond_float32_are_named_not_cast_to_inf():
 
 # -- schedules ------------------------------------------------------------------------------
 def test_a_schedule_that_would_overflow_the_learning_rate_is_refused():
-    from deltaprop.schedules import ExponentialLR
+    from deltaprop.nn.schedules import ExponentialLR
 
     optimizer = SGD(mlp([2, 2]), lr=0.0)
     schedule = ExponentialLR(optimizer, gamma=1e300)
@@ -308,14 +308,14 @@ def test_a_learning_rate_a_callback_breaks_is_refused_before_the_next_step(lr):
     (1, 1, ValueError, r"y_true must be an array with one entry per sample, got the scalar"),
 ], ids=["negative", "fraction", "inf", "beyond_n_classes", "strings", "scalar"])
 def test_confusion_matrix_refuses_what_is_not_a_label(y_true, y_pred, error, match):
-    from deltaprop.metrics import confusion_matrix
+    from deltaprop.training.metrics import confusion_matrix
 
     with pytest.raises(error, match=rf"^confusion_matrix: {match}"):
         confusion_matrix(y_true, y_pred, n_classes=2 if "in \\[0, 2" in match else None)
 
 
 def test_confusion_matrix_counts_small_unsigned_labels():
-    from deltaprop.metrics import confusion_matrix
+    from deltaprop.training.metrics import confusion_matrix
 
     got = confusion_matrix(np.array([2, 0], np.uint8), np.array([2, 1], np.uint8))
     np.testing.assert_array_equal(got, [[0, 1, 0], [0, 0, 0], [0, 0, 1]])
@@ -323,7 +323,7 @@ def test_confusion_matrix_counts_small_unsigned_labels():
 
 @pytest.mark.parametrize("name", ["mse", "r2"])
 def test_regression_metrics_name_empty_mismatched_and_non_numeric_inputs(name):
-    from deltaprop import metrics
+    from deltaprop.training import metrics
 
     metric = getattr(metrics, name)
     with pytest.raises(ValueError, match=rf"^{name}: y_true and y_pred hold no sample"):
@@ -536,7 +536,7 @@ def test_non_finite_weights_not_made_by_a_step_get_no_learning_rate_advice():
 
 def test_a_model_with_broken_weights_can_still_resume_from_a_checkpoint(tmp_path):
     pytest.importorskip("safetensors")
-    from deltaprop.checkpoint import Checkpoint
+    from deltaprop.io.checkpoint import Checkpoint
 
     X, y = np.random.default_rng(0).normal(size=(8, 2)), np.arange(8) % 2
     path = tmp_path / "run.safetensors"

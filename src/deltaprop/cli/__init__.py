@@ -54,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Multilayer perceptrons with hand-written matrix backpropagation.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="Run 'deltaprop COMMAND --help' for the flags and examples of each command.")
-    from .. import __version__
+    from .._version import __version__
 
     parser.add_argument("--version", action="version", version=f"deltaprop {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -8,35 +8,35 @@ from __future__ import annotations
 
 
 def activation_names() -> list[str]:
-    from ..activations import ACTIVATIONS
+    from ..nn.activations import ACTIVATIONS
     return sorted(ACTIVATIONS)
 
 
 def loss_names() -> list[str]:
-    from ..losses import LOSSES
+    from ..nn.losses import LOSSES
     return sorted(LOSSES)
 
 
 def optimizer_names() -> list[str]:
     """The optimisers in the table's order (sgd first, the default)."""
-    from ..optim import OPTIMIZERS
+    from ..nn.optim import OPTIMIZERS
     return list(OPTIMIZERS)
 
 
 def notation_names() -> list[str]:
     """The explainer's notations, in the explainer's order (batch first)."""
-    from ..explain.notations import NOTATIONS
+    from ..explainer.notations import NOTATIONS
     return list(NOTATIONS)
 
 
 def trace_formats() -> list[str]:
     """What ``Trace.render`` writes (``deltaprop explain --format``)."""
-    from ..explain.trace import FORMATS
+    from ..explainer.trace import FORMATS
     return list(FORMATS)
 
 
 def card_formats() -> list[str]:
     """What ``deltaprop.card`` writes (``deltaprop card --format``)."""
-    from ..explain.memory_card import FORMATS
+    from ..explainer.memory_card import FORMATS
     return list(FORMATS)
 

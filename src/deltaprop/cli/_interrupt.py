@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from ..callbacks import Callback, History
+from ..training.callbacks import Callback, History
 
 
 class TrainingInterrupted(KeyboardInterrupt):

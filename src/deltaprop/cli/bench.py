@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import shlex
 import sys
+from pathlib import Path
 
 from ._common import (
     check_output_file,
@@ -78,10 +79,35 @@ def add_parser(subparsers) -> None:
     parser.set_defaults(run=run)
 
 
-def config_from_args(args):
-    from ..bench import BenchConfig
-    from ..bench.backends import GPU_BACKENDS, GPU_BATCH_SIZES
+# where a source checkout keeps the harness: src/deltaprop/cli/bench.py -> <checkout>/benchmarks
+HARNESS_FOLDER = Path(__file__).resolve().parents[3] / "benchmarks"
+
+
+def _harness():
+    """The speed harness ``deltaprop_bench``: it lives in ``benchmarks/`` of a source checkout
+    and is not installed with the package, so a plain ``pip install deltaprop`` lacks it."""
     from . import CLIError
+
+    try:
+        import deltaprop_bench
+    except ImportError:
+        folder = HARNESS_FOLDER
+        if not (folder / "deltaprop_bench" / "__init__.py").is_file():
+            raise CLIError("the benchmark harness is not installed with deltaprop: run it from "
+                           "a source checkout, `python benchmarks/bench.py`") from None
+        sys.path.insert(0, str(folder))
+        import deltaprop_bench
+    import deltaprop_bench.backends
+
+    return deltaprop_bench
+
+
+def config_from_args(args):
+    from . import CLIError
+
+    harness = _harness()
+    BenchConfig = harness.BenchConfig
+    GPU_BACKENDS, GPU_BATCH_SIZES = harness.backends.GPU_BACKENDS, harness.backends.GPU_BATCH_SIZES
 
     peers = [name.strip() for name in args.peers.split(",") if name.strip()]
     unknown = sorted(set(peers) - {"deltaprop", "torch", "sklearn"})
@@ -120,9 +146,12 @@ def config_from_args(args):
 def run(args) -> int:
     import json
 
-    from ..bench import run_settings, to_markdown
-    from ..bench.backends import BackendUnavailableError, get_backend
     from . import CLIError
+
+    harness = _harness()
+    run_settings, to_markdown = harness.run_settings, harness.to_markdown
+    BackendUnavailableError = harness.backends.BackendUnavailableError
+    get_backend = harness.backends.get_backend
 
     cfg = config_from_args(args)
     if args.json is not None:              # before minutes of timing, not after

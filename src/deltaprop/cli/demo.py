@@ -14,8 +14,8 @@ import time
 import numpy as np
 
 from .. import SGD, Adam, Callback, evaluate, fit, mlp
-from ..losses import BCELoss
-from ..preprocessing import Standardizer
+from ..nn.losses import BCELoss
+from ..training.preprocessing import Standardizer
 from ._common import positive_int, random_seed
 
 # the settings `make demo` trains with; tests/test_training.py asserts they reach 0.97

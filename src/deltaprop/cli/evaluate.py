@@ -74,7 +74,7 @@ def model_labels(bundle, data) -> np.ndarray:
 
 
 def run(args) -> int:
-    from ..training import evaluate
+    from ..training.evaluation import evaluate
 
     bundle = load_model(args.model)
     loss = saved_loss(bundle, args.loss)

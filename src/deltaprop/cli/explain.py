@@ -171,7 +171,7 @@ def _check_run_flags(args) -> None:
 
 
 def _optimizer(args, model):
-    from ..optim import OPTIMIZERS
+    from ..nn.optim import OPTIMIZERS
 
     if args.lr == 0:
         return None

@@ -113,9 +113,9 @@ def _names_recorded(names) -> bool:
 
 def _table(bundle, loss: str, X: np.ndarray, proba: bool) -> tuple[list[str], list[list]]:
     """The CSV header and rows: predicted values (regression) or labels, with probabilities."""
-    from ..losses import get_loss
-    from ..metrics import labels_from_output
-    from ..training import predict, predict_proba
+    from ..nn.losses import get_loss
+    from ..training.evaluation import predict, predict_proba
+    from ..training.metrics import labels_from_output
 
     output = np.asarray(predict(bundle.model, X))
     if loss == "mse":

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .. import callbacks as dp_callbacks
+from ..training import callbacks as dp_callbacks
 from . import EXIT_INTERRUPTED, CLIError
 from ._choices import activation_names, loss_names, optimizer_names
 from ._common import (
@@ -154,7 +154,7 @@ def _check_plots(args) -> None:
 def _split_and_scale(args, data):
     """``(X_train, X_test, y_train, y_test)`` and the scaler fitted on the training part
     (None with --no-standardize); every feature checked to fit --dtype."""
-    from ..preprocessing import train_test_split
+    from ..training.preprocessing import train_test_split
 
     with user_errors(f"--test-split {args.test_split:g} cannot split the data"):
         X_train, X_test, y_train, y_test = train_test_split(
@@ -176,7 +176,7 @@ def _build(args, data, n_out: int, output: str | None):
     with user_errors("bad model settings"):
         model = dp.mlp([data.n_features, *args.layers, n_out], activation=args.activation,
                        output=output, seed=args.seed, dtype=args.dtype)
-        optimizer = dp.optim.get_optimizer(args.optimizer, model, **_optimizer_settings(args))
+        optimizer = dp.nn.optim.get_optimizer(args.optimizer, model, **_optimizer_settings(args))
     return model, optimizer
 
 
@@ -202,7 +202,7 @@ def _check_val_split(fraction: float, n_train: int) -> None:
 def _standardizer(X_train: np.ndarray, names: list[str]):
     """The training part's scaling; a mean or spread too large for float64 is an error, not
     a model that silently divides by infinity."""
-    from ..preprocessing import Standardizer
+    from ..training.preprocessing import Standardizer
 
     with np.errstate(over="ignore", invalid="ignore"):
         scaler = Standardizer().fit(X_train)
@@ -230,8 +230,8 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
     """
     import deltaprop as dp
 
-    from ..progress import ProgressBar
-    from ..training import TrainingDivergedError
+    from ..training.loop import TrainingDivergedError
+    from ..training.progress import ProgressBar
 
     progress, stopper, stats = ProgressBar(quiet=args.quiet), StopOnInterrupt(), None
     callbacks = [progress, _StopOnNonFiniteLogs(optimizer.lr)]
@@ -354,7 +354,7 @@ def _save_interrupted(args, model, stop: TrainingInterrupted, scaler, data, loss
 
 def _write_plots(out: Path, model, history, stats, data, loss, test):
     from .. import plots
-    from ..training import predict_classes
+    from ..training.evaluation import predict_classes
 
     paths = [out / "curves.png", out / "layer_stats.png", out / "weights.png"]
     plots.plot_history(history, paths[0])

@@ -10,7 +10,7 @@
 ``load(name_or_path, **options)`` is the one entry point (the CLI's ``train`` uses it); a
 name that is not registered but ends in ``.csv`` or ``.npz`` is read as a file (options:
 ``target=`` for CSV, ``task=`` for both).  Splitting and scaling live in
-:mod:`deltaprop.preprocessing` and are re-exported here.
+:mod:`deltaprop.training.preprocessing` and are re-exported here.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ..preprocessing import Standardizer, train_test_split
+from ..training.preprocessing import Standardizer, train_test_split
 from ._dataset import Dataset
 from .external import SKLEARN_SETS, mnist1d, sklearn_dataset
 from .files import DataFileWarning, load_csv, load_npz

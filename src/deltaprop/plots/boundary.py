@@ -6,11 +6,11 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import to_numpy
 from .._checks import check_integer, check_number
-from ..activations import Sigmoid, Softmax, softmax
-from ..losses import get_loss
-from ..training import predict
+from ..nn._backend import to_numpy
+from ..nn.activations import Sigmoid, Softmax, softmax
+from ..nn.losses import get_loss
+from ..training.evaluation import predict
 from ._figure import finish, new_figure
 
 # TensorFlow Playground's colours: orange (class 0), blue (class 1), light grey in between

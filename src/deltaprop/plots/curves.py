@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..callbacks import History
+from ..training.callbacks import History
 from ._figure import finish, new_figure
 
 _METRICS = ("accuracy", "r2", "mse")

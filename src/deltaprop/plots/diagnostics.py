@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
-from .._backend import to_numpy
-from ..metrics import confusion_matrix
+from ..nn._backend import to_numpy
+from ..training.metrics import confusion_matrix
 from ._figure import finish, new_figure
 from .stats import LayerStats
 

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._backend import to_numpy
-from ..activations import ReLU, Sigmoid, Tanh
-from ..callbacks import Callback
+from ..nn._backend import to_numpy
+from ..nn.activations import ReLU, Sigmoid, Tanh
+from ..training.callbacks import Callback
 
 SATURATION_MARGIN = 0.02   # within 2 % of the activation's range from a limit counts as saturated
 STAT_NAMES = ("grad_norm", "weight_norm", "act_mean", "act_std", "dead", "saturated")

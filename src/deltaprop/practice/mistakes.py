@@ -33,11 +33,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from ..activations import softmax
-from ..layers import Dense
-from ..losses import CrossEntropyLoss
-from ..model import Sequential
-from ..optim import SGD
+from ..nn.activations import softmax
+from ..nn.layers import Dense
+from ..nn.losses import CrossEntropyLoss
+from ..nn.model import Sequential
+from ..nn.optim import SGD
 from .references import ACTIVATION_CLASSES, Case, Outputs, network_model, network_outputs
 
 MISTAKES: tuple[str, ...] = (

@@ -24,11 +24,11 @@ from typing import Any
 
 import numpy as np
 
-from ..activations import ReLU, Sigmoid, Tanh, softmax
-from ..layers import Dense
-from ..losses import CrossEntropyLoss
-from ..model import Sequential
-from ..optim import SGD
+from ..nn.activations import ReLU, Sigmoid, Tanh, softmax
+from ..nn.layers import Dense
+from ..nn.losses import CrossEntropyLoss
+from ..nn.model import Sequential
+from ..nn.optim import SGD
 from ._protocol import Unreadable
 
 Case = dict[str, Any]            # argument name -> value, in the order of the signature

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .._files import atomic_write
+from ..io._files import atomic_write
 from .equations import EQUATIONS, NOTATIONS
 from .references import TOPICS
 

@@ -36,8 +36,8 @@ except ImportError as error:                                  # pragma: no cover
     raise ImportError("deltaprop.sklearn needs scikit-learn >= 1.6: "
                       "pip install 'deltaprop[sklearn]'") from error
 
-from ..activations import Sigmoid, softmax
-from ..losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from ..nn.activations import Sigmoid, softmax
+from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from ._base import _BaseMLP
 
 __all__ = ["MLPClassifier", "MLPRegressor"]

@@ -26,14 +26,14 @@ except ImportError as error:                                  # pragma: no cover
     raise ImportError("deltaprop.sklearn needs scikit-learn >= 1.6: "
                       "pip install 'deltaprop[sklearn]'") from error
 
-from .. import training
-from .._backend import resolve_dtype
 from .._checks import check_choice, check_flag, check_integer, check_number, refuse
-from .._step_hooks import FiniteLoss, LoopModel, NonFiniteLossError
-from ..model import mlp
-from ..optim import SGD, Adam, AdamW
-from ..training import predict as _engine_predict
-from ..validation import check_dtype_range, check_weights
+from ..nn._backend import resolve_dtype
+from ..nn.model import mlp
+from ..nn.optim import SGD, Adam, AdamW
+from ..training import step as training
+from ..training._step_hooks import FiniteLoss, LoopModel, NonFiniteLossError
+from ..training.evaluation import predict as _engine_predict
+from ..training.validation import check_dtype_range, check_weights
 
 _SOLVERS = ("adam", "adamw", "sgd")
 _ACTIVATIONS = ("identity", "logistic", "tanh", "relu")

@@ -1,0 +1,274 @@
+"""Renderers of a :class:`~deltaprop.explainer.trace.Trace`: text, Markdown, LaTeX, HTML, JSON.
+
+Small arrays are shown whole; an array with more than ``max_values`` entries is summarised by
+its shape, min, max, mean, norm and its top-left corner.  JSON always holds every number.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from typing import Any
+
+import numpy as np
+
+from .latex import to_math, to_text
+
+_PHASES = {"input": "Input", "forward": "Forward pass", "loss": "Loss",
+           "backward": "Backward pass", "update": "Update"}
+
+
+def no_negative_zero(array, decimals: int | None = None) -> np.ndarray:
+    """``array`` as float64, rounded to ``decimals`` if given, with every −0 turned into 0.
+
+    A value that rounds to zero from below (−1e−9 at 4 decimals) would print as ``-0.``;
+    adding ``0.0`` after the rounding turns ``-0.0`` into ``0.0`` (IEEE: −0 + 0 = +0).
+    """
+    array = np.asarray(array, dtype=np.float64)
+    if decimals is not None:
+        array = np.round(array, decimals)
+    return array + 0.0
+
+
+def number(x: float, precision: int) -> str:
+    """``x`` with ``precision`` significant digits, never ``-0``."""
+    text = f"{float(x):.{precision}g}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def format_array(array: np.ndarray, max_values: int = 64, precision: int = 4) -> str:
+    """The array whole if small, else a summary with its top-left corner.
+
+    Every entry has ``precision`` significant digits (not decimals): a second moment of
+    ``3e−06`` is shown as such, not as a ``0`` that the next equation turns into a non-zero.
+    """
+    array = no_negative_zero(array)
+    if array.ndim == 0:
+        return number(array, precision + 2)
+    if array.size <= max_values:
+        return _grid(array, precision)
+    corner = array[:3, :3] if array.ndim == 2 else array[:6]
+    stats = ", ".join(f"{name} {number(value, precision)}" for name, value in (
+        ("min", array.min()), ("max", array.max()), ("mean", array.mean()),
+        ("norm", np.linalg.norm(array))))
+    return f"shape {array.shape}: {stats}; corner\n" + _grid(corner, precision)
+
+
+def _grid(array: np.ndarray, precision: int) -> str:
+    """``[[a, b],\n [c, d]]`` with right-aligned entries of ``precision`` significant digits."""
+    if array.ndim > 2:
+        return np.array2string(array, precision=precision, separator=", ")
+    cells = [number(x, precision) for x in array.ravel()]
+    width = max(map(len, cells), default=0)
+    cells = [cell.rjust(width) for cell in cells]
+    if array.ndim == 1:
+        return "[" + ", ".join(cells) + "]"
+    n_cols = array.shape[1]
+    rows = ["[" + ", ".join(cells[r * n_cols:(r + 1) * n_cols]) + "]"
+            for r in range(array.shape[0])]
+    return "[" + ",\n ".join(rows) + "]"
+
+
+def _values(step, trace) -> list[tuple[str, str]]:
+    options = trace.options
+    return [(_label(value), format_array(value.array, options["max_values"],
+                                         options["precision"])) for value in step.values]
+
+
+def _label(value) -> str:
+    return value.label + (" (given)" if value.given else "")
+
+
+def _phase_title(trace, step) -> str:
+    title = _PHASES[step.phase]
+    if len(trace.recordings) > 1:
+        title += f" (training step {step.iteration} of {len(trace.recordings)})"
+    return title
+
+
+def _what(trace) -> str:
+    count = len(trace.recordings)
+    return "one forward, backward and update step" if count == 1 else \
+        f"{count} training steps (forward, backward, update) on the same batch"
+
+
+def _title(trace) -> str:
+    count = len(trace.recordings)
+    return ("One training step" if count == 1 else f"{count} training steps") + ", every number"
+
+
+def _new_phase(step, current) -> bool:
+    return (step.phase, step.iteration) != current
+
+
+def _aside_label(trace, aside) -> str:
+    if any(step.key == aside.key for step in trace.steps):     # from explain(compare=...)
+        return f"same step in the {trace.options.get('compare')} notation"
+    return aside.title
+
+
+def _indent(text: str, pad: str) -> str:
+    return "\n".join(pad + line for line in text.splitlines())
+
+
+# -- text -------------------------------------------------------------------------------------
+def _text_step(step, trace, pad: str = "  ") -> list[str]:
+    lines = [f"{pad}{step.equation}"]
+    if step.shapes:
+        lines.append(f"{pad}shapes: {step.shapes}")
+    lines.append(f"{pad}code:   {step.code}")
+    for symbol, shown in _values(step, trace):
+        lines += [f"{pad}{symbol} =", _indent(shown, pad + "  ")]
+    lines += [f"{pad}note: {note}" for note in step.notes]
+    for aside in step.asides:
+        lines += [f"{pad}-- {_aside_label(trace, aside)}", *_text_step(aside, trace, pad + "   ")]
+    return lines
+
+
+def render_text(trace) -> str:
+    lines = [f"deltaprop trace: {_what(trace)}", *trace.header]
+    phase = None
+    for step in trace.steps:
+        if _new_phase(step, phase):
+            phase = (step.phase, step.iteration)
+            lines += ["", f"== {_phase_title(trace, step)} =="]
+        lines += ["", f"[{step.key}] {step.title}", *_text_step(step, trace)]
+    lines += ["", "== Traps to watch =="] + [f"- {note}" for note in trace.notes]
+    return "\n".join(lines) + "\n"
+
+
+# -- Markdown ---------------------------------------------------------------------------------
+def _md_step(step, trace, level: str = "###") -> list[str]:
+    lines = [f"{level} {step.title}", "", f"`{step.equation}`", ""]
+    if step.shapes:
+        lines += [f"Shapes: `{step.shapes}`  ", ""]
+    lines += [f"Code: `{step.code}`", ""]
+    for symbol, shown in _values(step, trace):
+        lines += [f"{symbol} =", "", "```", shown, "```", ""]
+    lines += [f"> {note}" for note in step.notes] + ([""] if step.notes else [])
+    for aside in step.asides:
+        lines += [f"#### {_aside_label(trace, aside)}", "", *_md_step(aside, trace)[2:]]
+    return lines
+
+
+def render_markdown(trace) -> str:
+    lines = [f"# {_title(trace)}", ""] + [f"- {h}" for h in trace.header] + [""]
+    phase = None
+    for step in trace.steps:
+        if _new_phase(step, phase):
+            phase = (step.phase, step.iteration)
+            lines += [f"## {_phase_title(trace, step)}", ""]
+        lines += _md_step(step, trace)
+    lines += ["## Traps to watch", ""] + [f"- {note}" for note in trace.notes]
+    return "\n".join(lines) + "\n"
+
+
+# -- LaTeX ------------------------------------------------------------------------------------
+def _latex_array(array: np.ndarray, trace) -> str:
+    array = no_negative_zero(array)
+    precision = trace.options["precision"]
+    if array.ndim == 0:
+        return number(array, precision + 2)
+    if array.size > trace.options["max_values"]:
+        return r"\text{" + to_text(format_array(array, trace.options["max_values"],
+                                                precision).split(";")[0]) + "}"
+    rows = _shown_numbers(array, trace).reshape(array.shape if array.ndim == 2
+                                                else (1, array.size))
+    body = r" \\ ".join(" & ".join(row) for row in rows)
+    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+
+
+_NUMBER = re.compile(r"[-+]?(?:nan|inf|(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)")
+
+
+def _shown_numbers(array: np.ndarray, trace) -> np.ndarray:
+    """The entries exactly as the text, Markdown and HTML forms print them (same rounding)."""
+    text = format_array(array, trace.options["max_values"], trace.options["precision"])
+    return np.array(_NUMBER.findall(text), dtype=object)
+
+
+def _latex_step(step, trace) -> list[str]:
+    lines = [r"\subsection*{" + to_text(step.title) + "}",
+             r"\[ " + to_math(step.equation) + r" \]"]
+    if step.shapes:
+        lines.append(r"Shapes: \texttt{" + to_text(step.shapes) + r"}\\")
+    lines.append(r"Code: \texttt{" + to_text(step.code) + "}")
+    for value in step.values:
+        lines.append(r"\[ " + to_math(_label(value)) + " = " + _latex_array(value.array, trace)
+                     + r" \]")
+    lines += [r"\emph{" + to_text(note) + "}" for note in step.notes]
+    for aside in step.asides:
+        lines += [r"\paragraph{" + to_text(_aside_label(trace, aside)) + "}"]
+        lines += _latex_step(aside, trace)[1:]
+    return lines
+
+
+def render_latex(trace) -> str:
+    lines = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\begin{document}",
+             r"\section*{" + _title(trace) + "}", r"\begin{itemize}"]
+    lines += [r"\item " + to_text(h) for h in trace.header] + [r"\end{itemize}"]
+    phase = None
+    for step in trace.steps:
+        if _new_phase(step, phase):
+            phase = (step.phase, step.iteration)
+            lines.append(r"\section*{" + to_text(_phase_title(trace, step)) + "}")
+        lines += _latex_step(step, trace)
+    lines += [r"\section*{Traps to watch}", r"\begin{itemize}"]
+    lines += [r"\item " + to_text(note) for note in trace.notes]
+    lines += [r"\end{itemize}", r"\end{document}"]
+    return "\n".join(lines) + "\n"
+
+
+# -- HTML -------------------------------------------------------------------------------------
+def _html_step(step, trace, tag: str = "h4") -> list[str]:
+    e = html.escape
+    lines = [f'<div class="step" id="{e(step.key)}">', f"<{tag}>{e(step.title)}</{tag}>",
+             f'<p class="equation"><code>{e(step.equation)}</code></p>']
+    if step.shapes:
+        lines.append(f'<p class="shapes">shapes: <code>{e(step.shapes)}</code></p>')
+    lines.append(f'<p class="code">code: <code>{e(step.code)}</code></p>')
+    for symbol, shown in _values(step, trace):
+        lines.append(f"<p>{e(symbol)} =</p><pre>{e(shown)}</pre>")
+    lines += [f'<p class="note">{e(note)}</p>' for note in step.notes]
+    for aside in step.asides:
+        lines += ['<div class="aside">', f"<h5>{e(_aside_label(trace, aside))}</h5>",
+                  *_html_step(aside, trace, "h6")[2:], "</div>"]
+    return [*lines, "</div>"]
+
+
+def render_html(trace) -> str:
+    e = html.escape
+    lines = ['<div class="deltaprop-trace">', f"<h2>{_title(trace)}</h2>",
+             "<ul>", *(f"<li>{e(h)}</li>" for h in trace.header), "</ul>"]
+    phase = None
+    for step in trace.steps:
+        if _new_phase(step, phase):
+            phase = (step.phase, step.iteration)
+            lines.append(f"<h3>{e(_phase_title(trace, step))}</h3>")
+        lines += _html_step(step, trace)
+    lines += ["<h3>Traps to watch</h3>", "<ul>", *(f"<li>{e(n)}</li>" for n in trace.notes),
+              "</ul>", "</div>"]
+    return "\n".join(lines) + "\n"
+
+
+# -- JSON -------------------------------------------------------------------------------------
+def _step_dict(step) -> dict[str, Any]:
+    return {"key": step.key, "phase": step.phase, "layer": step.layer, "name": step.title,
+            "iteration": step.iteration,
+            "equation": step.equation, "shapes": step.shapes, "code": step.code,
+            "values": [{"symbol": v.symbol, "slot": v.slot, "role": v.role, "view": v.view,
+                        "given": v.given, "shape": list(np.shape(v.array)),
+                        "values": no_negative_zero(v.array).tolist()}
+                       for v in step.values],
+            "notes": list(step.notes), "asides": [_step_dict(a) for a in step.asides]}
+
+
+def trace_dict(trace) -> dict[str, Any]:
+    return {"notation": trace.notation, "title": trace.title, "header": list(trace.header),
+            "constants": {k: float(v) + 0.0 for k, v in trace.constants.items()},
+            "steps": [_step_dict(step) for step in trace.steps], "notes": list(trace.notes)}
+
+
+def render_json(trace, indent: int | None = 1) -> str:
+    return json.dumps(trace_dict(trace), indent=indent, ensure_ascii=False)

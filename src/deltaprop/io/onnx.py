@@ -1,0 +1,174 @@
+r"""ONNX export: ``export_onnx(model, path)`` writes a graph that onnxruntime runs.
+
+Each layer becomes standard ONNX operators (opset 17, IR version 8, which onnxruntime 1.14
+and later accept):
+
+- ``Dense``: ``Gemm(A, W, b, transB=1)``, i.e. :math:`Z = A W^\top + b`; ``W`` is already
+  ``(out, in)``, so no transpose is stored;
+- ``ReLU`` ``Relu``, ``Tanh`` ``Tanh``, ``Sigmoid`` ``Sigmoid``, ``LeakyReLU``
+  ``LeakyRelu(alpha)``, ``ELU`` ``Elu(alpha)``, ``Softmax`` ``Softmax(axis=-1)``,
+  ``Identity`` ``Identity``;
+- ``Softplus(beta)``: ``Softplus(beta z) / beta`` (PyTorch's linear branch above
+  ``threshold`` differs by less than :math:`e^{-20}`);
+- ``GELU``: :math:`\tfrac12 z (1 + \mathrm{erf}(z/\sqrt2))` with ``Erf`` (the ``Gelu``
+  operator needs opset 20), or the tanh formula for ``approximate="tanh"``;
+- ``Dropout`` is the identity at inference and is left out.
+
+The input ``"input"`` has shape ``(N, in_features)`` with a dynamic batch dimension ``N``;
+the output ``"output"`` is the model's output (logits when the model ends without an output
+activation).  Needs the ``onnx`` extra: ``pip install 'deltaprop[onnx]'``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .._checks import check_flag, check_integer
+from ..nn.activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
+from ..nn.layers import Dense, Dropout
+
+OPSET = 17
+IR_VERSION = 8
+
+_SIMPLE = {ReLU: "Relu", Tanh: "Tanh", Sigmoid: "Sigmoid", Identity: "Identity"}
+
+
+def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET,
+                ir_version: int = IR_VERSION, check: bool = True) -> Path:
+    """Write ``model`` as an ONNX file at ``path`` (checked with ``onnx.checker``).
+
+    The graph computes in the model's dtype (float32 or float64).  ``opset`` must be at least
+    13 (``Softmax`` over the last axis) and at most what the installed onnx knows,
+    ``ir_version`` an integer >= 3, ``check`` ``True`` / ``False`` (else
+    :class:`~deltaprop.InvalidParameterError`).  Returns the path.
+    """
+    onnx, helper, numpy_helper = _onnx()
+    opset, ir_version, check = _check_arguments(model, opset, ir_version, check,
+                                                onnx.defs.onnx_opset_version())
+    graph = _Graph(helper, numpy_helper, model.dtype)
+    current = "input"
+    for position, layer in enumerate(model.layers):
+        current = graph.add_layer(position, layer, current)
+    graph.nodes.append(helper.make_node("Identity", [current], ["output"], name="output"))
+    elem = graph.elem
+    inputs = [helper.make_tensor_value_info("input", elem, ["N", model.in_features])]
+    outputs = [helper.make_tensor_value_info("output", elem, ["N", model.out_features])]
+    onnx_graph = helper.make_graph(graph.nodes, "deltaprop_mlp", inputs, outputs,
+                                   initializer=graph.initializers)
+    proto = helper.make_model(onnx_graph, producer_name="deltaprop",
+                              opset_imports=[helper.make_opsetid("", opset)])
+    proto.ir_version = ir_version
+    if check:
+        onnx.checker.check_model(proto)
+    from .model_files import atomic_write
+
+    return atomic_write(path, proto.SerializeToString())
+
+
+MIN_OPSET = 13                                     # Softmax(axis=-1) as PyTorch's dim=-1
+
+
+def _check_arguments(model: Any, opset: Any, ir_version: Any, check: Any,
+                     newest: int) -> tuple[int, int, bool]:
+    """A deltaprop Sequential that can be saved (supported layers, one Dense at least), and
+    export options of the right types and ranges, returned as Python ints and bool."""
+    from ..nn.model import Sequential
+    from .model_files import architecture, check_architecture
+
+    if not isinstance(model, Sequential):
+        raise TypeError(f"export_onnx expects a deltaprop Sequential, got "
+                        f"{type(model).__name__}")
+    check_architecture(architecture(model))
+    return (check_integer("export_onnx", "opset", opset, low=MIN_OPSET, high=newest),
+            check_integer("export_onnx", "ir_version", ir_version, low=3),
+            check_flag("export_onnx", "check", check))
+
+
+class _Graph:
+    """Nodes and initialisers, with fresh tensor names per layer position."""
+
+    def __init__(self, helper, numpy_helper, dtype: np.dtype) -> None:
+        self.helper, self.numpy_helper, self.dtype = helper, numpy_helper, np.dtype(dtype)
+        self.elem = helper.np_dtype_to_tensor_dtype(self.dtype)
+        self.nodes: list[Any] = []
+        self.initializers: list[Any] = []
+
+    def constant(self, name: str, value: Any) -> str:
+        array = np.asarray(value, dtype=self.dtype)
+        self.initializers.append(self.numpy_helper.from_array(array, name=name))
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str, **attrs: Any) -> str:
+        self.nodes.append(self.helper.make_node(op, inputs, [output], name=output, **attrs))
+        return output
+
+    def add_layer(self, position: int, layer: Any, x: str) -> str:
+        """The nodes of ``layer`` applied to tensor ``x``; returns the output tensor's name."""
+        tag = f"l{position}"
+        if isinstance(layer, Dense):                     # Z = A Wᵀ + b  (Gemm, transB=1)
+            inputs = [x, self.constant(f"{position}.weight", _host(layer.params["weight"]))]
+            if layer.use_bias:
+                inputs.append(self.constant(f"{position}.bias", _host(layer.params["bias"])))
+            return self.node("Gemm", inputs, f"{tag}_dense", transB=1)
+        if isinstance(layer, Dropout):                   # identity at inference
+            return x
+        if type(layer) in _SIMPLE:
+            return self.node(_SIMPLE[type(layer)], [x], f"{tag}_{_SIMPLE[type(layer)].lower()}")
+        if isinstance(layer, LeakyReLU):
+            return self.node("LeakyRelu", [x], f"{tag}_leaky_relu", alpha=layer.negative_slope)
+        if isinstance(layer, ELU):
+            return self.node("Elu", [x], f"{tag}_elu", alpha=layer.alpha)
+        if isinstance(layer, Softmax):
+            return self.node("Softmax", [x], f"{tag}_softmax", axis=-1)
+        if isinstance(layer, Softplus):
+            if layer.beta == 1:
+                return self.node("Softplus", [x], f"{tag}_softplus")
+            beta = self.constant(f"{tag}_beta", layer.beta)
+            scaled = self.node("Mul", [x, beta], f"{tag}_beta_z")
+            soft = self.node("Softplus", [scaled], f"{tag}_softplus_bz")
+            return self.node("Div", [soft, beta], f"{tag}_softplus")
+        if isinstance(layer, GELU):
+            return self._gelu(layer, x, tag)
+        raise TypeError(f"layer {position} ({layer!r}) has no ONNX export; supported: Dense, "
+                        "Dropout, Identity, ReLU, LeakyReLU, ELU, GELU, Sigmoid, Tanh, "
+                        "Softplus, Softmax")
+
+    def _gelu(self, layer: GELU, x: str, tag: str) -> str:
+        r"""GELU from standard operators: :math:`\tfrac12 z (1 + \mathrm{erf}(z/\sqrt2))`, or
+        the tanh approximation."""
+        half = self.constant(f"{tag}_half", 0.5)
+        one = self.constant(f"{tag}_one", 1.0)
+        if layer.approximate == "tanh":                  # ½z(1 + tanh(√(2/π)(z + 0.044715z³)))
+            cube = self.node("Mul", [x, self.node("Mul", [x, x], f"{tag}_z2")], f"{tag}_z3")
+            inner = self.node("Add", [x, self.node(
+                "Mul", [cube, self.constant(f"{tag}_c", 0.044715)], f"{tag}_cz3")], f"{tag}_in")
+            arg = self.node("Mul", [inner, self.constant(f"{tag}_k", math.sqrt(2 / math.pi))],
+                            f"{tag}_arg")
+            core = self.node("Tanh", [arg], f"{tag}_tanh")
+        else:                                            # ½z(1 + erf(z/√2))
+            arg = self.node("Div", [x, self.constant(f"{tag}_sqrt2", math.sqrt(2.0))],
+                            f"{tag}_arg")
+            core = self.node("Erf", [arg], f"{tag}_erf")
+        phi = self.node("Add", [core, one], f"{tag}_1p")
+        return self.node("Mul", [self.node("Mul", [x, half], f"{tag}_hz"), phi], f"{tag}_gelu")
+
+
+def _host(array: Any) -> np.ndarray:
+    from ..nn._backend import to_numpy
+
+    return np.ascontiguousarray(to_numpy(array))
+
+
+def _onnx():
+    try:
+        import onnx
+        from onnx import helper, numpy_helper
+    except ImportError:
+        raise ImportError("ONNX export needs onnx, which is not installed: "
+                          "pip install 'deltaprop[onnx]'") from None
+    return onnx, helper, numpy_helper

@@ -1,0 +1,354 @@
+r"""``Sequential``, the ``mlp`` builder, state dicts, the summary and the per-layer records.
+
+Forward runs the layers in order; backward runs them in reverse, each layer turning
+:math:`\partial L/\partial(\text{its output})` into :math:`\partial L/\partial(\text{its input})`
+("downstream = upstream × local", as the 2-2-1 worked example puts it).
+
+After one forward and one backward pass, :meth:`Sequential.records` returns, for each layer
+``l`` of ``docs/notation-guide.md`` (a ``Dense`` and the activation after it), the quantities
+:math:`A^{(l-1)}, Z^{(l)}, A^{(l)}, \partial L/\partial A^{(l)}, \Delta^{(l)},
+\partial L/\partial W^{(l)}, \partial L/\partial b^{(l)}, \partial L/\partial A^{(l-1)}` that
+the layers recorded themselves: the explainer reads them here, it never recomputes them.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._checks import InvalidParameterError, check_flag, check_integer, check_number, check_seed
+from ._backend import Array, dtype_name, namespace, resolve_dtype, to_namespace, to_numpy
+from .activations import Activation, get_activation
+from .layers import Dense, Dropout, Layer
+
+
+@dataclass
+class LayerRecord:
+    r"""What layer ``l`` recorded in the last forward/backward pass (the notation guide's symbols).
+
+    ``a`` is the output of the layer's activation (``z`` itself when it has none); ``grad_a``
+    is :math:`\partial L/\partial A^{(l)}` and ``delta`` is :math:`\Delta^{(l)} = \partial
+    L/\partial Z^{(l)}`.  Backward fields are ``None`` until a backward pass has run.
+    """
+
+    index: int                      # l, counted from 1 (A⁽⁰⁾ is the input)
+    dense: Dense
+    activation: Activation | None
+    position: int                   # position of the Dense layer in the Sequential
+    a_prev: Array | None
+    z: Array | None
+    a: Array | None
+    grad_a: Array | None
+    delta: Array | None
+    grad_weight: Array | None
+    grad_bias: Array | None
+    grad_a_prev: Array | None
+
+
+class Sequential:
+    """A stack of layers run in order.
+
+    Parameters
+    ----------
+    *layers : Layer
+        The layers, first to last.  ``state_dict`` names their parameters by position as
+        PyTorch's ``nn.Sequential`` does (``"0.weight"``, ``"0.bias"``, ``"2.weight"``, ...,
+        activations counted), so weights move to and from PyTorch without renaming.
+    """
+
+    def __init__(self, *layers: Layer) -> None:
+        if len(layers) == 1 and isinstance(layers[0], (list, tuple)):
+            layers = tuple(layers[0])
+        for position, layer in enumerate(layers):
+            if not isinstance(layer, Layer):
+                raise TypeError(f"Sequential layer {position} must be a deltaprop Layer, "
+                                f"got {type(layer).__name__}")
+        if not layers:
+            raise ValueError("Sequential needs at least one layer")
+        self.layers: list[Layer] = list(layers)
+        self.training = True
+
+    # -- the passes ---------------------------------------------------------------------------
+    def forward(self, x: Array) -> Array:
+        """Run every layer on the batch ``x`` of shape ``(N, in_features)``; returns the output.
+
+        ``x`` is cast to the model's dtype first (a float64 batch into a float32 model would
+        otherwise silently make every product float64).
+        """
+        if getattr(x, "ndim", None) != 2:
+            raise ValueError(f"model input must be a 2-D array of shape (N, {self.in_features}),"
+                             f" got {_shape_of(x)}")
+        xp = namespace(x)
+        param = next((value for _, value in self.named_parameters()), None)
+        if param is not None and namespace(param) is not xp:
+            raise TypeError(f"model input has type {_kind(x)} but the model's parameters "
+                            f"have type {_kind(param)}: move the model with model.to(x) first")
+        if param is not None and x.dtype != param.dtype:
+            x = xp.astype(x, param.dtype)
+        for position, layer in enumerate(self.layers):
+            try:
+                x = layer.forward(x)
+            except ValueError as error:
+                raise ValueError(f"layer {position} of the model: {error}") from None
+        return x
+
+    __call__ = forward
+
+    def backward(self, grad_out: Array, *, input_grad: bool = True) -> Array | None:
+        r"""Propagate :math:`\partial L/\partial(\text{output})` down through every layer.
+
+        Fills each layer's ``grads`` and returns :math:`\partial L/\partial X` (``None`` when
+        ``input_grad=False``, which skips the first layer's ``Δ W`` product during training).
+        """
+        for position in range(len(self.layers) - 1, -1, -1):
+            layer = self.layers[position]
+            if position == 0 and isinstance(layer, Dense):
+                grad_out = layer.backward(grad_out, input_grad=input_grad)
+            else:
+                grad_out = layer.backward(grad_out)
+        return grad_out
+
+    def train(self, mode: bool = True) -> Sequential:
+        """Training mode (``Dropout`` active). Returns self."""
+        self.training = bool(mode)
+        for layer in self.layers:
+            layer.training = self.training
+        return self
+
+    def eval(self) -> Sequential:
+        """Evaluation mode (``Dropout`` is the identity). Returns self."""
+        return self.train(False)
+
+    # -- parameters ---------------------------------------------------------------------------
+    def parameter_refs(self) -> list[tuple[str, Layer, str]]:
+        """``[(state_dict_key, layer, param_key), ...]``: where each parameter lives."""
+        return [(f"{position}.{key}", layer, key)
+                for position, layer in enumerate(self.layers) for key in layer.params]
+
+    def named_parameters(self) -> Iterator[tuple[str, Array]]:
+        for name, layer, key in self.parameter_refs():
+            yield name, layer.params[key]
+
+    def named_grads(self) -> Iterator[tuple[str, Array]]:
+        for name, layer, key in self.parameter_refs():
+            yield name, layer.grads[key]
+
+    @property
+    def n_params(self) -> int:
+        return sum(int(np.prod(value.shape)) for _, value in self.named_parameters())
+
+    @property
+    def dense_layers(self) -> list[Dense]:
+        return [layer for layer in self.layers if isinstance(layer, Dense)]
+
+    @property
+    def in_features(self) -> int:
+        return self.dense_layers[0].in_features
+
+    @property
+    def out_features(self) -> int:
+        return self.dense_layers[-1].out_features
+
+    @property
+    def dtype(self) -> np.dtype:
+        """The parameters' dtype as a NumPy dtype (float32 unless built otherwise)."""
+        return np.dtype(dtype_name(self.dense_layers[0].params["weight"]))
+
+    def zero_grad(self) -> None:
+        for layer in self.layers:
+            layer.zero_grad()
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        """Copies of every parameter as NumPy arrays, under PyTorch ``nn.Sequential`` keys."""
+        return {name: np.array(to_numpy(value)) for name, value in self.named_parameters()}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Load parameters saved by ``state_dict`` (or by a matching PyTorch ``nn.Sequential``).
+
+        Every key, shape and dtype is checked before anything is written, so a bad state dict
+        leaves the model untouched.
+        """
+        if not isinstance(state, dict):
+            raise TypeError(f"state must be a dict of arrays, got {type(state).__name__}")
+        refs = self.parameter_refs()
+        expected = {name for name, _, _ in refs}
+        missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
+        if missing or extra:
+            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {extra}; "
+                           f"the model has {sorted(expected)}")
+        arrays = {}
+        for name, layer, key in refs:
+            value = _host_array(state[name], name)
+            current = layer.params[key]
+            if tuple(value.shape) != tuple(current.shape):
+                raise ValueError(f"load_state_dict: {name!r} must have shape "
+                                 f"{tuple(current.shape)}, got {tuple(value.shape)}")
+            if value.dtype != np.dtype(dtype_name(current)):
+                raise TypeError(f"load_state_dict: {name!r} must have dtype "
+                                f"{dtype_name(current)}, got {value.dtype}")
+            arrays[name] = value
+        for name, layer, key in refs:
+            like = layer.params[key]
+            layer.params[key] = to_namespace(np.array(arrays[name]), like=like)
+
+    # -- conversions --------------------------------------------------------------------------
+    def to(self, like: Array) -> Sequential:
+        """Move every parameter to the namespace and device of the array ``like``. Returns self."""
+        for layer in self.layers:
+            layer.to(like)
+        return self
+
+    def copy(self, dtype: Any = None) -> Sequential:
+        """A deep copy without the recorded arrays, optionally cast to ``dtype`` (NumPy).
+
+        The original keeps its records (a learner's trace survives a ``gradcheck``).
+        """
+        skip = {id(getattr(layer, name)): None for layer in self.layers
+                for name in layer._cache_names if getattr(layer, name, None) is not None}
+        clone = copy.deepcopy(self, memo=skip)       # recorded arrays become None in the clone
+        if dtype is not None:
+            dtype = resolve_dtype(dtype)
+            for layer in clone.layers:
+                for key, value in layer.params.items():
+                    layer.params[key] = np.array(to_numpy(value), dtype=dtype)
+                layer.grads = {key: value * 0 for key, value in layer.params.items()}
+        return clone
+
+    def clear_cache(self) -> None:
+        for layer in self.layers:
+            layer.clear_cache()
+
+    # -- what the explainer reads ------------------------------------------------------------
+    def records(self) -> list[LayerRecord]:
+        """Per-layer quantities of the last forward/backward pass (see :class:`LayerRecord`)."""
+        records: list[LayerRecord] = []
+        for position, layer in enumerate(self.layers):
+            if isinstance(layer, Dense):
+                records.append(LayerRecord(
+                    index=len(records) + 1, dense=layer, activation=None, position=position,
+                    a_prev=layer.a_prev, z=layer.z, a=layer.z, grad_a=layer.delta,
+                    delta=layer.delta, grad_weight=layer.grads.get("weight")
+                    if layer.delta is not None else None,
+                    grad_bias=layer.grads.get("bias") if layer.delta is not None else None,
+                    grad_a_prev=layer.grad_in))
+            elif isinstance(layer, Activation) and records and records[-1].activation is None:
+                record = records[-1]
+                record.activation, record.a, record.grad_a = layer, layer.a, layer.grad_out
+        return records
+
+    # -- display ------------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, position: int) -> Layer:
+        return self.layers[position]
+
+    def __iter__(self) -> Iterator[Layer]:
+        return iter(self.layers)
+
+    def __repr__(self) -> str:
+        lines = [f"  ({position}): {layer!r}" for position, layer in enumerate(self.layers)]
+        return "Sequential(\n" + "\n".join(lines) + "\n)"
+
+    def summary(self) -> str:
+        """A table of layers, output shapes and parameter counts."""
+        rows = [("#", "layer", "output", "params")]
+        width = self.in_features
+        for position, layer in enumerate(self.layers):
+            if isinstance(layer, Dense):
+                width = layer.out_features
+            count = sum(int(np.prod(value.shape)) for value in layer.params.values())
+            rows.append((str(position), repr(layer), f"(N, {width})", f"{count:,}"))
+        widths = [max(len(row[i]) for row in rows) for i in range(4)]
+        lines = ["  ".join(cell.ljust(w) if i < 3 else cell.rjust(w)
+                           for i, (cell, w) in enumerate(zip(row, widths)))
+                 for row in rows]
+        rule = "-" * len(lines[0])
+        return "\n".join([lines[0], rule, *lines[1:], rule,
+                          f"input (N, {self.in_features}); {self.n_params:,} parameters "
+                          f"({dtype_name(self.dense_layers[0].params['weight'])})"])
+
+
+def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,
+        init: Any = "glorot_uniform", bias: bool = True, dropout: float = 0.0,
+        seed: Any = None, dtype: Any = np.float32) -> Sequential:
+    """Build a multilayer perceptron ``sizes[0] -> sizes[1] -> ... -> sizes[-1]``.
+
+    Parameters
+    ----------
+    sizes : sequence of int
+        Layer widths (integers >= 1), input first: ``[n_in, h1, h2, n_out]``.  Frazier's
+        ``MLP(n_x, n_h, n_y)`` is ``mlp([n_x, n_h, n_y])``.
+    activation : str or Activation class
+        Hidden activation (``"relu"``, ``"tanh"``, ``"sigmoid"``, ...).
+    output : str or None
+        Output activation; ``None`` leaves logits / linear outputs (use with
+        ``CrossEntropyLoss``, ``BCEWithLogitsLoss`` or ``MSELoss``).
+    init : str or callable
+        Weight initialiser name (see :mod:`deltaprop.nn.init`).
+    bias : bool
+        Give every ``Dense`` a bias (``True`` / ``False``).
+    dropout : float
+        A finite number in ``[0, 1)``; if > 0, a ``Dropout(dropout)`` after every hidden
+        activation.
+    seed : int, Generator or None
+        One seed (an integer >= 0, or a Generator) makes the weights (and dropout masks)
+        reproducible.
+    dtype : float32 (default) or float64
+
+    A parameter that breaks its rule raises :class:`~deltaprop.InvalidParameterError` naming
+    it, the rule and the value.
+
+    Examples
+    --------
+    >>> model = mlp([2, 3, 1], activation="tanh", output="sigmoid", seed=0)
+    >>> model
+    Sequential(
+      (0): Dense(in_features=2, out_features=3)
+      (1): Tanh()
+      (2): Dense(in_features=3, out_features=1)
+      (3): Sigmoid()
+    )
+    """
+    sizes = list(sizes) if isinstance(sizes, (list, tuple, np.ndarray)) else sizes
+    if not isinstance(sizes, list) or len(sizes) < 2:
+        raise InvalidParameterError(f"mlp sizes must be a list of at least 2 layer widths, "
+                                    f"got {sizes!r}")
+    sizes = [check_integer("mlp", f"sizes[{i}]", width, low=1) for i, width in enumerate(sizes)]
+    dropout = check_number("mlp", "dropout", dropout, low=0.0, high=1.0)
+    bias = check_flag("mlp", "bias", bias)
+    rng = check_seed("mlp", "seed", seed)
+    get_activation(activation)                              # fail early on a bad name
+    layers: list[Layer] = []
+    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
+        layers.append(Dense(n_in, n_out, bias=bias, init=init, seed=rng, dtype=dtype))
+        if i < len(sizes) - 2:
+            layers.append(copy.deepcopy(get_activation(activation)))
+            if dropout > 0:
+                layers.append(Dropout(dropout, seed=rng))
+        elif output is not None:
+            layers.append(get_activation(output))
+    return Sequential(*layers)
+
+
+def _kind(x: Any) -> str:
+    return f"{type(x).__module__.split('.')[0]}.{type(x).__name__}"
+
+
+def _shape_of(x: Any) -> str:
+    shape = getattr(x, "shape", None)
+    return str(tuple(shape)) if shape is not None else type(x).__name__
+
+
+def _host_array(value: Any, name: str) -> np.ndarray:
+    if hasattr(value, "detach"):                            # a PyTorch tensor
+        value = value.detach().cpu().numpy()
+    try:
+        return to_numpy(value) if not isinstance(value, (list, tuple)) else np.asarray(value)
+    except Exception as error:  # noqa: BLE001 - re-raised with the key's name
+        raise TypeError(f"load_state_dict: {name!r} is not an array ({error})") from None

@@ -1,0 +1,112 @@
+"""Progress reporting for ``fit``: the :class:`ProgressBar` callback.
+
+Nothing prints unless the caller passes the callback (the library itself does no I/O):
+
+.. code-block:: python
+
+    history = fit(model, X, y, loss="cross_entropy", optimizer="adam", epochs=20,
+                  callbacks=[ProgressBar()])
+
+On a terminal it draws a tqdm bar over each epoch's batches (running loss, then the epoch's
+metrics); when the stream is not a terminal (a CI log, a file, a pipe) it writes ONE plain line
+per epoch instead, so logs stay readable.  tqdm is optional (``pip install
+'deltaprop[progress]'``): without it the per-epoch lines are used everywhere.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import Any, TextIO
+
+import numpy as np
+
+from .._checks import check_flag, refuse
+from .callbacks import Callback
+
+_ORDER = ("loss", "accuracy", "r2", "val_loss", "val_accuracy", "val_r2", "val_mse", "lr")
+
+
+def format_logs(logs: dict[str, float]) -> str:
+    """``"loss 0.4123  accuracy 0.9120  val_loss 0.4550"``: the known keys first, in order."""
+    keys = [k for k in _ORDER if k in logs] + sorted(k for k in logs if k not in _ORDER)
+    return "  ".join(f"{key} {logs[key]:.4g}" if key == "lr" else f"{key} {logs[key]:.4f}"
+                     for key in keys)
+
+
+class ProgressBar(Callback):
+    """Show training progress: a tqdm bar per epoch on a terminal, one line per epoch otherwise.
+
+    Parameters
+    ----------
+    file : text stream, optional
+        Where to write; ``sys.stderr`` (looked up when training starts) by default.
+    quiet : bool
+        Write nothing at all (the CLI's ``--quiet``).
+    bar : "auto", True or False
+        ``"auto"`` uses a tqdm bar when ``file.isatty()`` and tqdm is installed; ``False``
+        always writes plain lines; ``True`` asks for tqdm (ImportError if missing).
+    """
+
+    def __init__(self, *, file: TextIO | None = None, quiet: bool = False,
+                 bar: Any = "auto") -> None:
+        if not (isinstance(bar, (bool, np.bool_)) or (isinstance(bar, str) and bar == "auto")):
+            raise refuse("ProgressBar", "bar", "'auto', True or False", bar)
+        self.file, self.bar = file, bar if isinstance(bar, str) else bool(bar)
+        self.quiet = check_flag("ProgressBar", "quiet", quiet)
+        self.mode: str | None = None            # "tqdm", "lines" or "quiet" once training starts
+        self._tqdm: Any = None
+        self._pbar: Any = None
+
+    def _stream(self) -> TextIO:
+        return self.file if self.file is not None else sys.stderr
+
+    def on_train_begin(self, logs):
+        self.epochs, self.n_batches = logs.get("epochs"), logs.get("n_batches")
+        self.mode = "quiet" if self.quiet else "lines"
+        if not self.quiet and self.bar is not False:
+            is_tty = bool(getattr(self._stream(), "isatty", lambda: False)())
+            if self.bar is True or is_tty:
+                try:
+                    from tqdm import tqdm
+                except ImportError as error:
+                    if self.bar is True:
+                        raise ImportError("ProgressBar(bar=True) needs tqdm: "
+                                          "pip install 'deltaprop[progress]'") from error
+                else:
+                    self._tqdm, self.mode = tqdm, "tqdm"
+
+    def on_epoch_begin(self, epoch):
+        self._start, self._loss_sum, self._seen = time.perf_counter(), 0.0, 0
+        if self.mode == "tqdm":
+            width = len(str(self.epochs))
+            self._pbar = self._tqdm(total=self.n_batches, file=self._stream(), leave=True,
+                                    desc=f"epoch {epoch:>{width}}/{self.epochs}",
+                                    unit="batch", dynamic_ncols=True)
+
+    def on_batch_end(self, batch, logs):
+        if self.mode != "tqdm":
+            return
+        self._loss_sum += logs["loss"]
+        self._seen += 1
+        self._pbar.update(1)
+        self._pbar.set_postfix_str(f"loss {self._loss_sum / self._seen:.4f}", refresh=False)
+
+    def on_epoch_end(self, epoch, logs):
+        if self.mode == "tqdm":
+            self._pbar.set_postfix_str(format_logs(logs), refresh=False)
+            self._pbar.close()
+            self._pbar = None
+        elif self.mode == "lines":
+            seconds = time.perf_counter() - self._start
+            stream = self._stream()
+            stream.write(f"epoch {epoch}/{self.epochs}  {format_logs(logs)}  ({seconds:.2f} s)\n")
+            stream.flush()
+
+    def on_train_end(self, logs):
+        if self._pbar is not None:                # training ended inside an epoch
+            self._pbar.close()
+            self._pbar = None
+        history = None if self.context is None else self.context.history
+        if self.mode == "lines" and history is not None and history.stopped_epoch is not None:
+            self._stream().write(f"early stopping after epoch {history.stopped_epoch}\n")
