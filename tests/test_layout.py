@@ -106,3 +106,23 @@ def test_every_package_has_a_place_in_the_layering_contract():
     packages = {f"deltaprop.{path.parent.name}"
                 for path in (root / "src" / "deltaprop").glob("*/__init__.py")}
     assert packages | {"deltaprop._checks"} == in_contract
+
+
+def test_no_private_name_is_imported_from_another_module():
+    """STYLE rule 15: a private name (``_x``) is imported across modules only from a
+    package-private helper module, whose own name starts with ``_``."""
+    import ast
+    from pathlib import Path
+
+    root = Path(dp.__file__).parent
+    found = []
+    for path in sorted(root.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or node.level == 0:
+                continue
+            module = (node.module or "").split(".")[-1]
+            found += [f"{path.relative_to(root)}:{node.lineno} {alias.name}"
+                      for alias in node.names
+                      if alias.name.startswith("_") and not alias.name.startswith("__")
+                      and not module.startswith("_") and node.module]
+    assert found == []

@@ -236,7 +236,7 @@ def _header(recs: list[Recording], ctx: Context, nota: Notation) -> list[str]:
     return lines
 
 
-def _act_values(nota: Notation, ctx: Context, symbol: str, role: str, array, slot: str,
+def activation_values(nota: Notation, ctx: Context, symbol: str, role: str, array, slot: str,
                 given: bool = False) -> list[Value]:
     """A per-sample quantity: the shown sample, and every sample in the one-sample notations."""
     if not nota.one_sample:
@@ -250,9 +250,9 @@ def _steps(rec: Recording, nota: Notation, ctx: Context) -> list[Step]:
     x = "x" if nota.one_sample else "X"             # one sample's input: the column x
     steps = [Step("input", "input", 0, "input and targets", f"{s['A']}{sup(0)} = {x}", "",
                   # what layer 1 read: X cast to the model's dtype by the engine
-                  _act_values(nota, ctx, f"{s['A']}{sup(0)}", "act", rec.layers[0].a_prev,
+                  activation_values(nota, ctx, f"{s['A']}{sup(0)}", "act", rec.layers[0].a_prev,
                               "x", True)
-                  + _act_values(nota, ctx, s["Y"], "act", rec.Y, "y", True),
+                  + activation_values(nota, ctx, s["Y"], "act", rec.Y, "y", True),
                   "deltaprop.nn.model.Sequential.forward")]
     for layer in rec.layers:
         steps.extend(_forward_steps(rec, nota, ctx, layer))
@@ -286,11 +286,11 @@ def _forward_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list[
     return [Step(f"forward.z.{i}", "forward", i, f"layer {i}: pre-activation",
                  nota.equation("z", layer.bias is not None, l=sup(i), p=sup(i - 1)),
                  nota.shape_check("z", shapes, z.shape),
-                 params + _act_values(nota, ctx, Z, "act", layer.z, "z"),
+                 params + activation_values(nota, ctx, Z, "act", layer.z, "z"),
                  code_location(type(layer.dense).forward)),
             Step(f"forward.a.{i}", "forward", i, f"layer {i}: activation",
                  nota.equation("a", l=sup(i), phi=phi), where,
-                 _act_values(nota, ctx, A, "act", layer.a, "a"),
+                 activation_values(nota, ctx, A, "act", layer.a, "a"),
                  code_location(_activation_function(rec, layer, link)),
                  ["the model outputs logits; the loss applies the link itself (fused)"]
                  if link else [])]
@@ -312,11 +312,11 @@ def _output_delta_step(rec: Recording, nota: Notation, ctx: Context) -> Step:
     values = []
     equation = output_delta_equation(nota, rec.spec, last)
     if nota.name == "haykin" and equation.startswith("e = "):
-        values += _act_values(nota, ctx, "e", "act", rec.Y - top.a, "error")
+        values += activation_values(nota, ctx, "e", "act", rec.Y - top.a, "error")
     if not rec.fused and rec.spec.activation != "identity":
-        values += _act_values(nota, ctx, s["gA"] + nota.sup(last), "grad", top.grad_a,
+        values += activation_values(nota, ctx, s["gA"] + nota.sup(last), "grad", top.grad_a,
                               "grad_a_out")
-    values += _act_values(nota, ctx, s["d"] + nota.sup(last), "grad", top.delta, "delta")
+    values += activation_values(nota, ctx, s["d"] + nota.sup(last), "grad", top.delta, "delta")
     delta = nota.show("grad", top.delta, ctx)
     return Step("backward.delta.out", "backward", last, "output delta", equation,
                 f"{tuple(nota.show('act', top.a, ctx).shape)} − "
@@ -380,14 +380,14 @@ def _hidden_delta_steps(rec: Recording, nota: Notation, ctx: Context, layer,
                  nota.equation("grad_a_prev", l=sup(i), p=sup(i - 1)),
                  nota.shape_check("grad_a_prev", {"d": delta.shape, "W": weight.shape},
                                   grad_a.shape),
-                 _act_values(nota, ctx, s["gA"] + sup(i - 1), "grad", layer.grad_a_prev,
+                 activation_values(nota, ctx, s["gA"] + sup(i - 1), "grad", layer.grad_a_prev,
                              "grad_a"), where),
             Step(f"backward.delta.{i - 1}", "backward", i - 1, f"layer {i - 1}: delta",
                  delta_equation,
                  nota.shape_check("delta", {"g": grad_a.shape,
                                             "Z": show("act", below.z, ctx).shape},
                                   show("grad", below.delta, ctx).shape),
-                 _act_values(nota, ctx, s["d"] + sup(i - 1), "grad", below.delta, "delta"),
+                 activation_values(nota, ctx, s["d"] + sup(i - 1), "grad", below.delta, "delta"),
                  code_location(getattr(type(activation), "derivative",
                                        type(activation).backward)))]
 

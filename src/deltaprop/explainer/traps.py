@@ -56,7 +56,7 @@ def unfused_asides(rec: Recording, nota: Notation, ctx: Context, step) -> list:
 
 def _unfused_route(rec: Recording, nota: Notation, ctx: Context):
     """The long way round a fused pair: ∂L/∂A of the loss on probabilities, then the link."""
-    from .trace import Step, Value, _act_values
+    from .trace import Step, Value, activation_values
 
     top, s, spec = rec.layers[-1], nota.symbols, rec.spec
     last, A = top.index, nota.symbols["A"] + nota.sup(top.index)
@@ -72,10 +72,10 @@ def _unfused_route(rec: Recording, nota: Notation, ctx: Context):
     delta = layer.backward(grad_a)                                 # the engine's own backward
     parts = [loss_gradient_equation(nota, spec, last),
              through_activation_equation(nota, spec, last)]
-    values = _act_values(nota, ctx, "e", "act", rec.Y - top.a, "error") \
+    values = activation_values(nota, ctx, "e", "act", rec.Y - top.a, "error") \
         if parts[0].startswith("e = ") else []
-    values += _act_values(nota, ctx, s["gA"] + nota.sup(last), "grad", grad_a, "grad_a")
-    values += _act_values(nota, ctx, s["d"] + nota.sup(last), "grad", delta, "delta")
+    values += activation_values(nota, ctx, s["gA"] + nota.sup(last), "grad", grad_a, "grad_a")
+    values += activation_values(nota, ctx, s["d"] + nota.sup(last), "grad", delta, "delta")
     if spec.loss == "ce":
         parts.append(f"Jₙ = diag({A}ₙ) − {A}ₙ {A}ₙᵀ (not diagonal)")
         values.append(Value("Jₙ", layer.jacobian(np, top.a[ctx.sample]), "sample", "jacobian",
@@ -90,14 +90,14 @@ def _unfused_route(rec: Recording, nota: Notation, ctx: Context):
 
 
 def _fused_shortcut(rec: Recording, nota: Notation, ctx: Context):
-    from .trace import Step, _act_values
+    from .trace import Step, activation_values
 
     top, s = rec.layers[-1], nota.symbols
     fused = (top.a - rec.Y) / rec.mean_count
     equation = fused_equation(nota, rec.spec, top.index)
-    values = _act_values(nota, ctx, "e", "act", rec.Y - top.a, "error") \
+    values = activation_values(nota, ctx, "e", "act", rec.Y - top.a, "error") \
         if equation.startswith("e = ") else []
-    values += _act_values(nota, ctx, s["d"] + nota.sup(top.index), "grad", fused, "delta")
+    values += activation_values(nota, ctx, s["d"] + nota.sup(top.index), "grad", fused, "delta")
     return Step("backward.delta.out.fused", "backward", top.index,
                 "output delta, fused shortcut", equation,
                 f"{nota.show('act', top.a, ctx).shape} → {nota.show('grad', fused, ctx).shape}",
@@ -106,14 +106,14 @@ def _fused_shortcut(rec: Recording, nota: Notation, ctx: Context):
 
 
 def _half_mse(rec: Recording, nota: Notation, ctx: Context):
-    from .trace import Step, _act_values
+    from .trace import Step, activation_values
 
     top, d = rec.layers[-1], nota.symbols["d"] + nota.sup(rec.layers[-1].index)
     return Step("backward.delta.out.half", "backward", top.index,
                 "output delta if the loss had a ½ in front",
                 f"{d}_½ = {d} / 2 (with L = ½·mean (a − y)² the factor 2 cancels)",
                 f"{nota.show('grad', top.delta, ctx).shape}",
-                _act_values(nota, ctx, f"{d}_½", "grad", top.delta / 2, "delta_half"),
+                activation_values(nota, ctx, f"{d}_½", "grad", top.delta / 2, "delta_half"),
                 code_location(type(rec.loss).elementwise),
                 [f"deltaprop's MSELoss has no ½: its gradient is 2(A − Y)/{_count_text(rec)}"])
 
