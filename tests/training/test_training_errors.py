@@ -144,8 +144,8 @@ def test_cross_entropy_rejects_negative_probabilities():
 
 def test_bce_rejects_targets_outside_0_1():
     model = _model(n_out=1)
-    with pytest.raises(ValueError, match=r"BCELoss expects targets in \[0, 1\], got values "
-                                         r"from 0\.0 to 2\.0"):
+    with pytest.raises(ValueError, match=r"BCEWithLogitsLoss expects targets in \[0, 1\], got "
+                                         r"values from 0\.0 to 2\.0"):
         _fit(model=model, optimizer=SGD(model, lr=0.1), loss="bce_with_logits",
              y=np.resize([0.0, 1.0, 2.0], 10))
 

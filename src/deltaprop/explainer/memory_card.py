@@ -19,7 +19,7 @@ from typing import Any
 
 from .._checks import InvalidParameterError, check_choice, check_integer, refuse
 from ..nn.activations import get_activation
-from ..nn.losses import CrossEntropyLoss, get_loss
+from ..nn.losses import get_loss
 from .notations import derivative_text, function_text, get_notation, shape_text
 from .outputs import output_delta_equation, softmax_backward_equation
 from .recording import output_spec
@@ -62,7 +62,7 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
     hidden = get_activation(activation)
     loss_fn = get_loss(loss)
     out_act = get_activation(output) if output is not None else None
-    if isinstance(loss_fn, CrossEntropyLoss) and out_act is not None:
+    if loss_fn.link == "softmax" and out_act is not None:
         if type(out_act).__name__ != "Softmax":
             raise ValueError(f"cross-entropy pairs with a softmax (or no) output, got {output!r}")
         out_act = None                              # the loss applies the softmax (fused)

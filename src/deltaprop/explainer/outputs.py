@@ -34,8 +34,9 @@ class OutputSpec:
 
 def loss_kind(loss) -> str:
     """``"ce"``, ``"bce"`` or ``"mse"`` for a deltaprop loss (others are refused by explain)."""
-    from ..nn.losses import BCELoss, CrossEntropyLoss, MSELoss
-    for kind, cls in (("ce", CrossEntropyLoss), ("bce", BCELoss), ("mse", MSELoss)):
+    from ..nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+    kinds = (("ce", CrossEntropyLoss), ("bce", (BCELoss, BCEWithLogitsLoss)), ("mse", MSELoss))
+    for kind, cls in kinds:
         if isinstance(loss, cls):
             return kind
     raise ValueError(f"explain supports CrossEntropyLoss, BCELoss, BCEWithLogitsLoss and "

@@ -6,7 +6,7 @@ r"""Run the real engine once and keep host copies of what it recorded.
 optimiser), so the copies hold the weights from before the update.  Every
 number the explainer shows comes from here: nothing is recomputed, except the probabilities
 :math:`A^{(L)}` of a model that ends in logits, which are computed with the engine's own
-``softmax`` / ``Sigmoid().function`` (the loss computes them the same way inside).
+``deltaprop.nn.functional.apply_link`` (the loss computes them the same way inside).
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ import numpy as np
 
 from .._checks import check_integer
 from ..nn._backend import namespace, to_numpy
-from ..nn.activations import Activation, Identity, Sigmoid, softmax
+from ..nn.activations import Activation, Identity
+from ..nn.functional import apply_link
 from ..nn.layers import Dense, Dropout
 from ..nn.losses import Loss, get_loss
 from ..nn.optim import SGD, Adam, Optimizer
@@ -221,9 +222,7 @@ def _one_step(model, X, y, loss: Loss, optimizer, iteration: int) -> Recording:
                        saturated=bce_floors_hit(loss, copies[-1].a))
     if spec.fused:                                   # the loss applied the link function
         output = records[-1].z                       # the logits (Dropout is off)
-        xp = namespace(output)
-        link = softmax(xp, output) if loss.link == "softmax" else Sigmoid().function(xp, output)
-        copies[-1].a = _host(link)
+        copies[-1].a = _host(apply_link(namespace(output), loss.link, output))
         copies[-1].grad_a = None
     Y = _host(y)
     if Y.ndim == 1:                                  # integer labels -> one-hot rows

@@ -22,6 +22,7 @@ import numpy as np
 
 from .._checks import InvalidParameterError, check_choice, check_number
 from ._backend import Array, erf, is_numpy, namespace
+from .functional import sigmoid, softmax
 from .layers import Layer
 
 
@@ -74,8 +75,7 @@ class Sigmoid(Activation):
     """
 
     def function(self, xp, z):
-        e = xp.exp(-xp.abs(z))                               # in (0, 1]: never overflows
-        return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
+        return sigmoid(xp, z)
 
     def derivative(self, xp, z, a):
         return a * (1 - a)                                   # σ′(z) = σ(z)(1 − σ(z))
@@ -196,20 +196,12 @@ class Softplus(Activation):
 
     def derivative(self, xp, z, a):
         bz = self.beta * z
-        sig = Sigmoid().function(xp, bz)
+        sig = sigmoid(xp, bz)
         return xp.where(bz > self.threshold, xp.ones_like(z), sig)
 
     def extra_repr(self) -> str:
         return "" if self.beta == 1 and self.threshold == 20 else \
             f"beta={self.beta}, threshold={self.threshold}"
-
-
-def softmax(xp, z: Array) -> Array:
-    r"""Row-wise softmax, :math:`a_i = e^{z_i - \max z} / \sum_j e^{z_j - \max z}` (log-sum-exp
-    shift: no overflow)."""
-    shifted = z - xp.max(z, axis=-1, keepdims=True)
-    e = xp.exp(shifted)
-    return e / xp.sum(e, axis=-1, keepdims=True)
 
 
 class Softmax(Activation):

@@ -46,7 +46,7 @@ from ._loss_checks import (
     row_sum_tolerance,
     same_library,
 )
-from .activations import Sigmoid
+from .functional import log_softmax, sigmoid
 
 _LOG_FLOOR = -100.0      # PyTorch's BCELoss clamps log(p) at -100: a floor, never log(0)
 _BCE_EPSILON = 1e-12     # PyTorch's floor of p(1 - p) in BCELoss's gradient
@@ -62,8 +62,16 @@ class Loss:
     check there would wait for the device).
     """
 
-    #: the function that turns the model's output into probabilities (``predict_proba``)
+    #: the function that turns the model's output into probabilities (``predict_proba``):
+    #: ``"softmax"``, ``"sigmoid"`` or None (the output is used as it is)
     link: str | None = None
+    #: ``"classification"``, ``"regression"``, or None (a loss that does not say: any metric)
+    task: str | None = None
+    #: what the model's output is expected to be: ``"logits"``, ``"probabilities"`` or
+    #: ``"values"`` (None: not said)
+    output: str | None = None
+    #: the metric ``fit`` / ``evaluate`` report for ``metric="auto"``
+    default_metric: str = "accuracy"
 
     def __call__(self, output: Array, target: Array, sample_weight: Array | None = None):
         output, target, sample_weight = self._as_arrays(output, target, sample_weight)
@@ -172,18 +180,41 @@ class MSELoss(Loss):
     r"""Mean squared error :math:`\frac{1}{N n} \sum (a - y)^2`; gradient
     :math:`\frac{2}{N n}(A - Y)` (the 2 comes from the square; no ½ in front)."""
 
+    task, output, default_metric = "regression", "values", "r2"
+
     def elementwise(self, xp, output, target):
         diff = output - target
         return diff * diff, 2 * diff
 
 
-class BCELoss(Loss):
+class _BinaryCrossEntropy(Loss):
+    """What both binary cross-entropies share: targets in [0, 1] (each label's probability).
+
+    ``BCELoss`` and ``BCEWithLogitsLoss`` are siblings: neither is an instance of the other.
+    """
+
+    task, default_metric = "classification", "accuracy"
+
+    def _check_target_values(self, target, output):
+        check_numeric(type(self).__name__, "target", target)
+        check_range(type(self).__name__, "target", target, 0.0, 1.0)
+
+    def validate_target(self, y, n_outputs):
+        super().validate_target(y, n_outputs)
+        if np.any((y < 0) | (y > 1)):
+            raise ValueError(f"{type(self).__name__} expects targets in [0, 1], got values "
+                             f"from {y.min()} to {y.max()}")
+
+
+class BCELoss(_BinaryCrossEntropy):
     r"""Binary cross-entropy on probabilities ``p`` in [0, 1]:
     :math:`-\frac{1}{Nn}\sum y \log p + (1-y)\log(1-p)`, logs floored at -100 (as PyTorch).
 
     Gradient :math:`\frac{1}{Nn} (p - y) / (p(1-p))`; after a ``Sigmoid`` layer this becomes
     :math:`(A - Y)/(Nn)`.  Prefer ``BCEWithLogitsLoss`` for training: it is stable for any logit.
     """
+
+    output = "probabilities"
 
     def elementwise(self, xp, output, target):
         # max(log p, -100) without ever taking log(0) (p = 0 or 1 exactly: a saturated sigmoid)
@@ -198,31 +229,23 @@ class BCELoss(Loss):
         return losses, (output - target) / denom
 
     def _check_target_values(self, target, output):
-        check_numeric(type(self).__name__, "target", target)
-        check_range(type(self).__name__, "target", target, 0.0, 1.0)
+        super()._check_target_values(target, output)
         # probabilities in [0, 1] (as PyTorch); NaN passes: a diverged model's NaN output gives
         # a NaN loss, which fit reports as divergence
-        if type(self) is BCELoss:
-            check_range("BCELoss", "output (probabilities; pass logits to BCEWithLogitsLoss)",
-                         output, 0.0, 1.0, allow_nan=True)
-
-    def validate_target(self, y, n_outputs):
-        super().validate_target(y, n_outputs)
-        if np.any((y < 0) | (y > 1)):
-            raise ValueError("BCELoss expects targets in [0, 1], got values from "
-                             f"{y.min()} to {y.max()}")
+        check_range("BCELoss", "output (probabilities; pass logits to BCEWithLogitsLoss)",
+                     output, 0.0, 1.0, allow_nan=True)
 
 
-class BCEWithLogitsLoss(BCELoss):
+class BCEWithLogitsLoss(_BinaryCrossEntropy):
     r"""Binary cross-entropy on logits ``z``: :math:`\frac{1}{Nn}\sum \max(z,0) - zy +
     \log(1 + e^{-|z|})`, stable for any ``z``.  Fused gradient :math:`(\sigma(Z) - Y)/(Nn)`."""
 
-    link = "sigmoid"
+    link, output = "sigmoid", "logits"
 
     def elementwise(self, xp, output, target):
         relu = xp.where(output > 0, output, xp.zeros_like(output))
         losses = relu - output * target + xp.log1p(xp.exp(-xp.abs(output)))
-        return losses, Sigmoid().function(xp, output) - target     # σ(Z) − Y
+        return losses, sigmoid(xp, output) - target     # σ(Z) − Y
 
 
 class CrossEntropyLoss(Loss):
@@ -234,7 +257,7 @@ class CrossEntropyLoss(Loss):
     :math:`\Delta^{(L)} = (\mathrm{softmax}(Z) - Y)/N`.
     """
 
-    link = "softmax"
+    link, task, output, default_metric = "softmax", "classification", "logits", "accuracy"
 
     def value_and_grad(self, output, target, sample_weight=None):
         if sample_weight is None and _numpy_labels(output, target):
@@ -293,8 +316,7 @@ class CrossEntropyLoss(Loss):
         return np.asarray(value, dtype=output.dtype), grad
 
     def elementwise(self, xp, output, target):
-        shifted = output - xp.max(output, axis=1, keepdims=True)
-        log_probs = shifted - xp.log(xp.sum(xp.exp(shifted), axis=1, keepdims=True))
+        log_probs = log_softmax(xp, output)                     # (N, C), log-sum-exp
         losses = -xp.sum(target * log_probs, axis=1)            # (N,): one loss per sample
         # A = softmax(Z) = exp(log softmax(Z)): one exp instead of a second softmax pass
         return losses, xp.exp(log_probs) - target               # (N, C): A − Y

@@ -8,7 +8,8 @@ import numpy as np
 
 from .._checks import check_integer, check_number
 from ..nn._backend import to_numpy
-from ..nn.activations import Sigmoid, Softmax, softmax
+from ..nn.activations import Sigmoid, Softmax
+from ..nn.functional import apply_link
 from ..nn.losses import get_loss
 from ..training.evaluation import predict
 from ._figure import finish, new_figure
@@ -32,10 +33,7 @@ def class_probabilities(model: Any, X: np.ndarray, loss: Any = None) -> np.ndarr
     link = get_loss(loss).link if loss is not None else (
         None if isinstance(last, (Softmax, Sigmoid)) else
         "sigmoid" if output.shape[1] == 1 else "softmax")
-    if link == "softmax":
-        output = softmax(np, output)
-    elif link == "sigmoid":
-        output = Sigmoid().function(np, output)
+    output = apply_link(np, link, output)
     if output.shape[1] == 1:                                  # P(class 1) -> [P0, P1]
         output = np.hstack([1 - output, output])
     return output

@@ -36,7 +36,7 @@ except ImportError as error:                                  # pragma: no cover
     raise ImportError("deltaprop.sklearn needs scikit-learn >= 1.6: "
                       "pip install 'deltaprop[sklearn]'") from error
 
-from ..nn.activations import Sigmoid, softmax
+from ..nn.functional import sigmoid, softmax
 from ..nn.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from ._base import _BaseMLP
 
@@ -145,9 +145,9 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
         """Class probabilities, shape ``(N, n_classes)`` (per label for multi-label)."""
         logits = self._output(X)
         if self._multilabel:
-            return np.asarray(Sigmoid().function(np, logits))
+            return np.asarray(sigmoid(np, logits))
         if self.classes_.size == 2:
-            p = np.asarray(Sigmoid().function(np, logits))[:, 0]
+            p = np.asarray(sigmoid(np, logits))[:, 0]
             return np.column_stack([1 - p, p])
         return np.asarray(softmax(np, logits))
 

@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 
 from ..nn._backend import Array, namespace, to_numpy
-from ..nn.losses import BCELoss, CrossEntropyLoss, Loss, MSELoss, get_loss
+from ..nn.functional import apply_link
+from ..nn.losses import Loss, get_loss
 from .metrics import accuracy, labels_from_output, r2
 from .validation import as_array, check_data, check_features, positive_int
 
@@ -53,15 +54,9 @@ def predict_proba(model, X, *args: Any, loss: Any = _REQUIRED) -> Array:
     ``loss`` is a keyword, as in ``fit`` and ``evaluate``: ``predict_proba(model, X,
     loss="cross_entropy")`` (the positional ``predict_proba(model, X, loss)`` is deprecated).
     """
-    from ..nn.activations import Sigmoid, softmax
-
     link = get_loss(_loss_keyword("predict_proba", args, loss)).link   # before the work
     output = predict(model, X)
-    if link == "softmax":
-        return softmax(namespace(output), output)
-    if link == "sigmoid":
-        return Sigmoid().function(namespace(output), output)
-    return output
+    return apply_link(namespace(output), link, output)
 
 
 def predict_classes(model, X, *args: Any, loss: Any = _REQUIRED) -> np.ndarray:
@@ -109,20 +104,21 @@ def scores(output: Array, y: Array, loss: Loss, metric: str | None) -> dict[str,
                                       labels_from_output(to_numpy(output), loss.link))
     elif metric == "r2":
         scores["r2"] = r2(to_numpy(y), to_numpy(output))
-    if isinstance(loss, MSELoss):
+    if loss.task == "regression":
         scores["mse"] = float(np.mean((to_numpy(output) - to_numpy(y)) ** 2))
     return scores
 
 
 def resolve_metric(metric: str | None, loss: Loss) -> str | None:
-    """``"auto"``: R² for MSE, accuracy otherwise.  R² needs a regression loss: the
-    classification losses' targets are labels or probabilities, not the outputs' scale.
+    """``"auto"``: the loss's ``default_metric`` (R² for MSE, accuracy otherwise).  R² needs
+    a loss whose ``task`` is not classification: the classification losses' targets are
+    labels or probabilities, not the outputs' scale.
     Accuracy is allowed with any loss (MSE-trained classifiers: arg-max or a 0.5 threshold)."""
     if metric == "auto":
-        return "r2" if isinstance(loss, MSELoss) else "accuracy"
+        return loss.default_metric
     if metric not in (None, "accuracy", "r2"):
         raise ValueError(f"metric must be 'auto', 'accuracy', 'r2' or None, got {metric!r}")
-    if metric == "r2" and isinstance(loss, (CrossEntropyLoss, BCELoss)):
+    if metric == "r2" and loss.task == "classification":
         raise ValueError(f"metric='r2' needs a regression loss such as MSELoss, got {loss!r}: "
                          "use metric='accuracy' (or 'auto') with a classification loss")
     return metric

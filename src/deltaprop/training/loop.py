@@ -23,7 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ..nn._backend import Array, namespace, to_namespace, to_numpy
-from ..nn.losses import Loss, MSELoss, get_loss
+from ..nn.losses import Loss, get_loss
 from ..nn.optim import Optimizer, get_optimizer
 from ..nn.schedules import Schedule
 from . import evaluation, step
@@ -473,7 +473,7 @@ def _logged_keys(metric: str | None, loss: Loss, has_validation: bool) -> list[s
     keys = ["loss"] + ([metric] if metric else [])
     if has_validation:
         keys += [f"val_{key}" for key in keys]
-        keys += ["val_mse"] if isinstance(loss, MSELoss) else []
+        keys += ["val_mse"] if loss.task == "regression" else []
     return [*keys, "lr"]
 
 
