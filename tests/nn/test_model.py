@@ -393,3 +393,107 @@ def test_copy_casts_and_keeps_original(rng):
 def test_dropout_layer_has_no_parameters():
     model = Sequential(Dense(2, 2), Dropout(0.1), Dense(2, 1))
     assert list(model.state_dict()) == ["0.weight", "0.bias", "2.weight", "2.bias"]
+
+
+# -- config() / from_config(): the model describes its own architecture ------------------------
+def _every_layer_model(dtype=np.float32) -> Sequential:
+    """Every layer type of the registry, with non-default arguments where it has any."""
+    from deltaprop import ELU, GELU, Identity
+
+    return Sequential(
+        Dense(3, 4, seed=0, dtype=dtype), LeakyReLU(0.2), Dropout(0.25, seed=1),
+        Dense(4, 5, bias=False, seed=2, dtype=dtype), ELU(0.5), GELU("tanh"),
+        Softplus(beta=2.0, threshold=10.0), Dense(5, 6, seed=3, dtype=dtype), GELU(),
+        Identity(), Sigmoid(), Tanh(), ReLU(), Dense(6, 3, seed=4, dtype=dtype), Softmax())
+
+
+# the architecture files of format_version 2 hold for _every_layer_model (the file format)
+EVERY_LAYER_ARCHITECTURE = (
+    '[{"type": "Dense", "in_features": 3, "out_features": 4, "bias": true}, '
+    '{"type": "LeakyReLU", "negative_slope": 0.2}, {"type": "Dropout", "p": 0.25}, '
+    '{"type": "Dense", "in_features": 4, "out_features": 5, "bias": false}, '
+    '{"type": "ELU", "alpha": 0.5}, {"type": "GELU", "approximate": "tanh"}, '
+    '{"type": "Softplus", "beta": 2.0, "threshold": 10.0}, '
+    '{"type": "Dense", "in_features": 5, "out_features": 6, "bias": true}, '
+    '{"type": "GELU", "approximate": "none"}, {"type": "Identity"}, {"type": "Sigmoid"}, '
+    '{"type": "Tanh"}, {"type": "ReLU"}, '
+    '{"type": "Dense", "in_features": 6, "out_features": 3, "bias": true}, {"type": "Softmax"}]')
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_config_round_trip_every_layer_type(dtype, rng):
+    import json
+
+    from deltaprop.nn import layer_types
+
+    model = _every_layer_model(dtype)
+    config = model.config()
+    assert {entry["type"] for entry in config} == set(layer_types())   # every type covered
+    assert json.loads(json.dumps(config)) == config                    # JSON-able as it is
+    rebuilt = Sequential.from_config(json.loads(json.dumps(config)), dtype=dtype, seed=5)
+    assert rebuilt.config() == config
+    assert [type(a) for a in rebuilt] == [type(b) for b in model]
+    assert rebuilt.dtype == np.dtype(dtype)
+    rebuilt.load_state_dict(model.state_dict())
+    x = rng.normal(size=(N, 3)).astype(dtype)
+    np.testing.assert_array_equal(rebuilt.eval().forward(x), model.eval().forward(x))
+
+
+def test_config_is_the_saved_architecture(tmp_path):
+    import safetensors
+
+    from deltaprop.io import architecture, save
+
+    model = _every_layer_model()
+    assert architecture(model) == model.config()
+    path = save(model, tmp_path / "m.safetensors")
+    with safetensors.safe_open(str(path), "np") as handle:
+        assert handle.metadata()["architecture"] == EVERY_LAYER_ARCHITECTURE
+
+
+def test_from_config_seed_and_init():
+    config = _every_layer_model().config()
+    one, two = (Sequential.from_config(config, seed=7) for _ in range(2))
+    for (name, a), (_, b) in zip(one.named_parameters(), two.named_parameters(), strict=True):
+        np.testing.assert_array_equal(a, b, err_msg=name)
+    zeros = Sequential.from_config(config, init=lambda shape, rng, dtype: np.zeros(shape, dtype))
+    assert not any(np.any(value) for _, value in zeros.named_parameters())
+
+
+def test_from_config_unknown_type_names_it_and_the_known_ones():
+    from deltaprop import InvalidParameterError
+    from deltaprop.nn import layer_types
+
+    with pytest.raises(InvalidParameterError, match="layer 1: unknown type 'Conv2d'") as info:
+        Sequential.from_config([{"type": "Dense", "in_features": 2, "out_features": 2,
+                                 "bias": True}, {"type": "Conv2d"}])
+    for name in layer_types():
+        assert name in str(info.value)
+
+
+@pytest.mark.parametrize("config, match", [
+    ([], "non-empty list"),
+    ({"type": "ReLU"}, "non-empty list"),
+    (["ReLU"], "layer 0: not a dict with a 'type'"),
+    ([{"kind": "ReLU"}], "layer 0: unknown type None"),
+    ([{"type": "Dropout"}], r"Dropout\) must have exactly the arguments \['p'\], found \[\]"),
+    ([{"type": "ReLU", "inplace": True}], r"exactly the arguments \[\], found \['inplace'\]"),
+    ([{"type": "Dropout", "p": 1.5}], "p"),
+    ([{"type": "Dense", "in_features": 0, "out_features": 2, "bias": True}], "in_features"),
+    ([{"type": "Dense", "in_features": 2, "out_features": 3, "bias": True}, {"type": "ReLU"},
+      {"type": "Dense", "in_features": 4, "out_features": 1, "bias": True}],
+     "layer 2 .* in_features 4 does not chain .* out_features 3"),
+])
+def test_from_config_bad_configs(config, match):
+    from deltaprop import InvalidParameterError
+
+    with pytest.raises(InvalidParameterError, match=match):
+        Sequential.from_config(config)
+
+
+@pytest.mark.parametrize("name", ["Scaled", "Dense"])  # a subclass under its parent's name too
+def test_config_refuses_layers_it_cannot_describe(name):
+    subclass = type(name, (Dense,), {})
+
+    with pytest.raises(TypeError, match=r"layer 1 .* has no config; supported layers: Dense"):
+        Sequential(Dense(2, 2), subclass(2, 2)).config()

@@ -119,7 +119,7 @@ def save_checkpoint(path: str | os.PathLike, *, model, optimizer, epoch: int,
                     callbacks: Any = (), stopped: bool = False) -> Path:
     """Write one checkpoint file (what :class:`Checkpoint` calls)."""
     from .._version import __version__
-    from .model_files import architecture, checksum, write_safetensors
+    from .model_files import checksum, write_safetensors
 
     tensors = {f"model/{k}": v for k, v in model.state_dict().items()}
     opt = optimizer.state_dict()
@@ -139,7 +139,7 @@ def save_checkpoint(path: str | os.PathLike, *, model, optimizer, epoch: int,
                          "has_best_state": stopper.best_state is not None})
     info = {
         "epoch": int(epoch), "stopped": bool(stopped),
-        "architecture": architecture(model),
+        "architecture": model.config(),
         "rng": _plain(rng.bit_generator.state),
         "dropout_rng": {str(i): _plain(layer.rng.bit_generator.state)
                         for i, layer in enumerate(model.layers) if isinstance(layer, Dropout)},
@@ -305,12 +305,12 @@ def check_resume(state: TrainingState, *, model, optimizer, rng: np.random.Gener
     Returns the optimiser's slots ready for ``load_state_dict``.  Raises ``ValueError`` when
     the checkpoint belongs to other training, ``ModelFileError`` when it is damaged.
     """
-    from .model_files import ModelFileError, architecture
+    from .model_files import ModelFileError
 
     info, where = state.info, f"checkpoint {state.source or '(in memory)'}"
-    if info["architecture"] != architecture(model):
+    if info["architecture"] != model.config():
         raise ValueError(f"{where} was saved from a different model architecture: "
-                         f"{info['architecture']!s:.300} versus {architecture(model)}")
+                         f"{info['architecture']!s:.300} versus {model.config()}")
     params = {name: np.asarray(value) for name, value in model.state_dict().items()}
     _check_arrays(state.tensors, "model/", params, where)
     slots = _check_optimizer(info["optimizer"], state.tensors, params, optimizer, where)

@@ -40,9 +40,8 @@ from typing import Any
 
 import numpy as np
 
-from ..nn.activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
-from ..nn.layers import Dense, Dropout, Layer
-from ..nn.model import Sequential
+from .._checks import InvalidParameterError
+from ..nn.model import Sequential, layer_types
 from . import _files
 from ._files import ModelFileError, atomic_write, finite_number, natural, path_text, strict_json
 
@@ -59,20 +58,6 @@ LEGACY_FIELDS = ("format", "format_version", "deltaprop_version", "architecture"
 PARAMETER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 MAX_LAYERS = 10_000                           # a bound on what a file may make us build
 
-# layer type -> (class, constructor arguments stored in the architecture)
-LAYER_TYPES: dict[str, tuple[type[Layer], tuple[str, ...]]] = {
-    "Dense": (Dense, ("in_features", "out_features", "bias")),
-    "Dropout": (Dropout, ("p",)),
-    "Identity": (Identity, ()),
-    "Sigmoid": (Sigmoid, ()),
-    "Tanh": (Tanh, ()),
-    "ReLU": (ReLU, ()),
-    "LeakyReLU": (LeakyReLU, ("negative_slope",)),
-    "ELU": (ELU, ("alpha",)),
-    "GELU": (GELU, ("approximate",)),
-    "Softplus": (Softplus, ("beta", "threshold")),
-    "Softmax": (Softmax, ()),
-}
 
 
 @dataclass
@@ -107,17 +92,9 @@ def _names(value: Any) -> list[str] | None:
 
 # -- architecture ------------------------------------------------------------------------------
 def architecture(model: Sequential) -> list[dict[str, Any]]:
-    """The layer list of ``model``: ``[{"type": "Dense", "in_features": 2, ...}, ...]``."""
-    spec = []
-    for position, layer in enumerate(model.layers):
-        name = type(layer).__name__
-        if name not in LAYER_TYPES or type(layer) is not LAYER_TYPES[name][0]:
-            raise TypeError(f"layer {position} ({layer!r}) cannot be saved; supported layers: "
-                            f"{', '.join(LAYER_TYPES)}")
-        args = {arg: getattr(layer, "use_bias" if arg == "bias" else arg)
-                for arg in LAYER_TYPES[name][1]}
-        spec.append({"type": name, **args})
-    return spec
+    """The layer list of ``model`` (:meth:`Sequential.config`, which owns the layer types):
+    ``[{"type": "Dense", "in_features": 2, ...}, ...]``; kept for existing callers."""
+    return model.config()
 
 
 # the rule each stored layer argument must follow: (test, rule in words)
@@ -143,12 +120,13 @@ def check_architecture(spec: Any) -> list[dict[str, Any]]:
         raise ValueError(f"architecture must be a non-empty list of at most {MAX_LAYERS} "
                          f"layers, got {found}")
     width = None
+    types = layer_types()                              # the engine's registry
     for position, entry in enumerate(spec):
         kind = entry.get("type") if isinstance(entry, dict) else None
-        if not isinstance(kind, str) or kind not in LAYER_TYPES:
+        if not isinstance(kind, str) or kind not in types:
             raise ValueError(f"architecture layer {position}: unknown type {kind!r:.60}; "
-                             f"supported: {', '.join(LAYER_TYPES)}")
-        names = LAYER_TYPES[kind][1]
+                             f"supported: {', '.join(types)}")
+        names = types[kind]
         if set(entry) != {"type", *names}:
             found = sorted(key for key in entry if key != "type")
             raise ValueError(f"architecture layer {position} ({kind}) must have exactly the "
@@ -181,17 +159,12 @@ def parameter_shapes(spec: list[dict[str, Any]]) -> dict[str, tuple[int, ...]]:
 
 
 def build(spec: list[dict[str, Any]], dtype: Any = np.float32) -> Sequential:
-    """A fresh ``Sequential`` from :func:`architecture`'s layer list (weights not loaded)."""
-    layers: list[Layer] = []
-    for entry in check_architecture(spec):
-        cls, names = LAYER_TYPES[entry["type"]]
-        args = {name: entry[name] for name in names}
-        if cls is Dense:
-            layers.append(Dense(args["in_features"], args["out_features"], bias=args["bias"],
-                                init=_zeros, dtype=dtype))
-        else:
-            layers.append(cls(**args))
-    return Sequential(*layers)
+    """A fresh ``Sequential`` from :func:`architecture`'s layer list, checked as a file's
+    (:func:`check_architecture`), with zero placeholder weights the file's replace."""
+    try:
+        return Sequential.from_config(check_architecture(spec), dtype=dtype, init=_zeros)
+    except InvalidParameterError as error:             # a rule of the engine not checked here
+        raise ValueError(f"architecture: {error}") from None
 
 
 # -- the checksum ------------------------------------------------------------------------------
@@ -492,7 +465,7 @@ def to_torch(model: Sequential):
     nn = torch.nn
     dtype = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[model.dtype]
     modules = []
-    for entry in architecture(model):
+    for entry in model.config():
         kind = entry["type"]
         if kind == "Dense":
             modules.append(nn.Linear(entry["in_features"], entry["out_features"],
@@ -519,14 +492,14 @@ def from_torch(module) -> Sequential:
         if isinstance(child, nn.Linear):
             spec.append({"type": "Dense", "in_features": child.in_features,
                          "out_features": child.out_features, "bias": child.bias is not None})
-        elif kind in LAYER_TYPES and kind != "Dense":
-            args = {name: getattr(child, name) for name in LAYER_TYPES[kind][1]}
+        elif kind in layer_types() and kind != "Dense":
+            args = {name: getattr(child, name) for name in layer_types()[kind]}
             if kind == "Softmax" and child.dim not in (-1, 1, None):
                 raise ValueError(f"module {position}: Softmax over dim={child.dim}; deltaprop "
                                  "applies it over the features (dim=-1)")
             spec.append({"type": kind, **args})
         else:
-            supported = ", ".join(["Linear", *[k for k in LAYER_TYPES if k != "Dense"]])
+            supported = ", ".join(["Linear", *[k for k in layer_types() if k != "Dense"]])
             raise TypeError(f"module {position} ({kind}) has no deltaprop equivalent; "
                             f"supported: {supported}")
     state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}

@@ -8,7 +8,7 @@ layer is :math:`Z = A W^\top + b`; its backward pass fills ``grads`` from the ca
 from .activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from .layers import Dense, Dropout, Layer
 from .losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, Loss, MSELoss
-from .model import LayerRecord, Sequential, mlp
+from .model import LayerRecord, Sequential, layer_types, mlp
 from .optim import SGD, Adam, AdamW, Optimizer
 from .schedules import CosineAnnealingLR, ExponentialLR, ReduceLROnPlateau, Schedule, StepLR
 
@@ -16,5 +16,5 @@ __all__ = [
     "ELU", "GELU", "SGD", "Adam", "AdamW", "BCELoss", "BCEWithLogitsLoss", "CosineAnnealingLR",
     "CrossEntropyLoss", "Dense", "Dropout", "ExponentialLR", "Identity", "Layer", "LayerRecord",
     "LeakyReLU", "Loss", "MSELoss", "Optimizer", "ReLU", "ReduceLROnPlateau", "Schedule",
-    "Sequential", "Sigmoid", "Softmax", "Softplus", "StepLR", "Tanh", "mlp",
+    "Sequential", "Sigmoid", "Softmax", "Softplus", "StepLR", "Tanh", "layer_types", "mlp",
 ]
