@@ -16,7 +16,7 @@ learners trip on; ``memory_card.py`` prints the six-step recipe for a network.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,8 +26,12 @@ from .recording import Recording, record_step, record_steps
 from .trace import Step, Trace, Value, build_trace, check_display_options, check_sample
 from .traps import SEED_SLIPS
 
+if TYPE_CHECKING:
+    from ..nn.model import Sequential
 
-def explain(model, X, y, loss: Any, notation: str = "batch", optimizer=None, *,
+
+def explain(model: Sequential, X: Any, y: Any, loss: Any, notation: str = "batch",
+            optimizer: Any = None, *,
             sample: int = 0, show_unfused: bool = False, compare: str | None = None,
             max_values: int = 64, precision: int = 4, steps: int = 1) -> Trace:
     r"""Run one training step of ``model`` on ``(X, y)`` and return every step of it.

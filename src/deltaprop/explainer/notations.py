@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,7 @@ def _num(x: float) -> str:
     return np.format_float_positional(float(x), trim="-")
 
 
-def function_text(activation, z: str) -> str:
+def function_text(activation: Any, z: str) -> str:
     """φ(Z) as printed, with the parameters that change it (a name or an activation layer)."""
     name, params = _name_and_parameters(activation)
     if name == "identity":
@@ -104,7 +105,7 @@ def _gelu_tanh(z: str) -> str:
     return f"tanh(√(2/π) ({z} + 0.044715 {z}³))"
 
 
-def derivative_text(activation, a: str, z: str) -> str:
+def derivative_text(activation: Any, a: str, z: str) -> str:
     """φ′ written the way learners meet it (from the output where that is the custom)."""
     name, params = _name_and_parameters(activation)
     if name == "leakyrelu":
@@ -156,7 +157,7 @@ class Notation:
         return f"{text} → {shape_text(out)}"
 
 
-def shape_text(shape) -> str:
+def shape_text(shape: Any) -> str:
     """``(4, 3)``, ``(3,)`` or ``(N, 3)``: a shape whose sizes may be symbols."""
     shape = tuple(shape)
     return "(" + ", ".join(map(str, shape)) + ("," if len(shape) == 1 else "") + ")"

@@ -32,7 +32,7 @@ class OutputSpec:
     saturated: bool = False  # BCE on probabilities hit its floors (log ≥ −100, A(1−A) ≥ 1e−12)
 
 
-def loss_kind(loss) -> str:
+def loss_kind(loss: Any) -> str:
     """``"ce"``, ``"bce"`` or ``"mse"`` for a deltaprop loss (others are refused by explain)."""
     from ..nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
     kinds = (("ce", CrossEntropyLoss), ("bce", (BCELoss, BCEWithLogitsLoss)), ("mse", MSELoss))

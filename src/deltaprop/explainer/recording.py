@@ -12,7 +12,7 @@ number the explainer shows comes from here: nothing is recomputed, except the pr
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from ..nn.optim import SGD, Adam, Optimizer
 from ..training import step as training
 from ..training.validation import check_data
 from .outputs import OutputSpec, loss_kind
+
+if TYPE_CHECKING:
+    from ..nn.model import Sequential
 
 
 @dataclass
@@ -165,7 +168,7 @@ def _check_layers(model) -> None:
         previous = kind
 
 
-def dropout_layers(model) -> list[tuple[int, float]]:
+def dropout_layers(model: Sequential) -> list[tuple[int, float]]:
     """``(l, p)`` for each Dropout: after Dense layer ``l`` (and its activation)."""
     out, dense = [], 0
     for layer in model.layers:
@@ -196,7 +199,7 @@ def _check_arguments(model, loss: Any, optimizer: Optimizer | None, steps: int) 
     return loss
 
 
-def record_steps(model, X, y, loss: Any, optimizer: Optimizer | None = None,
+def record_steps(model: Sequential, X: Any, y: Any, loss: Any, optimizer: Optimizer | None = None,
                  steps: int = 1) -> list[Recording]:
     """Run ``steps`` training steps (forward, loss, backward, ``optimizer.step()``) on one batch."""
     loss = _check_arguments(model, loss, optimizer, steps)
@@ -209,7 +212,8 @@ def record_steps(model, X, y, loss: Any, optimizer: Optimizer | None = None,
         model.train(was_training)
 
 
-def record_step(model, X, y, loss: Any, optimizer: Optimizer | None = None) -> Recording:
+def record_step(model: Sequential, X: Any, y: Any, loss: Any,
+                optimizer: Optimizer | None = None) -> Recording:
     """Run forward, loss, backward (and ``optimizer.step()``) once; copy every record."""
     return record_steps(model, X, y, loss, optimizer, 1)[0]
 

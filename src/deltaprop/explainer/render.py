@@ -9,17 +9,20 @@ from __future__ import annotations
 import html
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .latex import to_math, to_text
 
+if TYPE_CHECKING:
+    from .trace import Trace
+
 _PHASES = {"input": "Input", "forward": "Forward pass", "loss": "Loss",
            "backward": "Backward pass", "update": "Update"}
 
 
-def no_negative_zero(array, decimals: int | None = None) -> np.ndarray:
+def no_negative_zero(array: Any, decimals: int | None = None) -> np.ndarray:
     """``array`` as float64, rounded to ``decimals`` if given, with every −0 turned into 0.
 
     A value that rounds to zero from below (−1e−9 at 4 decimals) would print as ``-0.``;
@@ -126,7 +129,7 @@ def _text_step(step, trace, pad: str = "  ") -> list[str]:
     return lines
 
 
-def render_text(trace) -> str:
+def render_text(trace: Trace) -> str:
     lines = [f"deltaprop trace: {_what(trace)}", *trace.header]
     phase = None
     for step in trace.steps:
@@ -152,7 +155,7 @@ def _md_step(step, trace, level: str = "###") -> list[str]:
     return lines
 
 
-def render_markdown(trace) -> str:
+def render_markdown(trace: Trace) -> str:
     lines = [f"# {_title(trace)}", ""] + [f"- {h}" for h in trace.header] + [""]
     phase = None
     for step in trace.steps:
@@ -204,7 +207,7 @@ def _latex_step(step, trace) -> list[str]:
     return lines
 
 
-def render_latex(trace) -> str:
+def render_latex(trace: Trace) -> str:
     lines = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\begin{document}",
              r"\section*{" + _title(trace) + "}", r"\begin{itemize}"]
     lines += [r"\item " + to_text(h) for h in trace.header] + [r"\end{itemize}"]
@@ -237,7 +240,7 @@ def _html_step(step, trace, tag: str = "h4") -> list[str]:
     return [*lines, "</div>"]
 
 
-def render_html(trace) -> str:
+def render_html(trace: Trace) -> str:
     e = html.escape
     lines = ['<div class="deltaprop-trace">', f"<h2>{_title(trace)}</h2>",
              "<ul>", *(f"<li>{e(h)}</li>" for h in trace.header), "</ul>"]
@@ -264,11 +267,11 @@ def _step_dict(step) -> dict[str, Any]:
             "notes": list(step.notes), "asides": [_step_dict(a) for a in step.asides]}
 
 
-def trace_dict(trace) -> dict[str, Any]:
+def trace_dict(trace: Trace) -> dict[str, Any]:
     return {"notation": trace.notation, "title": trace.title, "header": list(trace.header),
             "constants": {k: float(v) + 0.0 for k, v in trace.constants.items()},
             "steps": [_step_dict(step) for step in trace.steps], "notes": list(trace.notes)}
 
 
-def render_json(trace, indent: int | None = 1) -> str:
+def render_json(trace: Trace, indent: int | None = 1) -> str:
     return json.dumps(trace_dict(trace), indent=indent, ensure_ascii=False)

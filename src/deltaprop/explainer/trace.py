@@ -236,8 +236,8 @@ def _header(recs: list[Recording], ctx: Context, nota: Notation) -> list[str]:
     return lines
 
 
-def activation_values(nota: Notation, ctx: Context, symbol: str, role: str, array, slot: str,
-                given: bool = False) -> list[Value]:
+def activation_values(nota: Notation, ctx: Context, symbol: str, role: str, array: Any,
+                      slot: str, given: bool = False) -> list[Value]:
     """A per-sample quantity: the shown sample, and every sample in the one-sample notations."""
     if not nota.one_sample:
         return [Value(symbol, nota.show(role, array, ctx), role, slot, given=given)]

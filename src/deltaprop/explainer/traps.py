@@ -12,6 +12,7 @@ r"""The things learners trip on, shown on the learner's own numbers.
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -21,6 +22,9 @@ from .notations import Context, Notation
 from .outputs import fused_equation, loss_gradient_equation, through_activation_equation
 from .recording import Recording, bce_floors_hit
 from .where import code_location
+
+if TYPE_CHECKING:
+    from .trace import Step
 
 # the index slips of the source documents, and their corrected forms (docs/notation-guide.md)
 SEED_SLIPS = [
@@ -38,7 +42,7 @@ def _fmt(x: float) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def unfused_asides(rec: Recording, nota: Notation, ctx: Context, step) -> list:
+def unfused_asides(rec: Recording, nota: Notation, ctx: Context, step: Step) -> list:
     """Asides for the output-delta step (empty for every other step), in ``nota``'s symbols."""
     if step.key != "backward.delta.out":
         return []

@@ -7,13 +7,15 @@ from __future__ import annotations
 
 import functools
 import inspect
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]     # .../src/deltaprop
 
 
 @functools.cache
-def code_location(function) -> str:
+def code_location(function: Callable[..., Any]) -> str:
     """``"deltaprop.nn.layers.Dense.backward (deltaprop/nn/layers.py:126)"`` for a function."""
     name = f"{function.__module__}.{function.__qualname__}"
     try:

@@ -10,12 +10,16 @@ Regenerate the page with::
 from __future__ import annotations
 
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..nn.model import mlp
 from ..nn.optim import SGD
 from . import explain
+
+if TYPE_CHECKING:
+    from .trace import Trace
 
 # small round numbers, so every product can be checked by hand
 WEIGHTS = {"0.weight": [[0.5, -0.3], [0.2, 0.4]], "0.bias": [0.1, -0.1],
@@ -51,7 +55,7 @@ activations, `z = W a + b`, as below.
 """
 
 
-def worked_example_trace():
+def worked_example_trace() -> Trace:
     """The trace the page shows (the model is built fresh, so the result never changes)."""
     model = mlp([2, 2, 1], activation="tanh", output="sigmoid", dtype=np.float64)
     model.load_state_dict({key: np.array(value) for key, value in WEIGHTS.items()})

@@ -32,7 +32,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -40,6 +40,10 @@ from .._checks import check_integer
 from ..nn.layers import Dropout
 from ..training.callbacks import Callback, EarlyStopping, History
 from ._files import finite_number, natural, real_number
+
+if TYPE_CHECKING:
+    from ..nn.model import Sequential
+    from ..nn.optim import Optimizer
 
 FORMAT = "deltaprop-checkpoint"
 FORMAT_VERSION = 2
@@ -114,7 +118,8 @@ class Checkpoint(Callback):
             self.saved_epochs.append(epoch)
 
 
-def save_checkpoint(path: str | os.PathLike, *, model, optimizer, epoch: int,
+def save_checkpoint(path: str | os.PathLike, *, model: Sequential,
+                    optimizer: Optimizer, epoch: int,
                     rng: np.random.Generator, history: History, schedule: Any = None,
                     callbacks: Any = (), stopped: bool = False) -> Path:
     """Write one checkpoint file (what :class:`Checkpoint` calls)."""
@@ -267,7 +272,8 @@ def _checked_history(data: Any, epoch: int, where: str) -> History:
     return History.from_dict(data)
 
 
-def restore_training(resume: Any, *, model, optimizer, rng: np.random.Generator,
+def restore_training(resume: Any, *, model: Sequential, optimizer: Optimizer,
+                     rng: np.random.Generator,
                      schedule: Any = None, early_stopping: Any = None,
                      has_validation: bool | None = None,
                      epochs: int | None = None) -> TrainingState:
@@ -297,7 +303,8 @@ def restore_training(resume: Any, *, model, optimizer, rng: np.random.Generator,
     return state
 
 
-def check_resume(state: TrainingState, *, model, optimizer, rng: np.random.Generator,
+def check_resume(state: TrainingState, *, model: Sequential, optimizer: Optimizer,
+                 rng: np.random.Generator,
                  schedule: Any = None, early_stopping: Any = None,
                  has_validation: bool | None = None) -> dict[str, dict[str, Any]]:
     """Check a checkpoint against the training it would resume, changing nothing.

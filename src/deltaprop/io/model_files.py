@@ -459,7 +459,7 @@ def _check_fields(fields: dict[str, str], expected_format: str, legacy: bool,
 
 
 # -- PyTorch interchange -----------------------------------------------------------------------
-def to_torch(model: Sequential):
+def to_torch(model: Sequential) -> Any:
     """The matching ``torch.nn.Sequential`` with the same weights (float32/64 as the model)."""
     torch = _torch()
     nn = torch.nn
@@ -480,7 +480,7 @@ def to_torch(model: Sequential):
     return module.eval()
 
 
-def from_torch(module) -> Sequential:
+def from_torch(module: Any) -> Sequential:
     """A deltaprop ``Sequential`` from a ``torch.nn.Sequential`` of supported modules."""
     torch = _torch()
     nn = torch.nn

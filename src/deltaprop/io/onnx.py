@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,13 +32,16 @@ from .._checks import check_flag, check_integer
 from ..nn.activations import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from ..nn.layers import Dense, Dropout
 
+if TYPE_CHECKING:
+    from ..nn.model import Sequential
+
 OPSET = 17
 IR_VERSION = 8
 
 _SIMPLE = {ReLU: "Relu", Tanh: "Tanh", Sigmoid: "Sigmoid", Identity: "Identity"}
 
 
-def export_onnx(model, path: str | os.PathLike, *, opset: int = OPSET,
+def export_onnx(model: Sequential, path: str | os.PathLike, *, opset: int = OPSET,
                 ir_version: int = IR_VERSION, check: bool = True) -> Path:
     """Write ``model`` as an ONNX file at ``path`` (checked with ``onnx.checker``).
 

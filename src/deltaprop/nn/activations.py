@@ -17,6 +17,7 @@ fused form lives in :class:`deltaprop.nn.losses.CrossEntropyLoss`, which takes l
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -35,10 +36,10 @@ class Activation(Layer):
         super().__init__()
         self.z = self.a = self.grad_out = self.grad_in = None
 
-    def function(self, xp, z: Array) -> Array:  # pragma: no cover - overridden
+    def function(self, xp: Any, z: Array) -> Array:  # pragma: no cover - overridden
         raise NotImplementedError
 
-    def derivative(self, xp, z: Array, a: Array) -> Array:  # pragma: no cover - overridden
+    def derivative(self, xp: Any, z: Array, a: Array) -> Array:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def forward(self, z: Array) -> Array:
@@ -56,10 +57,10 @@ class Activation(Layer):
 class Identity(Activation):
     r""":math:`\varphi(z) = z`, :math:`\varphi'(z) = 1` (linear output for regression)."""
 
-    def function(self, xp, z):
+    def function(self, xp: Any, z: Array) -> Array:
         return z
 
-    def derivative(self, xp, z, a):
+    def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         return xp.ones_like(z)
 
     def backward(self, grad_out: Array) -> Array:
@@ -74,27 +75,27 @@ class Sigmoid(Activation):
     exponential can overflow.
     """
 
-    def function(self, xp, z):
+    def function(self, xp: Any, z: Array) -> Array:
         return sigmoid(xp, z)
 
-    def derivative(self, xp, z, a):
+    def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         return a * (1 - a)                                   # σ′(z) = σ(z)(1 − σ(z))
 
 
 class Tanh(Activation):
     r""":math:`\tanh(z)`, :math:`\tanh'(z) = 1 - a^2` (written from the output)."""
 
-    def function(self, xp, z):
+    def function(self, xp: Any, z: Array) -> Array:
         return xp.tanh(z)
 
-    def derivative(self, xp, z, a):
+    def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         return 1 - a * a
 
 
 class ReLU(Activation):
     r""":math:`\max(z, 0)`, :math:`\varphi'(z) = [z > 0]` (0 at z = 0, as PyTorch)."""
 
-    def function(self, xp, z):
+    def function(self, xp: Any, z: Array) -> Array:
         if is_numpy(xp):
             # max(Z, 0) against an array of zeros kept between calls: in NumPy 2.4 this is
             # ~15x faster than xp.where (which branches per element) and ~4x faster than a
@@ -105,7 +106,7 @@ class ReLU(Activation):
             return np.maximum(z, zeros)
         return xp.where(z > 0, z, xp.zeros_like(z))
 
-    def derivative(self, xp, z, a):
+    def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         return xp.astype(z > 0, z.dtype)                     # float mask, not boolean
 
 
@@ -119,10 +120,10 @@ class LeakyReLU(Activation):
         self.negative_slope = check_number("LeakyReLU", "negative_slope", negative_slope,
                                            low=0.0)
 
-    def function(self, xp, z):
+    def function(self, xp: Any, z: Array) -> Array:
         return xp.where(z > 0, z, self.negative_slope * z)
 
-    def derivative(self, xp, z, a):
+    def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         positive = xp.astype(z > 0, z.dtype)
         return positive + self.negative_slope * (1 - positive)
 
@@ -138,11 +139,11 @@ class ELU(Activation):
         super().__init__()
         self.alpha = check_number("ELU", "alpha", alpha, low=0.0, low_open=True)
 
-    def function(self, xp, z):
+    def function(self, xp: Any, z: Array) -> Array:
         negative = xp.where(z > 0, xp.zeros_like(z), z)      # exp only of z <= 0: no overflow
         return xp.where(z > 0, z, self.alpha * xp.expm1(negative))
 
-    def derivative(self, xp, z, a):
+    def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         return xp.where(z > 0, xp.ones_like(z), a + self.alpha)
 
     def extra_repr(self) -> str:
@@ -163,12 +164,12 @@ class GELU(Activation):
         super().__init__()
         self.approximate = check_choice("GELU", "approximate", approximate, ("none", "tanh"))
 
-    def function(self, xp, z):
+    def function(self, xp: Any, z: Array) -> Array:
         if self.approximate == "tanh":
             return 0.5 * z * (1 + xp.tanh(self._K * (z + 0.044715 * z * z * z)))
         return 0.5 * z * (1 + erf(xp, z / math.sqrt(2.0)))
 
-    def derivative(self, xp, z, a):
+    def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         if self.approximate == "tanh":
             t = xp.tanh(self._K * (z + 0.044715 * z * z * z))
             return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * self._K * (1 + 3 * 0.044715 * z * z)
@@ -190,11 +191,11 @@ class Softplus(Activation):
         self.beta = check_number("Softplus", "beta", beta, low=0.0, low_open=True)
         self.threshold = check_number("Softplus", "threshold", threshold)
 
-    def function(self, xp, z):
+    def function(self, xp: Any, z: Array) -> Array:
         bz = self.beta * z
         return xp.where(bz > self.threshold, z, xp.logaddexp(xp.zeros_like(z), bz) / self.beta)
 
-    def derivative(self, xp, z, a):
+    def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         bz = self.beta * z
         sig = sigmoid(xp, bz)
         return xp.where(bz > self.threshold, xp.ones_like(z), sig)
@@ -217,7 +218,7 @@ class Softmax(Activation):
     :class:`~deltaprop.nn.losses.CrossEntropyLoss`, whose gradient is the fused :math:`(A-Y)/N`.
     """
 
-    def function(self, xp, z):
+    def function(self, xp: Any, z: Array) -> Array:
         return softmax(xp, z)
 
     def backward(self, grad_out: Array) -> Array:
@@ -228,7 +229,7 @@ class Softmax(Activation):
         self.grad_in = a * (grad_out - dot)                  # (N, n) ⊙ (N, n)
         return self.grad_in
 
-    def jacobian(self, xp, a_row: Array) -> Array:
+    def jacobian(self, xp: Any, a_row: Array) -> Array:
         """The full ``(n, n)`` Jacobian ``diag(a) - a aᵀ`` for one row (the explainer shows it)."""
         return xp.eye(a_row.shape[0], dtype=a_row.dtype) * a_row - a_row[:, None] * a_row[None, :]
 
@@ -248,7 +249,7 @@ ACTIVATIONS: dict[str, type[Activation]] = {
 }
 
 
-def get_activation(name: str | Activation | type[Activation], **kwargs) -> Activation:
+def get_activation(name: str | Activation | type[Activation], **kwargs: Any) -> Activation:
     """Build an activation layer from its name (``"relu"``), class, or pass an instance through."""
     if isinstance(name, Activation):
         return name

@@ -8,19 +8,21 @@ call these, so a probability is computed the same way everywhere.
 
 from __future__ import annotations
 
+from typing import Any
+
 from ._backend import Array
 
 LINKS = ("softmax", "sigmoid")   # the values of ``Loss.link`` besides None
 
 
-def sigmoid(xp, z: Array) -> Array:
+def sigmoid(xp: Any, z: Array) -> Array:
     r""":math:`\sigma(z) = 1/(1+e^{-z})`, computed as :math:`1/(1+e^{-|z|})` for
     :math:`z \ge 0` and :math:`e^{-|z|}/(1+e^{-|z|})` otherwise: no exponential overflows."""
     e = xp.exp(-xp.abs(z))                               # in (0, 1]: never overflows
     return xp.where(z >= 0, 1 / (1 + e), e / (1 + e))
 
 
-def softmax(xp, z: Array) -> Array:
+def softmax(xp: Any, z: Array) -> Array:
     r"""Row-wise softmax, :math:`a_i = e^{z_i - \max z} / \sum_j e^{z_j - \max z}` (log-sum-exp
     shift: no overflow)."""
     shifted = z - xp.max(z, axis=-1, keepdims=True)
@@ -28,14 +30,14 @@ def softmax(xp, z: Array) -> Array:
     return e / xp.sum(e, axis=-1, keepdims=True)
 
 
-def log_softmax(xp, z: Array) -> Array:
+def log_softmax(xp: Any, z: Array) -> Array:
     r"""Row-wise log-softmax, :math:`s_i - \log \sum_j e^{s_j}` with :math:`s = z - \max z`
     (finite for any finite ``z``, where ``log(softmax(z))`` would give :math:`-\infty`)."""
     shifted = z - xp.max(z, axis=-1, keepdims=True)
     return shifted - xp.log(xp.sum(xp.exp(shifted), axis=-1, keepdims=True))
 
 
-def apply_link(xp, link: str | None, z: Array) -> Array:
+def apply_link(xp: Any, link: str | None, z: Array) -> Array:
     """``z`` through a loss's ``link`` (``"softmax"``, ``"sigmoid"``, or None: unchanged)."""
     if link is None:
         return z

@@ -34,36 +34,36 @@ from .._checks import NOT_GIVEN, InvalidParameterError, check_number, seed_or_rn
 Initializer = Callable[[tuple[int, int], Any, np.dtype], np.ndarray]
 
 
-def glorot_uniform(shape: tuple[int, int], seed: Any = None, dtype=np.float32, *,
-                   rng: Any = NOT_GIVEN):
+def glorot_uniform(shape: tuple[int, int], seed: Any = None, dtype: Any = np.float32, *,
+                   rng: Any = NOT_GIVEN) -> np.ndarray:
     rng = seed_or_rng("glorot_uniform", seed, rng)
     fan_out, fan_in = shape
     limit = np.sqrt(6.0 / (fan_in + fan_out))
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
-def glorot_normal(shape: tuple[int, int], seed: Any = None, dtype=np.float32, *,
-                  rng: Any = NOT_GIVEN):
+def glorot_normal(shape: tuple[int, int], seed: Any = None, dtype: Any = np.float32, *,
+                  rng: Any = NOT_GIVEN) -> np.ndarray:
     rng = seed_or_rng("glorot_normal", seed, rng)
     fan_out, fan_in = shape
     return (rng.standard_normal(shape) * np.sqrt(2.0 / (fan_in + fan_out))).astype(dtype)
 
 
-def he_uniform(shape: tuple[int, int], seed: Any = None, dtype=np.float32, *,
-               rng: Any = NOT_GIVEN):
+def he_uniform(shape: tuple[int, int], seed: Any = None, dtype: Any = np.float32, *,
+               rng: Any = NOT_GIVEN) -> np.ndarray:
     rng = seed_or_rng("he_uniform", seed, rng)
     limit = np.sqrt(6.0 / shape[1])
     return rng.uniform(-limit, limit, size=shape).astype(dtype)
 
 
-def he_normal(shape: tuple[int, int], seed: Any = None, dtype=np.float32, *,
-              rng: Any = NOT_GIVEN):
+def he_normal(shape: tuple[int, int], seed: Any = None, dtype: Any = np.float32, *,
+              rng: Any = NOT_GIVEN) -> np.ndarray:
     rng = seed_or_rng("he_normal", seed, rng)
     return (rng.standard_normal(shape) * np.sqrt(2.0 / shape[1])).astype(dtype)
 
 
-def scaled_normal(shape: tuple[int, int], seed: Any = None, dtype=np.float32,
-                  scale: float = 0.01, *, rng: Any = NOT_GIVEN):
+def scaled_normal(shape: tuple[int, int], seed: Any = None, dtype: Any = np.float32,
+                  scale: float = 0.01, *, rng: Any = NOT_GIVEN) -> np.ndarray:
     """``weight_scale * randn(...)``, as in examples/quadrants.py; pass ``scale`` (a finite
     number >= 0) with ``functools.partial``."""
     scale = check_number("scaled_normal", "scale", scale, low=0.0)
@@ -71,8 +71,8 @@ def scaled_normal(shape: tuple[int, int], seed: Any = None, dtype=np.float32,
     return (scale * rng.standard_normal(shape)).astype(dtype)
 
 
-def torch_default(shape: tuple[int, int], seed: Any = None, dtype=np.float32, *,
-                  rng: Any = NOT_GIVEN):
+def torch_default(shape: tuple[int, int], seed: Any = None, dtype: Any = np.float32, *,
+                  rng: Any = NOT_GIVEN) -> np.ndarray:
     """The distribution of PyTorch's ``nn.Linear`` default: ``U(-1/sqrt(in), 1/sqrt(in))``."""
     rng = seed_or_rng("torch_default", seed, rng)
     bound = 1.0 / np.sqrt(shape[-1]) if shape[-1] > 0 else 0.0

@@ -109,7 +109,8 @@ class Loss:
                                 f"{library(output)} one: put both in the same library")
         return output, named["target"], named["sample_weight"]
 
-    def value_and_grad(self, output: Array, target: Array, sample_weight: Array | None = None):
+    def value_and_grad(self, output: Array, target: Array,
+                       sample_weight: Array | None = None) -> tuple[Array, Array]:
         r"""Mean loss and :math:`\partial L/\partial \text{output}`, inputs NOT checked."""
         xp = namespace(output)
         losses, grads = self.elementwise(xp, output, target)  # per element (N, k) or sample (N,)
@@ -123,7 +124,8 @@ class Loss:
         w_losses = w[:, None] if losses.ndim == 2 else w
         return xp.sum(losses * w_losses) / count, grads * w[:, None] / count
 
-    def elementwise(self, xp, output: Array, target: Array):  # pragma: no cover - overridden
+    def elementwise(self, xp: Any, output: Array,
+                    target: Array) -> tuple[Array, Array]:  # pragma: no cover - overridden
         raise NotImplementedError
 
     def check_inputs(self, output: Array, target: Array, sample_weight: Array | None) -> None:
@@ -182,7 +184,7 @@ class MSELoss(Loss):
 
     task, output, default_metric = "regression", "values", "r2"
 
-    def elementwise(self, xp, output, target):
+    def elementwise(self, xp: Any, output: Array, target: Array) -> tuple[Array, Array]:
         diff = output - target
         return diff * diff, 2 * diff
 
@@ -199,7 +201,7 @@ class _BinaryCrossEntropy(Loss):
         check_numeric(type(self).__name__, "target", target)
         check_range(type(self).__name__, "target", target, 0.0, 1.0)
 
-    def validate_target(self, y, n_outputs):
+    def validate_target(self, y: np.ndarray, n_outputs: int) -> None:
         super().validate_target(y, n_outputs)
         if np.any((y < 0) | (y > 1)):
             raise ValueError(f"{type(self).__name__} expects targets in [0, 1], got values "
@@ -216,7 +218,7 @@ class BCELoss(_BinaryCrossEntropy):
 
     output = "probabilities"
 
-    def elementwise(self, xp, output, target):
+    def elementwise(self, xp: Any, output: Array, target: Array) -> tuple[Array, Array]:
         # max(log p, -100) without ever taking log(0) (p = 0 or 1 exactly: a saturated sigmoid)
         floor = xp.asarray(_LOG_FLOOR, dtype=output.dtype)
         safe_p = xp.where(output > 0, output, xp.ones_like(output))     # stand-in: log 1 = 0
@@ -242,7 +244,7 @@ class BCEWithLogitsLoss(_BinaryCrossEntropy):
 
     link, output = "sigmoid", "logits"
 
-    def elementwise(self, xp, output, target):
+    def elementwise(self, xp: Any, output: Array, target: Array) -> tuple[Array, Array]:
         relu = xp.where(output > 0, output, xp.zeros_like(output))
         losses = relu - output * target + xp.log1p(xp.exp(-xp.abs(output)))
         return losses, sigmoid(xp, output) - target     # σ(Z) − Y
@@ -259,7 +261,8 @@ class CrossEntropyLoss(Loss):
 
     link, task, output, default_metric = "softmax", "classification", "logits", "accuracy"
 
-    def value_and_grad(self, output, target, sample_weight=None):
+    def value_and_grad(self, output: Array, target: Array,
+                       sample_weight: Array | None = None) -> tuple[Array, Array]:
         if sample_weight is None and _numpy_labels(output, target):
             return self._from_labels(output, target)
         if target.ndim == 1:
@@ -315,13 +318,13 @@ class CrossEntropyLoss(Loss):
         grad[rows, labels] -= 1.0 / n                             # (A − Y) / N
         return np.asarray(value, dtype=output.dtype), grad
 
-    def elementwise(self, xp, output, target):
+    def elementwise(self, xp: Any, output: Array, target: Array) -> tuple[Array, Array]:
         log_probs = log_softmax(xp, output)                     # (N, C), log-sum-exp
         losses = -xp.sum(target * log_probs, axis=1)            # (N,): one loss per sample
         # A = softmax(Z) = exp(log softmax(Z)): one exp instead of a second softmax pass
         return losses, xp.exp(log_probs) - target               # (N, C): A − Y
 
-    def validate_target(self, y, n_outputs):
+    def validate_target(self, y: np.ndarray, n_outputs: int) -> None:
         if y.ndim == 1:
             if y.dtype.kind not in "iu":
                 raise TypeError("CrossEntropyLoss expects integer class labels of shape (N,) "

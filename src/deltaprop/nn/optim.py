@@ -225,7 +225,7 @@ class AdamW(Adam):
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 
 
-def get_optimizer(optimizer: Any, model: Any, **kwargs) -> Optimizer:
+def get_optimizer(optimizer: Any, model: Any, **kwargs: Any) -> Optimizer:
     """An optimiser instance from an instance, a class or a name (``"sgd"``, ``"adam"``, ...)."""
     if isinstance(optimizer, Optimizer):
         return optimizer

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -13,6 +13,9 @@ from ..nn.functional import apply_link
 from ..nn.losses import get_loss
 from ..training.evaluation import predict
 from ._figure import finish, new_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 # TensorFlow Playground's colours: orange (class 0), blue (class 1), light grey in between
 PLAYGROUND = ("#f59322", "#e8eaeb", "#0877bd")
@@ -39,9 +42,9 @@ def class_probabilities(model: Any, X: np.ndarray, loss: Any = None) -> np.ndarr
     return output
 
 
-def plot_decision_boundary(model: Any, X, y, path: Any = None, *, loss: Any = None,
+def plot_decision_boundary(model: Any, X: Any, y: Any, path: Any = None, *, loss: Any = None,
                            resolution: int = 200, margin: float = 0.5,
-                           title: str | None = None):
+                           title: str | None = None) -> Figure:
     """Filled map of the predicted class over the plane, with the data on top.
 
     Two classes: the colour is P(class 1) (orange → white → blue, as TensorFlow Playground),

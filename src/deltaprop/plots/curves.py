@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..training.callbacks import History
 from ._figure import finish, new_figure
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 _METRICS = ("accuracy", "r2", "mse")
 TRAIN_STYLE = {"color": "#1f77b4", "lw": 2}
 VAL_STYLE = {"color": "#ff7f0e", "lw": 2, "ls": "--"}
 
 
-def plot_history(history: Any, path: Any = None, *, title: str | None = None):
+def plot_history(history: Any, path: Any = None, *, title: str | None = None) -> Figure:
     """Loss per epoch (left) and the metric per epoch (right, when logged), train and validation.
 
     Parameters

@@ -3,7 +3,7 @@ weight histograms, and the confusion matrix."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -12,8 +12,12 @@ from ..training.metrics import confusion_matrix
 from ._figure import finish, new_figure
 from .stats import LayerStats
 
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
-def plot_layer_stats(stats: LayerStats, path: Any = None, *, title: str | None = None):
+
+def plot_layer_stats(stats: LayerStats, path: Any = None, *,
+                     title: str | None = None) -> Figure:
     """Three panels across epochs, one line per layer:
 
     1. ``‖∂L/∂W⁽ˡ⁾‖`` on a log scale: lines falling apart by orders of magnitude towards the
@@ -63,7 +67,7 @@ def plot_layer_stats(stats: LayerStats, path: Any = None, *, title: str | None =
 
 
 def plot_weight_histograms(model: Any, path: Any = None, *, bins: int = 40,
-                           title: str | None = None):
+                           title: str | None = None) -> Figure:
     """One histogram of ``W⁽ˡ⁾``'s entries per ``Dense`` layer, with its mean and std."""
     dense = getattr(model, "dense_layers", None)
     if not dense:
@@ -83,8 +87,8 @@ def plot_weight_histograms(model: Any, path: Any = None, *, bins: int = 40,
     return finish(fig, path)
 
 
-def plot_confusion_matrix(y_true, y_pred, path: Any = None, *, labels=None,
-                          normalize: bool = False, title: str | None = None):
+def plot_confusion_matrix(y_true: Any, y_pred: Any, path: Any = None, *, labels: Any = None,
+                          normalize: bool = False, title: str | None = None) -> Figure:
     """The confusion matrix (rows: true class, columns: predicted), counts in the cells.
 
     ``normalize=True`` divides each row by its total (per-class recall on the diagonal).

@@ -19,6 +19,8 @@ No matplotlib needed; :func:`deltaprop.plots.plot_layer_stats` draws the result.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from ..nn._backend import to_numpy
@@ -47,18 +49,18 @@ class LayerStats(Callback):
         self.stats: dict[str, list[list[float]]] = {name: [] for name in STAT_NAMES}
         self.epochs: list[int] = []
 
-    def on_train_begin(self, logs):
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
         self.layers = [f"layer {r.index} ({_label(r.activation)})"
                        for r in self.context.model.records()]
 
-    def on_epoch_begin(self, epoch):
+    def on_epoch_begin(self, epoch: int) -> None:
         n = len(self.layers)
         self._sums = {name: np.zeros(n) for name in ("grad_norm", "weight_norm", "act_mean",
                                                       "act_std", "saturated")}
         self._ever_active: list[np.ndarray | None] = [None] * n
         self._batches = 0
 
-    def on_batch_end(self, batch, logs):
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
         self._batches += 1
         for i, record in enumerate(self.context.model.records()):
             a = to_numpy(record.a)
@@ -78,7 +80,7 @@ class LayerStats(Callback):
             elif kind == "tanh":
                 self._sums["saturated"][i] += float(np.mean(np.abs(a) > 1 - SATURATION_MARGIN))
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if not self._batches:
             return
         self.epochs.append(epoch)

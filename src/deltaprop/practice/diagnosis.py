@@ -76,7 +76,8 @@ def example(spec: FunctionSpec, case: Case, expected: dict | None = None,
 
 
 # -- the diagnosis -----------------------------------------------------------------------------
-def score_case(spec, case, name, got, ref, variants) -> dict[str, tuple[float, str]]:
+def score_case(spec: FunctionSpec, case: Case, name: str, got: Any, ref: Any,
+               variants: Any) -> dict[str, tuple[float, str]]:
     """``label -> (relative error, hint)`` of every candidate slip for one output, one case."""
     candidates = [(label, target, "") for label, target in
                   generic_candidates(spec.topic, ref, case["_sizes"].get("N", 1))]
@@ -103,7 +104,8 @@ STABILITY_HINTS = {
 }
 
 
-def rank(failing, reference_scores, reports, topic) -> tuple[list[str], str]:
+def rank(failing: dict[str, list[dict[str, tuple[float, str]]]], reference_scores: Any,
+         reports: dict[str, Any], topic: str) -> tuple[list[str], str]:
     """The mistakes (exact explanations first, then ``other`` / ``wrong_shape`` and near
     misses) and the hint of the first, from every wrong output's per-case scores."""
     exact, near, unexplained = [], [], []

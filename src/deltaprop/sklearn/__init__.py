@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
+from typing import Any
 
 import numpy as np
 
@@ -79,7 +80,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                          epsilon=epsilon, dtype=dtype)
         self.class_weight = class_weight
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X: Any, y: Any, classes: Any = None,
+                    sample_weight: Any = None) -> MLPClassifier:
         """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call."""
         return self._partial_fit(X, y, sample_weight, classes)
 
@@ -141,7 +143,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return BCEWithLogitsLoss()
         return CrossEntropyLoss()
 
-    def predict_proba(self, X) -> np.ndarray:
+    def predict_proba(self, X: Any) -> np.ndarray:
         """Class probabilities, shape ``(N, n_classes)`` (per label for multi-label)."""
         logits = self._output(X)
         if self._multilabel:
@@ -151,11 +153,11 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             return np.column_stack([1 - p, p])
         return np.asarray(softmax(np, logits))
 
-    def predict_log_proba(self, X) -> np.ndarray:
+    def predict_log_proba(self, X: Any) -> np.ndarray:
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         """Predicted labels (``(N, n_labels)`` 0/1 for multi-label)."""
         logits = self._output(X)
         if self._multilabel:
@@ -177,7 +179,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     :class:`MLPClassifier` (no ``classes_``).
     """
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: Any, y: Any, sample_weight: Any = None) -> MLPRegressor:
         """One epoch over ``(X, y)``, continuing from the current weights."""
         return self._partial_fit(X, y, sample_weight)
 
@@ -200,7 +202,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _loss(self):
         return MSELoss()
 
-    def predict(self, X) -> np.ndarray:
+    def predict(self, X: Any) -> np.ndarray:
         output = self._output(X)
         return output[:, 0] if self._n_outputs == 1 else output
 

@@ -11,7 +11,7 @@ callbacks, the loop's sizes and the ``stop_training`` flag.  A hook reads what i
 .. code-block:: python
 
     class StopWhenPerfect(Callback):
-        def on_epoch_end(self, epoch, logs):
+        def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
             if logs.get("accuracy") == 1.0:
                 self.context.stop_training = True     # training ends after this epoch
 
@@ -231,7 +231,7 @@ class EarlyStopping(Callback):
         self.best_state: dict | None = None
         self.wait = 0
 
-    def on_train_begin(self, logs):
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
         if self.monitor is None or getattr(self, "default_monitor", False):
             self.monitor = "val_loss" if logs.get("has_validation") else "loss"
         self.best, self.best_epoch, self.best_state, self.wait = None, None, None, 0
@@ -244,7 +244,7 @@ class EarlyStopping(Callback):
             return value > self.best + self.min_delta
         return value < self.best - self.min_delta
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self.monitor not in logs:
             raise KeyError(f"EarlyStopping monitors {self.monitor!r}, which fit does not log; "
                            f"logged: {sorted(logs)}")
@@ -259,7 +259,7 @@ class EarlyStopping(Callback):
                 self.context.stop_training = True
                 self.context.history.stopped_epoch = epoch
 
-    def on_train_end(self, logs):
+    def on_train_end(self, logs: dict[str, Any]) -> None:
         self.context.history.best_epoch = self.best_epoch
         if self.restore_best_weights and self.best_state is not None:
             self.context.model.load_state_dict(self.best_state)

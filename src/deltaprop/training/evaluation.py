@@ -4,7 +4,7 @@ whole arrays, in chunks of rows, in evaluation mode."""
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -14,6 +14,9 @@ from ..nn.losses import Loss, get_loss
 from .metrics import accuracy, labels_from_output, r2
 from .validation import as_array, check_data, check_features, positive_int
 
+if TYPE_CHECKING:
+    from ..nn.model import Sequential
+
 # rows per forward pass in predict/evaluate: bounded memory, and each chunk's activations
 # stay near the cache (1024 rows of 784-256-128-10: 0.94x the time of 4096-row chunks)
 PREDICT_CHUNK = 1024
@@ -21,7 +24,7 @@ PREDICT_CHUNK = 1024
 DEVICE_PREDICT_CHUNK = 65536
 
 
-def predict(model, X, *, batch_size: int | None = None) -> Array:
+def predict(model: Sequential, X: Any, *, batch_size: int | None = None) -> Array:
     """The model's output for every row of ``X`` (evaluation mode, in chunks of rows).
 
     ``batch_size`` rows per forward pass: by default ``PREDICT_CHUNK`` (1024) for NumPy
@@ -48,7 +51,7 @@ def predict(model, X, *, batch_size: int | None = None) -> Array:
 _REQUIRED: Any = object()          # the loss keyword was not given
 
 
-def predict_proba(model, X, *args: Any, loss: Any = _REQUIRED) -> Array:
+def predict_proba(model: Sequential, X: Any, *args: Any, loss: Any = _REQUIRED) -> Array:
     """Probabilities: the output passed through the loss's link (softmax / sigmoid), if any.
 
     ``loss`` is a keyword, as in ``fit`` and ``evaluate``: ``predict_proba(model, X,
@@ -59,7 +62,7 @@ def predict_proba(model, X, *args: Any, loss: Any = _REQUIRED) -> Array:
     return apply_link(namespace(output), link, output)
 
 
-def predict_classes(model, X, *args: Any, loss: Any = _REQUIRED) -> np.ndarray:
+def predict_classes(model: Sequential, X: Any, *args: Any, loss: Any = _REQUIRED) -> np.ndarray:
     """Class labels (NumPy): arg-max of several outputs, or a threshold on a single one.
 
     ``loss`` is a keyword (the positional ``predict_classes(model, X, loss)`` is deprecated).
@@ -86,7 +89,8 @@ def _loss_keyword(function: str, args: tuple, loss: Any) -> Any:
     return loss
 
 
-def evaluate(model, X, y, *, loss: Any, metric: str | None = "auto") -> dict[str, float]:
+def evaluate(model: Sequential, X: Any, y: Any, *, loss: Any,
+             metric: str | None = "auto") -> dict[str, float]:
     """Mean loss and metric (``accuracy`` or ``r2``, plus ``mse`` for regression) on ``(X, y)``."""
     loss = get_loss(loss)
     metric = resolve_metric(metric, loss)
@@ -131,7 +135,7 @@ def labels(y: np.ndarray) -> np.ndarray:
     return (y.reshape(-1) > 0.5).astype(np.int64) if y.dtype.kind == "f" else y.reshape(-1)
 
 
-def check_model(model) -> None:
+def check_model(model: Any) -> None:
     """A deltaprop model with at least one ``Dense`` layer (its features and dtype)."""
     if not (hasattr(model, "parameter_refs") and hasattr(model, "eval")
             and hasattr(model, "dense_layers")):

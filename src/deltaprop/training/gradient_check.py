@@ -15,12 +15,15 @@ Points where an activation has a kink (ReLU at 0) can show a larger error there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from .._checks import check_integer, check_number, check_seed
 from ..nn.losses import get_loss
+
+if TYPE_CHECKING:
+    from ..nn.model import Sequential
 
 
 @dataclass
@@ -67,7 +70,7 @@ class GradcheckResult:
     __repr__ = __str__
 
 
-def gradcheck(model, X, y, loss: Any, *, eps: float = 1e-6, tol: float = 1e-6,
+def gradcheck(model: Sequential, X: Any, y: Any, loss: Any, *, eps: float = 1e-6, tol: float = 1e-6,
               max_entries: int | None = None, seed: Any = 0) -> GradcheckResult:
     """Compare every analytic gradient of ``model`` (and ``∂L/∂X``) with central differences.
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
@@ -38,14 +38,18 @@ from .validation import (
     positive_int,
 )
 
+if TYPE_CHECKING:
+    from ..nn.model import Sequential
+
 
 class TrainingDivergedError(FloatingPointError):
     """The loss became NaN or infinite; the model keeps the weights from before that step."""
 
 
-def fit(model, X, y, *, loss: Any, optimizer: Any, epochs: int, batch_size: int | None = None,
-        shuffle: bool = True, seed: Any = None, validation_data: tuple | None = None,
-        validation_split: float = 0.0, early_stopping: Any = None, callbacks=(),
+def fit(model: Sequential, X: Any, y: Any, *, loss: Any, optimizer: Any, epochs: int,
+        batch_size: int | None = None, shuffle: bool = True, seed: Any = None,
+        validation_data: tuple | None = None, validation_split: float = 0.0,
+        early_stopping: Any = None, callbacks: Any = (),
         schedule: Any = None, sample_weight: Any = None, metric: str | None = "auto",
         resume: Any = None) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.

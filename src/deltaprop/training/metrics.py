@@ -5,6 +5,8 @@ They take NumPy arrays (or anything ``np.asarray`` accepts) and return plain flo
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from .._checks import check_integer
@@ -32,19 +34,19 @@ def _pair(y_true, y_pred, name: str, *, numeric: bool = False,
     return y_true, y_pred
 
 
-def accuracy(y_true, y_pred) -> float:
+def accuracy(y_true: Any, y_pred: Any) -> float:
     """Fraction of labels predicted right (``y_pred`` holds labels, not scores)."""
     y_true, y_pred = _pair(y_true, y_pred, "accuracy", empty=True)
     return float(np.mean(y_true.reshape(y_pred.shape) == y_pred)) if y_true.size else float("nan")
 
 
-def mse(y_true, y_pred) -> float:
+def mse(y_true: Any, y_pred: Any) -> float:
     """Mean squared error over every element."""
     y_true, y_pred = _pair(y_true, y_pred, "mse", numeric=True)
     return float(np.mean((y_pred - y_true.reshape(y_pred.shape)) ** 2))
 
 
-def r2(y_true, y_pred) -> float:
+def r2(y_true: Any, y_pred: Any) -> float:
     r"""Coefficient of determination :math:`1 - SS_{res}/SS_{tot}`, averaged over outputs
     (scikit-learn's ``r2_score`` with ``multioutput="uniform_average"``)."""
     y_true, y_pred = _pair(y_true, y_pred, "r2", numeric=True)
@@ -55,7 +57,7 @@ def r2(y_true, y_pred) -> float:
     return r2_from_sums(ss_res, ss_tot)
 
 
-def r2_from_sums(ss_res, ss_tot) -> float:
+def r2_from_sums(ss_res: Any, ss_tot: Any) -> float:
     """R² from per-output residual and total sums of squares (averaged over outputs)."""
     ss_res, ss_tot = np.asarray(ss_res, np.float64), np.asarray(ss_tot, np.float64)
     safe_tot = np.where(ss_tot > 0, ss_tot, 1.0)
@@ -64,7 +66,7 @@ def r2_from_sums(ss_res, ss_tot) -> float:
     return float(np.mean(scores))
 
 
-def confusion_matrix(y_true, y_pred, n_classes: int | None = None) -> np.ndarray:
+def confusion_matrix(y_true: Any, y_pred: Any, n_classes: int | None = None) -> np.ndarray:
     """``C[i, j]`` = number of samples of true class ``i`` predicted as class ``j``.
 
     Labels are integers in ``[0, n_classes)`` (``n_classes``, None or an integer >= 1, defaults

@@ -61,7 +61,7 @@ class ProgressBar(Callback):
     def _stream(self) -> TextIO:
         return self.file if self.file is not None else sys.stderr
 
-    def on_train_begin(self, logs):
+    def on_train_begin(self, logs: dict[str, Any]) -> None:
         self.epochs, self.n_batches = logs.get("epochs"), logs.get("n_batches")
         self.mode = "quiet" if self.quiet else "lines"
         if not self.quiet and self.bar is not False:
@@ -76,7 +76,7 @@ class ProgressBar(Callback):
                 else:
                     self._tqdm, self.mode = tqdm, "tqdm"
 
-    def on_epoch_begin(self, epoch):
+    def on_epoch_begin(self, epoch: int) -> None:
         self._start, self._loss_sum, self._seen = time.perf_counter(), 0.0, 0
         if self.mode == "tqdm":
             width = len(str(self.epochs))
@@ -84,7 +84,7 @@ class ProgressBar(Callback):
                                     desc=f"epoch {epoch:>{width}}/{self.epochs}",
                                     unit="batch", dynamic_ncols=True)
 
-    def on_batch_end(self, batch, logs):
+    def on_batch_end(self, batch: int, logs: dict[str, float]) -> None:
         if self.mode != "tqdm":
             return
         self._loss_sum += logs["loss"]
@@ -92,7 +92,7 @@ class ProgressBar(Callback):
         self._pbar.update(1)
         self._pbar.set_postfix_str(f"loss {self._loss_sum / self._seen:.4f}", refresh=False)
 
-    def on_epoch_end(self, epoch, logs):
+    def on_epoch_end(self, epoch: int, logs: dict[str, float]) -> None:
         if self.mode == "tqdm":
             self._pbar.set_postfix_str(format_logs(logs), refresh=False)
             self._pbar.close()
@@ -103,7 +103,7 @@ class ProgressBar(Callback):
             stream.write(f"epoch {epoch}/{self.epochs}  {format_logs(logs)}  ({seconds:.2f} s)\n")
             stream.flush()
 
-    def on_train_end(self, logs):
+    def on_train_end(self, logs: dict[str, Any]) -> None:
         if self._pbar is not None:                # training ended inside an epoch
             self._pbar.close()
             self._pbar = None

@@ -13,12 +13,16 @@ all take their steps here.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..nn.losses import get_loss
 
+if TYPE_CHECKING:
+    from ..nn.model import Sequential
 
-def train_step(model, X, y, *, loss: Any, optimizer: Any, sample_weight: Any = None) -> float:
+
+def train_step(model: Sequential, X: Any, y: Any, *, loss: Any, optimizer: Any,
+               sample_weight: Any = None) -> float:
     r"""One optimiser step on the batch ``(X, y)``: the README's four lines; returns the loss.
 
     .. code-block:: python

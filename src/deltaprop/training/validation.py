@@ -8,7 +8,7 @@ the loss's finiteness).  The checks of scalar parameters (``check_number``, ``ch
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -22,8 +22,12 @@ from .._checks import (  # noqa: F401 - re-exported: the parameter checks used t
 from ..nn._backend import Array, dtype_name, is_foreign_array, namespace, to_namespace, to_numpy
 from ..nn.losses import Loss
 
+if TYPE_CHECKING:
+    from ..nn.model import Sequential
 
-def check_data(model, X, y, loss: Loss, *, name: str = "X") -> tuple[Array, Array]:
+
+def check_data(model: Sequential, X: Any, y: Any, loss: Loss, *,
+               name: str = "X") -> tuple[Array, Array]:
     """Validate ``(X, y)`` for ``model`` and ``loss`` and return them ready for training.
 
     ``y`` of shape ``(N,)`` becomes ``(N, 1)`` for a one-output model with a non-label loss.
@@ -49,7 +53,7 @@ def check_data(model, X, y, loss: Loss, *, name: str = "X") -> tuple[Array, Arra
     return X, y
 
 
-def as_array(data, name: str, *, numeric_only: bool = True) -> Array:
+def as_array(data: Any, name: str, *, numeric_only: bool = True) -> Array:
     if data is None:
         raise TypeError(f"{name} must be an array, got None")
     if is_foreign_array(data):                           # torch, CuPy, ...: keep it there
@@ -73,7 +77,7 @@ def as_array(data, name: str, *, numeric_only: bool = True) -> Array:
     return array
 
 
-def check_finite(array, name: str, chunk_elements: int = 1 << 20) -> None:
+def check_finite(array: Any, name: str, chunk_elements: int = 1 << 20) -> None:
     """Raise if ``array`` holds NaN or Inf, reading it (or a memmap) chunk by chunk.
 
     A chunk holds about ``chunk_elements`` numbers, so the boolean mask of the check stays
@@ -97,7 +101,7 @@ def check_finite(array, name: str, chunk_elements: int = 1 << 20) -> None:
         raise ValueError(f"{name} must be finite, found NaN or Inf")
 
 
-def check_features(model, X, name: str) -> None:
+def check_features(model: Sequential, X: Any, name: str) -> None:
     """``X`` has the model's number of features, and values its dtype can hold (the model
     casts each batch to it: 1e300 would become inf in float32)."""
     if X.shape[1] != model.in_features:
@@ -108,7 +112,7 @@ def check_features(model, X, name: str) -> None:
     check_dtype_range(X, model.dtype, name)
 
 
-def check_dtype_range(array, dtype: Any, name: str, chunk_elements: int = 1 << 20) -> None:
+def check_dtype_range(array: Any, dtype: Any, name: str, chunk_elements: int = 1 << 20) -> None:
     """Raise if a floating ``array`` holds a value beyond the range of the narrower floating
     ``dtype`` it will be cast to, reading it (or a memmap) chunk by chunk."""
     dtype = np.dtype(dtype)
@@ -133,7 +137,7 @@ def check_dtype_range(array, dtype: Any, name: str, chunk_elements: int = 1 << 2
                              "float64")
 
 
-def check_weights(sample_weight, n: int, dtype: Any = np.float64) -> np.ndarray:
+def check_weights(sample_weight: Any, n: int, dtype: Any = np.float64) -> np.ndarray:
     """``n`` finite weights >= 0, not all zero, as ``dtype`` (the model's: the loss computes
     its weighted mean in it, so a weight too large or too small for it is caught here)."""
     try:
