@@ -23,6 +23,7 @@ CHECK_INSTANCES = [
 ]
 
 
+@pytest.mark.slow                       # 121 checks, ~4 s: make test runs them all
 @pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 @parametrize_with_checks(CHECK_INSTANCES)
 def test_sklearn_check_estimator(estimator, check):
