@@ -248,3 +248,18 @@ def write_text(path: str | os.PathLike, text: str) -> None:
             stream.write(text)
         return
     atomic_write(path, text.encode("utf-8"))
+
+
+def saved_loss(bundle, override: str | None) -> str:
+    """The loss recorded in the model file (``save(loss=...)``), or ``--loss`` when it
+    records none; ``--loss`` may not contradict the file, nor the model's output width."""
+    if override and bundle.loss and override != bundle.loss:
+        raise CLIError(f"--loss {override} contradicts the model file, which records the "
+                       f"loss {bundle.loss}; leave --loss out")
+    loss = override or bundle.loss
+    if loss is None:
+        raise CLIError("the model file does not record its loss: pass --loss")
+    if loss == "cross_entropy" and bundle.model.out_features < 2:
+        raise CLIError(f"--loss cross_entropy needs a model with 2 or more outputs (one a "
+                       f"class), this one has {bundle.model.out_features}")
+    return loss

@@ -12,6 +12,7 @@ with a note).  The widths of the network are
 from __future__ import annotations
 
 from . import CLIError
+from ._choices import activation_names, loss_names, notation_names
 from ._common import int_list, positive_int
 
 DEFAULT_INPUTS, DEFAULT_HIDDEN, DEFAULT_OUTPUTS = 2, [3], 1
@@ -94,3 +95,39 @@ def add_note(args, text: str) -> None:
 
 def _text(widths) -> str:
     return ",".join(map(str, widths))
+
+
+def add_network_flags(parser, *, default_loss: str | None = "bce") -> None:
+    """--layers/--inputs/--outputs/--widths, --activation, --output-activation, --loss,
+    --notation (shared with ``deltaprop card``)."""
+    add_width_flags(parser)
+    parser.add_argument("--activation", default="tanh",
+                        help=f"hidden activation: {', '.join(activation_names())} "
+                             "(default: %(default)s)")
+    add_output_activation_flag(parser, "output activation, or 'none' for logits (default: "
+                               "sigmoid with --loss bce, none with cross_entropy, "
+                               "bce_with_logits and mse)")
+    parser.add_argument("--loss", default=default_loss,
+                        help=f"{', '.join(loss_names())} (default: "
+                             + (f"{default_loss})" if default_loss else
+                                "the loss recorded in --model's file, else bce)"))
+    parser.add_argument("--notation", default="batch",
+                        help=f"{', '.join(notation_names())} (default: %(default)s)")
+
+
+def check_choice(flag: str, value: str, choices) -> str:
+    if value not in choices:
+        raise CLIError(f"{flag} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def check_network_flags(args) -> None:
+    """Check the names; ``args.output_activation`` becomes the one that goes with the loss."""
+    check_choice("--activation", args.activation, activation_names())
+    output = output_activation(args)
+    if output is None:                       # the output that goes with the loss
+        output = "sigmoid" if args.loss == "bce" else "none"
+    args.output_activation = check_choice("--output-activation", output,
+                                          ["none", *activation_names()])
+    check_choice("--loss", args.loss, loss_names())
+    check_choice("--notation", args.notation, notation_names())

@@ -10,8 +10,7 @@ import argparse
 
 from . import CLIError
 from ._choices import card_formats
-from ._network import network_widths
-from .explain import add_network_flags, check_choice, check_network_flags
+from ._network import add_network_flags, check_choice, check_network_flags, network_widths
 
 EXAMPLES = """\
 examples:

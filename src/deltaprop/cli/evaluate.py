@@ -17,6 +17,7 @@ from ._common import (
     load_data,
     load_model,
     prepare_features,
+    saved_loss,
     saved_task,
 )
 
@@ -34,20 +35,6 @@ def add_parser(subparsers) -> None:
     add_model_data_arguments(parser)
     parser.set_defaults(run=run)
 
-
-def saved_loss(bundle, override: str | None) -> str:
-    """The loss recorded in the model file (``save(loss=...)``), or ``--loss`` when it
-    records none; ``--loss`` may not contradict the file, nor the model's output width."""
-    if override and bundle.loss and override != bundle.loss:
-        raise CLIError(f"--loss {override} contradicts the model file, which records the "
-                       f"loss {bundle.loss}; leave --loss out")
-    loss = override or bundle.loss
-    if loss is None:
-        raise CLIError("the model file does not record its loss: pass --loss")
-    if loss == "cross_entropy" and bundle.model.out_features < 2:
-        raise CLIError(f"--loss cross_entropy needs a model with 2 or more outputs (one a "
-                       f"class), this one has {bundle.model.out_features}")
-    return loss
 
 
 def model_labels(bundle, data) -> np.ndarray:

@@ -14,13 +14,13 @@ import argparse
 import numpy as np
 
 from . import CLIError
-from ._choices import activation_names, loss_names, notation_names, optimizer_names, trace_formats
+from ._choices import loss_names, notation_names, optimizer_names, trace_formats
 from ._common import random_seed
 from ._network import (
-    add_output_activation_flag,
-    add_width_flags,
+    add_network_flags,
+    check_choice,
+    check_network_flags,
     network_widths,
-    output_activation,
     refuse_with_model,
 )
 
@@ -37,23 +37,6 @@ examples:
   deltaprop explain --model runs/iris/model.safetensors
 """
 
-
-def add_network_flags(parser, *, default_loss: str | None = "bce") -> None:
-    """--layers/--inputs/--outputs/--widths, --activation, --output-activation, --loss,
-    --notation (shared with ``deltaprop card``)."""
-    add_width_flags(parser)
-    parser.add_argument("--activation", default="tanh",
-                        help=f"hidden activation: {', '.join(activation_names())} "
-                             "(default: %(default)s)")
-    add_output_activation_flag(parser, "output activation, or 'none' for logits (default: "
-                               "sigmoid with --loss bce, none with cross_entropy, "
-                               "bce_with_logits and mse)")
-    parser.add_argument("--loss", default=default_loss,
-                        help=f"{', '.join(loss_names())} (default: "
-                             + (f"{default_loss})" if default_loss else
-                                "the loss recorded in --model's file, else bce)"))
-    parser.add_argument("--notation", default="batch",
-                        help=f"{', '.join(notation_names())} (default: %(default)s)")
 
 
 def add_parser(subparsers) -> None:
@@ -89,23 +72,6 @@ def add_parser(subparsers) -> None:
                         help="show every step in a second notation too (e.g. column)")
     parser.set_defaults(run=run)
 
-
-def check_choice(flag: str, value: str, choices) -> str:
-    if value not in choices:
-        raise CLIError(f"{flag} must be one of {', '.join(choices)}, got {value!r}")
-    return value
-
-
-def check_network_flags(args) -> None:
-    """Check the names; ``args.output_activation`` becomes the one that goes with the loss."""
-    check_choice("--activation", args.activation, activation_names())
-    output = output_activation(args)
-    if output is None:                       # the output that goes with the loss
-        output = "sigmoid" if args.loss == "bce" else "none"
-    args.output_activation = check_choice("--output-activation", output,
-                                          ["none", *activation_names()])
-    check_choice("--loss", args.loss, loss_names())
-    check_choice("--notation", args.notation, notation_names())
 
 
 def _load_model(path: str, loss: str | None):

@@ -27,11 +27,11 @@ from ._common import (
     load_model,
     positive_int,
     prepare_features,
+    saved_loss,
     saved_task,
     user_errors,
     write_text,
 )
-from .evaluate import saved_loss
 
 EXAMPLES = """examples:
   deltaprop predict runs/digits/model.safetensors digits --limit 5
