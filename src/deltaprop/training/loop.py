@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 
+from .._checks import check_number, check_seed
 from ..nn._backend import Array, namespace, to_namespace, to_numpy
 from ..nn.losses import Loss, get_loss
 from ..nn.optim import Optimizer, get_optimizer
@@ -419,9 +420,7 @@ def _check_loop(epochs, batch_size, validation_split, validation_data, shuffle):
     """The loop's settings: ``(epochs, batch_size)`` as ints (``batch_size`` may be None)."""
     epochs = positive_int("epochs", epochs)
     batch_size = None if batch_size is None else positive_int("batch_size", batch_size)
-    if isinstance(validation_split, (bool, np.bool_)) \
-            or not isinstance(validation_split, Real) or not 0 <= validation_split < 1:
-        raise ValueError(f"validation_split must be a fraction in [0, 1), got {validation_split!r}")
+    check_number("fit", "validation_split", validation_split, low=0.0, high=1.0)
     if validation_data is not None and validation_split:
         raise ValueError("pass validation_data or validation_split, not both")
     check_flag("", "shuffle", shuffle)
@@ -429,11 +428,7 @@ def _check_loop(epochs, batch_size, validation_split, validation_data, shuffle):
 
 
 def _generator(seed) -> np.random.Generator:
-    try:
-        return np.random.default_rng(seed)
-    except (TypeError, ValueError) as error:
-        raise TypeError(f"seed must be None, an integer >= 0 or a np.random.Generator, got "
-                        f"{seed!r} ({error})") from None
+    return check_seed("fit", "seed", seed)
 
 
 def _check_callbacks(callbacks, early_stopping) -> list[Callback]:
