@@ -171,8 +171,8 @@ def test_fit_rejects_bad_epochs(value):
 
 @pytest.mark.parametrize("value", [-0.1, 1.0, 1.5, True, "0.2"])
 def test_fit_rejects_validation_split_outside_0_1(value):
-    with pytest.raises(ValueError, match=rf"fit validation_split must be a finite number in \[0, 1\), "
-                                         rf"got {re.escape(repr(value))}"):
+    with pytest.raises(ValueError, match=rf"fit validation_split must be a finite number in "
+                                         rf"\[0, 1\), got {re.escape(repr(value))}"):
         _fit(validation_split=value)
 
 
