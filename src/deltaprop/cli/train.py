@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from ..training import callbacks as dp_callbacks
 from . import EXIT_INTERRUPTED, CLIError
 from ._choices import activation_names, loss_names, optimizer_names
 from ._common import (
@@ -234,7 +233,7 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
     from ..training.progress import ProgressBar
 
     progress, stopper, stats = ProgressBar(quiet=args.quiet), StopOnInterrupt(), None
-    callbacks = [progress, _StopOnNonFiniteLogs(optimizer.lr)]
+    callbacks = [progress]          # fit itself stops at a NaN or infinite epoch log
     if args.plots:
         from ..plots import LayerStats
 
@@ -256,17 +255,6 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
         except TrainingDivergedError as error:        # first: it may also be a ValueError
             raise CLIError(_divergence_advice(error, optimizer.lr)) from None
     return stats, history
-
-
-class _StopOnNonFiniteLogs(dp_callbacks.Callback):
-    """An epoch that logs a NaN or infinite loss or metric (the validation loss of finite
-    but huge weights, say) is a divergence too: training stops there, nothing is saved."""
-
-    def __init__(self, lr: float) -> None:
-        self.lr = lr
-
-    def on_epoch_end(self, epoch, logs):
-        _refuse_non_finite(logs, f"at epoch {epoch}", self.lr)
 
 
 def _refuse_non_finite(scores: dict[str, float], where: str, lr: float) -> None:

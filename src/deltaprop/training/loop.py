@@ -273,7 +273,8 @@ class _Run:
         self.model.train()
         logs = self.train_epoch(epoch, order)
         if self.validation_data is not None:
-            logs.update(self.validate(epoch))
+            logs.update(self.validate())
+        self.refuse_non_finite(logs, epoch)
         logs["lr"] = self.optimizer.lr
         self.context.history.append(epoch, logs)
         for callback in self.callbacks:
@@ -350,19 +351,22 @@ class _Run:
             "already NaN or infinite before this step (set outside the optimiser, e.g. by a "
             "callback)")
 
-    def validate(self, epoch: int) -> dict[str, float]:
-        """The ``val_`` logs; a NaN or infinite one (finite weights whose outputs overflow on
-        the validation rows) is a divergence, not a number to log and monitor."""
-        with np.errstate(over="ignore", invalid="ignore"):    # reported just below instead
+    def validate(self) -> dict[str, float]:
+        """The ``val_`` logs (NumPy's overflow warnings are left to :meth:`refuse_non_finite`)."""
+        with np.errstate(over="ignore", invalid="ignore"):
             scores = _validation_scores(self.model, self.validation_data, self.loss,
                                         self.metric)
-        for key, value in scores.items():
+        return {f"val_{key}": value for key, value in scores.items()}
+
+    def refuse_non_finite(self, logs: dict[str, float], epoch: int) -> None:
+        """A NaN or infinite log (finite weights whose outputs overflow, on the validation rows
+        say) is a divergence, not a number to log and monitor."""
+        for key, value in logs.items():
             if not math.isfinite(value):
                 raise TrainingDivergedError(
-                    f"val_{key} became {value} at epoch {epoch}; the outputs overflow on the "
-                    "validation rows: training stopped and the model keeps the weights of this "
-                    f"epoch (try a smaller learning rate than {self.optimizer.lr:g})")
-        return {f"val_{key}": value for key, value in scores.items()}
+                    f"{key} became {value} at epoch {epoch}; the outputs overflow: training "
+                    "stopped and the model keeps the weights of this epoch (try a smaller "
+                    f"learning rate than {self.optimizer.lr:g})")
 
     def _diverged(self, what: str, where: tuple[int, int]) -> TrainingDivergedError:
         epoch, batch = where
