@@ -1,6 +1,6 @@
 r"""A griffe extension: deltaprop's docstring conventions, read as the API reference shows them.
 
-deltaprop's docstrings are numpydoc with three habits that numpydoc's grammar does not cover
+deltaprop's docstrings are numpydoc with four habits that numpydoc's grammar does not cover
 and that the doctests, ``help()`` and the source read naturally:
 
 - a paragraph after the last entry of a ``Parameters`` or ``Attributes`` section, at the
@@ -9,6 +9,8 @@ and that the doctests, ``help()`` and the source read naturally:
   the end of the description, above the sections;
 - doctest runs (``>>>`` lines and their output) outside an ``Examples`` section: Markdown
   would read ``>>>`` as nested quotes and ``[:3]`` as a link.  They become ``pycon`` code blocks;
+- reST mathematics (``:math:`\eta``` inline, ``.. math::`` blocks): written for arithmatex
+  (``\(…\)``, ``\[…\]``), which MathJax typesets in the browser;
 - Sphinx roles (``:class:`~deltaprop.InvalidParameterError```): they become links into the API
   reference (``~`` keeps the last name only; a short name is looked up from the documented
   object outwards, as Python would).  A role naming an object that exists but is not in the
@@ -28,6 +30,8 @@ import griffe
 ITEM_SECTIONS = {"parameters", "other parameters", "attributes"}
 # an entry of a Parameters section: "name", "x, y : arrays", "*args : int"
 ITEM = re.compile(r"^\*{0,2}[_a-z][_a-z0-9]*(, \*{0,2}[_a-z][_a-z0-9]*)*( : .*)?$", re.I)
+MATH_ROLE = re.compile(r":math:`([^`]+)`")
+MATH_DIRECTIVE = re.compile(r"^(?P<indent>[ \t]*)\.\. math::[ \t]*(?P<first>.*)$")
 ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|attr|data|exc|obj):`(~?)([\w.]+)(?:\(\))?`")
 
 
@@ -107,6 +111,31 @@ def _cross_references(text: str, obj: griffe.Object) -> str:
     return ROLE.sub(link, text)
 
 
+def _math(lines: list[str]) -> list[str]:
+    """``.. math::`` blocks and ``:math:`` roles as arithmatex's ``\\[ \\]`` and ``\\( \\)``."""
+    out: list[str] = []
+    index = 0
+    while index < len(lines):
+        match = MATH_DIRECTIVE.match(lines[index])
+        if match is None:
+            out.append(lines[index])
+            index += 1
+            continue
+        indent, body = match["indent"], [match["first"].strip()]
+        index += 1
+        while index < len(lines) and (not lines[index].strip()
+                                      or len(lines[index]) - len(lines[index].lstrip())
+                                      > len(indent)):
+            body.append(lines[index].strip())
+            index += 1
+        equation = " ".join(line for line in body if line)
+        if "&" in equation or "\\\\" in equation:           # rows: aligned at the &
+            equation = rf"\begin{{aligned}} {equation} \end{{aligned}}"
+        out.extend([f"{indent}\\[ {equation} \\]", ""])
+    text = "\n".join(out)
+    return MATH_ROLE.sub(lambda m: rf"\({' '.join(m[1].split())}\)", text).split("\n")
+
+
 def _trimmed(lines: list[str]) -> list[str]:
     while lines and not lines[-1].strip():
         lines = lines[:-1]
@@ -119,7 +148,7 @@ def conventional(text: str, obj: griffe.Object) -> str:
     if moved:
         first = next((i for i in range(len(kept)) if _is_header(kept, i)), len(kept))
         kept = [*_trimmed(kept[:first]), "", *_trimmed(moved), "", *kept[first:]]
-    return _cross_references("\n".join(_fence_doctests(kept)).rstrip() + "\n", obj)
+    return _cross_references("\n".join(_math(_fence_doctests(kept))).rstrip() + "\n", obj)
 
 
 class DocstringConventions(griffe.Extension):
