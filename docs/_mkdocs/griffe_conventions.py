@@ -1,6 +1,6 @@
 r"""A griffe extension: deltaprop's docstring conventions, read as the API reference shows them.
 
-deltaprop's docstrings are numpydoc with four habits that numpydoc's grammar does not cover
+deltaprop's docstrings are numpydoc with five habits that numpydoc's grammar does not cover
 and that the doctests, ``help()`` and the source read naturally:
 
 - a paragraph after the last entry of a ``Parameters`` or ``Attributes`` section, at the
@@ -11,17 +11,22 @@ and that the doctests, ``help()`` and the source read naturally:
   would read ``>>>`` as nested quotes and ``[:3]`` as a link.  They become ``pycon`` code blocks;
 - reST mathematics (``:math:`\eta``` inline, ``.. math::`` blocks): written for arithmatex
   (``\(…\)``, ``\[…\]``), which MathJax typesets in the browser;
+- a label line and an indented block under it (``Shape:`` then ``- Input: (N, in)``, as
+  PyTorch writes them): Markdown would run them into one paragraph or a code block.  The
+  block becomes a list under its label;
 - Sphinx roles (``:class:`~deltaprop.InvalidParameterError```): they become links into the API
   reference (``~`` keeps the last name only; a short name is looked up from the documented
   object outwards, as Python would).  A role naming an object that exists but is not in the
-  reference (a private helper) is shown as code; a role naming nothing (a typo, a renamed
-  function) stays a strict cross-reference, so ``mkdocs build --strict`` fails on it.
+  reference (a private helper) or one outside deltaprop (``ValueError``, ``numpy.ndarray``)
+  is shown as code; a role naming nothing in deltaprop (a typo, a renamed function) stays a
+  strict cross-reference, so ``mkdocs build --strict`` fails on it.
 
 Only the rendered text changes; the source is left as written.
 """
 
 from __future__ import annotations
 
+import builtins
 import re
 from typing import Any
 
@@ -82,8 +87,12 @@ def _fence_doctests(lines: list[str]) -> list[str]:
     return out
 
 
+EXTERNAL = "external"
+
+
 def _path(obj: griffe.Object, name: str) -> str | None:
-    """The full path of the object that ``name`` names, seen from ``obj``; None if nothing."""
+    """The full path of what ``name`` names, seen from ``obj``: None if it names nothing in
+    the documented packages, ``EXTERNAL`` for a name outside them (``ValueError``, NumPy)."""
     if name.startswith("."):                                 # :mod:`.runner`: a sibling
         package = obj.module if obj.module.is_init_module else obj.module.parent
         path = f"{package.path}{name}"
@@ -92,6 +101,8 @@ def _path(obj: griffe.Object, name: str) -> str | None:
         try:
             path = obj.resolve(head)
         except griffe.NameResolutionError:
+            if hasattr(builtins, head) or (rest and head not in obj.modules_collection.members):
+                return EXTERNAL                              # ValueError, numpy.ndarray
             path = head                                      # an absolute path: deltaprop.nn
         path = f"{path}.{rest}" if rest else path
     try:
@@ -106,6 +117,8 @@ def _cross_references(text: str, obj: griffe.Object) -> str:
         path = _path(obj, match[2])
         if path is None:                                     # names nothing: strict fails
             return f"[`{shown}`][{match[2]}]"
+        if path == EXTERNAL:
+            return f"`{shown}`"
         return f'<autoref identifier="{path}" optional><code>{shown}</code></autoref>'
 
     return ROLE.sub(link, text)
@@ -136,6 +149,53 @@ def _math(lines: list[str]) -> list[str]:
     return MATH_ROLE.sub(lambda m: rf"\({' '.join(m[1].split())}\)", text).split("\n")
 
 
+def _labelled_blocks(lines: list[str]) -> list[str]:
+    """``Shape:`` followed by an indented block (PyTorch's layout) as the label and a list."""
+    out: list[str] = []
+    index, in_fence = 0, False
+    while index < len(lines):
+        line = lines[index]
+        in_fence ^= line.lstrip().startswith("```")
+        following = lines[index + 1] if index + 1 < len(lines) else ""
+        if (in_fence or not line.rstrip().endswith(":") or line[:1].isspace()
+                or not following[:1].isspace() or not following.strip()
+                or following.lstrip().startswith((">>>", "```"))):    # code, not a list
+            out.append(line)
+            index += 1
+            continue
+        block = []
+        index += 1
+        while index < len(lines) and (lines[index][:1].isspace() or (
+                not lines[index].strip() and lines[index + 1:index + 2] != [""]
+                and (lines[index + 1:index + 2] or [""])[0][:1].isspace())):
+            block.append(lines[index])
+            index += 1
+        out.extend([line, "", *_as_list(block), ""])
+    return out
+
+
+def _as_list(block: list[str]) -> list[str]:
+    """An indented block as Markdown list items: its least-indented lines start the items.
+
+    A paragraph after a blank line in the block (``A parameter that breaks its rule ...``)
+    closes the list and follows it as text.
+    """
+    base = min(len(line) - len(line.lstrip()) for line in block if line.strip())
+    items: list[str] = []
+    for number, group in enumerate("\n".join(block).split("\n\n")):
+        lines = [line for line in group.split("\n") if line.strip()]
+        if number > 0:
+            items.extend(["", *(line.strip() for line in lines)])
+            continue
+        for line in lines:
+            text = line.strip()
+            if len(line) - len(line.lstrip()) > base:
+                items.append("    " + text)
+            else:
+                items.append(text if text.startswith(("- ", "* ")) else f"- {text}")
+    return items
+
+
 def _trimmed(lines: list[str]) -> list[str]:
     while lines and not lines[-1].strip():
         lines = lines[:-1]
@@ -148,7 +208,8 @@ def conventional(text: str, obj: griffe.Object) -> str:
     if moved:
         first = next((i for i in range(len(kept)) if _is_header(kept, i)), len(kept))
         kept = [*_trimmed(kept[:first]), "", *_trimmed(moved), "", *kept[first:]]
-    return _cross_references("\n".join(_math(_fence_doctests(kept))).rstrip() + "\n", obj)
+    lines = _math(_labelled_blocks(_fence_doctests(kept)))
+    return _cross_references("\n".join(lines).rstrip() + "\n", obj)
 
 
 class DocstringConventions(griffe.Extension):
