@@ -70,12 +70,14 @@ def small_site(tmp_path: Path, page: str) -> Path:
     (tmp_path / "docs" / "index.md").write_text(page, encoding="utf-8")
     (tmp_path / "NOTES.md").write_text("# Notes\n\nBack to [the index](docs/index.md).\n",
                                        encoding="utf-8")
+    (tmp_path / "EXTRA.md").write_text("# Extra\n\nNamed by the nav only.\n", encoding="utf-8")
     config = tmp_path / "mkdocs.yml"
     config.write_text(textwrap.dedent(f"""\
         site_name: t
         strict: true
         hooks: [{ROOT / "docs" / "_mkdocs" / "hooks.py"}]
         markdown_extensions: [pymdownx.superfences]
+        nav: [index.md, repository/EXTRA.md]
         """), encoding="utf-8")
     return config
 
@@ -93,6 +95,7 @@ def test_links_out_of_docs_become_pages_and_broken_links_fail(tmp_path):
     notes = (tmp_path / "good-site" / "repository" / "NOTES" / "index.html").read_text(
         encoding="utf-8")
     assert 'href="../.."' in notes                    # its link back into docs/ resolves
+    assert (tmp_path / "good-site" / "repository" / "EXTRA" / "index.html").is_file()
 
     bad = small_site(tmp_path / "bad", "# Home\n\nSee [the notes](../MISSING.md).\n")
     result = build(bad, tmp_path / "bad-site")

@@ -3,7 +3,8 @@
 - Pages link to files outside ``docs/`` (``../README.md``, ``../examples/README.md``,
   ``../CHANGELOG.md``), which work on GitHub.  Every such file that exists is added to the site
   under ``repository/`` (Markdown rendered, anything else copied) and the links are pointed
-  there, following the links of the added pages in turn.  A link to a file that does not exist
+  there, following the links of the added pages in turn; ``nav`` may name them
+  (``repository/CHANGELOG.md``).  A link to a file that does not exist
   is left alone, so ``mkdocs build --strict`` reports it.
 - The words after a code block's language that ``tests/test_docs.py`` reads (``norun``,
   ``requires=torch``) are for the tests, not for readers: they are dropped.
@@ -66,11 +67,26 @@ def _prose(text: str) -> str:
     return "".join(part for index, part in enumerate(parts) if index % 2 == 0)
 
 
+def _nav_entries(nav) -> list[str]:
+    """Every page path named in the ``nav`` setting."""
+    if isinstance(nav, str):
+        return [nav]
+    if isinstance(nav, dict):
+        return [entry for value in nav.values() for entry in _nav_entries(value)]
+    if isinstance(nav, list):
+        return [entry for item in nav for entry in _nav_entries(item)]
+    return []
+
+
 def on_files(files: Files, config) -> Files:
     todo = [Path(file.abs_src_path) for file in files.documentation_pages() if file.abs_src_path]
     added: set[Path] = set()
-    while todo:
-        for target in _outside_targets(todo.pop(), config):
+    named = [_repository(config) / entry.removeprefix(OUTSIDE)         # nav: repository/X.md
+             for entry in _nav_entries(config.nav) if entry.startswith(OUTSIDE)]
+    while todo or named:
+        for target in (_outside_targets(todo.pop(), config) if todo else [named.pop()]):
+            if not target.is_file():
+                continue                          # mkdocs reports the missing nav entry
             uri = _site_uri(target, config)
             if target in added or uri is None:
                 continue
