@@ -4,15 +4,16 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# everything the tests exercise: every optional extra plus pytest, array-api-strict and ruff
+# everything the tests exercise: every optional extra plus pytest, array-api-strict, ruff and
+# the documentation tools (tests/test_docs_site.py builds the site)
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[test,all]"
+	$(BIN)/python -m pip install --quiet -e ".[test,all,docs]"
 	touch $@
 
 $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
@@ -27,12 +28,20 @@ test: $(VENV)/.installed-test
 
 # ruff, then the layering contract of pyproject.toml's [tool.importlinter] (arrows point down)
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests examples benchmarks
+	$(BIN)/ruff check src tests examples benchmarks docs
 	$(BIN)/lint-imports
 
 # the speed harness lives in benchmarks/ (not installed with the package)
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench.py
 
+$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[docs]"
+	touch $@
+
+# the documentation site (mkdocs.yml) into site/; strict: a broken link or reference fails
+docs: $(VENV)/.installed-docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
 clean:
-	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache

@@ -1,5 +1,5 @@
-r"""Every code block of ``README.md`` and ``docs/*.md`` runs, and the output it shows is the output
-it gives.
+r"""Every code block of ``README.md`` and ``docs/**/*.md`` runs, and the output it shows is the
+output it gives.
 
 The rules a page follows (``docs/testing.md`` says the same for writers):
 
@@ -43,7 +43,8 @@ GENERATED = {"docs/worked-example.md"}
 # pages whose blocks train networks or write plots (well over 0.2 s): run by `make test` only
 SLOW_PAGES = {"README.md", "docs/index.md", "docs/practice.md", "docs/cli.md",
               "docs/files-and-interop.md", "docs/explainer.md", "docs/speed-and-gpu.md",
-              "docs/notation-guide.md"}
+              "docs/notation-guide.md", "docs/getting-started.md", "docs/learners.md",
+              "docs/practitioners.md"}
 TIMING = re.compile(r"\(\d+(?:\.\d+)? s\)")          # "(1.4 s)" -> "(… s)"
 FENCE = re.compile(r"^```(?P<info>[^`]*)$")
 
@@ -81,8 +82,15 @@ def parse_blocks(text: str, page: str) -> list[Block]:
 
 
 def pages() -> list[str]:
-    found = ["README.md", *sorted(f"docs/{path.name}" for path in (ROOT / "docs").glob("*.md"))]
+    """README.md and every page under docs/, subfolders included (docs/api/nn.md)."""
+    found = ["README.md", *sorted(path.relative_to(ROOT).as_posix()
+                                  for path in (ROOT / "docs").rglob("*.md"))]
     return [page for page in found if page not in GENERATED]
+
+
+def pages_with_blocks() -> list[str]:
+    """The pages that show code (the API reference pages hold only ``::: module`` lines)."""
+    return [page for page in pages() if page_blocks(page)]
 
 
 def page_blocks(page: str) -> list[Block]:
@@ -205,7 +213,7 @@ def run_page(page: str) -> dict[str, int]:
 
 @pytest.mark.parametrize("page", [
     pytest.param(page, marks=pytest.mark.slow) if page in SLOW_PAGES else page
-    for page in pages()])
+    for page in pages_with_blocks()])
 def test_page_blocks_run_and_show_their_real_output(page, tmp_path, monkeypatch,
                                                      record_property):
     monkeypatch.chdir(tmp_path)
@@ -227,7 +235,7 @@ def test_every_page_is_collected_and_every_block_is_run_or_marked():
                     f"{page}:{block.line}: a {block.language or 'plain'!r} block is neither run "
                     "nor marked 'norun'")
                 seen[block.language] += 1
-    assert "README.md" in pages() and "docs/index.md" in pages()
+    assert {"README.md", "docs/index.md", "docs/api/nn.md"} <= set(pages())
     # the runnable blocks outnumber the ones that are only shown
     assert seen["python"] + seen["console"] > 3 * seen["norun"], seen
 
