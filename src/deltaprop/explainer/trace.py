@@ -174,7 +174,7 @@ def build_trace(recordings: Recording | list[Recording], notation: str = "batch"
     steps = [step for r in recs for step in _iteration_steps(r, nota, ctx, show_unfused)]
     if compare is not None and compare != nota.name:
         other = {s.key: s for r in recs for s in _iteration_steps(r, get_notation(compare),
-                                                                  ctx, False)}
+                                                                  ctx, False, notes=False)}
         for step in steps:
             if step.key in other:
                 step.asides.append(other[step.key])
@@ -184,11 +184,16 @@ def build_trace(recordings: Recording | list[Recording], notation: str = "batch"
 
 
 def _iteration_steps(rec: Recording, nota: Notation, ctx: Context,
-                     show_unfused: bool) -> list[Step]:
-    """The steps of one training step; keys of the second and later get a ``stepT.`` prefix."""
+                     show_unfused: bool, notes: bool = True) -> list[Step]:
+    """The steps of one training step; keys of the second and later get a ``stepT.`` prefix.
+
+    ``notes``: saturated and dead units noted on their steps (not in a compared aside)."""
     from .traps import unfused_asides
+    from .units import add_unit_notes
 
     steps = _steps(rec, nota, ctx)
+    if notes:
+        add_unit_notes(rec, steps)
     for step in steps:
         if show_unfused:
             step.asides.extend(unfused_asides(rec, nota, ctx, step))
