@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .latex import to_math, to_text
+from .latex import to_code, to_math, to_text
 
 if TYPE_CHECKING:
     from .trace import Trace
@@ -168,39 +168,91 @@ def render_markdown(trace: Trace) -> str:
 
 
 # -- LaTeX ------------------------------------------------------------------------------------
+# A matrix wider than TILE_COLS or taller than TILE_ROWS is shown in tiles of that size (every
+# entry kept, as in the text form); \fit scales a display down only if it is still too wide.
+TILE_ROWS, TILE_COLS = 12, 6
+_PREAMBLE = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\usepackage{graphicx}",
+             r"\setcounter{MaxMatrixCols}{" + str(TILE_COLS + 1) + "}",
+             r"\newcommand{\fit}[1]{\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}"
+             r"{!}{$\displaystyle #1$}}", r"\setlength{\parindent}{0pt}"]
+
+
+def _display(math: str) -> str:
+    return r"\[ \fit{" + math + r"} \]"
+
+
+def _bmatrix(rows: list[list[str]]) -> str:
+    return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(row) for row in rows) + \
+        r"\end{bmatrix}"
+
+
 def _latex_array(array: np.ndarray, trace) -> str:
+    """The array as one LaTeX math expression: a number, a ``bmatrix`` of the entries as the
+    text form prints them, or (summarised) its top-left corner followed by dots."""
     array = no_negative_zero(array)
     precision = trace.options["precision"]
     if array.ndim == 0:
         return number(array, precision + 2)
     if array.size > trace.options["max_values"]:
-        return r"\text{" + to_text(format_array(array, trace.options["max_values"],
-                                                precision).split(";")[0]) + "}"
-    rows = _shown_numbers(array, trace).reshape(array.shape if array.ndim == 2
-                                                else (1, array.size))
-    body = r" \\ ".join(" & ".join(row) for row in rows)
-    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+        return _corner(array, trace)
+    grid = array if array.ndim == 2 else array.reshape(1, array.size)
+    return _bmatrix(_shown_numbers(grid, trace).reshape(grid.shape).tolist())
 
 
-_NUMBER = re.compile(r"[-+]?(?:nan|inf|(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)")
+def _corner(array: np.ndarray, trace) -> str:
+    r"""The corner the text summary prints, with ``\cdots``, ``\vdots``, ``\ddots`` beyond."""
+    grid = array if array.ndim == 2 else array.reshape(1, array.size)
+    rows, cols = (3, 3) if array.ndim == 2 else (1, 6)
+    corner = grid[:rows, :cols]
+    cells = _shown_numbers(corner, trace, whole=True).reshape(corner.shape).tolist()
+    wide, tall = grid.shape[1] > cols, grid.shape[0] > rows
+    cells = [row + [r"\cdots"] * wide for row in cells]
+    if tall:
+        cells.append([r"\vdots"] * corner.shape[1] + [r"\ddots"] * wide)
+    return _bmatrix(cells)
 
 
-def _shown_numbers(array: np.ndarray, trace) -> np.ndarray:
+NUMBER_PATTERN = _NUMBER = re.compile(r"[-+]?(?:nan|inf|(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)")
+
+
+def _shown_numbers(array: np.ndarray, trace, whole: bool = False) -> np.ndarray:
     """The entries exactly as the text, Markdown and HTML forms print them (same rounding)."""
-    text = format_array(array, trace.options["max_values"], trace.options["precision"])
+    limit = array.size if whole else trace.options["max_values"]
+    text = format_array(array, limit, trace.options["precision"])
     return np.array(_NUMBER.findall(text), dtype=object)
 
 
+def _latex_value(value, trace) -> list[str]:
+    """One shown array: a display (tiles of a large whole matrix), or its summary and corner."""
+    label, array = to_math(_label(value)), no_negative_zero(value.array)
+    if array.ndim == 0 or array.size > trace.options["max_values"]:
+        lines = [] if array.ndim == 0 else [to_text(f"{_label(value)}: " + format_array(
+            array, trace.options["max_values"], trace.options["precision"]).split(";")[0])
+            + "; top-left corner:"]
+        return [*lines, _display(label + " = " + _latex_array(array, trace))]
+    grid = array if array.ndim == 2 else array.reshape(1, array.size)
+    shown = _shown_numbers(grid, trace).reshape(grid.shape)
+    if grid.shape[0] <= TILE_ROWS and grid.shape[1] <= TILE_COLS:
+        return [_display(label + " = " + _bmatrix(shown.tolist()))]
+    lines = []
+    for r in range(0, grid.shape[0], TILE_ROWS):
+        for c in range(0, grid.shape[1], TILE_COLS):
+            tile = shown[r:r + TILE_ROWS, c:c + TILE_COLS]
+            where = (rf"\text{{rows {r + 1}--{r + tile.shape[0]}, }}" if array.ndim == 2 else "") \
+                + rf"\text{{{'columns' if array.ndim == 2 else 'entries'} " \
+                  rf"{c + 1}--{c + tile.shape[1]}}}"
+            lines.append(_display(rf"{label}\ [{where}] = " + _bmatrix(tile.tolist())))
+    return lines
+
+
 def _latex_step(step, trace) -> list[str]:
-    lines = [r"\subsection*{" + to_text(step.title) + "}",
-             r"\[ " + to_math(step.equation) + r" \]"]
+    lines = [r"\subsection*{" + to_text(step.title) + "}", _display(to_math(step.equation))]
     if step.shapes:
         lines.append(r"Shapes: \texttt{" + to_text(step.shapes) + r"}\\")
-    lines.append(r"Code: \texttt{" + to_text(step.code) + "}")
+    lines.append("Code: " + to_code(step.code))
     for value in step.values:
-        lines.append(r"\[ " + to_math(_label(value)) + " = " + _latex_array(value.array, trace)
-                     + r" \]")
-    lines += [r"\emph{" + to_text(note) + "}" for note in step.notes]
+        lines += _latex_value(value, trace)
+    lines += [r"\par\emph{" + to_text(note) + r"}\par" for note in step.notes]
     for aside in step.asides:
         lines += [r"\paragraph{" + to_text(_aside_label(trace, aside)) + "}"]
         lines += _latex_step(aside, trace)[1:]
@@ -208,8 +260,8 @@ def _latex_step(step, trace) -> list[str]:
 
 
 def render_latex(trace: Trace) -> str:
-    lines = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\begin{document}",
-             r"\section*{" + _title(trace) + "}", r"\begin{itemize}"]
+    lines = [*_PREAMBLE, r"\begin{document}", r"\raggedright",
+             r"\section*{" + to_text(_title(trace)) + "}", r"\begin{itemize}"]
     lines += [r"\item " + to_text(h) for h in trace.header] + [r"\end{itemize}"]
     phase = None
     for step in trace.steps:
