@@ -21,7 +21,8 @@ needs_pdflatex = pytest.mark.skipif(
 def _compile(tex: str, tmp_path) -> str:
     """pdflatex's log; fails the test with the first error if the document does not compile."""
     (tmp_path / "trace.tex").write_text(tex, encoding="ascii")
-    run = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
+    run = subprocess.run([PDFLATEX, "-interaction=nonstopmode", "-halt-on-error",
+                          "-no-shell-escape",
                           "trace.tex"], cwd=tmp_path, capture_output=True, text=True,
                          timeout=60, check=False)
     log = (tmp_path / "trace.log").read_text(errors="replace")

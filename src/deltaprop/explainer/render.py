@@ -6,7 +6,6 @@ its shape, min, max, mean, norm and its top-left corner.  JSON always holds ever
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from typing import TYPE_CHECKING, Any
@@ -75,15 +74,15 @@ def _grid(array: np.ndarray, precision: int) -> str:
 
 def _values(step, trace) -> list[tuple[str, str]]:
     options = trace.options
-    return [(_label(value), format_array(value.array, options["max_values"],
+    return [(value_label(value), format_array(value.array, options["max_values"],
                                          options["precision"])) for value in step.values]
 
 
-def _label(value) -> str:
+def value_label(value) -> str:
     return value.label + (" (given)" if value.given else "")
 
 
-def _phase_title(trace, step) -> str:
+def phase_title(trace, step) -> str:
     title = _PHASES[step.phase]
     if len(trace.recordings) > 1:
         title += f" (training step {step.iteration} of {len(trace.recordings)})"
@@ -96,16 +95,16 @@ def _what(trace) -> str:
         f"{count} training steps (forward, backward, update) on the same batch"
 
 
-def _title(trace) -> str:
+def title(trace) -> str:
     count = len(trace.recordings)
     return ("One training step" if count == 1 else f"{count} training steps") + ", every number"
 
 
-def _new_phase(step, current) -> bool:
+def new_phase(step, current) -> bool:
     return (step.phase, step.iteration) != current
 
 
-def _aside_label(trace, aside) -> str:
+def aside_label(trace, aside) -> str:
     if any(step.key == aside.key for step in trace.steps):     # from explain(compare=...)
         return f"same step in the {trace.options.get('compare')} notation"
     return aside.title
@@ -125,7 +124,7 @@ def _text_step(step, trace, pad: str = "  ") -> list[str]:
         lines += [f"{pad}{symbol} =", _indent(shown, pad + "  ")]
     lines += [f"{pad}note: {note}" for note in step.notes]
     for aside in step.asides:
-        lines += [f"{pad}-- {_aside_label(trace, aside)}", *_text_step(aside, trace, pad + "   ")]
+        lines += [f"{pad}-- {aside_label(trace, aside)}", *_text_step(aside, trace, pad + "   ")]
     return lines
 
 
@@ -133,9 +132,9 @@ def render_text(trace: Trace) -> str:
     lines = [f"deltaprop trace: {_what(trace)}", *trace.header]
     phase = None
     for step in trace.steps:
-        if _new_phase(step, phase):
+        if new_phase(step, phase):
             phase = (step.phase, step.iteration)
-            lines += ["", f"== {_phase_title(trace, step)} =="]
+            lines += ["", f"== {phase_title(trace, step)} =="]
         lines += ["", f"[{step.key}] {step.title}", *_text_step(step, trace)]
     lines += ["", "== Traps to watch =="] + [f"- {note}" for note in trace.notes]
     return "\n".join(lines) + "\n"
@@ -151,17 +150,17 @@ def _md_step(step, trace, level: str = "###") -> list[str]:
         lines += [f"{symbol} =", "", "```", shown, "```", ""]
     lines += [f"> {note}" for note in step.notes] + ([""] if step.notes else [])
     for aside in step.asides:
-        lines += [f"#### {_aside_label(trace, aside)}", "", *_md_step(aside, trace)[2:]]
+        lines += [f"#### {aside_label(trace, aside)}", "", *_md_step(aside, trace)[2:]]
     return lines
 
 
 def render_markdown(trace: Trace) -> str:
-    lines = [f"# {_title(trace)}", ""] + [f"- {h}" for h in trace.header] + [""]
+    lines = [f"# {title(trace)}", ""] + [f"- {h}" for h in trace.header] + [""]
     phase = None
     for step in trace.steps:
-        if _new_phase(step, phase):
+        if new_phase(step, phase):
             phase = (step.phase, step.iteration)
-            lines += [f"## {_phase_title(trace, step)}", ""]
+            lines += [f"## {phase_title(trace, step)}", ""]
         lines += _md_step(step, trace)
     lines += ["## Traps to watch", ""] + [f"- {note}" for note in trace.notes]
     return "\n".join(lines) + "\n"
@@ -224,9 +223,9 @@ def _shown_numbers(array: np.ndarray, trace, whole: bool = False) -> np.ndarray:
 
 def _latex_value(value, trace) -> list[str]:
     """One shown array: a display (tiles of a large whole matrix), or its summary and corner."""
-    label, array = to_math(_label(value)), no_negative_zero(value.array)
+    label, array = to_math(value_label(value)), no_negative_zero(value.array)
     if array.ndim == 0 or array.size > trace.options["max_values"]:
-        lines = [] if array.ndim == 0 else [to_text(f"{_label(value)}: " + format_array(
+        lines = [] if array.ndim == 0 else [to_text(f"{value_label(value)}: " + format_array(
             array, trace.options["max_values"], trace.options["precision"]).split(";")[0])
             + "; top-left corner:"]
         return [*lines, _display(label + " = " + _latex_array(array, trace))]
@@ -254,20 +253,20 @@ def _latex_step(step, trace) -> list[str]:
         lines += _latex_value(value, trace)
     lines += [r"\par\emph{" + to_text(note) + r"}\par" for note in step.notes]
     for aside in step.asides:
-        lines += [r"\paragraph{" + to_text(_aside_label(trace, aside)) + "}"]
+        lines += [r"\paragraph{" + to_text(aside_label(trace, aside)) + "}"]
         lines += _latex_step(aside, trace)[1:]
     return lines
 
 
 def render_latex(trace: Trace) -> str:
     lines = [*_PREAMBLE, r"\begin{document}", r"\raggedright",
-             r"\section*{" + to_text(_title(trace)) + "}", r"\begin{itemize}"]
+             r"\section*{" + to_text(title(trace)) + "}", r"\begin{itemize}"]
     lines += [r"\item " + to_text(h) for h in trace.header] + [r"\end{itemize}"]
     phase = None
     for step in trace.steps:
-        if _new_phase(step, phase):
+        if new_phase(step, phase):
             phase = (step.phase, step.iteration)
-            lines.append(r"\section*{" + to_text(_phase_title(trace, step)) + "}")
+            lines.append(r"\section*{" + to_text(phase_title(trace, step)) + "}")
         lines += _latex_step(step, trace)
     lines += [r"\section*{Traps to watch}", r"\begin{itemize}"]
     lines += [r"\item " + to_text(note) for note in trace.notes]
@@ -276,35 +275,12 @@ def render_latex(trace: Trace) -> str:
 
 
 # -- HTML -------------------------------------------------------------------------------------
-def _html_step(step, trace, tag: str = "h4") -> list[str]:
-    e = html.escape
-    lines = [f'<div class="step" id="{e(step.key)}">', f"<{tag}>{e(step.title)}</{tag}>",
-             f'<p class="equation"><code>{e(step.equation)}</code></p>']
-    if step.shapes:
-        lines.append(f'<p class="shapes">shapes: <code>{e(step.shapes)}</code></p>')
-    lines.append(f'<p class="code">code: <code>{e(step.code)}</code></p>')
-    for symbol, shown in _values(step, trace):
-        lines.append(f"<p>{e(symbol)} =</p><pre>{e(shown)}</pre>")
-    lines += [f'<p class="note">{e(note)}</p>' for note in step.notes]
-    for aside in step.asides:
-        lines += ['<div class="aside">', f"<h5>{e(_aside_label(trace, aside))}</h5>",
-                  *_html_step(aside, trace, "h6")[2:], "</div>"]
-    return [*lines, "</div>"]
+def render_html(trace: Trace, *, standalone: bool = True) -> str:
+    """The trace as a standalone HTML page (``page.py``); ``standalone=False``: the body only
+    (a ``<div>`` with its own styles, as Jupyter shows it)."""
+    from .page import render_body, render_page
 
-
-def render_html(trace: Trace) -> str:
-    e = html.escape
-    lines = ['<div class="deltaprop-trace">', f"<h2>{_title(trace)}</h2>",
-             "<ul>", *(f"<li>{e(h)}</li>" for h in trace.header), "</ul>"]
-    phase = None
-    for step in trace.steps:
-        if _new_phase(step, phase):
-            phase = (step.phase, step.iteration)
-            lines.append(f"<h3>{e(_phase_title(trace, step))}</h3>")
-        lines += _html_step(step, trace)
-    lines += ["<h3>Traps to watch</h3>", "<ul>", *(f"<li>{e(n)}</li>" for n in trace.notes),
-              "</ul>", "</div>"]
-    return "\n".join(lines) + "\n"
+    return render_page(trace) if standalone else render_body(trace)
 
 
 # -- JSON -------------------------------------------------------------------------------------

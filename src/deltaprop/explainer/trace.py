@@ -115,9 +115,10 @@ class Trace:
         from .render import render_latex
         return render_latex(self)
 
-    def to_html(self) -> str:
+    def to_html(self, *, standalone: bool = True) -> str:
+        """A standalone HTML page; ``standalone=False``: the ``<div>`` body only."""
         from .render import render_html
-        return render_html(self)
+        return render_html(self, standalone=standalone)
 
     def to_dict(self) -> dict[str, Any]:
         from .render import trace_dict
@@ -140,7 +141,7 @@ class Trace:
         return self.to_markdown()
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        return self.to_html(standalone=False)
 
 
 def check_sample(sample: int, n_samples: int) -> None:
