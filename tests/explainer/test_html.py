@@ -14,7 +14,7 @@ import deltaprop
 from deltaprop import SGD, mlp
 from deltaprop.explainer import NOTATIONS
 from deltaprop.explainer.latex import to_math
-from deltaprop.explainer.mathml import to_mathml, unknown_commands
+from deltaprop.explainer.mathml import latex_to_mathml, to_mathml, unknown_commands
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
 HOSTILE = "<script>alert('x')</script> & \"quoted\" </details></math></svg> <b>"
@@ -172,3 +172,7 @@ def test_mathml_structure_of_a_known_equation():
     sqrt = ET.fromstring(to_mathml("√v̂ + ε")).find("semantics/mrow/msqrt")
     assert sqrt is not None and "".join(sqrt.itertext()) == "v^"
     assert "<mtext>\\foo</mtext>" in to_mathml("\\foo")            # unknown: shown, not lost
+    prime = ET.fromstring(to_mathml("σ′(Z)")).find("semantics/mrow/msup")
+    assert [node.text for node in prime] == ["σ", None] and prime[1][0].text == "′"
+    text = ET.fromstring(latex_to_mathml(r"\text{<b> & </b>}")).find("semantics/mrow/mtext")
+    assert text.text == "<b> & </b>"
