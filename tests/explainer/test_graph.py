@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 import xml.etree.ElementTree as ET
 
@@ -33,7 +34,7 @@ def test_one_node_per_quantity_and_the_edges_of_the_chain(sizes):
                                        for q in ("Z", "A", "W", "b")}
     forward = {(e.source, e.target) for e in edges if not e.backward}
     chain = ["X"] + [f"{q}{i}" for i in range(1, layers + 1) for q in ("Z", "A")] + ["L"]
-    assert set(zip(chain, chain[1:])) <= forward
+    assert set(itertools.pairwise(chain)) <= forward
     assert {(f"W{i}", f"Z{i}") for i in range(1, layers + 1)} <= forward and ("Y", "L") in forward
     backward = {(e.source, e.target): e.href for e in edges if e.backward}
     assert backward[("L", f"Z{layers}")] == "#backward.delta.out"
