@@ -28,6 +28,7 @@ _OPERATORS = {
     r"\times": "×", r"\le": "≤", r"\ge": "≥", r"\ne": "≠", r"\in": "∈", r"\sum": "∑",
     r"\{": "{", r"\}": "}", r"\_": "_", r"\%": "%", r"\#": "#", r"\&": "&", r"\$": "$",
     r"\cdots": "⋯", r"\ldots": "…", "-": "−", "'": "′"}
+_FENCES = set("()[]|")
 _SPACES = {r"\quad": "1em", r"\qquad": "2em", r"\,": "0.1667em", r"\;": "0.2778em",
            r"\ ": "0.25em", "~": "0.25em"}
 
@@ -112,6 +113,8 @@ class _Parser:
         if token in _SPACES:
             return f'<mspace width="{_SPACES[token]}"></mspace>'
         text = _OPERATORS.get(token, token)
+        if token in _FENCES:                  # as LaTeX sets them: never stretched, no spacing
+            return f'<mo stretchy="false" lspace="0" rspace="0">{escape(text)}</mo>'
         return f"<mo>{escape(text)}</mo>"
 
     def command(self, name: str) -> str:

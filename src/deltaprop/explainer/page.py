@@ -58,10 +58,14 @@ STYLE = """
 
 def _values(step: Step, trace: Trace) -> list[str]:
     options = trace.options
-    return [f'<div class="value"><p class="label">{to_mathml(value_label(value), display=False)}'
-            " =</p><pre>" + escape(format_array(value.array, options["max_values"],
-                                                options["precision"])) + "</pre></div>"
-            for value in step.values]
+    lines = []
+    for value in step.values:                 # the symbol as math, "(given)" etc. as text
+        suffix = value_label(value).removeprefix(value.symbol)
+        shown = format_array(value.array, options["max_values"], options["precision"])
+        lines.append(f'<div class="value"><p class="label">'
+                     f"{to_mathml(value.symbol, display=False)}{escape(suffix)} =</p>"
+                     f"<pre>{escape(shown)}</pre></div>")
+    return lines
 
 
 def _body(step: Step, trace: Trace) -> list[str]:
