@@ -39,7 +39,6 @@ def _trace(n_inputs: int, rng, **options):
 
 
 @needs_pdflatex
-@pytest.mark.timeout(60)
 @pytest.mark.parametrize("n_inputs", [pytest.param(n, marks=pytest.mark.slow)
                                       for n in (1, 3, 20, 100)] + [784])
 def test_the_latex_trace_compiles_for_any_input_width(n_inputs, rng, tmp_path):
@@ -49,7 +48,6 @@ def test_the_latex_trace_compiles_for_any_input_width(n_inputs, rng, tmp_path):
 
 @needs_pdflatex
 @pytest.mark.slow
-@pytest.mark.timeout(60)
 @pytest.mark.parametrize("notation", ["batch", "ng", "haykin"])
 def test_wide_and_tall_matrices_shown_whole_are_tiled_and_fit(notation, rng, tmp_path):
     trace = _trace(20, rng, max_values=10_000)         # every matrix whole: (4, 20), (3, 20)
@@ -97,7 +95,6 @@ def test_prose_is_escaped_for_latex(prose, escaped):
 
 
 @needs_pdflatex
-@pytest.mark.timeout(60)
 def test_every_special_character_compiles(tmp_path):
     body = to_text("100% & $5 #1 a_b {x} ~ ^ \\ |σ′(Z)| < 1e−3 > 0 $σ W⁽¹⁾ᵀ Δ⁽²⁾ ≈ η")
     tex = "\\documentclass{article}\n\\begin{document}\n" + body + "\n\\end{document}\n"
