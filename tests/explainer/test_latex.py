@@ -99,3 +99,16 @@ def test_every_special_character_compiles(tmp_path):
     body = to_text("100% & $5 #1 a_b {x} ~ ^ \\ |σ′(Z)| < 1e−3 > 0 $σ W⁽¹⁾ᵀ Δ⁽²⁾ ≈ η")
     tex = "\\documentclass{article}\n\\begin{document}\n" + body + "\n\\end{document}\n"
     _compile(tex, tmp_path)
+
+
+@needs_pdflatex
+@pytest.mark.slow
+def test_saturated_and_dead_unit_notes_compile(tmp_path):
+    model = mlp([2, 3, 3, 1], activation="relu", output="sigmoid", seed=0, dtype=np.float64)
+    model.layers[0].params["weight"][0] = [-5.0, -5.0]          # dead on this batch
+    X, y = np.array([[0.5, 1.0], [1.0, 2.0]]), np.array([[1.0], [0.0]])
+    model.layers[4].params["weight"][0] = 40.0                   # the output sigmoid saturates
+    model.layers[4].params["bias"][0] = 200.0
+    tex = deltaprop.explain(model, X, y, "mse").to_latex()
+    assert r"dead on this batch" in tex and r"$\sigma'$ $\approx$ 0 here" in tex
+    _compile(tex, tmp_path)
