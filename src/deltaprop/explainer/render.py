@@ -237,9 +237,9 @@ def _latex_value(value, trace) -> list[str]:
     for r in range(0, grid.shape[0], TILE_ROWS):
         for c in range(0, grid.shape[1], TILE_COLS):
             tile = shown[r:r + TILE_ROWS, c:c + TILE_COLS]
-            where = (rf"\text{{rows {r + 1}--{r + tile.shape[0]}, }}" if array.ndim == 2 else "") \
-                + rf"\text{{{'columns' if array.ndim == 2 else 'entries'} " \
-                  rf"{c + 1}--{c + tile.shape[1]}}}"
+            rows, cols = f"{r + 1}--{r + tile.shape[0]}", f"{c + 1}--{c + tile.shape[1]}"
+            where = rf"\text{{rows {rows}, columns {cols}}}" if array.ndim == 2 \
+                else rf"\text{{entries {cols}}}"
             lines.append(_display(rf"{label}\ [{where}] = " + _bmatrix(tile.tolist())))
     return lines
 
