@@ -15,7 +15,7 @@ import numpy as np
 from .latex import to_code, to_math, to_text
 
 if TYPE_CHECKING:
-    from .trace import Trace
+    from .trace import Step, Trace, Value
 
 _PHASES = {"input": "Input", "forward": "Forward pass", "loss": "Loss",
            "backward": "Backward pass", "update": "Update"}
@@ -78,15 +78,17 @@ def _values(step, trace) -> list[tuple[str, str]]:
                                          options["precision"])) for value in step.values]
 
 
-def value_label(value) -> str:
+def value_label(value: Value) -> str:
+    """The symbol as printed, with ``(given)`` for an input of the step."""
     return value.label + (" (given)" if value.given else "")
 
 
-def phase_title(trace, step) -> str:
-    title = _PHASES[step.phase]
+def phase_title(trace: Trace, step: Step) -> str:
+    """``Forward pass``, with the training step when the trace has several."""
+    heading = _PHASES[step.phase]
     if len(trace.recordings) > 1:
-        title += f" (training step {step.iteration} of {len(trace.recordings)})"
-    return title
+        heading += f" (training step {step.iteration} of {len(trace.recordings)})"
+    return heading
 
 
 def _what(trace) -> str:
@@ -95,16 +97,19 @@ def _what(trace) -> str:
         f"{count} training steps (forward, backward, update) on the same batch"
 
 
-def title(trace) -> str:
+def title(trace: Trace) -> str:
+    """The trace's heading: ``One training step, every number``."""
     count = len(trace.recordings)
     return ("One training step" if count == 1 else f"{count} training steps") + ", every number"
 
 
-def new_phase(step, current) -> bool:
+def new_phase(step: Step, current: tuple[str, int] | None) -> bool:
+    """Does ``step`` open a new phase (or a new training step) after ``current``?"""
     return (step.phase, step.iteration) != current
 
 
-def aside_label(trace, aside) -> str:
+def aside_label(trace: Trace, aside: Step) -> str:
+    """What an aside is: the same step in the compared notation, or its own title."""
     if any(step.key == aside.key for step in trace.steps):     # from explain(compare=...)
         return f"same step in the {trace.options.get('compare')} notation"
     return aside.title
