@@ -67,7 +67,7 @@ def _trace(notation: str = "batch", **options):
                              **options)
 
 
-@pytest.mark.parametrize("notation", ["batch", *NOTATIONS])
+@pytest.mark.parametrize("notation", list(NOTATIONS))
 def test_the_page_is_a_standalone_balanced_document(notation):
     trace = _trace(notation, show_unfused=True, compare="haykin", steps=2)
     page = trace.to_html()
@@ -139,7 +139,7 @@ def _equations(trace) -> list[str]:
             for text in (part.equation, *(value.label for value in part.values))]
 
 
-@pytest.mark.parametrize("notation", ["batch", *NOTATIONS])
+@pytest.mark.parametrize("notation", list(NOTATIONS))
 def test_every_equation_becomes_well_formed_mathml_with_no_unknown_command(notation, rng):
     X = rng.normal(size=(3, 2))
     cases = [
