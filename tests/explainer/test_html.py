@@ -15,6 +15,7 @@ from deltaprop import SGD, mlp
 from deltaprop.explainer import NOTATIONS
 from deltaprop.explainer.latex import to_math
 from deltaprop.explainer.mathml import latex_to_mathml, to_mathml, unknown_commands
+from deltaprop.explainer.page import STYLE
 
 VOID = {"meta", "br", "hr", "img", "input", "link", "wbr", "col", "area", "base", "source"}
 HOSTILE = "<script>alert('x')</script> & \"quoted\" </details></math></svg> <b>"
@@ -109,7 +110,11 @@ def test_the_jupyter_form_is_the_body_only():
     trace = _trace()
     body = trace._repr_html_()
     assert body.startswith('<div class="deltaprop-trace">\n<style>') and "<!DOCTYPE" not in body
-    assert body.rstrip().endswith("</div>") and body in trace.to_html()
+    assert body.rstrip().endswith("</div>")
+    page = trace.to_html()
+    assert body.replace(f"<style>{STYLE}</style>\n", "") in page         # the same body
+    head = page.split("<body>")[0]
+    assert f"<style>{STYLE}</style>" in head and "<title>deltaprop: One training step" in head
     assert _parse(body).problems == [] and _parse(body).stack == []
 
 

@@ -88,9 +88,10 @@ def _step(step: Step, trace: Trace) -> list[str]:
             "</summary>", *_body(step, trace), "</details>"]
 
 
-def render_body(trace: Trace) -> str:
-    """The trace as one ``<div class="deltaprop-trace">`` with its own ``<style>``."""
-    lines = ['<div class="deltaprop-trace">', f"<style>{STYLE}</style>",
+def render_body(trace: Trace, *, style: bool = True) -> str:
+    """The trace as one ``<div class="deltaprop-trace">``, with its own ``<style>`` unless
+    ``style`` is false (the standalone page puts it in its ``<head>``)."""
+    lines = ['<div class="deltaprop-trace">', *([f"<style>{STYLE}</style>"] if style else []),
              f"<h1>{escape(title(trace))}</h1>",
              '<ul class="header">', *(f"<li>{escape(h)}</li>" for h in trace.header), "</ul>",
              '<figure class="graph">', graph_svg(trace),
@@ -113,9 +114,10 @@ def render_body(trace: Trace) -> str:
 
 
 def render_page(trace: Trace) -> str:
-    """A standalone HTML5 document: doctype, charset, title, the body above."""
+    """A standalone HTML5 document: doctype, charset, title, styles, the body above."""
     return "\n".join(["<!DOCTYPE html>", '<html lang="en">', "<head>",
                       '<meta charset="utf-8">',
                       '<meta name="viewport" content="width=device-width, initial-scale=1">',
-                      f"<title>deltaprop: {escape(title(trace))}</title>", "</head>", "<body>",
-                      render_body(trace).rstrip("\n"), "</body>", "</html>"]) + "\n"
+                      f"<title>deltaprop: {escape(title(trace))}</title>",
+                      f"<style>{STYLE}</style>", "</head>", "<body>",
+                      render_body(trace, style=False).rstrip("\n"), "</body>", "</html>"]) + "\n"
