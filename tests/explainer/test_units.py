@@ -101,3 +101,17 @@ def test_the_threshold_is_the_one_stated():
     X2 = np.array([[z_edge - 0.5], [z_edge + 0.5]])
     assert flagged_units(deltaprop.explain(model, X2, np.array([1.0, 0.0]), "bce")
                          .recording) == []
+
+
+def test_each_training_step_is_checked_on_its_own_numbers():
+    model = _model("relu")
+    _set_unit(model, 1, 3, [-5.0, -5.0], -1.0)         # dead, and no gradient can revive it
+    for unit in (0, 1, 2):
+        _set_unit(model, 1, unit, [1.0, 1.0], 0.5)     # z > 0 on every row
+    trace = deltaprop.explain(model, X, Y, "bce", optimizer=deltaprop.SGD(model, lr=0.1),
+                              steps=2, compare="column")
+    for prefix in ("", "step2."):
+        (note,) = _notes(trace, f"{prefix}backward.delta.1")
+        assert note.startswith("Unit 4 of layer 1")
+    for step in trace.steps:                              # not repeated in the other notation
+        assert not any("counting from 1" in n for aside in step.asides for n in aside.notes)

@@ -78,6 +78,10 @@ def _learns(units: tuple[int, ...]) -> str:
     return "this unit learns" if len(units) == 1 else "these units learn"
 
 
+def _its(units: tuple[int, ...]) -> str:
+    return "its" if len(units) == 1 else "their"
+
+
 def unit_notes(rec: Recording, flags: FlaggedUnits) -> list[str]:
     """The sentences shown on the layer's activation and delta steps."""
     width = int(rec.layers[flags.layer - 1].z.shape[1])
@@ -86,13 +90,14 @@ def unit_notes(rec: Recording, flags: FlaggedUnits) -> list[str]:
     if flags.saturated:
         notes.append(f"{prime} ≈ 0 here for {_which(flags, flags.saturated, width)}: "
                      f"|{prime}(Z)| < {SATURATION:g} on every sample, so "
-                     f"{_learns(flags.saturated)} nothing from this batch (saturated: its "
-                     "delta, its weights' gradient and what it sends back are ≈ 0).")
+                     f"{_learns(flags.saturated)} nothing from this batch (saturated: "
+                     f"{_its(flags.saturated)} delta, weights' gradient and what goes back "
+                     "to the layer below are ≈ 0).")
     if flags.dead:
         which = _which(flags, flags.dead, width)
         notes.append(f"{which[0].upper()}{which[1:]} dead on this batch: {name}(Z) = 0 on every "
                      f"sample, so {prime} = 0 and {_learns(flags.dead)} nothing from this "
-                     "batch (its delta and its weights' gradient are 0).")
+                     f"batch ({_its(flags.dead)} delta and weights' gradient are 0).")
     return notes
 
 
