@@ -217,7 +217,8 @@ def test_renderers_produce_valid_output_with_equations_and_numbers(rng):
     for text in (trace.to_text(), trace.to_markdown(), trace.to_html(), trace._repr_html_(),
                  trace._repr_markdown_(), str(trace)):
         assert equation in text and number in text
-    assert trace.to_html().startswith('<div class="deltaprop-trace">')
+    assert trace.to_html().startswith("<!DOCTYPE html>")
+    assert trace._repr_html_().startswith('<div class="deltaprop-trace">')
     latex = trace.to_latex()
     assert latex.startswith(r"\documentclass") and latex.rstrip().endswith(r"\end{document}")
     assert r"\Delta^{(1)} = \partial L/\partial A^{(1)} \odot" in latex and number in latex

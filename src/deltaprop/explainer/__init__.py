@@ -9,9 +9,11 @@ r"""The backprop explainer: every step of one training step, in the learner's no
 
 ``explain`` runs the real engine (``recording.py``), then writes what it recorded in one of
 five notations (``notations.py``; the loss and output delta in ``outputs.py``, the optimiser
-steps in ``updates.py``) as a :class:`Trace` of :class:`Step` s (``trace.py``), which renders
-itself as text, Markdown, LaTeX, HTML or JSON (``render.py``).  ``traps.py`` shows what
-learners trip on; ``memory_card.py`` prints the six-step recipe for a network.
+steps in ``updates.py``, the header in ``header.py``) as a :class:`Trace` of :class:`Step` s
+(``trace.py``), which renders itself as text, Markdown, LaTeX, HTML or JSON (``render.py``; the
+HTML page in ``page.py``, its MathML in ``mathml.py``, its computational graph in
+``graph.py``).  ``traps.py`` shows what learners trip on, ``units.py`` the saturated and dead
+units; ``memory_card.py`` prints the six-step recipe for a network.
 """
 
 from __future__ import annotations

@@ -98,15 +98,31 @@ def to_math(equation: str) -> str:
     return _group_scripts(_tidy(_runs(text, _SUB, "_{", "}")))
 
 
+_OPEN, _CLOSE = "\x01", "\x02"      # inline math, turned into $ once adjacent runs merged
+_TEXT_MATH = {"<": "<", ">": ">", "|": "|"}    # OT1 text fonts have no < > | glyphs
+
+
 def to_text(prose: str) -> str:
-    """Escape prose for LaTeX text mode; Unicode symbols go into inline math."""
+    """Escape prose for LaTeX text mode; Unicode symbols (and ``< > |``) go into inline math.
+
+    Adjacent inline maths merge (``σ′(Z)`` is one ``$\\sigma'$`` run, never ``$$``); a literal
+    ``$`` in the prose stays ``\\$``.
+    """
     text = "".join(_ASCII_SPECIALS.get(char, char) for char in prose)
-    text = _runs(text, _SUPER, "$^{", "}$")
-    text = _runs(text, _SUB, "$_{", "}$")
+    text = "".join(f"{_OPEN}{_TEXT_MATH[c]}{_CLOSE}" if c in _TEXT_MATH else c for c in text)
+    text = _runs(text, _SUPER, _OPEN + "^{", "}" + _CLOSE)
+    text = _runs(text, _SUB, _OPEN + "_{", "}" + _CLOSE)
     for char, latex in _SYMBOLS.items():
         if char in "−–—":
             text = text.replace(char, latex)
         elif char not in "_{}%#&":
-            text = text.replace(char, f"${latex.strip()}$")
+            text = text.replace(char, f"{_OPEN}{latex.strip()}{_CLOSE}")
     text = "".join(c if ord(c) < 128 else "?" for c in text)     # nothing else is expected
-    return _tidy(text.replace("$$", ""))
+    text = _tidy(text.replace(_CLOSE + _OPEN, ""))
+    return text.replace(_OPEN, "$").replace(_CLOSE, "$")
+
+
+def to_code(code: str) -> str:
+    r"""``\texttt{...}`` for a code location, breakable after each ``.`` and ``/``."""
+    text = to_text(code).replace(".", r".\allowbreak{}").replace("/", r"/\allowbreak{}")
+    return r"\texttt{" + text + "}"

@@ -6,17 +6,16 @@ its shape, min, max, mean, norm and its top-left corner.  JSON always holds ever
 
 from __future__ import annotations
 
-import html
 import json
 import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .latex import to_math, to_text
+from .latex import to_code, to_math, to_text
 
 if TYPE_CHECKING:
-    from .trace import Trace
+    from .trace import Step, Trace, Value
 
 _PHASES = {"input": "Input", "forward": "Forward pass", "loss": "Loss",
            "backward": "Backward pass", "update": "Update"}
@@ -75,19 +74,21 @@ def _grid(array: np.ndarray, precision: int) -> str:
 
 def _values(step, trace) -> list[tuple[str, str]]:
     options = trace.options
-    return [(_label(value), format_array(value.array, options["max_values"],
+    return [(value_label(value), format_array(value.array, options["max_values"],
                                          options["precision"])) for value in step.values]
 
 
-def _label(value) -> str:
+def value_label(value: Value) -> str:
+    """The symbol as printed, with ``(given)`` for an input of the step."""
     return value.label + (" (given)" if value.given else "")
 
 
-def _phase_title(trace, step) -> str:
-    title = _PHASES[step.phase]
+def phase_title(trace: Trace, step: Step) -> str:
+    """``Forward pass``, with the training step when the trace has several."""
+    heading = _PHASES[step.phase]
     if len(trace.recordings) > 1:
-        title += f" (training step {step.iteration} of {len(trace.recordings)})"
-    return title
+        heading += f" (training step {step.iteration} of {len(trace.recordings)})"
+    return heading
 
 
 def _what(trace) -> str:
@@ -96,16 +97,19 @@ def _what(trace) -> str:
         f"{count} training steps (forward, backward, update) on the same batch"
 
 
-def _title(trace) -> str:
+def title(trace: Trace) -> str:
+    """The trace's heading: ``One training step, every number``."""
     count = len(trace.recordings)
     return ("One training step" if count == 1 else f"{count} training steps") + ", every number"
 
 
-def _new_phase(step, current) -> bool:
+def new_phase(step: Step, current: tuple[str, int] | None) -> bool:
+    """Does ``step`` open a new phase (or a new training step) after ``current``?"""
     return (step.phase, step.iteration) != current
 
 
-def _aside_label(trace, aside) -> str:
+def aside_label(trace: Trace, aside: Step) -> str:
+    """What an aside is: the same step in the compared notation, or its own title."""
     if any(step.key == aside.key for step in trace.steps):     # from explain(compare=...)
         return f"same step in the {trace.options.get('compare')} notation"
     return aside.title
@@ -125,7 +129,7 @@ def _text_step(step, trace, pad: str = "  ") -> list[str]:
         lines += [f"{pad}{symbol} =", _indent(shown, pad + "  ")]
     lines += [f"{pad}note: {note}" for note in step.notes]
     for aside in step.asides:
-        lines += [f"{pad}-- {_aside_label(trace, aside)}", *_text_step(aside, trace, pad + "   ")]
+        lines += [f"{pad}-- {aside_label(trace, aside)}", *_text_step(aside, trace, pad + "   ")]
     return lines
 
 
@@ -133,9 +137,9 @@ def render_text(trace: Trace) -> str:
     lines = [f"deltaprop trace: {_what(trace)}", *trace.header]
     phase = None
     for step in trace.steps:
-        if _new_phase(step, phase):
+        if new_phase(step, phase):
             phase = (step.phase, step.iteration)
-            lines += ["", f"== {_phase_title(trace, step)} =="]
+            lines += ["", f"== {phase_title(trace, step)} =="]
         lines += ["", f"[{step.key}] {step.title}", *_text_step(step, trace)]
     lines += ["", "== Traps to watch =="] + [f"- {note}" for note in trace.notes]
     return "\n".join(lines) + "\n"
@@ -151,71 +155,123 @@ def _md_step(step, trace, level: str = "###") -> list[str]:
         lines += [f"{symbol} =", "", "```", shown, "```", ""]
     lines += [f"> {note}" for note in step.notes] + ([""] if step.notes else [])
     for aside in step.asides:
-        lines += [f"#### {_aside_label(trace, aside)}", "", *_md_step(aside, trace)[2:]]
+        lines += [f"#### {aside_label(trace, aside)}", "", *_md_step(aside, trace)[2:]]
     return lines
 
 
 def render_markdown(trace: Trace) -> str:
-    lines = [f"# {_title(trace)}", ""] + [f"- {h}" for h in trace.header] + [""]
+    lines = [f"# {title(trace)}", ""] + [f"- {h}" for h in trace.header] + [""]
     phase = None
     for step in trace.steps:
-        if _new_phase(step, phase):
+        if new_phase(step, phase):
             phase = (step.phase, step.iteration)
-            lines += [f"## {_phase_title(trace, step)}", ""]
+            lines += [f"## {phase_title(trace, step)}", ""]
         lines += _md_step(step, trace)
     lines += ["## Traps to watch", ""] + [f"- {note}" for note in trace.notes]
     return "\n".join(lines) + "\n"
 
 
 # -- LaTeX ------------------------------------------------------------------------------------
+# A matrix wider than TILE_COLS or taller than TILE_ROWS is shown in tiles of that size (every
+# entry kept, as in the text form); \fit scales a display down only if it is still too wide.
+TILE_ROWS, TILE_COLS = 12, 6
+_PREAMBLE = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\usepackage{graphicx}",
+             r"\setcounter{MaxMatrixCols}{" + str(TILE_COLS + 1) + "}",
+             r"\newcommand{\fit}[1]{\resizebox{\ifdim\width>\linewidth\linewidth\else\width\fi}"
+             r"{!}{$\displaystyle #1$}}", r"\setlength{\parindent}{0pt}"]
+
+
+def _display(math: str) -> str:
+    return r"\[ \fit{" + math + r"} \]"
+
+
+def _bmatrix(rows: list[list[str]]) -> str:
+    return r"\begin{bmatrix}" + r" \\ ".join(" & ".join(row) for row in rows) + \
+        r"\end{bmatrix}"
+
+
 def _latex_array(array: np.ndarray, trace) -> str:
+    """The array as one LaTeX math expression: a number, a ``bmatrix`` of the entries as the
+    text form prints them, or (summarised) its top-left corner followed by dots."""
     array = no_negative_zero(array)
     precision = trace.options["precision"]
     if array.ndim == 0:
         return number(array, precision + 2)
     if array.size > trace.options["max_values"]:
-        return r"\text{" + to_text(format_array(array, trace.options["max_values"],
-                                                precision).split(";")[0]) + "}"
-    rows = _shown_numbers(array, trace).reshape(array.shape if array.ndim == 2
-                                                else (1, array.size))
-    body = r" \\ ".join(" & ".join(row) for row in rows)
-    return r"\begin{bmatrix}" + body + r"\end{bmatrix}"
+        return _corner(array, trace)
+    grid = array if array.ndim == 2 else array.reshape(1, array.size)
+    return _bmatrix(_shown_numbers(grid, trace).reshape(grid.shape).tolist())
 
 
-_NUMBER = re.compile(r"[-+]?(?:nan|inf|(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)")
+def _corner(array: np.ndarray, trace) -> str:
+    r"""The corner the text summary prints, with ``\cdots``, ``\vdots``, ``\ddots`` beyond."""
+    grid = array if array.ndim == 2 else array.reshape(1, array.size)
+    rows, cols = (3, 3) if array.ndim == 2 else (1, 6)
+    corner = grid[:rows, :cols]
+    cells = _shown_numbers(corner, trace, whole=True).reshape(corner.shape).tolist()
+    wide, tall = grid.shape[1] > cols, grid.shape[0] > rows
+    cells = [row + [r"\cdots"] * wide for row in cells]
+    if tall:
+        cells.append([r"\vdots"] * corner.shape[1] + [r"\ddots"] * wide)
+    return _bmatrix(cells)
 
 
-def _shown_numbers(array: np.ndarray, trace) -> np.ndarray:
+NUMBER_PATTERN = _NUMBER = re.compile(r"[-+]?(?:nan|inf|(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?)")
+
+
+def _shown_numbers(array: np.ndarray, trace, whole: bool = False) -> np.ndarray:
     """The entries exactly as the text, Markdown and HTML forms print them (same rounding)."""
-    text = format_array(array, trace.options["max_values"], trace.options["precision"])
+    limit = array.size if whole else trace.options["max_values"]
+    text = format_array(array, limit, trace.options["precision"])
     return np.array(_NUMBER.findall(text), dtype=object)
 
 
+def _latex_value(value, trace) -> list[str]:
+    """One shown array: a display (tiles of a large whole matrix), or its summary and corner."""
+    label, array = to_math(value_label(value)), no_negative_zero(value.array)
+    if array.ndim == 0 or array.size > trace.options["max_values"]:
+        lines = [] if array.ndim == 0 else [to_text(f"{value_label(value)}: " + format_array(
+            array, trace.options["max_values"], trace.options["precision"]).split(";")[0])
+            + "; top-left corner:"]
+        return [*lines, _display(label + " = " + _latex_array(array, trace))]
+    grid = array if array.ndim == 2 else array.reshape(1, array.size)
+    shown = _shown_numbers(grid, trace).reshape(grid.shape)
+    if grid.shape[0] <= TILE_ROWS and grid.shape[1] <= TILE_COLS:
+        return [_display(label + " = " + _bmatrix(shown.tolist()))]
+    lines = []
+    for r in range(0, grid.shape[0], TILE_ROWS):
+        for c in range(0, grid.shape[1], TILE_COLS):
+            tile = shown[r:r + TILE_ROWS, c:c + TILE_COLS]
+            rows, cols = f"{r + 1}--{r + tile.shape[0]}", f"{c + 1}--{c + tile.shape[1]}"
+            where = rf"\text{{rows {rows}, columns {cols}}}" if array.ndim == 2 \
+                else rf"\text{{entries {cols}}}"
+            lines.append(_display(rf"{label}\ [{where}] = " + _bmatrix(tile.tolist())))
+    return lines
+
+
 def _latex_step(step, trace) -> list[str]:
-    lines = [r"\subsection*{" + to_text(step.title) + "}",
-             r"\[ " + to_math(step.equation) + r" \]"]
+    lines = [r"\subsection*{" + to_text(step.title) + "}", _display(to_math(step.equation))]
     if step.shapes:
         lines.append(r"Shapes: \texttt{" + to_text(step.shapes) + r"}\\")
-    lines.append(r"Code: \texttt{" + to_text(step.code) + "}")
+    lines.append("Code: " + to_code(step.code))
     for value in step.values:
-        lines.append(r"\[ " + to_math(_label(value)) + " = " + _latex_array(value.array, trace)
-                     + r" \]")
-    lines += [r"\emph{" + to_text(note) + "}" for note in step.notes]
+        lines += _latex_value(value, trace)
+    lines += [r"\par\emph{" + to_text(note) + r"}\par" for note in step.notes]
     for aside in step.asides:
-        lines += [r"\paragraph{" + to_text(_aside_label(trace, aside)) + "}"]
+        lines += [r"\paragraph{" + to_text(aside_label(trace, aside)) + "}"]
         lines += _latex_step(aside, trace)[1:]
     return lines
 
 
 def render_latex(trace: Trace) -> str:
-    lines = [r"\documentclass{article}", r"\usepackage{amsmath}", r"\begin{document}",
-             r"\section*{" + _title(trace) + "}", r"\begin{itemize}"]
+    lines = [*_PREAMBLE, r"\begin{document}", r"\raggedright",
+             r"\section*{" + to_text(title(trace)) + "}", r"\begin{itemize}"]
     lines += [r"\item " + to_text(h) for h in trace.header] + [r"\end{itemize}"]
     phase = None
     for step in trace.steps:
-        if _new_phase(step, phase):
+        if new_phase(step, phase):
             phase = (step.phase, step.iteration)
-            lines.append(r"\section*{" + to_text(_phase_title(trace, step)) + "}")
+            lines.append(r"\section*{" + to_text(phase_title(trace, step)) + "}")
         lines += _latex_step(step, trace)
     lines += [r"\section*{Traps to watch}", r"\begin{itemize}"]
     lines += [r"\item " + to_text(note) for note in trace.notes]
@@ -224,35 +280,12 @@ def render_latex(trace: Trace) -> str:
 
 
 # -- HTML -------------------------------------------------------------------------------------
-def _html_step(step, trace, tag: str = "h4") -> list[str]:
-    e = html.escape
-    lines = [f'<div class="step" id="{e(step.key)}">', f"<{tag}>{e(step.title)}</{tag}>",
-             f'<p class="equation"><code>{e(step.equation)}</code></p>']
-    if step.shapes:
-        lines.append(f'<p class="shapes">shapes: <code>{e(step.shapes)}</code></p>')
-    lines.append(f'<p class="code">code: <code>{e(step.code)}</code></p>')
-    for symbol, shown in _values(step, trace):
-        lines.append(f"<p>{e(symbol)} =</p><pre>{e(shown)}</pre>")
-    lines += [f'<p class="note">{e(note)}</p>' for note in step.notes]
-    for aside in step.asides:
-        lines += ['<div class="aside">', f"<h5>{e(_aside_label(trace, aside))}</h5>",
-                  *_html_step(aside, trace, "h6")[2:], "</div>"]
-    return [*lines, "</div>"]
+def render_html(trace: Trace, *, standalone: bool = True) -> str:
+    """The trace as a standalone HTML page (``page.py``); ``standalone=False``: the body only
+    (a ``<div>`` with its own styles, as Jupyter shows it)."""
+    from .page import render_body, render_page
 
-
-def render_html(trace: Trace) -> str:
-    e = html.escape
-    lines = ['<div class="deltaprop-trace">', f"<h2>{_title(trace)}</h2>",
-             "<ul>", *(f"<li>{e(h)}</li>" for h in trace.header), "</ul>"]
-    phase = None
-    for step in trace.steps:
-        if _new_phase(step, phase):
-            phase = (step.phase, step.iteration)
-            lines.append(f"<h3>{e(_phase_title(trace, step))}</h3>")
-        lines += _html_step(step, trace)
-    lines += ["<h3>Traps to watch</h3>", "<ul>", *(f"<li>{e(n)}</li>" for n in trace.notes),
-              "</ul>", "</div>"]
-    return "\n".join(lines) + "\n"
+    return render_page(trace) if standalone else render_body(trace)
 
 
 # -- JSON -------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._checks import check_integer
 from ..nn.optim import Optimizer
+from .header import header_lines
 from .notations import Context, Notation, derivative_text, function_text, get_notation
 from .outputs import loss_equation, output_delta_equation, softmax_backward_equation
 from .recording import Recording
@@ -115,9 +116,10 @@ class Trace:
         from .render import render_latex
         return render_latex(self)
 
-    def to_html(self) -> str:
+    def to_html(self, *, standalone: bool = True) -> str:
+        """A standalone HTML page; ``standalone=False``: the ``<div>`` body only."""
         from .render import render_html
-        return render_html(self)
+        return render_html(self, standalone=standalone)
 
     def to_dict(self) -> dict[str, Any]:
         from .render import trace_dict
@@ -140,7 +142,7 @@ class Trace:
         return self.to_markdown()
 
     def _repr_html_(self) -> str:
-        return self.to_html()
+        return self.to_html(standalone=False)
 
 
 def check_sample(sample: int, n_samples: int) -> None:
@@ -174,21 +176,26 @@ def build_trace(recordings: Recording | list[Recording], notation: str = "batch"
     steps = [step for r in recs for step in _iteration_steps(r, nota, ctx, show_unfused)]
     if compare is not None and compare != nota.name:
         other = {s.key: s for r in recs for s in _iteration_steps(r, get_notation(compare),
-                                                                  ctx, False)}
+                                                                  ctx, False, notes=False)}
         for step in steps:
             if step.key in other:
                 step.asides.append(other[step.key])
-    return Trace(notation=nota.name, title=nota.title, header=_header(recs, ctx, nota),
+    return Trace(notation=nota.name, title=nota.title, header=header_lines(recs, ctx, nota),
                  steps=steps, notes=general_notes(rec, nota, ctx), recording=rec,
                  options=options, recordings=recs, constants=constants(rec, nota))
 
 
 def _iteration_steps(rec: Recording, nota: Notation, ctx: Context,
-                     show_unfused: bool) -> list[Step]:
-    """The steps of one training step; keys of the second and later get a ``stepT.`` prefix."""
+                     show_unfused: bool, notes: bool = True) -> list[Step]:
+    """The steps of one training step; keys of the second and later get a ``stepT.`` prefix.
+
+    ``notes``: saturated and dead units noted on their steps (not in a compared aside)."""
     from .traps import unfused_asides
+    from .units import add_unit_notes
 
     steps = _steps(rec, nota, ctx)
+    if notes:
+        add_unit_notes(rec, steps)
     for step in steps:
         if show_unfused:
             step.asides.extend(unfused_asides(rec, nota, ctx, step))
@@ -196,44 +203,6 @@ def _iteration_steps(rec: Recording, nota: Notation, ctx: Context,
         if rec.iteration > 1:
             step.key = f"step{rec.iteration}.{step.key}"
     return steps
-
-
-def _described(layer) -> str:
-    """``tanh``, or ``gelu(approximate='tanh')``: the name and any parameter it was built with."""
-    extra = layer.activation.extra_repr() if layer.activation is not None and \
-        hasattr(layer.activation, "extra_repr") else ""
-    return layer.activation_name + (f"({extra})" if extra else "")
-
-
-def _header(recs: list[Recording], ctx: Context, nota: Notation) -> list[str]:
-    rec = recs[0]
-    sizes = [rec.layers[0].weight.shape[1]] + [layer.weight.shape[0] for layer in rec.layers]
-    hidden = sorted({_described(layer) for layer in rec.layers[:-1]})
-    output = _described(rec.layers[-1])
-    if rec.fused:
-        output = f"logits; the loss applies {rec.loss.link}"
-    lines = [f"network {'-'.join(map(str, sizes))}"
-             + (f", {'/'.join(hidden)} hidden" if hidden else "") + f", output {output}"
-             + ("" if rec.has_bias else ", no biases"),
-             f"loss {type(rec.loss).__name__} (batch mean), N = {rec.n_samples} samples, "
-             f"computed in {rec.layers[0].z.dtype}",
-             f"notation: {nota.title}"]
-    dropout = rec.extras.get("dropout", [])
-    if dropout:
-        where = ", ".join(f"p = {p:g} after layer {index}" for index, p in dropout)
-        lines.append(f"dropout ({where}) is off in this trace: explain runs the model in "
-                     "evaluation mode, where Dropout passes A through unchanged")
-    if nota.one_sample:
-        lines.append(f"one sample shown as column vectors: n = {ctx.sample}; the batch sums "
-                     "also show every sample, one column each")
-    opt = rec.optimizer
-    if opt is not None:
-        numbers = ", ".join(f"{symbol} = {value:g}"
-                            for symbol, value in constants(rec, nota).items()
-                            if symbol != nota.symbols["N"])
-        lines.append(f"optimizer {type(opt).__name__}: {numbers}"
-                     + (f"; {len(recs)} steps on the same batch" if len(recs) > 1 else ""))
-    return lines
 
 
 def activation_values(nota: Notation, ctx: Context, symbol: str, role: str, array: Any,
