@@ -28,6 +28,7 @@ its traceback once (from that process) and ends the whole job with ``comm.Abort(
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import traceback
 from typing import Any
@@ -175,6 +176,7 @@ class Parallel:
                      f"job\n{text}")
         stream.flush()
         self.comm.Abort(1)
+        os._exit(1)                 # MPICH's Abort may return before the launcher ends us
 
 
 # -- the step's stand-ins for train_step: the local loss, the model, the reduced step ----------

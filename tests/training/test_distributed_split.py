@@ -1,0 +1,74 @@
+"""The arithmetic of ``fit(comm=...)`` without MPI: each process's contiguous share of a
+batch, the batches a process gets, and the error when mpi4py is missing."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop.training import distributed, loop
+
+
+@pytest.mark.parametrize("n", [1, 2, 7, 16, 103])
+@pytest.mark.parametrize("size", [1, 2, 3, 4, 5, 8])
+def test_shares_are_contiguous_cover_the_rows_and_differ_by_at_most_one(n, size):
+    shares = [distributed.share(n, size, rank) for rank in range(size)]
+    assert shares[0][0] == 0 and shares[-1][1] == n
+    assert all(shares[r][1] == shares[r + 1][0] for r in range(size - 1))   # in rank order
+    counts = [hi - lo for lo, hi in shares]
+    assert min(counts) >= 0 and max(counts) - min(counts) <= 1
+
+
+class _FakeProcess:
+    """Only ``rows`` (no MPI): rank ``rank`` of ``size``, as :class:`distributed.Parallel`."""
+
+    rows = distributed.Parallel.rows
+
+    def __init__(self, size: int, rank: int) -> None:
+        self.size, self.rank, self.batch = size, rank, (0, 0, 0)
+
+
+@pytest.mark.parametrize("size", [2, 3, 5])
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_the_processes_batches_put_together_are_one_process_batches(size, shuffled):
+    X = np.arange(46.0).reshape(23, 2)
+    y, w = np.arange(23), np.linspace(0.0, 1.0, 23)
+    order = np.random.default_rng(0).permutation(23) if shuffled else None
+    def batches(process):                # copies: the batches share one gather buffer
+        return [(n, *map(np.copy, arrays)) for n, *arrays in
+                loop._Batches(X, y, w, None, 4, process).epoch(order)]
+
+    whole = batches(None)
+    parts = [batches(_FakeProcess(size, rank)) for rank in range(size)]
+    for b, (n, xb, yb, wb) in enumerate(whole):
+        assert [part[b][0] for part in parts] == [n] * size      # the global batch's size
+        np.testing.assert_array_equal(np.concatenate([p[b][1] for p in parts]), xb)
+        np.testing.assert_array_equal(np.concatenate([p[b][2] for p in parts]), yb)
+        np.testing.assert_array_equal(np.concatenate([p[b][3] for p in parts]), wb)
+
+
+def test_the_global_dropout_draw_gives_each_process_its_rows_of_one_mask():
+    whole = np.random.default_rng(3).random((7, 4))
+    rows = [distributed._RowsOfGlobalDraw(np.random.default_rng(3), 7,
+                                          *distributed.share(7, 3, r)).random((9, 4))
+            for r in range(3)]
+    np.testing.assert_array_equal(np.concatenate(rows), whole)
+
+
+def test_comm_without_mpi4py_says_what_to_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)             # import mpi4py fails
+    model = dp.mlp([2, 2], seed=0)
+    with pytest.raises(ImportError, match=r"pip install mpi4py mpich"):
+        dp.fit(model, np.zeros((4, 2)), np.zeros(4, dtype=int), loss="cross_entropy",
+               optimizer="sgd", epochs=1, comm=object())
+
+
+def test_comm_must_be_an_mpi4py_communicator():
+    pytest.importorskip("mpi4py", reason="the type check needs mpi4py: pip install mpi4py")
+    model = dp.mlp([2, 2], seed=0)
+    with pytest.raises(TypeError, match=r"comm must be an mpi4py communicator .* got str"):
+        dp.fit(model, np.zeros((4, 2)), np.zeros(4, dtype=int), loss="cross_entropy",
+               optimizer="sgd", epochs=1, comm="world")
