@@ -111,6 +111,50 @@ def one_rank_fails(comm, workdir: Path) -> dict[str, np.ndarray]:
     return _result(model, dp.History())
 
 
+def seeded_by_rank(comm, workdir: Path) -> dict[str, np.ndarray]:
+    """Each process builds its model (and Dropout generator) from its own seed: rank 0's
+    weights and generators are the ones every process trains (one process: seed 0)."""
+    X, y, _ = data()
+    rank = 0 if comm is None else comm.Get_rank()
+    model = dp.mlp([5, 16, 3], dropout=0.3, seed=rank, dtype=np.float64)
+    history = dp.fit(model, X, y, loss="cross_entropy", optimizer=dp.SGD(model, lr=0.1),
+                     epochs=3, batch_size=32, seed=3, comm=comm)
+    return _result(model, history)
+
+
+def seed_none(comm, workdir: Path) -> dict[str, np.ndarray]:
+    """``seed=None``: rank 0's shuffling generator is every process's."""
+    X, y, _ = data()
+    model = dp.mlp([5, 16, 3], seed=1, dtype=np.float64)
+    history = dp.fit(model, X, y, loss="cross_entropy", optimizer=dp.SGD(model, lr=0.1),
+                     epochs=3, batch_size=8, seed=None, comm=comm)
+    return _result(model, history)
+
+
+class _RankZeroStops(dp.Callback):
+    """Side effects on rank 0 only: a file, and a request to stop after epoch 2."""
+
+    rank_zero_only = True
+
+    def __init__(self, workdir: Path, rank: int) -> None:
+        self.path = workdir / f"side_effect.rank{rank}"
+
+    def on_epoch_end(self, epoch: int, logs: dict) -> None:
+        self.path.write_text(str(epoch))
+        if epoch == 2:
+            self.stop_training = True
+
+
+def rank_zero_callbacks(comm, workdir: Path) -> dict[str, np.ndarray]:
+    X, y, _ = data()
+    model = dp.mlp([5, 16, 3], seed=1, dtype=np.float64)
+    rank = 0 if comm is None else comm.Get_rank()
+    history = dp.fit(model, X, y, loss="cross_entropy", optimizer="sgd", epochs=6,
+                     batch_size=16, seed=0, callbacks=[_RankZeroStops(workdir, rank)],
+                     comm=comm)
+    return _result(model, history)
+
+
 def bad_argument_everywhere(comm, workdir: Path) -> dict[str, np.ndarray]:
     """``epochs=0`` on every process: the usual error, raised on every process."""
     X, y, _ = data()
@@ -134,7 +178,8 @@ def bad_argument_on_rank_1(comm, workdir: Path) -> dict[str, np.ndarray]:
 
 RUNS = {f.__name__: f for f in (dropout_adam_weights, float32_adamw_memmap, checkpoint_write,
                                 checkpoint_resume, diverging, one_rank_fails,
-                                bad_argument_everywhere, bad_argument_on_rank_1)}
+                                bad_argument_everywhere, bad_argument_on_rank_1,
+                                seeded_by_rank, seed_none, rank_zero_callbacks)}
 
 
 def main(out_dir: str, *names: str) -> None:

@@ -25,7 +25,7 @@ pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec: pip install mpich")]
 RUNS = Path(mpi_runs.__file__)
 EQUAL_RUNS = ["dropout_adam_weights", "float32_adamw_memmap", "diverging",
-              "bad_argument_everywhere"]
+              "bad_argument_everywhere", "seeded_by_rank", "seed_none", "rank_zero_callbacks"]
 
 
 def mpiexec(n: int, out_dir: Path, *names: str, timeout: float = 90):
@@ -50,8 +50,10 @@ def launched(request, tmp_path_factory):
     n, out = request.param, tmp_path_factory.mktemp(f"mpi{request.param}")
     done = mpiexec(n, out, *EQUAL_RUNS)
     assert done.returncode == 0, done.stderr[-3000:]
-    return n, {name: [_load(out / f"{name}.rank{r}.npz") for r in range(n)]
+    results = {name: [_load(out / f"{name}.rank{r}.npz") for r in range(n)]
                for name in EQUAL_RUNS}
+    results["side effects"] = sorted(path.name for path in out.glob("side_effect.*"))
+    return n, results
 
 
 def _relative(a: np.ndarray, b: np.ndarray) -> float:
@@ -60,7 +62,8 @@ def _relative(a: np.ndarray, b: np.ndarray) -> float:
 
 @pytest.mark.timeout(180)
 @pytest.mark.parametrize(("name", "rtol"), [("dropout_adam_weights", 1e-10),
-                                            ("float32_adamw_memmap", 1e-5)])
+                                            ("float32_adamw_memmap", 1e-5),
+                                            ("seeded_by_rank", 1e-10)])
 def test_the_same_training_as_one_process(launched, tmp_path, name, rtol):
     _, results = launched
     reference = mpi_runs.RUNS[name](None, tmp_path)
@@ -71,7 +74,8 @@ def test_the_same_training_as_one_process(launched, tmp_path, name, rtol):
 
 
 @pytest.mark.timeout(180)
-@pytest.mark.parametrize("name", ["dropout_adam_weights", "float32_adamw_memmap"])
+@pytest.mark.parametrize("name", ["dropout_adam_weights", "float32_adamw_memmap",
+                                  "seeded_by_rank", "seed_none"])
 def test_parameters_are_bit_identical_on_every_process(launched, name):
     _, results = launched
     first = results[name][0]
@@ -88,6 +92,14 @@ def test_early_stopping_stops_every_process_together(launched, tmp_path):
     assert int(reference["epochs_run"]) < 12                # it does stop early
     assert {int(r["epochs_run"]) for r in results["dropout_adam_weights"]} \
         == {int(reference["epochs_run"])}
+
+
+@pytest.mark.timeout(180)
+def test_rank_zero_only_callbacks_run_on_rank_0_and_their_stop_stops_all(launched):
+    _, results = launched
+    assert results["side effects"] == ["side_effect.rank0"]
+    assert [int(r["epochs_run"]) for r in results["rank_zero_callbacks"]] \
+        == [2] * len(results["rank_zero_callbacks"])
 
 
 @pytest.mark.timeout(180)
