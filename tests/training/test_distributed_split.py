@@ -72,3 +72,27 @@ def test_comm_must_be_an_mpi4py_communicator():
     with pytest.raises(TypeError, match=r"comm must be an mpi4py communicator .* got str"):
         dp.fit(model, np.zeros((4, 2)), np.zeros(4, dtype=int), loss="cross_entropy",
                optimizer="sgd", epochs=1, comm="world")
+
+
+def test_each_process_scans_only_its_share_of_the_rows_for_nan():
+    from deltaprop.training.validation import check_finite, scanning_share
+
+    X = np.zeros((10, 3))
+    X[7, 1] = np.nan                                       # in rank 1's rows [5, 10)
+    with scanning_share(2, 0):
+        check_finite(X, "X")                               # rows 0-4: nothing to see
+    with scanning_share(2, 1), pytest.raises(ValueError, match=r"nan at index \(7, 1\)"):
+        check_finite(X, "X")
+    with pytest.raises(ValueError, match=r"nan at index \(7, 1\)"):
+        check_finite(X, "X")                               # one process: every row
+
+
+def test_each_process_scans_only_its_share_for_the_dtype_range():
+    from deltaprop.training.validation import check_dtype_range, scanning_share
+
+    X = np.zeros((9, 2))
+    X[2, 0] = 1e300                                        # too large for float32, rank 0
+    with scanning_share(3, 1):
+        check_dtype_range(X, np.float32, "X")
+    with scanning_share(3, 0), pytest.raises(ValueError, match=r"index \(2, 0\)"):
+        check_dtype_range(X, np.float32, "X")

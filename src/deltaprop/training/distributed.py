@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from ._step_hooks import LoopModel, NonFiniteLossError
+from .validation import scanning_share
 
 INSTALL_HINT = "pip install mpi4py mpich (or: pip install 'deltaprop[mpi]')"
 
@@ -140,12 +141,14 @@ class Parallel:
 
     @contextlib.contextmanager
     def checked(self):
-        """A block without collectives (argument and data checks), then an agreement: raised on
-        every process, the error is raised as usual; raised on some, they print it and end the
-        job, while the others wait to be ended."""
+        """A block without collectives (argument and data checks, each process scanning only
+        its share of the rows), then an agreement: raised on every process, the error is
+        raised as usual; raised on some, they print it and end the job, while the others wait
+        to be ended."""
         error: BaseException | None = None
         try:
-            yield
+            with scanning_share(self.size, self.rank):   # each process reads its rows of X
+                yield
         except BaseException as caught:  # noqa: BLE001 - every error must reach the agreement
             error = caught
         failed = self.comm.allreduce(error is not None, op=self.MPI.SUM)
