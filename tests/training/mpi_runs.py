@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 import deltaprop as dp
+from deltaprop.io import open_npz
 from deltaprop.io.checkpoint import Checkpoint
 
 
@@ -35,9 +36,13 @@ def _result(model, history) -> dict[str, np.ndarray]:
 
 
 def dropout_adam_weights(comm, workdir: Path) -> dict[str, np.ndarray]:
-    """float64; Dropout, sample weights, Adam, StepLR, early stopping, a validation split;
-    103 rows in batches of 16 (the last batch 7 rows: fewer than some process counts need)."""
+    """float64 from a memory-mapped .npz; Dropout, sample weights, Adam, StepLR, early
+    stopping, a validation split; 103 rows in batches of 16 (the last batch 7 rows: fewer
+    than some process counts need)."""
     X, y, weights = data()
+    path = workdir / f"data.{0 if comm is None else comm.Get_rank()}.npz"
+    np.savez(path, X=X)
+    X = open_npz(path)["X"]
     model = dp.mlp([5, 16, 3], dropout=0.3, seed=1, dtype=np.float64)
     optimizer = dp.Adam(model, lr=0.02)
     history = dp.fit(model, X, y, loss="cross_entropy", optimizer=optimizer, epochs=12,
