@@ -96,3 +96,34 @@ def test_each_process_scans_only_its_share_for_the_dtype_range():
         check_dtype_range(X, np.float32, "X")
     with scanning_share(3, 0), pytest.raises(ValueError, match=r"index \(2, 0\)"):
         check_dtype_range(X, np.float32, "X")
+
+
+def _fit(comm, X, y, dtype=np.float64, **options):
+    model = dp.mlp([3, 6, 2], dropout=0.25, seed=0, dtype=dtype)
+    history = dp.fit(model, X, y, loss="cross_entropy", optimizer=dp.Adam(model, lr=0.01),
+                     epochs=3, batch_size=7, seed=1, comm=comm, **options)
+    return model.state_dict(), history
+
+
+def test_one_process_communicator_trains_as_without_one():
+    """``comm=MPI.COMM_SELF``: the whole MPI path (shares, one Allreduce, reductions) in
+    this process, with a result equal to ``comm=None`` to float rounding."""
+    MPI = pytest.importorskip("mpi4py.MPI", reason="needs mpi4py: pip install mpi4py mpich")
+    rng = np.random.default_rng(2)
+    X, y = rng.normal(size=(30, 3)), rng.integers(0, 2, size=30)
+    weights = rng.uniform(0, 1, size=30)
+    options = {"sample_weight": weights, "validation_split": 0.2}
+    (plain, plain_history), (mpi, mpi_history) = (_fit(comm, X, y, **options)
+                                                  for comm in (None, MPI.COMM_SELF))
+    for key, value in plain.items():
+        np.testing.assert_allclose(mpi[key], value, rtol=1e-12, atol=1e-15)
+    for key in plain_history.history:
+        np.testing.assert_allclose(mpi_history[key], plain_history[key], rtol=1e-12)
+
+
+def test_comm_refuses_arrays_of_other_libraries():
+    MPI = pytest.importorskip("mpi4py.MPI", reason="needs mpi4py: pip install mpi4py mpich")
+    xp = pytest.importorskip("array_api_strict")
+    X = xp.asarray(np.zeros((6, 3)))
+    with pytest.raises(TypeError, match=r"fit\(comm=\.\.\.\) trains on NumPy arrays"):
+        _fit(MPI.COMM_SELF, X, xp.asarray(np.zeros(6, dtype=np.int64)))

@@ -98,10 +98,11 @@ class Parallel:
             return callbacks
         return [c for c in callbacks if not getattr(c, "rank_zero_only", False)]
 
-    def check_data(self, X: Any) -> None:
+    def check_host(self, X: Any) -> None:
+        """MPI reduces NumPy buffers: ``X`` must be a NumPy array (an ``np.memmap`` too)."""
         if not isinstance(X, np.ndarray):
-            raise TypeError(f"fit(comm=...) reads rows of NumPy arrays (np.memmap too), got X "
-                            f"of type {type(X).__name__}")
+            raise TypeError(f"fit(comm=...) trains on NumPy arrays (np.memmap too), got X of "
+                            f"type {type(X).__name__}: convert it with np.asarray")
 
     # -- once per epoch ----------------------------------------------------------------------
 

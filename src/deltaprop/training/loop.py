@@ -137,6 +137,8 @@ def fit(model: Sequential, X: Any, y: Any, *, loss: Any, optimizer: Any, epochs:
         with _checked_together(parallel):
             X, y, rows, weights, validation_data = _training_data(
                 model, X, y, loss, sample_weight, validation_split, validation_data, rng)
+            if parallel is not None:
+                parallel.check_host(X)
             has_validation = validation_data is not None
             _check_monitors(callbacks, _logged_keys(metric, loss, has_validation))
             batches = _Batches(X, y, weights, rows, batch_size, parallel)
