@@ -127,3 +127,16 @@ def test_comm_refuses_arrays_of_other_libraries():
     X = xp.asarray(np.zeros((6, 3)))
     with pytest.raises(TypeError, match=r"fit\(comm=\.\.\.\) trains on NumPy arrays"):
         _fit(MPI.COMM_SELF, X, xp.asarray(np.zeros(6, dtype=np.int64)))
+
+
+class _Breaks(dp.Callback):
+    def on_batch_end(self, batch, logs):
+        raise RuntimeError("broken callback")
+
+
+def test_with_one_process_an_error_is_raised_not_aborted():
+    """Nobody waits for the only process: its error propagates as without ``comm``."""
+    MPI = pytest.importorskip("mpi4py.MPI", reason="needs mpi4py: pip install mpi4py mpich")
+    X, y = np.zeros((6, 3)), np.zeros(6, dtype=np.int64)
+    with pytest.raises(RuntimeError, match="broken callback"):
+        _fit(MPI.COMM_SELF, X, y, callbacks=[_Breaks()])

@@ -169,7 +169,9 @@ class Parallel:
             yield
         except collective:
             raise
-        except BaseException as error:  # noqa: BLE001 - one process failing ends the job
+        except BaseException as error:                    # one process failing ends the job
+            if self.size == 1:                            # nobody waits for this one
+                raise
             self.abort(error)
 
     def abort(self, error: BaseException) -> None:
