@@ -75,3 +75,15 @@ def test_an_error_is_shown_once_and_ends_every_process(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("deltaprop train: error: data file not found") == 1, done.stderr
     assert done.stdout == ""
+
+
+def test_started_by_mpiexec_without_mpi4py_says_what_to_install(monkeypatch, capsys):
+    from deltaprop.cli import main
+
+    monkeypatch.setenv("PMI_SIZE", "2")
+    monkeypatch.setenv("PMI_RANK", "0")
+    monkeypatch.setitem(sys.modules, "mpi4py", None)             # import mpi4py fails
+    assert main(["train", "moons", "--epochs", "1"]) == 2
+    error = capsys.readouterr().err
+    assert "started by mpiexec as 2 processes, but mpi4py is not installed: pip install " \
+           "mpi4py mpich" in error
