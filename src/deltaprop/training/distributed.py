@@ -31,6 +31,7 @@ import contextlib
 import os
 import sys
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -141,7 +142,7 @@ class Parallel:
     # -- failures ----------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def checked(self):
+    def checked(self) -> Iterator[None]:
         """A block without collectives (argument and data checks, each process scanning only
         its share of the rows), then an agreement: raised on every process, the error is
         raised as usual; raised on some, they print it and end the job, while the others wait
@@ -161,7 +162,8 @@ class Parallel:
             self.comm.Barrier()                           # never completes: Abort ends us
 
     @contextlib.contextmanager
-    def failing_together(self, collective: tuple[type[BaseException], ...]):
+    def failing_together(self, collective: tuple[type[BaseException], ...]
+                         ) -> Iterator[None]:
         """Errors of type ``collective`` are decided from reduced numbers (the same on every
         process): raised as usual.  Any other error is this process's own: printed, then
         ``comm.Abort(1)`` ends every process (none is left waiting in a collective)."""
