@@ -65,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
+    importlib.import_module(f"{__name__}._mpi").quiet_unless_rank_zero()   # under mpiexec
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

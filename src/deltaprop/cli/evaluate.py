@@ -20,6 +20,7 @@ from ._common import (
     saved_loss,
     saved_task,
 )
+from ._mpi import evaluate, under_mpi
 
 EXAMPLES = """examples:
   deltaprop train digits --out runs/digits
@@ -33,7 +34,7 @@ def add_parser(subparsers) -> None:
         "evaluate", help="loss and metric of a saved model on data", description=__doc__,
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_model_data_arguments(parser)
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=under_mpi(run))   # mpiexec -n K: rows split
 
 
 
@@ -61,8 +62,6 @@ def model_labels(bundle, data) -> np.ndarray:
 
 
 def run(args) -> int:
-    from ..training.evaluation import evaluate
-
     bundle = load_model(args.model)
     loss = saved_loss(bundle, args.loss)
     data = load_data(args.data, args.target, seed=args.seed, task=saved_task(bundle))
@@ -70,7 +69,7 @@ def run(args) -> int:
     y = model_labels(bundle, data)
     y = y.astype(np.float64) if loss in ("bce", "bce_with_logits", "mse") else y
     try:
-        scores = evaluate(bundle.model, X, y, loss=loss)
+        scores = evaluate(bundle.model, X, y, loss)      # over the processes, if several
     except (ValueError, TypeError) as error:
         raise CLIError(f"cannot evaluate on {args.data!r}: {error}") from None
     print(f"{args.data}: {data.n_samples} rows  {format_scores(scores)}")

@@ -32,6 +32,7 @@ from ._common import (
     user_errors,
     write_text,
 )
+from ._mpi import is_root, predict, predict_proba, under_mpi
 
 EXAMPLES = """examples:
   deltaprop predict runs/digits/model.safetensors digits --limit 5
@@ -49,7 +50,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--output", metavar="FILE",
                         help="write the CSV to FILE (default: standard output); never the "
                              "model or data file, written whole or not at all")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=under_mpi(run))   # mpiexec -n K: rows split
 
 
 def run(args) -> int:
@@ -72,7 +73,8 @@ def run(args) -> int:
     text = io.StringIO()
     _write_csv(text, header, rows)
     with user_errors("cannot write the predictions"):
-        write_text(args.output, text.getvalue())
+        if is_root():
+            write_text(args.output, text.getvalue())
     return 0
 
 
@@ -114,10 +116,9 @@ def _names_recorded(names) -> bool:
 def _table(bundle, loss: str, X: np.ndarray, proba: bool) -> tuple[list[str], list[list]]:
     """The CSV header and rows: predicted values (regression) or labels, with probabilities."""
     from ..nn.losses import get_loss
-    from ..training.evaluation import predict, predict_proba
     from ..training.metrics import labels_from_output
 
-    output = np.asarray(predict(bundle.model, X))
+    output = predict(bundle.model, X)               # over the processes, if several
     if loss == "mse":
         names = bundle.target_names or [f"y{i}" for i in range(output.shape[1])]
         return list(names)[:output.shape[1]], output.tolist()
@@ -126,7 +127,7 @@ def _table(bundle, loss: str, X: np.ndarray, proba: bool) -> tuple[list[str], li
     names = [classes[i] if i < len(classes) else str(i) for i in labels]
     header, rows = ["prediction"], [[name] for name in names]
     if proba:
-        probabilities = np.asarray(predict_proba(bundle.model, X, loss=loss))
+        probabilities = predict_proba(bundle.model, X, loss)
         if probabilities.shape[1] == 1:                  # one sigmoid output: P(class 1)
             probabilities = np.hstack([1 - probabilities, probabilities])
         header += [f"p({c})" for c in (classes or range(probabilities.shape[1]))]

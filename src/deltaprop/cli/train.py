@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import EXIT_INTERRUPTED, CLIError
+from . import EXIT_INTERRUPTED, CLIError, _mpi
 from ._choices import activation_names, loss_names, optimizer_names
 from ._common import (
     add_data_arguments,
@@ -41,6 +41,7 @@ from ._common import (
     write_text,
 )
 from ._interrupt import StopOnInterrupt, TrainingInterrupted
+from ._mpi import is_root, under_mpi
 
 EXAMPLES = """examples:
   deltaprop train digits --layers 64 --epochs 30 --out runs/digits
@@ -92,7 +93,7 @@ def add_parser(subparsers) -> None:
                                                      "(and plots) to DIR")
     parser.add_argument("--plots", action="store_true", help="write PNG plots to --out DIR")
     parser.add_argument("--quiet", action="store_true", help="print only the summary")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=under_mpi(run))   # mpiexec -n K: data-parallel
 
 
 def _loss_and_outputs(args, data) -> tuple[str, int, str | None]:
@@ -118,7 +119,7 @@ def run(args) -> int:
         raise CLIError(f"--task {args.task} applies to CSV/NPZ files; {args.data!r} is a "
                        f"{data.task} dataset")
     loss, n_out, output = _loss_and_outputs(args, data)
-    if args.out is not None:             # before training: a bad --out must not cost a run
+    if args.out is not None and is_root():   # before training: a bad --out costs no run
         _prepare_out(args)
     (X_train, X_test, y_train, y_test), scaler = _split_and_scale(args, data)
     model, optimizer = _build(args, data, n_out, output)
@@ -131,7 +132,8 @@ def run(args) -> int:
     with saver.installed():       # training is over: a Ctrl-C now lets the rest finish first
         test_scores = _test_scores(model, X_test, y_test, loss, optimizer.lr)
         written = _write_outputs(args, model, history, scaler, data, loss, stats,
-                                 (X_test, y_test), test_scores) if args.out else []
+                                 (X_test, y_test), test_scores) if args.out and is_root() \
+            else []
     print(_summary(model, history, test_scores, data, loss, written))
     if saver.requested:
         print("deltaprop train: interrupted after training; the test scores and every file "
@@ -247,7 +249,7 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
                                  epochs=args.epochs, batch_size=args.batch_size,
                                  seed=args.seed, validation_split=args.val_split,
                                  early_stopping=args.early_stopping,
-                                 callbacks=[*callbacks, stopper])
+                                 callbacks=[*callbacks, stopper], comm=_mpi.comm())
         except TrainingInterrupted as interrupt:
             progress.on_train_end({})                 # close a tqdm bar left open
             model.eval()

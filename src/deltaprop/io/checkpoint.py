@@ -91,6 +91,8 @@ class Checkpoint(Callback):
     True
     """
 
+    rank_zero_only = True                    # under MPI: rank 0 writes the (shared) state
+
     def __init__(self, path: str | os.PathLike, every: int = 1) -> None:
         every = check_integer("Checkpoint", "every", every, low=1)
         text = os.fsdecode(path)

@@ -152,9 +152,15 @@ class Callback:
 
     Set ``self.context.stop_training = True`` (or ``self.stop_training = True``) in a hook to
     end training after the current epoch.
+
+    ``rank_zero_only = True`` marks a callback with side effects (files, printing, progress):
+    in ``fit(comm=...)`` over MPI it runs on rank 0 only.  The others run on every process,
+    where they see the same logs and so take the same decisions (early stopping, a changed
+    learning rate); a request to stop from any process stops every process.
     """
 
     context: TrainingContext | None = None
+    rank_zero_only: bool = False
     model = _FromContext()
     optimizer = _FromContext()
     history = _FromContext()

@@ -16,6 +16,7 @@ from producing silent garbage (it hands ``train_step`` the stand-ins of ``_step_
 
 from __future__ import annotations
 
+import contextlib
 import math
 from numbers import Real
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -27,7 +28,7 @@ from ..nn._backend import Array, namespace, to_namespace, to_numpy
 from ..nn.losses import Loss, get_loss
 from ..nn.optim import Optimizer, get_optimizer
 from ..nn.schedules import Schedule
-from . import evaluation, step
+from . import distributed, evaluation, step
 from ._step_guard import first_non_finite
 from ._step_hooks import FiniteLoss, GuardedStep, LoopModel, NonFiniteLossError, StepUndoneError
 from .callbacks import Callback, EarlyStopping, History, TrainingContext
@@ -52,7 +53,7 @@ def fit(model: Sequential, X: Any, y: Any, *, loss: Any, optimizer: Any, epochs:
         validation_data: tuple | None = None, validation_split: float = 0.0,
         early_stopping: Any = None, callbacks: Any = (),
         schedule: Any = None, sample_weight: Any = None, metric: str | None = "auto",
-        resume: Any = None) -> History:
+        resume: Any = None, comm: Any = None) -> History:
     """Train ``model`` on ``(X, y)`` and return the per-epoch :class:`History`.
 
     Parameters
@@ -101,6 +102,12 @@ def fit(model: Sequential, X: Any, y: Any, *, loss: Any, optimizer: Any, epochs:
         random-number states, schedule, history and early-stopping counters are restored and
         training continues after the saved epoch (same data, ``seed`` and settings as the
         interrupted run: the result is then bit for bit that of an uninterrupted run).
+    comm : mpi4py communicator, optional
+        Train data-parallel over MPI (``MPI.COMM_WORLD`` under ``mpiexec -n K``): each process
+        takes its contiguous share of every global batch and one ``Allreduce`` per step sums
+        the gradients (:mod:`deltaprop.training.distributed`); the result equals this call
+        without ``comm`` to float rounding, and callbacks marked ``rank_zero_only`` (progress,
+        checkpoints) run on rank 0 only.  Needs ``pip install mpi4py mpich``.
 
     Every argument is checked before the first step, and the model is left in evaluation
     mode however ``fit`` ends (returned, raised, interrupted).  The steps may put new arrays
@@ -116,31 +123,53 @@ def fit(model: Sequential, X: Any, y: Any, *, loss: Any, optimizer: Any, epochs:
         model and optimiser state are those from before that step, bit for bit.
     """
     evaluation.check_model(model)
+    parallel = None if comm is None else distributed.Parallel(comm)
     arrays = [(layer, key, layer.params[key]) for _, layer, key in model.parameter_refs()]
     try:
-        loss, optimizer, epochs, batch_size, metric, callbacks = _checked_arguments(
-            model, loss, optimizer, epochs, batch_size, shuffle, validation_split,
-            validation_data, early_stopping, callbacks, schedule, metric, resume)
-        rng = _generator(seed)
-        X, y, rows, weights, validation_data = _training_data(
-            model, X, y, loss, sample_weight, validation_split, validation_data, rng)
-        has_validation = validation_data is not None
-        _check_monitors(callbacks, _logged_keys(metric, loss, has_validation))
-        batches = _Batches(X, y, weights, rows, batch_size)
+        with _checked_together(parallel):
+            loss, optimizer, epochs, batch_size, metric, callbacks = _checked_arguments(
+                model, loss, optimizer, epochs, batch_size, shuffle, validation_split,
+                validation_data, early_stopping, callbacks, schedule, metric, resume)
+            rng = _generator(seed)
+        if parallel is not None:                         # rank 0's weights and generators
+            parallel.same_start(model, rng)
+            callbacks = parallel.callbacks_here(callbacks)
+        with _checked_together(parallel):
+            X, y, rows, weights, validation_data = _training_data(
+                model, X, y, loss, sample_weight, validation_split, validation_data, rng)
+            if parallel is not None:
+                parallel.check_host(X)
+            has_validation = validation_data is not None
+            _check_monitors(callbacks, _logged_keys(metric, loss, has_validation))
+            batches = _Batches(X, y, weights, rows, batch_size, parallel)
         context = TrainingContext(model, optimizer, History(), rng, schedule, callbacks,
                                   epochs=epochs, n_batches=batches.n_batches,
                                   n_samples=batches.n, has_validation=has_validation)
-        first_epoch = _begin(context, resume)
-        run = _Run(context, loss, batches, metric, shuffle, validation_data)
-        for epoch in range(first_epoch, epochs + 1):
-            if run.epoch(epoch):
-                break
-        for callback in callbacks:
-            callback.on_train_end({"epochs_run": len(context.history)})
+        with _failing_together(parallel):
+            first_epoch = _begin(context, resume)
+            run = _Run(context, loss, batches, metric, shuffle, validation_data, parallel)
+            for epoch in range(first_epoch, epochs + 1):
+                if run.epoch(epoch):
+                    break
+            for callback in callbacks:
+                callback.on_train_end({"epochs_run": len(context.history)})
         return context.history
     finally:
         model.eval()                  # however training ended: error, Ctrl-C, early stop
         _back_in_place(arrays)
+
+
+def _checked_together(parallel):
+    """Checks that raise on every process raise as usual; on some, they end the MPI job."""
+    return contextlib.nullcontext() if parallel is None else parallel.checked()
+
+
+def _failing_together(parallel):
+    """Under MPI, an error of one process (not a divergence, decided from reduced numbers and
+    so raised on all) prints once and ends the job instead of leaving the others waiting."""
+    if parallel is None:
+        return contextlib.nullcontext()
+    return parallel.failing_together((TrainingDivergedError,))
 
 
 def _back_in_place(arrays) -> None:
@@ -251,7 +280,7 @@ class _Run:
     """The epoch loop of one ``fit`` call: the steps, the logs, the callbacks."""
 
     def __init__(self, context: TrainingContext, loss: Loss, batches, metric, shuffle: bool,
-                 validation_data) -> None:
+                 validation_data, parallel: distributed.Parallel | None = None) -> None:
         self.context, self.model, self.optimizer = context, context.model, context.optimizer
         self.loss, self.batches, self.metric, self.shuffle = loss, batches, metric, shuffle
         self.callbacks, self.validation_data = context.callbacks, validation_data
@@ -260,6 +289,12 @@ class _Run:
         self.loop_model = LoopModel(self.model)
         self.finite_loss = FiniteLoss(loss if batches.on_host else loss.value_and_grad)
         self.guarded = GuardedStep(self.model, self.optimizer)
+        self.parallel = parallel
+        if parallel is not None:                         # this process's rows, one Allreduce
+            self.finite_loss = distributed.ShareLoss(loss)
+            self.loop_model = distributed.ShareModel(self.model, parallel, self.finite_loss)
+            self.guarded = distributed.AllreducedStep(self.model, self.guarded,
+                                                      self.finite_loss, parallel)
         self.ss_tot = batches.total_sum_of_squares() if metric == "r2" else None
 
     def epoch(self, epoch: int) -> bool:
@@ -283,6 +318,8 @@ class _Run:
             self.context.schedule.step(logs.get("val_loss", logs["loss"]))
         stop = self.context.stop_training or any(
             _own_stop_flag(callback) and callback.stop_training for callback in self.callbacks)
+        if self.parallel is not None:                    # a rank-0 callback may have asked
+            stop = self.parallel.any(stop)
         for callback in self.callbacks:                  # e.g. Checkpoint: the epoch is whole
             callback.on_epoch_complete(epoch, stop)
         return stop
@@ -304,6 +341,8 @@ class _Run:
             for callback in self.callbacks:
                 callback.on_batch_end(b + 1, {"loss": value})
         logs = {"loss": total / seen}
+        if self.parallel is not None and self.metric is not None:
+            score_sum = self.parallel.sum(to_numpy(score_sum))   # the epoch's one reduction
         if self.metric == "accuracy":
             logs["accuracy"] = float(score_sum) / self.batches.n
         elif self.metric == "r2":
@@ -319,11 +358,12 @@ class _Run:
         A learning rate that a callback set to NaN, inf or < 0 is refused before the step.
         """
         self._check_lr(where)
-        if wb is not None and not float(namespace(wb).sum(wb)) > 0:
+        if self.parallel is None and wb is not None and not float(namespace(wb).sum(wb)) > 0:
             return None, self.loop_model.forward(xb)     # nothing to learn from: no step
-        try:
-            value = step.train_step(self.loop_model, xb, yb, loss=self.finite_loss,
-                               optimizer=self.guarded, sample_weight=wb)
+        try:                                             # (under MPI: the global weight decides)
+            step.train_step(self.loop_model, xb, yb, loss=self.finite_loss,
+                            optimizer=self.guarded, sample_weight=wb)
+            value = self.finite_loss.value               # the global batch's under MPI
         except NonFiniteLossError as error:
             raise self._loss_diverged(error.value, where) from None
         except StepUndoneError as error:
@@ -355,7 +395,7 @@ class _Run:
         """The ``val_`` logs (NumPy's overflow warnings are left to :meth:`refuse_non_finite`)."""
         with np.errstate(over="ignore", invalid="ignore"):
             scores = _validation_scores(self.model, self.validation_data, self.loss,
-                                        self.metric)
+                                        self.metric, self.parallel)
         return {f"val_{key}": value for key, value in scores.items()}
 
     def refuse_non_finite(self, logs: dict[str, float], epoch: int) -> None:
@@ -383,8 +423,9 @@ class _Batches:
     are gathered through them, so a memmap is never copied whole into memory.
     """
 
-    def __init__(self, X, y, weights, rows, batch_size: int | None) -> None:
+    def __init__(self, X, y, weights, rows, batch_size: int | None, parallel=None) -> None:
         self.X, self.y, self.weights, self.rows = X, y, weights, rows
+        self.parallel = parallel                         # MPI: this process's rows of each batch
         self.n = X.shape[0] if rows is None else rows.shape[0]
         self.batch = self.n if batch_size is None else min(batch_size, self.n)
         self.n_batches = math.ceil(self.n / self.batch)
@@ -402,12 +443,14 @@ class _Batches:
         X, y, w = self.X, self.y, self.weights
         for begin in range(0, self.n, self.batch):
             end = min(begin + self.batch, self.n)        # the array API wants end <= n
+            lo, hi = (begin, end) if self.parallel is None else self.parallel.rows(begin, end)
             if order is None and self.rows is None:      # views of X: nothing is copied
-                yield (end - begin, X[begin:end, ...], y[begin:end, ...],
-                       None if w is None else w[begin:end, ...])
+                yield (end - begin, X[lo:hi, ...], y[lo:hi, ...],
+                       None if w is None else w[lo:hi, ...])
                 continue
             # ascending rows: faster gathers, same batch contents
-            picked = self.xp.sort(order[begin:end]) if order is not None else slice(begin, end)
+            picked = self.xp.sort(order[begin:end])[lo - begin:hi - begin] \
+                if order is not None else slice(lo, hi)
             if self.rows is not None:
                 picked = self.rows[picked]
             yield (end - begin, _take(X, picked, out=self.x_buffer), _take(y, picked),
@@ -535,10 +578,16 @@ class _HeldOut(NamedTuple):
     rows: np.ndarray
 
 
-def _validation_scores(model, validation, loss: Loss, metric: str | None) -> dict[str, float]:
+def _validation_scores(model, validation, loss: Loss, metric: str | None,
+                       parallel=None) -> dict[str, float]:
     """``evaluate`` on the validation pair, or on the held-out rows without copying them whole:
     ``PREDICT_CHUNK`` rows of ``X`` are gathered at a time (the same chunks ``predict`` would
-    cut from a copy, so the numbers are the same)."""
+    cut from a copy, so the numbers are the same).  Under MPI each process predicts its share
+    of the rows and every process scores the gathered outputs."""
+    if parallel is not None:
+        X, y, rows = validation if isinstance(validation, _HeldOut) else (*validation, None)
+        return evaluation.scores(parallel.predict_rows(model, X, rows), y if rows is None
+                                 else _take(y, rows), loss, metric)
     if not isinstance(validation, _HeldOut):
         return evaluation.evaluate(model, *validation, loss=loss, metric=metric)
     X, y, rows = validation

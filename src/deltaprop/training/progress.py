@@ -48,6 +48,8 @@ class ProgressBar(Callback):
         always writes plain lines; ``True`` asks for tqdm (ImportError if missing).
     """
 
+    rank_zero_only = True                    # under MPI: one bar, on rank 0
+
     def __init__(self, *, file: TextIO | None = None, quiet: bool = False,
                  bar: Any = "auto") -> None:
         if not (isinstance(bar, (bool, np.bool_)) or (isinstance(bar, str) and bar == "auto")):

@@ -8,6 +8,9 @@ the loss's finiteness).  The checks of scalar parameters (``check_number``, ``ch
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -77,6 +80,30 @@ def as_array(data: Any, name: str, *, numeric_only: bool = True) -> Array:
     return array
 
 
+# fit(comm=...): each process scans only its share of the rows (the processes then agree)
+_scan_share: ContextVar[tuple[int, int] | None] = ContextVar("scan_share", default=None)
+
+
+@contextmanager
+def scanning_share(size: int, rank: int) -> Iterator[None]:
+    """Inside, the whole-array scans (NaN / Inf, the dtype's range) read only rows
+    ``[n·rank/size, n·(rank+1)/size)`` of NumPy arrays: process ``rank`` of ``size`` checks its
+    share, and together they check every row."""
+    token = _scan_share.set((size, rank))
+    try:
+        yield
+    finally:
+        _scan_share.reset(token)
+
+
+def _scanned_rows(n: int) -> tuple[int, int]:
+    share = _scan_share.get()
+    if share is None:
+        return 0, n
+    size, rank = share
+    return n * rank // size, n * (rank + 1) // size
+
+
 def check_finite(array: Any, name: str, chunk_elements: int = 1 << 20) -> None:
     """Raise if ``array`` holds NaN or Inf, reading it (or a memmap) chunk by chunk.
 
@@ -87,8 +114,9 @@ def check_finite(array: Any, name: str, chunk_elements: int = 1 << 20) -> None:
         if array.dtype.kind != "f":
             return
         chunk = max(1, chunk_elements // max(1, int(np.prod(array.shape[1:]))))  # rows
-        for start in range(0, array.shape[0], chunk):
-            block = array[start:start + chunk]
+        first, end = _scanned_rows(array.shape[0])
+        for start in range(first, end, chunk):
+            block = array[start:min(start + chunk, end)]
             if not np.isfinite(block).all():
                 bad = np.argwhere(~np.isfinite(block))[0]
                 where = tuple(int(i) for i in bad)
@@ -127,8 +155,9 @@ def check_dtype_range(array: Any, dtype: Any, name: str, chunk_elements: int = 1
                              f"(|x| > {limit:.3g}): scale the data or train in float64")
         return
     rows = max(1, chunk_elements // max(1, int(np.prod(array.shape[1:]))))
-    for start in range(0, array.shape[0], rows):
-        block = np.abs(array[start:start + rows])
+    first, end = _scanned_rows(array.shape[0])
+    for start in range(first, end, rows):
+        block = np.abs(array[start:min(start + rows, end)])
         if float(block.max()) > limit:
             where = tuple(int(i) for i in np.argwhere(block > limit)[0])
             raise ValueError(f"{name} holds {float(array[start + where[0]][where[1:]])!r} at "
