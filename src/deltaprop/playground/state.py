@@ -19,7 +19,7 @@ import numpy as np
 
 from ..datasets import Dataset, Standardizer
 from ..datasets import load as load_dataset
-from ..explainer import Recording, record_step
+from ..explainer import Recording, build_trace, record_step
 from ..nn.activations import get_activation
 from ..nn.layers import Dense, Dropout
 from ..nn.losses import get_loss
@@ -74,6 +74,15 @@ def make_dataset(config: Config, upload: Dataset | None) -> Dataset:
                         seed=config.seed)
 
 
+def standalone(html: str) -> str:
+    """The explainer's HTML as a document of its own (a fragment gets a head and a body)."""
+    if html.lstrip()[:15].lower().startswith("<!doctype html"):
+        return html
+    return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+            "<title>deltaprop: one training step</title>\n</head>\n<body>\n"
+            f"{html}</body>\n</html>\n")
+
+
 class Playground:
     """One learner's session: ``configure``, ``train``, ``next_batch`` / ``step``, ``export``."""
 
@@ -93,6 +102,24 @@ class Playground:
         self.config, self.data = config, data
         self._split(data, config.seed)
         self.reset()
+
+    def use_upload(self, dataset: Dataset) -> None:
+        """Train on an uploaded data set, with an output and loss that fit its targets."""
+        config = Config(**{**self.config.to_dict(), "dataset": "upload"})
+        n_classes = len(np.unique(dataset.y)) if dataset.task == "classification" else 0
+        if dataset.task == "regression":
+            config.output, config.loss = "none", "mse"
+        elif n_classes > 2:
+            config.output, config.loss = "none", "cross_entropy"
+        elif config.loss == "mse":
+            config.output, config.loss = "sigmoid", "bce"
+        previous = self.upload
+        self.upload = dataset
+        try:
+            self.configure_from(config)
+        except ValueError:
+            self.upload = previous
+            raise
 
     def _split(self, data: Dataset, seed: int) -> None:
         order = np.random.default_rng(seed).permutation(len(data.X))
@@ -180,6 +207,13 @@ class Playground:
         self.history.append(point)
         if len(self.history) > HISTORY_LIMIT:                  # keep every other old point
             self.history = self.history[:HISTORY_LIMIT // 2:2] + self.history[HISTORY_LIMIT // 2:]
+
+    def trace(self, notation: str, fmt: str) -> str:
+        """The recorded step as the explainer's standalone HTML page or LaTeX document."""
+        if self.recording is None:
+            raise ValueError("no step recorded yet")
+        trace = build_trace(self.recording, notation, show_unfused=True)
+        return standalone(trace.to_html()) if fmt == "html" else trace.to_latex()
 
     # -- what the page draws -----------------------------------------------------------------
     def snapshot(self, with_data: bool = False) -> dict[str, Any]:

@@ -1,0 +1,168 @@
+"""The playground's JSON API against a live server: settings, training, step mode, export,
+and bad input answered with 400 and a message naming the field, the rule and the value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import deltaprop as dp
+from deltaprop.io import model_files
+
+pytestmark = pytest.mark.timeout(60)
+
+DEFAULTS = {"dataset": "moons", "hidden": [4], "activations": ["tanh"], "output": "sigmoid",
+            "loss": "bce", "optimizer": "sgd", "lr": 0.1, "momentum": 0.9, "batch_size": 8,
+            "seed": 0, "dropout": 0.0, "init": "glorot_uniform", "n_samples": 200}
+
+
+@pytest.fixture
+def api(live):
+    status, _ = live.call("POST", "/api/config", DEFAULTS)
+    assert status == 200
+    return live
+
+
+def test_page_and_options(api):
+    status, page = api.call("GET", "/")
+    assert status == 200 and b"<title>deltaprop playground</title>" in page
+    status, options = api.call("GET", "/api/options")
+    assert set(options["notations"]) == {"batch", "column", "haykin", "ng", "rows"}
+    assert "glorot_uniform" in options["inits"] and "curve" in options["datasets"]
+
+
+def test_training_lowers_the_loss_and_counts_steps(api):
+    _, before = api.call("GET", "/api/state")
+    _, after = api.call("POST", "/api/train?steps=60")
+    assert after["steps"] == 60 and len(after["history"]) == 2
+    assert after["history"][-1]["train_loss"] < before["history"][0]["train_loss"]
+    view = after["view"]
+    assert view["kind"] == "classes" and len(view["label"]) == view["size"] ** 2
+
+
+def test_reset_gives_the_same_fresh_weights(api):
+    _, first = api.call("GET", "/api/state")
+    api.call("POST", "/api/train?steps=5")
+    _, again = api.call("POST", "/api/reset")
+    assert again["steps"] == 0
+    assert again["network"]["layers"] == first["network"]["layers"]
+
+
+def test_step_mode_numbers_are_the_engines(api):
+    """The first recorded batch of a fresh session is what explain() computes on it."""
+    _, answer = api.call("POST", "/api/step/next?notation=batch")
+    step = answer["step"]
+    assert step["key"] == "input" and answer["state"]["steps"] == 1
+    X = np.array(next(v for v in step["values"] if v["slot"] == "x")["values"])
+    y = np.array(next(v for v in step["values"] if v["slot"] == "y")["values"])
+    model = dp.mlp([2, 4, 1], "tanh", "sigmoid", seed=0, dtype=np.float64)
+    trace = dp.explain(model, X, y, "bce", optimizer=dp.SGD(model, lr=0.1, momentum=0.9))
+    for index, expected in enumerate(trace.steps):
+        status, shown = api.call("GET", f"/api/step?index={index}&notation=batch")
+        assert status == 200 and shown["key"] == expected.key
+        for value in shown["values"]:
+            np.testing.assert_allclose(value["values"], expected.value(value["slot"]),
+                                       rtol=1e-12, atol=1e-15)
+
+
+def test_notation_changes_layout_never_numbers(api):
+    api.call("POST", "/api/step/next")
+    _, batch = api.call("GET", "/api/step?index=1&notation=batch")
+    _, rows = api.call("GET", "/api/step?index=1&notation=rows")
+    _, ng = api.call("GET", "/api/step?index=1&notation=ng")
+    weight = {v["slot"]: np.array(v["values"]) for v in batch["values"]}["weight"]
+    np.testing.assert_array_equal(
+        {v["slot"]: np.array(v["values"]) for v in rows["values"]}["weight"], weight.T)
+    z_batch = {v["slot"]: np.array(v["values"]) for v in batch["values"]}["z"]
+    np.testing.assert_array_equal({v["slot"]: np.array(v["values"]) for v in ng["values"]}["z"],
+                                  z_batch.T)
+    assert batch["latex"] != ng["latex"] and "W^{(1)\\top}" in batch["latex"]
+    assert batch["graph"]["lit"] == ["f:a_prev-z", "f:w-z", "f:b-z"]
+    assert [v["symbol"] for v in batch["inputs"]] == ["A⁽⁰⁾"]
+
+
+def test_unfused_switch_adds_the_other_route(api):
+    api.call("POST", "/api/step/next")
+    _, fused = api.call("GET", "/api/step?index=6")
+    _, both = api.call("GET", "/api/step?index=6&unfused=1")
+    assert fused["key"] == "backward.delta.out" and fused["asides"] == []
+    assert len(both["asides"]) == 1 and both["asides"][0]["latex"]
+
+
+def test_export_model_file_loads_with_the_same_weights(api, tmp_path):
+    api.call("POST", "/api/train?steps=3")
+    status, data = api.call("GET", "/api/export/model")
+    assert status == 200
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(data)
+    model = model_files.load(path)
+    _, state = api.call("GET", "/api/state")
+    np.testing.assert_array_equal(model.dense_layers[0].params["weight"],
+                                  state["network"]["layers"][0]["weight"])
+
+
+def test_export_trace_html_and_latex(api):
+    status, answer = api.call("GET", "/api/export/trace?format=html")
+    assert status == 409 and "Next batch" in answer["error"]
+    api.call("POST", "/api/step/next")
+    status, html = api.call("GET", "/api/export/trace?format=html&notation=ng")
+    assert status == 200 and html.lstrip().lower().startswith(b"<!doctype html")
+    assert b'<meta charset="utf-8">' in html and b"deltaprop-trace" in html
+    status, tex = api.call("GET", "/api/export/trace?format=latex")
+    assert status == 200 and b"\\begin{document}" in tex
+
+
+def test_regression_curve(api):
+    status, state = api.call("POST", "/api/config", {"dataset": "curve", "output": "none",
+                                                     "loss": "mse", "hidden": [8, 8],
+                                                     "activations": ["tanh", "relu"]})
+    assert status == 200 and state["task"] == "regression"
+    assert state["view"]["kind"] == "curve" and len(state["view"]["x"]) == 200
+
+
+@pytest.mark.parametrize("settings, field, rule", [
+    ({"lr": -1}, "lr", "a finite number in (0, 10]"),
+    ({"lr": "fast"}, "lr", "a finite number"),
+    ({"hidden": [4, 0], "activations": ["tanh", "tanh"]}, "hidden[1]", "an integer in [1, 32]"),
+    ({"hidden": [4, 4]}, "activations", "a list of 2 activation names"),
+    ({"activations": ["swish"]}, "activations[0]", "one of tanh"),
+    ({"loss": "bce", "output": "none"}, "output", "one of sigmoid with loss bce"),
+    ({"dataset": "curve"}, "loss", "mse for the regression data set curve"),
+    ({"batch_size": True}, "batch_size", "an integer"),
+    ({"colour": "red"}, "the settings", "fields among"),
+    ({"dataset": "upload"}, "dataset", "a data set name until a CSV is uploaded"),
+])
+def test_bad_settings_are_refused_by_field(api, settings, field, rule):
+    _, before = api.call("GET", "/api/state")
+    status, answer = api.call("POST", "/api/config", settings)
+    assert status == 400 and answer["field"] == field
+    assert answer["error"].startswith(f"{field} must be {rule}")
+    assert "got" in answer["error"]
+    _, after = api.call("GET", "/api/state")
+    assert after["config"] == before["config"]                # nothing changed
+
+
+@pytest.mark.parametrize("path, field", [
+    ("/api/train?steps=0", "steps"), ("/api/train?steps=ten", "steps"),
+    ("/api/train?steps=100000", "steps"), ("/api/step/next?notation=greek", "notation"),
+    ("/api/step/next?unfused=yes", "unfused"),
+])
+def test_bad_queries_are_refused(api, path, field):
+    status, answer = api.call("POST", path)
+    assert status == 400 and answer["field"] == field and "got" in answer["error"]
+
+
+def test_bad_step_queries(api):
+    api.call("POST", "/api/step/next")
+    status, answer = api.call("GET", "/api/step?index=999")
+    assert status == 400 and answer["error"] == "index must be an integer in [0, 999], got " \
+        "'999'" or answer["field"] == "index"
+    status, answer = api.call("GET", "/api/step?index=0&notation=column&sample=8")
+    assert status == 400 and answer["field"] == "sample" and "got 8" in answer["error"]
+
+
+def test_body_that_is_not_json(api):
+    status, answer = api.call("POST", "/api/config", raw=b"{not json")
+    assert status == 400 and answer["error"].startswith("the settings must be a JSON object")
+    status, answer = api.call("POST", "/api/config", raw=b"[1, 2]")
+    assert status == 400 and "got [1, 2]" in answer["error"]
