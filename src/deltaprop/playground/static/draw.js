@@ -23,31 +23,37 @@ function toCanvas(canvas, extent, x, y) {
   return [(x - x0) / (x1 - x0) * canvas.width, canvas.height - (y - y0) / (y1 - y0) * canvas.height];
 }
 
-function drawClasses(ctx, canvas, view) {
-  const size = view.size, cell = canvas.width / size, rows = canvas.height / size;
-  for (let i = 0; i < size; i++) {          // grid row i is y index i (from the bottom)
+// the grid's cells as pixels of a small image, scaled up to the canvas (grid row 0 = bottom)
+function paintGrid(ctx, canvas, size, colourOf) {
+  const image = new ImageData(size, size);
+  for (let i = 0; i < size; i++) {
     for (let j = 0; j < size; j++) {
-      const k = i * size + j, label = view.label[k], confidence = view.confidence[k];
-      const [r, g, b] = hexToRgb(CLASS_COLOURS[label % CLASS_COLOURS.length]);
-      const alpha = confidence === null ? 0 : Math.max(0, (confidence - 0.45) * 0.9);
-      ctx.fillStyle = `rgba(${r},${g},${b},${alpha})`;
-      ctx.fillRect(j * cell, canvas.height - (i + 1) * rows, cell + 1, rows + 1);
+      const [r, g, b, a] = colourOf(i * size + j), at = 4 * ((size - 1 - i) * size + j);
+      image.data.set([r, g, b, Math.round(255 * a)], at);
     }
   }
+  const small = document.createElement("canvas");
+  small.width = small.height = size;
+  small.getContext("2d").putImageData(image, 0, 0);
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(small, 0, 0, canvas.width, canvas.height);
+}
+
+function drawClasses(ctx, canvas, view) {
+  paintGrid(ctx, canvas, view.size, (k) => {
+    const confidence = view.confidence[k];
+    const [r, g, b] = hexToRgb(CLASS_COLOURS[view.label[k] % CLASS_COLOURS.length]);
+    return [r, g, b, confidence === null ? 0 : Math.max(0, (confidence - 0.45) * 0.9)];
+  });
 }
 
 function drawHeat(ctx, canvas, view) {
-  const size = view.size, cell = canvas.width / size, rows = canvas.height / size;
   const finite = view.value.filter((v) => v !== null);
   const low = Math.min(...finite), high = Math.max(...finite), span = high - low || 1;
-  for (let i = 0; i < size; i++) {
-    for (let j = 0; j < size; j++) {
-      const v = view.value[i * size + j];
-      const t = v === null ? 0.5 : (v - low) / span;
-      ctx.fillStyle = `rgba(${Math.round(255 * t)},100,${Math.round(255 * (1 - t))},0.35)`;
-      ctx.fillRect(j * cell, canvas.height - (i + 1) * rows, cell + 1, rows + 1);
-    }
-  }
+  paintGrid(ctx, canvas, view.size, (k) => {
+    const v = view.value[k], t = v === null ? 0.5 : (v - low) / span;
+    return [Math.round(255 * t), 100, Math.round(255 * (1 - t)), 0.35];
+  });
 }
 
 function drawBoundary(canvas, view, data, task) {

@@ -78,7 +78,7 @@ function drawGraph(svg, graph) {
   if (!graph) return;
   const defs = svgElement("defs", {}, svg);
   const marker = svgElement("marker", {id: "head", viewBox: "0 0 10 10", refX: 9, refY: 5,
-    markerWidth: 6, markerHeight: 6, orient: "auto-start-reverse"}, defs);
+    markerWidth: 4, markerHeight: 4, orient: "auto-start-reverse"}, defs);
   svgElement("path", {d: "M0,0 L10,5 L0,10 z", fill: "#4a5568"}, marker);
   const lit = new Set(graph.lit);
   for (const [from, to] of GRAPH_EDGES) {
