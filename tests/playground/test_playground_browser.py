@@ -3,7 +3,8 @@ loads the page, takes a step phase by phase forward and back, switches notation,
 every number read off the page is checked against the engine's own.
 
 Needs ``playwright`` (the Python package) and a Chromium at ``/usr/bin/chromium`` (Debian's
-``chromium`` package; ``DELTAPROP_CHROMIUM`` names another); skipped without them.  With
+``chromium`` package; ``DELTAPROP_CHROMIUM`` names another); skipped without them, except
+where ``DELTAPROP_REQUIRE_BROWSER=1`` (CI) makes that a failure.  With
 ``DELTAPROP_UPDATE_SCREENSHOT=1`` it also writes the README's screenshot of step mode,
 ``docs/images/playground-step.png``.
 """
@@ -21,11 +22,19 @@ import deltaprop as dp
 from deltaprop.explainer.latex import to_math
 from deltaprop.io import model_files
 
-playwright_api = pytest.importorskip("playwright.sync_api")
 CHROMIUM = os.environ.get("DELTAPROP_CHROMIUM", "/usr/bin/chromium")
-if not os.access(CHROMIUM, os.X_OK):
-    pytest.skip(f"no Chromium at {CHROMIUM} (install Debian's chromium package, or set "
-                "DELTAPROP_CHROMIUM)", allow_module_level=True)
+# CI sets DELTAPROP_REQUIRE_BROWSER=1: there a missing browser is a failure, not a skip
+if os.environ.get("DELTAPROP_REQUIRE_BROWSER") == "1":
+    import playwright.sync_api as playwright_api
+    assert os.access(CHROMIUM, os.X_OK), f"no Chromium at {CHROMIUM}: run `make chromium`"
+else:
+    playwright_api = pytest.importorskip("playwright.sync_api",
+                                         reason="the browser tests need playwright (pip "
+                                         "install 'deltaprop[test]')")
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.skip(f"no Chromium at {CHROMIUM}: the browser tests need it (`make chromium` "
+                    "as root installs Debian's chromium; DELTAPROP_CHROMIUM names another)",
+                    allow_module_level=True)
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 SCREENSHOT = Path(__file__).parents[2] / "docs" / "images" / "playground-step.png"

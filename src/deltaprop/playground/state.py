@@ -158,9 +158,9 @@ class Playground:
     def next_rows(self) -> np.ndarray:
         """The next mini-batch's rows; a new shuffled order at the start of each epoch."""
         if self.cursor >= len(self.order):
+            self.epoch += len(self.order) > 0                 # a pass over the rows ended
             self.order = self.train_rows[self.batches.permutation(len(self.train_rows))]
             self.cursor = 0
-            self.epoch += self.steps > 0
         rows = self.order[self.cursor:self.cursor + self.config.batch_size]
         self.cursor += len(rows)
         return rows
