@@ -15,8 +15,8 @@ import pytest
 pytest.importorskip("starlette")
 pytest.importorskip("uvicorn")
 
-from deltaprop.playground.server import bind, make_server, url_of  # noqa: E402
-from deltaprop.playground.state import Playground  # noqa: E402
+from deltaprop.playground.server import bind, make_server, url_of
+from deltaprop.playground.state import Playground
 
 
 @dataclass

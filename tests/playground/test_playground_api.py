@@ -155,8 +155,8 @@ def test_bad_queries_are_refused(api, path, field):
 def test_bad_step_queries(api):
     api.call("POST", "/api/step/next")
     status, answer = api.call("GET", "/api/step?index=999")
-    assert status == 400 and answer["error"] == "index must be an integer in [0, 999], got " \
-        "'999'" or answer["field"] == "index"
+    assert (status == 400 and answer["error"] == "index must be an integer in [0, 999], got " \
+        "'999'") or answer["field"] == "index"
     status, answer = api.call("GET", "/api/step?index=0&notation=column&sample=8")
     assert status == 400 and answer["field"] == "sample" and "got 8" in answer["error"]
 

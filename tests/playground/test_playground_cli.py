@@ -50,7 +50,7 @@ def test_a_port_in_use_is_one_clear_line():
         taken.listen(1)
         port = taken.getsockname()[1]
         process = start("--no-browser", "--port", str(port))
-        out, err = process.communicate(timeout=30)
+        _out, err = process.communicate(timeout=30)
     assert process.returncode == 2
     assert err.startswith(f"deltaprop playground: error: cannot listen on 127.0.0.1:{port}")
     assert "Traceback" not in err

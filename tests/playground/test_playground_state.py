@@ -120,16 +120,16 @@ def test_upload_regression_and_class_labels_renumbered():
 
 
 @pytest.mark.parametrize("data, message", [
-    (csv(GOOD[:5] + ["1,2"] + GOOD[5:]), "the CSV line 7 must be 3 columns"),
-    (csv(GOOD[:5] + ["1,two,0"] + GOOD[5:]), "the CSV line 7, column 2 must be a number, "
+    (csv([*GOOD[:5], "1,2", *GOOD[5:]]), "the CSV line 7 must be 3 columns"),
+    (csv([*GOOD[:5], "1,two,0", *GOOD[5:]]), "the CSV line 7, column 2 must be a number, "
                                              "got 'two'"),
-    (csv(GOOD[:3] + ["1,inf,0"] + GOOD[3:]), "the CSV line 5, column 2 must be a finite number"),
-    (csv(GOOD[:3] + ["nan,1,0"] + GOOD[3:]), "the CSV line 5, column 1 must be a finite number"),
+    (csv([*GOOD[:3], "1,inf,0", *GOOD[3:]]), "the CSV line 5, column 2 must be a finite number"),
+    (csv([*GOOD[:3], "nan,1,0", *GOOD[3:]]), "the CSV line 5, column 1 must be a finite number"),
     (csv(GOOD[:4]), "the CSV must be at least 10 rows of numbers, got '4 rows'"),
     (b"x1,x2,y\n\xff\xfe,1,0\n", "the CSV must be UTF-8 text"),
     (b"1," * (MAX_BYTES // 2 + 1), f"the CSV must be at most {MAX_BYTES} bytes"),
     (csv(["1,2,0"] * (MAX_ROWS + 1)), f"the CSV must be at most {MAX_ROWS} rows"),
-    (csv(["a,b,c"] + GOOD), "the CSV line 2, column 1 must be a number, got 'a'"),
+    (csv(["a,b,c", *GOOD]), "the CSV line 2, column 1 must be a number, got 'a'"),
 ])
 def test_upload_refuses_bad_files(data, message):
     with pytest.raises(PlaygroundInputError) as error:

@@ -35,6 +35,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
@@ -211,11 +212,9 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def make_server(sock: socket.socket, session: Playground | None = None):
+def make_server(sock: socket.socket, session: Playground | None = None) -> uvicorn.Server:
     """A uvicorn server for the app on ``sock``: ``server.run(sockets=[sock])`` serves until
     Ctrl-C (or ``server.should_exit = True`` from another thread)."""
-    import uvicorn
-
     config = uvicorn.Config(create_app(session), log_level="warning", lifespan="off",
                             access_log=False, timeout_graceful_shutdown=2)
     return uvicorn.Server(config)

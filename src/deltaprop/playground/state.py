@@ -24,7 +24,7 @@ from ..nn.activations import get_activation
 from ..nn.layers import Dense, Dropout
 from ..nn.losses import get_loss
 from ..nn.model import Sequential
-from ..nn.optim import SGD, Adam, AdamW
+from ..nn.optim import SGD, Adam, AdamW, Optimizer
 from ..training.evaluation import evaluate
 from ..training.step import train_step
 from .config import Config, check_task, parse_config
@@ -57,7 +57,7 @@ def build_model(config: Config, n_in: int, n_out: int) -> Sequential:
     return Sequential(*layers)
 
 
-def build_optimizer(config: Config, model: Sequential):
+def build_optimizer(config: Config, model: Sequential) -> Optimizer:
     if config.optimizer == "sgd":
         return SGD(model, lr=config.lr, momentum=config.momentum)
     return (Adam if config.optimizer == "adam" else AdamW)(model, lr=config.lr)
@@ -123,7 +123,7 @@ class Playground:
 
     def _split(self, data: Dataset, seed: int) -> None:
         order = np.random.default_rng(seed).permutation(len(data.X))
-        n_test = max(1, int(round(TEST_FRACTION * len(order))))
+        n_test = max(1, round(TEST_FRACTION * len(order)))
         self.test_rows, self.train_rows = order[:n_test], order[n_test:]
         # an uploaded CSV may have any scale: standardised on the training rows
         self.scaler = Standardizer().fit(data.X[self.train_rows]) \

@@ -10,13 +10,18 @@ r"""What the page draws besides step mode, computed by the engine and sent as pl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..nn.activations import Activation
 from ..nn.layers import Dense
 from ..training.evaluation import predict, predict_proba
+
+if TYPE_CHECKING:
+    from ..datasets import Dataset
+    from ..nn.model import Sequential
+    from .state import Playground
 
 GRID = 48                     # boundary cells per side
 CURVE_POINTS = 200
@@ -42,7 +47,7 @@ def _span(values: np.ndarray) -> tuple[float, float]:
     return low - pad, high + pad
 
 
-def boundary(session, data) -> dict[str, Any]:
+def boundary(session: Playground, data: Dataset) -> dict[str, Any]:
     """The model on a grid over the data (2-D), or along the x axis (1-D regression)."""
     model, loss = session.model, session.loss
     X = data.X
@@ -66,7 +71,7 @@ def boundary(session, data) -> dict[str, Any]:
             "label": proba.argmax(axis=1).tolist(), "confidence": plain(proba.max(axis=1))}
 
 
-def unit_flags(model, X: np.ndarray) -> list[list[str]]:
+def unit_flags(model: Sequential, X: np.ndarray) -> list[list[str]]:
     """Per hidden layer, per unit: ``"dead"``, ``"saturated"`` or ``""`` on the rows ``X``."""
     was_training = model.training
     model.eval()
@@ -90,7 +95,7 @@ def unit_flags(model, X: np.ndarray) -> list[list[str]]:
     return flags
 
 
-def network_view(model, flags: list[list[str]]) -> dict[str, Any]:
+def network_view(model: Sequential, flags: list[list[str]]) -> dict[str, Any]:
     """The layers' sizes, weights ``(out, in)``, biases, activations and unit flags."""
     layers: list[dict[str, Any]] = []
     for layer in model.layers:
