@@ -25,12 +25,16 @@ class Live:
     session: Playground
 
     def call(self, method: str, path: str, body: Any = None,
-             raw: bytes | None = None) -> tuple[int, Any]:
+             raw: bytes | None = None, headers: dict[str, str] | None = None
+             ) -> tuple[int, Any]:
         """``(status, JSON or bytes)`` of one request; errors are answers, not exceptions."""
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         request = urllib.request.Request(self.url + path.lstrip("/"), data=data, method=method)
         if body is not None:
             request.add_header("Content-Type", "application/json")
+        for key, value in ({"X-Deltaprop-Playground": "1"} if headers is None
+                           else headers).items():
+            request.add_header(key, value)
         try:
             with urllib.request.urlopen(request, timeout=20) as response:
                 status, payload, kind = response.status, response.read(), \

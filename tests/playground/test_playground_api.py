@@ -166,3 +166,12 @@ def test_body_that_is_not_json(api):
     assert status == 400 and answer["error"].startswith("the settings must be a JSON object")
     status, answer = api.call("POST", "/api/config", raw=b"[1, 2]")
     assert status == 400 and "got [1, 2]" in answer["error"]
+
+
+def test_requests_another_site_could_forge_are_refused(api):
+    status, answer = api.call("POST", "/api/train?steps=5", headers={})
+    assert status == 403 and "X-Deltaprop-Playground" in answer["error"]
+    status, answer = api.call("GET", "/api/state", headers={"Host": "evil.example:80"})
+    assert status == 403 and "'evil.example'" in answer["error"]
+    _, state = api.call("GET", "/api/state")
+    assert state["steps"] == 0

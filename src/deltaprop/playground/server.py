@@ -96,8 +96,11 @@ def _step_options(request: Request) -> dict[str, Any]:
             "sample": _query_int(request, "sample", 0, 0, 1_000_000)}
 
 
-def create_app(session: Playground | None = None) -> Starlette:
-    """The playground as an ASGI app around ``session`` (a fresh :class:`Playground` if None)."""
+def create_app(session: Playground | None = None, hosts: set[str] | None = None) -> Any:
+    """The playground as an ASGI app around ``session`` (a fresh :class:`Playground` if None).
+
+    ``hosts``: the names the page may be reached by (the ``Host`` header; None: any).
+    """
     state = session if session is not None else Playground()
 
     async def page(request: Request) -> Response:
@@ -169,7 +172,32 @@ def create_app(session: Playground | None = None) -> Starlette:
               Route("/api/export/trace", export_trace),
               Mount("/static", StaticFiles(directory=STATIC), name="static")]
     handlers = {PlaygroundInputError: _input_error, InvalidParameterError: _input_error}
-    return Starlette(routes=routes, exception_handlers=handlers)
+    return LocalOnly(Starlette(routes=routes, exception_handlers=handlers), hosts)
+
+
+class LocalOnly:
+    """Refuses what another web site could make the learner's browser send: a request whose
+    ``Host`` is not ours (DNS rebinding), and a POST without the page's own header (a
+    cross-site form can send no custom header, and we answer no CORS preflight)."""
+
+    HEADER = b"x-deltaprop-playground"
+
+    def __init__(self, app: Any, hosts: set[str] | None) -> None:
+        self.app, self.hosts = app, hosts
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            headers = dict(scope["headers"])
+            host = headers.get(b"host", b"").decode("latin-1").rsplit(":", 1)[0].strip("[]")
+            if self.hosts is not None and host not in self.hosts:
+                return await _error(f"this page is served for {', '.join(sorted(self.hosts))} "
+                                    f"only, got the host {host!r}", status=403)(
+                                        scope, receive, send)
+            if scope["method"] == "POST" and headers.get(self.HEADER) != b"1":
+                return await _error("POST requests must come from the playground page "
+                                    "(header X-Deltaprop-Playground: 1)", status=403)(
+                                        scope, receive, send)
+        await self.app(scope, receive, send)
 
 
 async def _input_error(request: Request, error: Exception) -> Response:
@@ -215,6 +243,9 @@ def url_of(sock: socket.socket) -> str:
 def make_server(sock: socket.socket, session: Playground | None = None) -> uvicorn.Server:
     """A uvicorn server for the app on ``sock``: ``server.run(sockets=[sock])`` serves until
     Ctrl-C (or ``server.should_exit = True`` from another thread)."""
-    config = uvicorn.Config(create_app(session), log_level="warning", lifespan="off",
+    host = sock.getsockname()[0]
+    wildcard = host in ("0.0.0.0", "::")
+    hosts = None if wildcard else {"127.0.0.1", "localhost", "::1", host}
+    config = uvicorn.Config(create_app(session, hosts), log_level="warning", lifespan="off",
                             access_log=False, timeout_graceful_shutdown=2)
     return uvicorn.Server(config)

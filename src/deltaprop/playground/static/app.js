@@ -7,10 +7,10 @@ const page = {options: null, state: null, data: null, running: false, stepMode: 
 const $ = (id) => document.getElementById(id);
 
 async function call(method, path, body) {
-  const init = {method};
+  const init = {method, headers: {"X-Deltaprop-Playground": "1"}};
   if (body !== undefined) {
     init.body = typeof body === "string" ? body : JSON.stringify(body);
-    init.headers = {"Content-Type": typeof body === "string" ? "text/csv" : "application/json"};
+    init.headers["Content-Type"] = typeof body === "string" ? "text/csv" : "application/json";
   }
   const response = await fetch(path, init);
   const answer = await response.json();
