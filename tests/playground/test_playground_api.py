@@ -3,6 +3,9 @@ and bad input answered with 400 and a message naming the field, the rule and the
 
 from __future__ import annotations
 
+import http.client
+import json
+
 import numpy as np
 import pytest
 
@@ -175,3 +178,32 @@ def test_requests_another_site_could_forge_are_refused(api):
     assert status == 403 and "'evil.example'" in answer["error"]
     _, state = api.call("GET", "/api/state")
     assert state["steps"] == 0
+
+
+def test_upload_through_the_api(api):
+    rows = "\n".join(f"{i * 0.1:.1f},{(i % 7) * 0.2:.1f},{i % 2}" for i in range(40))
+    status, state = api.call("POST", "/api/upload", raw=("a,b,label\n" + rows).encode())
+    assert status == 200 and state["config"]["dataset"] == "upload"
+    assert state["data"]["features"] == ["a", "b"] and state["standardised"]
+    status, answer = api.call("POST", "/api/upload", raw=b"a,b\n1,2\n")
+    assert status == 400 and answer["error"].startswith("the CSV line 1 must be 3 columns")
+
+
+def test_an_oversized_upload_is_refused_before_it_is_read(api):
+    status, answer = api.call("POST", "/api/upload", raw=b"1,2,3\n" * 200_000)
+    assert status == 400 and answer["error"] == \
+        "the CSV must be at most 1000000 bytes, got '1200000 bytes'"
+
+
+def test_an_oversized_chunked_upload_is_cut_off(api):
+    host, port = api.url.split("//")[1].strip("/").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=20)
+    try:
+        connection.request("POST", "/api/upload", body=iter([b"1,2,3\n" * 50_000] * 5),
+                           headers={"X-Deltaprop-Playground": "1"}, encode_chunked=True)
+        response = connection.getresponse()
+        answer = json.loads(response.read())
+    finally:
+        connection.close()
+    assert response.status == 400
+    assert answer["error"] == "the CSV must be at most 1000000 bytes, got 'over 1000000 bytes'"
