@@ -96,83 +96,114 @@ def _step_options(request: Request) -> dict[str, Any]:
             "sample": _query_int(request, "sample", 0, 0, 1_000_000)}
 
 
+def _session(request: Request) -> Playground:
+    return request.app.state.playground
+
+
+def _recorded(request: Request):
+    """The session's recorded step, or a 409 answer telling how to record one."""
+    recording = _session(request).recording
+    if recording is None:
+        raise NoStepRecordedError("no step recorded yet: press 'Next batch' in step mode first")
+    return recording
+
+
+class NoStepRecordedError(Exception):
+    """Step mode was asked for a phase, or an export, before any step was recorded."""
+
+
+async def page(request: Request) -> Response:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+async def get_options(request: Request) -> Response:
+    return JSONResponse(options())
+
+
+async def get_state(request: Request) -> Response:
+    return JSONResponse(_session(request).snapshot(with_data=True))
+
+
+async def post_config(request: Request) -> Response:
+    body = await _body(request, MAX_JSON_BYTES, "the settings")
+    try:
+        data = json.loads(body or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise PlaygroundInputError("the settings", "a JSON object",
+                                   body[:80].decode("utf-8", "replace")) from None
+    _session(request).configure(data)
+    return JSONResponse(_session(request).snapshot(with_data=True))
+
+
+async def post_reset(request: Request) -> Response:
+    _session(request).reset()
+    return JSONResponse(_session(request).snapshot(with_data=True))
+
+
+async def post_train(request: Request) -> Response:
+    _session(request).train(_query_int(request, "steps", 1, 1, MAX_TRAIN_STEPS))
+    return JSONResponse(_session(request).snapshot())
+
+
+async def post_upload(request: Request) -> Response:
+    dataset = read_upload(await _body(request, MAX_BYTES, "the CSV"))
+    _session(request).use_upload(dataset)
+    return JSONResponse(_session(request).snapshot(with_data=True))
+
+
+async def post_step_next(request: Request) -> Response:
+    view = _step_options(request)                     # checked before the step is taken
+    recording = _session(request).next_batch()
+    return JSONResponse({"state": _session(request).snapshot(),
+                         "step": step_view(recording, 0, **view)})
+
+
+async def get_step(request: Request) -> Response:
+    recording = _recorded(request)
+    index = _query_int(request, "index", 0, 0, 10_000)
+    return JSONResponse(step_view(recording, index, **_step_options(request)))
+
+
+async def export_model(request: Request) -> Response:
+    return Response(write_model_file(_session(request)), media_type="application/octet-stream",
+                    headers=_attachment("playground-model.safetensors"))
+
+
+async def export_trace(request: Request) -> Response:
+    fmt = _query_choice(request, "format", "html", ("html", "latex"))
+    notation = _query_choice(request, "notation", "batch", NOTATIONS)
+    _recorded(request)
+    text = _session(request).trace(notation, fmt)
+    media = "text/html; charset=utf-8" if fmt == "html" else "text/x-tex; charset=utf-8"
+    name = f"playground-step.{'html' if fmt == 'html' else 'tex'}"
+    return Response(text, media_type=media, headers=_attachment(name))
+
+
+ROUTES = [Route("/", page), Route("/api/options", get_options), Route("/api/state", get_state),
+          Route("/api/config", post_config, methods=["POST"]),
+          Route("/api/reset", post_reset, methods=["POST"]),
+          Route("/api/train", post_train, methods=["POST"]),
+          Route("/api/upload", post_upload, methods=["POST"]),
+          Route("/api/step/next", post_step_next, methods=["POST"]),
+          Route("/api/step", get_step), Route("/api/export/model", export_model),
+          Route("/api/export/trace", export_trace),
+          Mount("/static", StaticFiles(directory=STATIC), name="static")]
+
+
 def create_app(session: Playground | None = None, hosts: set[str] | None = None) -> Any:
     """The playground as an ASGI app around ``session`` (a fresh :class:`Playground` if None).
 
     ``hosts``: the names the page may be reached by (the ``Host`` header; None: any).
     """
-    state = session if session is not None else Playground()
+    handlers = {PlaygroundInputError: _input_error, InvalidParameterError: _input_error,
+                NoStepRecordedError: _no_step}
+    app = Starlette(routes=ROUTES, exception_handlers=handlers)
+    app.state.playground = session if session is not None else Playground()
+    return LocalOnly(app, hosts)
 
-    async def page(request: Request) -> Response:
-        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
 
-    async def get_options(request: Request) -> Response:
-        return JSONResponse(options())
-
-    async def get_state(request: Request) -> Response:
-        return JSONResponse(state.snapshot(with_data=True))
-
-    async def post_config(request: Request) -> Response:
-        body = await _body(request, MAX_JSON_BYTES, "the settings")
-        try:
-            data = json.loads(body or b"null")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise PlaygroundInputError("the settings", "a JSON object",
-                                       body[:80].decode("utf-8", "replace")) from None
-        state.configure(data)
-        return JSONResponse(state.snapshot(with_data=True))
-
-    async def post_reset(request: Request) -> Response:
-        state.reset()
-        return JSONResponse(state.snapshot(with_data=True))
-
-    async def post_train(request: Request) -> Response:
-        state.train(_query_int(request, "steps", 1, 1, MAX_TRAIN_STEPS))
-        return JSONResponse(state.snapshot())
-
-    async def post_upload(request: Request) -> Response:
-        state.use_upload(read_upload(await _body(request, MAX_BYTES, "the CSV")))
-        return JSONResponse(state.snapshot(with_data=True))
-
-    async def post_step_next(request: Request) -> Response:
-        view = _step_options(request)                 # checked before the step is taken
-        recording = state.next_batch()
-        return JSONResponse({"state": state.snapshot(),
-                             "step": step_view(recording, 0, **view)})
-
-    async def get_step(request: Request) -> Response:
-        if state.recording is None:
-            return _error("no step recorded yet: press 'Next batch' in step mode first",
-                          status=409)
-        index = _query_int(request, "index", 0, 0, 10_000)
-        return JSONResponse(step_view(state.recording, index, **_step_options(request)))
-
-    async def export_model(request: Request) -> Response:
-        return Response(write_model_file(state), media_type="application/octet-stream",
-                        headers=_attachment("playground-model.safetensors"))
-
-    async def export_trace(request: Request) -> Response:
-        fmt = _query_choice(request, "format", "html", ("html", "latex"))
-        notation = _query_choice(request, "notation", "batch", NOTATIONS)
-        if state.recording is None:
-            return _error("no step recorded yet: press 'Next batch' in step mode first",
-                          status=409)
-        text = state.trace(notation, fmt)
-        media = "text/html; charset=utf-8" if fmt == "html" else "text/x-tex; charset=utf-8"
-        name = f"playground-step.{'html' if fmt == 'html' else 'tex'}"
-        return Response(text, media_type=media, headers=_attachment(name))
-
-    routes = [Route("/", page), Route("/api/options", get_options),
-              Route("/api/state", get_state), Route("/api/config", post_config, methods=["POST"]),
-              Route("/api/reset", post_reset, methods=["POST"]),
-              Route("/api/train", post_train, methods=["POST"]),
-              Route("/api/upload", post_upload, methods=["POST"]),
-              Route("/api/step/next", post_step_next, methods=["POST"]),
-              Route("/api/step", get_step), Route("/api/export/model", export_model),
-              Route("/api/export/trace", export_trace),
-              Mount("/static", StaticFiles(directory=STATIC), name="static")]
-    handlers = {PlaygroundInputError: _input_error, InvalidParameterError: _input_error}
-    return LocalOnly(Starlette(routes=routes, exception_handlers=handlers), hosts)
+async def _no_step(request: Request, error: Exception) -> Response:
+    return _error(str(error), status=409)
 
 
 class LocalOnly:

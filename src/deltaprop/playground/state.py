@@ -27,7 +27,7 @@ from ..nn.model import Sequential
 from ..nn.optim import SGD, Adam, AdamW, Optimizer
 from ..training.evaluation import evaluate
 from ..training.step import train_step
-from .config import Config, check_task, parse_config
+from .config import Config, PlaygroundInputError, check_task, parse_config
 from .views import boundary, network_view, unit_flags
 
 TEST_FRACTION = 0.2
@@ -66,7 +66,6 @@ def build_optimizer(config: Config, model: Sequential) -> Optimizer:
 def make_dataset(config: Config, upload: Dataset | None) -> Dataset:
     if config.dataset == "upload":
         if upload is None:
-            from .config import PlaygroundInputError
             raise PlaygroundInputError("dataset", "a data set name until a CSV is uploaded",
                                        "upload")
         return upload
@@ -93,7 +92,7 @@ class Playground:
     # -- set-up -----------------------------------------------------------------------------
     def configure(self, data: Any) -> None:
         """Apply the page's settings (a JSON object; missing fields keep their values)."""
-        self.configure_from(parse_config(data, self.config if hasattr(self, "config") else None))
+        self.configure_from(parse_config(data, self.config))
 
     def configure_from(self, config: Config) -> None:
         data = make_dataset(config, self.upload)
