@@ -224,3 +224,33 @@ def test_an_oversized_chunked_upload_is_cut_off(api):
         connection.close()
     assert response.status == 400
     assert answer["error"] == "the CSV must be at most 1000000 bytes, got 'over 1000000 bytes'"
+
+
+def test_a_diverging_run_is_reported_not_a_server_error(api):
+    status, _ = api.call("POST", "/api/config", {
+        "dataset": "curve", "output": "none", "loss": "mse", "lr": 10.0, "momentum": 0.0,
+        "hidden": [8], "activations": ["relu"]})
+    assert status == 200
+    status, state = api.call("POST", "/api/train?steps=300")
+    assert status == 200 and "try a learning rate below 10" in state["error"]
+    status, answer = api.call("POST", "/api/step/next")
+    assert status == 200 and answer["step"]["key"] == "input"
+
+
+@pytest.mark.parametrize("settings", [
+    {"hidden": [], "activations": []},                                   # logistic regression
+    {"dataset": "blobs", "output": "none", "loss": "cross_entropy", "hidden": [3, 2],
+     "activations": ["relu", "gelu"], "optimizer": "adam", "lr": 0.01},
+    {"dataset": "spirals", "output": "none", "loss": "bce_with_logits", "dropout": 0.3,
+     "optimizer": "adamw", "batch_size": 1000},
+])
+def test_every_phase_of_other_networks_is_served(api, settings):
+    status, _ = api.call("POST", "/api/config", {**DEFAULTS, **settings})
+    assert status == 200
+    api.call("POST", "/api/train?steps=3")
+    _, first = api.call("POST", "/api/step/next?notation=haykin")
+    for index in range(first["step"]["count"]):
+        for notation in ("batch", "column", "haykin", "ng", "rows"):
+            status, step = api.call("GET", f"/api/step?index={index}&notation={notation}"
+                                           "&unfused=1")
+            assert status == 200 and step["latex"], (index, notation, step)

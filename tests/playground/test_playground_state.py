@@ -3,6 +3,8 @@ and the uploaded CSV read as untrusted input."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -55,6 +57,15 @@ def test_divergence_stops_training_with_a_message():
     assert session.error and "try a learning rate below 10" in session.error
     assert session.steps < 200
     assert session.snapshot()["error"] == session.error
+
+
+def test_an_overflowing_model_still_gives_json():
+    session = Playground(Config(dataset="curve", output="none", loss="mse"))
+    session.model.dense_layers[-1].params["weight"][:] = 1e200
+    session.model.dense_layers[0].params["bias"][:] = 1e200
+    session._log()
+    assert session.history[-1]["train_loss"] is None
+    json.dumps(session.snapshot(with_data=True), allow_nan=False)
 
 
 def test_dead_relu_units_are_flagged():

@@ -148,7 +148,7 @@ class Playground:
         self.batches = np.random.default_rng([config.seed, 1])    # the shuffle's own stream
         self.order, self.cursor = np.empty(0, dtype=np.int64), 0
         self.steps, self.epoch = 0, 0
-        self.history: list[dict[str, float]] = []
+        self.history: list[dict[str, float | None]] = []
         self.recording: Recording | None = None
         self.error: str | None = None
         self._log()
@@ -197,12 +197,13 @@ class Playground:
         """The loss (and accuracy or R²) on the training and test rows, after this step."""
         if self.error:
             return
-        point: dict[str, float] = {"step": self.steps, "epoch": self.epoch}
+        point: dict[str, float | None] = {"step": self.steps, "epoch": self.epoch}
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             for part, rows in (("train", self.train_rows), ("test", self.test_rows)):
                 scores = evaluate(self.model, self.features(self.data.X[rows]),
                                   self.targets(rows), loss=self.loss)
-                point.update({f"{part}_{key}": float(value) for key, value in scores.items()})
+                point.update({f"{part}_{key}": float(value) if np.isfinite(value) else None
+                              for key, value in scores.items()})    # JSON has no NaN
         self.history.append(point)
         if len(self.history) > HISTORY_LIMIT:                  # keep every other old point
             self.history = self.history[:HISTORY_LIMIT // 2:2] + self.history[HISTORY_LIMIT // 2:]

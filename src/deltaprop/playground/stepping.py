@@ -152,7 +152,7 @@ def step_view(recording: Recording, index: int, notation: str, *, unfused: bool 
         "graph": graph(trace, step),
         "steps": [{"key": s.key, "title": s.title, "phase": s.phase} for s in trace.steps],
         "header": trace.header, "notation": trace.notation, "title_notation": trace.title,
-        "constants": trace.constants, "loss": float(recording.loss_value),
+        "constants": trace.constants, "loss": plain(recording.loss_value),
         "optimizer": type(recording.optimizer).__name__ if recording.optimizer else None,
         "n_samples": recording.n_samples, "one_sample": trace.notation in ("column", "haykin"),
     }

@@ -72,11 +72,12 @@ function showState(state) {
   if (state.data) page.data = state.data;
   if (state.config) showConfig(state.config);
   const last = state.history[state.history.length - 1] || {};
-  const metric = "train_accuracy" in last ? `accuracy ${(+last.test_accuracy).toFixed(3)}`
-    : "test_r2" in last ? `R² ${(+last.test_r2).toFixed(3)}` : "";
+  const fixed = (value, digits) => value === null ? "—" : Number(value).toFixed(digits);
+  const metric = "train_accuracy" in last ? `accuracy ${fixed(last.test_accuracy, 3)}`
+    : "test_r2" in last ? `R² ${fixed(last.test_r2, 3)}` : "";
   $("status").textContent = `step ${state.steps}, epoch ${state.epoch}` +
-    (last.train_loss !== undefined ? `, loss ${(+last.train_loss).toFixed(4)} (test ` +
-      `${(+last.test_loss).toFixed(4)}), test ${metric}` : "");
+    (last.train_loss !== undefined ? `, loss ${fixed(last.train_loss, 4)} (test ` +
+      `${fixed(last.test_loss, 4)}), test ${metric}` : "");
   $("status").dataset.steps = state.steps;
   $("boundary-caption").textContent = state.view.kind === "curve" ? "fitted curve" :
     "decision boundary (computed by the engine on a grid)" +
