@@ -185,3 +185,36 @@ def _load(data: bytes):
         path = Path(folder) / "model.safetensors"
         path.write_bytes(data)
         return model_files.load(path)
+
+
+def test_the_form_builds_the_network_and_shows_refusals(browser_page, live, tmp_path):
+    page, errors, elsewhere = browser_page
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    page.fill("#hidden", "6, 3")
+    page.dispatch_event("#hidden", "change")
+    page.select_option("#activations label:nth-child(2) select", "relu")
+    page.select_option("#dataset", "curve")
+    page.select_option("#output", "none")
+    page.select_option("#loss", "mse")
+    page.fill("#lr", "0.05")
+    page.click("#apply")
+    page.wait_for_function("document.getElementById('boundary-caption').textContent"
+                           " === 'fitted curve'")
+    config = live.session.config
+    assert (config.hidden, config.activations, config.lr) == ([6, 3], ["tanh", "relu"], 0.05)
+    assert page.locator("#network circle.unit").count() == 1 + 6 + 3 + 1
+
+    page.fill("#lr", "-1")
+    page.click("#apply")
+    page.wait_for_selector("#error:not([hidden])")
+    assert page.inner_text("#error") == "lr must be a finite number in (0, 10], got -1"
+
+    csv = tmp_path / "points.csv"
+    csv.write_text("a,b,label\n" + "\n".join(f"{i * 10},{(i % 7) * 100},{(i // 10) % 3}"
+                                              for i in range(60)))
+    page.set_input_files("#upload", str(csv))
+    page.wait_for_function("document.getElementById('dataset').value === 'upload'")
+    assert "inputs standardised" in page.inner_text("#boundary-caption")
+    assert live.session.config.loss == "cross_entropy"
+    assert page.is_hidden("#error") and errors == [] and elsewhere == []
