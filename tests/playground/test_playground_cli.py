@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -63,3 +64,40 @@ def test_port_out_of_range_is_refused(capsys):
         main(["playground", "--port", "70000"])
     assert stop.value.code == 2
     assert "--port: must be an integer in [0, 65535], got '70000'" in capsys.readouterr().err
+
+
+class _Interrupted:
+    """A server that is stopped by Ctrl-C as soon as it starts."""
+
+    def run(self, sockets):
+        self.sockets = sockets
+        raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("flags, opened", [([], True), (["--no-browser"], False)])
+def test_opens_the_browser_unless_told_not_to(monkeypatch, capsys, flags, opened):
+    import webbrowser
+
+    from deltaprop.cli import main
+    from deltaprop.playground import server
+
+    urls: list[str] = []
+    monkeypatch.setattr(webbrowser, "open", urls.append)
+    monkeypatch.setattr(server, "make_server", lambda sock: _Interrupted())
+    assert main(["playground", "--port", "0", *flags]) == 0
+    out = capsys.readouterr().out
+    url = out.split()[2]
+    assert re.fullmatch(r"http://127\.0\.0\.1:\d+/", url)
+    assert urls == ([url] if opened else [])
+    assert out.endswith("deltaprop playground: stopped\n")
+
+
+def test_a_host_other_machines_reach_is_said(monkeypatch, capsys):
+    from deltaprop.cli import main
+    from deltaprop.playground import server
+
+    bind = server.bind
+    monkeypatch.setattr(server, "bind", lambda host, port: bind("127.0.0.1", 0))   # tests
+    monkeypatch.setattr(server, "make_server", lambda sock: _Interrupted())         # bind here
+    assert main(["playground", "--host", "0.0.0.0", "--no-browser"]) == 0
+    assert "other machines can reach this page" in capsys.readouterr().err
