@@ -237,6 +237,7 @@ def test_a_diverging_run_is_reported_not_a_server_error(api):
     assert status == 200 and answer["step"]["key"] == "input"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("settings", [
     {"hidden": [], "activations": []},                                   # logistic regression
     {"dataset": "blobs", "output": "none", "loss": "cross_entropy", "hidden": [3, 2],
@@ -254,3 +255,14 @@ def test_every_phase_of_other_networks_is_served(api, settings):
             status, step = api.call("GET", f"/api/step?index={index}&notation={notation}"
                                            "&unfused=1")
             assert status == 200 and step["latex"], (index, notation, step)
+
+
+def test_each_batch_shows_its_own_numbers(api):
+    """The traces written for one batch are never shown for the next."""
+    inputs = []
+    for _ in range(2):
+        api.call("POST", "/api/step/next")
+        _, step = api.call("GET", "/api/step?index=0&notation=rows")
+        inputs.append(np.array(step["values"][0]["values"]))
+        assert api.session.recording.X.tolist() == inputs[-1].tolist()
+    assert inputs[0].tolist() != inputs[1].tolist()

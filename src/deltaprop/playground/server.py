@@ -155,13 +155,15 @@ async def post_step_next(request: Request) -> Response:
     view = _step_options(request)                     # checked before the step is taken
     recording = _session(request).next_batch()
     return JSONResponse({"state": _session(request).snapshot(),
-                         "step": step_view(recording, 0, **view)})
+                         "step": step_view(recording, 0, **view,
+                                           traces=_session(request).traces)})
 
 
 async def get_step(request: Request) -> Response:
     recording = _recorded(request)
     index = _query_int(request, "index", 0, 0, 10_000)
-    return JSONResponse(step_view(recording, index, **_step_options(request)))
+    return JSONResponse(step_view(recording, index, **_step_options(request),
+                                  traces=_session(request).traces))
 
 
 async def export_model(request: Request) -> Response:

@@ -150,6 +150,7 @@ class Playground:
         self.steps, self.epoch = 0, 0
         self.history: list[dict[str, float | None]] = []
         self.recording: Recording | None = None
+        self.traces: dict = {}                   # step mode's traces of the recording
         self.error: str | None = None
         self._log()
 
@@ -183,6 +184,7 @@ class Playground:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self.recording = record_step(self.model, self.features(self.data.X[rows]),
                                          self.targets(rows), self.loss, self.optimizer)
+        self.traces = {}
         self._count(self.recording.loss_value)
         self._log()
         return self.recording

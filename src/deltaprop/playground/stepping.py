@@ -26,6 +26,7 @@ from .views import plain
 
 WHOLE = 64
 CORNER = 6
+TRACE_CACHE = 16
 
 
 def array_view(array: Any) -> dict[str, Any]:
@@ -132,10 +133,21 @@ def check_view(notation: Any, sample: Any, n_samples: int) -> None:
 
 
 def step_view(recording: Recording, index: int, notation: str, *, unfused: bool = False,
-              sample: int = 0) -> dict[str, Any]:
-    """Phase ``index`` of the recorded step, written in ``notation``, for the page."""
+              sample: int = 0, traces: dict | None = None) -> dict[str, Any]:
+    """Phase ``index`` of the recorded step, written in ``notation``, for the page.
+
+    ``traces``: a cache of the traces written from ``recording`` (the page asks for one phase
+    at a time, so each notation's trace is written once, not once per phase).
+    """
     check_view(notation, sample, recording.n_samples)
-    trace = build_trace(recording, notation, sample=sample, show_unfused=unfused)
+    key = (notation, bool(unfused), sample)
+    trace = None if traces is None else traces.get(key)
+    if trace is None:
+        trace = build_trace(recording, notation, sample=sample, show_unfused=unfused)
+        if traces is not None:
+            if len(traces) >= TRACE_CACHE:
+                traces.clear()
+            traces[key] = trace
     n_steps = len(trace.steps)
     if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n_steps:
         raise PlaygroundInputError("index", f"an integer in [0, {n_steps - 1}]", index)
