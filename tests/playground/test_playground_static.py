@@ -3,8 +3,11 @@ points at another host, and the vendored KaTeX keeps its licence."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from pathlib import Path
+
+import pytest
 
 import deltaprop.playground
 
@@ -41,3 +44,19 @@ def test_every_local_reference_exists():
 def test_katex_ships_with_its_licence():
     licence = (STATIC / "vendor" / "katex" / "LICENSE").read_text(encoding="utf-8")
     assert "MIT License" in licence and "Khan Academy" in licence
+
+
+def test_every_static_file_is_declared_package_data():
+    """A wheel carries the page: each file under static/ matches a package-data pattern."""
+    tomllib = pytest.importorskip("tomllib")
+    pyproject = Path(__file__).parents[2] / "pyproject.toml"
+    patterns = tomllib.loads(pyproject.read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"]["deltaprop"]
+    package = STATIC.parents[1]                                 # src/deltaprop
+    files = [path.relative_to(package).as_posix() for path in STATIC.rglob("*")
+             if path.is_file()]
+    assert len(files) >= 28
+    missing = [name for name in files
+               if not any(fnmatch.fnmatch(name, pattern) and name.count("/") ==
+                          pattern.count("/") for pattern in patterns)]
+    assert missing == []
