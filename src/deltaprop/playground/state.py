@@ -39,8 +39,10 @@ def build_model(config: Config, n_in: int, n_out: int) -> Sequential:
     """The network of ``config``: ``Dense`` + activation (+ ``Dropout``) per hidden layer.
 
     The weights are drawn in the order :func:`deltaprop.mlp` draws them, from one generator
-    seeded with ``config.seed``, so ``mlp(sizes, act, out, init=..., seed=...)`` builds the
-    same network when every hidden layer has the same activation.
+    seeded with ``config.seed``, so ``mlp(sizes, act, out, init=..., seed=...,
+    dtype=np.float64)`` builds the same network when every hidden layer has the same
+    activation.  float64, so that each number on the page can be redone by hand to the last
+    digit shown on hover.
     """
     rng = np.random.default_rng(config.seed)
     sizes = [n_in, *config.hidden, n_out]
