@@ -126,6 +126,9 @@ def test_step_mode_train_and_notation_match_the_engine(browser_page, live):
     for index in (len(trace.steps) - 2, len(trace.steps) - 3):   # and back
         go(page, "#prev", index)
         assert phase(page) == (index, trace.steps[index].key)
+    page.keyboard.press("ArrowRight")                         # the arrow keys too
+    page.wait_for_function(f"document.getElementById('phase-title').textContent"
+                           f".startsWith('{len(trace.steps) - 1}/')")
 
     go_to = [step.key for step in trace.steps].index("forward.z.1")
     page.click(f"#phases li[data-index='{go_to}']")

@@ -194,6 +194,11 @@ function wire() {
   $("phases").addEventListener("click", (event) => {
     if (event.target.dataset.index !== undefined) showPhase(Number(event.target.dataset.index));
   });
+  document.addEventListener("keydown", (event) => {     // ← and → step through the phases
+    if (!page.stepMode || ["INPUT", "SELECT"].includes(event.target.tagName)) return;
+    if (event.key === "ArrowRight") $("next").click();
+    if (event.key === "ArrowLeft") $("prev").click();
+  });
   for (const id of ["notation", "unfused", "sample"]) {
     $(id).addEventListener("change", () => { updateExportLinks();
       if (page.step) showPhase(page.step.index); });
