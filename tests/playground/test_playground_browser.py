@@ -130,7 +130,20 @@ def test_step_mode_train_and_notation_match_the_engine(browser_page, live):
     page.wait_for_function(f"document.getElementById('phase-title').textContent"
                            f".startsWith('{len(trace.steps) - 1}/')")
 
-    go_to = [step.key for step in trace.steps].index("forward.z.1")
+    keys = [step.key for step in trace.steps]
+    page.click(f"#phases li[data-index='{keys.index('backward.delta.out')}']")
+    page.wait_for_selector("#equation[data-key='backward.delta.out']")
+    assert page.is_hidden("#asides")
+    page.check("#unfused")                                   # the output delta both ways
+    page.wait_for_selector("#asides .aside-equation")
+    (aside,) = dp.explain(dp.mlp([2, 4, 1], "tanh", "sigmoid", seed=3, dtype=np.float64), X, Y,
+                          "bce", show_unfused=True)["backward.delta.out"].asides
+    assert page.text_content("#asides annotation") == to_math(aside.equation)
+    np.testing.assert_allclose(matrix(page, "#asides", "delta"), aside.value("delta"),
+                               rtol=1e-12)
+    page.uncheck("#unfused")
+
+    go_to = keys.index("forward.z.1")
     page.click(f"#phases li[data-index='{go_to}']")
     page.wait_for_selector("#equation[data-key='forward.z.1']")
     batch_z = matrix(page, ".flow", "z")
