@@ -22,7 +22,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m deltaprop demo
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest -q
 
 # the playground's browser tests drive the system's Chromium (Debian's package; never a
