@@ -167,6 +167,8 @@ def test_bad_step_queries(api):
 def test_body_that_is_not_json(api):
     status, answer = api.call("POST", "/api/config", raw=b"{not json")
     assert status == 400 and answer["error"].startswith("the settings must be a JSON object")
+    status, answer = api.call("POST", "/api/config", raw=b"[" * 30_000 + b"]" * 30_000)
+    assert status == 400 and answer["error"].startswith("the settings must be a JSON object")
     status, answer = api.call("POST", "/api/config", raw=b"[1, 2]")
     assert status == 400 and "got [1, 2]" in answer["error"]
 

@@ -123,6 +123,11 @@ def test_upload_classification_with_header():
     assert data.feature_names == ["x1", "x2"] and sorted(set(data.y)) == [0, 1]
 
 
+def test_upload_with_old_mac_and_windows_line_ends():
+    for end in (b"\r", b"\r\n"):
+        assert read_upload(end.join(line.encode() for line in GOOD)).X.shape == (30, 2)
+
+
 def test_upload_regression_and_class_labels_renumbered():
     data = read_upload(csv([f"{i},{i % 3},{i * 0.37}" for i in range(20)], header=None))
     assert data.task == "regression"
@@ -141,6 +146,9 @@ def test_upload_regression_and_class_labels_renumbered():
     (b"1," * (MAX_BYTES // 2 + 1), f"the CSV must be at most {MAX_BYTES} bytes"),
     (csv(["1,2,0"] * (MAX_ROWS + 1)), f"the CSV must be at most {MAX_ROWS} rows"),
     (csv(["a,b,c", *GOOD]), "the CSV line 2, column 1 must be a number, got 'a'"),
+    (csv(["1,x,0", *GOOD], header=None), "the CSV line 1, column 2 must be a number"),
+    (b"1,2," + b"3" * 200_000 + b"\n", "the CSV must be comma-separated values, got 'line 1: "
+                                      "field larger than field limit"),
 ])
 def test_upload_refuses_bad_files(data, message):
     with pytest.raises(PlaygroundInputError) as error:

@@ -128,7 +128,8 @@ async def post_config(request: Request) -> Response:
     body = await _body(request, MAX_JSON_BYTES, "the settings")
     try:
         data = json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):   # RecursionError:
+        # a document nested thousands deep
         raise PlaygroundInputError("the settings", "a JSON object",
                                    body[:80].decode("utf-8", "replace")) from None
     _session(request).configure(data)

@@ -1,10 +1,11 @@
-"""An uploaded CSV: two feature columns and a target, read as untrusted input.
+r"""An uploaded CSV: two feature columns and a target, read as untrusted input.
 
 The rules, each refused with the line, the column and the cell it is about: at most
 :data:`MAX_BYTES` bytes and :data:`MAX_ROWS` rows, UTF-8 text, exactly three comma-separated
-columns on every row, finite numbers in every cell (an optional first line of column names
-is skipped).  The target is read as class labels when every value is an integer and there are
-at most :data:`MAX_CLASSES` of them, else as a regression target.
+columns on every row, finite numbers in every cell (an optional first line of column names,
+none of them a number, is skipped); lines may end in ``\n``, ``\r\n`` or ``\r``.  The target
+is read as class labels when every value is an integer and there are at most
+:data:`MAX_CLASSES` of them, else as a regression target.
 """
 
 from __future__ import annotations
@@ -36,24 +37,32 @@ def _cell(text: str, line: int, column: int) -> float | None:
 
 
 def _rows(text: str) -> tuple[list[str], list[list[float]]]:
-    names, rows = ["x1", "x2", "y"], []
-    for line, cells in enumerate(csv.reader(io.StringIO(text)), start=1):
-        if not cells or all(not cell.strip() for cell in cells):
-            continue
-        if len(cells) != 3:
-            raise PlaygroundInputError(f"the CSV line {line}", "3 columns (x1, x2, target)",
-                                       ",".join(cells)[:80])
-        values = [_cell(cell.strip(), line, col) for col, cell in enumerate(cells, start=1)]
-        if None in values:
-            if line == 1 and not rows:                   # a header of column names
-                names = [cell.strip() or f"column {i}" for i, cell in enumerate(cells, 1)]
+    names, rows, header = ["x1", "x2", "y"], [], False
+    reader = csv.reader(io.StringIO(text.replace("\r\n", "\n").replace("\r", "\n")))
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not cells or all(not cell.strip() for cell in cells):
                 continue
-            column = values.index(None) + 1
-            raise PlaygroundInputError(f"the CSV line {line}, column {column}", "a number",
-                                       cells[column - 1][:40])
-        rows.append(values)
-        if len(rows) > MAX_ROWS:
-            raise PlaygroundInputError("the CSV", f"at most {MAX_ROWS} rows", f"{len(rows)}+")
+            if len(cells) != 3:
+                raise PlaygroundInputError(f"the CSV line {line}", "3 columns (x1, x2, target)",
+                                           ",".join(cells)[:80])
+            values = [_cell(cell.strip(), line, col) for col, cell in enumerate(cells, start=1)]
+            if all(value is None for value in values) and not rows and not header:
+                names = [cell.strip() or f"column {i}" for i, cell in enumerate(cells, 1)]
+                header = True                            # a first line of column names
+                continue
+            if None in values:
+                column = values.index(None) + 1
+                raise PlaygroundInputError(f"the CSV line {line}, column {column}", "a number",
+                                           cells[column - 1][:40])
+            rows.append(values)
+            if len(rows) > MAX_ROWS:
+                raise PlaygroundInputError("the CSV", f"at most {MAX_ROWS} rows",
+                                           f"{len(rows)}+")
+    except csv.Error as error:
+        raise PlaygroundInputError("the CSV", "comma-separated values",
+                                   f"line {reader.line_num}: {error}") from None
     return names, rows
 
 
