@@ -101,3 +101,16 @@ def test_a_host_other_machines_reach_is_said(monkeypatch, capsys):
     monkeypatch.setattr(server, "make_server", lambda sock: _Interrupted())         # bind here
     assert main(["playground", "--host", "0.0.0.0", "--no-browser"]) == 0
     assert "other machines can reach this page" in capsys.readouterr().err
+
+
+def test_without_the_extra_it_says_what_to_install(monkeypatch, capsys):
+    import sys as system
+
+    from deltaprop.cli import main
+
+    monkeypatch.delitem(system.modules, "deltaprop.playground.server", raising=False)
+    monkeypatch.setitem(system.modules, "uvicorn", None)       # as if not installed
+    assert main(["playground", "--no-browser"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("deltaprop playground: error: the playground needs starlette and "
+                          "uvicorn") and "pip install 'deltaprop[playground]'" in err
