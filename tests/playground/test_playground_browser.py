@@ -155,6 +155,8 @@ def test_step_mode_train_and_notation_match_the_engine(browser_page, live):
     np.testing.assert_array_equal(matrix(page, ".flow", "z"), batch_z.T)   # ... numbers not
     np.testing.assert_allclose(matrix(page, ".flow", "z"), ng.value("z"), rtol=1e-12)
     assert page.locator("#graph .edge.lit").count() == 3
+    assert page.locator("#network circle.current").evaluate_all(
+        "units => units.map(u => u.dataset.layer)") == ["1"] * 4    # layer 1's units marked
 
     page.select_option("#notation", "batch")
     check_training(page, live)

@@ -85,6 +85,7 @@ function showState(state) {
   drawBoundary($("boundary"), state.view, page.data, state.task);
   drawLosses($("losses"), state.history);
   drawNetwork($("network"), state.network);
+  if (page.stepMode && page.step && page.step.graph) markLayer(page.step.graph.layer);
   if (state.error) { showError(state.error); stopTraining(); }
 }
 

@@ -150,7 +150,7 @@ function drawNetwork(svg, network) {
       const circle = svgElement("circle", {cx: x(l), cy: y(l, i), r: 7, class: `unit ${flag}`,
         fill: flag === "dead" ? "#cbd5e0" : "#fff",
         stroke: flag === "saturated" ? "#c53030" : "#2d3748",
-        "stroke-width": flag ? 3 : 1.2, "data-flag": flag}, svg);
+        "stroke-width": flag ? 3 : 1.2, "data-flag": flag, "data-layer": l}, svg);
       svgElement("title", {}, circle).textContent =
         l === 0 ? `input ${i + 1}` : `layer ${l} unit ${i + 1}${flag ? ": " + flag : ""}`;
     }

@@ -112,6 +112,7 @@ function renderStep(step) {
   results.replaceChildren(...step.values.filter((v) => !v.given).map(renderMatrix));
   renderAsides(step.asides);
   drawGraph(document.getElementById("graph"), step.graph);
+  markLayer(step.graph ? step.graph.layer : null);
   renderPhases(step);
   const constants = Object.entries(step.constants).map(([k, v]) => `${k} = ${v}`).join(", ");
   document.getElementById("constants").textContent =
@@ -149,4 +150,11 @@ function renderPhases(step) {
     item.dataset.index = k;
     return item;
   }));
+}
+
+// the layer of the current phase, marked in the network drawing
+function markLayer(layer) {
+  for (const unit of document.querySelectorAll("#network circle.unit")) {
+    unit.classList.toggle("current", Number(unit.dataset.layer) === layer);
+  }
 }
