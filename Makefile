@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench docs clean
+.PHONY: demo test lint bench docs clean chromium screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(VENV); }
@@ -23,8 +23,21 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m deltaprop demo
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test chromium
 	$(BIN)/python -m pytest -q
+
+# the playground's browser tests drive the system's Chromium (Debian's package; never a
+# downloaded browser): installed here when it is missing and we are root, else they skip
+chromium:
+	@if [ -x /usr/bin/chromium ]; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get update && apt-get install -y --no-install-recommends chromium; \
+	else echo "make chromium: no /usr/bin/chromium and not root: the browser tests will skip" \
+		"(as root: apt-get install chromium)"; fi
+
+# the README's screenshot of the playground in step mode, taken by the browser test
+screenshot: $(VENV)/.installed-test chromium
+	DELTAPROP_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/playground/test_playground_browser.py
 
 # ruff, then the layering contract of pyproject.toml's [tool.importlinter] (arrows point down)
 lint: $(VENV)/.installed-test

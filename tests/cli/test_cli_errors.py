@@ -274,6 +274,9 @@ CASES = {
                                 ["--output", "--output-activation"]),
     "card-unknown-format": (["card", "--format", "pdf"], ["--format"]),
     "card-unknown-loss": (["card", "--loss", "hinge"], ["--loss"]),
+    "playground-port-range": (["playground", "--port", "70000"], ["--port", "'70000'"]),
+    "playground-bad-host": (["playground", "--host", "256.0.0.1", "--no-browser"],
+                            ["cannot listen on 256.0.0.1:0"]),
     "card-unknown-notation": (["card", "--notation", "greek"], ["--notation"]),
 }
 
