@@ -112,3 +112,11 @@ def test_saturated_and_dead_unit_notes_compile(tmp_path):
     tex = deltaprop.explain(model, X, y, "mse").to_latex()
     assert r"dead on this batch" in tex and r"$\sigma'$ $\approx$ 0 here" in tex
     _compile(tex, tmp_path)
+
+
+def test_a_symbol_after_a_word_stays_math():
+    """``log A⁽²⁾``: the word is text, the matrix keeps its superscript (not ``\\text{log A}``)."""
+    from deltaprop.explainer.latex import to_math
+
+    assert to_math("Y ⊙ log A⁽²⁾") == r"Y \odot  \text{log }A^{(2)}"
+    assert to_math("mean over rows of x") == r"\text{mean over rows of }x"

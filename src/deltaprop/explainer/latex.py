@@ -21,7 +21,8 @@ _SYMBOLS = {"Δ": r"\Delta ", "δ": r"\delta ", "η": r"\eta ", "α": r"\alpha "
             "×": r"\times ", "≤": r"\le ", "≥": r"\ge ", "≠": r"\ne ", "Φ": r"\Phi ",
             "π": r"\pi ", "∈": r"\in ", "_": r"\_",
             "{": r"\{", "}": r"\}", "%": r"\%", "#": r"\#", "&": r"\&", "–": "-", "—": "---"}
-_WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{2,}(?:[ -][A-Za-z]+)*)( ?)")
+# a run of words becomes \text{...}; a one-letter symbol after a word stays math (log A⁽²⁾)
+_WORD = re.compile(r"(?<![\\A-Za-z])([A-Za-z]{2,}(?:[ -][A-Za-z]{2,})*)( ?)")
 _ASCII_SPECIALS = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#",
                    "_": r"\_", "{": r"\{", "}": r"\}", "~": r"\textasciitilde{}",
                    "^": r"\textasciicircum{}"}
