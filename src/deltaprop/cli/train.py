@@ -1,7 +1,9 @@
 """``deltaprop train``: train an MLP on a named dataset or a CSV/NPZ file.
 
 The data is split into train and test parts (stratified for classification), standardised
-with statistics of the training part only (saved with the model), and trained with a
+with statistics of the training part only (saved with the model; a regression target too,
+so the network fits targets of mean 0 and spread 1, and every score of the test part and
+of 'deltaprop predict'/'evaluate' is in the target's own units), and trained with a
 validation split; a one-screen summary ends the run.
 
 Ctrl-C stops after the current batch and saves the model trained so far and its history to
@@ -120,17 +122,17 @@ def run(args) -> int:
     loss, n_out, output = _loss_and_outputs(args, data)
     if args.out is not None:             # before training: a bad --out must not cost a run
         _prepare_out(args)
-    (X_train, X_test, y_train, y_test), scaler = _split_and_scale(args, data)
+    (X_train, X_test, y_train, y_test), scalers = _split_and_scale(args, data, loss)
     model, optimizer = _build(args, data, n_out, output)
     binary = loss in ("bce", "bce_with_logits")
-    stats, history = _fit(args, model, optimizer, loss, X_train,
-                          y_train.astype(np.float64) if binary else y_train)
+    y_fit = y_train.astype(np.float64) if binary else _scaled_target(y_train, scalers[1])
+    stats, history = _fit(args, model, optimizer, loss, X_train, y_fit)
     if isinstance(history, TrainingInterrupted):
-        return _save_interrupted(args, model, history, scaler, data, loss)
+        return _save_interrupted(args, model, history, scalers, data, loss)
     saver = StopOnInterrupt()
     with saver.installed():       # training is over: a Ctrl-C now lets the rest finish first
-        test_scores = _test_scores(model, X_test, y_test, loss, optimizer.lr)
-        written = _write_outputs(args, model, history, scaler, data, loss, stats,
+        test_scores = _test_scores(model, X_test, y_test, loss, optimizer.lr, scalers[1])
+        written = _write_outputs(args, model, history, scalers, data, loss, stats,
                                  (X_test, y_test), test_scores) if args.out else []
     print(_summary(model, history, test_scores, data, loss, written))
     if saver.requested:
@@ -150,9 +152,10 @@ def _check_plots(args) -> None:
             pyplot()
 
 
-def _split_and_scale(args, data):
-    """``(X_train, X_test, y_train, y_test)`` and the scaler fitted on the training part
-    (None with --no-standardize); every feature checked to fit --dtype."""
+def _split_and_scale(args, data, loss: str):
+    """``(X_train, X_test, y_train, y_test)`` and the scalers ``(features, target)`` fitted
+    on the training part (the target's for mse only; both None with --no-standardize);
+    every feature checked to fit --dtype.  The targets are returned unscaled."""
     from ..training.preprocessing import train_test_split
 
     with user_errors(f"--test-split {args.test_split:g} cannot split the data"):
@@ -166,7 +169,16 @@ def _split_and_scale(args, data):
                     data.feature_names, how="" if scaler is None else " after scaling")
     if scaler is not None:
         X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-    return (X_train, X_test, y_train, y_test), scaler
+    target_scaler = None if args.no_standardize or loss != "mse" else \
+        _standardizer(y_train.reshape(len(y_train), -1), data.target_names, "target")
+    return (X_train, X_test, y_train, y_test), (scaler, target_scaler)
+
+
+def _scaled_target(y: np.ndarray, target_scaler) -> np.ndarray:
+    r"""The targets the network fits: :math:`(y - \mu_y)/\sigma_y` in ``y``'s shape."""
+    if target_scaler is None:
+        return y
+    return target_scaler.transform(y.reshape(len(y), -1)).reshape(y.shape)
 
 
 def _build(args, data, n_out: int, output: str | None):
@@ -179,12 +191,19 @@ def _build(args, data, n_out: int, output: str | None):
     return model, optimizer
 
 
-def _test_scores(model, X_test, y_test, loss: str, lr: float) -> dict[str, float]:
+def _test_scores(model, X_test, y_test, loss: str, lr: float, target_scaler
+                 ) -> dict[str, float]:
+    """The test part's scores; a scaled regression target's in its own units."""
     import deltaprop as dp
+
+    from ..training.evaluation import evaluate_unscaled
 
     y = y_test.astype(np.float64) if loss in ("bce", "bce_with_logits") else y_test
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):   # checked below
-        scores = dp.evaluate(model, X_test, y, loss=loss)
+        if target_scaler is None:
+            scores = dp.evaluate(model, X_test, y, loss=loss)
+        else:
+            scores = evaluate_unscaled(model, X_test, y, target_scaler, loss=loss)
     _refuse_non_finite(scores, "on the test rows", lr)
     return scores
 
@@ -198,17 +217,19 @@ def _check_val_split(fraction: float, n_train: int) -> None:
                        f"{n_train} training rows would be held out for validation")
 
 
-def _standardizer(X_train: np.ndarray, names: list[str]):
-    """The training part's scaling; a mean or spread too large for float64 is an error, not
-    a model that silently divides by infinity."""
+def _standardizer(X_train: np.ndarray, names: list[str], what: str = "feature"):
+    """The training part's scaling of the features (or the ``what="target"`` columns); a
+    mean or spread too large for float64 is an error, not a model that silently divides by
+    infinity."""
     from ..training.preprocessing import Standardizer
 
     with np.errstate(over="ignore", invalid="ignore"):
         scaler = Standardizer().fit(X_train)
     bad = ~(np.isfinite(scaler.mean) & np.isfinite(scaler.scale))
     if bad.any():
-        column = names[int(np.argmax(bad))]
-        raise CLIError(f"cannot standardise feature {column!r}: its values are too large "
+        column = names[int(np.argmax(bad))] if len(names) == len(bad) else \
+            str(int(np.argmax(bad)) + 1)
+        raise CLIError(f"cannot standardise {what} {column!r}: its values are too large "
                        "(their mean or spread overflows float64); rescale the data first")
     return scaler
 
@@ -293,15 +314,15 @@ def _prepare_out(args) -> None:
         check_output_file("--out", out / name, {"input data": input_file(args.data)})
 
 
-def _save_model(args, model, scaler, data, loss, extra: dict) -> Path:
+def _save_model(args, model, scalers, data, loss, extra: dict) -> Path:
     from .. import io
 
     metadata = {"task": data.task, "loss": loss, "dataset": data.name or args.data,
                 "feature_names": data.feature_names,
                 "classes": [str(c) for c in data.classes],
                 "target_names": data.target_names, **extra}
-    return io.save(model, Path(args.out) / "model.safetensors", preprocessing=scaler,
-                   loss=loss, metadata=metadata)
+    return io.save(model, Path(args.out) / "model.safetensors", preprocessing=scalers[0],
+                   target_preprocessing=scalers[1], loss=loss, metadata=metadata)
 
 
 def _save_history(args, history, extra: dict) -> Path:
@@ -310,17 +331,17 @@ def _save_history(args, history, extra: dict) -> Path:
     return path
 
 
-def _write_outputs(args, model, history, scaler, data, loss, stats, test, test_scores):
+def _write_outputs(args, model, history, scalers, data, loss, stats, test, test_scores):
     out = Path(args.out)
     with user_errors(f"cannot write to {out}"):
-        written = [_save_model(args, model, scaler, data, loss, {"test": test_scores}),
+        written = [_save_model(args, model, scalers, data, loss, {"test": test_scores}),
                    _save_history(args, history, {})]
         if args.plots:
             written += _write_plots(out, model, history, stats, data, loss, test)
     return [os.fspath(path) for path in written]
 
 
-def _save_interrupted(args, model, stop: TrainingInterrupted, scaler, data, loss) -> int:
+def _save_interrupted(args, model, stop: TrainingInterrupted, scalers, data, loss) -> int:
     """Ctrl-C: save the model as it is after the last whole step, and the complete epochs."""
     history = stop.history
     epochs = f"{len(history)} complete epoch{'s' * (len(history) != 1)}"
@@ -333,7 +354,7 @@ def _save_interrupted(args, model, stop: TrainingInterrupted, scaler, data, loss
             "note": f"training was {where}: the weights include every step up to there; "
                     f"the history holds the {epochs} only (a partial epoch is not logged)"}
     with user_errors(f"cannot write to {args.out}"):
-        model_path = _save_model(args, model, scaler, data, loss, {"interrupted": note})
+        model_path = _save_model(args, model, scalers, data, loss, {"interrupted": note})
         history_path = _save_history(args, history, {"interrupted": note})
     print(f"deltaprop train: {where}; saved the model trained so far to {model_path} and "
           f"its history ({epochs}) to {history_path}", file=sys.stderr)
