@@ -531,16 +531,47 @@ def test_predict_reads_new_rows_without_a_target(xy_model, tmp_path, capsys):
     assert from_new == capsys.readouterr().out and len(from_new.split()) == 41
 
 
-@pytest.mark.parametrize("header", ["a,b", "x1,animal"])
-def test_predict_names_columns_that_are_not_the_model_s_features(xy_model, tmp_path, capsys,
-                                                                 header):
+@pytest.mark.parametrize("header, missing", [("a,b", "'x1' (nor 1 more"),
+                                             ("x1,animal", "'x2', a feature")])
+def test_predict_names_the_missing_feature_column(xy_model, tmp_path, capsys, header, missing):
     model, _ = xy_model
     data = tmp_path / "other.csv"
     data.write_text(f"{header}\n1,2\n3,4\n")
     capsys.readouterr()
     assert main(["predict", model, str(data)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert f"({header.replace(',', ', ')})" in line and "(x1, x2)" in line
+    assert f"has no column {missing}" in line
+    assert f"the file's columns: {header.replace(',', ', ')}" in line
+
+
+def test_predict_and_evaluate_find_the_features_by_name(xy_model, tmp_path, capsys):
+    """Columns in another order, an extra text column and no target (predict) or the
+    target anywhere (evaluate) give the numbers of the training file's own layout."""
+    model, train = xy_model
+    rows = [line.split(",") for line in Path(train).read_text().splitlines()]
+    assert rows[0] == ["x1", "x2", "animal"]
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("".join(f"{a},id{i},{x2},{x1}\n" if i else "animal,id,x2,x1\n"
+                                for i, (x1, x2, a) in enumerate(rows)))
+    features = tmp_path / "features.csv"
+    features.write_text("".join(f"{x2},{x1}\n" for x1, x2, _ in rows))
+    outputs = []
+    for command, data in [("predict", train), ("predict", shuffled), ("predict", features),
+                          ("evaluate", train), ("evaluate", shuffled)]:
+        capsys.readouterr()
+        assert main([command, model, str(data), *(["--proba"] * (command == "predict"))]) == 0
+        outputs.append(capsys.readouterr().out.split(":", 1)[-1])
+    assert outputs[0] == outputs[1] == outputs[2] and "p(cat)" in outputs[0]
+    assert outputs[3] == outputs[4] and "accuracy" in outputs[3]
+
+
+def test_evaluate_needs_a_target_column(xy_model, tmp_path, capsys):
+    model, _ = xy_model
+    features = tmp_path / "features.csv"
+    features.write_text("x2,x1\n1,2\n3,4\n")
+    capsys.readouterr()
+    assert main(["evaluate", model, str(features)]) == 2
+    assert "has no target column" in capsys.readouterr().err
 
 
 def test_task_regression_reads_a_target_of_one_value(tmp_path, capsys):

@@ -42,7 +42,7 @@ def files(tmp_path_factory) -> dict[str, str]:
     text("binary.csv", b"\xff\xfe\x00\x01garbage\x00")
     text("far.csv", "x1,x2,label\n0.5,1,cat\n1e300,2,dog\n3,4,cat\n")
     text("constant.csv", "x1,x2,y\n1,2,7\n")
-    text("swapped.csv", "x2,x1,label\n1,2,cat\n3,4,dog\n")
+    text("missing.csv", "x1,z,label\n1,2,cat\n3,4,dog\n")
     text("gap.csv", "x1,x2,label\n1,2,cat\n3,4,\n5,6,dog\n")
     text("nan.csv", "x1,x2,y\n1,2,0.5\n3,4,nan\n5,6,1.5\n")
     text("ragged.csv", "x1,x2,label\n1,2,cat\n3,4\n")
@@ -149,10 +149,10 @@ CASES = {
                                       "p" * 300 + ".csv"], ["too long"]),
     "train-beyond-float32": (["train", "{huge_csv}", "--no-standardize"],
                              ["data row 1", "'a'", "float32", "--dtype float64"]),
-    "evaluate-columns-swapped": (["evaluate", "{model}", "{swapped_csv}"],
-                                 ["(x2, x1)", "(x1, x2)", "another order"]),
-    "predict-columns-swapped": (["predict", "{model}", "{swapped_csv}"],
-                                ["(x2, x1)", "another order"]),
+    "evaluate-feature-missing": (["evaluate", "{model}", "{missing_csv}"],
+                                 ["no column 'x2'", "columns: x1, z, label"]),
+    "predict-feature-missing": (["predict", "{model}", "{missing_csv}"],
+                                ["no column 'x2'", "columns: x1, z, label"]),
     "evaluate-beyond-float32": (["evaluate", "{model}", "{far_csv}"],
                                 ["data row 2", "'x1'", "float32"]),
     "predict-beyond-float32": (["predict", "{model}", "{far_csv}"],

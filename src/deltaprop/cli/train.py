@@ -34,6 +34,7 @@ from ._common import (
     fraction,
     input_file,
     int_list,
+    is_csv_file,
     load_data,
     non_negative,
     open_fraction,
@@ -320,9 +321,18 @@ def _save_model(args, model, scalers, data, loss, extra: dict) -> Path:
     metadata = {"task": data.task, "loss": loss, "dataset": data.name or args.data,
                 "feature_names": data.feature_names,
                 "classes": [str(c) for c in data.classes],
-                "target_names": data.target_names, **extra}
+                "target_names": data.target_names, **_target_column(args), **extra}
     return io.save(model, Path(args.out) / "model.safetensors", preprocessing=scalers[0],
                    target_preprocessing=scalers[1], loss=loss, metadata=metadata)
+
+
+def _target_column(args) -> dict[str, str]:
+    """``{"target_column": NAME}`` for a CSV file: what ``evaluate`` reads as the target."""
+    from ..datasets.files import csv_columns
+
+    if not is_csv_file(args.data):
+        return {}
+    return {"target_column": args.target or csv_columns(args.data)[-1]}
 
 
 def _save_history(args, history, extra: dict) -> Path:

@@ -43,7 +43,7 @@ class DataFileWarning(UserWarning):
 
 
 def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | None = None,
-             delimiter: str = ",") -> Dataset:
+             delimiter: str = ",", features: list[str] | None = None) -> Dataset:
     """Read a CSV file with a header row.
 
     Parameters
@@ -55,6 +55,10 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
         ``None`` decides from the target: text, or integers with at most ``MAX_CLASSES``
         distinct values, mean classification; anything else regression.
     delimiter : str
+    features : list of str or None
+        The feature columns by name, in this order (a saved model's, so a file whose
+        columns come in another order, or hold more, is read as the model needs); the
+        other columns are not read.  ``None``: every column but the target.
 
     The first non-blank row is always the header; a header made only of numbers is still
     read as the column names, with a :class:`DataFileWarning` (the file probably has no
@@ -69,7 +73,10 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
     _check_header(path, header, header_line, target, delimiter)
     _check_widths(path, header, rows)
     t_col = header.index(target)
-    f_cols = [i for i in range(len(header)) if i != t_col]
+    f_cols = [i for i in range(len(header)) if i != t_col] if features is None else \
+        _named_columns(path, header, features)
+    if t_col in f_cols:
+        raise ValueError(f"{path}: the target column {target!r} is also a feature column")
     features = np.empty((len(rows), len(f_cols)), dtype=np.float64)
     targets: list[str] = []
     for r, (line, row) in enumerate(rows):
@@ -82,19 +89,39 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
                    name=os.path.basename(path), description=f"CSV file {path}, target {target!r}")
 
 
-def read_csv_features(path: str | os.PathLike, *, delimiter: str = ","
-                      ) -> tuple[np.ndarray, list[str]]:
-    """Every column of a CSV file with a header row, read as a feature (a file of new rows
-    to predict, without a target): ``(X, column names)``.  The rules and messages are
-    those of :func:`load_csv` for its feature columns."""
+def read_csv_features(path: str | os.PathLike, *, delimiter: str = ",",
+                      columns: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """The feature columns of a CSV file with a header row (a file of new rows to predict,
+    with or without a target): ``(X, column names)``.  ``columns`` names them, in the order
+    wanted (the other columns are not read); ``None`` reads every column.  The rules and
+    messages are those of :func:`load_csv` for its feature columns."""
     path = os.fspath(path)
     header_line, header, rows = _header_and_rows(path, delimiter)
     _warn_numeric_header(path, header, header_line, stacklevel=4)
     _check_widths(path, header, rows)
-    X = np.empty((len(rows), len(header)), dtype=np.float64)
+    cols = list(range(len(header))) if columns is None else \
+        _named_columns(path, header, columns)
+    X = np.empty((len(rows), len(cols)), dtype=np.float64)
     for r, (line, row) in enumerate(rows):
-        X[r] = [_number(cell, path, line, name) for cell, name in zip(row, header)]
-    return X, header
+        X[r] = [_number(row[col], path, line, header[col]) for col in cols]
+    return X, [header[col] for col in cols]
+
+
+def _named_columns(path: str, header: list[str], names: list[str]) -> list[int]:
+    """The positions of the columns ``names`` in ``header``; a missing or repeated one is
+    an error naming it."""
+    missing = [name for name in names if name not in header]
+    if missing:
+        raise ValueError(f"{path} has no column {_shown(missing[0])}"
+                         + (f" (nor {len(missing) - 1} more of the features)"
+                            if len(missing) > 1 else "")
+                         + f", a feature the model was trained on; the file's columns: "
+                         f"{_cut(', '.join(header), 200)}")
+    repeated = next((name for name in names if header.count(name) > 1), None)
+    if repeated is not None:
+        raise ValueError(f"{path} has {header.count(repeated)} columns named "
+                         f"{_shown(repeated)}: a feature column must be named once")
+    return [header.index(name) for name in names]
 
 
 def _header_and_rows(path: str, delimiter: str
