@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import EXIT_INTERRUPTED, CLIError
+from . import EXIT_INTERRUPTED, CLIError, _resume
 from ._choices import activation_names, loss_names, optimizer_names
 from ._common import (
     add_data_arguments,
@@ -53,6 +53,16 @@ EXAMPLES = """examples:
 """
 
 DEFAULT_LR = {"sgd": 0.05, "adam": 0.001, "adamw": 0.001}
+# the defaults that differ by task: a regression target, even standardised, is fitted with
+# Adam and an L2 penalty (SGD with momentum overfits the diabetes data; measured in
+# benchmarks/datasets_table.py), classification with SGD and momentum
+TASK_DEFAULTS = {"classification": {"optimizer": "sgd", "weight_decay": 0.0, "epochs": 30},
+                 "regression": {"optimizer": "adam", "weight_decay": 0.1, "epochs": 60}}
+
+
+def _by_task(name: str) -> str:
+    """``"sgd for classification, adam for regression"``: a default that depends on the task."""
+    return ", ".join(f"{defaults[name]} for {task}" for task, defaults in TASK_DEFAULTS.items())
 
 
 def add_parser(subparsers) -> None:
@@ -61,7 +71,8 @@ def add_parser(subparsers) -> None:
         epilog=EXAMPLES, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_data_arguments(parser)
     parser.add_argument("--task", choices=["classification", "regression"],
-                        help="override the task a CSV/NPZ file is read as")
+                        help="override the task a CSV/NPZ file is read as (default: "
+                             "decided from the target column)")
     parser.add_argument("--layers", type=int_list, default=[64],
                         help="hidden layer widths, comma-separated (default: 64)")
     parser.add_argument("--activation", default="relu", choices=activation_names(),
@@ -69,33 +80,50 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--loss", choices=loss_names(),
                         help="loss (default: cross_entropy for classification, mse for "
                              "regression)")
-    parser.add_argument("--optimizer", choices=optimizer_names(), default="sgd")
+    parser.add_argument("--optimizer", choices=optimizer_names(),
+                        help=f"the optimiser (default: {_by_task('optimizer')})")
     parser.add_argument("--lr", type=non_negative,
                         help="learning rate (default: 0.05 for sgd, 0.001 for adam/adamw)")
     parser.add_argument("--momentum", type=fraction, default=0.9,
                         help="SGD momentum in [0, 1) (default: %(default)s)")
-    parser.add_argument("--weight-decay", type=non_negative, default=0.0,
-                        help="L2 (sgd, adam) or decoupled (adamw) weight decay")
-    parser.add_argument("--epochs", type=positive_int, default=30)
+    parser.add_argument("--weight-decay", type=non_negative,
+                        help="L2 (sgd, adam) or decoupled (adamw) weight decay (default: "
+                             f"{_by_task('weight_decay')})")
+    parser.add_argument("--epochs", type=positive_int,
+                        help=f"passes over the training rows (default: {_by_task('epochs')})")
     parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="rows per step (default: %(default)s)")
     parser.add_argument("--val-split", type=fraction, default=0.1,
-                        help="fraction of the training rows used for validation")
+                        help="fraction of the training rows used for validation (default: "
+                             "%(default)s)")
     parser.add_argument("--test-split", type=open_fraction, default=0.2,
-                        help="fraction of all rows held out for the final test")
+                        help="fraction of all rows held out for the final test (default: "
+                             "%(default)s)")
     parser.add_argument("--early-stopping", type=positive_int, metavar="PATIENCE",
                         help="stop after PATIENCE epochs without a better validation loss "
-                             "and restore the best weights")
+                             "and restore the best weights (default: off)")
     parser.add_argument("--seed", type=random_seed, default=0, help="one seed for data, weights, "
                                                              "shuffling (default: 0)")
-    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
+    parser.add_argument("--dtype", choices=["float32", "float64"], default="float32",
+                        help="the parameters' dtype (default: %(default)s)")
     parser.add_argument("--no-standardize", action="store_true",
-                        help="train on the raw features")
+                        help="train on the raw features and regression target (default: "
+                             "standardise both with the training part's mean and spread)")
     parser.add_argument("--out", metavar="DIR", help="write model.safetensors, history.json "
-                                                     "(and plots) to DIR")
-    parser.add_argument("--plots", action="store_true", help="write PNG plots to --out DIR")
-    parser.add_argument("--quiet", action="store_true", help="print only the summary")
-    parser.set_defaults(run=run)
+                                                     "(and plots) to DIR (default: write "
+                                                     "nothing)")
+    parser.add_argument("--plots", action="store_true",
+                        help="write PNG plots to --out DIR (default: off)")
+    parser.add_argument("--quiet", action="store_true",
+                        help="print only the summary (default: show the progress)")
+    parser.add_argument("--checkpoint-every", type=positive_int, metavar="K",
+                        help="write the training state to --out DIR every K epochs, with "
+                             "run.json, so that --resume DIR can continue it (default: off)")
+    parser.add_argument("--resume", metavar="DIR",
+                        help="continue the run whose checkpoint is in DIR, to the result of "
+                             "the run left uninterrupted; the flags left out are the run's "
+                             "(default: start afresh)")
+    parser.set_defaults(run=run, train_parser=parser)
 
 
 def _loss_and_outputs(args, data) -> tuple[str, int, str | None]:
@@ -115,14 +143,20 @@ def _loss_and_outputs(args, data) -> tuple[str, int, str | None]:
 
 
 def run(args) -> int:
+    _resume.check_flags(args)
+    if args.resume is not None:
+        _resume.apply_run_settings(args, args.train_parser)
     _check_plots(args)
     data = load_data(args.data, args.target, seed=args.seed, task=args.task)
     if args.task and args.task != data.task:        # a named dataset keeps its own task
         raise CLIError(f"--task {args.task} applies to CSV/NPZ files; {args.data!r} is a "
                        f"{data.task} dataset")
     loss, n_out, output = _loss_and_outputs(args, data)
+    _task_defaults(args, data.task)
     if args.out is not None:             # before training: a bad --out must not cost a run
         _prepare_out(args)
+    if args.checkpoint_every is not None:
+        _resume.write_run_file(args)
     (X_train, X_test, y_train, y_test), scalers = _split_and_scale(args, data, loss)
     model, optimizer = _build(args, data, n_out, output)
     binary = loss in ("bce", "bce_with_logits")
@@ -141,6 +175,13 @@ def run(args) -> int:
               "above were finished first", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
+
+
+def _task_defaults(args, task: str) -> None:
+    """Fill --optimizer, --weight-decay and --epochs left out with the task's defaults."""
+    for name, value in TASK_DEFAULTS[task].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
 
 
 def _check_plots(args) -> None:
@@ -269,7 +310,8 @@ def _fit(args, model, optimizer, loss, X_train, y_fit):
                                  epochs=args.epochs, batch_size=args.batch_size,
                                  seed=args.seed, validation_split=args.val_split,
                                  early_stopping=args.early_stopping,
-                                 callbacks=[*callbacks, stopper])
+                                 callbacks=[*callbacks, *_resume.callbacks(args), stopper],
+                                 resume=_resume.resume_path(args))
         except TrainingInterrupted as interrupt:
             progress.on_train_end({})                 # close a tqdm bar left open
             model.eval()
@@ -297,7 +339,8 @@ def _divergence_advice(error: Exception, lr: float) -> str:
 
 
 # the files ``--out DIR`` receives (the plots only with --plots)
-OUT_FILES = ("model.safetensors", "history.json", "curves.png", "layer_stats.png",
+OUT_FILES = ("model.safetensors", "history.json", "checkpoint.safetensors", "run.json",
+             "curves.png", "layer_stats.png", "predicted.png",
              "weights.png", "confusion.png", "decision_boundary.png")
 
 
