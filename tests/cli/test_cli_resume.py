@@ -32,13 +32,29 @@ def _same_run(a, b):
         json.loads((b / "history.json").read_text())
 
 
-def test_a_stopped_run_resumed_equals_the_uninterrupted_run(tmp_path, capsys):
+def _count_steps(monkeypatch) -> dict:
+    """How many batches the next runs train (a resumed run trains only the rest)."""
+    steps = {"n": 0, "per_epoch": 0}
+    original = ProgressBar.on_batch_end
+
+    def counted(self, batch, logs):
+        steps["n"] += 1
+        steps["per_epoch"] = self.n_batches
+        original(self, batch, logs)
+
+    monkeypatch.setattr(ProgressBar, "on_batch_end", counted)
+    return steps
+
+
+def test_a_stopped_run_resumed_equals_the_uninterrupted_run(tmp_path, monkeypatch, capsys):
     full, part = tmp_path / "full", tmp_path / "part"
     assert main(["train", *RUN, "--epochs", "6", "--out", str(full)]) == 0
     assert main(["train", *RUN, "--epochs", "4", "--checkpoint-every", "2",
                  "--out", str(part)]) == 0
     assert json.loads((part / "run.json").read_text())["optimizer"] == "adam"
+    steps = _count_steps(monkeypatch)
     assert main(["train", "moons", "--epochs", "6", "--resume", str(part), "--quiet"]) == 0
+    assert steps["n"] == 2 * steps["per_epoch"] > 0          # epochs 5 and 6 only
     _same_run(full, part)
 
 
@@ -59,7 +75,9 @@ def test_a_run_interrupted_by_ctrl_c_resumes_from_its_last_checkpoint(tmp_path, 
     assert main(["train", *RUN, "--epochs", "5", "--checkpoint-every", "2",
                  "--out", str(part)]) == 130
     monkeypatch.setattr(ProgressBar, "on_batch_end", original)
-    assert main(["train", "moons", "--resume", str(part), "--quiet"]) == 0     # from epoch 3
+    steps = _count_steps(monkeypatch)
+    assert main(["train", "moons", "--resume", str(part), "--quiet"]) == 0
+    assert steps["n"] == 3 * steps["per_epoch"] > 0          # from epoch 3 (saved after 2)
     _same_run(full, part)
 
 
