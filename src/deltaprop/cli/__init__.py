@@ -29,6 +29,7 @@ SUBCOMMANDS = {
     "check": "check",
     "explain": "explain",
     "card": "card",
+    "export": "export",
 }
 
 EXIT_USER_ERROR = 2
