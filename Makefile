@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench datasets-table clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(VENV); }
@@ -33,6 +33,10 @@ lint: $(VENV)/.installed-test
 # the speed harness lives in benchmarks/ (not installed with the package)
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/bench.py
+
+# the README's data set table: deltaprop train NAME against scikit-learn's defaults
+datasets-table: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/datasets_table.py
 
 clean:
 	rm -rf $(VENV) build dist src/*.egg-info .pytest_cache .ruff_cache
