@@ -82,7 +82,8 @@ def test_datasets_lists_the_names(capsys):
 def test_train_prints_the_summary_and_writes_model_and_history(trained):
     out, summary = trained
     assert re.search(r"network +2-8-2 ReLU, loss cross_entropy, 42 parameters", summary)
-    assert re.search(r"epochs +5 run, best epoch [1-5]\b", summary)
+    assert re.search(r"epochs +5 run, kept epoch 5 \(the last; --early-stopping keeps the "
+                     r"best\)", summary)
     assert "early stop" not in summary
     for part in ("train", "validation", "test"):
         assert re.search(rf"^  {part} +loss \d+\.\d{{4}}  accuracy \d\.\d{{4}}", summary,
@@ -139,15 +140,22 @@ def test_train_cross_entropy_on_regression_is_a_user_error(capsys):
     assert "cross_entropy" in err and "classification" in err
 
 
-def test_train_early_stopping_shows_in_the_summary(capsys):
+def test_train_early_stopping_shows_in_the_summary(capsys, tmp_path):
+    """The summary's figures are those of the epoch whose weights were kept (restored)."""
     # a huge learning rate makes the validation loss blow up, so patience 2 runs out early
     assert main(["train", "moons", "--layers", "8", "--epochs", "40", "--lr", "5",
-                 "--early-stopping", "2", "--quiet"]) == 0
+                 "--early-stopping", "2", "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    match = re.search(r"epochs +(\d+) run, best epoch (\d+) \(early stop after (\d+)\)", out)
+    match = re.search(r"epochs +(\d+) run, kept epoch (\d+) \(the best validation loss; "
+                      r"early stop after (\d+)\)", out)
     assert match, out
     run, best, stopped = map(int, match.groups())
     assert run < 40 and best < run and stopped == run
+    logs = json.loads((tmp_path / "history.json").read_text())["history"]
+    assert logs["val_loss"][best - 1] == min(logs["val_loss"])
+    assert f"validation    loss {logs['val_loss'][best - 1]:.4f}  accuracy " \
+           f"{logs['val_accuracy'][best - 1]:.4f}  (epoch {best})" in out
+    assert f"train         loss {logs['loss'][best - 1]:.4f}" in out
 
 
 def test_train_progress_prints_one_line_per_epoch_when_not_a_terminal(capsys):

@@ -169,7 +169,7 @@ def run(args) -> int:
         test_scores = _test_scores(model, X_test, y_test, loss, optimizer.lr, scalers[1])
         written = _write_outputs(args, model, history, scalers, data, loss, stats,
                                  (X_test, y_test), test_scores) if args.out else []
-    print(_summary(model, history, test_scores, data, loss, written))
+    print(_summary(model, history, test_scores, data, loss, written, scalers[1] is not None))
     if saver.requested:
         print("deltaprop train: interrupted after training; the test scores and every file "
               "above were finished first", file=sys.stderr)
@@ -433,23 +433,30 @@ def _write_plots(out: Path, model, history, stats, data, loss, test):
     return paths
 
 
-def _summary(model, history, test_scores, data, loss, written) -> str:
+def _summary(model, history, test_scores, data, loss, written, scaled: bool) -> str:
+    """The run on one screen.  The train and validation figures are those of the epoch
+    whose weights the model keeps: the best one under --early-stopping (its weights are
+    restored), else the last."""
     sizes = [model.in_features] + [layer.out_features for layer in model.dense_layers]
     activation = type(model.layers[1]).__name__ if len(model.layers) > 1 else "-"
-    last = {key: values[-1] for key, values in history.history.items() if key != "lr"}
-    train = {k: v for k, v in last.items() if not k.startswith("val_")}
-    val = {k[4:]: v for k, v in last.items() if k.startswith("val_")}
-    best = history.best_epoch or len(history)
+    kept = history.best_epoch or history.epochs[-1]
+    row = history.epochs.index(kept)
+    figures = {key: values[row] for key, values in history.history.items() if key != "lr"}
+    train = {k: v for k, v in figures.items() if not k.startswith("val_")}
+    val = {k[4:]: v for k, v in figures.items() if k.startswith("val_")}
+    why = "the last; --early-stopping keeps the best" if history.best_epoch is None else \
+        f"the best {'validation' if 'val_loss' in history.history else 'training'} loss" + (
+            f"; early stop after {history.stopped_epoch}" if history.stopped_epoch else "")
+    note = f"  (epoch {kept}" + ("; standardised target)" if scaled else ")")
     lines = ["", "summary",
              f"  data          {data.name or '?'} ({data.task}, {data.n_samples} rows, "
              f"{data.n_features} features)",
              f"  network       {'-'.join(map(str, sizes))} {activation}, loss {loss}, "
              f"{model.n_params:,} parameters",
-             f"  epochs        {len(history)} run, best epoch {best}"
-             + (f" (early stop after {history.stopped_epoch})" if history.stopped_epoch else ""),
-             f"  train         {format_scores(train)}  (last epoch)"]
+             f"  epochs        {len(history)} run, kept epoch {kept} ({why})",
+             f"  train         {format_scores(train)}{note}"]
     if val:
-        lines.append(f"  validation    {format_scores(val)}  (last epoch)")
+        lines.append(f"  validation    {format_scores(val)}{note}")
     lines.append(f"  test          {format_scores(test_scores)}")
     for path in written:
         lines.append(f"  wrote         {path}")
