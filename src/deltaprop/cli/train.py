@@ -390,7 +390,7 @@ def _write_outputs(args, model, history, scalers, data, loss, stats, test, test_
         written = [_save_model(args, model, scalers, data, loss, {"test": test_scores}),
                    _save_history(args, history, {})]
         if args.plots:
-            written += _write_plots(out, model, history, stats, data, loss, test)
+            written += _write_plots(out, model, history, stats, data, loss, test, scalers[1])
     return [os.fspath(path) for path in written]
 
 
@@ -414,22 +414,33 @@ def _save_interrupted(args, model, stop: TrainingInterrupted, scalers, data, los
     return EXIT_INTERRUPTED
 
 
-def _write_plots(out: Path, model, history, stats, data, loss, test):
+def _write_plots(out: Path, model, history, stats, data, loss, test, target_scaler):
+    """The PNG plots of --plots; each title says which rows it shows."""
     from .. import plots
-    from ..training.evaluation import predict_classes
+    from ..training.evaluation import predict, predict_classes
 
     paths = [out / "curves.png", out / "layer_stats.png", out / "weights.png"]
     plots.plot_history(history, paths[0])
-    plots.plot_layer_stats(stats, paths[1])
-    plots.plot_weight_histograms(model, paths[2])
+    plots.plot_layer_stats(stats, paths[1], title="layer statistics over the training batches")
+    plots.plot_weight_histograms(model, paths[2], title="weights after training")
     X_test, y_test = test
+    rows = f"the {len(y_test)} test rows"
     if data.task == "classification":
         paths.append(out / "confusion.png")
         plots.plot_confusion_matrix(y_test, predict_classes(model, X_test, loss=loss), paths[-1],
-                                    labels=data.target_names)
+                                    labels=data.target_names, title=f"confusion matrix: {rows}")
         if data.n_features == 2:
             paths.append(out / "decision_boundary.png")
-            plots.plot_decision_boundary(model, X_test, y_test, paths[-1], loss=loss)
+            plots.plot_decision_boundary(model, X_test, y_test, paths[-1], loss=loss,
+                                         title=f"decision boundary: {rows}")
+    elif loss == "mse":
+        output = np.asarray(predict(model, X_test), dtype=np.float64)
+        if target_scaler is not None:
+            output = target_scaler.inverse_transform(output)
+        paths.append(out / "predicted.png")
+        plots.plot_predicted_vs_actual(y_test, output, paths[-1],
+                                       target_names=data.target_names or None,
+                                       title=f"predicted against actual: {rows}")
     return paths
 
 
