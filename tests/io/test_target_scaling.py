@@ -13,7 +13,6 @@ dio = pytest.importorskip("deltaprop.io")
 from deltaprop.io._files import read_safetensors  # noqa: E402
 
 
-
 def resign(path, tensors, fields):
     """Write ``fields`` with an honest checksum: only the validation can catch the edit."""
     fields = {k: v for k, v in fields.items() if k != "checksum"}

@@ -5,9 +5,9 @@ import pytest
 
 pytest.importorskip("matplotlib")
 
-from deltaprop.cli import main  # noqa: E402
-from deltaprop.plots import plot_history, plot_predicted_vs_actual  # noqa: E402
-from deltaprop.training.callbacks import History  # noqa: E402
+from deltaprop.cli import main
+from deltaprop.plots import plot_history, plot_predicted_vs_actual
+from deltaprop.training.callbacks import History
 
 
 def test_predicted_against_actual_draws_each_row_and_the_diagonal(tmp_path):
