@@ -66,12 +66,12 @@ def test_no_preprocessing_exports_the_bare_network(tmp_path, capsys, prices):
 
 
 def test_a_classifier_folds_the_feature_scaling_only(tmp_path, capsys):
-    model = _train(tmp_path, "iris", "--dtype", "float64")
+    model = _train(tmp_path, "moons", "--dtype", "float64")
     bundle = dio.load_bundle(model)
     assert bundle.target_preprocessing is None
-    export_onnx(bundle, tmp_path / "iris.onnx")                # preprocessing=True: default
-    X = datasets.load("iris").X
-    np.testing.assert_allclose(_run(tmp_path / "iris.onnx", X), bundle.predict(X), rtol=1e-12)
+    export_onnx(bundle, tmp_path / "moons.onnx")               # preprocessing=True: default
+    X = datasets.load("moons", seed=0).X * 10 + 3              # far from the scaled range
+    np.testing.assert_allclose(_run(tmp_path / "moons.onnx", X), bundle.predict(X), rtol=1e-12)
     export_onnx(bundle.model, tmp_path / "net.onnx")           # a Sequential: as it is
     np.testing.assert_allclose(_run(tmp_path / "net.onnx", bundle.preprocessing.transform(X)),
                                bundle.predict(X), rtol=1e-12)

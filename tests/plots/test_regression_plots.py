@@ -10,6 +10,7 @@ from deltaprop.plots import plot_history, plot_predicted_vs_actual
 from deltaprop.training.callbacks import History
 
 
+@pytest.mark.slow
 def test_predicted_against_actual_draws_each_row_and_the_diagonal(tmp_path):
     actual = np.array([1.0, 2.0, 3.0, 4.0])
     predicted = np.array([1.5, 2.0, 2.5, 4.5])
@@ -27,10 +28,14 @@ def test_predicted_against_actual_draws_each_row_and_the_diagonal(tmp_path):
     assert (tmp_path / "p.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_predicted_against_actual_draws_a_panel_per_target_and_checks_shapes():
-    rng = np.random.default_rng(0)
-    y = rng.normal(size=(10, 2))
+@pytest.mark.slow
+def test_predicted_against_actual_draws_a_panel_per_target():
+    y = np.random.default_rng(0).normal(size=(10, 2))
     assert len(plot_predicted_vs_actual(y, y + 0.1).axes) == 2
+
+
+def test_predicted_against_actual_checks_the_shapes_before_drawing():
+    y = np.random.default_rng(0).normal(size=(10, 2))
     with pytest.raises(ValueError, match=r"same shape, got \(10, 2\) and \(10, 1\)"):
         plot_predicted_vs_actual(y, y[:, 0])
     with pytest.raises(ValueError, match="name the 2 target"):
