@@ -275,6 +275,19 @@ CASES = {
     "card-unknown-format": (["card", "--format", "pdf"], ["--format"]),
     "card-unknown-loss": (["card", "--loss", "hinge"], ["--loss"]),
     "card-unknown-notation": (["card", "--notation", "greek"], ["--notation"]),
+    "export-missing-model": (["export", "{tmp}/nope.safetensors", "{tmp}/m.onnx"],
+                             ["model file not found"]),
+    "export-damaged-model": (["export", "{damaged_safetensors}", "{tmp}/m.onnx"],
+                             ["cannot load model"]),
+    "export-over-the-model": (["export", "{model}", "{model}"], ["the model file"]),
+    "export-into-a-missing-folder": (["export", "{model}", "{tmp}/no/such/m.onnx"],
+                                     ["does not exist"]),
+    "export-opset-too-low": (["export", "{model}", "{tmp}/m.onnx", "--opset", "9"],
+                             ["opset", "9"]),
+    "train-resume-not-a-folder": (["train", "moons", "--resume", "{good_csv}"],
+                                  ["--resume", "not a folder"]),
+    "train-checkpoint-without-out": (["train", "moons", "--checkpoint-every", "2"],
+                                     ["--checkpoint-every needs --out"]),
 }
 
 
