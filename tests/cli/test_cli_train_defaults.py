@@ -5,7 +5,7 @@ import argparse
 import pytest
 
 from deltaprop.cli import build_parser, main
-from deltaprop.cli.train import TASK_DEFAULTS
+from deltaprop.cli.train import TASK_DEFAULTS, auto_epochs
 
 
 def _train_parser() -> argparse.ArgumentParser:
@@ -26,7 +26,8 @@ def test_train_help_shows_every_flag_s_default(capsys):
         main(["train", "--help"])
     text = " ".join(capsys.readouterr().out.split())
     assert "(default: sgd for classification, adam for regression)" in text
-    assert "(default: 30 for classification, 60 for regression)" in text
+    assert "(default: 60 for regression; for classification enough for about 3000 steps, 30 " \
+           "to 1000 epochs by the number of rows)" in text
 
 
 @pytest.mark.parametrize("data, task", [("moons", "classification"), ("curve", "regression")])
@@ -42,6 +43,19 @@ def test_flags_left_out_take_the_task_s_defaults(monkeypatch, data, task):
 
     monkeypatch.setattr(train, "_build", record_and_stop)
     assert main(["train", data, "--quiet"]) == 2
-    assert seen == TASK_DEFAULTS[task]
+    # moons: 400 rows, 320 to train, 32 of them to validate: 9 steps an epoch, 3000 / 9
+    assert seen == {**TASK_DEFAULTS[task], **({"epochs": 334} if task == "classification"
+                                              else {})}
     assert main(["train", data, "--optimizer", "adamw", "--epochs", "3", "--quiet"]) == 2
     assert seen == {**TASK_DEFAULTS[task], "optimizer": "adamw", "epochs": 3}
+
+
+@pytest.mark.parametrize("n_train, val_split, batch_size, epochs", [
+    (320, 0.1, 32, 334),       # 288 rows to fit: 9 steps an epoch, ceil(3000 / 9)
+    (320, 0.0, 32, 300),       # 320 rows: 10 steps
+    (1438, 0.1, 32, 74),       # digits: 1294 rows, 41 steps
+    (4000, 0.1, 32, 30),       # at least 30
+    (10, 0.1, 32, 1000),       # at most 1000
+])
+def test_auto_epochs_aim_at_3000_steps(n_train, val_split, batch_size, epochs):
+    assert auto_epochs(n_train, val_split, batch_size) == epochs

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import sys
@@ -55,9 +56,11 @@ EXAMPLES = """examples:
 DEFAULT_LR = {"sgd": 0.05, "adam": 0.001, "adamw": 0.001}
 # the defaults that differ by task: a regression target, even standardised, is fitted with
 # Adam and an L2 penalty (SGD with momentum overfits the diabetes data; measured in
-# benchmarks/datasets_table.py), classification with SGD and momentum
-TASK_DEFAULTS = {"classification": {"optimizer": "sgd", "weight_decay": 0.0, "epochs": 30},
+# benchmarks/datasets_table.py), classification with SGD and momentum for about AUTO_STEPS
+# steps ("auto": 30 epochs leave the 400 rows of spirals at 68% accuracy, 334 reach 97%)
+TASK_DEFAULTS = {"classification": {"optimizer": "sgd", "weight_decay": 0.0, "epochs": "auto"},
                  "regression": {"optimizer": "adam", "weight_decay": 0.1, "epochs": 60}}
+AUTO_STEPS, AUTO_EPOCHS = 3000, (30, 1000)          # "auto" epochs: steps, (fewest, most)
 
 
 def _by_task(name: str) -> str:
@@ -90,7 +93,10 @@ def add_parser(subparsers) -> None:
                         help="L2 (sgd, adam) or decoupled (adamw) weight decay (default: "
                              f"{_by_task('weight_decay')})")
     parser.add_argument("--epochs", type=positive_int,
-                        help=f"passes over the training rows (default: {_by_task('epochs')})")
+                        help="passes over the training rows (default: 60 for regression; for "
+                             f"classification enough for about {AUTO_STEPS} steps, "
+                             f"{AUTO_EPOCHS[0]} to {AUTO_EPOCHS[1]} epochs by the number of "
+                             "rows)")
     parser.add_argument("--batch-size", type=positive_int, default=32,
                         help="rows per step (default: %(default)s)")
     parser.add_argument("--val-split", type=fraction, default=0.1,
@@ -155,9 +161,11 @@ def run(args) -> int:
     _task_defaults(args, data.task)
     if args.out is not None:             # before training: a bad --out must not cost a run
         _prepare_out(args)
+    (X_train, X_test, y_train, y_test), scalers = _split_and_scale(args, data, loss)
+    if args.epochs == "auto":
+        args.epochs = auto_epochs(len(X_train), args.val_split, args.batch_size)
     if args.checkpoint_every is not None:
         _resume.write_run_file(args)
-    (X_train, X_test, y_train, y_test), scalers = _split_and_scale(args, data, loss)
     model, optimizer = _build(args, data, n_out, output)
     binary = loss in ("bce", "bce_with_logits")
     y_fit = y_train.astype(np.float64) if binary else _scaled_target(y_train, scalers[1])
@@ -182,6 +190,14 @@ def _task_defaults(args, task: str) -> None:
     for name, value in TASK_DEFAULTS[task].items():
         if getattr(args, name) is None:
             setattr(args, name, value)
+
+
+def auto_epochs(n_train: int, val_split: float, batch_size: int) -> int:
+    """Enough epochs for about ``AUTO_STEPS`` steps of ``batch_size`` rows on what ``fit``
+    trains on (the training rows less the validation ones), within ``AUTO_EPOCHS``."""
+    n_fit = n_train - (max(1, round(n_train * val_split)) if val_split else 0)
+    steps_per_epoch = math.ceil(n_fit / batch_size)
+    return min(AUTO_EPOCHS[1], max(AUTO_EPOCHS[0], math.ceil(AUTO_STEPS / steps_per_epoch)))
 
 
 def _check_plots(args) -> None:
