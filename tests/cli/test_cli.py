@@ -590,3 +590,24 @@ def test_task_regression_reads_a_target_of_one_value(tmp_path, capsys):
     assert main(["train", str(path), "--task", "regression", "--layers", "3", "--epochs",
                  "1", "--quiet"]) == 0
     assert "regression, 20 rows" in capsys.readouterr().out
+
+
+def test_an_npz_file_s_features_are_found_by_name_or_by_position(xy_model, tmp_path, capsys):
+    model, train = xy_model
+    rows = np.array([line.split(",")[:2] for line in Path(train).read_text().splitlines()[1:]],
+                    dtype=float)
+    outputs = []
+    for name, X, names in [("same", rows, ["x1", "x2"]),
+                           ("swapped", rows[:, ::-1], ["x2", "x1"]), ("unnamed", rows, None)]:
+        path = tmp_path / f"{name}.npz"
+        arrays = {"X": X, "y": np.array(["cat", "dog"] * 20)}
+        np.savez(path, **arrays, **({"feature_names": np.array(names)} if names else {}))
+        capsys.readouterr()
+        assert main(["predict", model, str(path), "--proba"]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] == outputs[2]
+    other = tmp_path / "other.npz"
+    np.savez(other, X=rows, y=np.array(["cat", "dog"] * 20),
+             feature_names=np.array(["x1", "height"]))
+    assert main(["predict", model, str(other)]) == 2
+    assert "has no feature 'x2', which the model was trained on" in capsys.readouterr().err

@@ -31,7 +31,7 @@ def test_features_are_read_by_name_in_the_order_asked_and_other_columns_are_not_
 ])
 def test_a_missing_or_repeated_feature_is_named(tmp_path, header, message):
     path = _write(tmp_path, f"{header}\n1,2,3\n")
-    with pytest.raises(ValueError, match="d.csv") as info:
+    with pytest.raises(ValueError, match=r"d\.csv") as info:
         read_csv_features(path, columns=["a", "b"])
     assert message in str(info.value)
 
