@@ -202,15 +202,31 @@ def load_model_data(args, bundle, *, need_target: bool):
     if not need_target and args.target is None and is_csv_file(args.data) and \
             _csv_width(args.data) == bundle.model.in_features:
         return _new_rows(args.data, None)                   # no names: every column, in order
+    if not need_target and _is_file(args.data, ".npz"):      # y, if there, is not read
+        data = _npz_rows(args.data)
+        return data if names is None else _reordered(data, names, args.data)
     data = load_data(args.data, args.target, seed=args.seed, task=saved_task(bundle))
     return data if names is None else _reordered(data, names, args.data)
 
 
 def is_csv_file(name: str) -> bool:
+    return _is_file(name, ".csv")
+
+
+def _is_file(name: str, suffix: str) -> bool:
     from .. import datasets
 
-    return name not in datasets.REGISTRY and name.lower().endswith(".csv") \
+    return name not in datasets.REGISTRY and name.lower().endswith(suffix) \
         and os.path.isfile(name)
+
+
+def _npz_rows(path: str):
+    from ..datasets import Dataset
+    from ..datasets.files import read_npz_features
+
+    with user_errors(f"cannot load {path!r}"):
+        X, names = read_npz_features(path)
+        return Dataset(X, np.zeros(len(X)), task="regression", feature_names=names)
 
 
 def _csv_width(path: str) -> int:

@@ -249,7 +249,19 @@ def load_npz(path: str | os.PathLike, *, task: str | None = None) -> Dataset:
                    name=os.path.basename(path), description=f"NPZ file {path}")
 
 
-def _check_npz_shapes(path: str, X: np.ndarray, y: np.ndarray, names: list) -> None:
+def read_npz_features(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
+    """The features of an ``.npz`` file, with or without ``y`` (new rows to predict):
+    ``(X, feature names)``, the names ``[]`` when the file has none.  The rules and
+    messages are those of :func:`load_npz` for ``X``."""
+    path = os.fspath(path)
+    X, _, names = _read_npz(path, need_y=False)
+    _check_npz_shapes(path, X, None, names)
+    _check_finite(X, f"{path} array 'X'", "features")
+    return X.astype(np.float64), [n.decode("utf-8", "replace") if isinstance(n, bytes)
+                                  else str(n) for n in names]
+
+
+def _check_npz_shapes(path: str, X: np.ndarray, y: np.ndarray | None, names: list) -> None:
     """X (N, features) numeric with N, features >= 1; y (N,) or (N, k); one name a column."""
     if X.dtype.kind not in "fiub" or X.ndim != 2:
         raise ValueError(f"{path}: X must be a 2-D numeric array, got dtype {X.dtype}, "
@@ -257,7 +269,7 @@ def _check_npz_shapes(path: str, X: np.ndarray, y: np.ndarray, names: list) -> N
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{path}: X must hold at least one row and one feature column, "
                          f"got shape {X.shape}")
-    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+    if y is not None and (y.ndim not in (1, 2) or y.shape[0] != X.shape[0]):
         raise ValueError(f"{path}: y must have shape (N,) or (N, k) with N = {X.shape[0]} "
                          f"rows as in X, got {y.shape}")
     if names and (np.ndim(names) != 1 or len(names) != X.shape[1]):
@@ -265,9 +277,10 @@ def _check_npz_shapes(path: str, X: np.ndarray, y: np.ndarray, names: list) -> N
                          f"({X.shape[1]}), got shape {np.shape(names)}")
 
 
-def _read_npz(path: str) -> tuple[np.ndarray, np.ndarray, list]:
-    """Arrays ``X``, ``y`` and the optional ``feature_names`` of an ``.npz`` archive, read
-    without unpickling; a damaged archive or an array of Python objects is a ValueError."""
+def _read_npz(path: str, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None, list]:
+    """Arrays ``X``, ``y`` (None when absent and not ``need_y``) and the optional
+    ``feature_names`` of an ``.npz`` archive, read without unpickling; a damaged archive or
+    an array of Python objects is a ValueError."""
     _check_regular_file(path, "NPZ")
     with open(path, "rb") as handle:                # closed however the reading ends
         try:
@@ -278,12 +291,13 @@ def _read_npz(path: str) -> tuple[np.ndarray, np.ndarray, list]:
             raise ValueError(f"{path} is a single .npy array, not an .npz archive with X "
                              "and y")
         with archive:
-            missing = [key for key in ("X", "y") if key not in archive.files]
+            missing = [key for key in ("X", "y")[:1 + need_y] if key not in archive.files]
             if missing:
-                raise ValueError(f"{path} must hold arrays 'X' and 'y'; missing "
-                                 f"{', '.join(missing)}, found "
+                raise ValueError(f"{path} must hold arrays 'X'" + " and 'y'" * need_y
+                                 + f"; missing {', '.join(missing)}, found "
                                  f"{', '.join(archive.files) or 'none'}")
-            X, y = _npz_array(archive, "X", path), _npz_array(archive, "y", path)
+            X = _npz_array(archive, "X", path)
+            y = _npz_array(archive, "y", path) if "y" in archive.files else None
             names = _npz_array(archive, "feature_names", path).tolist() \
                 if "feature_names" in archive.files else []
     return X, y, names
