@@ -43,6 +43,8 @@ EXAMPLES = """examples:
   deltaprop train moons --layers 16,16 --activation tanh --optimizer adam --lr 0.01 \\
       --plots --out runs/moons
   deltaprop train data.csv --target price --layers 32 --early-stopping 10
+  deltaprop train digits --checkpoint-every 5 --out runs/digits   # then, after a crash:
+  deltaprop train digits --resume runs/digits
 """
 
 DEFAULT_LR = {"sgd": 0.05, "adam": 0.001, "adamw": 0.001}
