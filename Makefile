@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test lint bench docs clean chromium screenshot
+.PHONY: demo test lint bench docs datasets-table clean chromium screenshot
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || { $(PYTHON) -m pip install --user virtualenv && $(PYTHON) -m virtualenv $(VENV); }
@@ -55,6 +55,10 @@ $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
 # the documentation site (mkdocs.yml) into site/; strict: a broken link or reference fails
 docs: $(VENV)/.installed-docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/python -m mkdocs build --strict --site-dir site
+
+# the README's data set table: deltaprop train NAME against scikit-learn's defaults
+datasets-table: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/datasets_table.py
 
 clean:
 	rm -rf $(VENV) build dist site src/*.egg-info .pytest_cache .ruff_cache

@@ -82,7 +82,8 @@ def test_datasets_lists_the_names(capsys):
 def test_train_prints_the_summary_and_writes_model_and_history(trained):
     out, summary = trained
     assert re.search(r"network +2-8-2 ReLU, loss cross_entropy, 42 parameters", summary)
-    assert re.search(r"epochs +5 run, best epoch [1-5]\b", summary)
+    assert re.search(r"epochs +5 run, kept epoch 5 \(the last; --early-stopping keeps the "
+                     r"best\)", summary)
     assert "early stop" not in summary
     for part in ("train", "validation", "test"):
         assert re.search(rf"^  {part} +loss \d+\.\d{{4}}  accuracy \d\.\d{{4}}", summary,
@@ -139,15 +140,22 @@ def test_train_cross_entropy_on_regression_is_a_user_error(capsys):
     assert "cross_entropy" in err and "classification" in err
 
 
-def test_train_early_stopping_shows_in_the_summary(capsys):
+def test_train_early_stopping_shows_in_the_summary(capsys, tmp_path):
+    """The summary's figures are those of the epoch whose weights were kept (restored)."""
     # a huge learning rate makes the validation loss blow up, so patience 2 runs out early
     assert main(["train", "moons", "--layers", "8", "--epochs", "40", "--lr", "5",
-                 "--early-stopping", "2", "--quiet"]) == 0
+                 "--early-stopping", "2", "--quiet", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    match = re.search(r"epochs +(\d+) run, best epoch (\d+) \(early stop after (\d+)\)", out)
+    match = re.search(r"epochs +(\d+) run, kept epoch (\d+) \(the best validation loss; "
+                      r"early stop after (\d+)\)", out)
     assert match, out
     run, best, stopped = map(int, match.groups())
     assert run < 40 and best < run and stopped == run
+    logs = json.loads((tmp_path / "history.json").read_text())["history"]
+    assert logs["val_loss"][best - 1] == min(logs["val_loss"])
+    assert f"validation    loss {logs['val_loss'][best - 1]:.4f}  accuracy " \
+           f"{logs['val_accuracy'][best - 1]:.4f}  (epoch {best})" in out
+    assert f"train         loss {logs['loss'][best - 1]:.4f}" in out
 
 
 def test_train_progress_prints_one_line_per_epoch_when_not_a_terminal(capsys):
@@ -531,16 +539,47 @@ def test_predict_reads_new_rows_without_a_target(xy_model, tmp_path, capsys):
     assert from_new == capsys.readouterr().out and len(from_new.split()) == 41
 
 
-@pytest.mark.parametrize("header", ["a,b", "x1,animal"])
-def test_predict_names_columns_that_are_not_the_model_s_features(xy_model, tmp_path, capsys,
-                                                                 header):
+@pytest.mark.parametrize("header, missing", [("a,b", "'x1' (nor 1 more"),
+                                             ("x1,animal", "'x2', a feature")])
+def test_predict_names_the_missing_feature_column(xy_model, tmp_path, capsys, header, missing):
     model, _ = xy_model
     data = tmp_path / "other.csv"
     data.write_text(f"{header}\n1,2\n3,4\n")
     capsys.readouterr()
     assert main(["predict", model, str(data)]) == 2
     (line,) = capsys.readouterr().err.strip().splitlines()
-    assert f"({header.replace(',', ', ')})" in line and "(x1, x2)" in line
+    assert f"has no column {missing}" in line
+    assert f"the file's columns: {header.replace(',', ', ')}" in line
+
+
+def test_predict_and_evaluate_find_the_features_by_name(xy_model, tmp_path, capsys):
+    """Columns in another order, an extra text column and no target (predict) or the
+    target anywhere (evaluate) give the numbers of the training file's own layout."""
+    model, train = xy_model
+    rows = [line.split(",") for line in Path(train).read_text().splitlines()]
+    assert rows[0] == ["x1", "x2", "animal"]
+    shuffled = tmp_path / "shuffled.csv"
+    shuffled.write_text("".join(f"{a},id{i},{x2},{x1}\n" if i else "animal,id,x2,x1\n"
+                                for i, (x1, x2, a) in enumerate(rows)))
+    features = tmp_path / "features.csv"
+    features.write_text("".join(f"{x2},{x1}\n" for x1, x2, _ in rows))
+    outputs = []
+    for command, data in [("predict", train), ("predict", shuffled), ("predict", features),
+                          ("evaluate", train), ("evaluate", shuffled)]:
+        capsys.readouterr()
+        assert main([command, model, str(data), *(["--proba"] * (command == "predict"))]) == 0
+        outputs.append(capsys.readouterr().out.split(":", 1)[-1])
+    assert outputs[0] == outputs[1] == outputs[2] and "p(cat)" in outputs[0]
+    assert outputs[3] == outputs[4] and "accuracy" in outputs[3]
+
+
+def test_evaluate_needs_a_target_column(xy_model, tmp_path, capsys):
+    model, _ = xy_model
+    features = tmp_path / "features.csv"
+    features.write_text("x2,x1\n1,2\n3,4\n")
+    capsys.readouterr()
+    assert main(["evaluate", model, str(features)]) == 2
+    assert "has no target column" in capsys.readouterr().err
 
 
 def test_task_regression_reads_a_target_of_one_value(tmp_path, capsys):
@@ -551,3 +590,25 @@ def test_task_regression_reads_a_target_of_one_value(tmp_path, capsys):
     assert main(["train", str(path), "--task", "regression", "--layers", "3", "--epochs",
                  "1", "--quiet"]) == 0
     assert "regression, 20 rows" in capsys.readouterr().out
+
+
+def test_an_npz_file_s_features_are_found_by_name_or_by_position(xy_model, tmp_path, capsys):
+    """predict reads X (and its names) only: y may be absent, or anything."""
+    model, train = xy_model
+    rows = np.array([line.split(",")[:2] for line in Path(train).read_text().splitlines()[1:]],
+                    dtype=float)
+    outputs = []
+    for name, X, names in [("same", rows, ["x1", "x2"]),
+                           ("swapped", rows[:, ::-1], ["x2", "x1"]), ("unnamed", rows, None)]:
+        path = tmp_path / f"{name}.npz"
+        arrays = {"X": X} if name == "swapped" else {"X": X, "y": np.zeros(len(X))}
+        np.savez(path, **arrays, **({"feature_names": np.array(names)} if names else {}))
+        capsys.readouterr()
+        assert main(["predict", model, str(path), "--proba"]) == 0
+        outputs.append(capsys.readouterr().out)
+    assert outputs[0] == outputs[1] == outputs[2]
+    other = tmp_path / "other.npz"
+    np.savez(other, X=rows, y=np.array(["cat", "dog"] * 20),
+             feature_names=np.array(["x1", "height"]))
+    assert main(["predict", model, str(other)]) == 2
+    assert "has no feature 'x2', which the model was trained on" in capsys.readouterr().err

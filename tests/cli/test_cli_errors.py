@@ -42,7 +42,7 @@ def files(tmp_path_factory) -> dict[str, str]:
     text("binary.csv", b"\xff\xfe\x00\x01garbage\x00")
     text("far.csv", "x1,x2,label\n0.5,1,cat\n1e300,2,dog\n3,4,cat\n")
     text("constant.csv", "x1,x2,y\n1,2,7\n")
-    text("swapped.csv", "x2,x1,label\n1,2,cat\n3,4,dog\n")
+    text("missing.csv", "x1,z,label\n1,2,cat\n3,4,dog\n")
     text("gap.csv", "x1,x2,label\n1,2,cat\n3,4,\n5,6,dog\n")
     text("nan.csv", "x1,x2,y\n1,2,0.5\n3,4,nan\n5,6,1.5\n")
     text("ragged.csv", "x1,x2,label\n1,2,cat\n3,4\n")
@@ -149,10 +149,10 @@ CASES = {
                                       "p" * 300 + ".csv"], ["too long"]),
     "train-beyond-float32": (["train", "{huge_csv}", "--no-standardize"],
                              ["data row 1", "'a'", "float32", "--dtype float64"]),
-    "evaluate-columns-swapped": (["evaluate", "{model}", "{swapped_csv}"],
-                                 ["(x2, x1)", "(x1, x2)", "another order"]),
-    "predict-columns-swapped": (["predict", "{model}", "{swapped_csv}"],
-                                ["(x2, x1)", "another order"]),
+    "evaluate-feature-missing": (["evaluate", "{model}", "{missing_csv}"],
+                                 ["no column 'x2'", "columns: x1, z, label"]),
+    "predict-feature-missing": (["predict", "{model}", "{missing_csv}"],
+                                ["no column 'x2'", "columns: x1, z, label"]),
     "evaluate-beyond-float32": (["evaluate", "{model}", "{far_csv}"],
                                 ["data row 2", "'x1'", "float32"]),
     "predict-beyond-float32": (["predict", "{model}", "{far_csv}"],
@@ -278,6 +278,19 @@ CASES = {
     "playground-bad-host": (["playground", "--host", "256.0.0.1", "--no-browser"],
                             ["cannot listen on 256.0.0.1:0"]),
     "card-unknown-notation": (["card", "--notation", "greek"], ["--notation"]),
+    "export-missing-model": (["export", "{tmp}/nope.safetensors", "{tmp}/m.onnx"],
+                             ["model file not found"]),
+    "export-damaged-model": (["export", "{damaged_safetensors}", "{tmp}/m.onnx"],
+                             ["cannot load model"]),
+    "export-over-the-model": (["export", "{model}", "{model}"], ["the model file"]),
+    "export-into-a-missing-folder": (["export", "{model}", "{tmp}/no/such/m.onnx"],
+                                     ["does not exist"]),
+    "export-opset-too-low": (["export", "{model}", "{tmp}/m.onnx", "--opset", "9"],
+                             ["opset", "9"]),
+    "train-resume-not-a-folder": (["train", "moons", "--resume", "{good_csv}"],
+                                  ["--resume", "not a folder"]),
+    "train-checkpoint-without-out": (["train", "moons", "--checkpoint-every", "2"],
+                                     ["--checkpoint-every needs --out"]),
 }
 
 

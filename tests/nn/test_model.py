@@ -337,11 +337,16 @@ def test_repr_summary_n_params():
                            "  (3): Sigmoid()\n)")
     assert model.n_params == (2 * 3 + 3) + (3 * 1 + 1)       # 13
     summary = model.summary()
-    assert "13 parameters" in summary and "float32" in summary and "input (N, 2)" in summary
     lines = summary.splitlines()
+    assert lines[0] == "Model: Sequential, input (N, 2), float32"
+    assert lines[2].split() == ["#", "Layer", "(type)", "Output", "Shape", "Param", "#"]
+    assert [line.split()[0] for line in lines[4:8]] == ["0", "1", "2", "3"]
     dense_rows = [line for line in lines if "Dense(" in line]
     assert dense_rows[0].split()[-1] == "9" and dense_rows[1].split()[-1] == "4"
     assert "(N, 3)" in dense_rows[0] and "(N, 1)" in dense_rows[1]
+    assert lines[-4:-1] == ["Total params: 13 (52 B)", "Trainable params: 13",
+                            "Non-trainable params: 0"]
+    assert len({len(line) for line in lines[1:3] + lines[-1:]}) == 1   # the rules span it
     assert len(model) == 4 and isinstance(model[1], Tanh)
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from deltaprop import EarlyStopping, fit, mlp
-from deltaprop.training.progress import ProgressBar, format_logs
+from deltaprop.training.progress import ProgressBar, epoch_line, format_logs
 
 
 class FakeTTY(io.StringIO):
@@ -68,8 +68,32 @@ def test_tqdm_bar_on_a_terminal():
     assert callback.mode == "tqdm"
     assert "\r" in text                                   # tqdm redraws the line
     assert "epoch 1/2" in text and "epoch 2/2" in text
-    assert "4/4" in text                                  # 64 rows / 16 per batch
-    assert re.search(r"loss \d\.\d{4}", text) and "accuracy" in text
+    assert "/4 [" in text                                 # 64 rows / 16 per batch
+    lines = [line.split("\r")[-1] for line in text.split("\n")[:-1]]
+    assert [line[:9] for line in lines] == ["epoch 1/2", "epoch 2/2"]    # the bar gave way
+    assert all(re.search(r"loss \d\.\d{4}  acc \d\.\d{4}", line) for line in lines)
+
+
+@pytest.mark.parametrize("ncols, shown", [(80, ["loss", "acc", "val_loss", "val_acc"]),
+                                          (46, ["val_loss", "val_acc"])])
+def test_the_epoch_line_keeps_the_validation_figures_on_a_narrow_terminal(ncols, shown):
+    pytest.importorskip("tqdm")
+    stream = FakeTTY()
+    _fit(ProgressBar(file=stream, ncols=ncols), epochs=12, validation_split=0.25)
+    lines = [line.split("\r")[-1] for line in stream.getvalue().split("\n")[:-1]]
+    assert len(lines) == 12 and lines[-1].startswith("epoch 12/12")
+    for line in lines:
+        assert len(line) < ncols
+        assert re.findall(r"([a-z_]+) \d\.\d{4}", line) == shown, line
+
+
+def test_epoch_line_gives_way_in_order():
+    logs = {"loss": 0.5, "accuracy": 0.75, "val_loss": 0.625, "val_accuracy": 0.5, "lr": 0.1}
+    full = "epoch 1/9  loss 0.5000  acc 0.7500  val_loss 0.6250  val_acc 0.5000  lr 0.1  (1.00 s)"
+    assert epoch_line("epoch 1/9", logs, 1.0, 200) == full
+    assert epoch_line("epoch 1/9", logs, 1.0, len(full) - 1) == full.rsplit("  lr", 1)[0] + \
+        "  (1.00 s)"
+    assert epoch_line("epoch 1/9", logs, 1.0, 45) == "epoch 1/9  val_loss 0.6250  val_acc 0.5000"
 
 
 def test_without_tqdm_falls_back_to_lines(monkeypatch):

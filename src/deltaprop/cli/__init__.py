@@ -30,6 +30,7 @@ SUBCOMMANDS = {
     "explain": "explain",
     "card": "card",
     "playground": "playground",
+    "export": "export",
 }
 
 EXIT_USER_ERROR = 2

@@ -162,12 +162,6 @@ def prepare_features(bundle, data) -> np.ndarray:
     if X.shape[1] != model.in_features:
         raise CLIError(f"the data has {X.shape[1]} features per row but the model expects "
                        f"{model.in_features}")
-    trained = bundle.metadata.get("feature_names")
-    names = list(data.feature_names or [])
-    if isinstance(trained, list) and names != trained and sorted(names) == sorted(trained):
-        raise CLIError(f"the data's feature columns ({', '.join(names)[:200]}) are the "
-                       f"model's ({', '.join(trained)[:200]}) in another order; put them in "
-                       "the order the model was trained with")
     preprocessing = bundle.preprocessing
     if preprocessing is not None and not hasattr(preprocessing, "transform"):
         raise CLIError("the model file's preprocessing is not a Standardizer (it was saved "
@@ -179,6 +173,123 @@ def prepare_features(bundle, data) -> np.ndarray:
                 how="" if preprocessing is None else " after the model's scaling",
                 advice="rescale the data, or train the model with --dtype float64")
     return X
+
+
+def recorded_features(bundle) -> list[str] | None:
+    """The feature names the model file records (``deltaprop train`` writes them), or None
+    when it records none or not a list of distinct strings."""
+    names = bundle.metadata.get("feature_names")
+    if not isinstance(names, list) or not names or len(names) != bundle.model.in_features \
+            or not all(isinstance(name, str) for name in names) or len(set(names)) < len(names):
+        return None
+    return names
+
+
+def load_model_data(args, bundle, *, need_target: bool):
+    """The rows of ``args.data`` with the model's feature columns, in the model's order.
+
+    The columns are found by the names the model file records: their order in the data
+    may differ, other columns (an id, the target) are not features, and a missing one is
+    an error naming it.  A CSV file needs a target column only when ``need_target``
+    (``evaluate``): ``--target``, else the column the model was trained to predict, else
+    the last column that is not a feature.  Without recorded names, the columns are taken
+    by position, as they come.  ``predict`` gets a Dataset whose ``y`` is zeros when the
+    file has no target.
+    """
+    names = recorded_features(bundle)
+    if names is not None and is_csv_file(args.data):
+        return _csv_by_name(args, bundle, names, need_target)
+    if not need_target and args.target is None and is_csv_file(args.data) and \
+            _csv_width(args.data) == bundle.model.in_features:
+        return _new_rows(args.data, None)                   # no names: every column, in order
+    if not need_target and _is_file(args.data, ".npz"):      # y, if there, is not read
+        data = _npz_rows(args.data)
+        return data if names is None else _reordered(data, names, args.data)
+    data = load_data(args.data, args.target, seed=args.seed, task=saved_task(bundle))
+    return data if names is None else _reordered(data, names, args.data)
+
+
+def is_csv_file(name: str) -> bool:
+    return _is_file(name, ".csv")
+
+
+def _is_file(name: str, suffix: str) -> bool:
+    from .. import datasets
+
+    return name not in datasets.REGISTRY and name.lower().endswith(suffix) \
+        and os.path.isfile(name)
+
+
+def _npz_rows(path: str):
+    from ..datasets import Dataset
+    from ..datasets.files import read_npz_features
+
+    with user_errors(f"cannot load {path!r}"):
+        X, names = read_npz_features(path)
+        return Dataset(X, np.zeros(len(X)), task="regression", feature_names=names)
+
+
+def _csv_width(path: str) -> int:
+    from ..datasets.files import csv_columns
+
+    with user_errors(f"cannot load {path!r}"):
+        return len(csv_columns(path))
+
+
+def _new_rows(path: str, names: list[str] | None):
+    from ..datasets import Dataset
+    from ..datasets.files import read_csv_features
+
+    with user_errors(f"cannot load {path!r}"):
+        X, columns = read_csv_features(path, columns=names)
+        return Dataset(X, np.zeros(len(X)), task="regression", feature_names=columns)
+
+
+def _csv_by_name(args, bundle, names: list[str], need_target: bool):
+    """A CSV file's feature columns found by ``names``; its target when ``need_target``."""
+    from .. import datasets
+    from ..datasets.files import csv_columns
+
+    if not need_target:
+        return _new_rows(args.data, names)
+    with user_errors(f"cannot load {args.data!r}"):
+        header = csv_columns(args.data)
+    target = args.target or _target_column(bundle, header, names)
+    if target is None:
+        raise CLIError(f"{args.data!r} has no target column: its columns are the model's "
+                       "features only; add the target column or give --target COLUMN")
+    with user_errors(f"cannot load {args.data!r}"):
+        return datasets.load_csv(args.data, target, task=saved_task(bundle), features=names)
+
+
+def _target_column(bundle, header: list[str], names: list[str]) -> str | None:
+    """The column the model was trained to predict, else the last one not a feature."""
+    recorded = bundle.metadata.get("target_column")
+    if isinstance(recorded, str) and recorded in header and recorded not in names:
+        return recorded
+    return next((column for column in reversed(header) if column not in names), None)
+
+
+def _reordered(data, names: list[str], source: str):
+    """``data`` with its features in the model's order, found by name; data whose features
+    carry no names of their own (``x1``, ``x2``...) is taken by position."""
+    own = list(data.feature_names)
+    if own == names:
+        return data
+    repeated = next((name for name in names if own.count(name) > 1), None)
+    if repeated is not None:
+        raise CLIError(f"the data {source!r} names {own.count(repeated)} features "
+                       f"{repeated!r:.60}: a feature the model needs must be named once")
+    missing = [name for name in names if name not in own]
+    if missing and own == [f"x{i + 1}" for i in range(len(own))] \
+            and len(own) == len(names):
+        return data                                          # unnamed columns: by position
+    if missing:
+        raise CLIError(f"the data {source!r} has no feature {missing[0]!r:.60}, which the "
+                       f"model was trained on (its features: {', '.join(own)[:200]})")
+    data.X = data.X[:, [own.index(name) for name in names]]
+    data.feature_names = list(names)
+    return data
 
 
 def check_range(X: np.ndarray, dtype, names: list[str], *, how: str = "",

@@ -127,16 +127,26 @@ def predict_proba(model: Any, X: Any, loss: str) -> np.ndarray:
     return np.asarray(apply_link(np, get_loss(loss).link, predict(model, X)))
 
 
-def evaluate(model: Any, X: Any, y: Any, loss: str) -> dict[str, float]:
-    """:func:`deltaprop.evaluate` over the processes: the outputs gathered, scored once."""
+def evaluate(model: Any, X: Any, y: Any, loss: str, target_scaler: Any = None) -> dict[str, float]:
+    """:func:`deltaprop.evaluate` over the processes: the outputs gathered, scored once.
+
+    With a ``target_scaler`` (a regression trained on standardised targets) the scores are in
+    the target's own units, as :func:`~deltaprop.training.evaluation.evaluate_unscaled` gives.
+    """
     from ..nn.losses import get_loss
     from ..training import evaluation
     from ..training.validation import check_data
 
-    if _comm is None:
+    if _comm is None and target_scaler is None:
         return evaluation.evaluate(model, X, y, loss=loss)
+    if _comm is None:
+        return evaluation.evaluate_unscaled(model, X, y, target_scaler, loss=loss)
     loss_object = get_loss(loss)
     metric = evaluation.resolve_metric("auto", loss_object)
     evaluation.check_model(model)
     X, y = check_data(model, X, y, loss_object)
-    return evaluation.scores(predict(model, X), y, loss_object, metric)
+    output = predict(model, X)
+    if target_scaler is not None:                     # back in the target's units
+        output = target_scaler.inverse_transform(output.astype(np.float64))
+        y = np.asarray(y, dtype=np.float64).reshape(output.shape[0], -1)
+    return evaluation.scores(output, y, loss_object, metric)

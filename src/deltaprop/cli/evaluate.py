@@ -1,7 +1,10 @@
 """``deltaprop evaluate``: the loss and metric of a saved model on a dataset or file.
 
 The scaling saved with the model is applied first; the loss and task come from the model
-file's metadata (written by ``deltaprop train``), or from ``--loss``.
+file's metadata (written by ``deltaprop train``), or from ``--loss``.  The feature columns
+are found by the names the model file records (in any order); the target is --target, else
+the column the model was trained on, else the last column that is not a feature.  A
+regression model's scores are in the target's own units.
 """
 
 from __future__ import annotations
@@ -14,11 +17,10 @@ from . import CLIError
 from ._common import (
     add_model_data_arguments,
     format_scores,
-    load_data,
     load_model,
+    load_model_data,
     prepare_features,
     saved_loss,
-    saved_task,
 )
 from ._mpi import evaluate, under_mpi
 
@@ -64,12 +66,13 @@ def model_labels(bundle, data) -> np.ndarray:
 def run(args) -> int:
     bundle = load_model(args.model)
     loss = saved_loss(bundle, args.loss)
-    data = load_data(args.data, args.target, seed=args.seed, task=saved_task(bundle))
+    data = load_model_data(args, bundle, need_target=True)
     X = prepare_features(bundle, data)
     y = model_labels(bundle, data)
     y = y.astype(np.float64) if loss in ("bce", "bce_with_logits", "mse") else y
     try:
-        scores = evaluate(bundle.model, X, y, loss)      # over the processes, if several
+        scaler = bundle.target_preprocessing if loss == "mse" else None   # in y's units
+        scores = evaluate(bundle.model, X, y, loss, scaler)   # over the processes, if several
     except (ValueError, TypeError) as error:
         raise CLIError(f"cannot evaluate on {args.data!r}: {error}") from None
     print(f"{args.data}: {data.n_samples} rows  {format_scores(scores)}")

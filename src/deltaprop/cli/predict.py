@@ -1,8 +1,9 @@
 """``deltaprop predict``: predictions of a saved model, one row per sample (CSV).
 
-The data is a dataset name, an NPZ file, or a CSV file: one whose columns are the model's
-features (named as in training) is new rows, read whole; otherwise its last column (or
---target) is the target and is left out.
+The data is a dataset name, an NPZ file, or a CSV file.  The feature columns are found by
+the names the model file records: they may come in any order, a target column is not
+needed (one present is left out, as are other columns), and a missing feature is an error
+naming it.  A regression model's predictions are in the target's own units.
 
 Classification prints the predicted class (by its original label) and, with ``--proba``,
 the probability of each class; regression prints the predicted value(s).
@@ -13,7 +14,6 @@ from __future__ import annotations
 import argparse
 import csv
 import io
-import os
 import sys
 
 import numpy as np
@@ -23,12 +23,11 @@ from ._common import (
     add_model_data_arguments,
     check_output_file,
     input_file,
-    load_data,
     load_model,
+    load_model_data,
     positive_int,
     prepare_features,
     saved_loss,
-    saved_task,
     user_errors,
     write_text,
 )
@@ -62,7 +61,7 @@ def run(args) -> int:
     if args.proba and loss == "mse":
         raise CLIError("--proba needs a classification model; this one is a regression "
                        "model (loss mse), whose predictions are values, not classes")
-    X = prepare_features(bundle, _rows_to_predict(args, bundle))
+    X = prepare_features(bundle, load_model_data(args, bundle, need_target=False))
     if args.limit is not None:
         X = X[:args.limit]
     with user_errors(f"cannot predict on {args.data!r}"):
@@ -78,48 +77,14 @@ def run(args) -> int:
     return 0
 
 
-def _rows_to_predict(args, bundle):
-    """The data to predict from.  A CSV file without --target whose columns are the
-    model's features (by the names its file records, else by their number) is read whole:
-    new rows have no target.  Anything else is read as ``evaluate`` reads it, and its
-    target column is left out."""
-    from ..datasets import Dataset
-    from ..datasets.files import csv_columns, read_csv_features
-
-    if args.data.lower().endswith(".csv") and args.target is None and \
-            os.path.isfile(args.data):
-        names = bundle.metadata.get("feature_names")
-        names = names if _names_recorded(names) else None
-        with user_errors(f"cannot load {args.data!r}"):
-            columns = csv_columns(args.data)
-            new_rows = columns == names if names else \
-                len(columns) == bundle.model.in_features
-            if new_rows:
-                X, columns = read_csv_features(args.data)
-                return Dataset(X, np.zeros(len(X)), task="regression", feature_names=columns)
-        if names and len(columns) == len(names):
-            raise CLIError(f"the columns of {args.data!r} ({_cut(columns)}) are not the "
-                           f"model's features ({_cut(names)}): name them as in training, "
-                           "or add a target column")
-    return load_data(args.data, args.target, seed=args.seed, task=saved_task(bundle))
-
-
-def _cut(names: list[str]) -> str:
-    text = ", ".join(names)
-    return text if len(text) <= 80 else text[:80] + "..."
-
-
-def _names_recorded(names) -> bool:
-    return isinstance(names, list) and bool(names) and all(isinstance(n, str) for n in names)
-
-
 def _table(bundle, loss: str, X: np.ndarray, proba: bool) -> tuple[list[str], list[list]]:
     """The CSV header and rows: predicted values (regression) or labels, with probabilities."""
     from ..nn.losses import get_loss
     from ..training.metrics import labels_from_output
 
     output = predict(bundle.model, X)               # over the processes, if several
-    if loss == "mse":
+    if loss == "mse":                                  # in the target's units
+        output = bundle.unscale_output(output)
         names = bundle.target_names or [f"y{i}" for i in range(output.shape[1])]
         return list(names)[:output.shape[1]], output.tolist()
     classes = bundle.classes or []

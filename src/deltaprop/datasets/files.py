@@ -43,7 +43,7 @@ class DataFileWarning(UserWarning):
 
 
 def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | None = None,
-             delimiter: str = ",") -> Dataset:
+             delimiter: str = ",", features: list[str] | None = None) -> Dataset:
     """Read a CSV file with a header row.
 
     Parameters
@@ -55,6 +55,10 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
         ``None`` decides from the target: text, or integers with at most ``MAX_CLASSES``
         distinct values, mean classification; anything else regression.
     delimiter : str
+    features : list of str or None
+        The feature columns by name, in this order (a saved model's, so a file whose
+        columns come in another order, or hold more, is read as the model needs); the
+        other columns are not read.  ``None``: every column but the target.
 
     The first non-blank row is always the header; a header made only of numbers is still
     read as the column names, with a :class:`DataFileWarning` (the file probably has no
@@ -69,7 +73,10 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
     _check_header(path, header, header_line, target, delimiter)
     _check_widths(path, header, rows)
     t_col = header.index(target)
-    f_cols = [i for i in range(len(header)) if i != t_col]
+    f_cols = [i for i in range(len(header)) if i != t_col] if features is None else \
+        _named_columns(path, header, features)
+    if t_col in f_cols:
+        raise ValueError(f"{path}: the target column {target!r} is also a feature column")
     features = np.empty((len(rows), len(f_cols)), dtype=np.float64)
     targets: list[str] = []
     for r, (line, row) in enumerate(rows):
@@ -82,19 +89,39 @@ def load_csv(path: str | os.PathLike, target: str | None = None, *, task: str | 
                    name=os.path.basename(path), description=f"CSV file {path}, target {target!r}")
 
 
-def read_csv_features(path: str | os.PathLike, *, delimiter: str = ","
-                      ) -> tuple[np.ndarray, list[str]]:
-    """Every column of a CSV file with a header row, read as a feature (a file of new rows
-    to predict, without a target): ``(X, column names)``.  The rules and messages are
-    those of :func:`load_csv` for its feature columns."""
+def read_csv_features(path: str | os.PathLike, *, delimiter: str = ",",
+                      columns: list[str] | None = None) -> tuple[np.ndarray, list[str]]:
+    """The feature columns of a CSV file with a header row (a file of new rows to predict,
+    with or without a target): ``(X, column names)``.  ``columns`` names them, in the order
+    wanted (the other columns are not read); ``None`` reads every column.  The rules and
+    messages are those of :func:`load_csv` for its feature columns."""
     path = os.fspath(path)
     header_line, header, rows = _header_and_rows(path, delimiter)
     _warn_numeric_header(path, header, header_line, stacklevel=4)
     _check_widths(path, header, rows)
-    X = np.empty((len(rows), len(header)), dtype=np.float64)
+    cols = list(range(len(header))) if columns is None else \
+        _named_columns(path, header, columns)
+    X = np.empty((len(rows), len(cols)), dtype=np.float64)
     for r, (line, row) in enumerate(rows):
-        X[r] = [_number(cell, path, line, name) for cell, name in zip(row, header)]
-    return X, header
+        X[r] = [_number(row[col], path, line, header[col]) for col in cols]
+    return X, [header[col] for col in cols]
+
+
+def _named_columns(path: str, header: list[str], names: list[str]) -> list[int]:
+    """The positions of the columns ``names`` in ``header``; a missing or repeated one is
+    an error naming it."""
+    missing = [name for name in names if name not in header]
+    if missing:
+        raise ValueError(f"{path} has no column {_shown(missing[0])}"
+                         + (f" (nor {len(missing) - 1} more of the features)"
+                            if len(missing) > 1 else "")
+                         + f", a feature the model was trained on; the file's columns: "
+                         f"{_cut(', '.join(header), 200)}")
+    repeated = next((name for name in names if header.count(name) > 1), None)
+    if repeated is not None:
+        raise ValueError(f"{path} has {header.count(repeated)} columns named "
+                         f"{_shown(repeated)}: a feature column must be named once")
+    return [header.index(name) for name in names]
 
 
 def _header_and_rows(path: str, delimiter: str
@@ -222,7 +249,19 @@ def load_npz(path: str | os.PathLike, *, task: str | None = None) -> Dataset:
                    name=os.path.basename(path), description=f"NPZ file {path}")
 
 
-def _check_npz_shapes(path: str, X: np.ndarray, y: np.ndarray, names: list) -> None:
+def read_npz_features(path: str | os.PathLike) -> tuple[np.ndarray, list[str]]:
+    """The features of an ``.npz`` file, with or without ``y`` (new rows to predict):
+    ``(X, feature names)``, the names ``[]`` when the file has none.  The rules and
+    messages are those of :func:`load_npz` for ``X``."""
+    path = os.fspath(path)
+    X, _, names = _read_npz(path, need_y=False)
+    _check_npz_shapes(path, X, None, names)
+    _check_finite(X, f"{path} array 'X'", "features")
+    return X.astype(np.float64), [n.decode("utf-8", "replace") if isinstance(n, bytes)
+                                  else str(n) for n in names]
+
+
+def _check_npz_shapes(path: str, X: np.ndarray, y: np.ndarray | None, names: list) -> None:
     """X (N, features) numeric with N, features >= 1; y (N,) or (N, k); one name a column."""
     if X.dtype.kind not in "fiub" or X.ndim != 2:
         raise ValueError(f"{path}: X must be a 2-D numeric array, got dtype {X.dtype}, "
@@ -230,7 +269,7 @@ def _check_npz_shapes(path: str, X: np.ndarray, y: np.ndarray, names: list) -> N
     if X.shape[0] == 0 or X.shape[1] == 0:
         raise ValueError(f"{path}: X must hold at least one row and one feature column, "
                          f"got shape {X.shape}")
-    if y.ndim not in (1, 2) or y.shape[0] != X.shape[0]:
+    if y is not None and (y.ndim not in (1, 2) or y.shape[0] != X.shape[0]):
         raise ValueError(f"{path}: y must have shape (N,) or (N, k) with N = {X.shape[0]} "
                          f"rows as in X, got {y.shape}")
     if names and (np.ndim(names) != 1 or len(names) != X.shape[1]):
@@ -238,9 +277,10 @@ def _check_npz_shapes(path: str, X: np.ndarray, y: np.ndarray, names: list) -> N
                          f"({X.shape[1]}), got shape {np.shape(names)}")
 
 
-def _read_npz(path: str) -> tuple[np.ndarray, np.ndarray, list]:
-    """Arrays ``X``, ``y`` and the optional ``feature_names`` of an ``.npz`` archive, read
-    without unpickling; a damaged archive or an array of Python objects is a ValueError."""
+def _read_npz(path: str, need_y: bool = True) -> tuple[np.ndarray, np.ndarray | None, list]:
+    """Arrays ``X``, ``y`` (None when absent and not ``need_y``) and the optional
+    ``feature_names`` of an ``.npz`` archive, read without unpickling; a damaged archive or
+    an array of Python objects is a ValueError."""
     _check_regular_file(path, "NPZ")
     with open(path, "rb") as handle:                # closed however the reading ends
         try:
@@ -251,12 +291,13 @@ def _read_npz(path: str) -> tuple[np.ndarray, np.ndarray, list]:
             raise ValueError(f"{path} is a single .npy array, not an .npz archive with X "
                              "and y")
         with archive:
-            missing = [key for key in ("X", "y") if key not in archive.files]
+            missing = [key for key in ("X", "y")[:1 + need_y] if key not in archive.files]
             if missing:
-                raise ValueError(f"{path} must hold arrays 'X' and 'y'; missing "
-                                 f"{', '.join(missing)}, found "
+                raise ValueError(f"{path} must hold arrays 'X'" + " and 'y'" * need_y
+                                 + f"; missing {', '.join(missing)}, found "
                                  f"{', '.join(archive.files) or 'none'}")
-            X, y = _npz_array(archive, "X", path), _npz_array(archive, "y", path)
+            X = _npz_array(archive, "X", path)
+            y = _npz_array(archive, "y", path) if "y" in archive.files else None
             names = _npz_array(archive, "feature_names", path).tolist() \
                 if "feature_names" in archive.files else []
     return X, y, names

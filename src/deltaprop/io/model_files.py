@@ -1,4 +1,4 @@
-"""Model files: safetensors weights with the architecture, preprocessing and a checksum.
+r"""Model files: safetensors weights with the architecture, preprocessing and a checksum.
 
 A model file is a plain `safetensors <https://huggingface.co/docs/safetensors>`_ file:
 
@@ -6,7 +6,9 @@ A model file is a plain `safetensors <https://huggingface.co/docs/safetensors>`_
   ``"0.bias"``, ``"2.weight"``...), so ``torch.nn.Sequential.load_state_dict`` reads it as is;
 - metadata (strings, JSON-encoded): ``format``, ``format_version`` (2), ``deltaprop_version``,
   ``architecture`` (the layer list), ``preprocessing`` (e.g. a ``Standardizer``), ``loss``
-  (the loss name, or null), the caller's ``metadata`` (a JSON object) and ``checksum``:
+  (the loss name, or null), the caller's ``metadata`` (a JSON object), optionally
+  ``target_preprocessing`` (the regression target's ``Standardizer``: the model predicts
+  :math:`(y - \mu_y)/\sigma_y`, and :meth:`ModelBundle.predict` undoes it) and ``checksum``:
   SHA-256 over every metadata field and every tensor (:func:`checksum`).  safetensors checks
   the file's structure but not its content; the checksum catches a changed byte anywhere.
 
@@ -44,15 +46,26 @@ from .._checks import InvalidParameterError
 from ..nn.model import Sequential, layer_types
 from . import _files
 from ._files import ModelFileError, atomic_write, finite_number, natural, path_text, strict_json
+from ._scaling import (
+    check_preprocessing,
+    check_target_preprocessing,
+    preprocessing_dict,
+    preprocessing_object,
+    target_text,
+)
 
 __all__ = ["ModelBundle", "ModelFileError", "architecture", "atomic_write", "build",
            "checksum", "from_torch", "load", "load_bundle", "save", "to_torch"]
+# to_torch / from_torch live in .torch_interop and are re-exported at the end of this module
 
 FORMAT = "deltaprop-model"
 FORMAT_VERSION = 2
 LEGACY_VERSION = 1                            # checksum over the tensors only
 FIELDS = ("format", "format_version", "deltaprop_version", "architecture", "preprocessing",
           "loss", "metadata", "checksum")
+# written only when there is one (a regression target scaled in training): older files
+# load as before, and an older deltaprop refuses a file whose target it could not unscale
+OPTIONAL_FIELDS = ("target_preprocessing",)
 LEGACY_FIELDS = ("format", "format_version", "deltaprop_version", "architecture",
                  "preprocessing", "metadata", "checksum")
 PARAMETER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -70,6 +83,7 @@ class ModelBundle:
     version: str = ""                         # the deltaprop version that wrote the file
     architecture: list[dict[str, Any]] = field(default_factory=list)
     loss: str | None = None                   # the recorded loss name (``save(loss=...)``)
+    target_preprocessing: Any = None          # the target's Standardizer (regression), or None
 
     @property
     def classes(self) -> list[str] | None:
@@ -81,6 +95,33 @@ class ModelBundle:
     def target_names(self) -> list[str] | None:
         """``metadata["target_names"]`` as strings, or None (as :attr:`classes`)."""
         return _names(self.metadata.get("target_names"))
+
+    def predict(self, X: Any) -> np.ndarray:
+        r"""The model's output for raw rows ``X`` (N, features), in the target's units.
+
+        The stored feature scaling is applied first, :math:`(x - \mu)/\sigma`, and the
+        target's undone after, :math:`\hat y = \hat y_s \sigma_y + \mu_y` (a model saved
+        without them computes on ``X`` as it is).  Returns float64 (N, outputs).
+        """
+        from ..training.evaluation import predict
+
+        if self.preprocessing is not None and not hasattr(self.preprocessing, "transform"):
+            raise ValueError("the model file's preprocessing is not a Standardizer (a plain "
+                             "dict), so it cannot be applied; scale X yourself and call "
+                             "deltaprop.predict")
+        X = np.asarray(X, dtype=np.float64)
+        if self.preprocessing is not None:
+            X = self.preprocessing.transform(X)
+        output = np.asarray(predict(self.model, X.astype(self.model.dtype, copy=False)))
+        return self.unscale_output(output)
+
+    def unscale_output(self, output: Any) -> np.ndarray:
+        r"""``output`` (N, outputs) in the target's units: :math:`y_s \sigma_y + \mu_y` with
+        the stored target scaling, or ``output`` as float64 when there is none."""
+        output = np.asarray(output, dtype=np.float64)
+        if self.target_preprocessing is None:
+            return output
+        return self.target_preprocessing.inverse_transform(output)
 
 
 def _names(value: Any) -> list[str] | None:
@@ -214,11 +255,15 @@ def _little_endian(array: np.ndarray) -> np.ndarray:
 
 # -- save --------------------------------------------------------------------------------------
 def save(model: Sequential, path: str | os.PathLike, *, preprocessing: Any = None,
-         metadata: dict[str, Any] | None = None, loss: Any = None) -> Path:
+         metadata: dict[str, Any] | None = None, loss: Any = None,
+         target_preprocessing: Any = None) -> Path:
     """Write ``model`` (with optional ``preprocessing``, ``loss`` and ``metadata``) to ``path``.
 
     ``preprocessing`` is an object with ``to_dict()`` (``Standardizer``) or a JSON-able dict;
-    a Standardizer must have one mean and scale per model input.  ``loss`` is a loss name,
+    a Standardizer must have one mean and scale per model input.  ``target_preprocessing``
+    is the Standardizer the regression target was scaled with in training (one mean and
+    scale per model output): the model's outputs are scaled targets, and
+    :meth:`ModelBundle.predict` returns them in the original units.  ``loss`` is a loss name,
     class or instance (``"cross_entropy"``, ``dp.MSELoss()``); ``metadata["loss"]``, as
     ``deltaprop train`` writes it, is read as the loss name too, and must then be a known
     one.  ``metadata`` is a JSON object (dict); NumPy numbers and arrays in it (or in a
@@ -238,9 +283,10 @@ def save(model: Sequential, path: str | os.PathLike, *, preprocessing: Any = Non
     except ModelFileError as error:            # or shape, would make a file load refuses
         raise ValueError(str(error)) from None
     _check_finite(tensors, "cannot save the model")
-    _, prep = _json("preprocessing", _preprocessing_dict(preprocessing), allow_nan=True)
-    _check_preprocessing(prep, spec, "preprocessing")          # then no NaN in a caller's own:
+    _, prep = _json("preprocessing", preprocessing_dict(preprocessing), allow_nan=True)
+    check_preprocessing(prep, spec, "preprocessing")          # then no NaN in a caller's own:
     prep_text, _ = _json("preprocessing", prep, allow_nan=False)   # load reads it strictly
+    target_field = target_text(target_preprocessing, spec, _json)
     metadata_text, metadata = _json("metadata", metadata, allow_nan=True)
     loss_name = _loss_name(loss, metadata)
     fields = {
@@ -251,6 +297,7 @@ def save(model: Sequential, path: str | os.PathLike, *, preprocessing: Any = Non
         "preprocessing": prep_text,
         "loss": json.dumps(loss_name),
         "metadata": metadata_text,
+        **({} if target_field is None else {"target_preprocessing": target_field}),
     }
     fields["checksum"] = checksum(tensors, fields)
     return write_safetensors(path, tensors, fields)
@@ -310,7 +357,7 @@ def load_bundle(path: str | os.PathLike, *, legacy: bool = False) -> ModelBundle
         raise ModelFileError(str(error)) from None
     prep = _parse(fields, "preprocessing", where, default="null")
     try:
-        _check_preprocessing(prep, spec, "field 'preprocessing'")
+        check_preprocessing(prep, spec, "field 'preprocessing'")
     except ValueError as error:
         raise ModelFileError(f"{where}: {error}") from None
     user = _parse(fields, "metadata", where, default="{}", constants=True)
@@ -326,10 +373,16 @@ def load_bundle(path: str | os.PathLike, *, legacy: bool = False) -> ModelBundle
     if len(version) > 64 or not version.isprintable():
         raise ModelFileError(f"{where}: field 'deltaprop_version' must be a version number "
                              f"(printable, at most 64 characters), found {version!r:.80}")
+    target = _parse(fields, "target_preprocessing", where, default="null")
+    try:
+        check_target_preprocessing(target, spec, "field 'target_preprocessing'")
+    except ValueError as error:
+        raise ModelFileError(f"{where}: {error}") from None
     model = build(spec, dtype=dtype)
     model.load_state_dict(tensors)                     # checked above: cannot fail
     model.eval()
-    return ModelBundle(model, _preprocessing_object(prep), user, version, spec, loss)
+    return ModelBundle(model, preprocessing_object(prep), user, version, spec, loss,
+                       preprocessing_object(target))
 
 
 def _architecture(fields: dict[str, str], where: str) -> list[dict[str, Any]]:
@@ -448,9 +501,9 @@ def _check_fields(fields: dict[str, str], expected_format: str, legacy: bool,
                              + ("; it was written by a newer deltaprop: upgrade deltaprop "
                                 "to read it" if newer else ""))
     legacy_file = version == str(LEGACY_VERSION)
-    allowed = LEGACY_FIELDS if legacy_file else (expected_fields or FIELDS)
+    allowed = LEGACY_FIELDS if legacy_file else (expected_fields or FIELDS + OPTIONAL_FIELDS)
     required = ("format", "format_version", "architecture", "checksum") if legacy_file \
-        else allowed
+        else (expected_fields or FIELDS)
     unknown, missing = sorted(set(fields) - set(allowed)), sorted(set(required) - set(fields))
     if unknown or missing:
         raise ModelFileError(f"{where}: metadata fields do not match format_version {version}:"
@@ -458,110 +511,10 @@ def _check_fields(fields: dict[str, str], expected_format: str, legacy: bool,
     return legacy_file
 
 
-# -- PyTorch interchange -----------------------------------------------------------------------
-def to_torch(model: Sequential) -> Any:
-    """The matching ``torch.nn.Sequential`` with the same weights (float32/64 as the model)."""
-    torch = _torch()
-    nn = torch.nn
-    dtype = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}[model.dtype]
-    modules = []
-    for entry in model.config():
-        kind = entry["type"]
-        if kind == "Dense":
-            modules.append(nn.Linear(entry["in_features"], entry["out_features"],
-                                     bias=entry["bias"], dtype=dtype))
-        elif kind == "Softmax":
-            modules.append(nn.Softmax(dim=-1))
-        else:
-            args = {k: v for k, v in entry.items() if k != "type"}
-            modules.append(getattr(nn, kind)(**args))
-    module = nn.Sequential(*modules)
-    module.load_state_dict({k: torch.from_numpy(v) for k, v in model.state_dict().items()})
-    return module.eval()
-
-
-def from_torch(module: Any) -> Sequential:
-    """A deltaprop ``Sequential`` from a ``torch.nn.Sequential`` of supported modules."""
-    torch = _torch()
-    nn = torch.nn
-    if not isinstance(module, nn.Sequential):
-        raise TypeError(f"from_torch expects a torch.nn.Sequential, got {type(module).__name__}")
-    spec: list[dict[str, Any]] = []
-    for position, child in enumerate(module):
-        kind = type(child).__name__
-        if isinstance(child, nn.Linear):
-            spec.append({"type": "Dense", "in_features": child.in_features,
-                         "out_features": child.out_features, "bias": child.bias is not None})
-        elif kind in layer_types() and kind != "Dense":
-            args = {name: getattr(child, name) for name in layer_types()[kind]}
-            if kind == "Softmax" and child.dim not in (-1, 1, None):
-                raise ValueError(f"module {position}: Softmax over dim={child.dim}; deltaprop "
-                                 "applies it over the features (dim=-1)")
-            spec.append({"type": kind, **args})
-        else:
-            supported = ", ".join(["Linear", *[k for k in layer_types() if k != "Dense"]])
-            raise TypeError(f"module {position} ({kind}) has no deltaprop equivalent; "
-                            f"supported: {supported}")
-    state = {k: v.detach().cpu().numpy() for k, v in module.state_dict().items()}
-    dtypes = {array.dtype for array in state.values()}
-    if not dtypes <= {np.dtype(np.float32), np.dtype(np.float64)} or len(dtypes) != 1:
-        raise TypeError(f"from_torch needs all parameters float32 or all float64, got "
-                        f"{sorted(map(str, dtypes))}")
-    model = build(spec, dtype=dtypes.pop())
-    model.load_state_dict(state)
-    return model
-
-
 # -- helpers -----------------------------------------------------------------------------------
 def _zeros(shape: tuple[int, int], rng: np.random.Generator, dtype: Any) -> np.ndarray:
     """Placeholder weights of a model being rebuilt (the file's weights replace them)."""
     return np.zeros(shape, dtype=dtype)
-
-
-def _preprocessing_dict(preprocessing: Any) -> Any:
-    """``preprocessing`` as the dict to save: ``to_dict()`` of a Standardizer, or the dict."""
-    if preprocessing is None:
-        return None
-    if hasattr(preprocessing, "to_dict"):
-        return preprocessing.to_dict()
-    if isinstance(preprocessing, dict):
-        return preprocessing
-    raise TypeError("preprocessing must be None, a dict, or have to_dict() (Standardizer), "
-                    f"got {type(preprocessing).__name__}")
-
-
-def _check_preprocessing(prep: Any, spec: list[dict[str, Any]], name: str) -> None:
-    """None, the caller's own dict, or a Standardizer with one finite mean and one finite
-    scale > 0 per model input."""
-    if prep is None:
-        return
-    if not isinstance(prep, dict):
-        raise ValueError(f"{name} must be a JSON object or null, found {type(prep).__name__}")
-    if prep.get("type") != "standardizer":
-        return                                          # the caller's own description
-    if set(prep) != {"type", "mean", "scale"}:
-        raise ValueError(f"{name}: a standardizer has exactly type, mean and scale, found "
-                         f"{sorted(prep)}")
-    width = next(entry["in_features"] for entry in spec if entry["type"] == "Dense")
-    for key in ("mean", "scale"):
-        values = prep[key]
-        if not isinstance(values, list) or len(values) != width:
-            found = len(values) if isinstance(values, list) else type(values).__name__
-            raise ValueError(f"{name}: standardizer {key} must be a list of {width} numbers "
-                             f"(one per model input), found {found}")
-        bad = [v for v in values if not finite_number(v) or (key == "scale" and v <= 0)]
-        if bad:
-            rule = "finite numbers > 0" if key == "scale" else "finite numbers"
-            raise ValueError(f"{name}: standardizer {key} must hold {rule}, found "
-                             f"{bad[0]!r:.40}")
-
-
-def _preprocessing_object(data: Any) -> Any:
-    if isinstance(data, dict) and data.get("type") == "standardizer":
-        from ..training.preprocessing import Standardizer
-
-        return Standardizer.from_dict(data)
-    return data
 
 
 def _json(name: str, value: Any, *, allow_nan: bool) -> tuple[str, Any]:
@@ -612,10 +565,4 @@ def _safetensors_numpy():
     return safetensors.numpy
 
 
-def _torch():
-    try:
-        import torch
-    except ImportError:
-        raise ImportError("PyTorch interchange needs torch, which is not installed: "
-                          "pip install torch") from None
-    return torch
+from .torch_interop import from_torch, to_torch  # noqa: E402  (needs build, defined above)

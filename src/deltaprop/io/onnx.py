@@ -16,7 +16,18 @@ and later accept):
 
 The input ``"input"`` has shape ``(N, in_features)`` with a dynamic batch dimension ``N``;
 the output ``"output"`` is the model's output (logits when the model ends without an output
-activation).  Needs the ``onnx`` extra: ``pip install 'deltaprop[onnx]'``.
+activation).
+
+The scaling stored with a model (a :class:`~deltaprop.io.ModelBundle` from
+:func:`deltaprop.io.load_bundle`) is folded into the graph with ``preprocessing=True``, the
+default: the features are standardised first, ``Sub`` then ``Div``,
+:math:`(x - \mu)/\sigma`, and a regression output is returned to the target's units last,
+``Mul`` then ``Add``, :math:`\hat y_s \sigma_y + \mu_y`.  The graph then takes raw rows and
+answers as ``deltaprop predict`` does.  ``preprocessing=False`` exports the bare network,
+which expects standardised rows and (regression) answers in standardised units.  A bare
+``Sequential`` stores no scaling: its graph is the network as it is.
+
+Needs the ``onnx`` extra: ``pip install 'deltaprop[onnx]'``.
 """
 
 from __future__ import annotations
@@ -34,6 +45,7 @@ from ..nn.layers import Dense, Dropout
 
 if TYPE_CHECKING:
     from ..nn.model import Sequential
+    from .model_files import ModelBundle
 
 OPSET = 17
 IR_VERSION = 8
@@ -41,22 +53,39 @@ IR_VERSION = 8
 _SIMPLE = {ReLU: "Relu", Tanh: "Tanh", Sigmoid: "Sigmoid", Identity: "Identity"}
 
 
-def export_onnx(model: Sequential, path: str | os.PathLike, *, opset: int = OPSET,
-                ir_version: int = IR_VERSION, check: bool = True) -> Path:
+def export_onnx(model: Sequential | ModelBundle, path: str | os.PathLike, *,
+                preprocessing: bool = True, opset: int = OPSET, ir_version: int = IR_VERSION,
+                check: bool = True) -> Path:
     """Write ``model`` as an ONNX file at ``path`` (checked with ``onnx.checker``).
 
-    The graph computes in the model's dtype (float32 or float64).  ``opset`` must be at least
-    13 (``Softmax`` over the last axis) and at most what the installed onnx knows,
-    ``ir_version`` an integer >= 3, ``check`` ``True`` / ``False`` (else
-    :class:`~deltaprop.InvalidParameterError`).  Returns the path.
+    ``model`` is a ``Sequential``, or a :class:`~deltaprop.io.ModelBundle` (what
+    :func:`deltaprop.io.load_bundle` returns) whose stored scaling ``preprocessing=True``
+    (the default) folds into the graph: raw rows in, the target's units out, the numbers of
+    ``deltaprop predict``.  ``preprocessing=False`` writes the bare network (standardised
+    rows in).  The graph computes in the model's dtype (float32 or float64).  ``opset`` must
+    be at least 13 (``Softmax`` over the last axis) and at most what the installed onnx
+    knows, ``ir_version`` an integer >= 3, ``check`` and ``preprocessing`` ``True`` /
+    ``False`` (else :class:`~deltaprop.InvalidParameterError`).  Returns the path.
     """
     onnx, helper, numpy_helper = _onnx()
+    preprocessing = check_flag("export_onnx", "preprocessing", preprocessing)
+    model, features, target = _scalings(model, preprocessing)
     opset, ir_version, check = _check_arguments(model, opset, ir_version, check,
                                                 onnx.defs.onnx_opset_version())
     graph = _Graph(helper, numpy_helper, model.dtype)
     current = "input"
+    if features is not None:                             # (x - mu) / sigma, per feature
+        current = graph.node("Sub", [current, graph.constant("input_mean", features.mean)],
+                             "input_centred")
+        current = graph.node("Div", [current, graph.constant("input_scale", features.scale)],
+                             "input_scaled")
     for position, layer in enumerate(model.layers):
         current = graph.add_layer(position, layer, current)
+    if target is not None:                               # y_s sigma_y + mu_y, per output
+        current = graph.node("Mul", [current, graph.constant("target_scale", target.scale)],
+                             "output_rescaled")
+        current = graph.node("Add", [current, graph.constant("target_mean", target.mean)],
+                             "output_unscaled")
     graph.nodes.append(helper.make_node("Identity", [current], ["output"], name="output"))
     elem = graph.elem
     inputs = [helper.make_tensor_value_info("input", elem, ["N", model.in_features])]
@@ -74,6 +103,23 @@ def export_onnx(model: Sequential, path: str | os.PathLike, *, opset: int = OPSE
 
 
 MIN_OPSET = 13                                     # Softmax(axis=-1) as PyTorch's dim=-1
+
+
+def _scalings(model: Any, preprocessing: bool) -> tuple[Any, Any, Any]:
+    """``(network, feature scaling, target scaling)`` to export; the scalings are None
+    unless ``model`` is a ModelBundle and ``preprocessing`` is True."""
+    from .model_files import ModelBundle
+
+    if not isinstance(model, ModelBundle):
+        return model, None, None
+    if not preprocessing:
+        return model.model, None, None
+    features = model.preprocessing
+    if features is not None and not hasattr(features, "transform"):
+        raise ValueError("the model's preprocessing is the caller's own dict, not a "
+                         "Standardizer, so it cannot be folded into the graph; export with "
+                         "preprocessing=False and apply it yourself")
+    return model.model, features, model.target_preprocessing
 
 
 def _check_arguments(model: Any, opset: Any, ir_version: Any, check: Any,

@@ -365,8 +365,26 @@ class Sequential:
         return "Sequential(\n" + "\n".join(lines) + "\n)"
 
     def summary(self) -> str:
-        """A table of layers, output shapes and parameter counts."""
-        rows = [("#", "layer", "output", "params")]
+        """A table of the layers, their output shapes and parameter counts, as Keras prints
+        ``model.summary()``, with the totals (and their size in memory) below.
+
+        >>> print(mlp([2, 16, 3], seed=0).summary())
+        Model: Sequential, input (N, 2), float32
+        ___________________________________________________________________
+         #  Layer (type)                              Output Shape  Param #
+        ===================================================================
+         0  Dense(in_features=2, out_features=16)     (N, 16)            48
+         1  ReLU()                                    (N, 16)             0
+         2  Dense(in_features=16, out_features=3)     (N, 3)             51
+        ===================================================================
+        Total params: 99 (396 B)
+        Trainable params: 99
+        Non-trainable params: 0
+        ___________________________________________________________________
+
+        ``N`` is the batch dimension (Keras writes ``None``).
+        """
+        rows = [("#", "Layer (type)", "Output Shape", "Param #")]
         width = self.in_features
         for position, layer in enumerate(self.layers):
             if isinstance(layer, Dense):
@@ -374,13 +392,27 @@ class Sequential:
             count = sum(int(np.prod(value.shape)) for value in layer.params.values())
             rows.append((str(position), repr(layer), f"(N, {width})", f"{count:,}"))
         widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        lines = ["  ".join(cell.ljust(w) if i < 3 else cell.rjust(w)
-                           for i, (cell, w) in enumerate(zip(row, widths)))
+        widths[1] += 3                                        # Keras's roomy columns
+        lines = [" " + "  ".join(cell.rjust(w) if i in (0, 3) else cell.ljust(w)
+                                 for i, (cell, w) in enumerate(zip(row, widths)))
                  for row in rows]
-        rule = "-" * len(lines[0])
-        return "\n".join([lines[0], rule, *lines[1:], rule,
-                          f"input (N, {self.in_features}); {self.n_params:,} parameters "
-                          f"({dtype_name(self.dense_layers[0].params['weight'])})"])
+        rule = max(len(line) for line in lines)
+        dtype = dtype_name(self.dense_layers[0].params["weight"])
+        size = self.n_params * np.dtype(dtype).itemsize
+        return "\n".join([f"Model: Sequential, input (N, {self.in_features}), {dtype}",
+                          "_" * rule, lines[0], "=" * rule, *lines[1:], "=" * rule,
+                          f"Total params: {self.n_params:,} ({_bytes(size)})",
+                          f"Trainable params: {self.n_params:,}", "Non-trainable params: 0",
+                          "_" * rule])
+
+
+def _bytes(size: int) -> str:
+    """``396 B``, ``18.8 KB``, ``1.2 MB``: a size in memory, as Keras shows it."""
+    for unit in ("B", "KB", "MB"):
+        if size < 1024 or unit == "MB":
+            return f"{size:,} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
+        size /= 1024
+    return f"{size:,.1f} GB"
 
 
 def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,

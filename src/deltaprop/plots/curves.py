@@ -40,7 +40,8 @@ def plot_history(history: Any, path: Any = None, *, title: str | None = None) ->
             ax.axvline(best, color="grey", ls=":", lw=1, label=f"best epoch ({best})")
         ax.set_xlabel("epoch")
         ax.set_ylabel(label)
-        ax.set_title(label)
+        ax.set_title(f"{label}: training" + (" and validation" if f"val_{key}" in logs
+                                             else "") + " rows")
         ax.grid(alpha=0.3)
         ax.legend(frameon=False)
     if key == "loss" and min(logs["loss"]) > 0 and max(logs["loss"]) / min(logs["loss"]) > 50:

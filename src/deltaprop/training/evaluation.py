@@ -99,6 +99,21 @@ def evaluate(model: Sequential, X: Any, y: Any, *, loss: Any,
     return scores(predict(model, X), y, loss, metric)
 
 
+def evaluate_unscaled(model: Sequential, X: Any, y: Any, target_scaler: Any, *,
+                      loss: Any = "mse", metric: str | None = "auto") -> dict[str, float]:
+    r"""``evaluate``'s scores in the target's own units, for a model trained on standardised
+    targets :math:`y_s = (y - \mu_y)/\sigma_y`: its outputs become
+    :math:`\hat y = \hat y_s \sigma_y + \mu_y` (``target_scaler.inverse_transform``) before
+    they are compared with the raw ``y`` (N,) or (N, outputs).  Returns float64 scores."""
+    loss = get_loss(loss)
+    metric = resolve_metric(metric, loss)
+    check_model(model)
+    X, _ = check_data(model, X, y, loss)                     # the shapes, rows and values
+    output = target_scaler.inverse_transform(to_numpy(predict(model, X)).astype(np.float64))
+    target = np.asarray(y, dtype=np.float64).reshape(output.shape[0], -1)   # (N, outputs)
+    return scores(output, target, loss, metric)
+
+
 def scores(output: Array, y: Array, loss: Loss, metric: str | None) -> dict[str, float]:
     """``evaluate``'s numbers from the model's ``output`` for the targets ``y``."""
     value, _ = loss(output, y)

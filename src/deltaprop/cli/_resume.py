@@ -1,0 +1,132 @@
+"""``deltaprop train --checkpoint-every K`` and ``--resume DIR``: continue a run exactly.
+
+With ``--checkpoint-every K`` the run writes ``checkpoint.safetensors`` (the whole training
+state, see :mod:`deltaprop.io.checkpoint`) into ``--out DIR`` every K epochs, and
+``run.json``: the settings of the run (data, network, optimiser, split, seed).
+``--resume DIR`` reads both: the flags left out are taken from ``run.json``, a flag given
+with another value than the run's is an error (the result would not be the run's), except
+``--epochs``, which may extend it.  The split, the scaling and the initial weights are
+rebuilt from the same data and seed, and ``fit`` continues after the checkpoint's epoch: the
+result is bit for bit that of the run left uninterrupted.  ``--out`` defaults to DIR.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from . import CLIError
+from ._common import user_errors, write_text
+
+RUN_FILE = "run.json"
+CHECKPOINT_FILE = "checkpoint.safetensors"
+# the flags that make the run: resuming with others would not continue it
+SETTINGS = ("data", "target", "task", "layers", "activation", "loss", "optimizer", "lr",
+            "momentum", "weight_decay", "epochs", "batch_size", "val_split", "test_split",
+            "early_stopping", "seed", "dtype", "no_standardize")
+MAX_RUN_FILE = 1 << 20                          # run.json is a few hundred bytes
+
+
+def check_flags(args) -> None:
+    """--checkpoint-every needs --out; --resume DIR is a folder with a checkpoint in it."""
+    if args.checkpoint_every is not None and not (args.out or args.resume):
+        raise CLIError("--checkpoint-every needs --out DIR to write the checkpoints to")
+    if args.resume is None:
+        return
+    folder = Path(args.resume)
+    if not folder.is_dir():
+        raise CLIError(f"--resume {args.resume!r} is not a folder; give the --out DIR of the "
+                       "run written with --checkpoint-every")
+    for name in (CHECKPOINT_FILE, RUN_FILE):
+        if not (folder / name).is_file():
+            raise CLIError(f"--resume {args.resume!r} has no {name}: the run was not written "
+                           "with --checkpoint-every, or not into this folder")
+    if args.out is None:
+        args.out = args.resume
+
+
+def apply_run_settings(args, parser) -> None:
+    """Take the settings of the run being resumed for every flag left at its default; a
+    flag given with another value is an error naming it."""
+    stored = _read_run_file(Path(args.resume) / RUN_FILE)
+    actions = {action.dest: action for action in parser._actions}
+    parser_defaults = {name: action.default for name, action in actions.items()}
+    for name in SETTINGS:
+        if name not in stored:
+            raise CLIError(f"--resume: {RUN_FILE} has no setting {name!r}")
+        given = getattr(args, name)
+        run_value = _checked(actions[name], name, stored[name])
+        if name == "data":
+            if given != run_value:
+                raise CLIError(f"--resume: the run was trained on {run_value!r:.200}, not "
+                               f"{given!r:.200}")
+        elif given is None or given == parser_defaults.get(name) or (name == "epochs" and \
+                given == run_value):
+            setattr(args, name, run_value)
+        elif name != "epochs" and given != run_value:
+            flag = "--" + name.replace("_", "-")
+            raise CLIError(f"--resume: {flag} {given!r:.60} differs from the run being "
+                           f"resumed ({run_value!r:.60}); leave {flag} out to continue it")
+
+
+def _checked(action, name: str, value):
+    """A setting of ``run.json`` (untrusted) read as its flag reads it: the flag's type and
+    choices, or null where the flag may be left out."""
+    if value is None and action.default is None:
+        return None
+    if isinstance(action.const, bool):                        # a store_true flag
+        if isinstance(value, bool):
+            return value
+    elif name == "layers":
+        if isinstance(value, list) and all(isinstance(v, int) for v in value):
+            return _convert(action, ",".join(map(str, value)), name)
+    elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return _convert(action, str(value), name)
+    raise CLIError(f"--resume: {RUN_FILE} setting {name!r} holds {value!r:.60}, which "
+                   f"--{name.replace('_', '-')} does not take")
+
+
+def _convert(action, text: str, name: str):
+    import argparse
+
+    try:
+        value = action.type(text) if action.type else text
+    except (argparse.ArgumentTypeError, ValueError) as error:
+        raise CLIError(f"--resume: {RUN_FILE} setting {name!r}: {error}") from None
+    if action.choices is not None and value not in action.choices:
+        raise CLIError(f"--resume: {RUN_FILE} setting {name!r} must be one of "
+                       f"{', '.join(map(str, action.choices))}, found {text!r:.60}")
+    return value
+
+
+def _read_run_file(path: Path) -> dict:
+    """``run.json``, an untrusted file: a JSON object of at most MAX_RUN_FILE bytes."""
+    with user_errors(f"--resume: cannot read {path}"):
+        if os.path.getsize(path) > MAX_RUN_FILE:
+            raise ValueError(f"larger than {MAX_RUN_FILE} bytes: not a run.json")
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(stored, dict):
+        raise CLIError(f"--resume: {path} must hold a JSON object, found "
+                       f"{type(stored).__name__}")
+    return stored
+
+
+def write_run_file(args) -> None:
+    """``run.json`` in --out DIR: the settings a resumed run must share."""
+    settings = {name: getattr(args, name) for name in SETTINGS}
+    with user_errors(f"cannot write to {args.out}"):
+        write_text(Path(args.out) / RUN_FILE, json.dumps(settings, indent=2) + "\n")
+
+
+def callbacks(args) -> list:
+    """The :class:`~deltaprop.io.checkpoint.Checkpoint` callback, when asked for."""
+    if args.checkpoint_every is None:
+        return []
+    from ..io.checkpoint import Checkpoint
+
+    return [Checkpoint(Path(args.out) / CHECKPOINT_FILE, every=args.checkpoint_every)]
+
+
+def resume_path(args) -> str | None:
+    return None if args.resume is None else os.fspath(Path(args.resume) / CHECKPOINT_FILE)

@@ -1,0 +1,118 @@
+"""``deltaprop train --checkpoint-every K`` and ``--resume DIR``: the resumed run ends where
+the uninterrupted one does, exactly (float64, the same operations in the same order)."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import numpy as np
+import pytest
+
+from deltaprop import io as dio
+from deltaprop.cli import main
+from deltaprop.training.progress import ProgressBar
+
+pytest.importorskip("safetensors")
+
+RUN = ["moons", "--layers", "8", "--dtype", "float64", "--quiet", "--optimizer", "adam",
+       "--lr", "0.01", "--early-stopping", "3"]
+
+
+def _weights(folder):
+    bundle = dio.load_bundle(folder / "model.safetensors")
+    return bundle.model.state_dict(), bundle.metadata["test"]
+
+
+def _same_run(a, b):
+    (wa, test_a), (wb, test_b) = _weights(a), _weights(b)
+    assert sorted(wa) == sorted(wb)
+    assert all(np.array_equal(wa[k], wb[k]) for k in wa) and test_a == test_b
+    assert json.loads((a / "history.json").read_text()) == \
+        json.loads((b / "history.json").read_text())
+
+
+def _count_steps(monkeypatch) -> dict:
+    """How many batches the next runs train (a resumed run trains only the rest)."""
+    steps = {"n": 0, "per_epoch": 0}
+    original = ProgressBar.on_batch_end
+
+    def counted(self, batch, logs):
+        steps["n"] += 1
+        steps["per_epoch"] = self.n_batches
+        original(self, batch, logs)
+
+    monkeypatch.setattr(ProgressBar, "on_batch_end", counted)
+    return steps
+
+
+def test_a_stopped_run_resumed_equals_the_uninterrupted_run(tmp_path, monkeypatch, capsys):
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert main(["train", *RUN, "--epochs", "6", "--out", str(full)]) == 0
+    assert main(["train", *RUN, "--epochs", "4", "--checkpoint-every", "2",
+                 "--out", str(part)]) == 0
+    assert json.loads((part / "run.json").read_text())["optimizer"] == "adam"
+    steps = _count_steps(monkeypatch)
+    assert main(["train", "moons", "--epochs", "6", "--resume", str(part), "--quiet"]) == 0
+    assert steps["n"] == 2 * steps["per_epoch"] > 0          # epochs 5 and 6 only
+    _same_run(full, part)
+
+
+def test_a_run_interrupted_by_ctrl_c_resumes_from_its_last_checkpoint(tmp_path, monkeypatch,
+                                                                       capsys):
+    full, part = tmp_path / "full", tmp_path / "part"
+    assert main(["train", *RUN, "--epochs", "5", "--out", str(full)]) == 0
+    steps = {"n": 0}
+    original = ProgressBar.on_batch_end
+
+    def press_ctrl_c_in_epoch_4(self, batch, logs):
+        steps["n"] += 1
+        if steps["n"] == 3 * self.n_batches + 2:
+            signal.raise_signal(signal.SIGINT)
+        original(self, batch, logs)
+
+    monkeypatch.setattr(ProgressBar, "on_batch_end", press_ctrl_c_in_epoch_4)
+    assert main(["train", *RUN, "--epochs", "5", "--checkpoint-every", "2",
+                 "--out", str(part)]) == 130
+    monkeypatch.setattr(ProgressBar, "on_batch_end", original)
+    steps = _count_steps(monkeypatch)
+    assert main(["train", "moons", "--resume", str(part), "--quiet"]) == 0
+    assert steps["n"] == 3 * steps["per_epoch"] > 0          # from epoch 3 (saved after 2)
+    _same_run(full, part)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--lr", "0.5"], "--lr 0.5 differs from the run being resumed (0.01)"),
+    (["--layers", "4"], "--layers [4] differs"),
+])
+def test_resume_refuses_flags_that_would_change_the_run(tmp_path, capsys, flags, message):
+    part = tmp_path / "part"
+    assert main(["train", *RUN, "--epochs", "2", "--checkpoint-every", "1",
+                 "--out", str(part)]) == 0
+    capsys.readouterr()
+    assert main(["train", "moons", "--resume", str(part), *flags]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage, message", [
+    ({"layers": "64; rm -rf /"}, "setting 'layers' holds"),
+    ({"optimizer": "lbfgs"}, "setting 'optimizer' must be one of"),
+    ({"lr": -1}, "setting 'lr'"),
+    ({"data": "digits"}, "the run was trained on 'digits', not 'moons'"),
+])
+def test_an_edited_run_file_is_refused_naming_the_setting(tmp_path, capsys, damage, message):
+    part = tmp_path / "part"
+    assert main(["train", *RUN, "--epochs", "1", "--checkpoint-every", "1",
+                 "--out", str(part)]) == 0
+    settings = json.loads((part / "run.json").read_text())
+    (part / "run.json").write_text(json.dumps({**settings, **damage}))
+    capsys.readouterr()
+    assert main(["train", "moons", "--resume", str(part)]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_checkpoint_flags_need_their_folders(tmp_path, capsys):
+    assert main(["train", "moons", "--checkpoint-every", "2"]) == 2
+    assert "--checkpoint-every needs --out DIR" in capsys.readouterr().err
+    assert main(["train", "moons", "--resume", str(tmp_path)]) == 2
+    assert "has no checkpoint.safetensors" in capsys.readouterr().err
