@@ -10,7 +10,7 @@ and that the doctests, ``help()`` and the source read naturally:
 - doctest runs (``>>>`` lines and their output) outside an ``Examples`` section: Markdown
   would read ``>>>`` as nested quotes and ``[:3]`` as a link.  They become ``pycon`` code blocks;
 - reST mathematics (``:math:`\eta``` inline, ``.. math::`` blocks): written for arithmatex
-  (``\(…\)``, ``\[…\]``), which MathJax typesets in the browser;
+  (``\(…\)``, ``\[…\]``), which KaTeX typesets in the browser;
 - a label line and an indented block under it (``Shape:`` then ``- Input: (N, in)``, as
   PyTorch writes them): Markdown would run them into one paragraph or a code block.  The
   block becomes a list under its label;

@@ -6,6 +6,9 @@
   there, following the links of the added pages in turn; ``nav`` may name them
   (``repository/CHANGELOG.md``).  A link to a file that does not exist
   is left alone, so ``mkdocs build --strict`` reports it.
+- The equations are typeset by KaTeX from the copy the playground ships
+  (``src/deltaprop/playground/static/vendor/katex``, its licence included), added to the site
+  under ``javascripts/katex/``: reading the pages fetches nothing from another site.
 - The words after a code block's language that ``tests/test_docs.py`` reads (``norun``,
   ``requires=torch``) are for the tests, not for readers: they are dropped.
 """
@@ -19,6 +22,7 @@ from pathlib import Path
 from mkdocs.structure.files import File, Files
 
 OUTSIDE = "repository/"                      # where files from outside docs/ go in the site
+KATEX = "src/deltaprop/playground/static/vendor/katex"    # vendored once, served from the site
 LINK = re.compile(r"(\]\()([^)\s#]+)((?:#[^)\s]*)?\))")
 FENCE_FLAGS = re.compile(r"^(\s*```\S*)((?:[ \t]+(?:norun|requires=\S+))+)[ \t]*$", re.M)
 FENCE = re.compile(r"^\s*```", re.M)
@@ -78,7 +82,16 @@ def _nav_entries(nav) -> list[str]:
     return []
 
 
+def _add_katex(files: Files, config) -> None:
+    vendored = _repository(config) / KATEX
+    for path in sorted(vendored.rglob("*")):
+        if path.is_file() and path.suffix != ".md":          # the notes stay in the package
+            uri = f"javascripts/katex/{path.relative_to(vendored).as_posix()}"
+            files.append(File.generated(config, uri, abs_src_path=str(path)))
+
+
 def on_files(files: Files, config) -> Files:
+    _add_katex(files, config)
     todo = [Path(file.abs_src_path) for file in files.documentation_pages() if file.abs_src_path]
     added: set[Path] = set()
     named = [_repository(config) / entry.removeprefix(OUTSIDE)         # nav: repository/X.md
