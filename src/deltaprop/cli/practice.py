@@ -14,6 +14,11 @@ topics:
   softmax_cross_entropy   softmax_cross_entropy_backward: Δᴸ = (softmax(Z) − Y)/N
   network                 network_backward: every gradient of a tanh / softmax MLP
   momentum                momentum_step: v ← μ v + g, W ← W − η v
+  mse                     mse_backward: ∂L/∂A = 2(A − Y)/(N n)
+  bce                     bce_backward: ∂L/∂P = (P − Y)/(P(1 − P))/(N n)
+  sigmoid_bce             sigmoid_bce_backward: Δᴸ = (σ(Z) − Y)/(N n)
+  dropout                 dropout_backward: ∂L/∂X = ∂L/∂A ⊙ M/(1 − p)
+  adam                    adam_step: m, v, bias correction, W ← W − η m̂/(√v̂ + ε)
 
 examples:
   deltaprop practice dense                       # writes dense_practice.py

@@ -39,6 +39,7 @@ from ..nn.losses import CrossEntropyLoss
 from ..nn.model import Sequential
 from ..nn.optim import SGD
 from .references import ACTIVATION_CLASSES, Case, Outputs, network_model, network_outputs
+from .topics_more import MORE_GENERIC, MORE_TOPIC_HINTS, MORE_VARIANTS
 
 MISTAKES: tuple[str, ...] = (
     "transposed", "mean_missing", "mean_doubled", "sign_flipped",
@@ -55,6 +56,7 @@ GENERIC: dict[str, frozenset[str]] = {
     "network": frozenset({"sign_flipped", "transposed", "wrong_shape", "mean_missing",
                           "mean_doubled"}),
     "momentum": frozenset({"transposed", "wrong_shape"}),
+    **MORE_GENERIC,
 }
 
 HINTS: dict[str, str] = {
@@ -92,6 +94,7 @@ TOPIC_HINTS: dict[tuple[str, str], str] = {
                                              "shape (N, C), one sample per row",
     ("momentum", "transposed"): "the result is transposed: an update keeps W's shape "
                                 "(out, in); v ← μ v + g and W ← W − η v need no transpose",
+    **MORE_TOPIC_HINTS,
 }
 
 
@@ -229,6 +232,7 @@ SPECIFIC: dict[str, Callable[[Case, Outputs], list[Variant]]] = {
     "softmax_cross_entropy_backward": _softmax_ce_variants,
     "network_backward": _network_variants,
     "momentum_step": _momentum_variants,
+    **MORE_VARIANTS,
 }
 
 

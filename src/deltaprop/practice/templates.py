@@ -12,6 +12,7 @@ from pathlib import Path
 from ..io._files import atomic_write
 from .equations import EQUATIONS, NOTATIONS
 from .references import TOPICS
+from .texts_more import MORE_FUNCTIONS, MORE_FUNCTIONS_OF, MORE_TITLES
 
 TITLES = {
     "activation": "the backward pass of an element-wise activation",
@@ -19,6 +20,7 @@ TITLES = {
     "softmax_cross_entropy": "the output delta of softmax + cross-entropy",
     "network": "the whole backward pass of a small MLP",
     "momentum": "one step of SGD with momentum",
+    **MORE_TITLES,
 }
 
 _ACTIVATION_DOC = r'''
@@ -110,6 +112,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     new_weight : ndarray, shape (out, in)
     new_velocity : ndarray, shape (out, in)
     '''),
+    **MORE_FUNCTIONS,
 }
 
 _FUNCTIONS_OF = {
@@ -118,6 +121,7 @@ _FUNCTIONS_OF = {
     "softmax_cross_entropy": ("softmax_cross_entropy_backward",),
     "network": ("network_backward",),
     "momentum": ("momentum_step",),
+    **MORE_FUNCTIONS_OF,
 }
 
 
