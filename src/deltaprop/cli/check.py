@@ -22,12 +22,14 @@ mistakes (the fixed vocabulary of the JSON "mistakes" field, most likely first):
 
 json fields beyond function, passed, mistakes, hint, message: counterexample (the smallest
   failing case: case, inputs, expected, received as nested lists; NaN and inf as strings),
-  line / source / error (where the file raised or stopped), output (its prints, after a crash)
+  line / source / error (where the file raised or stopped), output (its prints, after a crash),
+  hints_used / hints (the stages revealed by --hint)
 
 examples:
   deltaprop practice dense && deltaprop check dense_practice.py
   deltaprop check --format json my_backprop.py    # one JSON object per function, per line
   deltaprop check --timeout 30 slow_but_correct.py
+  deltaprop practice dense --recall && deltaprop check dense_practice.py --hint --hint
 """
 
 
@@ -44,6 +46,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="wall-clock limit of one run of the file, after which it is "
                              "stopped and its running function fails (default: 10)")
+    parser.add_argument("--hint", action="count", default=0,
+                        help="reveal hints in stages, per function: once the quantities "
+                             "involved, twice the shapes too, three times the equations; "
+                             "the result counts them (hints_used)")
     parser.set_defaults(run=run)
 
 
@@ -55,8 +61,9 @@ def format_text(result) -> str:
     line, move the cursor or clear the screen.
     """
     if result.passed:
-        return f"PASS  {result.function}: {printable(result.message)}"
-    lines = [f"FAIL  {result.function}: {printable(result.message)}"]
+        return "\n".join([f"PASS  {result.function}: {printable(result.message)}",
+                          *_hint_lines(result)])
+    lines = [f"FAIL  {result.function}: {printable(result.message)}", *_hint_lines(result)]
     if result.mistakes and not result.not_implemented:
         lines.append(f"      likely mistake: {', '.join(result.mistakes)}")
     if result.hint:
@@ -68,6 +75,16 @@ def format_text(result) -> str:
         lines.append("      your file printed (the end):")
         lines += [f"        | {printable(line[:160])}" for line in printed]
     return "\n".join(lines)
+
+
+def _hint_lines(result) -> list[str]:
+    """The hint stages revealed by ``--hint``, and how many were used."""
+    if not result.hints_used:
+        return []
+    from ..practice.recall import STAGES
+
+    return [f"      hints used: {result.hints_used} of {len(STAGES)}",
+            *(f"      hint {text}" for text in result.hints)]
 
 
 def printable(text: str) -> str:
@@ -128,7 +145,7 @@ def run(args) -> int:
 
     options = {} if args.timeout is None else {"timeout": args.timeout}
     try:
-        results = check_file(args.file, seed=args.seed, **options)
+        results = check_file(args.file, seed=args.seed, hints=args.hint, **options)
     except (FileNotFoundError, ValueError) as error:
         raise CLIError(str(error)) from None
     except OSError as error:         # e.g. no room for the run's temporary folder

@@ -25,6 +25,8 @@ examples:
   deltaprop practice activation --notation column --out my_activation.py
   deltaprop practice network --out -             # print the exercise instead
   deltaprop check dense_practice.py              # grade your implementation
+  deltaprop practice adam --recall               # from memory: names and shapes only
+  deltaprop check adam_practice.py --hint        # stuck? reveal the first stage of hints
 """
 
 
@@ -43,6 +45,9 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--out", metavar="FILE", default=None,
                         help="file to write (default: TOPIC_practice.py; '-' prints it)")
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
+    parser.add_argument("--recall", action="store_true",
+                        help="names and shapes only, no equations: write it from memory "
+                             "(`deltaprop check FILE --hint` reveals them in stages)")
     parser.set_defaults(run=run)
 
 
@@ -52,10 +57,11 @@ def run(args) -> int:
     try:
         if args.out == "-":
             sys.stdout.write(render_exercise(args.topic, args.notation,
-                                             filename=f"{args.topic}_practice.py"))
+                                             filename=f"{args.topic}_practice.py",
+                                             recall=args.recall))
             return 0
         path = write_exercise(args.topic, args.out, notation=args.notation,
-                              overwrite=args.force)
+                              overwrite=args.force, recall=args.recall)
     except (ValueError, FileExistsError) as error:
         raise CLIError(str(error)) from None
     except OSError as error:

@@ -44,6 +44,7 @@ from .diagnosis import (
     score_case,
 )
 from .mistakes import HINTS, SPECIFIC
+from .recall import is_recall, reveal_hints
 from .references import (
     SPECS,
     TOPIC_FUNCTIONS,
@@ -85,6 +86,8 @@ class CheckResult:
     cases: int = 0
     counterexample: dict[str, Any] | None = None  # the smallest failing case (JSON-ready)
     output: str = ""                            # the file's prints (trimmed), after a crash
+    hints_used: int = 0                         # stages of hints revealed (check --hint)
+    hints: list[str] = field(default_factory=list)  # their texts, stage by stage
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -97,8 +100,8 @@ class CheckResult:
 
 
 # -- the public entry points -------------------------------------------------------------------
-def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT
-               ) -> list[CheckResult]:
+def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT,
+               hints: int = 0) -> list[CheckResult]:
     """Run the learner's file in an isolated process and check its practice functions.
 
     ``timeout`` is the wall-clock limit, in seconds, of one run of the file (loading it and
@@ -111,9 +114,13 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT
     marker must be there).  Nothing the file does escapes as
     an exception: an error while loading it is one result for ``"<import>"`` with the mistake
     ``raised`` and its line, followed by a failed result for each function the file declares.
+    ``hints`` (an integer >= 0) reveals that many stages of each function's hints
+    (:mod:`.recall`): the quantities involved, the shapes, the equations.
     """
-    return _check(_existing(path), _seed("check_file", seed), _timeout("check_file", timeout),
-                  only=None)
+    level = check_integer("check_file", "hints", hints, low=0)
+    results = _check(_existing(path), _seed("check_file", seed),
+                     _timeout("check_file", timeout), only=None)
+    return reveal_hints(results, level, recall=is_recall(_parsed(path)))
 
 
 def check_module(module: ModuleType, path: str | Path | None = None, seed: int = 0, *,
@@ -421,12 +428,19 @@ def _declared(path: Path, only: str | None) -> list[str]:
     return list(_wanted([topic], defined))
 
 
+def _parsed(path: Path) -> ast.Module | None:
+    """The file's source, parsed (never run); None for a file too large or not Python."""
+    try:
+        return ast.parse(source_text(path))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def _source_names(path: Path) -> tuple[set[str], str | None]:
     """The names of the file's top-level functions and its ``DELTAPROP_TOPIC``, from its
     source (parsed, never run; nothing for a file too large or not Python)."""
-    try:
-        tree = ast.parse(source_text(path))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(path)
+    if tree is None:
         return set(), None
     defined = {node.name for node in tree.body
                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..io._files import atomic_write
 from .equations import EQUATIONS, NOTATIONS
+from .recall import RECALL_PREAMBLE, recall_docstring
 from .references import TOPICS
 from .texts_more import MORE_FUNCTIONS, MORE_FUNCTIONS_OF, MORE_TITLES
 
@@ -131,13 +132,20 @@ def _check_choice(kind: str, value: str, valid) -> None:
                          f"{', '.join(valid)}")
 
 
-def render_exercise(topic: str, notation: str = "batch", filename: str = "FILE") -> str:
-    """The text of the exercise file for ``topic``, equations in ``notation``."""
+def render_exercise(topic: str, notation: str = "batch", filename: str = "FILE", *,
+                    recall: bool = False) -> str:
+    """The text of the exercise file for ``topic``, equations in ``notation``.
+
+    ``recall=True`` writes names and shapes only, no equation (:mod:`.recall`): the learner
+    writes the functions from memory, and ``deltaprop check --hint`` reveals the equations in
+    stages.
+    """
     _check_choice("topic", topic, TOPICS)
     _check_choice("notation", notation, tuple(NOTATIONS))
-    equations = "\n".join("    " + line if line else "" for line in
-                          EQUATIONS[topic][notation].splitlines())
-    parts = [f'''r"""deltaprop practice: {TITLES[topic]}.
+    body = RECALL_PREAMBLE if recall else EQUATIONS[topic][notation]
+    equations = "\n".join("    " + line if line else "" for line in body.splitlines())
+    kind = "recall " if recall else ""
+    parts = [f'''r"""deltaprop {kind}practice: {TITLES[topic]}.
 
 Notation: {NOTATIONS[notation]}.
 
@@ -156,21 +164,24 @@ import numpy as np  # noqa: F401 - you will need it
 
 DELTAPROP_TOPIC = "{topic}"  # tells `deltaprop check` which functions to expect
 ''']
+    if recall:
+        parts.append("DELTAPROP_RECALL = True  # names and shapes only: --hint reveals more\n")
     for name in _FUNCTIONS_OF[topic]:
         signature, doc = FUNCTIONS[name]
+        doc = recall_docstring(name) if recall else doc
         parts.append(f'''
 
 def {name}({signature}):
     r"""{doc.rstrip()}
     """
-    # TODO: implement the equations of the docstring
+    # TODO: {"write it from memory" if recall else "implement the equations of the docstring"}
     raise NotImplementedError("{name} is not implemented yet")
 ''')
     return "".join(parts)
 
 
 def write_exercise(topic: str, path: str | Path | None = None, notation: str = "batch",
-                   *, overwrite: bool = False) -> Path:
+                   *, overwrite: bool = False, recall: bool = False) -> Path:
     """Write the exercise file of ``topic`` to ``path`` (default ``<topic>_practice.py``).
 
     Raises ``ValueError`` for an unknown topic or notation, or a ``path`` that is a folder, a
@@ -186,6 +197,6 @@ def write_exercise(topic: str, path: str | Path | None = None, notation: str = "
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists (pass overwrite=True / --force to "
                               "replace it)")
-    text = render_exercise(topic, notation, filename=str(path))
+    text = render_exercise(topic, notation, filename=str(path), recall=recall)
     atomic_write(path, text.encode("utf-8"))       # whole or not at all
     return path
