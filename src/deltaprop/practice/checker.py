@@ -43,6 +43,7 @@ from .diagnosis import (
     relative_error,
     score_case,
 )
+from .gradcheck import run_gradchecks
 from .mistakes import HINTS, SPECIFIC
 from .recall import is_recall, reveal_hints
 from .references import (
@@ -88,6 +89,7 @@ class CheckResult:
     output: str = ""                            # the file's prints (trimmed), after a crash
     hints_used: int = 0                         # stages of hints revealed (check --hint)
     hints: list[str] = field(default_factory=list)  # their texts, stage by stage
+    gradcheck: dict[str, Any] | None = None     # check --gradcheck: see .gradcheck
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -101,7 +103,7 @@ class CheckResult:
 
 # -- the public entry points -------------------------------------------------------------------
 def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT,
-               hints: int = 0) -> list[CheckResult]:
+               hints: int = 0, gradcheck: bool = False) -> list[CheckResult]:
     """Run the learner's file in an isolated process and check its practice functions.
 
     ``timeout`` is the wall-clock limit, in seconds, of one run of the file (loading it and
@@ -116,10 +118,17 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT,
     ``raised`` and its line, followed by a failed result for each function the file declares.
     ``hints`` (an integer >= 0) reveals that many stages of each function's hints
     (:mod:`.recall`): the quantities involved, the shapes, the equations.
+    ``gradcheck=True`` also checks each backward function against central differences of
+    the file's own forward function (:mod:`.gradcheck`), in ``result.gradcheck``.
     """
     level = check_integer("check_file", "hints", hints, low=0)
-    results = _check(_existing(path), _seed("check_file", seed),
-                     _timeout("check_file", timeout), only=None)
+    path, seed = _existing(path), _seed("check_file", seed)
+    timeout = _timeout("check_file", timeout)
+    results = _check(path, seed, timeout, only=None)
+    if gradcheck:
+        reports = run_gradchecks(path, [r.function for r in results], seed, timeout)
+        for result in results:
+            result.gradcheck = reports.get(result.function)
     return reveal_hints(results, level, recall=is_recall(_parsed(path)))
 
 

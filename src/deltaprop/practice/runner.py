@@ -107,7 +107,7 @@ class _Outcome:
         return any(r["event"] == "finished" for r in self.records)
 
 
-def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
+def _run_once(path, calls, functions, topics, timeout, gradchecks=()) -> _Outcome:
     """One child run of ``calls`` in a fresh private work dir (removed after): what came back."""
     workdir = Path(tempfile.mkdtemp(prefix="deltaprop-check-"))
     try:
@@ -115,13 +115,15 @@ def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
                 "topics": {k: list(v) for k, v in topics.items()},
                 "memory_limit": MEMORY_LIMIT, "file_size_limit": FILE_SIZE_LIMIT,
                 "calls": [{"id": c.id, "function": c.function, "names": list(c.names),
-                           "inputs": [encode_input(v) for v in c.inputs]} for c in calls]}
+                           "inputs": [encode_input(v) for v in c.inputs]} for c in calls],
+                "gradchecks": list(gradchecks)}
         (workdir / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
         with open(workdir / "stdout.txt", "w+b") as out, \
                 open(workdir / "stderr.txt", "w+b") as err:
             returncode, timed_out = start(workdir, out, err, timeout)
             output = _tail(out, err)
-        records, damaged = read_records(workdir / "results.jsonl", 2 * len(calls) + 8)
+        records, damaged = read_records(workdir / "results.jsonl",
+                                        2 * len(calls) + len(gradchecks) + 8)
         trace = read_text(workdir / "trace.txt", 1024 * 1024)
         return _Outcome(records, damaged, returncode, timed_out, trace, output, path.resolve())
     finally:

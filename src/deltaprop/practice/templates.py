@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ..io._files import atomic_write
 from .equations import EQUATIONS, NOTATIONS
+from .gradcheck import GRADCHECKS
 from .recall import RECALL_PREAMBLE, recall_docstring
 from .references import TOPICS
 from .texts_more import MORE_FUNCTIONS, MORE_FUNCTIONS_OF, MORE_TITLES
@@ -164,6 +165,13 @@ import numpy as np  # noqa: F401 - you will need it
 
 DELTAPROP_TOPIC = "{topic}"  # tells `deltaprop check` which functions to expect
 ''']
+    forwards = [f"{GRADCHECKS[n].forward}({', '.join(GRADCHECKS[n].args)})"
+                for n in _FUNCTIONS_OF[topic] if n in GRADCHECKS]
+    if forwards:
+        parts[0] = parts[0].replace("\n\"\"\"\n", "\n\nTo check your backward against central "
+                                    "differences of your own forward pass, also write\n"
+                                    f"{', '.join(forwards)} and run "
+                                    "`deltaprop check --gradcheck`.\n\"\"\"\n", 1)
     if recall:
         parts.append("DELTAPROP_RECALL = True  # names and shapes only: --hint reveals more\n")
     for name in _FUNCTIONS_OF[topic]:
