@@ -84,6 +84,9 @@ PRINTED = {
     "adam_step": (["m ← β₁ m + (1 − β₁) g", "v ← β₂ v + (1 − β₂) g²",
                    "m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)", "W ← W − η m̂ / (√v̂ + ε)"],
                   _adam),
+    "mlp_backward": (["Δᴸ = (softmax(Z⁽ᴸ⁾) − Y)/N", "∂L/∂W⁽ˡ⁾ = Δ⁽ˡ⁾ᵀ A⁽ˡ⁻¹⁾",
+                      "Δ⁽ˡ⁻¹⁾ = (Δ⁽ˡ⁾ W⁽ˡ⁾) ⊙ φ′(Z⁽ˡ⁻¹⁾)", "tanh′(z) = 1 − tanh(z)² = 1 − A²"],
+                     _network),                      # the default network: tanh, softmax + CE
 }
 
 

@@ -98,6 +98,22 @@ CORRECT = {
             v_hat = v / (1 - beta2 ** t)
             return weight - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
         ''',
+    "mlp": '''
+        import numpy as np
+
+        def mlp_backward(weights, activations, zs, y):
+            n = y.shape[0]
+            delta = activations[-1].copy()
+            delta[np.arange(n), y] -= 1
+            delta = delta / n
+            grad_weights, grad_biases = [], []
+            for l in range(len(weights) - 1, -1, -1):
+                grad_weights.insert(0, delta.T @ activations[l])
+                grad_biases.insert(0, delta.sum(axis=0))
+                if l > 0:
+                    delta = (delta @ weights[l]) * (1 - np.tanh(zs[l - 1]) ** 2)
+            return grad_weights, grad_biases
+        ''',
 }
 
 # (topic, function, expected first mistake, line of CORRECT[topic] to replace, replacement)
@@ -229,6 +245,14 @@ PLANTED = [
      "np.sqrt(v_hat) + eps), m, v", "np.sqrt(v_hat) + eps), m, v.ravel()"),
     ("adam", "adam_step", "transposed",
      "np.sqrt(v_hat) + eps), m, v", "np.sqrt(v_hat) + eps), m.T, v"),
+    ("mlp", "mlp_backward", "sign_flipped", "delta = delta / n", "delta = -delta / n"),
+    ("mlp", "mlp_backward", "mean_missing", "delta = delta / n", "delta = delta"),
+    ("mlp", "mlp_backward", "activation_derivative_missing",
+     "delta = (delta @ weights[l]) * (1 - np.tanh(zs[l - 1]) ** 2)", "delta = delta @ weights[l]"),
+    ("mlp", "mlp_backward", "derivative_at_wrong_point",
+     "(1 - np.tanh(zs[l - 1]) ** 2)", "(1 - np.tanh(activations[l]) ** 2)"),
+    ("mlp", "mlp_backward", "bias_wrong_axis", "delta.sum(axis=0)", "delta.sum(axis=1)"),
+    ("mlp", "mlp_backward", "wrong_shape", "delta.sum(axis=0)", "delta.sum(axis=0)[None]"),
 ]
 
 

@@ -45,6 +45,7 @@ from .diagnosis import (
 )
 from .gradcheck import run_gradchecks
 from .mistakes import HINTS, SPECIFIC
+from .mlp import network_of, spec_for
 from .recall import is_recall, reveal_hints
 from .references import (
     SPECS,
@@ -129,7 +130,8 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT,
         reports = run_gradchecks(path, [r.function for r in results], seed, timeout)
         for result in results:
             result.gradcheck = reports.get(result.function)
-    return reveal_hints(results, level, recall=is_recall(_parsed(path)))
+    tree = _parsed(path)
+    return reveal_hints(results, level, recall=is_recall(tree), network=network_of(tree))
 
 
 def check_module(module: ModuleType, path: str | Path | None = None, seed: int = 0, *,
@@ -186,7 +188,9 @@ def _timeout(owner: str, timeout: Any) -> float:
 def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[CheckResult]:
     """Draw the cases, run the file on them in a child, and judge each function here."""
     names = (only,) if only else tuple(SPECS)
-    cases = {name: [SPECS[name].make_case(rng, shape) for shape in SPECS[name].shapes]
+    shapes = {**{name: SPECS[name].shapes for name in names},
+              "mlp_backward": spec_for(network_of(_parsed(path))).shapes}  # the file's network
+    cases = {name: [SPECS[name].make_case(rng, shape) for shape in shapes[name]]
              for name in names for rng in [np.random.default_rng(seed)]}
     calls, position = _plan(cases, seed)
     report = run_file(path, calls, {} if only else TOPIC_FUNCTIONS, timeout)

@@ -38,7 +38,14 @@ from ..nn.layers import Dense
 from ..nn.losses import CrossEntropyLoss
 from ..nn.model import Sequential
 from ..nn.optim import SGD
-from .references import ACTIVATION_CLASSES, Case, Outputs, network_model, network_outputs
+from .references import (
+    ACTIVATION_CLASSES,
+    MLP_VARIANTS,
+    Case,
+    Outputs,
+    network_model,
+    network_outputs,
+)
 from .topics_more import MORE_GENERIC, MORE_TOPIC_HINTS, MORE_VARIANTS
 
 MISTAKES: tuple[str, ...] = (
@@ -57,6 +64,8 @@ GENERIC: dict[str, frozenset[str]] = {
                           "mean_doubled"}),
     "momentum": frozenset({"transposed", "wrong_shape"}),
     **MORE_GENERIC,
+    "mlp": frozenset({"sign_flipped", "transposed", "wrong_shape", "mean_missing",
+                      "mean_doubled"}),
 }
 
 HINTS: dict[str, str] = {
@@ -233,6 +242,7 @@ SPECIFIC: dict[str, Callable[[Case, Outputs], list[Variant]]] = {
     "network_backward": _network_variants,
     "momentum_step": _momentum_variants,
     **MORE_VARIANTS,
+    "mlp_backward": MLP_VARIANTS,
 }
 
 

@@ -42,6 +42,10 @@ RECALL_IO: dict[str, tuple[str, str]] = {
                          "activations : list of (N, n_l), activations[0] = X, the last the "
                          "softmax probabilities\nzs : list of (N, n_l)\ny : (N,) int",
                          "grad_weights : list like weights\ngrad_biases : list of (n_l,)"),
+    "mlp_backward": ("weights : list of (n_l, n_{l-1})\n"
+                     "activations : list of (N, n_l), activations[0] = X, the last the output "
+                     "<out>(Z⁽ᴸ⁾)\nzs : list of (N, n_l)\n<y>",
+                     "grad_weights : list like weights\ngrad_biases : list of (n_l,)"),
     "momentum_step": ("weight, grad, velocity : (out, in)\nlr, momentum : float",
                       "new_weight, new_velocity : (out, in)  (PyTorch's SGD)"),
     "mse_backward": ("output, target : (N, n)", "grad_output : (N, n)  ∂L/∂A of the MEAN"),
@@ -75,6 +79,11 @@ STAGED_HINTS: dict[str, tuple[str, str, str]] = {
         "∂L/∂W⁽ˡ⁾: (n_l, N) @ (N, n_{l-1});  Δ⁽ˡ⁻¹⁾: (N, n_l) @ (n_l, n_{l-1}) ⊙ (N, n_{l-1})",
         "Δᴸ = (A − Y)/N;  ∂L/∂W⁽ˡ⁾ = Δ⁽ˡ⁾ᵀ A⁽ˡ⁻¹⁾;  ∂L/∂b⁽ˡ⁾ = Σₙ Δ⁽ˡ⁾;  "
         "Δ⁽ˡ⁻¹⁾ = (Δ⁽ˡ⁾ W⁽ˡ⁾) ⊙ (1 − A⁽ˡ⁻¹⁾²)"),
+    "mlp_backward": (
+        "the output delta of <out> + <loss>, then per layer: Δ with A⁽ˡ⁻¹⁾, and Δ W with φ′",
+        "∂L/∂W⁽ˡ⁾: (n_l, N) @ (N, n_{l-1});  Δ⁽ˡ⁻¹⁾: (N, n_l) @ (n_l, n_{l-1}) ⊙ (N, n_{l-1})",
+        "<delta>;  ∂L/∂W⁽ˡ⁾ = Δ⁽ˡ⁾ᵀ A⁽ˡ⁻¹⁾;  ∂L/∂b⁽ˡ⁾ = Σₙ Δ⁽ˡ⁾;  "
+        "Δ⁽ˡ⁻¹⁾ = (Δ⁽ˡ⁾ W⁽ˡ⁾) ⊙ φ′(Z⁽ˡ⁻¹⁾), <dphi>"),
     "momentum_step": (
         "the velocity takes the old velocity and the gradient; the weight takes the NEW "
         "velocity and the learning rate",
@@ -111,15 +120,21 @@ def hints_for(function: str, level: int) -> list[str]:
             for i, text in enumerate(stages[:max(0, level)])]
 
 
-def reveal_hints(results: list, level: int, recall: bool = False) -> list:
+def reveal_hints(results: list, level: int, recall: bool = False,
+                 network: dict | None = None) -> list:
     """Give each result (a :class:`~.checker.CheckResult`) its first ``level`` hint stages
     and ``hints_used``, the number of stages revealed (at most the stages there are).
 
     In a recall exercise (``recall``), a failure's hint, which states the equation, is
     withheld until every stage has been asked for: the mistake is still named.
+    ``network`` fills in the ``mlp`` topic's hints (its activation and loss).
     """
+    from .mlp import ACTIVATIONS, DEFAULT, LOSSES
+    from .texts_more import fill_network
+
     for result in results:
-        result.hints = hints_for(result.function, level)
+        result.hints = [fill_network(text, ACTIVATIONS, LOSSES, network or DEFAULT)
+                        for text in hints_for(result.function, level)]
         result.hints_used = len(result.hints)
         if recall and result.hint and result.hints_used < len(STAGES) \
                 and result.function in STAGED_HINTS and not result.not_implemented:

@@ -222,7 +222,7 @@ def _network_reference(case: Case) -> Outputs:
     return network_outputs([r.grad_weight for r in records], [r.grad_bias for r in records])
 
 
-def _read_network(value: Any, case: Case) -> Outputs:
+def read_network(value: Any, case: Case) -> Outputs:
     layers = len(case["weights"])
     if not isinstance(value, (tuple, list)) or len(value) != 2 \
             or not all(isinstance(v, (tuple, list)) and len(v) == layers for v in value):
@@ -275,16 +275,18 @@ SPECS: dict[str, FunctionSpec] = {
     "network_backward": FunctionSpec(
         "network_backward", "network", ("weights", "activations", "zs", "y"),
         ((5, 3, 4, 2), (7, 2, 5, 4, 3), (5, 3, 4, 2)), _network_case, _network_reference,
-        _read_network),
+        read_network),
     "momentum_step": FunctionSpec(
         "momentum_step", "momentum", ("weight", "grad", "velocity", "lr", "momentum"),
         (((4, 3), 0.1, 0.9), ((2, 5), 0.05, 0.5), ((6, 2), 0.3, 0.8), ((4, 3), 0.2, 0.5)),
         _momentum_case, _momentum_reference, read_tuple(("new_weight", "new_velocity"))),
 }
 
-from .topics_more import MORE_SPECS  # noqa: E402 - it builds on the helpers above
+from .mlp import MLP_SPEC, MLP_VARIANTS  # noqa: E402, F401 - they build on the helpers above
+from .topics_more import MORE_SPECS  # noqa: E402
 
 SPECS.update(MORE_SPECS)
+SPECS[MLP_SPEC.name] = MLP_SPEC
 
 TOPIC_FUNCTIONS: dict[str, tuple[str, ...]] = {}
 for _spec in SPECS.values():

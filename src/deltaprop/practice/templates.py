@@ -12,9 +12,10 @@ from pathlib import Path
 from ..io._files import atomic_write
 from .equations import EQUATIONS, NOTATIONS
 from .gradcheck import GRADCHECKS
+from .mlp import ACTIVATIONS, LOSSES, check_network
 from .recall import RECALL_PREAMBLE, recall_docstring
 from .references import TOPICS
-from .texts_more import MORE_FUNCTIONS, MORE_FUNCTIONS_OF, MORE_TITLES
+from .texts_more import MORE_FUNCTIONS, MORE_FUNCTIONS_OF, MORE_TITLES, fill_network
 
 TITLES = {
     "activation": "the backward pass of an element-wise activation",
@@ -134,15 +135,31 @@ def _check_choice(kind: str, value: str, valid) -> None:
 
 
 def render_exercise(topic: str, notation: str = "batch", filename: str = "FILE", *,
-                    recall: bool = False) -> str:
+                    recall: bool = False, network: dict | None = None) -> str:
     """The text of the exercise file for ``topic``, equations in ``notation``.
 
     ``recall=True`` writes names and shapes only, no equation (:mod:`.recall`): the learner
     writes the functions from memory, and ``deltaprop check --hint`` reveals the equations in
-    stages.
+    stages.  ``network`` (topic ``mlp`` only) is ``{"activation": ..., "loss": ...}``
+    (:mod:`.mlp`): the file records it, and is checked on that network.
     """
     _check_choice("topic", topic, TOPICS)
     _check_choice("notation", notation, tuple(NOTATIONS))
+    if network is not None and topic != "mlp":
+        raise ValueError(f"network= goes with the topic mlp only, got topic {topic!r}")
+    text = _render(topic, notation, filename, recall)
+    if topic != "mlp":
+        return text
+    chosen = check_network({} if network is None else network, "network")
+    text = text.replace("DELTAPROP_TOPIC = \"mlp\"  # tells `deltaprop check` which functions to "
+                        "expect\n", "DELTAPROP_TOPIC = \"mlp\"  # tells `deltaprop check` which "
+                        f"functions to expect\nDELTAPROP_NETWORK = {chosen!r}  # the network "
+                        "checked\n")
+    return fill_network(text, ACTIVATIONS, LOSSES, chosen)
+
+
+def _render(topic: str, notation: str, filename: str, recall: bool) -> str:
+    """The exercise text (before an mlp's network is filled in)."""
     body = RECALL_PREAMBLE if recall else EQUATIONS[topic][notation]
     equations = "\n".join("    " + line if line else "" for line in body.splitlines())
     kind = "recall " if recall else ""
@@ -189,7 +206,8 @@ def {name}({signature}):
 
 
 def write_exercise(topic: str, path: str | Path | None = None, notation: str = "batch",
-                   *, overwrite: bool = False, recall: bool = False) -> Path:
+                   *, overwrite: bool = False, recall: bool = False,
+                   network: dict | None = None) -> Path:
     """Write the exercise file of ``topic`` to ``path`` (default ``<topic>_practice.py``).
 
     Raises ``ValueError`` for an unknown topic or notation, or a ``path`` that is a folder, a
@@ -205,6 +223,7 @@ def write_exercise(topic: str, path: str | Path | None = None, notation: str = "
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists (pass overwrite=True / --force to "
                               "replace it)")
-    text = render_exercise(topic, notation, filename=str(path), recall=recall)
+    text = render_exercise(topic, notation, filename=str(path), recall=recall,
+                           network=network)
     atomic_write(path, text.encode("utf-8"))       # whole or not at all
     return path

@@ -147,3 +147,64 @@ def _equations(topic: str) -> dict[str, str]:
 
 
 MORE_EQUATIONS = {topic: _equations(topic) for topic in _BATCH}
+
+
+# -- mlp: the whole backward pass, any hidden activation and loss (placeholders filled in
+# by the exercise from its DELTAPROP_NETWORK: <act>, <dphi>, <out>, <loss>, <delta>, <y>) --
+MORE_TITLES["mlp"] = "the whole backward pass of an MLP, with the activation and loss you chose"
+MORE_FUNCTIONS_OF["mlp"] = ("mlp_backward",)
+MORE_FUNCTIONS["mlp_backward"] = ("weights, activations, zs, y", r'''All the weight and bias
+    gradients of an MLP: <act> hidden layers, output activation <out>, MEAN <loss> loss.
+
+    Parameters
+    ----------
+    weights : list of L ndarrays
+        weights[l - 1] is W⁽ˡ⁾, shape (n_l, n_{l-1}) = (out, in).
+    activations : list of L + 1 ndarrays
+        activations[l] is A⁽ˡ⁾, shape (N, n_l): activations[0] is the input X,
+        activations[L] the output A⁽ᴸ⁾ = <out>(Z⁽ᴸ⁾). Recorded by the forward pass.
+    zs : list of L ndarrays
+        zs[l - 1] is Z⁽ˡ⁾, shape (N, n_l) (zs[-1] are the logits).
+    <y>
+        The targets.
+
+    Returns
+    -------
+    grad_weights : list of L ndarrays, grad_weights[l - 1] = ∂L/∂W⁽ˡ⁾, shape like W⁽ˡ⁾
+    grad_biases : list of L ndarrays, grad_biases[l - 1] = ∂L/∂b⁽ˡ⁾, shape (n_l,)
+    ''')
+
+_MLP = """\
+Forward (recorded for you): A⁽⁰⁾ = X, Z⁽ˡ⁾ = A⁽ˡ⁻¹⁾ W⁽ˡ⁾ᵀ + b⁽ˡ⁾, A⁽ˡ⁾ = φ(Z⁽ˡ⁾) with φ = <act>
+for the hidden layers, A⁽ᴸ⁾ = <out>(Z⁽ᴸ⁾) at the output, loss = mean <loss>.
+    <dphi>
+Backward:
+    <delta>                     (N, n_L)
+    for l = L, …, 1:
+        ∂L/∂W⁽ˡ⁾ = Δ⁽ˡ⁾ᵀ A⁽ˡ⁻¹⁾                   (n_l, N) @ (N, n_{l-1}) -> (n_l, n_{l-1})
+        ∂L/∂b⁽ˡ⁾ = Σₙ Δ⁽ˡ⁾ₙ,:                     (n_l,)
+        Δ⁽ˡ⁻¹⁾ = (Δ⁽ˡ⁾ W⁽ˡ⁾) ⊙ φ′(Z⁽ˡ⁻¹⁾)          (N, n_{l-1})   l > 1"""
+
+MORE_EQUATIONS["mlp"] = {
+    "batch": _MLP,
+    "column": "Nielsen's four equations for one sample x: BP1 δᴸ (the output delta),\n"
+              "BP2 δˡ = (Wˡ⁺¹ᵀ δˡ⁺¹) ⊙ φ′(zˡ), BP3 ∂C/∂bˡ = δˡ, BP4 ∂C/∂Wˡ = δˡ aˡ⁻¹ᵀ,\n"
+              "averaged over the batch; with samples as ROWS that is:\n\n" + _MLP,
+    "haykin": "Haykin: δ = −∂E/∂v, δˡ = φ′(vˡ) ⊙ (Wˡ⁺¹ᵀ δˡ⁺¹), ΔW = η δ yᵀ per sample.\n"
+              "Return the GRADIENTS of the mean loss (no η, no minus), batch rows:\n\n" + _MLP,
+    "ng": "Ng: dW[l] = (1/m) dZ[l] A[l-1]ᵀ, dZ[l-1] = W[l]ᵀ dZ[l] ⊙ g′(Z[l-1]) (samples as\n"
+          "columns). With samples as ROWS and the 1/N put once in Δᴸ:\n\n" + _MLP,
+    "rows": "Row convention (W as (in, out)): ∂L/∂W = Hᵀ G_Z, G_H = G_Z Wᵀ. Here every W is\n"
+            "(out, in): return the transposes of those ∂L/∂W:\n\n" + _MLP,
+}
+
+
+def fill_network(text: str, activations: dict, losses: dict, network: dict) -> str:
+    """An mlp text with the chosen network's names and equations in its placeholders."""
+    out, delta, target = losses[network["loss"]]
+    names = {"<act>": network["activation"], "<dphi>": activations[network["activation"]],
+             "<out>": out, "<loss>": network["loss"].replace("_", "-"), "<delta>": delta,
+             "<y>": target}
+    for key, value in names.items():
+        text = text.replace(key, value)
+    return text
