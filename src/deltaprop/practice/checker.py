@@ -43,7 +43,8 @@ from .diagnosis import (
     relative_error,
     score_case,
 )
-from .gradcheck import run_gradchecks
+from .gradcheck import run_gradchecks, skipped_gradchecks
+from .layouts import LayoutSpec, layout_spec, notation_of
 from .mistakes import HINTS, SPECIFIC
 from .mlp import network_of, spec_for
 from .recall import is_recall, reveal_hints
@@ -126,11 +127,13 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT,
     path, seed = _existing(path), _seed("check_file", seed)
     timeout = _timeout("check_file", timeout)
     results = _check(path, seed, timeout, only=None)
+    tree = _parsed(path)
     if gradcheck:
-        reports = run_gradchecks(path, [r.function for r in results], seed, timeout)
+        names = [r.function for r in results]
+        reports = (run_gradchecks(path, names, seed, timeout) if notation_of(tree) == "batch"
+                   else skipped_gradchecks(names, "--gradcheck runs on batch-rows files only"))
         for result in results:
             result.gradcheck = reports.get(result.function)
-    tree = _parsed(path)
     return reveal_hints(results, level, recall=is_recall(tree), network=network_of(tree))
 
 
@@ -188,9 +191,8 @@ def _timeout(owner: str, timeout: Any) -> float:
 def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[CheckResult]:
     """Draw the cases, run the file on them in a child, and judge each function here."""
     names = (only,) if only else tuple(SPECS)
-    shapes = {**{name: SPECS[name].shapes for name in names},
-              "mlp_backward": spec_for(network_of(_parsed(path))).shapes}  # the file's network
-    cases = {name: [SPECS[name].make_case(rng, shape) for shape in shapes[name]]
+    specs = _file_specs(path, names)
+    cases = {name: [specs[name].make_case(rng, shape) for shape in specs[name].shapes]
              for name in names for rng in [np.random.default_rng(seed)]}
     calls, position = _plan(cases, seed)
     report = run_file(path, calls, {} if only else TOPIC_FUNCTIONS, timeout)
@@ -204,7 +206,7 @@ def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[Chec
                          f"({', '.join(SPECS)}); write one with 'deltaprop practice TOPIC'")
     results = []
     for name in wanted:
-        spec = SPECS[name]
+        spec = specs[name]
         if name not in report.functions:
             results.append(_missing(spec, name in declared))
         elif name in report.stopped:
@@ -216,6 +218,18 @@ def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[Chec
                                   [report.returned.get(position[key]) for key in keys],
                                   [position[key] for key in keys]))
     return results
+
+
+def _file_specs(path: Path, names: tuple[str, ...]) -> dict[str, FunctionSpec]:
+    """The specs of ``names`` for this file: its network (``mlp``) and its notation's layout
+    (``DELTAPROP_NOTATION``, :mod:`.layouts`)."""
+    tree = _parsed(path)
+    notation, network = notation_of(tree), network_of(tree)
+    specs = {}
+    for name in names:
+        spec = spec_for(network) if name == "mlp_backward" else SPECS[name]
+        specs[name] = layout_spec(spec, notation, SPECIFIC[name])
+    return specs
 
 
 def _missing(spec: FunctionSpec, declared: bool) -> CheckResult:
@@ -283,7 +297,8 @@ def _compare(spec: FunctionSpec, cases: list[Case], values: list, order: list[in
             result.counterexample = example(spec, case)
             return result
         seen.append((index, learned, reference))
-        variants = SPECIFIC[spec.name](case, reference)
+        variants = (spec.variants(case, reference) if isinstance(spec, LayoutSpec)
+                    else SPECIFIC[spec.name](case, reference))
         for name, ref in reference.items():
             got = learned[name]
             report = reports.setdefault(name, OutputReport(name, True,

@@ -124,6 +124,12 @@ def run_gradchecks(path: Path, names: list[str], seed: int, timeout: float
     return found
 
 
+def skipped_gradchecks(names: list[str], why: str) -> dict[str, dict[str, Any]]:
+    """A skipped report (``passed`` None) for each function of ``names`` with a check."""
+    return {name: {"forward": GRADCHECKS[name].forward, "passed": None, "parameters": [],
+                   "message": why} for name in names if name in GRADCHECKS}
+
+
 def _report(name: str, shapes: list[list[int]], record: dict) -> dict[str, Any]:
     """Relative errors per parameter, and the verdict, from the child's numbers."""
     forward = GRADCHECKS[name].forward

@@ -12,6 +12,8 @@ from pathlib import Path
 from ..io._files import atomic_write
 from .equations import EQUATIONS, NOTATIONS
 from .gradcheck import GRADCHECKS
+from .layout_texts import LAYOUT_EQUATIONS, layout_paragraph
+from .layouts import ROLES
 from .mlp import ACTIVATIONS, LOSSES, check_network
 from .recall import RECALL_PREAMBLE, recall_docstring
 from .references import TOPICS
@@ -161,6 +163,16 @@ def render_exercise(topic: str, notation: str = "batch", filename: str = "FILE",
 def _render(topic: str, notation: str, filename: str, recall: bool) -> str:
     """The exercise text (before an mlp's network is filled in)."""
     body = RECALL_PREAMBLE if recall else EQUATIONS[topic][notation]
+    layout = ("Whatever the notation of the equations above, every function below takes and "
+              "returns\narrays in deltaprop's batch-rows layout, so the checker can call it: "
+              "one sample per ROW,\nweights of shape (out, in). Use NumPy only; do not modify "
+              "the inputs in place.")
+    if notation != "batch":                      # the arrays in the notation's own layout
+        layout = layout_paragraph(_FUNCTIONS_OF[topic], notation)
+        if not recall:
+            body = (f"{LAYOUT_EQUATIONS[topic][notation]}\n\nThe same step in deltaprop's "
+                    f"batch rows, for comparison (NOT the layout of your arrays):\n\n"
+                    f"{EQUATIONS[topic]['batch']}")
     equations = "\n".join("    " + line if line else "" for line in body.splitlines())
     kind = "recall " if recall else ""
     parts = [f'''r"""deltaprop {kind}practice: {TITLES[topic]}.
@@ -169,9 +181,7 @@ Notation: {NOTATIONS[notation]}.
 
 {equations}
 
-Whatever the notation of the equations above, every function below takes and returns
-arrays in deltaprop's batch-rows layout, so the checker can call it: one sample per ROW,
-weights of shape (out, in). Use NumPy only; do not modify the inputs in place.
+{layout}
 
 Replace each `raise NotImplementedError` with your code, then grade it with:
 
@@ -183,7 +193,10 @@ import numpy as np  # noqa: F401 - you will need it
 DELTAPROP_TOPIC = "{topic}"  # tells `deltaprop check` which functions to expect
 ''']
     forwards = [f"{GRADCHECKS[n].forward}({', '.join(GRADCHECKS[n].args)})"
-                for n in _FUNCTIONS_OF[topic] if n in GRADCHECKS]
+                for n in _FUNCTIONS_OF[topic] if n in GRADCHECKS and notation == "batch"]
+    if notation != "batch":
+        parts.append(f'DELTAPROP_NOTATION = "{notation}"  # the layout of the arrays, graded '
+                     'in it\n')
     if forwards:
         parts[0] = parts[0].replace("\n\"\"\"\n", "\n\nTo check your backward against central "
                                     "differences of your own forward pass, also write\n"
@@ -194,6 +207,12 @@ DELTAPROP_TOPIC = "{topic}"  # tells `deltaprop check` which functions to expect
     for name in _FUNCTIONS_OF[topic]:
         signature, doc = FUNCTIONS[name]
         doc = recall_docstring(name) if recall else doc
+        if notation != "batch" and not recall:
+            outputs = ", ".join(ROLES[name][1])
+            doc = (f"{doc.split(chr(10) + chr(10))[0].strip()}\n\n    In the {notation} "
+                   "layout: each shape as at the top of the file.\n"
+                   f"    Inputs: {signature}\n    Returns: {outputs} (see the equations at "
+                   "the top)\n    ")
         parts.append(f'''
 
 def {name}({signature}):
