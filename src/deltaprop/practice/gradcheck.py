@@ -26,7 +26,7 @@ import numpy as np
 
 from ._protocol import error_from
 from .references import SPECS, Case, learner_arguments
-from .runner import _run_once
+from .runner import run_once
 
 THRESHOLD = 1e-6         # float64 central differences land near 1e-9; a bug near 1e-1
 H = 1e-5                 # as in _gradcheck_child
@@ -110,7 +110,7 @@ def run_gradchecks(path: Path, names: list[str], seed: int, timeout: float
     checks, ids = plan(names, seed)
     if not checks:
         return {}
-    outcome = _run_once(path, [], [], {}, timeout, checks)
+    outcome = run_once(path, [], [], {}, timeout, checks)
     found: dict[str, dict[str, Any]] = {}
     for record in outcome.records:
         if record["event"] == "gradcheck" and record["id"] in ids:

@@ -19,10 +19,10 @@ import hashlib
 import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ..io._files import atomic_write
 
@@ -159,11 +159,11 @@ def normalise_shapes(text: str) -> str:
     return "".join(text.split()).lower().replace("→", "->")
 
 
-def ask(prompt: str, lines: Iterable[str], out) -> str | None:
+def ask(prompt: str, lines: Iterator[str], out: TextIO) -> str | None:
     """Print ``prompt`` and read one answer line; None at the end of the input."""
     out.write(prompt)
     out.flush()
-    line = next(iter(lines), None)
+    line = next(lines, None)
     if line is None:
         out.write("\n")
         return None
@@ -199,7 +199,7 @@ def result_shape(shapes: str) -> str | None:
     return None
 
 
-def drill(cards: Sequence[Card], state: dict, lines: Iterable[str], out, *,
+def drill(cards: Sequence[Card], state: dict, lines: Iterable[str], out: TextIO, *,
           typed: bool = False, limit: int | None = None,
           save: Callable[[dict], Any] = lambda state: None) -> tuple[int, int]:
     """One session over the due cards (at most ``limit``): ``(recalled, asked)``.
