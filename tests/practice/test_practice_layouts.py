@@ -132,6 +132,7 @@ def test_correct_code_in_the_notations_layout_passes(tmp_path, notation):
         assert result.passed, (notation, result.function, result.message)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("notation", "old", "new", "mistake"), [
     ("ng", "grad_out @ a_prev.T / m", "grad_out @ a_prev.T", "mean_missing"),   # dW needs 1/m
     ("ng", "weight.T @ grad_out", "weight.T @ grad_out / m", "mean_doubled"),  # dA has none

@@ -66,6 +66,7 @@ def test_a_correct_backward_passes_for_every_activation_and_loss(tmp_path, activ
     assert activation in result.message or result.cases == 3
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("activation", "loss", "old", "new", "mistake"), [
     ("relu", "mse", "delta = (delta @ weights[l]) * phi_prime(zs[l - 1])",
      "delta = delta @ weights[l]", "activation_derivative_missing"),

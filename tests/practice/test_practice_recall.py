@@ -11,6 +11,7 @@ from deltaprop import InvalidParameterError
 from deltaprop.cli import main
 from deltaprop.practice import SPECS, TOPIC_FUNCTIONS, TOPICS, check_file, render_exercise
 from deltaprop.practice.equations import EQUATIONS
+from deltaprop.practice.layout_texts import LAYOUT_EQUATIONS
 from deltaprop.practice.recall import RECALL_IO, STAGED_HINTS, STAGES, WITHHELD
 
 TRANSPOSED_DENSE = '''
@@ -92,3 +93,23 @@ def test_cli_recall_then_check_with_hints(tmp_path, capsys, monkeypatch):
     out = capsys.readouterr().out
     assert "hints used: 1 of 3" in out and "quantities involved" in out
     assert "the shapes" not in out
+
+
+@pytest.mark.parametrize("notation", ["column", "haykin", "ng", "rows"])
+@pytest.mark.parametrize("topic", ["dense", "network", "softmax_cross_entropy"])
+def test_a_recall_exercise_in_another_layout_has_no_equation_either(topic, notation):
+    text = render_exercise(topic, notation, recall=True)
+    assert f'DELTAPROP_NOTATION = "{notation}"' in text
+    for line in LAYOUT_EQUATIONS[topic][notation].splitlines():
+        assert line.strip() not in text
+    for line in EQUATIONS[topic]["batch"].splitlines():
+        assert line.strip() not in text
+
+
+@pytest.mark.slow
+def test_hints_of_a_file_in_another_layout_are_that_layouts(tmp_path):
+    path = tmp_path / "dense.py"
+    path.write_text(render_exercise("dense", "ng", recall=True), encoding="utf-8")
+    (result,) = check_file(path, hints=3)
+    assert "WITHOUT the 1/m" in result.hints[1]
+    assert "dW = (1/m) dZ A_prevᵀ" in result.hints[2] and "Δᵀ A_prev" not in result.hints[2]

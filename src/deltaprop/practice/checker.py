@@ -134,7 +134,8 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT,
                    else skipped_gradchecks(names, "--gradcheck runs on batch-rows files only"))
         for result in results:
             result.gradcheck = reports.get(result.function)
-    return reveal_hints(results, level, recall=is_recall(tree), network=network_of(tree))
+    return reveal_hints(results, level, recall=is_recall(tree), network=network_of(tree),
+                        notation=notation_of(tree))
 
 
 def check_module(module: ModuleType, path: str | Path | None = None, seed: int = 0, *,

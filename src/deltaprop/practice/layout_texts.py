@@ -86,16 +86,16 @@ LAYOUT_EQUATIONS: dict[str, dict[str, str]] = {
 _ROLE_WORDS = {
     "ng": {"R": "samples as COLUMNS, (features, m)",
            "G": "Ng's dZ / dA: samples as columns, WITHOUT the 1/m",
-           "W": "(out, in)", "GW": "dW = (1/m) dZ A_prevᵀ: (out, in), WITH the 1/m",
-           "GB": "db: a column (out, 1), WITH the 1/m", "P": "W's shape (out, in)"},
+           "W": "(out, in)", "GW": "dW: (out, in), WITH the 1/m of the mean",
+           "GB": "db: a column (out, 1), WITH the 1/m of the mean", "P": "W's shape (out, in)"},
     "column": {"R": "one sample as a column, (features, 1)",
                "G": "one sample's gradient as a column (its own cost: no 1/N)",
-               "W": "(out, in)", "GW": "δ aᵀ: (out, in)", "GB": "δ: a column (out, 1)",
+               "W": "(out, in)", "GW": "(out, in)", "GB": "a column (out, 1)",
                "P": "W's shape (out, in)"},
     "haykin": {"R": "one sample as a column, (features, 1)",
-               "G": "local gradients: MINUS the gradient (δ = −∂E/∂v, e = d − y), columns",
-               "W": "(out, in)", "GW": "δ yᵀ = −∂E/∂W: (out, in), MINUS the gradient",
-               "GB": "δ = −∂E/∂b: a column (out, 1)", "P": "W's shape (out, in), PyTorch's "
+               "G": "local gradients, columns: MINUS the gradient (Haykin's δ and e)",
+               "W": "(out, in)", "GW": "(out, in), MINUS the gradient",
+               "GB": "a column (out, 1), MINUS the gradient", "P": "W's shape (out, in), PyTorch's "
                "update"},
     "rows": {"R": "one sample per row, (N, features)", "G": "(N, features), the 1/N inside",
              "W": "stored (in, out)", "GW": "(in, out), like W", "GB": "(out,)",

@@ -121,20 +121,27 @@ def hints_for(function: str, level: int) -> list[str]:
 
 
 def reveal_hints(results: list, level: int, recall: bool = False,
-                 network: dict | None = None) -> list:
+                 network: dict | None = None, notation: str = "batch") -> list:
     """Give each result (a :class:`~.checker.CheckResult`) its first ``level`` hint stages
     and ``hints_used``, the number of stages revealed (at most the stages there are).
 
     In a recall exercise (``recall``), a failure's hint, which states the equation, is
     withheld until every stage has been asked for: the mistake is still named.
-    ``network`` fills in the ``mlp`` topic's hints (its activation and loss).
+    ``network`` fills in the ``mlp`` topic's hints (its activation and loss); in a file in
+    another ``notation``'s layout, the shapes and equations are that layout's.
     """
+    from .layout_texts import LAYOUT_EQUATIONS, layout_paragraph
     from .mlp import ACTIVATIONS, DEFAULT, LOSSES
     from .texts_more import fill_network
 
     for result in results:
-        result.hints = [fill_network(text, ACTIVATIONS, LOSSES, network or DEFAULT)
-                        for text in hints_for(result.function, level)]
+        stages = list(STAGED_HINTS.get(result.function, ()))
+        if stages and notation != "batch":
+            stages[1] = layout_paragraph((result.function,), notation).replace("\n", " ")
+            stages[2] = LAYOUT_EQUATIONS[result.topic][notation].replace("\n", " ")
+        result.hints = [fill_network(f"{i + 1}/{len(STAGES)} {STAGES[i]}: {text}", ACTIVATIONS,
+                                     LOSSES, network or DEFAULT)
+                        for i, text in enumerate(stages[:max(0, level)])]
         result.hints_used = len(result.hints)
         if recall and result.hint and result.hints_used < len(STAGES) \
                 and result.function in STAGED_HINTS and not result.not_implemented:

@@ -207,12 +207,12 @@ DELTAPROP_TOPIC = "{topic}"  # tells `deltaprop check` which functions to expect
     for name in _FUNCTIONS_OF[topic]:
         signature, doc = FUNCTIONS[name]
         doc = recall_docstring(name) if recall else doc
-        if notation != "batch" and not recall:
+        if notation != "batch":                  # names only: the layout is at the top
             outputs = ", ".join(ROLES[name][1])
             doc = (f"{doc.split(chr(10) + chr(10))[0].strip()}\n\n    In the {notation} "
                    "layout: each shape as at the top of the file.\n"
-                   f"    Inputs: {signature}\n    Returns: {outputs} (see the equations at "
-                   "the top)\n    ")
+                   f"    Inputs: {signature}\n    Returns: {outputs} (their shapes: see the "
+                   "top)\n    ")
         parts.append(f'''
 
 def {name}({signature}):
