@@ -196,3 +196,12 @@ def test_cli_gradcheck_text_json_and_exit_code(tmp_path, capsys):
     assert records["mse_backward"]["gradcheck"]["passed"] is False
     assert records["dense_backward"]["gradcheck"]["parameters"][1]["name"] == "grad_weight"
     assert main(["check", str(path)]) == 0                          # without it: engine only
+
+
+@pytest.mark.parametrize("bad", ["yes", 1, None])
+def test_gradcheck_must_be_a_bool(tmp_path, bad):
+    from deltaprop import InvalidParameterError
+
+    path = _write(tmp_path, "def relu_backward(z, grad_out):\n    return grad_out * (z > 0)\n")
+    with pytest.raises(InvalidParameterError, match="gradcheck must be True or False"):
+        check_file(path, gradcheck=bad)

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_integer, check_number
+from .._checks import check_integer, check_number, refuse
 from .diagnosis import (
     OutputReport,
     describe,
@@ -124,6 +124,8 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT,
     the file's own forward function (:mod:`.gradcheck`), in ``result.gradcheck``.
     """
     level = check_integer("check_file", "hints", hints, low=0)
+    if not isinstance(gradcheck, (bool, np.bool_)):
+        raise refuse("check_file", "gradcheck", "True or False", gradcheck)
     path, seed = _existing(path), _seed("check_file", seed)
     timeout = _timeout("check_file", timeout)
     results = _check(path, seed, timeout, only=None)

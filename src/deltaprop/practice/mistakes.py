@@ -24,7 +24,10 @@ layer must not divide again (``mean_doubled``); it cannot "miss" a ``1/N`` it ne
 (2) for an update, "sign flipped" means gradient ascent (``W + ηv``) or ``v ← μv − g``.
 (3) not for ReLU: its derivative ``[z > 0]`` is the same read from ``z`` or from ``a``.
 ``raised`` (the function raised) and ``other`` (nothing above explains the numbers) apply
-everywhere.
+everywhere.  The topics ``mse``, ``bce``, ``sigmoid_bce``, ``dropout`` and ``adam``
+(:mod:`.topics_more`) and ``mlp`` (:mod:`.mlp`) list theirs in ``GENERIC`` below, with their
+planted variants beside their references; a file in another notation's layout is diagnosed
+with the same variants moved into that layout (:mod:`.layouts`).
 """
 
 from __future__ import annotations
