@@ -40,12 +40,13 @@ def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "practice", help="write an exercise file (a function to implement, with its equations)",
         description=__doc__ + "\nThe file holds each function's signature, a docstring with the "
-        "equation and shapes\n(in the chosen notation) and a TODO. Array layouts stay "
-        "deltaprop's batch rows.",
+        "equation and shapes\n(in the chosen notation) and a TODO. In a notation other than batch "
+        "rows, the arrays\nare in that notation's layout too, and graded in it.",
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("topic", metavar="TOPIC", help="what to practise (see the list below)")
     parser.add_argument("--notation", default="batch", choices=tuple(NOTATIONS),
-                        help="notation of the equations in the docstring (default: batch)")
+                        help="notation of the equations AND layout of the arrays, graded in that "
+                             "layout (default: batch, deltaprop's rows)")
     parser.add_argument("--out", metavar="FILE", default=None,
                         help="file to write (default: TOPIC_practice.py; '-' prints it)")
     parser.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
