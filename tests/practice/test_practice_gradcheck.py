@@ -96,6 +96,28 @@ def dropout_forward(x, mask, p):
 
 def dropout_backward(grad_out, mask, p):
     return grad_out * mask / (1 - p)
+
+
+def network_forward(weights, biases, x, y):
+    a = x
+    for l, (w, b) in enumerate(zip(weights, biases)):
+        z = a @ w.T + b
+        a = np.tanh(z) if l < len(weights) - 1 else z
+    return softmax_cross_entropy_forward(a, y)
+
+
+def network_backward(weights, activations, zs, y):
+    delta = softmax_cross_entropy_backward(zs[-1], y)
+    grad_weights, grad_biases = [], []
+    for l in range(len(weights) - 1, -1, -1):
+        grad_weights.insert(0, delta.T @ activations[l])
+        grad_biases.insert(0, delta.sum(axis=0))
+        if l > 0:
+            delta = (delta @ weights[l]) * (1 - activations[l] ** 2)
+    return grad_weights, grad_biases
+
+
+mlp_forward, mlp_backward = network_forward, network_backward     # tanh, softmax + CE
 '''
 
 
@@ -112,8 +134,13 @@ def test_correct_forward_and_backward_pass_every_gradcheck(tmp_path):
     for name in GRADCHECKS:
         report = results[name].gradcheck
         assert results[name].passed and report["passed"] is True, (name, report)
-        assert [p["name"] for p in report["parameters"]] \
-            == [label for _, _, label in GRADCHECKS[name].wrt]
+        names = [p["name"] for p in report["parameters"]]
+        if GRADCHECKS[name].network:                 # every W⁽ˡ⁾, then every b⁽ˡ⁾
+            layers = len(names) // 2
+            assert names == [f"grad_weights[{i}]" for i in range(layers)] \
+                + [f"grad_biases[{i}]" for i in range(layers)] and layers >= 2
+        else:
+            assert names == [label for _, _, label in GRADCHECKS[name].wrt]
         for parameter in report["parameters"]:
             assert parameter["ok"] and parameter["relative_error"] < THRESHOLD
             assert parameter["entries"] > 0
@@ -128,6 +155,8 @@ def test_correct_forward_and_backward_pass_every_gradcheck(tmp_path):
     ("grad_out.T @ a_prev, grad_out.sum", "grad_out.T @ a_prev, grad_out.mean",
      "dense_backward", False),
     ("return grad_out * mask / (1 - p)", "return grad_out * mask", "dropout_backward", False),
+    ("delta = (delta @ weights[l]) * (1 - activations[l] ** 2)", "delta = delta @ weights[l]",
+     "network_backward", False),
 ])
 def test_a_backward_that_is_not_the_forwards_derivative_is_named(tmp_path, old, new, function,
                                                                 engine_passes):
@@ -139,7 +168,7 @@ def test_a_backward_that_is_not_the_forwards_derivative_is_named(tmp_path, old, 
     bad = [p for p in report["parameters"] if not p["ok"]]
     assert bad and all(p["relative_error"] > 1e-3 for p in bad)
     assert all(r.gradcheck["passed"] for name, r in results.items()
-               if name != function and r.gradcheck)
+               if name not in (function, "mlp_backward") and r.gradcheck)
 
 
 def test_without_a_forward_the_gradcheck_is_skipped_and_says_what_to_write(tmp_path):
@@ -205,3 +234,38 @@ def test_gradcheck_must_be_a_bool(tmp_path, bad):
     path = _write(tmp_path, "def relu_backward(z, grad_out):\n    return grad_out * (z > 0)\n")
     with pytest.raises(InvalidParameterError, match="gradcheck must be True or False"):
         check_file(path, gradcheck=bad)
+
+
+RELU_MSE = '''
+import numpy as np
+
+DELTAPROP_NETWORK = {"activation": "relu", "loss": "mse"}
+
+
+def mlp_forward(weights, biases, x, y):
+    a = x
+    for l, (w, b) in enumerate(zip(weights, biases)):
+        z = a @ w.T + b
+        a = np.maximum(z, 0) if l < len(weights) - 1 else z
+    return np.mean((a - y) ** 2)
+
+
+def mlp_backward(weights, activations, zs, y):
+    delta = 2 * (activations[-1] - y) / y.size
+    grad_weights, grad_biases = [], []
+    for l in range(len(weights) - 1, -1, -1):
+        grad_weights.insert(0, delta.T @ activations[l])
+        grad_biases.insert(0, delta.sum(axis=0))
+        if l > 0:
+            delta = (delta @ weights[l]) * (zs[l - 1] > 0)
+    return grad_weights, grad_biases
+'''
+
+
+@pytest.mark.slow
+def test_the_mlp_gradcheck_uses_the_files_network(tmp_path):
+    (result,) = check_file(_write(tmp_path, RELU_MSE), gradcheck=True)
+    assert result.passed and result.gradcheck["passed"] is True, result.gradcheck
+    wrong = RELU_MSE.replace("np.maximum(z, 0)", "np.tanh(z)")      # the forward disagrees
+    (result,) = check_file(_write(tmp_path, wrong), gradcheck=True)
+    assert result.passed and result.gradcheck["passed"] is False

@@ -56,9 +56,13 @@ def _one(check, forward, backward, decode, np):
     arguments = [decode(v, np) for v in check["forward_inputs"]]
     outputs = []
     for wrt in check["wrt"]:
-        analytic = returned if wrt["output"] is None else returned[wrt["output"]]
+        analytic = returned
+        for key in wrt["output"] if isinstance(wrt["output"], list) else [wrt["output"]]:
+            analytic = analytic if key is None else analytic[key]   # e.g. grad_weights[1]
         analytic = np.asarray(analytic, dtype=np.float64)
         x = arguments[wrt["arg"]]
+        if wrt.get("item") is not None:                             # one array of a list
+            x = x[wrt["item"]]
         entries = _entries(x.size)
         numeric = []
         for i in entries:

@@ -17,6 +17,7 @@ backward is not the derivative of the forward (or the forward is not smooth ther
 
 from __future__ import annotations
 
+import ast
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from ._protocol import error_from
+from .mlp import DEFAULT, network_of, spec_for
 from .references import SPECS, Case, learner_arguments
-from .runner import run_once
+from .runner import run_once, source_text
 
 THRESHOLD = 1e-6         # float64 central differences land near 1e-9; a bug near 1e-1
 H = 1e-5                 # as in _gradcheck_child
@@ -40,6 +42,7 @@ class GradcheckSpec:
     args: tuple[str, ...]                          # its arguments, names of the case's inputs
     wrt: tuple[tuple[str, int | None, str], ...]   # (forward arg, backward output, its name)
     upstream: str | None = None                    # the case input holding G (a layer)
+    network: bool = False                          # wrt every W⁽ˡ⁾ and b⁽ˡ⁾ of a network
 
 
 def _layer(forward: str, name: str = "z", output: str = "grad_z") -> GradcheckSpec:
@@ -65,16 +68,24 @@ GRADCHECKS: dict[str, GradcheckSpec] = {
     "sigmoid_bce_backward": _loss("sigmoid_bce_forward", "logits", "target", "grad_logits"),
     "dropout_backward": GradcheckSpec("dropout_forward", ("x", "mask", "p"),
                                       (("x", None, "grad_x"),), "grad_out"),
+    "network_backward": GradcheckSpec("network_forward", ("weights", "biases", "x", "y"), (),
+                                      network=True),
+    "mlp_backward": GradcheckSpec("mlp_forward", ("weights", "biases", "x", "y"), (),
+                                  network=True),
 }
 
-SIGNATURES = {"dense_forward": "Z = A_prev Wᵀ + b", "dropout_forward": "A = X ⊙ M / (1 − p)"}
+SIGNATURES = {"dense_forward": "Z = A_prev Wᵀ + b", "dropout_forward": "A = X ⊙ M / (1 − p)",
+              "network_forward": "the mean loss of the whole network",
+              "mlp_forward": "the mean loss of the whole network"}
 
 
-def _case(name: str, seed: int) -> Case:
+def _case(name: str, seed: int, network: dict) -> Case:
     """The first case of ``name``, plus the forward's extra inputs (a bias, an input X)."""
-    spec = SPECS[name]
+    spec = spec_for(network) if name == "mlp_backward" else SPECS[name]
     rng = np.random.default_rng([seed, 11])
     case = spec.make_case(rng, spec.shapes[0])
+    if "_biases" in case:                            # a network: its biases and input X
+        case["biases"], case["x"] = case["_biases"], case["activations"][0]
     if name == "dense_backward":
         case["bias"] = rng.normal(size=case["weight"].shape[0])
     if name == "dropout_backward":
@@ -82,32 +93,50 @@ def _case(name: str, seed: int) -> Case:
     return case
 
 
-def plan(names: list[str], seed: int) -> tuple[list[dict], dict[int, str]]:
-    """The child's ``gradchecks`` for the functions ``names`` that have one, by id."""
+def plan(names: list[str], seed: int, network: dict | None = None
+         ) -> tuple[list[dict], dict[int, str]]:
+    """The child's ``gradchecks`` for the functions ``names`` that have one, by id
+    (``network``: the ``mlp`` file's choice)."""
     from ._protocol import encode_input
 
     checks, ids = [], {}
     for name in names:
         if name not in GRADCHECKS:
             continue
-        check, case = GRADCHECKS[name], _case(name, seed)
+        check, case = GRADCHECKS[name], _case(name, seed, network or dict(DEFAULT))
         arguments = learner_arguments(case)
+        wrt = _wrt(check, case)
         ids[len(checks)] = name
         checks.append({
             "id": len(checks), "forward": check.forward, "backward": name,
             "forward_inputs": [encode_input(arguments[a]) for a in check.args],
             "backward_inputs": [encode_input(arguments[a]) for a in SPECS[name].args],
             "upstream": encode_input(arguments[check.upstream]) if check.upstream else None,
-            "wrt": [{"arg": check.args.index(arg), "output": output, "name": label}
-                    for arg, output, label in check.wrt],
-            "shapes": [list(np.shape(case[arg])) for arg, _, _ in check.wrt]})
+            "wrt": wrt, "shapes": [w.pop("shape") for w in wrt]})
     return checks, ids
+
+
+def _wrt(check: GradcheckSpec, case: Case) -> list[dict]:
+    """What to differentiate: each input of a layer or loss, or each W⁽ˡ⁾ and b⁽ˡ⁾."""
+    if not check.network:
+        return [{"arg": check.args.index(arg), "output": output, "name": label,
+                 "shape": list(np.shape(case[arg]))} for arg, output, label in check.wrt]
+    found = []
+    for which, arg in enumerate(("weights", "biases")):
+        for layer, array in enumerate(case[arg]):
+            found.append({"arg": check.args.index(arg), "item": layer, "output": [which, layer],
+                          "name": f"grad_{arg}[{layer}]", "shape": list(array.shape)})
+    return found
 
 
 def run_gradchecks(path: Path, names: list[str], seed: int, timeout: float
                    ) -> dict[str, dict[str, Any]]:
     """The gradcheck report of each function of ``names`` that has one (JSON-ready)."""
-    checks, ids = plan(names, seed)
+    try:
+        network = network_of(ast.parse(source_text(path)))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        network = dict(DEFAULT)
+    checks, ids = plan(names, seed, network)
     if not checks:
         return {}
     outcome = run_once(path, [], [], {}, timeout, checks)
