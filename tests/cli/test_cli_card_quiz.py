@@ -47,6 +47,7 @@ def test_self_graded_answers_move_cards_between_boxes_and_persist(data_dir, monk
     code, out, _ = _run(monkeypatch, capsys, "\ny\nmy guess\nn\n", "--count", "2")
     assert code == 0
     assert first.shapes in out and first.equation in out and "recalled 1 of 2" in out
+    assert "[y/n]: y\n" in out and "Enter): my guess\n" in out     # a scripted drill reads well
     assert _boxes(data_dir) == {first.key: 2, second.key: 1}
     # session 2: the missed card comes back, the recalled one (box 2) waits a session
     _, out, _ = _run(monkeypatch, capsys, "\ny\n", "--count", "1")

@@ -129,6 +129,7 @@ def _quiz(args, output) -> int:
 
     print(f"Quiz: {title}\n{len(cards)} cards; " + quiz.boxes_summary(state, cards))
     recalled, asked = quiz.drill(cards, state, sys.stdin, sys.stdout, typed=args.type_shapes,
-                                 limit=args.count, save=save)
+                                 limit=args.count, save=save,
+                                 echo=not sys.stdin.isatty())   # typed ones are on screen
     print(f"\nrecalled {recalled} of {asked}; " + quiz.boxes_summary(state, cards))
     return 0

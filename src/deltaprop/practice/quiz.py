@@ -159,15 +159,20 @@ def normalise_shapes(text: str) -> str:
     return "".join(text.split()).lower().replace("→", "->")
 
 
-def ask(prompt: str, lines: Iterator[str], out: TextIO) -> str | None:
-    """Print ``prompt`` and read one answer line; None at the end of the input."""
+def ask(prompt: str, lines: Iterator[str], out: TextIO, echo: bool = True) -> str | None:
+    """Print ``prompt`` and read one answer line; None at the end of the input.  Answers
+    that do not come from a terminal (a script, a test) are echoed, so the transcript reads
+    as a dialogue."""
     out.write(prompt)
     out.flush()
     line = next(lines, None)
     if line is None:
         out.write("\n")
         return None
+    if echo:
+        out.write(line if line.endswith("\n") else line + "\n")
     return line.rstrip("\r\n")
+
 
 
 def cards_from_rows(rows: Iterable[tuple[str, str, str]], notation: str,
@@ -201,11 +206,13 @@ def result_shape(shapes: str) -> str | None:
 
 def drill(cards: Sequence[Card], state: dict, lines: Iterable[str], out: TextIO, *,
           typed: bool = False, limit: int | None = None,
-          save: Callable[[dict], Any] = lambda state: None) -> tuple[int, int]:
+          save: Callable[[dict], Any] = lambda state: None, echo: bool = True
+          ) -> tuple[int, int]:
     """One session over the due cards (at most ``limit``): ``(recalled, asked)``.
 
     ``lines`` are the learner's answers (stdin); the end of them ends the session early,
-    with the answers so far kept.  ``save(state)`` is called after each card.
+    with the answers so far kept.  ``save(state)`` is called after each card.  ``echo``
+    writes each answer after its prompt (answers that do not come from a terminal).
     """
     state["session"] += 1
     chosen = due(cards, state)[:limit]
@@ -214,7 +221,8 @@ def drill(cards: Sequence[Card], state: dict, lines: Iterable[str], out: TextIO,
     for number, card in enumerate(chosen, 1):
         box = state["cards"].get(card.key, {"box": 1})["box"]
         out.write(f"\n[{number}/{len(chosen)}] box {box} · {card.step}\n")
-        answer = (_typed_round if typed else _recall_round)(card, lines, out)
+        answer = (_typed_round if typed else _recall_round)(
+            card, lambda prompt: ask(prompt, lines, out, echo), out)
         if answer is None:
             out.write("(end of input: the answers so far are kept)\n")
             break
@@ -230,18 +238,18 @@ def drill(cards: Sequence[Card], state: dict, lines: Iterable[str], out: TextIO,
     return recalled, asked
 
 
-def _recall_round(card: Card, lines, out) -> bool | None:
+def _recall_round(card: Card, answer: Callable[[str], str | None], out: TextIO
+                  ) -> bool | None:
     """Shapes shown, the equation recalled, then revealed and graded by the learner."""
     out.write(f"  shapes: {card.shapes or '(none)'}\n")
-    attempt = ask(f"  {lhs(card.equation)} ?  (recall it; type it or press Enter): ",
-                  lines, out)
+    attempt = answer(f"  {lhs(card.equation)} ?  (recall it; type it or press Enter): ")
     if attempt is None:
         return None
     out.write(f"  answer: {card.equation}\n")
     if attempt.strip() and attempt.split() == card.equation.split():
         return True                              # typed exactly: no need to ask
     for _ in range(3):
-        grade = ask("  did you recall it? [y/n]: ", lines, out)
+        grade = answer("  did you recall it? [y/n]: ")
         if grade is None:
             return None
         if grade.strip().lower() in ("y", "yes", "n", "no"):
@@ -250,10 +258,11 @@ def _recall_round(card: Card, lines, out) -> bool | None:
     return False                                  # three answers that are not y / n
 
 
-def _typed_round(card: Card, lines, out) -> bool | None:
+def _typed_round(card: Card, answer: Callable[[str], str | None], out: TextIO
+                 ) -> bool | None:
     """The equation shown, the shape of its result typed and checked."""
     out.write(f"  {card.equation}\n")
-    typed = ask("  the shape of the result: ", lines, out)
+    typed = answer("  the shape of the result: ")
     if typed is None:
         return None
     expected = result_shape(card.shapes)
