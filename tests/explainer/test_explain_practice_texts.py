@@ -35,6 +35,16 @@ def _network(case):
     return out
 
 
+def _adam(case):
+    """m ← β₁m + (1 − β₁)g; v ← β₂v + (1 − β₂)g²; m̂, v̂ bias-corrected; W ← W − η m̂/(√v̂ + ε)."""
+    b1, b2, t = case["beta1"], case["beta2"], case["t"]
+    m = b1 * case["m"] + (1 - b1) * case["grad"]
+    v = b2 * case["v"] + (1 - b2) * case["grad"] ** 2
+    m_hat, v_hat = m / (1 - b1 ** t), v / (1 - b2 ** t)
+    return {"new_m": m, "new_v": v,
+            "new_weight": case["weight"] - case["lr"] * m_hat / (np.sqrt(v_hat) + case["eps"])}
+
+
 # printed line(s) -> the same equation in NumPy, per function the checker grades
 PRINTED = {
     "sigmoid_backward": (["∂L/∂Z = ∂L/∂A ⊙ φ′(Z)", "σ′(z) = σ(z)(1 − σ(z))"],
@@ -60,6 +70,23 @@ PRINTED = {
                       lambda c: {"new_velocity": c["momentum"] * c["velocity"] + c["grad"],
                                  "new_weight": c["weight"] - c["lr"] * (
                                      c["momentum"] * c["velocity"] + c["grad"])}),
+    "mse_backward": (["∂L/∂A = 2(A − Y)/(N n)"],
+                     lambda c: {"grad_output": 2 * (c["output"] - c["target"])
+                                / c["output"].size}),
+    "bce_backward": (["= (P − Y) / (P(1 − P)) / (N n)"],
+                     lambda c: {"grad_probs": (c["probs"] - c["target"])
+                                / (c["probs"] * (1 - c["probs"])) / c["probs"].size}),
+    "sigmoid_bce_backward": (["= (σ(Z) − Y)/(N n)"],
+                             lambda c: {"grad_logits": (_sigmoid(c["logits"]) - c["target"])
+                                        / c["logits"].size}),
+    "dropout_backward": (["∂L/∂X = ∂L/∂A ⊙ M / (1 − p)"],
+                         lambda c: {"grad_x": c["grad_out"] * c["mask"] / (1 - c["p"])}),
+    "adam_step": (["m ← β₁ m + (1 − β₁) g", "v ← β₂ v + (1 − β₂) g²",
+                   "m̂ = m / (1 − β₁ᵗ),  v̂ = v / (1 − β₂ᵗ)", "W ← W − η m̂ / (√v̂ + ε)"],
+                  _adam),
+    "mlp_backward": (["Δᴸ = (softmax(Z⁽ᴸ⁾) − Y)/N", "∂L/∂W⁽ˡ⁾ = Δ⁽ˡ⁾ᵀ A⁽ˡ⁻¹⁾",
+                      "Δ⁽ˡ⁻¹⁾ = (Δ⁽ˡ⁾ W⁽ˡ⁾) ⊙ φ′(Z⁽ˡ⁻¹⁾)", "tanh′(z) = 1 − tanh(z)² = 1 − A²"],
+                     _network),                      # the default network: tanh, softmax + CE
 }
 
 

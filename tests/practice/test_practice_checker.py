@@ -69,6 +69,51 @@ CORRECT = {
             v = momentum * velocity + grad
             return weight - lr * v, v
         ''',
+    "mse": '''
+        def mse_backward(output, target):
+            return 2 * (output - target) / output.size
+        ''',
+    "bce": '''
+        def bce_backward(probs, target):
+            return (probs - target) / (probs * (1 - probs)) / probs.size
+        ''',
+    "sigmoid_bce": '''
+        import numpy as np
+
+        def sigmoid_bce_backward(logits, target):
+            a = 1 / (1 + np.exp(-logits))
+            return (a - target) / logits.size
+        ''',
+    "dropout": '''
+        def dropout_backward(grad_out, mask, p):
+            return grad_out * mask / (1 - p)
+        ''',
+    "adam": '''
+        import numpy as np
+
+        def adam_step(weight, grad, m, v, t, lr, beta1, beta2, eps):
+            m = beta1 * m + (1 - beta1) * grad
+            v = beta2 * v + (1 - beta2) * grad ** 2
+            m_hat = m / (1 - beta1 ** t)
+            v_hat = v / (1 - beta2 ** t)
+            return weight - lr * m_hat / (np.sqrt(v_hat) + eps), m, v
+        ''',
+    "mlp": '''
+        import numpy as np
+
+        def mlp_backward(weights, activations, zs, y):
+            n = y.shape[0]
+            delta = activations[-1].copy()
+            delta[np.arange(n), y] -= 1
+            delta = delta / n
+            grad_weights, grad_biases = [], []
+            for l in range(len(weights) - 1, -1, -1):
+                grad_weights.insert(0, delta.T @ activations[l])
+                grad_biases.insert(0, delta.sum(axis=0))
+                if l > 0:
+                    delta = (delta @ weights[l]) * (1 - np.tanh(zs[l - 1]) ** 2)
+            return grad_weights, grad_biases
+        ''',
 }
 
 # (topic, function, expected first mistake, line of CORRECT[topic] to replace, replacement)
@@ -152,6 +197,62 @@ PLANTED = [
      "return weight - lr * v, v", "return weight - lr * v, v.ravel()"),
     ("momentum", "momentum_step", "other",
      "return weight - lr * v, v", "return weight - lr * velocity, v"),
+    ("mse", "mse_backward", "mean_missing",
+     "return 2 * (output - target) / output.size", "return 2 * (output - target)"),
+    ("mse", "mse_backward", "mean_missing",
+     "return 2 * (output - target) / output.size", "return 2 * (output - target) / len(output)"),
+    ("mse", "mse_backward", "sign_flipped",
+     "return 2 * (output - target) / output.size", "return 2 * (target - output) / output.size"),
+    ("mse", "mse_backward", "wrong_shape",
+     "return 2 * (output - target) / output.size",
+     "return (2 * (output - target) / output.size).sum(axis=1)"),
+    ("mse", "mse_backward", "other",
+     "return 2 * (output - target) / output.size", "return (output - target) / output.size"),
+    ("bce", "bce_backward", "mean_missing",
+     "/ probs.size", ""),
+    ("bce", "bce_backward", "sign_flipped",
+     "return (probs - target)", "return (target - probs)"),
+    ("bce", "bce_backward", "wrong_shape",
+     "return (probs - target) / (probs * (1 - probs)) / probs.size",
+     "return ((probs - target) / (probs * (1 - probs)) / probs.size).ravel()"),
+    ("bce", "bce_backward", "other",
+     "/ (probs * (1 - probs))", ""),
+    ("sigmoid_bce", "sigmoid_bce_backward", "mean_missing",
+     "return (a - target) / logits.size", "return a - target"),
+    ("sigmoid_bce", "sigmoid_bce_backward", "sign_flipped",
+     "return (a - target) / logits.size", "return (target - a) / logits.size"),
+    ("sigmoid_bce", "sigmoid_bce_backward", "activation_derivative_missing",
+     "return (a - target) / logits.size", "return (logits - target) / logits.size"),
+    ("sigmoid_bce", "sigmoid_bce_backward", "wrong_shape",
+     "return (a - target) / logits.size", "return ((a - target) / logits.size)[:, :1]"),
+    ("sigmoid_bce", "sigmoid_bce_backward", "other",
+     "return (a - target) / logits.size", "return (a - target) / logits.size * a * (1 - a)"),
+    ("dropout", "dropout_backward", "other",
+     "return grad_out * mask / (1 - p)", "return grad_out * mask"),
+    ("dropout", "dropout_backward", "other",
+     "return grad_out * mask / (1 - p)", "return grad_out * mask / p"),
+    ("dropout", "dropout_backward", "sign_flipped",
+     "return grad_out * mask / (1 - p)", "return -grad_out * mask / (1 - p)"),
+    ("dropout", "dropout_backward", "wrong_shape",
+     "return grad_out * mask / (1 - p)", "return (grad_out * mask / (1 - p)).T.ravel()"),
+    ("adam", "adam_step", "sign_flipped",
+     "return weight - lr * m_hat", "return weight + lr * m_hat"),
+    ("adam", "adam_step", "other",
+     "v_hat = v / (1 - beta2 ** t)", "v_hat = v / (1 - beta2 ** (t + 1))"),
+    ("adam", "adam_step", "other",
+     "grad ** 2", "abs(grad)"),
+    ("adam", "adam_step", "wrong_shape",
+     "np.sqrt(v_hat) + eps), m, v", "np.sqrt(v_hat) + eps), m, v.ravel()"),
+    ("adam", "adam_step", "transposed",
+     "np.sqrt(v_hat) + eps), m, v", "np.sqrt(v_hat) + eps), m.T, v"),
+    ("mlp", "mlp_backward", "sign_flipped", "delta = delta / n", "delta = -delta / n"),
+    ("mlp", "mlp_backward", "mean_missing", "delta = delta / n", "delta = delta"),
+    ("mlp", "mlp_backward", "activation_derivative_missing",
+     "delta = (delta @ weights[l]) * (1 - np.tanh(zs[l - 1]) ** 2)", "delta = delta @ weights[l]"),
+    ("mlp", "mlp_backward", "derivative_at_wrong_point",
+     "(1 - np.tanh(zs[l - 1]) ** 2)", "(1 - np.tanh(activations[l]) ** 2)"),
+    ("mlp", "mlp_backward", "bias_wrong_axis", "delta.sum(axis=0)", "delta.sum(axis=1)"),
+    ("mlp", "mlp_backward", "wrong_shape", "delta.sum(axis=0)", "delta.sum(axis=0)[None]"),
 ]
 
 

@@ -35,8 +35,12 @@ def test_exercise_is_valid_python_with_the_checked_signatures(topic, notation):
         docstring = ast.get_docstring(node)
         assert "shape" in docstring and "Returns" in docstring
         assert isinstance(node.body[-1], ast.Raise)                  # the TODO
-    assert NOTATIONS[notation] in text and "batch-rows layout" in text
-    assert f'DELTAPROP_TOPIC = "{topic}"' in text
+    assert NOTATIONS[notation] in text and f'DELTAPROP_TOPIC = "{topic}"' in text
+    if notation == "batch":
+        assert "batch-rows layout" in text and "DELTAPROP_NOTATION" not in text
+    else:                               # the arrays are in the notation's layout, and say so
+        assert f'DELTAPROP_NOTATION = "{notation}"' in text
+        assert f"arrays in THIS notation's layout ({notation})" in text
 
 
 def test_notation_changes_the_equations_not_the_signature():

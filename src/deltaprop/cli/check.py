@@ -22,12 +22,15 @@ mistakes (the fixed vocabulary of the JSON "mistakes" field, most likely first):
 
 json fields beyond function, passed, mistakes, hint, message: counterexample (the smallest
   failing case: case, inputs, expected, received as nested lists; NaN and inf as strings),
-  line / source / error (where the file raised or stopped), output (its prints, after a crash)
+  line / source / error (where the file raised or stopped), output (its prints, after a crash),
+  hints_used / hints (the stages revealed by --hint), gradcheck (with --gradcheck: forward,
+  passed (null if skipped), parameters: name, relative_error, entries, ok)
 
 examples:
   deltaprop practice dense && deltaprop check dense_practice.py
   deltaprop check --format json my_backprop.py    # one JSON object per function, per line
   deltaprop check --timeout 30 slow_but_correct.py
+  deltaprop practice dense --recall && deltaprop check dense_practice.py --hint --hint
 """
 
 
@@ -44,6 +47,14 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                         help="wall-clock limit of one run of the file, after which it is "
                              "stopped and its running function fails (default: 10)")
+    parser.add_argument("--hint", action="count", default=0,
+                        help="reveal hints in stages, per function: once the quantities "
+                             "involved, twice the shapes too, three times the equations; "
+                             "the result counts them (hints_used)")
+    parser.add_argument("--gradcheck", action="store_true",
+                        help="first check each backward function against central "
+                             "differences of your own forward function (e.g. dense_forward): "
+                             "the relative error per parameter (CS231n's gradient check)")
     parser.set_defaults(run=run)
 
 
@@ -54,9 +65,12 @@ def format_text(result) -> str:
     its control characters escaped, one line per line shown: it cannot draw a fake ``PASS``
     line, move the cursor or clear the screen.
     """
+    first = _gradcheck_lines(result)
     if result.passed:
-        return f"PASS  {result.function}: {printable(result.message)}"
-    lines = [f"FAIL  {result.function}: {printable(result.message)}"]
+        return "\n".join([*first, f"PASS  {result.function}: {printable(result.message)}",
+                          *_hint_lines(result)])
+    lines = [*first, f"FAIL  {result.function}: {printable(result.message)}",
+             *_hint_lines(result)]
     if result.mistakes and not result.not_implemented:
         lines.append(f"      likely mistake: {', '.join(result.mistakes)}")
     if result.hint:
@@ -68,6 +82,33 @@ def format_text(result) -> str:
         lines.append("      your file printed (the end):")
         lines += [f"        | {printable(line[:160])}" for line in printed]
     return "\n".join(lines)
+
+
+def _gradcheck_lines(result) -> list[str]:
+    """``--gradcheck``: the relative error of each parameter, before the engine's verdict."""
+    report = result.gradcheck
+    if not report:
+        return []
+    verdict = {True: "OK  ", False: "BAD ", None: "SKIP"}[report["passed"]]
+    lines = [f"{verdict}  gradcheck {result.function} against {report['forward']}: "
+             f"{printable(report['message'])}"]
+    for parameter in report["parameters"]:
+        error = parameter["relative_error"]
+        shown = f"{error:.2e}" if error is not None else printable(parameter.get("message", ""))
+        mark = "ok" if parameter["ok"] else "MISMATCH"
+        lines.append(f"        {printable(parameter['name']):<12} relative error {shown}  "
+                     f"({parameter['entries']} entries)  {mark}")
+    return lines
+
+
+def _hint_lines(result) -> list[str]:
+    """The hint stages revealed by ``--hint``, and how many were used."""
+    if not result.hints_used:
+        return []
+    from ..practice.recall import STAGES
+
+    return [f"      hints used: {result.hints_used} of {len(STAGES)}",
+            *(f"      hint {text}" for text in result.hints)]
 
 
 def printable(text: str) -> str:
@@ -128,7 +169,8 @@ def run(args) -> int:
 
     options = {} if args.timeout is None else {"timeout": args.timeout}
     try:
-        results = check_file(args.file, seed=args.seed, **options)
+        results = check_file(args.file, seed=args.seed, hints=args.hint,
+                             gradcheck=args.gradcheck, **options)
     except (FileNotFoundError, ValueError) as error:
         raise CLIError(str(error)) from None
     except OSError as error:         # e.g. no room for the run's temporary folder
@@ -141,4 +183,5 @@ def run(args) -> int:
     if args.format == "text":
         passed = sum(r.passed for r in results)
         print(f"{passed}/{len(results)} functions passed")
-    return 0 if results and all(r.passed for r in results) else 1
+    gradchecks_ok = all(r.gradcheck["passed"] is not False for r in results if r.gradcheck)
+    return 0 if results and all(r.passed for r in results) and gradchecks_ok else 1

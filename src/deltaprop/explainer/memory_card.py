@@ -51,13 +51,27 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
     >>> print(card([2, 3, 1], "tanh", "sigmoid", "bce").splitlines()[0])
     Backpropagation memory card: 2-3-1 network, tanh hidden, sigmoid output, BCELoss
     """
+    check_choice("card", "format", format, FORMATS)
+    title, subtitle, rows = card_rows(layers, activation, output, loss, notation,
+                                      momentum=momentum, bias=bias)
+    return _render(title, subtitle, rows, format)
+
+
+def card_rows(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
+              output: str | None = "sigmoid", loss: Any = "bce", notation: str = "batch", *,
+              momentum: bool = True, bias: bool = True) -> tuple[str, str, list[Row]]:
+    """The card's title, notation line and rows ``(step, equation, shapes)``: what
+    :func:`card` renders, and the cards of ``deltaprop card --quiz``.
+
+    >>> card_rows([2, 1], "tanh", "sigmoid", "bce")[2][0][0]
+    '1 forward'
+    """
     try:
         sizes = [check_integer("card", "layers", n, low=1) for n in layers]
     except (InvalidParameterError, TypeError):       # a width that is not one, or no list
         sizes = []
     if len(sizes) < 2:
         raise refuse("card", "layers", "at least 2 positive integer widths", layers)
-    check_choice("card", "format", format, FORMATS)
     nota = get_notation(notation)
     hidden = get_activation(activation)
     loss_fn = get_loss(loss)
@@ -79,7 +93,7 @@ def card(layers: Sequence[int] = (2, 3, 1), activation: str = "tanh",
              f"{type(loss_fn).__name__}")
     if spec.fused:
         title += f" (on logits: the loss applies {spec.activation})"
-    return _render(title, nota.title, rows, format)
+    return title, nota.title, rows
 
 
 Row = tuple[str, str, str]                                   # (step, equation, shapes)

@@ -287,7 +287,19 @@ def main(workdir, sender):
     for call in plan["calls"]:
         if call["function"] in functions:
             _call(functions[call["function"]], call, call["inputs"], path, np, sender)
+    if plan.get("gradchecks"):
+        _load_sibling("_gradcheck_child").run(plan["gradchecks"], module, _decode,
+                                              lambda e: _describe_error(e, path), sender.send, np)
     sender.send({"event": "finished"})
+
+
+def _load_sibling(name):
+    """A module beside this file, loaded by path (deltaprop itself is never imported)."""
+    spec = importlib.util.spec_from_file_location(f"_deltaprop_{name}",
+                                                  os.path.join(_HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _flush_streams():

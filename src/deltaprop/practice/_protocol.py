@@ -134,7 +134,7 @@ def read_records(path: Path, most: int) -> tuple[list[dict], str | None]:
 
 EVENTS = {"loaded": ("topic", "functions"), "import_failed": ("error",), "start": ("call",),
           "done": ("call",), "os_exit": ("code", "line"), "crashed": ("error",),
-          "finished": ()}
+          "finished": (), "gradcheck": ("id",)}
 
 
 def _check_record(record: Any) -> None:

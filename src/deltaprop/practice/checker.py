@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from .._checks import check_integer, check_number
+from .._checks import check_integer, check_number, refuse
 from .diagnosis import (
     OutputReport,
     describe,
@@ -43,7 +43,11 @@ from .diagnosis import (
     relative_error,
     score_case,
 )
+from .gradcheck import run_gradchecks, skipped_gradchecks
+from .layouts import LayoutSpec, layout_spec, notation_of
 from .mistakes import HINTS, SPECIFIC
+from .mlp import network_of, spec_for
+from .recall import is_recall, reveal_hints
 from .references import (
     SPECS,
     TOPIC_FUNCTIONS,
@@ -85,6 +89,9 @@ class CheckResult:
     cases: int = 0
     counterexample: dict[str, Any] | None = None  # the smallest failing case (JSON-ready)
     output: str = ""                            # the file's prints (trimmed), after a crash
+    hints_used: int = 0                         # stages of hints revealed (check --hint)
+    hints: list[str] = field(default_factory=list)  # their texts, stage by stage
+    gradcheck: dict[str, Any] | None = None     # check --gradcheck: see .gradcheck
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -97,8 +104,8 @@ class CheckResult:
 
 
 # -- the public entry points -------------------------------------------------------------------
-def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT
-               ) -> list[CheckResult]:
+def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT,
+               hints: int = 0, gradcheck: bool = False) -> list[CheckResult]:
     """Run the learner's file in an isolated process and check its practice functions.
 
     ``timeout`` is the wall-clock limit, in seconds, of one run of the file (loading it and
@@ -111,9 +118,26 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT
     marker must be there).  Nothing the file does escapes as
     an exception: an error while loading it is one result for ``"<import>"`` with the mistake
     ``raised`` and its line, followed by a failed result for each function the file declares.
+    ``hints`` (an integer >= 0) reveals that many stages of each function's hints
+    (:mod:`.recall`): the quantities involved, the shapes, the equations.
+    ``gradcheck=True`` also checks each backward function against central differences of
+    the file's own forward function (:mod:`.gradcheck`), in ``result.gradcheck``.
     """
-    return _check(_existing(path), _seed("check_file", seed), _timeout("check_file", timeout),
-                  only=None)
+    level = check_integer("check_file", "hints", hints, low=0)
+    if not isinstance(gradcheck, (bool, np.bool_)):
+        raise refuse("check_file", "gradcheck", "True or False", gradcheck)
+    path, seed = _existing(path), _seed("check_file", seed)
+    timeout = _timeout("check_file", timeout)
+    results = _check(path, seed, timeout, only=None)
+    tree = _parsed(path)
+    if gradcheck:
+        names = [r.function for r in results]
+        reports = (run_gradchecks(path, names, seed, timeout) if notation_of(tree) == "batch"
+                   else skipped_gradchecks(names, "--gradcheck runs on batch-rows files only"))
+        for result in results:
+            result.gradcheck = reports.get(result.function)
+    return reveal_hints(results, level, recall=is_recall(tree), network=network_of(tree),
+                        notation=notation_of(tree))
 
 
 def check_module(module: ModuleType, path: str | Path | None = None, seed: int = 0, *,
@@ -170,7 +194,8 @@ def _timeout(owner: str, timeout: Any) -> float:
 def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[CheckResult]:
     """Draw the cases, run the file on them in a child, and judge each function here."""
     names = (only,) if only else tuple(SPECS)
-    cases = {name: [SPECS[name].make_case(rng, shape) for shape in SPECS[name].shapes]
+    specs = _file_specs(path, names)
+    cases = {name: [specs[name].make_case(rng, shape) for shape in specs[name].shapes]
              for name in names for rng in [np.random.default_rng(seed)]}
     calls, position = _plan(cases, seed)
     report = run_file(path, calls, {} if only else TOPIC_FUNCTIONS, timeout)
@@ -184,7 +209,7 @@ def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[Chec
                          f"({', '.join(SPECS)}); write one with 'deltaprop practice TOPIC'")
     results = []
     for name in wanted:
-        spec = SPECS[name]
+        spec = specs[name]
         if name not in report.functions:
             results.append(_missing(spec, name in declared))
         elif name in report.stopped:
@@ -196,6 +221,18 @@ def _check(path: Path, seed: int, timeout: float, only: str | None) -> list[Chec
                                   [report.returned.get(position[key]) for key in keys],
                                   [position[key] for key in keys]))
     return results
+
+
+def _file_specs(path: Path, names: tuple[str, ...]) -> dict[str, FunctionSpec]:
+    """The specs of ``names`` for this file: its network (``mlp``) and its notation's layout
+    (``DELTAPROP_NOTATION``, :mod:`.layouts`)."""
+    tree = _parsed(path)
+    notation, network = notation_of(tree), network_of(tree)
+    specs = {}
+    for name in names:
+        spec = spec_for(network) if name == "mlp_backward" else SPECS[name]
+        specs[name] = layout_spec(spec, notation, SPECIFIC[name])
+    return specs
 
 
 def _missing(spec: FunctionSpec, declared: bool) -> CheckResult:
@@ -263,7 +300,8 @@ def _compare(spec: FunctionSpec, cases: list[Case], values: list, order: list[in
             result.counterexample = example(spec, case)
             return result
         seen.append((index, learned, reference))
-        variants = SPECIFIC[spec.name](case, reference)
+        variants = (spec.variants(case, reference) if isinstance(spec, LayoutSpec)
+                    else SPECIFIC[spec.name](case, reference))
         for name, ref in reference.items():
             got = learned[name]
             report = reports.setdefault(name, OutputReport(name, True,
@@ -421,12 +459,19 @@ def _declared(path: Path, only: str | None) -> list[str]:
     return list(_wanted([topic], defined))
 
 
+def _parsed(path: Path) -> ast.Module | None:
+    """The file's source, parsed (never run); None for a file too large or not Python."""
+    try:
+        return ast.parse(source_text(path))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def _source_names(path: Path) -> tuple[set[str], str | None]:
     """The names of the file's top-level functions and its ``DELTAPROP_TOPIC``, from its
     source (parsed, never run; nothing for a file too large or not Python)."""
-    try:
-        tree = ast.parse(source_text(path))
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(path)
+    if tree is None:
         return set(), None
     defined = {node.name for node in tree.body
                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef))}

@@ -8,6 +8,8 @@ how its equation maps onto the arrays of the function.
 
 from __future__ import annotations
 
+from .texts_more import MORE_EQUATIONS
+
 NOTATIONS: dict[str, str] = {
     "batch": "batch rows (deltaprop's own): one sample per row, W of shape (out, in), "
              "Z = A Wᵀ + b",
@@ -126,4 +128,5 @@ EQUATIONS: dict[str, dict[str, str]] = {
               "this exercise, add g itself (no (1 − β) factor):\n\n" + _MOMENTUM_BATCH,
         "rows": "The update does not depend on W's layout:\n\n" + _MOMENTUM_BATCH,
     },
+    **MORE_EQUATIONS,
 }

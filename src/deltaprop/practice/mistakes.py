@@ -24,7 +24,10 @@ layer must not divide again (``mean_doubled``); it cannot "miss" a ``1/N`` it ne
 (2) for an update, "sign flipped" means gradient ascent (``W + ηv``) or ``v ← μv − g``.
 (3) not for ReLU: its derivative ``[z > 0]`` is the same read from ``z`` or from ``a``.
 ``raised`` (the function raised) and ``other`` (nothing above explains the numbers) apply
-everywhere.
+everywhere.  The topics ``mse``, ``bce``, ``sigmoid_bce``, ``dropout`` and ``adam``
+(:mod:`.topics_more`) and ``mlp`` (:mod:`.mlp`) list theirs in ``GENERIC`` below, with their
+planted variants beside their references; a file in another notation's layout is diagnosed
+with the same variants moved into that layout (:mod:`.layouts`).
 """
 
 from __future__ import annotations
@@ -38,7 +41,15 @@ from ..nn.layers import Dense
 from ..nn.losses import CrossEntropyLoss
 from ..nn.model import Sequential
 from ..nn.optim import SGD
-from .references import ACTIVATION_CLASSES, Case, Outputs, network_model, network_outputs
+from .references import (
+    ACTIVATION_CLASSES,
+    MLP_VARIANTS,
+    Case,
+    Outputs,
+    network_model,
+    network_outputs,
+)
+from .topics_more import MORE_GENERIC, MORE_TOPIC_HINTS, MORE_VARIANTS
 
 MISTAKES: tuple[str, ...] = (
     "transposed", "mean_missing", "mean_doubled", "sign_flipped",
@@ -55,6 +66,9 @@ GENERIC: dict[str, frozenset[str]] = {
     "network": frozenset({"sign_flipped", "transposed", "wrong_shape", "mean_missing",
                           "mean_doubled"}),
     "momentum": frozenset({"transposed", "wrong_shape"}),
+    **MORE_GENERIC,
+    "mlp": frozenset({"sign_flipped", "transposed", "wrong_shape", "mean_missing",
+                      "mean_doubled"}),
 }
 
 HINTS: dict[str, str] = {
@@ -92,6 +106,7 @@ TOPIC_HINTS: dict[tuple[str, str], str] = {
                                              "shape (N, C), one sample per row",
     ("momentum", "transposed"): "the result is transposed: an update keeps W's shape "
                                 "(out, in); v ← μ v + g and W ← W − η v need no transpose",
+    **MORE_TOPIC_HINTS,
 }
 
 
@@ -229,6 +244,8 @@ SPECIFIC: dict[str, Callable[[Case, Outputs], list[Variant]]] = {
     "softmax_cross_entropy_backward": _softmax_ce_variants,
     "network_backward": _network_variants,
     "momentum_step": _momentum_variants,
+    **MORE_VARIANTS,
+    "mlp_backward": MLP_VARIANTS,
 }
 
 

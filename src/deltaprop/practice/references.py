@@ -94,7 +94,7 @@ def _first_unreadable(value: Any) -> Unreadable | None:
     return None
 
 
-def _read_single(name: str) -> Callable[[Any, Case], Outputs]:
+def read_single(name: str) -> Callable[[Any, Case], Outputs]:
     def read(value, case):
         return {name: _as_array(value, "the return value")}
     return read
@@ -109,7 +109,7 @@ def _what(value: Any) -> str:
     return "None" if value is None else f"an array of shape {np.shape(value)}"
 
 
-def _read_tuple(names: tuple[str, ...]) -> Callable[[Any, Case], Outputs]:
+def read_tuple(names: tuple[str, ...]) -> Callable[[Any, Case], Outputs]:
     def read(value, case):
         if not isinstance(value, (tuple, list)) or len(value) != len(names):
             raise OutputStructureError(f"expected a tuple of {len(names)} arrays "
@@ -222,7 +222,7 @@ def _network_reference(case: Case) -> Outputs:
     return network_outputs([r.grad_weight for r in records], [r.grad_bias for r in records])
 
 
-def _read_network(value: Any, case: Case) -> Outputs:
+def read_network(value: Any, case: Case) -> Outputs:
     layers = len(case["weights"])
     if not isinstance(value, (tuple, list)) or len(value) != 2 \
             or not all(isinstance(v, (tuple, list)) and len(v) == layers for v in value):
@@ -259,7 +259,7 @@ def _momentum_reference(case: Case) -> Outputs:
 def _activation_spec(name: str) -> FunctionSpec:
     return FunctionSpec(name, "activation", ("z", "grad_out"), ((5, 3), (4, 7), (2, 6), (5, 3)),
                         _activation_case, _activation_reference(ACTIVATION_CLASSES[name]),
-                        _read_single("grad_z"))
+                        read_single("grad_z"))
 
 
 SPECS: dict[str, FunctionSpec] = {
@@ -267,20 +267,26 @@ SPECS: dict[str, FunctionSpec] = {
     "dense_backward": FunctionSpec(
         "dense_backward", "dense", ("a_prev", "weight", "grad_out"),
         ((5, 3, 4), (7, 6, 2), (3, 2, 5), (5, 3, 4)), _dense_case, _dense_reference,
-        _read_tuple(("grad_a_prev", "grad_weight", "grad_bias"))),
+        read_tuple(("grad_a_prev", "grad_weight", "grad_bias"))),
     "softmax_cross_entropy_backward": FunctionSpec(
         "softmax_cross_entropy_backward", "softmax_cross_entropy", ("logits", "labels"),
         ((5, 3), (8, 4), (3, 6), (5, 3), (4, 3, 1000.0)), _softmax_ce_case, _softmax_ce_reference,
-        _read_single("grad_logits")),
+        read_single("grad_logits")),
     "network_backward": FunctionSpec(
         "network_backward", "network", ("weights", "activations", "zs", "y"),
         ((5, 3, 4, 2), (7, 2, 5, 4, 3), (5, 3, 4, 2)), _network_case, _network_reference,
-        _read_network),
+        read_network),
     "momentum_step": FunctionSpec(
         "momentum_step", "momentum", ("weight", "grad", "velocity", "lr", "momentum"),
         (((4, 3), 0.1, 0.9), ((2, 5), 0.05, 0.5), ((6, 2), 0.3, 0.8), ((4, 3), 0.2, 0.5)),
-        _momentum_case, _momentum_reference, _read_tuple(("new_weight", "new_velocity"))),
+        _momentum_case, _momentum_reference, read_tuple(("new_weight", "new_velocity"))),
 }
+
+from .mlp import MLP_SPEC, MLP_VARIANTS  # noqa: E402, F401 - they build on the helpers above
+from .topics_more import MORE_SPECS  # noqa: E402
+
+SPECS.update(MORE_SPECS)
+SPECS[MLP_SPEC.name] = MLP_SPEC
 
 TOPIC_FUNCTIONS: dict[str, tuple[str, ...]] = {}
 for _spec in SPECS.values():

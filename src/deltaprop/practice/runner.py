@@ -35,6 +35,7 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -54,7 +55,7 @@ from ._protocol import (
 )
 
 __all__ = ["FILE_SIZE_LIMIT", "MEMORY_LIMIT", "TIME_LIMIT", "Call", "LearnerError", "Returned",
-           "RunReport", "Unreadable", "run_file", "source_text"]
+           "RunReport", "Unreadable", "run_file", "run_once", "source_text"]
 
 TIME_LIMIT = 10.0                # seconds the learner's file may run (load and all calls)
 MEMORY_LIMIT = 2 * 1024 ** 3     # bytes of address space for the child (RLIMIT_AS)
@@ -72,7 +73,7 @@ def run_file(path: Path, calls: list[Call], topics: dict[str, tuple[str, ...]],
     pending = list(calls)
     functions = list(dict.fromkeys(call.function for call in calls))
     while pending:
-        outcome = _run_once(path, pending, functions, topics, timeout)
+        outcome = run_once(path, pending, functions, topics, timeout)
         report.output = outcome.output or report.output
         started, damaged, outcome.records = fold_records(report, outcome.records)
         outcome.damaged = outcome.damaged or damaged
@@ -107,21 +108,26 @@ class _Outcome:
         return any(r["event"] == "finished" for r in self.records)
 
 
-def _run_once(path, calls, functions, topics, timeout) -> _Outcome:
-    """One child run of ``calls`` in a fresh private work dir (removed after): what came back."""
+def run_once(path: Path, calls: list[Call], functions: list[str],
+             topics: dict[str, tuple[str, ...]], timeout: float,
+             gradchecks: Sequence[dict] = ()) -> _Outcome:
+    """One child run of ``calls`` (and ``gradchecks``, see :mod:`.gradcheck`) in a fresh
+    private work dir (removed after): what came back."""
     workdir = Path(tempfile.mkdtemp(prefix="deltaprop-check-"))
     try:
         plan = {"path": str(path.resolve()), "cwd": _working_dir(path), "functions": functions,
                 "topics": {k: list(v) for k, v in topics.items()},
                 "memory_limit": MEMORY_LIMIT, "file_size_limit": FILE_SIZE_LIMIT,
                 "calls": [{"id": c.id, "function": c.function, "names": list(c.names),
-                           "inputs": [encode_input(v) for v in c.inputs]} for c in calls]}
+                           "inputs": [encode_input(v) for v in c.inputs]} for c in calls],
+                "gradchecks": list(gradchecks)}
         (workdir / "plan.json").write_text(json.dumps(plan), encoding="utf-8")
         with open(workdir / "stdout.txt", "w+b") as out, \
                 open(workdir / "stderr.txt", "w+b") as err:
             returncode, timed_out = start(workdir, out, err, timeout)
             output = _tail(out, err)
-        records, damaged = read_records(workdir / "results.jsonl", 2 * len(calls) + 8)
+        records, damaged = read_records(workdir / "results.jsonl",
+                                        2 * len(calls) + len(gradchecks) + 8)
         trace = read_text(workdir / "trace.txt", 1024 * 1024)
         return _Outcome(records, damaged, returncode, timed_out, trace, output, path.resolve())
     finally:

@@ -11,7 +11,13 @@ from pathlib import Path
 
 from ..io._files import atomic_write
 from .equations import EQUATIONS, NOTATIONS
+from .gradcheck import GRADCHECKS
+from .layout_texts import LAYOUT_EQUATIONS, layout_paragraph
+from .layouts import ROLES
+from .mlp import ACTIVATIONS, LOSSES, check_network
+from .recall import RECALL_PREAMBLE, recall_docstring
 from .references import TOPICS
+from .texts_more import MORE_FUNCTIONS, MORE_FUNCTIONS_OF, MORE_TITLES, fill_network
 
 TITLES = {
     "activation": "the backward pass of an element-wise activation",
@@ -19,6 +25,7 @@ TITLES = {
     "softmax_cross_entropy": "the output delta of softmax + cross-entropy",
     "network": "the whole backward pass of a small MLP",
     "momentum": "one step of SGD with momentum",
+    **MORE_TITLES,
 }
 
 _ACTIVATION_DOC = r'''
@@ -110,6 +117,7 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     new_weight : ndarray, shape (out, in)
     new_velocity : ndarray, shape (out, in)
     '''),
+    **MORE_FUNCTIONS,
 }
 
 _FUNCTIONS_OF = {
@@ -118,6 +126,7 @@ _FUNCTIONS_OF = {
     "softmax_cross_entropy": ("softmax_cross_entropy_backward",),
     "network": ("network_backward",),
     "momentum": ("momentum_step",),
+    **MORE_FUNCTIONS_OF,
 }
 
 
@@ -127,21 +136,52 @@ def _check_choice(kind: str, value: str, valid) -> None:
                          f"{', '.join(valid)}")
 
 
-def render_exercise(topic: str, notation: str = "batch", filename: str = "FILE") -> str:
-    """The text of the exercise file for ``topic``, equations in ``notation``."""
+def render_exercise(topic: str, notation: str = "batch", filename: str = "FILE", *,
+                    recall: bool = False, network: dict | None = None) -> str:
+    """The text of the exercise file for ``topic``, equations in ``notation``.
+
+    ``recall=True`` writes names and shapes only, no equation (:mod:`.recall`): the learner
+    writes the functions from memory, and ``deltaprop check --hint`` reveals the equations in
+    stages.  ``network`` (topic ``mlp`` only) is ``{"activation": ..., "loss": ...}``
+    (:mod:`.mlp`): the file records it, and is checked on that network.
+    """
     _check_choice("topic", topic, TOPICS)
     _check_choice("notation", notation, tuple(NOTATIONS))
-    equations = "\n".join("    " + line if line else "" for line in
-                          EQUATIONS[topic][notation].splitlines())
-    parts = [f'''r"""deltaprop practice: {TITLES[topic]}.
+    if network is not None and topic != "mlp":
+        raise ValueError(f"network= goes with the topic mlp only, got topic {topic!r}")
+    text = _render(topic, notation, filename, recall)
+    if topic != "mlp":
+        return text
+    chosen = check_network({} if network is None else network, "network")
+    text = text.replace("DELTAPROP_TOPIC = \"mlp\"  # tells `deltaprop check` which functions to "
+                        "expect\n", "DELTAPROP_TOPIC = \"mlp\"  # tells `deltaprop check` which "
+                        f"functions to expect\nDELTAPROP_NETWORK = {chosen!r}  # the network "
+                        "checked\n")
+    return fill_network(text, ACTIVATIONS, LOSSES, chosen)
+
+
+def _render(topic: str, notation: str, filename: str, recall: bool) -> str:
+    """The exercise text (before an mlp's network is filled in)."""
+    body = RECALL_PREAMBLE if recall else EQUATIONS[topic][notation]
+    layout = ("Whatever the notation of the equations above, every function below takes and "
+              "returns\narrays in deltaprop's batch-rows layout, so the checker can call it: "
+              "one sample per ROW,\nweights of shape (out, in). Use NumPy only; do not modify "
+              "the inputs in place.")
+    if notation != "batch":                      # the arrays in the notation's own layout
+        layout = layout_paragraph(_FUNCTIONS_OF[topic], notation)
+        if not recall:
+            body = (f"{LAYOUT_EQUATIONS[topic][notation]}\n\nThe same step in deltaprop's "
+                    f"batch rows, for comparison (NOT the layout of your arrays):\n\n"
+                    f"{EQUATIONS[topic]['batch']}")
+    equations = "\n".join("    " + line if line else "" for line in body.splitlines())
+    kind = "recall " if recall else ""
+    parts = [f'''r"""deltaprop {kind}practice: {TITLES[topic]}.
 
 Notation: {NOTATIONS[notation]}.
 
 {equations}
 
-Whatever the notation of the equations above, every function below takes and returns
-arrays in deltaprop's batch-rows layout, so the checker can call it: one sample per ROW,
-weights of shape (out, in). Use NumPy only; do not modify the inputs in place.
+{layout}
 
 Replace each `raise NotImplementedError` with your code, then grade it with:
 
@@ -152,21 +192,41 @@ import numpy as np  # noqa: F401 - you will need it
 
 DELTAPROP_TOPIC = "{topic}"  # tells `deltaprop check` which functions to expect
 ''']
+    forwards = [f"{GRADCHECKS[n].forward}({', '.join(GRADCHECKS[n].args)})"
+                for n in _FUNCTIONS_OF[topic] if n in GRADCHECKS and notation == "batch"]
+    if notation != "batch":
+        parts.append(f'DELTAPROP_NOTATION = "{notation}"  # the layout of the arrays, graded '
+                     'in it\n')
+    if forwards:
+        parts[0] = parts[0].replace("\n\"\"\"\n", "\n\nTo check your backward against central "
+                                    "differences of your own forward pass, also write\n"
+                                    f"{', '.join(forwards)} and run "
+                                    "`deltaprop check --gradcheck`.\n\"\"\"\n", 1)
+    if recall:
+        parts.append("DELTAPROP_RECALL = True  # names and shapes only: --hint reveals more\n")
     for name in _FUNCTIONS_OF[topic]:
         signature, doc = FUNCTIONS[name]
+        doc = recall_docstring(name) if recall else doc
+        if notation != "batch":                  # names only: the layout is at the top
+            outputs = ", ".join(ROLES[name][1])
+            doc = (f"{doc.split(chr(10) + chr(10))[0].strip()}\n\n    In the {notation} "
+                   "layout: each shape as at the top of the file.\n"
+                   f"    Inputs: {signature}\n    Returns: {outputs} (their shapes: see the "
+                   "top)\n    ")
         parts.append(f'''
 
 def {name}({signature}):
     r"""{doc.rstrip()}
     """
-    # TODO: implement the equations of the docstring
+    # TODO: {"write it from memory" if recall else "implement the equations of the docstring"}
     raise NotImplementedError("{name} is not implemented yet")
 ''')
     return "".join(parts)
 
 
 def write_exercise(topic: str, path: str | Path | None = None, notation: str = "batch",
-                   *, overwrite: bool = False) -> Path:
+                   *, overwrite: bool = False, recall: bool = False,
+                   network: dict | None = None) -> Path:
     """Write the exercise file of ``topic`` to ``path`` (default ``<topic>_practice.py``).
 
     Raises ``ValueError`` for an unknown topic or notation, or a ``path`` that is a folder, a
@@ -182,6 +242,7 @@ def write_exercise(topic: str, path: str | Path | None = None, notation: str = "
     if path.exists() and not overwrite:
         raise FileExistsError(f"{path} already exists (pass overwrite=True / --force to "
                               "replace it)")
-    text = render_exercise(topic, notation, filename=str(path))
+    text = render_exercise(topic, notation, filename=str(path), recall=recall,
+                           network=network)
     atomic_write(path, text.encode("utf-8"))       # whole or not at all
     return path
