@@ -9,7 +9,7 @@ import json
 import pytest
 
 from deltaprop.cli import main
-from deltaprop.practice import check_file
+from deltaprop.practice import check_file, render_exercise
 from deltaprop.practice.gradcheck import GRADCHECKS, THRESHOLD
 
 # element-wise steps read the same in every layout (a column or a row, ×m or −1 both sides)
@@ -280,3 +280,17 @@ def test_a_forward_in_the_wrong_layout_is_caught(tmp_path):
                                 + "def dense_backward" + code.split("def dense_backward")[1]),
                          gradcheck=True)[0].gradcheck
     assert missing["passed"] is None and "Z = W A_prev + b, b (out, 1)" in missing["message"]
+
+
+@pytest.mark.parametrize(("notation", "equation", "note"), [
+    ("ng", "Z = W A_prev + b, b (out, 1)", "as dZ/m"),
+    ("rows", "Z = H W + b, W stored (in, out)", "W stays stored (in, out)"),
+    ("column", "z = W a + b, b (out, 1)", "every array is a column"),
+    ("haykin", "v = W y + b, b (out, 1)", "MINUS the gradient"),
+])
+def test_the_exercise_says_how_to_write_the_forward_in_its_layout(notation, equation, note):
+    for recall in (False, True):
+        text = render_exercise("dense", notation, recall=recall)
+        assert f"dense_forward(a_prev, weight, bias): {equation}" in text
+        assert note in text and "--gradcheck" in text
+    assert "δ yᵀ" not in render_exercise("dense", "haykin", recall=True)   # no equation given

@@ -114,8 +114,8 @@ GRADCHECK_NOTES = {
     "ng": "It compares dW, db with ∂J/∂W, ∂J/∂b of your forward's mean cost J, and dZ, dA\n"
           "(which carry no 1/m) as dZ/m, dA/m.",
     "column": "One sample: every array is a column, in your forward as in your backward.",
-    "haykin": "Your local gradients are MINUS the gradient: it compares −δ (and −δ yᵀ) with\n"
-              "the gradient of your forward's cost E.",
+    "haykin": "What you return is MINUS the gradient (Haykin's local gradients): it compares "
+              "minus it\nwith the gradient of your forward's cost E.",
 }
 
 
