@@ -294,3 +294,43 @@ def test_the_exercise_says_how_to_write_the_forward_in_its_layout(notation, equa
         assert f"dense_forward(a_prev, weight, bias): {equation}" in text
         assert note in text and "--gradcheck" in text
     assert "δ yᵀ" not in render_exercise("dense", "haykin", recall=True)   # no equation given
+
+
+MLP_RELU_MSE = '''
+import numpy as np
+
+DELTAPROP_NETWORK = {"activation": "relu", "loss": "mse"}
+
+
+def mlp_forward(weights, biases, x, y):
+    a = x
+    for l, (w, b) in enumerate(zip(weights, biases)):
+        z = w @ a + b                                              # (n_l, n_{l-1}) @ (n_{l-1}, m)
+        a = np.maximum(z, 0) if l < len(weights) - 1 else z
+    return np.mean((a - y) ** 2)
+
+
+def mlp_backward(weights, activations, zs, y):
+    m = y.shape[1]
+    dz = 2 * (activations[-1] - y) / y.shape[0]                    # no 1/m
+    grad_weights, grad_biases = [], []
+    for l in range(len(weights) - 1, -1, -1):
+        grad_weights.insert(0, SIGN * dz @ activations[l].T / m)
+        grad_biases.insert(0, SIGN * dz.sum(axis=1, keepdims=True) / m)
+        if l > 0:
+            dz = (weights[l].T @ dz) * (zs[l - 1] > 0)
+    return grad_weights, grad_biases
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("notation", ["ng", "column", "haykin"])
+def test_the_mlp_gradcheck_uses_the_files_network_in_its_layout(tmp_path, notation):
+    sign = -1 if notation == "haykin" else 1
+    code = f'DELTAPROP_NOTATION = "{notation}"\nSIGN = {sign}\n{MLP_RELU_MSE}'
+    (result,) = check_file(_write(tmp_path, code), gradcheck=True)
+    assert result.passed and result.gradcheck["passed"] is True, result.gradcheck
+    slip = code.replace("dz = (weights[l].T @ dz) * (zs[l - 1] > 0)", "dz = weights[l].T @ dz")
+    (result,) = check_file(_write(tmp_path, slip), gradcheck=True)         # relu′ forgotten
+    assert not result.passed and result.gradcheck["passed"] is False
+    assert not result.gradcheck["parameters"][0]["ok"]                     # grad_weights[0]
