@@ -154,6 +154,7 @@ class _Planned:
     """What the checker keeps of one planned check (the child gets none of it)."""
 
     name: str
+    names: list[str]             # the parameters, in the order the child answers
     shapes: list[list[int]]
     scales: list[float]          # the learner's array is scale · ∂J/∂X (see gradient_scale)
     conventions: list[str]       # why, where the scale is not 1
@@ -179,8 +180,8 @@ def plan(names: list[str], seed: int, network: dict | None = None, notation: str
         upstream = None
         if check.upstream:                   # the true ∂J/∂(output): Ng's ×m, Haykin's −1 out
             upstream = arguments[check.upstream] / gradient_scale("G", notation, n)
-        planned[len(checks)] = _Planned(name, [w.pop("shape") for w in wrt], scales,
-                                        conventions)
+        planned[len(checks)] = _Planned(name, [w["name"] for w in wrt],
+                                        [w.pop("shape") for w in wrt], scales, conventions)
         checks.append({
             "id": len(checks), "forward": check.forward, "backward": name,
             "forward_inputs": [encode_input(arguments[a]) for a in check.args],
@@ -265,9 +266,9 @@ def _report(planned: _Planned, record: dict, notation: str = "batch") -> dict[st
         return report
     try:
         report["parameters"] = [
-            _parameter(output, shape, scale, convention) for output, shape, scale, convention
-            in zip(record["outputs"], planned.shapes, planned.scales, planned.conventions,
-                   strict=True)]
+            _parameter(output, *expected) for output, expected
+            in zip(record["outputs"], zip(planned.names, planned.shapes, planned.scales,
+                                          planned.conventions, strict=True), strict=True)]
     except (TypeError, ValueError, KeyError, IndexError) as error:
         report.update(passed=False, message=f"its results could not be read ({error})")
         return report
@@ -278,18 +279,18 @@ def _report(planned: _Planned, record: dict, notation: str = "batch") -> dict[st
     return report
 
 
-def _parameter(output: Any, shape: list[int], scale: float = 1.0, convention: str = ""
-               ) -> dict[str, Any]:
+def _parameter(output: Any, expected: str, shape: list[int], scale: float = 1.0,
+               convention: str = "") -> dict[str, Any]:
     """One parameter's relative error, the learner's array divided by ``scale`` (what the
     notation makes it a multiple of the gradient, ``convention``); strict about what came back
     from the child."""
     name, entries, numeric = output["name"], output["entries"], output["numeric"]
     analytic, got_shape = output["analytic"], output["shape"]
-    if not isinstance(name, str) or not all(type(i) is int for i in entries) \
+    if name != expected or not all(type(i) is int for i in entries) \
             or not all(type(x) in (int, float) for x in numeric + analytic) \
             or len(numeric) != len(entries) or not all(type(n) is int for n in got_shape):
         raise ValueError("not the gradient check's format")
-    found = {"name": name[:100], "entries": len(entries), "relative_error": None, "ok": False}
+    found = {"name": expected, "entries": len(entries), "relative_error": None, "ok": False}
     if convention:
         found["convention"] = convention
     if got_shape != shape or len(analytic) != math.prod(shape):
