@@ -280,6 +280,7 @@ def test_a_slip_in_each_notation_is_a_bad_gradcheck(tmp_path, capsys, notation, 
     assert f"BAD   gradcheck {function} against " in out and "MISMATCH" in out
 
 
+@pytest.mark.slow
 def test_a_forward_in_the_wrong_layout_is_caught(tmp_path):
     """The forward is differentiated as the notation lays out its arguments: a batch-rows
     forward in an Ng file fails the gradcheck, and the text names the layout to use."""
