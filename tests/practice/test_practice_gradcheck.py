@@ -10,7 +10,7 @@ import pytest
 
 from deltaprop.cli import main
 from deltaprop.practice import check_file
-from deltaprop.practice.gradcheck import GRADCHECKS, THRESHOLD, _report
+from deltaprop.practice.gradcheck import GRADCHECKS, THRESHOLD, _Planned, _report
 
 # a forward and a correct backward for every function that has a gradient check
 CORRECT = '''
@@ -204,9 +204,14 @@ def test_the_gradcheck_runs_in_the_child_without_deltaprop(tmp_path):
                   "shape": [1]}]},
     {"outputs": [{"name": "grad_z", "entries": [0], "numeric": [1.0], "analytic": [1.0],
                   "shape": [1]}, {"name": "extra"}]},
+    {"outputs": [{"name": "grad_z", "entries": [-1], "numeric": [1.0], "analytic": [1.0],
+                  "shape": [1]}]},
+    {"outputs": [{"name": "grad_weight", "entries": [0], "numeric": [1.0], "analytic": [1.0],
+                  "shape": [1]}]},
     {"raised": "not an error record"}])
 def test_what_comes_back_from_the_child_is_read_strictly(record):
-    report = _report("relu_backward", [[1]], {"event": "gradcheck", "id": 0, **record})
+    planned = _Planned("relu_backward", ["grad_z"], [[1]], [1.0], [""])
+    report = _report(planned, {"event": "gradcheck", "id": 0, **record})
     assert report["passed"] is False and report["message"]
 
 

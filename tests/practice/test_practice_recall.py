@@ -113,3 +113,22 @@ def test_hints_of_a_file_in_another_layout_are_that_layouts(tmp_path):
     (result,) = check_file(path, hints=3)
     assert "WITHOUT the 1/m" in result.hints[1]
     assert "dW = (1/m) dZ A_prevᵀ" in result.hints[2] and "Δᵀ A_prev" not in result.hints[2]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("notation", "function", "wanted", "unwanted"), [
+    ("ng", "softmax_cross_entropy_backward", "no 1/m", "batch size N of the mean"),
+    ("ng", "mse_backward", "count n of a sample's entries", "N·n"),
+    ("haykin", "mse_backward", "MINUS the gradient", "Every function below"),
+    ("column", "softmax_cross_entropy_backward", "N = 1", "Every function below"),
+    ("rows", "dense_backward", "W is stored (in, out)", "Every function below"),
+])
+def test_the_first_hints_speak_the_files_layout(tmp_path, notation, function, wanted,
+                                                unwanted):
+    topic = SPECS[function].topic
+    path = tmp_path / "mine.py"
+    path.write_text(render_exercise(topic, notation, recall=True), encoding="utf-8")
+    result = next(r for r in check_file(path, hints=2) if r.function == function)
+    shown = " ".join(result.hints[:2])
+    assert wanted in shown and unwanted not in shown, result.hints
+    assert "Use NumPy only" not in result.hints[1]            # the shapes, no boilerplate

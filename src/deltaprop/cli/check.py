@@ -24,7 +24,8 @@ json fields beyond function, passed, mistakes, hint, message: counterexample (th
   failing case: case, inputs, expected, received as nested lists; NaN and inf as strings),
   line / source / error (where the file raised or stopped), output (its prints, after a crash),
   hints_used / hints (the stages revealed by --hint), gradcheck (with --gradcheck: forward,
-  passed (null if skipped), parameters: name, relative_error, entries, ok)
+  notation, passed (null if skipped), parameters: name, relative_error, entries, ok,
+  convention where the notation makes the array a multiple of the gradient)
 
 examples:
   deltaprop practice dense && deltaprop check dense_practice.py
@@ -98,6 +99,8 @@ def _gradcheck_lines(result) -> list[str]:
         mark = "ok" if parameter["ok"] else "MISMATCH"
         lines.append(f"        {printable(parameter['name']):<12} relative error {shown}  "
                      f"({parameter['entries']} entries)  {mark}")
+        if parameter.get("convention"):
+            lines.append(f"          {printable(parameter['convention'])}")
     return lines
 
 

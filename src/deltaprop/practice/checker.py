@@ -43,7 +43,7 @@ from .diagnosis import (
     relative_error,
     score_case,
 )
-from .gradcheck import run_gradchecks, skipped_gradchecks
+from .gradcheck import run_gradchecks
 from .layouts import LayoutSpec, layout_spec, notation_of
 from .mistakes import HINTS, SPECIFIC
 from .mlp import network_of, spec_for
@@ -121,7 +121,8 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT,
     ``hints`` (an integer >= 0) reveals that many stages of each function's hints
     (:mod:`.recall`): the quantities involved, the shapes, the equations.
     ``gradcheck=True`` also checks each backward function against central differences of
-    the file's own forward function (:mod:`.gradcheck`), in ``result.gradcheck``.
+    the file's own forward function (:mod:`.gradcheck`), in ``result.gradcheck``, in the
+    file's notation.
     """
     level = check_integer("check_file", "hints", hints, low=0)
     if not isinstance(gradcheck, (bool, np.bool_)):
@@ -131,9 +132,7 @@ def check_file(path: str | Path, seed: int = 0, *, timeout: float = TIME_LIMIT,
     results = _check(path, seed, timeout, only=None)
     tree = _parsed(path)
     if gradcheck:
-        names = [r.function for r in results]
-        reports = (run_gradchecks(path, names, seed, timeout) if notation_of(tree) == "batch"
-                   else skipped_gradchecks(names, "--gradcheck runs on batch-rows files only"))
+        reports = run_gradchecks(path, [r.function for r in results], seed, timeout)
         for result in results:
             result.gradcheck = reports.get(result.function)
     return reveal_hints(results, level, recall=is_recall(tree), network=network_of(tree),

@@ -15,6 +15,7 @@ W      a weight (out, in)               (out, in)  (in,out) (out, in)     (out, 
 GW     ∂L/∂W                            (out, in)  (in,out) (out, in)     (out, in)   −
 GB     ∂L/∂b                            (out,)     (out,)   (out, 1)      (out, 1)    −(out,1)
 P      optimiser arrays, W's shape      (out, in)  (in,out) (out, in)     (out, in)   (out,in)
+B      a bias (a forward's input)       (out,)     (out,)   (out, 1)      (out, 1)    (out, 1)
 =====  ===============================  =========  =======  ============  ==========  =======
 
 Andrew Ng's ``dZ`` and ``dA`` carry no ``1/m`` (it goes into ``dW`` and ``db``): ×m.  Column
@@ -68,18 +69,31 @@ def move(array: np.ndarray, role: str, notation: str, n: int) -> np.ndarray:
         role = "R" if np.ndim(array) == 2 else "L"
     if notation == "batch" or role == "L":
         return array
+    if role == "B":
+        return array if notation == "rows" else array.reshape(-1, 1)
     if notation == "rows":
         return array.T if role in ("W", "GW", "P") else array
     if role in ("W", "P"):
         return array
-    sign = -1.0 if notation == "haykin" and role in ("G", "GW", "GB") else 1.0
+    scale = gradient_scale(role, notation, n)                    # Ng's ×m, Haykin's −1
     if role == "R":
         return array.T
     if role == "G":
-        return sign * array.T * (n if notation == "ng" else 1)
+        return scale * array.T
     if role == "GB":
-        return sign * array.reshape(-1, 1)
-    return sign * array                                           # GW
+        return scale * array.reshape(-1, 1)
+    return scale * array                                          # GW
+
+
+def gradient_scale(role: str, notation: str, n: int) -> float:
+    r"""The factor ``s`` of a gradient role in ``notation``: the learner's array is
+    ``s · ∂J/∂X`` with ``X`` the array as the notation lays it out (the table above: Ng's
+    ``dZ``, ``dA`` are ``m ∂J/∂Z``; Haykin's local gradients are ``−∂E/∂v``); 1 elsewhere."""
+    if notation == "ng" and role == "G":
+        return float(n)
+    if notation == "haykin" and role in ("G", "GW", "GB"):
+        return -1.0
+    return 1.0
 
 
 def _move_value(value: Any, role: str, notation: str, n: int) -> Any:

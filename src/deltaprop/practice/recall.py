@@ -113,6 +113,46 @@ STAGED_HINTS: dict[str, tuple[str, str, str]] = {
 }
 
 
+# stage 1 where the notation changes what is involved: Ng's dZ carries no 1/m, Nielsen's and
+# Haykin's one sample has none, Haykin returns minus the gradient, rows store W (in, out)
+_NG_QUANTITIES = {
+    "softmax_cross_entropy_backward": "softmax(Z) and the one-hot labels Y, samples as columns",
+    "network_backward": "the output dZ = A − Y, then per layer: dZ with A[l-1] and the 1/m for "
+                        "dW and db, and W[l]ᵀ dZ with tanh′",
+    "mse_backward": "the difference A − Y, the 2 of the square, and the count n of a sample's "
+                    "entries",
+    "bce_backward": "P, Y and P(1 − P) (the derivative of the two logs), and the count n of a "
+                    "sample's entries",
+    "sigmoid_bce_backward": "σ(Z), Y and the count n of a sample's entries: σ′ cancels BCE's "
+                            "1/(P(1 − P))",
+}
+_LAYOUT_NOTES = {
+    "ng": "in Ng's layout dZ and dA carry no 1/m: it goes once into dW and db",
+    "column": "one sample as a column: N = 1",
+    "haykin": "one sample as a column (N = 1), and what you return is MINUS the gradient "
+              "(e = d − y, δ = −∂E/∂v)",
+    "rows": "W is stored (in, out)",
+}
+
+
+def _layout_stages(function: str, topic: str, notation: str) -> list[str]:
+    """The three stages of ``function`` in ``notation``'s layout (not batch rows)."""
+    from .layout_texts import LAYOUT_EQUATIONS, layout_paragraph
+    from .layouts import ROLES
+
+    quantities, _, _ = STAGED_HINTS[function]
+    if notation == "ng":
+        quantities = _NG_QUANTITIES.get(function, quantities)
+    inputs, outputs = ROLES[function]
+    gradients = any(role in ("G", "GW", "GB") for role in outputs.values())
+    weights = any(role in ("W", "P") for role in inputs.values())
+    if (gradients and notation != "rows") or (weights and notation == "rows"):
+        quantities = f"{quantities} ({_LAYOUT_NOTES[notation]})"
+    shapes = "; ".join(line.strip() for line in
+                       layout_paragraph((function,), notation).splitlines()[1:-1])
+    return [quantities, shapes, LAYOUT_EQUATIONS[topic][notation].replace("\n", " ")]
+
+
 def hints_for(function: str, level: int) -> list[str]:
     """The first ``level`` stages of ``function``'s hints (at most all three), labelled."""
     stages = STAGED_HINTS.get(function, ())
@@ -130,15 +170,13 @@ def reveal_hints(results: list, level: int, recall: bool = False,
     ``network`` fills in the ``mlp`` topic's hints (its activation and loss); in a file in
     another ``notation``'s layout, the shapes and equations are that layout's.
     """
-    from .layout_texts import LAYOUT_EQUATIONS, layout_paragraph
     from .mlp import ACTIVATIONS, DEFAULT, LOSSES
     from .texts_more import fill_network
 
     for result in results:
         stages = list(STAGED_HINTS.get(result.function, ()))
         if stages and notation != "batch":
-            stages[1] = layout_paragraph((result.function,), notation).replace("\n", " ")
-            stages[2] = LAYOUT_EQUATIONS[result.topic][notation].replace("\n", " ")
+            stages = _layout_stages(result.function, result.topic, notation)
         result.hints = [fill_network(f"{i + 1}/{len(STAGES)} {STAGES[i]}: {text}", ACTIVATIONS,
                                      LOSSES, network or DEFAULT)
                         for i, text in enumerate(stages[:max(0, level)])]

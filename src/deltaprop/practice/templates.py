@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ..io._files import atomic_write
 from .equations import EQUATIONS, NOTATIONS
-from .gradcheck import GRADCHECKS
+from .gradcheck import GRADCHECK_NOTES, GRADCHECKS, forward_equation
 from .layout_texts import LAYOUT_EQUATIONS, layout_paragraph
 from .layouts import ROLES
 from .mlp import ACTIVATIONS, LOSSES, check_network
@@ -192,16 +192,12 @@ import numpy as np  # noqa: F401 - you will need it
 
 DELTAPROP_TOPIC = "{topic}"  # tells `deltaprop check` which functions to expect
 ''']
-    forwards = [f"{GRADCHECKS[n].forward}({', '.join(GRADCHECKS[n].args)})"
-                for n in _FUNCTIONS_OF[topic] if n in GRADCHECKS and notation == "batch"]
     if notation != "batch":
         parts.append(f'DELTAPROP_NOTATION = "{notation}"  # the layout of the arrays, graded '
                      'in it\n')
-    if forwards:
-        parts[0] = parts[0].replace("\n\"\"\"\n", "\n\nTo check your backward against central "
-                                    "differences of your own forward pass, also write\n"
-                                    f"{', '.join(forwards)} and run "
-                                    "`deltaprop check --gradcheck`.\n\"\"\"\n", 1)
+    if any(name in GRADCHECKS for name in _FUNCTIONS_OF[topic]):
+        parts[0] = parts[0].replace("\n\"\"\"\n", f"\n\n{_gradcheck_paragraph(topic, notation)}"
+                                    "\n\"\"\"\n", 1)
     if recall:
         parts.append("DELTAPROP_RECALL = True  # names and shapes only: --hint reveals more\n")
     for name in _FUNCTIONS_OF[topic]:
@@ -222,6 +218,19 @@ def {name}({signature}):
     raise NotImplementedError("{name} is not implemented yet")
 ''')
     return "".join(parts)
+
+
+def _gradcheck_paragraph(topic: str, notation: str) -> str:
+    """How to run ``check --gradcheck``: the forward functions to write, in the layout."""
+    forwards = [(f"{GRADCHECKS[n].forward}({', '.join(GRADCHECKS[n].args)})",
+                 forward_equation(n, notation)) for n in _FUNCTIONS_OF[topic] if n in GRADCHECKS]
+    text = ("To check your backward against central differences of your own forward pass, "
+            "also write\n")
+    if notation == "batch":
+        return text + f"{', '.join(f for f, _ in forwards)} and run `deltaprop check --gradcheck`."
+    lines = "\n".join(f"    {function}: {equation}" for function, equation in forwards)
+    return (f"{text}{lines}\nin this layout, and run `deltaprop check --gradcheck`.\n"
+            f"{GRADCHECK_NOTES[notation]}")
 
 
 def write_exercise(topic: str, path: str | Path | None = None, notation: str = "batch",
