@@ -116,3 +116,25 @@ def test_checkpoint_flags_need_their_folders(tmp_path, capsys):
     assert "--checkpoint-every needs --out DIR" in capsys.readouterr().err
     assert main(["train", "moons", "--resume", str(tmp_path)]) == 2
     assert "has no checkpoint.safetensors" in capsys.readouterr().err
+
+
+def test_a_resumed_run_keeps_checkpointing_as_the_run_did(tmp_path, capsys):
+    """Resumed without --checkpoint-every, the run still writes its checkpoints: a second
+    crash loses no more than K epochs, and --resume continues from the newest."""
+    part = tmp_path / "part"
+    assert main(["train", *RUN, "--epochs", "2", "--checkpoint-every", "1",
+                 "--out", str(part)]) == 0
+    assert main(["train", "moons", "--epochs", "4", "--resume", str(part), "--quiet"]) == 0
+    state = dio.checkpoint.load_checkpoint(part / "checkpoint.safetensors")
+    assert state.epoch == 4
+    assert json.loads((part / "run.json").read_text())["epochs"] == 4
+
+
+def test_an_edited_checkpoint_interval_is_refused(tmp_path, capsys):
+    part = tmp_path / "part"
+    assert main(["train", *RUN, "--epochs", "2", "--checkpoint-every", "1",
+                 "--out", str(part)]) == 0
+    settings = json.loads((part / "run.json").read_text())
+    (part / "run.json").write_text(json.dumps({**settings, "checkpoint_every": 0}))
+    assert main(["train", "moons", "--epochs", "3", "--resume", str(part)]) == 2
+    assert "run.json setting 'checkpoint_every'" in capsys.readouterr().err

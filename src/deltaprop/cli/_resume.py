@@ -5,9 +5,11 @@ state, see :mod:`deltaprop.io.checkpoint`) into ``--out DIR`` every K epochs, an
 ``run.json``: the settings of the run (data, network, optimiser, split, seed).
 ``--resume DIR`` reads both: the flags left out are taken from ``run.json``, a flag given
 with another value than the run's is an error (the result would not be the run's), except
-``--epochs``, which may extend it.  The split, the scaling and the initial weights are
-rebuilt from the same data and seed, and ``fit`` continues after the checkpoint's epoch: the
-result is bit for bit that of the run left uninterrupted.  ``--out`` defaults to DIR.
+``--epochs``, which may extend it.  ``--checkpoint-every`` left out keeps the run's, so the
+resumed run goes on writing checkpoints (a second crash loses no more).  The split, the
+scaling and the initial weights are rebuilt from the same data and seed, and ``fit``
+continues after the checkpoint's epoch: the result is bit for bit that of the run left
+uninterrupted.  ``--out`` defaults to DIR.
 """
 
 from __future__ import annotations
@@ -68,6 +70,9 @@ def apply_run_settings(args, parser) -> None:
             flag = "--" + name.replace("_", "-")
             raise CLIError(f"--resume: {flag} {given!r:.60} differs from the run being "
                            f"resumed ({run_value!r:.60}); leave {flag} out to continue it")
+    if args.checkpoint_every is None and stored.get("checkpoint_every") is not None:
+        args.checkpoint_every = _checked(actions["checkpoint_every"], "checkpoint_every",
+                                         stored["checkpoint_every"])
 
 
 def _checked(action, name: str, value):
@@ -113,8 +118,9 @@ def _read_run_file(path: Path) -> dict:
 
 
 def write_run_file(args) -> None:
-    """``run.json`` in --out DIR: the settings a resumed run must share."""
-    settings = {name: getattr(args, name) for name in SETTINGS}
+    """``run.json`` in --out DIR: the settings a resumed run must share, and the checkpoint
+    interval it keeps unless told otherwise."""
+    settings = {name: getattr(args, name) for name in (*SETTINGS, "checkpoint_every")}
     with user_errors(f"cannot write to {args.out}"):
         write_text(Path(args.out) / RUN_FILE, json.dumps(settings, indent=2) + "\n")
 
