@@ -138,3 +138,21 @@ def test_an_edited_checkpoint_interval_is_refused(tmp_path, capsys):
     (part / "run.json").write_text(json.dumps({**settings, "checkpoint_every": 0}))
     assert main(["train", "moons", "--epochs", "3", "--resume", str(part)]) == 2
     assert "run.json setting 'checkpoint_every'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("change", ["append", "edit"])
+def test_a_data_file_changed_since_the_run_is_refused(tmp_path, capsys, change):
+    """A row added or a cell edited changes the split and the scaling: the resumed run
+    would not be the run's, so it is refused; the file as it was resumes."""
+    data, part = tmp_path / "d.csv", tmp_path / "part"
+    rng = np.random.default_rng(0)
+    text = "x1,x2,y\n" + "".join(f"{a:.4f},{b:.4f},{int(a > b)}\n"
+                                 for a, b in rng.normal(size=(40, 2)))
+    data.write_text(text)
+    assert main(["train", str(data), "--layers", "4", "--epochs", "1", "--quiet",
+                 "--checkpoint-every", "1", "--out", str(part)]) == 0
+    data.write_text(text + "0.5,0.25,1\n" if change == "append" else text.replace("\n", "\n9", 1))
+    assert main(["train", str(data), "--epochs", "2", "--resume", str(part)]) == 2
+    assert "changed since the run was written" in capsys.readouterr().err
+    data.write_text(text)
+    assert main(["train", str(data), "--epochs", "2", "--resume", str(part), "--quiet"]) == 0

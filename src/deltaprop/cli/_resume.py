@@ -2,7 +2,9 @@
 
 With ``--checkpoint-every K`` the run writes ``checkpoint.safetensors`` (the whole training
 state, see :mod:`deltaprop.io.checkpoint`) into ``--out DIR`` every K epochs, and
-``run.json``: the settings of the run (data, network, optimiser, split, seed).
+``run.json``: the settings of the run (data, network, optimiser, split, seed) and, for a
+data file, its SHA-256: a file changed since (rows added, removed, edited) is refused on
+resume, as its split and scaling would not be the run's.
 ``--resume DIR`` reads both: the flags left out are taken from ``run.json``, a flag given
 with another value than the run's is an error (the result would not be the run's), except
 ``--epochs``, which may extend it.  ``--checkpoint-every`` left out keeps the run's, so the
@@ -14,12 +16,13 @@ uninterrupted.  ``--out`` defaults to DIR.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from pathlib import Path
 
 from . import CLIError
-from ._common import user_errors, write_text
+from ._common import input_file, user_errors, write_text
 
 RUN_FILE = "run.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -70,9 +73,37 @@ def apply_run_settings(args, parser) -> None:
             flag = "--" + name.replace("_", "-")
             raise CLIError(f"--resume: {flag} {given!r:.60} differs from the run being "
                            f"resumed ({run_value!r:.60}); leave {flag} out to continue it")
+    _check_data_file(args.data, stored.get("data_sha256"))
     if args.checkpoint_every is None and stored.get("checkpoint_every") is not None:
         args.checkpoint_every = _checked(actions["checkpoint_every"], "checkpoint_every",
                                          stored["checkpoint_every"])
+
+
+def _data_digest(data: str) -> str | None:
+    """The SHA-256 of the data file (hex), None for a named data set."""
+    path = input_file(data)
+    if path is None:
+        return None
+    digest = hashlib.sha256()
+    with user_errors(f"cannot read {data!r}"), open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _check_data_file(data: str, stored) -> None:
+    """The data file is the one the run was trained on, byte for byte (a run.json without
+    the digest, or a named data set, is not checked)."""
+    if stored is None:
+        return
+    if not isinstance(stored, str):
+        raise CLIError(f"--resume: {RUN_FILE} setting 'data_sha256' holds {stored!r:.60}, "
+                       "not a SHA-256 in hex")
+    current = _data_digest(data)
+    if current is not None and current != stored:
+        raise CLIError(f"--resume: the data file {data!r:.200} changed since the run was "
+                       "written (its SHA-256 differs): the split and the scaling would not be "
+                       "the run's; resume with the data as it was, or start a new run")
 
 
 def _checked(action, name: str, value):
@@ -121,6 +152,7 @@ def write_run_file(args) -> None:
     """``run.json`` in --out DIR: the settings a resumed run must share, and the checkpoint
     interval it keeps unless told otherwise."""
     settings = {name: getattr(args, name) for name in (*SETTINGS, "checkpoint_every")}
+    settings["data_sha256"] = _data_digest(args.data)
     with user_errors(f"cannot write to {args.out}"):
         write_text(Path(args.out) / RUN_FILE, json.dumps(settings, indent=2) + "\n")
 
