@@ -268,3 +268,20 @@ def test_each_batch_shows_its_own_numbers(api):
         inputs.append(np.array(step["values"][0]["values"]))
         assert api.session.recording.X.tolist() == inputs[-1].tolist()
     assert inputs[0].tolist() != inputs[1].tolist()
+
+
+def test_a_sample_beyond_the_next_batch_takes_no_step(api):
+    """The last batch of an epoch is smaller: asking it for a row it lacks is a 400 that
+    trains nothing (was: the step was taken, then refused, and that batch never shown)."""
+    api.call("POST", "/api/config", {"batch_size": 64})
+    for _ in range(10):
+        _, before = api.call("GET", "/api/state")
+        status, answer = api.call("POST", "/api/step/next?notation=column&sample=63")
+        if status != 200:
+            break
+    assert status == 400 and answer["field"] == "sample"
+    _, after = api.call("GET", "/api/state")
+    assert after["steps"] == before["steps"]
+    _, answer = api.call("POST", "/api/step/next?notation=column&sample=0")
+    assert answer["state"]["steps"] == before["steps"] + 1
+    assert 0 < answer["step"]["n_samples"] < 64

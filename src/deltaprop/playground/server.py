@@ -154,10 +154,21 @@ async def post_upload(request: Request) -> Response:
 
 async def post_step_next(request: Request) -> Response:
     view = _step_options(request)                     # checked before the step is taken
+    rows = _next_batch_size(_session(request))
+    if view["sample"] >= rows:                        # a refused request trains nothing
+        raise PlaygroundInputError("sample", f"an integer in [0, {rows - 1}] (the next batch "
+                                   f"has {rows} rows)", view["sample"])
     recording = _session(request).next_batch()
     return JSONResponse({"state": _session(request).snapshot(),
                          "step": step_view(recording, 0, **view,
                                            traces=_session(request).traces)})
+
+
+def _next_batch_size(session: Playground) -> int:
+    """The rows of the batch ``session.next_batch()`` will take, without taking it: the
+    rest of the epoch's order, or a whole batch when a new epoch starts."""
+    left = len(session.order) - session.cursor
+    return min(session.config.batch_size, left if left > 0 else len(session.train_rows))
 
 
 async def get_step(request: Request) -> Response:
