@@ -285,3 +285,28 @@ def test_a_sample_beyond_the_next_batch_takes_no_step(api):
     _, answer = api.call("POST", "/api/step/next?notation=column&sample=0")
     assert answer["state"]["steps"] == before["steps"] + 1
     assert 0 < answer["step"]["n_samples"] < 64
+
+
+@pytest.mark.parametrize("host, allowed", [
+    ("[::1]", True), ("[::1]:8000", True), ("localhost", True), ("127.0.0.1:80", True),
+    ("[::1].evil.example", False), ("[::1]:80.evil.example", False), ("[::1", False),
+    ("localhost:80.evil.example", False), ("localhost:", False), ("::1", False),
+    ("evil.example:80", False), ("[::2]:80", False), ("", False)])
+def test_the_host_check_reads_every_form_of_the_host_header(host, allowed):
+    """IPv6 in brackets with or without a port (was: ``[::1]`` without one was refused)."""
+    import asyncio
+
+    from deltaprop.playground.server import LocalOnly
+
+    reached, sent = [], []
+
+    async def app(scope, receive, send):
+        reached.append(scope)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "headers": [(b"host", host.encode())]}
+    asyncio.run(LocalOnly(app, {"::1", "127.0.0.1", "localhost"})(scope, None, send))
+    assert bool(reached) == allowed
+    assert allowed or sent[0]["status"] == 403

@@ -233,7 +233,7 @@ class LocalOnly:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             headers = dict(scope["headers"])
-            host = headers.get(b"host", b"").decode("latin-1").rsplit(":", 1)[0].strip("[]")
+            host = host_name(headers.get(b"host", b"").decode("latin-1"))
             if self.hosts is not None and host not in self.hosts:
                 return await _error(f"this page is served for {', '.join(sorted(self.hosts))} "
                                     f"only, got the host {host!r}", status=403)(
@@ -243,6 +243,20 @@ class LocalOnly:
                                     "(header X-Deltaprop-Playground: 1)", status=403)(
                                         scope, receive, send)
         await self.app(scope, receive, send)
+
+
+def host_name(header: str) -> str:
+    """The name in a ``Host`` header: ``name``, ``name:port``, ``[v6]`` or ``[v6]:port``
+    (a browser leaves the port out when it is 80; the port is digits); "" when it is none of
+    those."""
+    if header.startswith("["):
+        name, bracket, rest = header[1:].partition("]")
+        if not bracket:
+            return ""
+    else:
+        name = header.split(":", 1)[0]
+        rest = header[len(name):]                       # "" or ":port"
+    return name if not rest or (rest[0] == ":" and rest[1:].isdigit()) else ""
 
 
 async def _input_error(request: Request, error: Exception) -> Response:
