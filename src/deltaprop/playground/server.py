@@ -299,12 +299,14 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def make_server(sock: socket.socket, session: Playground | None = None) -> uvicorn.Server:
+def make_server(sock: socket.socket, session: Playground | None = None, *,
+                names: set[str] = frozenset()) -> uvicorn.Server:
     """A uvicorn server for the app on ``sock``: ``server.run(sockets=[sock])`` serves until
-    Ctrl-C (or ``server.should_exit = True`` from another thread)."""
+    Ctrl-C (or ``server.should_exit = True`` from another thread).  ``names``: host names the
+    page may also be reached by (``--host mybox.lan``), besides the address and localhost."""
     host = sock.getsockname()[0]
     wildcard = host in ("0.0.0.0", "::")
-    hosts = None if wildcard else {"127.0.0.1", "localhost", "::1", host}
+    hosts = None if wildcard else {"127.0.0.1", "localhost", "::1", host, *names}
     config = uvicorn.Config(create_app(session, hosts), log_level="warning", lifespan="off",
                             access_log=False, timeout_graceful_shutdown=2)
     return uvicorn.Server(config)
