@@ -156,3 +156,21 @@ def test_a_data_file_changed_since_the_run_is_refused(tmp_path, capsys, change):
     assert "changed since the run was written" in capsys.readouterr().err
     data.write_text(text)
     assert main(["train", str(data), "--epochs", "2", "--resume", str(part), "--quiet"]) == 0
+
+
+def test_the_data_file_may_be_named_by_another_path(tmp_path, capsys, monkeypatch):
+    """Resumed from another folder, ``../d.csv`` is the run's file: its bytes are the run's
+    (was: refused, the path differing from run.json's); another file is still refused."""
+    (tmp_path / "runs").mkdir()
+    data, part = tmp_path / "d.csv", tmp_path / "runs" / "part"
+    text = "x1,x2,y\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(40))
+    data.write_text(text)
+    monkeypatch.chdir(tmp_path)
+    assert main(["train", "d.csv", "--layers", "4", "--epochs", "1", "--quiet",
+                 "--checkpoint-every", "1", "--out", "runs/part"]) == 0
+    monkeypatch.chdir(tmp_path / "runs")
+    (tmp_path / "other.csv").write_text(text + "1,1,1\n")
+    assert main(["train", "../other.csv", "--epochs", "2", "--resume", "part"]) == 2
+    assert "the run was trained on 'd.csv', not '../other.csv'" in capsys.readouterr().err
+    assert main(["train", "../d.csv", "--epochs", "2", "--resume", "part", "--quiet"]) == 0
+    assert dio.checkpoint.load_checkpoint(part / "checkpoint.safetensors").epoch == 2

@@ -7,7 +7,8 @@ data file, its SHA-256: a file changed since (rows added, removed, edited) is re
 resume, as its split and scaling would not be the run's.
 ``--resume DIR`` reads both: the flags left out are taken from ``run.json``, a flag given
 with another value than the run's is an error (the result would not be the run's), except
-``--epochs``, which may extend it.  ``--checkpoint-every`` left out keeps the run's, so the
+``--epochs``, which may extend it; the data file may be named by another path to the same
+bytes (``../x.csv`` from another folder).  ``--checkpoint-every`` left out keeps the run's, so the
 resumed run goes on writing checkpoints (a second crash loses no more).  The split, the
 scaling and the initial weights are rebuilt from the same data and seed, and ``fit``
 continues after the checkpoint's epoch: the result is bit for bit that of the run left
@@ -63,7 +64,7 @@ def apply_run_settings(args, parser) -> None:
         given = getattr(args, name)
         run_value = _checked(actions[name], name, stored[name])
         if name == "data":
-            if given != run_value:
+            if given != run_value and not _same_content(given, stored.get("data_sha256")):
                 raise CLIError(f"--resume: the run was trained on {run_value!r:.200}, not "
                                f"{given!r:.200}")
         elif given is None or given == parser_defaults.get(name) or (name == "epochs" and \
@@ -89,6 +90,13 @@ def _data_digest(data: str) -> str | None:
         for block in iter(lambda: stream.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def _same_content(data: str, stored) -> bool:
+    """``data`` is a file with the run's data in it, by another path (``../x.csv`` from
+    another folder)."""
+    return isinstance(stored, str) and input_file(data) is not None and \
+        _data_digest(data) == stored
 
 
 def _check_data_file(data: str, stored) -> None:
