@@ -174,3 +174,19 @@ def test_the_data_file_may_be_named_by_another_path(tmp_path, capsys, monkeypatc
     assert "the run was trained on 'd.csv', not '../other.csv'" in capsys.readouterr().err
     assert main(["train", "../d.csv", "--epochs", "2", "--resume", "part", "--quiet"]) == 0
     assert dio.checkpoint.load_checkpoint(part / "checkpoint.safetensors").epoch == 2
+
+
+def test_under_mpiexec_only_rank_0_reads_the_data_file_whole(tmp_path, monkeypatch):
+    """Every process would hash the whole file; rank 0 does, and its error ends them all."""
+    from deltaprop.cli import _mpi, _resume
+
+    class Rank1:
+        def Get_rank(self):
+            return 1
+
+    data = tmp_path / "d.csv"
+    data.write_text("x,y\n1,2\n")
+    monkeypatch.setattr(_resume, "_data_digest", lambda name: pytest.fail("read on rank 1"))
+    monkeypatch.setattr(_mpi, "_comm", Rank1())
+    _resume._check_data_file(str(data), "0" * 64)
+    assert _resume._same_content(str(data), "0" * 64)

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from . import CLIError
 from ._common import input_file, user_errors, write_text
+from ._mpi import is_root
 
 RUN_FILE = "run.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -96,14 +97,14 @@ def _same_content(data: str, stored) -> bool:
     """``data`` is a file with the run's data in it, by another path (``../x.csv`` from
     another folder)."""
     return isinstance(stored, str) and input_file(data) is not None and \
-        _data_digest(data) == stored
+        (not is_root() or _data_digest(data) == stored)
 
 
 def _check_data_file(data: str, stored) -> None:
     """The data file is the one the run was trained on, byte for byte (a run.json without
     the digest, or a named data set, is not checked)."""
-    if stored is None:
-        return
+    if stored is None or not is_root():        # under mpiexec rank 0 reads the file whole;
+        return                                  # its error ends every process
     if not isinstance(stored, str):
         raise CLIError(f"--resume: {RUN_FILE} setting 'data_sha256' holds {stored!r:.60}, "
                        "not a SHA-256 in hex")
