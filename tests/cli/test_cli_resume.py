@@ -84,14 +84,20 @@ def test_a_run_interrupted_by_ctrl_c_resumes_from_its_last_checkpoint(tmp_path, 
 @pytest.mark.parametrize("flags, message", [
     (["--lr", "0.5"], "--lr 0.5 differs from the run being resumed (0.01)"),
     (["--layers", "4"], "--layers [4] differs"),
+    # written at their defaults, against a run that used others (was: silently the run's)
+    (["--dtype", "float32"], "--dtype 'float32' differs from the run being resumed"),
+    (["--layers", "64"], "--layers [64] differs"),
+    (["--seed", "0", "--layers", "8"], "--seed 0 differs from the run being resumed (3)"),
 ])
 def test_resume_refuses_flags_that_would_change_the_run(tmp_path, capsys, flags, message):
     part = tmp_path / "part"
-    assert main(["train", *RUN, "--epochs", "2", "--checkpoint-every", "1",
+    assert main(["train", *RUN, "--epochs", "2", "--checkpoint-every", "1", "--seed", "3",
                  "--out", str(part)]) == 0
     capsys.readouterr()
     assert main(["train", "moons", "--resume", str(part), *flags]) == 2
     assert message in capsys.readouterr().err
+    assert main(["train", "moons", "--resume", str(part), "--seed", "3", "--layers", "8",
+                 "--dtype", "float64", "--quiet"]) == 0          # the run's own values
 
 
 @pytest.mark.parametrize("damage, message", [

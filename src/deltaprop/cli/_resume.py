@@ -17,6 +17,7 @@ uninterrupted.  ``--out`` defaults to DIR.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
@@ -54,11 +55,11 @@ def check_flags(args) -> None:
 
 
 def apply_run_settings(args, parser) -> None:
-    """Take the settings of the run being resumed for every flag left at its default; a
-    flag given with another value is an error naming it."""
+    """Take the settings of the run being resumed for every flag left out; a flag written
+    with another value (its default included) is an error naming it."""
     stored = _read_run_file(Path(args.resume) / RUN_FILE)
     actions = {action.dest: action for action in parser._actions}
-    parser_defaults = {name: action.default for name, action in actions.items()}
+    written = _flags_written(args, parser)
     for name in SETTINGS:
         if name not in stored:
             raise CLIError(f"--resume: {RUN_FILE} has no setting {name!r}")
@@ -68,8 +69,7 @@ def apply_run_settings(args, parser) -> None:
             if given != run_value and not _same_content(given, stored.get("data_sha256")):
                 raise CLIError(f"--resume: the run was trained on {run_value!r:.200}, not "
                                f"{given!r:.200}")
-        elif given is None or given == parser_defaults.get(name) or (name == "epochs" and \
-                given == run_value):
+        elif name not in written or given == run_value:
             setattr(args, name, run_value)
         elif name != "epochs" and given != run_value:
             flag = "--" + name.replace("_", "-")
@@ -79,6 +79,19 @@ def apply_run_settings(args, parser) -> None:
     if args.checkpoint_every is None and stored.get("checkpoint_every") is not None:
         args.checkpoint_every = _checked(actions["checkpoint_every"], "checkpoint_every",
                                          stored["checkpoint_every"])
+
+
+def _flags_written(args, parser) -> set[str]:
+    """The settings written on the command line, even at their default value (``--seed 0``
+    against a run with seed 5 is a contradiction, not a flag left out)."""
+    argv = getattr(args, "argv", None)
+    if argv is None or "train" not in argv:             # called without main: by value
+        return {action.dest for action in parser._actions
+                if getattr(args, action.dest, None) not in (None, action.default)}
+    marker = object()
+    probe = argparse.Namespace(**{action.dest: marker for action in parser._actions})
+    parser.parse_known_args(argv[argv.index("train") + 1:], probe)
+    return {dest for dest, value in vars(probe).items() if value is not marker}
 
 
 def _data_digest(data: str) -> str | None:
@@ -133,8 +146,6 @@ def _checked(action, name: str, value):
 
 
 def _convert(action, text: str, name: str):
-    import argparse
-
     try:
         value = action.type(text) if action.type else text
     except (argparse.ArgumentTypeError, ValueError) as error:
