@@ -310,3 +310,16 @@ def test_the_host_check_reads_every_form_of_the_host_header(host, allowed):
     asyncio.run(LocalOnly(app, {"::1", "127.0.0.1", "localhost"})(scope, None, send))
     assert bool(reached) == allowed
     assert allowed or sent[0]["status"] == 403
+
+
+@pytest.mark.parametrize("scale, column", [(1e300, 1), (1e307, 2)])
+def test_an_upload_too_large_to_standardise_is_a_400(api, scale, column):
+    """Its spread overflows float64 (was: an overflow warning, then the column silently
+    all zeros after the scaling, or inf)."""
+    rows = "\n".join(f"{(i % 7) * (scale if column == 1 else 1)},"
+                     f"{(i % 5) * (scale if column == 2 else 1)},{i % 2}" for i in range(40))
+    status, answer = api.call("POST", "/api/upload", raw=rows.encode())
+    assert status == 400 and answer["field"].startswith(f"the CSV column {column} (x{column})")
+    assert "spread fits a float64" in answer["error"]
+    _, state = api.call("GET", "/api/state")
+    assert state["config"]["dataset"] == "moons"                 # nothing changed
