@@ -100,6 +100,16 @@ def test_resume_refuses_flags_that_would_change_the_run(tmp_path, capsys, flags,
                  "--dtype", "float64", "--quiet"]) == 0          # the run's own values
 
 
+def test_a_run_file_nested_too_deep_is_one_line(tmp_path, capsys):
+    part = tmp_path / "part"
+    assert main(["train", *RUN, "--epochs", "1", "--checkpoint-every", "1",
+                 "--out", str(part)]) == 0
+    (part / "run.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    capsys.readouterr()
+    assert main(["train", "moons", "--resume", str(part)]) == 2
+    assert "run.json: nested too deep" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("damage, message", [
     ({"layers": "64; rm -rf /"}, "setting 'layers' holds"),
     ({"optimizer": "lbfgs"}, "setting 'optimizer' must be one of"),

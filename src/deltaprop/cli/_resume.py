@@ -161,7 +161,10 @@ def _read_run_file(path: Path) -> dict:
     with user_errors(f"--resume: cannot read {path}"):
         if os.path.getsize(path) > MAX_RUN_FILE:
             raise ValueError(f"larger than {MAX_RUN_FILE} bytes: not a run.json")
-        stored = json.loads(path.read_text(encoding="utf-8"))
+        try:
+            stored = json.loads(path.read_text(encoding="utf-8"))
+        except RecursionError:                      # arrays nested thousands deep
+            raise ValueError("nested too deep: not a run.json") from None
     if not isinstance(stored, dict):
         raise CLIError(f"--resume: {path} must hold a JSON object, found "
                        f"{type(stored).__name__}")
