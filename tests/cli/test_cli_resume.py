@@ -100,14 +100,19 @@ def test_resume_refuses_flags_that_would_change_the_run(tmp_path, capsys, flags,
                  "--dtype", "float64", "--quiet"]) == 0          # the run's own values
 
 
-def test_a_run_file_nested_too_deep_is_one_line(tmp_path, capsys):
+@pytest.mark.parametrize("text, message", [
+    ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "nested too deeply"),   # was: traceback
+    ('{"seed": 0, "seed": 5}', "duplicate key 'seed'"),        # was: the last one, silently
+    ('{"lr": NaN}', "NaN is not allowed")])
+def test_a_run_file_that_is_not_plain_json_is_one_line(tmp_path, capsys, text, message):
     part = tmp_path / "part"
     assert main(["train", *RUN, "--epochs", "1", "--checkpoint-every", "1",
                  "--out", str(part)]) == 0
-    (part / "run.json").write_text('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}")
+    (part / "run.json").write_text(text)
     capsys.readouterr()
     assert main(["train", "moons", "--resume", str(part)]) == 2
-    assert "run.json: nested too deep" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert f"run.json: {message}" in err and len(err.splitlines()) == 1
 
 
 @pytest.mark.parametrize("damage, message", [

@@ -23,6 +23,7 @@ import json
 import os
 from pathlib import Path
 
+from ..io._files import strict_json
 from . import CLIError
 from ._common import input_file, user_errors, write_text
 from ._mpi import is_root
@@ -161,10 +162,8 @@ def _read_run_file(path: Path) -> dict:
     with user_errors(f"--resume: cannot read {path}"):
         if os.path.getsize(path) > MAX_RUN_FILE:
             raise ValueError(f"larger than {MAX_RUN_FILE} bytes: not a run.json")
-        try:
-            stored = json.loads(path.read_text(encoding="utf-8"))
-        except RecursionError:                      # arrays nested thousands deep
-            raise ValueError("nested too deep: not a run.json") from None
+        # duplicate keys ({"seed": 0, "seed": 5}), NaN and deep nesting refused
+        stored = strict_json(path.read_text(encoding="utf-8"))
     if not isinstance(stored, dict):
         raise CLIError(f"--resume: {path} must hold a JSON object, found "
                        f"{type(stored).__name__}")
