@@ -146,3 +146,12 @@ def test_a_file_where_the_data_folder_should_be_is_named(tmp_path, monkeypatch, 
     assert f"cannot be saved to {blocker / below / quiz.STATE_NAME}: {blocker} is a file, " \
            "not a folder" in err
     assert blocker.read_text() == "mine\n"
+
+
+def test_a_relative_xdg_data_home_is_ignored_as_the_spec_says(monkeypatch, tmp_path):
+    """(was: the progress kept under whatever folder the quiz was started in)"""
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.delenv("DELTAPROP_DATA_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")
+    assert quiz.data_dir() == tmp_path / "home" / ".local" / "share" / "deltaprop"

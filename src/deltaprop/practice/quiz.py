@@ -61,7 +61,9 @@ def data_dir() -> Path:
         return Path(base) / "deltaprop"
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "deltaprop"
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    base = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(base):                     # the XDG spec: a relative one is ignored
+        base = str(Path.home() / ".local" / "share")
     return Path(base) / "deltaprop"
 
 
