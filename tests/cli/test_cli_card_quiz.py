@@ -133,3 +133,25 @@ def test_data_dir_follows_the_override_then_xdg(monkeypatch, tmp_path):
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert quiz.data_dir() == tmp_path / "home" / ".local" / "share" / "deltaprop"
+
+
+@pytest.mark.parametrize("below", ["", "sub"])
+def test_a_file_where_the_data_folder_should_be_is_named(tmp_path, monkeypatch, capsys, below):
+    """The drill goes on, the note says which path is a file (was: 'File exists')."""
+    blocker = tmp_path / "data"
+    blocker.write_text("mine\n")
+    monkeypatch.setenv("DELTAPROP_DATA_DIR", str(blocker / below))
+    code, out, err = _run(monkeypatch, capsys, "\ny\n", "--count", "1")
+    assert code == 0 and "recalled 1 of 1" in out
+    assert f"cannot be saved to {blocker / below / quiz.STATE_NAME}: {blocker} is a file, " \
+           "not a folder" in err
+    assert blocker.read_text() == "mine\n"
+
+
+def test_a_relative_xdg_data_home_is_ignored_as_the_spec_says(monkeypatch, tmp_path):
+    """(was: the progress kept under whatever folder the quiz was started in)"""
+    monkeypatch.setattr(sys, "platform", "linux")
+    monkeypatch.delenv("DELTAPROP_DATA_DIR", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XDG_DATA_HOME", "relative/data")
+    assert quiz.data_dir() == tmp_path / "home" / ".local" / "share" / "deltaprop"

@@ -37,6 +37,7 @@ def files(tmp_path_factory) -> dict[str, str]:
     text("three.csv", "x1,x2,label\n" + "\n".join(f"{i},{i % 5},{'abc'[i % 3]}"
                                                   for i in range(30)) + "\n")
     text("empty.csv", "")
+    text("blank.csv", "\ufeff\n \n\n")
     text("huge.csv", "a,b,y\n" + "\n".join(f"{(-1) ** i * 1e300},{i},{i % 2}"
                                            for i in range(20)) + "\n")
     text("binary.csv", b"\xff\xfe\x00\x01garbage\x00")
@@ -84,6 +85,8 @@ CASES = {
     "train-missing-file": (["train", "{tmp}/nope.csv"], ["not found", "nope.csv"]),
     "train-folder-as-data": (["train", "{folder}"], ["directory"]),
     "train-empty-csv": (["train", "{empty_csv}"], ["header row"]),
+    "evaluate-empty-csv": (["evaluate", "{model}", "{empty_csv}"], ["header row"]),
+    "evaluate-blank-lines-csv": (["evaluate", "{model}", "{blank_csv}"], ["header row"]),
     "train-binary-csv": (["train", "{binary_csv}"], ["not a readable CSV"]),
     "train-ragged-csv": (["train", "{ragged_csv}"], ["line 3", "expected 3 values"]),
     "train-missing-target": (["train", "{gap_csv}"], ["line 3", "'label'", "missing"]),

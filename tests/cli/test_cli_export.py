@@ -85,3 +85,15 @@ def test_export_refuses_to_overwrite_the_model_and_a_bad_flag(tmp_path, capsys, 
     assert "is the model file" in capsys.readouterr().err and model.read_bytes() == before
     with pytest.raises(Exception, match="preprocessing"):
         export_onnx(dio.load_bundle(model), tmp_path / "x.onnx", preprocessing="yes")
+
+
+def test_a_model_with_its_own_preprocessing_dict_names_the_flag(tmp_path, capsys):
+    """The library's advice is preprocessing=False; on the command line it is the flag."""
+    import deltaprop as dp
+
+    path = tmp_path / "own.safetensors"
+    dio.save(dp.mlp([2, 3, 1], seed=0), path, loss="mse", preprocessing={"type": "mine"})
+    assert main(["export", str(path), str(tmp_path / "m.onnx")]) == 2
+    err = capsys.readouterr().err
+    assert "--no-preprocessing" in err and "preprocessing=False" not in err
+    assert main(["export", str(path), str(tmp_path / "m.onnx"), "--no-preprocessing"]) == 0

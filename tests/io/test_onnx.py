@@ -93,3 +93,19 @@ def test_bad_export_arguments_are_clear_errors(tmp_path, model, kwargs, error, m
     with pytest.raises(error, match=message):
         export_onnx(model, tmp_path / "m.onnx", **kwargs)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["leaky_elu_softplus", "gelu_tanh", "relu"])
+def test_a_float64_model_runs_in_onnxruntime(tmp_path, name):
+    """onnxruntime's CPU provider has no float64 LeakyRelu, Elu or Softplus: those are
+    written with elementary operators (was: the file could not be run)."""
+    from deltaprop.io.model_files import architecture, build
+
+    model32 = MODELS[name]()
+    model = build(architecture(model32), dtype=np.float64)
+    model.load_state_dict({k: v.astype(np.float64) for k, v in model32.state_dict().items()})
+    path = export_onnx(model, tmp_path / "m.onnx")
+    X = RNG.normal(size=(37, 4)) * 12                   # past Softplus's threshold of 20
+    (got,) = _session(path).run(None, {"input": X})
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, dp.predict(model, X), rtol=1e-12, atol=1e-12)

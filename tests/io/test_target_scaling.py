@@ -79,3 +79,18 @@ def test_save_refuses_a_target_scaling_of_the_wrong_width_or_type(tmp_path):
     with pytest.raises(TypeError, match="target_preprocessing must be None or a Standardizer"):
         dio.save(model, tmp_path / "m.safetensors", target_preprocessing={"mean": [0, 0]})
     assert not (tmp_path / "m.safetensors").exists()
+
+
+@pytest.mark.parametrize("scaled", [True, False])
+def test_predict_refuses_rows_beyond_the_models_dtype_naming_the_cell(tmp_path, scaled):
+    """A float32 model cannot take 1e300 (after the scaling, or raw): a clear error naming
+    the row and column (was: a RuntimeWarning from the cast, then 'X must be finite')."""
+    model = dp.mlp([2, 4, 1], activation="tanh", seed=3, dtype="float32")
+    path = tmp_path / "f32.safetensors"
+    dio.save(model, path, loss="mse",
+             preprocessing=_standardizer([0.0, 0.0], [1.0, 1.0]) if scaled else None)
+    bundle = dio.load_bundle(path)
+    with pytest.raises(ValueError, match=r"X\[1, 0\] .*1e\+300.* beyond the range of "
+                                         r"the model's float32"):
+        bundle.predict(np.array([[1.0, 2.0], [1e300, 0.0]]))
+    assert np.isfinite(bundle.predict(np.array([[1e30, 0.0]]))).all()

@@ -268,3 +268,58 @@ def test_each_batch_shows_its_own_numbers(api):
         inputs.append(np.array(step["values"][0]["values"]))
         assert api.session.recording.X.tolist() == inputs[-1].tolist()
     assert inputs[0].tolist() != inputs[1].tolist()
+
+
+def test_a_sample_beyond_the_next_batch_takes_no_step(api):
+    """The last batch of an epoch is smaller: asking it for a row it lacks is a 400 that
+    trains nothing (was: the step was taken, then refused, and that batch never shown)."""
+    api.call("POST", "/api/config", {"batch_size": 64})
+    for _ in range(10):
+        _, before = api.call("GET", "/api/state")
+        status, answer = api.call("POST", "/api/step/next?notation=column&sample=63")
+        if status != 200:
+            break
+    assert status == 400 and answer["field"] == "sample"
+    _, after = api.call("GET", "/api/state")
+    assert after["steps"] == before["steps"]
+    _, answer = api.call("POST", "/api/step/next?notation=column&sample=0")
+    assert answer["state"]["steps"] == before["steps"] + 1
+    assert 0 < answer["step"]["n_samples"] < 64
+
+
+@pytest.mark.parametrize("host, allowed", [
+    ("[::1]", True), ("[::1]:8000", True), ("localhost", True), ("127.0.0.1:80", True),
+    ("[::1].evil.example", False), ("[::1]:80.evil.example", False), ("[::1", False),
+    ("localhost:80.evil.example", False), ("localhost:", False), ("::1", False),
+    ("evil.example:80", False), ("[::2]:80", False), ("", False)])
+def test_the_host_check_reads_every_form_of_the_host_header(host, allowed):
+    """IPv6 in brackets with or without a port (was: ``[::1]`` without one was refused)."""
+    import asyncio
+
+    from deltaprop.playground.server import LocalOnly
+
+    reached, sent = [], []
+
+    async def app(scope, receive, send):
+        reached.append(scope)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "headers": [(b"host", host.encode())]}
+    asyncio.run(LocalOnly(app, {"::1", "127.0.0.1", "localhost"})(scope, None, send))
+    assert bool(reached) == allowed
+    assert allowed or sent[0]["status"] == 403
+
+
+@pytest.mark.parametrize("scale, column", [(1e300, 1), (1e307, 2)])
+def test_an_upload_too_large_to_standardise_is_a_400(api, scale, column):
+    """Its spread overflows float64 (was: an overflow warning, then the column silently
+    all zeros after the scaling, or inf)."""
+    rows = "\n".join(f"{(i % 7) * (scale if column == 1 else 1)},"
+                     f"{(i % 5) * (scale if column == 2 else 1)},{i % 2}" for i in range(40))
+    status, answer = api.call("POST", "/api/upload", raw=rows.encode())
+    assert status == 400 and answer["field"].startswith(f"the CSV column {column} (x{column})")
+    assert "spread fits a float64" in answer["error"]
+    _, state = api.call("GET", "/api/state")
+    assert state["config"]["dataset"] == "moons"                 # nothing changed

@@ -83,7 +83,7 @@ def test_opens_the_browser_unless_told_not_to(monkeypatch, capsys, flags, opened
 
     urls: list[str] = []
     monkeypatch.setattr(webbrowser, "open", urls.append)
-    monkeypatch.setattr(server, "make_server", lambda sock: _Interrupted())
+    monkeypatch.setattr(server, "make_server", lambda sock, **names: _Interrupted())
     assert main(["playground", "--port", "0", *flags]) == 0
     out = capsys.readouterr().out
     url = out.split()[2]
@@ -98,9 +98,61 @@ def test_a_host_other_machines_reach_is_said(monkeypatch, capsys):
 
     bind = server.bind
     monkeypatch.setattr(server, "bind", lambda host, port: bind("127.0.0.1", 0))   # tests
-    monkeypatch.setattr(server, "make_server", lambda sock: _Interrupted())         # bind here
+    monkeypatch.setattr(server, "make_server", lambda sock, **names: _Interrupted())  # bind here
     assert main(["playground", "--host", "0.0.0.0", "--no-browser"]) == 0
     assert "other machines can reach this page" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("host", ["", " 127.0.0.1"])
+def test_an_empty_host_is_refused_not_every_interface(monkeypatch, capsys, host):
+    """bind(("", port)) would listen on every interface: an empty --host is an error."""
+    from deltaprop.cli import main
+    from deltaprop.playground import server
+
+    monkeypatch.setattr(server, "make_server", lambda sock, **names: _Interrupted())
+    try:
+        code = main(["playground", "--host", host, "--no-browser"])
+    except SystemExit as exit_:
+        code = exit_.code
+    assert code == 2
+    assert "--host: must be an address or a host name" in capsys.readouterr().err
+
+
+def test_a_loopback_address_is_not_said_to_reach_other_machines(monkeypatch, capsys):
+    from deltaprop.cli import main
+    from deltaprop.playground import server
+
+    monkeypatch.setattr(server, "make_server", lambda sock, **names: _Interrupted())
+    assert main(["playground", "--host", "127.0.0.2", "--no-browser"]) == 0
+    assert "other machines" not in capsys.readouterr().err
+
+
+def test_the_page_answers_to_the_host_name_it_was_started_with():
+    """--host mybox.lan: the browser sends Host: mybox.lan:PORT (was: refused with 403)."""
+    import asyncio
+
+    from deltaprop.playground import server
+
+    sock = server.bind("127.0.0.1", 0)
+    try:
+        app = server.make_server(sock, names={"mybox.lan"}).config.app
+    finally:
+        sock.close()
+    statuses = []
+
+    async def send(message):
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    for host in (b"mybox.lan:8765", b"other.lan:8765"):
+        scope = {"type": "http", "method": "GET", "path": "/api/options", "raw_path":
+                 b"/api/options", "query_string": b"", "headers": [(b"host", host)],
+                 "root_path": "", "scheme": "http", "server": ("127.0.0.1", 8765)}
+        asyncio.run(app(scope, receive, send))
+    assert statuses == [200, 403]
 
 
 def test_without_the_extra_it_says_what_to_install(monkeypatch, capsys):

@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     importlib.import_module(f"{__name__}._mpi").quiet_unless_rank_zero()   # under mpiexec
     args = parser.parse_args(argv)
+    args.argv = list(sys.argv[1:] if argv is None else argv)   # which flags were written
     if args.command is None:
         parser.print_help()
         return EXIT_USER_ERROR

@@ -255,11 +255,12 @@ def _csv_by_name(args, bundle, names: list[str], need_target: bool):
     with user_errors(f"cannot load {args.data!r}"):
         header = csv_columns(args.data)
     target = args.target or _target_column(bundle, header, names)
-    if target is None:
+    if target is None and header:                   # no header: load_csv says what is wrong
         raise CLIError(f"{args.data!r} has no target column: its columns are the model's "
                        "features only; add the target column or give --target COLUMN")
     with user_errors(f"cannot load {args.data!r}"):
-        return datasets.load_csv(args.data, target, task=saved_task(bundle), features=names)
+        return datasets.load_csv(args.data, target or "", task=saved_task(bundle),
+                                 features=names)
 
 
 def _target_column(bundle, header: list[str], names: list[str]) -> str | None:

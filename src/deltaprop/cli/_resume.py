@@ -2,22 +2,31 @@
 
 With ``--checkpoint-every K`` the run writes ``checkpoint.safetensors`` (the whole training
 state, see :mod:`deltaprop.io.checkpoint`) into ``--out DIR`` every K epochs, and
-``run.json``: the settings of the run (data, network, optimiser, split, seed).
+``run.json``: the settings of the run (data, network, optimiser, split, seed) and, for a
+data file, its SHA-256: a file changed since (rows added, removed, edited) is refused on
+resume, as its split and scaling would not be the run's.
 ``--resume DIR`` reads both: the flags left out are taken from ``run.json``, a flag given
 with another value than the run's is an error (the result would not be the run's), except
-``--epochs``, which may extend it.  The split, the scaling and the initial weights are
-rebuilt from the same data and seed, and ``fit`` continues after the checkpoint's epoch: the
-result is bit for bit that of the run left uninterrupted.  ``--out`` defaults to DIR.
+``--epochs``, which may extend it; the data file may be named by another path to the same
+bytes (``../x.csv`` from another folder).  ``--checkpoint-every`` left out keeps the run's, so the
+resumed run goes on writing checkpoints (a second crash loses no more).  The split, the
+scaling and the initial weights are rebuilt from the same data and seed, and ``fit``
+continues after the checkpoint's epoch: the result is bit for bit that of the run left
+uninterrupted.  ``--out`` defaults to DIR.
 """
 
 from __future__ import annotations
 
+import argparse
+import hashlib
 import json
 import os
 from pathlib import Path
 
+from ..io._files import strict_json
 from . import CLIError
-from ._common import user_errors, write_text
+from ._common import input_file, user_errors, write_text
+from ._mpi import is_root
 
 RUN_FILE = "run.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
@@ -47,27 +56,77 @@ def check_flags(args) -> None:
 
 
 def apply_run_settings(args, parser) -> None:
-    """Take the settings of the run being resumed for every flag left at its default; a
-    flag given with another value is an error naming it."""
+    """Take the settings of the run being resumed for every flag left out; a flag written
+    with another value (its default included) is an error naming it."""
     stored = _read_run_file(Path(args.resume) / RUN_FILE)
     actions = {action.dest: action for action in parser._actions}
-    parser_defaults = {name: action.default for name, action in actions.items()}
+    written = _flags_written(args, parser)
     for name in SETTINGS:
         if name not in stored:
             raise CLIError(f"--resume: {RUN_FILE} has no setting {name!r}")
         given = getattr(args, name)
         run_value = _checked(actions[name], name, stored[name])
         if name == "data":
-            if given != run_value:
+            if given != run_value and not _same_content(given, stored.get("data_sha256")):
                 raise CLIError(f"--resume: the run was trained on {run_value!r:.200}, not "
                                f"{given!r:.200}")
-        elif given is None or given == parser_defaults.get(name) or (name == "epochs" and \
-                given == run_value):
+        elif name not in written or given == run_value:
             setattr(args, name, run_value)
         elif name != "epochs" and given != run_value:
             flag = "--" + name.replace("_", "-")
             raise CLIError(f"--resume: {flag} {given!r:.60} differs from the run being "
                            f"resumed ({run_value!r:.60}); leave {flag} out to continue it")
+    _check_data_file(args.data, stored.get("data_sha256"))
+    if args.checkpoint_every is None and stored.get("checkpoint_every") is not None:
+        args.checkpoint_every = _checked(actions["checkpoint_every"], "checkpoint_every",
+                                         stored["checkpoint_every"])
+
+
+def _flags_written(args, parser) -> set[str]:
+    """The settings written on the command line, even at their default value (``--seed 0``
+    against a run with seed 5 is a contradiction, not a flag left out)."""
+    argv = getattr(args, "argv", None)
+    if argv is None or "train" not in argv:             # called without main: by value
+        return {action.dest for action in parser._actions
+                if getattr(args, action.dest, None) not in (None, action.default)}
+    marker = object()
+    probe = argparse.Namespace(**{action.dest: marker for action in parser._actions})
+    parser.parse_known_args(argv[argv.index("train") + 1:], probe)
+    return {dest for dest, value in vars(probe).items() if value is not marker}
+
+
+def _data_digest(data: str) -> str | None:
+    """The SHA-256 of the data file (hex), None for a named data set."""
+    path = input_file(data)
+    if path is None:
+        return None
+    digest = hashlib.sha256()
+    with user_errors(f"cannot read {data!r}"), open(path, "rb") as stream:
+        for block in iter(lambda: stream.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _same_content(data: str, stored) -> bool:
+    """``data`` is a file with the run's data in it, by another path (``../x.csv`` from
+    another folder)."""
+    return isinstance(stored, str) and input_file(data) is not None and \
+        (not is_root() or _data_digest(data) == stored)
+
+
+def _check_data_file(data: str, stored) -> None:
+    """The data file is the one the run was trained on, byte for byte (a run.json without
+    the digest, or a named data set, is not checked)."""
+    if stored is None or not is_root():        # under mpiexec rank 0 reads the file whole;
+        return                                  # its error ends every process
+    if not isinstance(stored, str):
+        raise CLIError(f"--resume: {RUN_FILE} setting 'data_sha256' holds {stored!r:.60}, "
+                       "not a SHA-256 in hex")
+    current = _data_digest(data)
+    if current is not None and current != stored:
+        raise CLIError(f"--resume: the data file {data!r:.200} changed since the run was "
+                       "written (its SHA-256 differs): the split and the scaling would not be "
+                       "the run's; resume with the data as it was, or start a new run")
 
 
 def _checked(action, name: str, value):
@@ -88,8 +147,6 @@ def _checked(action, name: str, value):
 
 
 def _convert(action, text: str, name: str):
-    import argparse
-
     try:
         value = action.type(text) if action.type else text
     except (argparse.ArgumentTypeError, ValueError) as error:
@@ -105,7 +162,8 @@ def _read_run_file(path: Path) -> dict:
     with user_errors(f"--resume: cannot read {path}"):
         if os.path.getsize(path) > MAX_RUN_FILE:
             raise ValueError(f"larger than {MAX_RUN_FILE} bytes: not a run.json")
-        stored = json.loads(path.read_text(encoding="utf-8"))
+        # duplicate keys ({"seed": 0, "seed": 5}), NaN and deep nesting refused
+        stored = strict_json(path.read_text(encoding="utf-8"))
     if not isinstance(stored, dict):
         raise CLIError(f"--resume: {path} must hold a JSON object, found "
                        f"{type(stored).__name__}")
@@ -113,8 +171,10 @@ def _read_run_file(path: Path) -> dict:
 
 
 def write_run_file(args) -> None:
-    """``run.json`` in --out DIR: the settings a resumed run must share."""
-    settings = {name: getattr(args, name) for name in SETTINGS}
+    """``run.json`` in --out DIR: the settings a resumed run must share, and the checkpoint
+    interval it keeps unless told otherwise."""
+    settings = {name: getattr(args, name) for name in (*SETTINGS, "checkpoint_every")}
+    settings["data_sha256"] = _data_digest(args.data)
     with user_errors(f"cannot write to {args.out}"):
         write_text(Path(args.out) / RUN_FILE, json.dumps(settings, indent=2) + "\n")
 

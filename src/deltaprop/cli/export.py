@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 
+from . import CLIError
 from ._common import check_output_file, load_model, positive_int, user_errors
 
 EXAMPLES = """examples:
@@ -42,6 +43,10 @@ def run(args) -> int:
 
     check_output_file("OUTPUT", args.output, {"model file": args.model})
     bundle = load_model(args.model)
+    if not args.no_preprocessing and isinstance(bundle.preprocessing, dict):
+        raise CLIError(f"cannot export {args.model!r}: its preprocessing is the caller's own "
+                       "description, not a standardisation deltaprop can fold into the graph; "
+                       "pass --no-preprocessing and apply it before onnxruntime")
     with user_errors(f"cannot export {args.model!r}"):
         path = export_onnx(bundle, args.output, preprocessing=not args.no_preprocessing,
                            opset=OPSET if args.opset is None else args.opset)

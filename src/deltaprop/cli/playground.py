@@ -9,6 +9,7 @@ Needs the playground extra: pip install 'deltaprop[playground]'.
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import sys
 import webbrowser
 
@@ -31,12 +32,28 @@ def _port(text: str) -> int:
     return value
 
 
+def _host(text: str) -> str:
+    """An address or a host name: not empty (an empty one would listen on every interface)."""
+    if not text or text != text.strip():
+        raise argparse.ArgumentTypeError("must be an address or a host name (127.0.0.1: this "
+                                         f"machine only; 0.0.0.0: every interface), got {text!r}")
+    return text
+
+
+def _loopback(host: str) -> bool:
+    """``host`` is this machine only: localhost or a loopback address (127.0.0.0/8, ::1)."""
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:                                  # a name: it may resolve anywhere
+        return False
+
+
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
         "playground", help="start the backprop playground (a local web page)",
         description=__doc__, epilog=EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1",
+    parser.add_argument("--host", type=_host, default="127.0.0.1",
                         help="address to listen on (default: %(default)s, this machine only)")
     parser.add_argument("--port", type=_port, default=0,
                         help="port to listen on; 0 picks a free one (default: %(default)s)")
@@ -57,8 +74,8 @@ def run(args) -> int:
         raise CLIError(f"cannot listen on {args.host}:{args.port}: "
                        f"{error.strerror or error}") from None
     url = url_of(sock)
-    server = make_server(sock)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
+    server = make_server(sock, names={args.host})  # the page may be reached by that name
+    if not _loopback(args.host):
         print(f"deltaprop playground: note: listening on {args.host}: other machines can "
               "reach this page", file=sys.stderr)
     print(f"deltaprop playground: {url}  (Ctrl-C stops it)", flush=True)

@@ -112,6 +112,7 @@ class ModelBundle:
         X = np.asarray(X, dtype=np.float64)
         if self.preprocessing is not None:
             X = self.preprocessing.transform(X)
+        _check_in_range(X, self.model.dtype, self.preprocessing is not None)
         output = np.asarray(predict(self.model, X.astype(self.model.dtype, copy=False)))
         return self.unscale_output(output)
 
@@ -122,6 +123,21 @@ class ModelBundle:
         if self.target_preprocessing is None:
             return output
         return self.target_preprocessing.inverse_transform(output)
+
+
+def _check_in_range(X: np.ndarray, dtype: np.dtype, scaled: bool) -> None:
+    """Every value of ``X`` fits the model's ``dtype`` (float32 ends near 3.4e38): a larger
+    one would become inf in the cast, and the output NaN."""
+    limit = float(np.finfo(dtype).max)
+    with np.errstate(invalid="ignore"):
+        beyond = np.argwhere(np.abs(X) > limit)           # NaN compares False: checked later
+    if beyond.size:
+        cell = tuple(int(i) for i in beyond[0])
+        where = ", ".join(map(str, cell))
+        raise ValueError(f"ModelBundle.predict: X[{where}] = {X[cell]:.6g}"
+                         f"{' after the stored scaling' if scaled else ''} is beyond the range "
+                         f"of the model's {np.dtype(dtype).name} (±{limit:.2g}); rescale the "
+                         "data, or use a float64 model")
 
 
 def _names(value: Any) -> list[str] | None:

@@ -62,7 +62,9 @@ def export_onnx(model: Sequential | ModelBundle, path: str | os.PathLike, *,
     :func:`deltaprop.io.load_bundle` returns) whose stored scaling ``preprocessing=True``
     (the default) folds into the graph: raw rows in, the target's units out, the numbers of
     ``deltaprop predict``.  ``preprocessing=False`` writes the bare network (standardised
-    rows in).  The graph computes in the model's dtype (float32 or float64).  ``opset`` must
+    rows in).  The graph computes in the model's dtype (float32 or float64; onnxruntime's
+    CPU provider has no float64 ``Erf``, so a float64 model with exact GELU needs another
+    runtime, or ``GELU("tanh")``, or float32).  ``opset`` must
     be at least 13 (``Softmax`` over the last axis) and at most what the installed onnx
     knows, ``ir_version`` an integer >= 3, ``check`` and ``preprocessing`` ``True`` /
     ``False`` (else :class:`~deltaprop.InvalidParameterError`).  Returns the path.
@@ -168,12 +170,14 @@ class _Graph:
             return x
         if type(layer) in _SIMPLE:
             return self.node(_SIMPLE[type(layer)], [x], f"{tag}_{_SIMPLE[type(layer)].lower()}")
+        if isinstance(layer, Softmax):
+            return self.node("Softmax", [x], f"{tag}_softmax", axis=-1)
+        if self.dtype == np.float64 and isinstance(layer, (LeakyReLU, ELU, Softplus)):
+            return self._elementary(layer, x, tag)
         if isinstance(layer, LeakyReLU):
             return self.node("LeakyRelu", [x], f"{tag}_leaky_relu", alpha=layer.negative_slope)
         if isinstance(layer, ELU):
             return self.node("Elu", [x], f"{tag}_elu", alpha=layer.alpha)
-        if isinstance(layer, Softmax):
-            return self.node("Softmax", [x], f"{tag}_softmax", axis=-1)
         if isinstance(layer, Softplus):
             if layer.beta == 1:
                 return self.node("Softplus", [x], f"{tag}_softplus")
@@ -186,6 +190,37 @@ class _Graph:
         raise TypeError(f"layer {position} ({layer!r}) has no ONNX export; supported: Dense, "
                         "Dropout, Identity, ReLU, LeakyReLU, ELU, GELU, Sigmoid, Tanh, "
                         "Softplus, Softmax")
+
+    def _elementary(self, layer: Any, x: str, tag: str) -> str:
+        r"""LeakyReLU, ELU and Softplus from elementary operators, as the engine computes
+        them (onnxruntime's CPU provider has no float64 LeakyRelu, Elu or Softplus):
+        :math:`z > 0 ? z : \alpha z`, :math:`z > 0 ? z : \alpha(e^{\min(z,0)} - 1)`,
+        :math:`\beta z > t ? z : (\max(\beta z, 0) + \log(1 + e^{-|\beta z|}))/\beta`."""
+        zero = self.constant(f"{tag}_zero", 0.0)
+        if isinstance(layer, LeakyReLU):
+            slope = self.constant(f"{tag}_slope", layer.negative_slope)
+            other = self.node("Mul", [x, slope], f"{tag}_az")
+            test, name = self.node("Greater", [x, zero], f"{tag}_pos"), f"{tag}_leaky_relu"
+        elif isinstance(layer, ELU):
+            low = self.node("Exp", [self.node("Min", [x, zero], f"{tag}_min")], f"{tag}_exp")
+            minus = self.node("Sub", [low, self.constant(f"{tag}_one", 1.0)], f"{tag}_em1")
+            other = self.node("Mul", [minus, self.constant(f"{tag}_alpha", layer.alpha)],
+                              f"{tag}_aem1")
+            test, name = self.node("Greater", [x, zero], f"{tag}_pos"), f"{tag}_elu"
+        else:
+            beta = self.constant(f"{tag}_beta", layer.beta)
+            bz = self.node("Mul", [x, beta], f"{tag}_bz")
+            tail = self.node("Exp", [self.node("Neg", [self.node("Abs", [bz], f"{tag}_abs")],
+                                               f"{tag}_nabs")], f"{tag}_etail")
+            log = self.node("Log", [self.node("Add", [tail, self.constant(
+                f"{tag}_one", 1.0)], f"{tag}_1pe")], f"{tag}_log1pe")
+            soft = self.node("Add", [self.node("Max", [bz, zero], f"{tag}_relu"), log],
+                             f"{tag}_lae")
+            other = self.node("Div", [soft, beta], f"{tag}_soft")
+            test = self.node("Greater", [bz, self.constant(f"{tag}_t", layer.threshold)],
+                             f"{tag}_big")
+            name = f"{tag}_softplus"
+        return self.node("Where", [test, x, other], name)
 
     def _gelu(self, layer: GELU, x: str, tag: str) -> str:
         r"""GELU from standard operators: :math:`\tfrac12 z (1 + \mathrm{erf}(z/\sqrt2))`, or

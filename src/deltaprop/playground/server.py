@@ -154,10 +154,21 @@ async def post_upload(request: Request) -> Response:
 
 async def post_step_next(request: Request) -> Response:
     view = _step_options(request)                     # checked before the step is taken
+    rows = _next_batch_size(_session(request))
+    if view["sample"] >= rows:                        # a refused request trains nothing
+        raise PlaygroundInputError("sample", f"an integer in [0, {rows - 1}] (the next batch "
+                                   f"has {rows} rows)", view["sample"])
     recording = _session(request).next_batch()
     return JSONResponse({"state": _session(request).snapshot(),
                          "step": step_view(recording, 0, **view,
                                            traces=_session(request).traces)})
+
+
+def _next_batch_size(session: Playground) -> int:
+    """The rows of the batch ``session.next_batch()`` will take, without taking it: the
+    rest of the epoch's order, or a whole batch when a new epoch starts."""
+    left = len(session.order) - session.cursor
+    return min(session.config.batch_size, left if left > 0 else len(session.train_rows))
 
 
 async def get_step(request: Request) -> Response:
@@ -222,7 +233,7 @@ class LocalOnly:
     async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
         if scope["type"] == "http":
             headers = dict(scope["headers"])
-            host = headers.get(b"host", b"").decode("latin-1").rsplit(":", 1)[0].strip("[]")
+            host = host_name(headers.get(b"host", b"").decode("latin-1"))
             if self.hosts is not None and host not in self.hosts:
                 return await _error(f"this page is served for {', '.join(sorted(self.hosts))} "
                                     f"only, got the host {host!r}", status=403)(
@@ -232,6 +243,20 @@ class LocalOnly:
                                     "(header X-Deltaprop-Playground: 1)", status=403)(
                                         scope, receive, send)
         await self.app(scope, receive, send)
+
+
+def host_name(header: str) -> str:
+    """The name in a ``Host`` header: ``name``, ``name:port``, ``[v6]`` or ``[v6]:port``
+    (a browser leaves the port out when it is 80; the port is digits); "" when it is none of
+    those."""
+    if header.startswith("["):
+        name, bracket, rest = header[1:].partition("]")
+        if not bracket:
+            return ""
+    else:
+        name = header.split(":", 1)[0]
+        rest = header[len(name):]                       # "" or ":port"
+    return name if not rest or (rest[0] == ":" and rest[1:].isdigit()) else ""
 
 
 async def _input_error(request: Request, error: Exception) -> Response:
@@ -274,12 +299,14 @@ def url_of(sock: socket.socket) -> str:
     return f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
 
 
-def make_server(sock: socket.socket, session: Playground | None = None) -> uvicorn.Server:
+def make_server(sock: socket.socket, session: Playground | None = None, *,
+                names: set[str] = frozenset()) -> uvicorn.Server:
     """A uvicorn server for the app on ``sock``: ``server.run(sockets=[sock])`` serves until
-    Ctrl-C (or ``server.should_exit = True`` from another thread)."""
+    Ctrl-C (or ``server.should_exit = True`` from another thread).  ``names``: host names the
+    page may also be reached by (``--host mybox.lan``), besides the address and localhost."""
     host = sock.getsockname()[0]
     wildcard = host in ("0.0.0.0", "::")
-    hosts = None if wildcard else {"127.0.0.1", "localhost", "::1", host}
+    hosts = None if wildcard else {"127.0.0.1", "localhost", "::1", host, *names}
     config = uvicorn.Config(create_app(session, hosts), log_level="warning", lifespan="off",
                             access_log=False, timeout_graceful_shutdown=2)
     return uvicorn.Server(config)

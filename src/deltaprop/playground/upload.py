@@ -2,10 +2,10 @@ r"""An uploaded CSV: two feature columns and a target, read as untrusted input.
 
 The rules, each refused with the line, the column and the cell it is about: at most
 :data:`MAX_BYTES` bytes and :data:`MAX_ROWS` rows, UTF-8 text, exactly three comma-separated
-columns on every row, finite numbers in every cell (an optional first line of column names,
-none of them a number, is skipped); lines may end in ``\n``, ``\r\n`` or ``\r``.  The target
-is read as class labels when every value is an integer and there are at most
-:data:`MAX_CLASSES` of them, else as a regression target.
+columns on every row, finite numbers in every cell and a spread per column that fits a
+float64 (an optional first line of column names, none of them a number, is skipped); lines
+may end in ``\n``, ``\r\n`` or ``\r``.  The target is read as class labels when every value
+is an integer and there are at most :data:`MAX_CLASSES` of them, else as a regression target.
 """
 
 from __future__ import annotations
@@ -66,6 +66,18 @@ def _rows(text: str) -> tuple[list[str], list[list[float]]]:
     return names, rows
 
 
+def _check_spread(table: np.ndarray, names: list[str]) -> None:
+    """Each column's mean and standard deviation fit a float64: the features are
+    standardised, and a spread that overflows would turn a column into zeros."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        spread = table.std(axis=0)                            # (3,)
+    for column in np.flatnonzero(~np.isfinite(spread)):
+        biggest = float(np.max(np.abs(table[:, column])))
+        raise PlaygroundInputError(f"the CSV column {column + 1} ({names[column]})",
+                                   "numbers whose spread fits a float64 (|x| below about "
+                                   "1e150): rescale them", f"values up to {biggest:.3g}")
+
+
 def read_upload(data: bytes) -> Dataset:
     """The uploaded bytes as a :class:`~deltaprop.datasets.Dataset` (``name="upload"``)."""
     if len(data) > MAX_BYTES:
@@ -81,6 +93,7 @@ def read_upload(data: bytes) -> Dataset:
         raise PlaygroundInputError("the CSV", f"at least {MIN_ROWS} rows of numbers",
                                    f"{len(rows)} rows")
     table = np.array(rows, dtype=np.float64)                 # (N, 3)
+    _check_spread(table, names)
     X, target = table[:, :2], table[:, 2]
     values = np.unique(target)
     if np.all(values == np.round(values)) and 2 <= len(values) <= MAX_CLASSES:

@@ -15,6 +15,7 @@ that is not the format written here (hand-edited, damaged, too large) is set asi
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -60,7 +61,9 @@ def data_dir() -> Path:
         return Path(base) / "deltaprop"
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / "deltaprop"
-    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    base = os.environ.get("XDG_DATA_HOME", "")
+    if not os.path.isabs(base):                     # the XDG spec: a relative one is ignored
+        base = str(Path.home() / ".local" / "share")
     return Path(base) / "deltaprop"
 
 
@@ -127,6 +130,12 @@ def load_state(path: Path, warn: Callable[[str], Any]) -> dict:
 
 
 def save_state(path: Path, state: dict) -> None:
+    """Write ``state`` whole (or not at all), creating the data folder; an OSError when the
+    folder cannot be had (a file in its place: NotADirectoryError naming it)."""
+    folder = next((p for p in (path.parent, *path.parent.parents) if p.exists()), None)
+    if folder is not None and not folder.is_dir():
+        raise NotADirectoryError(errno.ENOTDIR, f"{folder} is a file, not a folder",
+                                 str(folder))
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, json.dumps(state, indent=1, sort_keys=True).encode("utf-8"))
 
