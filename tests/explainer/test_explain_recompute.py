@@ -17,6 +17,7 @@ import functools
 import itertools
 import math
 import re
+import unicodedata
 
 import numpy as np
 import pytest
@@ -132,7 +133,9 @@ def forms(nota: str, k: int, loss: str) -> dict[str, tuple[str, callable]]:
     return table
 
 
-TILDE = "\u0303"                       # combining tilde: Ã, the dropped activations
+def tilde(symbol: str) -> str:
+    """The dropped activations' symbol: Ã, ∂L/∂Ã (precomposed where Unicode has the letter)."""
+    return unicodedata.normalize("NFC", symbol + "\u0303")
 
 
 def _dropout_forms(table, add, nota, s):
@@ -140,11 +143,12 @@ def _dropout_forms(table, add, nota, s):
     backward; the layer above reads Ã (its product, weight gradient and ∂L/∂Ã)."""
     A, gA = s["A"], s["gA"]
     M = "m" if nota in ("column", "haykin") else "M"
-    add("each", f"{A}{TILDE}{{l}} = {A}{{l}} ⊙ {M}{{l}} / (1 − p{{l}})",
-        lambda e: {f"{A}{TILDE}{{l}}": e(f"{A}{{l}}") * (e(f"{M}{{l}}") / (1 - e("p{l}")))})
-    add("each", f"{gA}{{l}} = {gA}{TILDE}{{l}} ⊙ {M}{{l}} / (1 − p{{l}})",
-        lambda e: {f"{gA}{{l}}": e(f"{gA}{TILDE}{{l}}") * (e(f"{M}{{l}}") / (1 - e("p{l}")))})
-    below, above = f"{A}{{p}}", f"{A}{TILDE}{{p}}"
+    At, gAt = tilde(A), tilde(gA)
+    add("each", f"{At}{{l}} = {A}{{l}} ⊙ {M}{{l}} / (1 − p{{l}})",
+        lambda e: {f"{At}{{l}}": e(f"{A}{{l}}") * (e(f"{M}{{l}}") / (1 - e("p{l}")))})
+    add("each", f"{gA}{{l}} = {gAt}{{l}} ⊙ {M}{{l}} / (1 − p{{l}})",
+        lambda e: {f"{gA}{{l}}": e(f"{gAt}{{l}}") * (e(f"{M}{{l}}") / (1 - e("p{l}")))})
+    below, above = f"{A}{{p}}", f"{At}{{p}}"
     for key, (kind, fn) in list(table.items()):
         if below in key and not key.startswith(s["d"]):       # not Δ⁽ˡ⁻¹⁾: it reads ∂L/∂A
             table[key.replace(below, above)] = (kind, _reading_dropped(fn, below, above))

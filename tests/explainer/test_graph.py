@@ -110,7 +110,7 @@ def test_a_training_mode_trace_draws_each_dropout_with_its_mask():
     trace = deltaprop.explain(model, X, y, "bce", dropout="train")
     nodes, edges = graph_parts(trace)
     shown = {node.name: node for node in nodes}
-    assert shown["D1"].href == "#forward.dropout.1" and shown["D1"].label == "A\u0303⁽¹⁾"
+    assert shown["D1"].href == "#forward.dropout.1" and shown["D1"].label == "Ã⁽¹⁾"
     assert shown["M2"].label == "M⁽²⁾" and shown["M2"].detail == "4×4"
     assert len({(n.col, n.row) for n in nodes}) == len(nodes)         # no two overlap
     forward = {(e.source, e.target) for e in edges if not e.backward}

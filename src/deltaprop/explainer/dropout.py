@@ -11,12 +11,13 @@ With ``explain(..., dropout="train")`` each Dropout after hidden layer :math:`l`
 
 The mask is laid out as the activations are (``role="act"``: transposed in the samples-as-
 columns notations, one column per sample in the one-sample ones); its entries are 0 and 1 in
-every notation.  The tilde is a combining U+0303 after the notation's letter (``Ã``, ``ã``,
-``ỹ``), which ``latex.py`` writes ``\tilde{A}``.
+every notation.  The tilde sits on the notation's letter (``Ã``, ``ã``, ``ỹ``, ``H̃``), which
+``latex.py`` writes ``\tilde{A}``.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import replace
 
 import numpy as np
@@ -29,6 +30,12 @@ from .where import code_location
 TILDE = "\u0303"
 
 
+def tilde(symbol: str) -> str:
+    """``symbol`` with a tilde on its last letter, precomposed where Unicode has the letter
+    (``A`` -> ``Ã``, ``∂C/∂a`` -> ``∂C/∂ã``, ``y`` -> ``ỹ``; ``H`` -> ``H̃`` combining)."""
+    return unicodedata.normalize("NFC", symbol + TILDE)
+
+
 def mask_symbol(nota: Notation) -> str:
     """``M`` for a batch of rows or columns, ``m`` for the one-sample column vector."""
     return "m" if nota.one_sample else "M"
@@ -37,8 +44,8 @@ def mask_symbol(nota: Notation) -> str:
 def dropped(nota: Notation) -> Notation:
     """``nota`` writing the dropped activations: ``A`` -> ``Ã``, ``∂L/∂A`` -> ``∂L/∂Ã``."""
     symbols = nota.symbols
-    return replace(nota, symbols={**symbols, "A": symbols["A"] + TILDE,
-                                  "gA": symbols["gA"] + TILDE})
+    return replace(nota, symbols={**symbols, "A": tilde(symbols["A"]),
+                                  "gA": tilde(symbols["gA"])})
 
 
 def reading(rec: Recording, nota: Notation, index: int) -> Notation:
@@ -74,7 +81,7 @@ def forward_step(nota: Notation, ctx: Context, layer: LayerCopy):
     s, i = nota.symbols, layer.index
     sup = nota.sup(i)
     a, mask = s["A"] + sup, mask_symbol(nota) + sup
-    out = s["A"] + TILDE + sup
+    out = tilde(s["A"]) + sup
     shape = shape_text(nota.show("act", layer.a, ctx).shape)
     return Step(f"forward.dropout.{i}", "forward", i, f"layer {i}: dropout (training mode)",
                 f"{out} = {a} ⊙ {mask} / (1 − p{sup})", f"{shape} ⊙ {shape} → {shape}",
@@ -95,7 +102,7 @@ def backward_step(nota: Notation, ctx: Context, layer: LayerCopy):
     mask, out = mask_symbol(nota) + sup, s["gA"] + sup
     shape = shape_text(nota.show("grad", layer.grad_a, ctx).shape)
     return Step(f"backward.dropout.{i}", "backward", i, f"layer {i}: back through dropout",
-                f"{out} = {s['gA']}{TILDE}{sup} ⊙ {mask} / (1 − p{sup})",
+                f"{out} = {tilde(s['gA'])}{sup} ⊙ {mask} / (1 − p{sup})",
                 f"{shape} ⊙ {shape} → {shape}",
                 _given(nota, ctx, layer)
                 + activation_values(nota, ctx, out, "grad", layer.grad_a, "grad_a_kept"),

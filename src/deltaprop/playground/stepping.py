@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..explainer import Recording, Step, Trace, build_trace
-from ..explainer.dropout import TILDE
+from ..explainer.dropout import tilde
 from ..explainer.latex import to_math
 from .config import NOTATIONS, PlaygroundInputError
 from .views import plain
@@ -124,7 +124,7 @@ def graph(trace: Trace, step: Step) -> dict[str, Any] | None:
     if kind == "backward.grad_a":
         layer += 1                               # ∂L/∂A⁽ˡ⁻¹⁾ comes out of layer l
     nota_symbols, sup = _symbols(trace)
-    dropped = nota_symbols["A"] + TILDE
+    dropped = tilde(nota_symbols["A"])
     labels = {"a_prev": (dropped if _has(trace, f"forward.dropout.{layer - 1}")
                          else nota_symbols["A"]) + sup(layer - 1),
               "w": nota_symbols["W"] + sup(layer), "b": "b" + sup(layer),
