@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import unicodedata
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -26,6 +27,9 @@ from ..nn.layers import Dropout
 from .notations import Context, Notation, shape_text
 from .recording import LayerCopy, Recording
 from .where import code_location
+
+if TYPE_CHECKING:
+    from .trace import Step, Value
 
 TILDE = "\u0303"
 
@@ -64,7 +68,7 @@ def one_sample_delta_equation(nota: Notation, d: str, grad_a: str, dphi: str) ->
     return f"{d} = {grad_a} ⊙ {dphi}"
 
 
-def _given(nota: Notation, ctx: Context, layer: LayerCopy):
+def _given(nota: Notation, ctx: Context, layer: LayerCopy) -> list[Value]:
     """The mask (0s and 1s, laid out as the activations) and p, both inputs of the step."""
     from .trace import Value, activation_values
 
@@ -74,7 +78,7 @@ def _given(nota: Notation, ctx: Context, layer: LayerCopy):
     return [*mask, Value(f"p{sup}", np.asarray(layer.dropout.p), "scalar", "p", given=True)]
 
 
-def forward_step(nota: Notation, ctx: Context, layer: LayerCopy):
+def forward_step(nota: Notation, ctx: Context, layer: LayerCopy) -> Step:
     """``forward.dropout.l``: Ã⁽ˡ⁾ = A⁽ˡ⁾ ⊙ M⁽ˡ⁾ / (1 − p⁽ˡ⁾), the engine's own Ã."""
     from .trace import Step, activation_values
 
@@ -93,7 +97,7 @@ def forward_step(nota: Notation, ctx: Context, layer: LayerCopy):
                  f"by 1/(1 − p) = {1 / (1 - layer.dropout.p):g} (inverted dropout)"])
 
 
-def backward_step(nota: Notation, ctx: Context, layer: LayerCopy):
+def backward_step(nota: Notation, ctx: Context, layer: LayerCopy) -> Step:
     """``backward.dropout.l``: ∂L/∂A⁽ˡ⁾ = ∂L/∂Ã⁽ˡ⁾ ⊙ M⁽ˡ⁾ / (1 − p⁽ˡ⁾), the same mask."""
     from .trace import Step, activation_values
 
