@@ -249,9 +249,9 @@ def test_step_mode_with_dropout_shows_the_training_steps_masks(browser_page, liv
     with page.expect_response(lambda response: "/api/config" in response.url):
         page.click("#apply")
     assert live.session.config.dropout == 0.5
-    if page.is_hidden("#step-panel"):
-        page.click("#step-mode")
-    page.click("#next-batch")
+    assert page.is_hidden("#step-panel")                      # a fresh page: no step yet
+    with page.expect_response(lambda response: "/api/step/next" in response.url):
+        page.click("#step-mode")                             # which records the first batch
     page.wait_for_selector("#equation[data-key='input']")
     trace = dp.explainer.build_trace(live.session.recording, "batch")
     keys = [step.key for step in trace.steps]
