@@ -49,6 +49,11 @@ def test_explain_json_with_logits_momentum_and_unfused(capsys):
      "takes logits, but the model ends in Sigmoid"),
     (["explain", "--samples", "3", "--sample", "5"], "--sample must be in [0, 3)"),
     (["explain", "--model", "/nonexistent/model.safetensors"], "--model"),
+    (["explain", "--dropout", "on"], "--dropout must be one of off, train, got 'on'"),
+    (["explain", "--dropout-rate", "1"], "--dropout-rate must be a number in [0, 1), got 1.0"),
+    (["explain", "--dropout-rate", "nan"], "--dropout-rate must be a number in [0, 1)"),
+    (["explain", "--model", "m.safetensors", "--dropout-rate", "0.5"],
+     "--model gives the network; drop --dropout-rate"),
     (["card", "--format", "html"], "--format must be one of text, markdown"),
     (["card", "--activation", "swish"], "--activation must be one of"),
 ])
@@ -142,3 +147,19 @@ def test_bad_step_flags_end_with_one_line(argv, message, capsys):
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert message in err and len(err.strip().splitlines()) == 1
+
+
+def test_explain_dropout_train_shows_the_masks_and_off_says_it_is_off(capsys):
+    flags = ["explain", "--layers", "4,4", "--activation", "relu", "--dropout-rate", "0.5",
+             "--format", "json"]
+    assert main([*flags, "--dropout", "train"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    steps = {step["key"]: step for step in data["steps"]}
+    assert {"forward.dropout.1", "forward.dropout.2", "backward.dropout.1"} <= set(steps)
+    mask = next(v for v in steps["forward.dropout.1"]["values"] if v["slot"] == "mask")
+    assert {x for row in mask["values"] for x in row} <= {0, 1}
+    assert any("training mode" in line for line in data["header"])
+    assert main(flags) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert not any("dropout" in step["key"] for step in data["steps"])
+    assert any("is off in this trace" in line for line in data["header"])

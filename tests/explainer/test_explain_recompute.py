@@ -17,6 +17,7 @@ import functools
 import itertools
 import math
 import re
+import unicodedata
 
 import numpy as np
 import pytest
@@ -128,7 +129,45 @@ def forms(nota: str, k: int, loss: str) -> dict[str, tuple[str, callable]]:
     _output_forms(add, nota, s, kl, loss)
     _hidden_forms(add, nota, s)
     _update_forms(add, nota, s)
+    _dropout_forms(table, add, nota, s)
     return table
+
+
+def tilde(symbol: str) -> str:
+    """The dropped activations' symbol: Ã, ∂L/∂Ã (precomposed where Unicode has the letter)."""
+    return unicodedata.normalize("NFC", symbol + "\u0303")
+
+
+def _dropout_forms(table, add, nota, s):
+    """Training-mode dropout: Ã = A ⊙ M / (1 − p) forward, ∂L/∂A = ∂L/∂Ã ⊙ M / (1 − p)
+    backward; the layer above reads Ã (its product, weight gradient and ∂L/∂Ã)."""
+    A, gA = s["A"], s["gA"]
+    M = "m" if nota in ("column", "haykin") else "M"
+    At, gAt = tilde(A), tilde(gA)
+    add("each", f"{At}{{l}} = {A}{{l}} ⊙ {M}{{l}} / (1 − p{{l}})",
+        lambda e: {f"{At}{{l}}": e(f"{A}{{l}}") * (e(f"{M}{{l}}") / (1 - e("p{l}")))})
+    add("each", f"{gA}{{l}} = {gAt}{{l}} ⊙ {M}{{l}} / (1 − p{{l}})",
+        lambda e: {f"{gA}{{l}}": e(f"{gAt}{{l}}") * (e(f"{M}{{l}}") / (1 - e("p{l}")))})
+    below, above = f"{A}{{p}}", f"{At}{{p}}"
+    for key, (kind, fn) in list(table.items()):
+        if below in key and not key.startswith(s["d"]):       # not Δ⁽ˡ⁻¹⁾: it reads ∂L/∂A
+            table[key.replace(below, above)] = (kind, _reading_dropped(fn, below, above))
+
+
+def _reading_dropped(fn, below: str, above: str):
+    """``fn`` with every A⁽ˡ⁻¹⁾ it reads or writes (∂L/∂A⁽ˡ⁻¹⁾ too) named Ã⁽ˡ⁻¹⁾."""
+    class Dropped:
+        def __init__(self, env):
+            self.env = env
+
+        def __call__(self, template):
+            return self.env(template.replace(below, above))
+
+        def __getattr__(self, name):
+            return getattr(self.env, name)
+
+    return lambda e: {name.replace(below, above): value
+                      for name, value in fn(Dropped(e)).items()}
 
 
 # the parameters of the activations the cases use (printed in the equations)
@@ -425,6 +464,7 @@ def normalize(part: str, nota: str) -> tuple[str, int]:
 
 
 STATE_BEFORE = {"velocity_before", "m_before", "v_before", "step_count_before", "step_before"}
+DRAWN = {"mask", "p"}                   # a training-mode step draws a fresh dropout mask
 
 
 class Checker:
@@ -516,7 +556,7 @@ class Checker:
         if value.symbol in known:
             assert np.array_equal(value.array, known[value.symbol]), \
                 f"{where} {value.symbol} (given) differs from where it was shown before"
-        elif t > 1:
+        elif t > 1 and value.slot not in DRAWN:
             pytest.fail(f"{where} {value.symbol} is given but was never shown before")
         elif value.slot in STATE_BEFORE:
             assert not np.any(value.array), f"{where} a fresh optimiser starts at zero"
@@ -592,14 +632,18 @@ def _case(pair: str, bias: bool, seed: int = 0):
         last = max(k for k in state if k.endswith("weight"))
         state[last] = np.sign(state[last]) * 20.0
         model.load_state_dict(state)
-    X = rng.normal(size=(4, sizes[0]))
-    if loss == "cross_entropy":
-        y = rng.integers(0, sizes[-1], size=4)
-    elif kind == "bce":
-        y = rng.integers(0, 2, size=(4, sizes[-1])).astype(float)
-    else:
-        y = rng.normal(size=(4, sizes[-1]))
+    X, y = batch(rng, sizes, loss, kind, 4)
     return model, X, y, loss, kind, sizes[-1]
+
+
+def batch(rng, sizes, loss: str, kind: str, n: int):
+    """``n`` random inputs and targets of the loss's kind."""
+    X = rng.normal(size=(n, sizes[0]))
+    if loss == "cross_entropy":
+        return X, rng.integers(0, sizes[-1], size=n)
+    if kind == "bce":
+        return X, rng.integers(0, 2, size=(n, sizes[-1])).astype(float)
+    return X, rng.normal(size=(n, sizes[-1]))
 
 
 def assert_no_bias(trace):
@@ -684,3 +728,46 @@ def test_the_notes_claim_only_what_holds_on_the_traces_numbers(pair):
     sign = next(note for note in haykin.notes if note.startswith("Haykin's δ"))
     shown = float(re.search(r"sample 1 is (\S+) while", sign).group(1))
     assert np.isclose(shown, -N * top.delta[1, 0], rtol=1e-3, atol=1e-4)
+
+
+# -- training-mode dropout --------------------------------------------------------------------
+# (sizes, hidden, output, loss name, loss kind, dropout p, optimizer)
+DROPOUT_CASES = {
+    "relu, logits+cross_entropy, p=0.5": ([3, 5, 4, 3], "relu", None, "cross_entropy", "ce",
+                                          0.5, "sgd+momentum"),
+    "tanh, sigmoid+bce, p=0.3": ([3, 5, 4, 1], "tanh", "sigmoid", "bce", "bce", 0.3, "adam"),
+    "softmax hidden, mse, p=0.25": ([3, 4, 3, 2], "softmax", None, "mse", "mse", 0.25, "sgd"),
+    "identity hidden, mse, p=0.6": ([2, 4, 2], deltaprop.Identity(), None, "mse", "mse", 0.6,
+                                    "adamw"),
+}
+
+
+def dropout_case(name: str, bias: bool = True):
+    sizes, hidden, output, loss, kind, p, optimizer = DROPOUT_CASES[name]
+    model = mlp(sizes, activation=hidden, output=output, bias=bias, seed=1, dropout=p,
+                dtype=np.float64)
+    X, y = batch(np.random.default_rng(3), sizes, loss, kind, 5)
+    return model, X, y, loss, kind, sizes[-1], OPTIMIZERS[optimizer]
+
+
+@pytest.mark.parametrize("bias", [True, False], ids=["bias", "no-bias"])
+@pytest.mark.parametrize("name", list(DROPOUT_CASES))
+def test_training_mode_dropout_is_recomputed_from_the_shown_mask(name, bias):
+    """Ã = A ⊙ M / (1 − p) and ∂L/∂A = ∂L/∂Ã ⊙ M / (1 − p), with the mask shown, chain
+    into every later step, in every notation, over two training steps (two masks)."""
+    model, X, y, loss, kind, k, make = dropout_case(name, bias)
+    trace = deltaprop.explain(model, X, y, loss, optimizer=make(model), steps=2, sample=2,
+                              dropout="train", show_unfused=True)
+    hidden = len(DROPOUT_CASES[name][0]) - 2
+    for prefix in ("", "step2."):
+        for i in range(1, hidden + 1):
+            mask = trace[f"{prefix}forward.dropout.{i}"].value("mask")
+            assert set(np.unique(mask)) == {0.0, 1.0}, "the case must drop some and keep some"
+            assert np.array_equal(trace[f"{prefix}backward.dropout.{i}"].value("mask"), mask)
+    assert not np.array_equal(trace["forward.dropout.1"].value("mask"),
+                              trace["step2.forward.dropout.1"].value("mask"))
+    checked = set()
+    for notation in NOTATIONS:
+        checked |= Checker(trace.in_notation(notation), k, kind).run()
+    assert any("⊙ M{l} / (1 − p{l})" in key or "⊙ m{l} / (1 − p{l})" in key
+               for key in checked)

@@ -98,3 +98,26 @@ def test_node_text_is_escaped():
     svg = graph_svg(trace)
     ET.fromstring(svg)
     assert "<i>" not in svg and "<b>" not in svg and "&lt;i&gt;" in svg
+
+
+def test_a_training_mode_trace_draws_each_dropout_with_its_mask():
+    """Ã⁽ˡ⁾ between A⁽ˡ⁾ and the next product, fed by the mask; backward ∂L/∂Ã⁽ˡ⁾ into it and
+    ∂L/∂A⁽ˡ⁾ out of it, each edge linked to the step that computes what it carries."""
+    model = mlp([3, 4, 4, 1], activation="relu", output="sigmoid", dropout=0.5, seed=0,
+                dtype=np.float64)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(4, 3)), rng.integers(0, 2, 4).astype(float)
+    trace = deltaprop.explain(model, X, y, "bce", dropout="train")
+    nodes, edges = graph_parts(trace)
+    shown = {node.name: node for node in nodes}
+    assert shown["D1"].href == "#forward.dropout.1" and shown["D1"].label == "Ã⁽¹⁾"
+    assert shown["M2"].label == "M⁽²⁾" and shown["M2"].detail == "4×4"
+    assert len({(n.col, n.row) for n in nodes}) == len(nodes)         # no two overlap
+    forward = {(e.source, e.target) for e in edges if not e.backward}
+    assert {("A1", "D1"), ("M1", "D1"), ("D1", "Z2"), ("D2", "Z3")} <= forward
+    assert ("A1", "Z2") not in forward
+    backward = {(e.source, e.target): e.href for e in edges if e.backward}
+    assert backward[("Z2", "D1")] == "#backward.grad_a.1"
+    assert backward[("D1", "A1")] == "#backward.dropout.1"
+    assert backward[("A1", "Z1")] == "#backward.delta.1"
+    ET.fromstring(graph_svg(trace))

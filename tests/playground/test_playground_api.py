@@ -323,3 +323,44 @@ def test_an_upload_too_large_to_standardise_is_a_400(api, scale, column):
     assert "spread fits a float64" in answer["error"]
     _, state = api.call("GET", "/api/state")
     assert state["config"]["dataset"] == "moons"                 # nothing changed
+
+
+def test_step_mode_with_dropout_is_the_training_step_with_its_masks(api):
+    """With dropout > 0 step mode records the training step (masks drawn), and every phase,
+    the dropout ones included, is what dp.explain(..., dropout="train") shows for it."""
+    from deltaprop.playground.state import build_model
+
+    status, _ = api.call("POST", "/api/config", {"dropout": 0.5, "hidden": [6],
+                                                 "activations": ["relu"]})
+    assert status == 200
+    _, answer = api.call("POST", "/api/step/next?notation=batch")
+    step = answer["step"]
+    X = np.array(next(v for v in step["values"] if v["slot"] == "x")["values"])
+    y = np.array(next(v for v in step["values"] if v["slot"] == "y")["values"])
+    model = build_model(api.session.config, 2, 1)          # the session's fresh network
+    trace = dp.explain(model, X, y, "bce", optimizer=dp.SGD(model, lr=0.1, momentum=0.9),
+                       dropout="train")
+    assert "training mode" in step["mode"] and "after layer 1" in step["mode"]
+    keys = [s["key"] for s in step["steps"]]
+    assert keys == [s.key for s in trace.steps]
+    assert "forward.dropout.1" in keys and "backward.dropout.1" in keys
+    for index, expected in enumerate(trace.steps):
+        _, shown = api.call("GET", f"/api/step?index={index}&notation=batch")
+        for value in shown["values"]:
+            np.testing.assert_allclose(value["values"], expected.value(value["slot"]),
+                                       rtol=1e-12, atol=1e-15)
+    mask = trace["forward.dropout.1"].value("mask")
+    assert 0 < mask.sum() < mask.size                       # some dropped, some kept
+    _, forward = api.call("GET", f"/api/step?index={keys.index('forward.dropout.1')}")
+    assert forward["graph"]["lit"] == ["f:a-up"]
+    assert forward["graph"]["labels"]["up"]["latex"] == r"\tilde{A}{}^{(1)}"
+    assert [v["slot"] for v in forward["inputs"]] == ["a"]
+    _, z2 = api.call("GET", f"/api/step?index={keys.index('forward.z.2')}")
+    assert [v["symbol"] for v in z2["inputs"]] == ["Ã⁽¹⁾"]
+    assert "\\tilde{A}" in z2["latex"] and z2["graph"]["labels"]["a_prev"]["text"] == "Ã⁽¹⁾"
+    _, back = api.call("GET", f"/api/step?index={keys.index('backward.delta.1')}")
+    assert [v["slot"] for v in back["inputs"]] == ["grad_a_kept", "z"]
+    _, ng = api.call("GET", f"/api/step?index={keys.index('backward.dropout.1')}&notation=ng")
+    shown_mask = next(v for v in ng["values"] if v["slot"] == "mask")
+    np.testing.assert_array_equal(shown_mask["values"], mask.T)  # laid out as dA: columns
+    assert shown_mask["given"] and ng["graph"]["lit"] == ["b:up-a"]

@@ -236,3 +236,33 @@ def test_the_form_builds_the_network_and_shows_refusals(browser_page, live, tmp_
     assert "inputs standardised" in page.inner_text("#boundary-caption")
     assert live.session.config.loss == "cross_entropy"
     assert page.is_hidden("#error") and errors == [] and elsewhere == []
+
+
+def test_step_mode_with_dropout_shows_the_training_steps_masks(browser_page, live):
+    """Dropout 0.5 set on the form: the page says the step is in training mode, and the
+    dropout phases show the mask the engine drew, typeset as the explainer writes them."""
+    page, errors, elsewhere = browser_page
+    live.call("POST", "/api/config", {**SETTINGS, "dataset": "moons"})
+    page.reload()
+    page.wait_for_selector("body[data-ready='1']")
+    page.fill("#dropout", "0.5")
+    with page.expect_response(lambda response: "/api/config" in response.url):
+        page.click("#apply")
+    assert live.session.config.dropout == 0.5
+    assert page.is_hidden("#step-panel")                      # a fresh page: no step yet
+    with page.expect_response(lambda response: "/api/step/next" in response.url):
+        page.click("#step-mode")                             # which records the first batch
+    page.wait_for_selector("#equation[data-key='input']")
+    trace = dp.explainer.build_trace(live.session.recording, "batch")
+    keys = [step.key for step in trace.steps]
+    for key, slot in (("forward.dropout.1", "dropped"), ("backward.dropout.1", "grad_a_kept")):
+        page.click(f"#phases li[data-index='{keys.index(key)}']")
+        page.wait_for_selector(f"#equation[data-key='{key}']")
+        assert typeset_tex(page) == to_math(trace[key].equation) and "\\tilde{A}" in \
+            typeset_tex(page)
+        np.testing.assert_array_equal(matrix(page, "#operands", "mask"),
+                                      trace[key].value("mask"))
+        np.testing.assert_allclose(matrix(page, "#results", slot), trace[key].value(slot),
+                                   rtol=1e-12)
+    assert "training mode" in page.inner_text("#training-mode")
+    assert errors == [] and elsewhere == []

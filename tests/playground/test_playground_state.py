@@ -50,6 +50,22 @@ def test_train_and_step_share_the_batches_and_the_optimizer():
         np.testing.assert_allclose(stepped.model.state_dict()[key], value, rtol=1e-12)
 
 
+@pytest.mark.parametrize("dropout", [0.0, 0.5])
+def test_stepping_is_training_slowed_down_dropout_masks_included(dropout):
+    """Step mode takes the training step: with dropout it draws the masks training would
+    draw (the same generators), so stepping then training lands where training does."""
+    config = Config(hidden=[6, 5], activations=["relu", "tanh"], dropout=dropout)
+    stepped, trained = Playground(config), Playground(config)
+    stepped.next_batch()
+    stepped.train(1)
+    stepped.next_batch()
+    trained.train(3)
+    for key, value in trained.model.state_dict().items():
+        np.testing.assert_array_equal(stepped.model.state_dict()[key], value)
+    masks = [layer.dropout for layer in stepped.recording.layers[:-1]]
+    assert all(mask is not None for mask in masks) if dropout else masks == [None, None]
+
+
 def test_divergence_stops_training_with_a_message():
     session = Playground(Config(dataset="curve", output="none", loss="mse", lr=10.0,
                                 momentum=0.0, hidden=[8], activations=["relu"]))

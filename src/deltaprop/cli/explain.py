@@ -35,6 +35,7 @@ examples:
   deltaprop explain --optimizer adam --lr 0.01 --steps 2 --format json
   deltaprop explain --notation column --sample 2 --format markdown > step.md
   deltaprop explain --model runs/iris/model.safetensors
+  deltaprop explain --layers 4,4 --activation relu --dropout-rate 0.5 --dropout train
 """
 
 
@@ -70,6 +71,13 @@ def add_parser(subparsers) -> None:
                         help="show the unfused output delta next to the fused (A − Y)/N")
     parser.add_argument("--compare", metavar="NOTATION",
                         help="show every step in a second notation too (e.g. column)")
+    parser.add_argument("--dropout", default="off", metavar="MODE",
+                        help="train: run the step in training mode, as fit does, and show "
+                             "each Dropout's mask forward and backward; off: evaluation mode, "
+                             "Dropout passes everything through (default: %(default)s)")
+    parser.add_argument("--dropout-rate", type=float, default=0.0, metavar="P",
+                        help="add a Dropout(P) after each hidden layer of the network built "
+                             "from the flags (default: %(default)s)")
     parser.set_defaults(run=run)
 
 
@@ -131,6 +139,12 @@ def _check_run_flags(args) -> None:
     if args.momentum and args.optimizer != "sgd":
         raise CLIError(f"--momentum applies to --optimizer sgd, got --optimizer "
                        f"{args.optimizer}")
+    check_choice("--dropout", args.dropout, ("off", "train"))
+    if not (np.isfinite(args.dropout_rate) and 0 <= args.dropout_rate < 1):
+        raise CLIError(f"--dropout-rate must be a number in [0, 1), got {args.dropout_rate}")
+    if args.model and args.dropout_rate:
+        raise CLIError(f"--model gives the network; drop --dropout-rate (got --model "
+                       f"{args.model} with --dropout-rate {args.dropout_rate})")
     if args.steps < 1 or (args.steps > 1 and args.lr == 0):
         raise CLIError(f"--steps must be a positive integer (and > 1 needs --lr > 0), got "
                        f"{args.steps} with --lr {args.lr}")
@@ -158,12 +172,13 @@ def run(args) -> int:
     if not args.model:
         output = None if args.output_activation == "none" else args.output_activation
         model = mlp(network_widths(args), activation=args.activation, output=output,
-                    seed=args.seed, dtype=np.float64)
+                    seed=args.seed, dtype=np.float64, dropout=args.dropout_rate)
     X, y = random_batch(model, args.loss, args.samples, args.seed + 1)
     try:
         trace = explain(model, X, y, args.loss, notation=args.notation,
                         optimizer=_optimizer(args, model), sample=args.sample,
-                        show_unfused=args.unfused, compare=args.compare, steps=args.steps)
+                        show_unfused=args.unfused, compare=args.compare, steps=args.steps,
+                        dropout=args.dropout)
     except (ValueError, TypeError) as error:
         raise CLIError(str(error)) from None
     print(trace.render(args.format), end="")

@@ -9,11 +9,12 @@ r"""The backprop explainer: every step of one training step, in the learner's no
 
 ``explain`` runs the real engine (``recording.py``), then writes what it recorded in one of
 five notations (``notations.py``; the loss and output delta in ``outputs.py``, the optimiser
-steps in ``updates.py``, the header in ``header.py``) as a :class:`Trace` of :class:`Step` s
-(``trace.py``), which renders itself as text, Markdown, LaTeX, HTML or JSON (``render.py``; the
-HTML page in ``page.py``, its MathML in ``mathml.py``, its computational graph in
-``graph.py``).  ``traps.py`` shows what learners trip on, ``units.py`` the saturated and dead
-units; ``memory_card.py`` prints the six-step recipe for a network.
+steps in ``updates.py``, the header in ``header.py``, a training-mode step's dropout masks in
+``dropout.py``) as a :class:`Trace` of :class:`Step` s (``trace.py``), which renders itself as
+text, Markdown, LaTeX, HTML or JSON (``render.py``; the HTML page in ``page.py``, its MathML
+in ``mathml.py``, its computational graph in ``graph.py``).  ``traps.py`` shows what learners
+trip on, ``units.py`` the saturated and dead units; ``memory_card.py`` prints the six-step
+recipe for a network.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 def explain(model: Sequential, X: Any, y: Any, loss: Any, notation: str = "batch",
             optimizer: Any = None, *,
             sample: int = 0, show_unfused: bool = False, compare: str | None = None,
-            max_values: int = 64, precision: int = 4, steps: int = 1) -> Trace:
+            max_values: int = 64, precision: int = 4, steps: int = 1,
+            dropout: str = "off") -> Trace:
     r"""Run one training step of ``model`` on ``(X, y)`` and return every step of it.
 
     Every array shown can be recomputed by hand from the other arrays shown, with the
@@ -72,6 +74,13 @@ def explain(model: Sequential, X: Any, y: Any, loss: Any, notation: str = "batch
     steps : int
         Training steps run on the same batch (needs an optimizer when > 1), so momentum and
         Adam's state are seen in action; the steps of step ``t > 1`` have keys ``"stepT.…"``.
+    dropout : {"off", "train"}
+        ``"off"`` (default): the step runs in evaluation mode, where Dropout passes everything
+        through (the trace says so).  ``"train"``: in training mode, as ``fit`` runs it; each
+        Dropout draws its mask from its own generator (advancing it, as ``fit`` would) and
+        the trace shows it, forward :math:`\tilde A = A \odot M / (1 - p)` and backward
+        :math:`\partial L/\partial A = \partial L/\partial \tilde A \odot M / (1 - p)`
+        (steps ``"forward.dropout.l"`` and ``"backward.dropout.l"``).
 
     Returns
     -------
@@ -83,7 +92,7 @@ def explain(model: Sequential, X: Any, y: Any, loss: Any, notation: str = "batch
     check_display_options(max_values, precision)
     if np.ndim(X) >= 1:                              # before the optimiser steps
         check_sample(sample, len(X))
-    recordings = record_steps(model, X, y, loss, optimizer, steps)
+    recordings = record_steps(model, X, y, loss, optimizer, steps, dropout=dropout)
     return build_trace(recordings, notation, sample=sample, show_unfused=show_unfused,
                        compare=compare, max_values=max_values, precision=precision)
 

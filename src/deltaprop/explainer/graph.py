@@ -2,12 +2,13 @@ r"""The computational graph of a traced network, as an inline SVG (pure string b
 
 Forward, left to right: :math:`X \to Z^{(1)} \to A^{(1)} \to \dots \to A^{(L)} \to L`, with
 each layer's :math:`W^{(l)}` (and :math:`b^{(l)}`) feeding its :math:`Z^{(l)}`, and the targets
-:math:`Y` feeding the loss.  Backward, right to left underneath (dashed): the output delta
-from the loss, :math:`\Delta^{(l)}` back through each activation, :math:`\partial L/\partial
-A^{(l-1)}` back through each product, and :math:`\partial L/\partial W^{(l)}` up to each
-weight.  Every node and every backward edge is a link (``href="#<step key>"``) to the step
-of the trace that computes it; the symbols are the trace's own (its notation's), and every
-piece of text is XML-escaped.
+:math:`Y` feeding the loss (in a training-mode trace with dropout, :math:`A^{(l)} \to \tilde
+A^{(l)}` with the mask :math:`M^{(l)}` feeding it).  Backward, right to left underneath
+(dashed): the output delta from the loss, :math:`\Delta^{(l)}` back through each
+activation, :math:`\partial L/\partial A^{(l-1)}` back through each product, and
+:math:`\partial L/\partial W^{(l)}` up to each weight.  Every node and every backward edge
+is a link (``href="#<step key>"``) to the step of the trace that computes it; the symbols are
+the trace's own (its notation's), and every piece of text is XML-escaped.
 """
 
 from __future__ import annotations
@@ -55,24 +56,33 @@ def _keys(trace: Trace) -> set[str]:
 
 
 def graph_parts(trace: Trace) -> tuple[list[Node], list[Edge]]:
-    """The nodes and edges of ``trace``'s network (its first training step)."""
+    r"""The nodes and edges of ``trace``'s network (its first training step).
+
+    A training-mode trace has a node :math:`\tilde A^{(l)}` after each dropped layer, fed by
+    its mask (underneath), between :math:`A^{(l)}` and the next layer's product."""
     layers = [layer.index for layer in trace.recording.layers]
     keys, last = _keys(trace), layers[-1]
     nodes = [_node(trace, "X", "input", "x", 0, 1)]
-    edges = []
+    edges, prev, col = [], "X", 0
     for i in layers:
-        prev = "X" if i == 1 else f"A{i - 1}"
-        nodes += [_node(trace, f"Z{i}", f"forward.z.{i}", "z", 2 * i - 1, 1),
-                  _node(trace, f"A{i}", f"forward.a.{i}", "a", 2 * i, 1),
-                  _node(trace, f"W{i}", f"forward.z.{i}", "weight", 2 * i - 1, 0)]
+        nodes += [_node(trace, f"Z{i}", f"forward.z.{i}", "z", col + 1, 1),
+                  _node(trace, f"A{i}", f"forward.a.{i}", "a", col + 2, 1),
+                  _node(trace, f"W{i}", f"forward.z.{i}", "weight", col + 1, 0)]
         edges += [Edge(prev, f"Z{i}", False), Edge(f"W{i}", f"Z{i}", False),
                   Edge(f"Z{i}", f"A{i}", False)]
         if trace.recording.has_bias:
-            nodes.append(_node(trace, f"b{i}", f"forward.z.{i}", "bias", 2 * i - 2, 0))
+            nodes.append(_node(trace, f"b{i}", f"forward.z.{i}", "bias", col, 0))
             edges.append(Edge(f"b{i}", f"Z{i}", False))
         edges += _backward_edges(trace, keys, i, last, prev)
-    nodes += [_node(trace, "Y", "input", "y", 2 * last + 1, 2),
-              _node(trace, "L", "loss", "loss", 2 * last + 1, 1)]
+        prev, col = f"A{i}", col + 2
+        if f"forward.dropout.{i}" in keys:
+            col += 1
+            nodes += [_node(trace, f"D{i}", f"forward.dropout.{i}", "dropped", col, 1),
+                      _node(trace, f"M{i}", f"forward.dropout.{i}", "mask", col, 2)]
+            edges += [Edge(prev, f"D{i}", False), Edge(f"M{i}", f"D{i}", False)]
+            prev = f"D{i}"
+    nodes += [_node(trace, "Y", "input", "y", col + 1, 2),
+              _node(trace, "L", "loss", "loss", col + 1, 1)]
     edges += [Edge(f"A{last}", "L", False), Edge("Y", "L", False)]
     return nodes, edges
 
@@ -82,7 +92,8 @@ def _symbol(step: Step, slot: str) -> str:
 
 
 def _backward_edges(trace: Trace, keys: set[str], i: int, last: int, prev: str) -> list[Edge]:
-    """Layer ``i``'s backward edges, each linked to the step that computes what it carries."""
+    """Layer ``i``'s backward edges, each linked to the step that computes what it carries
+    (through the dropout below it, if a mask was drawn: ∂L/∂Ã, then ∂L/∂A)."""
     delta_key = "backward.delta.out" if i == last else f"backward.delta.{i}"
     source = "L" if i == last else f"A{i}"
     edges = [Edge(source, f"Z{i}", True, _symbol(trace[delta_key], "delta"), "#" + delta_key)]
@@ -91,6 +102,10 @@ def _backward_edges(trace: Trace, keys: set[str], i: int, last: int, prev: str) 
     key = f"backward.grad_a.{i - 1}"
     if key in keys:
         edges.append(Edge(f"Z{i}", prev, True, _symbol(trace[key], "grad_a"), "#" + key))
+    key = f"backward.dropout.{i - 1}"
+    if key in keys:
+        edges.append(Edge(prev, f"A{i - 1}", True, _symbol(trace[key], "grad_a_kept"),
+                          "#" + key))
     return edges
 
 
@@ -100,7 +115,8 @@ def _centre(node: Node) -> tuple[float, float]:
 
 def _node_svg(node: Node) -> str:
     x, y = _centre(node)
-    kind = {"W": "param", "b": "param", "Y": "data", "X": "data", "L": "loss"}.get(
+    kind = {"W": "param", "b": "param", "Y": "data", "X": "data", "M": "data",
+            "L": "loss"}.get(
         node.name[0], "value")
     return (f'<a href="{escape(node.href)}" class="node {kind}">'
             f"<title>{escape(node.title)}</title>"

@@ -31,8 +31,12 @@ def header_lines(recs: list[Recording], ctx: Context, nota: Notation) -> list[st
     dropout = rec.extras.get("dropout", [])
     if dropout:
         where = ", ".join(f"p = {p:g} after layer {index}" for index, p in dropout)
-        lines.append(f"dropout ({where}) is off in this trace: explain runs the model in "
-                     "evaluation mode, where Dropout passes A through unchanged")
+        lines.append(f"dropout ({where}) is on in this trace: the step runs in training mode, "
+                     "as fit runs it, with the masks the Dropout layers drew"
+                     if rec.dropout_mode == "train" else
+                     f"dropout ({where}) is off in this trace: explain runs the model in "
+                     "evaluation mode, where Dropout passes A through unchanged "
+                     "(dropout='train' shows the training step, masks and all)")
     if nota.one_sample:
         lines.append(f"one sample shown as column vectors: n = {ctx.sample}; the batch sums "
                      "also show every sample, one column each")

@@ -8,6 +8,7 @@ The explainer writes every equation once, in Unicode, so the terminal shows it a
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _SUPER = {"⁰": "0", "¹": "1", "²": "2", "³": "3", "⁴": "4", "⁵": "5", "⁶": "6", "⁷": "7",
           "⁸": "8", "⁹": "9", "⁽": "(", "⁾": ")", "⁻": "-", "ᵀ": r"\top ", "ᴸ": "L", "ˡ": "l",
@@ -87,10 +88,18 @@ def _group_scripts(text: str) -> str:
     return text
 
 
+def _decomposed(text: str) -> str:
+    """A precomposed accented letter (``Ã``, ``ỹ``) as its letter and combining accent."""
+    return "".join(unicodedata.normalize("NFD", c) if c.isalpha() and unicodedata
+                   .decomposition(c).endswith(("0302", "0303")) else c for c in text)
+
+
 def to_math(equation: str) -> str:
     """LaTeX math (no ``$``) for a Unicode equation; words become ``\\text{...}``."""
+    equation = _decomposed(equation)
     text = "".join(_ASCII_SPECIALS.get(c, c) if c in "&%$#_" else c for c in equation)
     text = re.sub("([A-Za-z])\u0302", r"\\hat{\1}", text)        # m̂ (combining hat) -> \hat{m}
+    text = re.sub("([A-Za-z])\u0303", r"\\tilde{\1}", text)      # Ã (combining tilde) -> \tilde{A}
     text = _WORD.sub(r"\\text{\1\2}", text).replace(";  ", r";\quad ")
     for char, latex in _SYMBOLS.items():
         if char not in "_{}%#&":
@@ -101,6 +110,7 @@ def to_math(equation: str) -> str:
 
 _OPEN, _CLOSE = "\x01", "\x02"      # inline math, turned into $ once adjacent runs merged
 _TEXT_MATH = {"<": "<", ">": ">", "|": "|"}    # OT1 text fonts have no < > | glyphs
+_ACCENTS = {"\u0302": r"\hat", "\u0303": r"\tilde"}    # combining hat and tilde
 
 
 def to_text(prose: str) -> str:
@@ -109,8 +119,10 @@ def to_text(prose: str) -> str:
     Adjacent inline maths merge (``σ′(Z)`` is one ``$\\sigma'$`` run, never ``$$``); a literal
     ``$`` in the prose stays ``\\$``.
     """
-    text = "".join(_ASCII_SPECIALS.get(char, char) for char in prose)
+    text = "".join(_ASCII_SPECIALS.get(char, char) for char in _decomposed(prose))
     text = "".join(f"{_OPEN}{_TEXT_MATH[c]}{_CLOSE}" if c in _TEXT_MATH else c for c in text)
+    text = re.sub("([A-Za-z])([\u0302\u0303])", lambda m: _OPEN + _ACCENTS[m.group(2)] + "{"
+                  + m.group(1) + "}" + _CLOSE, text)            # m̂, Ã: \hat{m}, \tilde{A}
     text = _runs(text, _SUPER, _OPEN + "^{", "}" + _CLOSE)
     text = _runs(text, _SUB, _OPEN + "_{", "}" + _CLOSE)
     for char, latex in _SYMBOLS.items():

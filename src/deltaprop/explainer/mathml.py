@@ -3,7 +3,7 @@ r"""MathML for the explainer's equations, written in Python: the HTML trace need
 ``to_mathml(equation)`` takes the Unicode equation a step prints, turns it into LaTeX with
 :func:`~deltaprop.explainer.latex.to_math` (the same LaTeX the ``.tex`` trace carries) and
 parses that small LaTeX (letters, numbers, operators, ``^``/``_`` scripts, ``{...}`` groups,
-``\text``, ``\sqrt``, ``\hat``, ``\tfrac`` and the symbol commands of ``latex.py``) into
+``\text``, ``\sqrt``, ``\hat``, ``\tilde``, ``\tfrac`` and the symbol commands of ``latex.py``) into
 MathML Core, which current browsers typeset natively.  The equation itself is kept as the
 ``alttext`` and the LaTeX as an ``annotation``; every piece of text is XML-escaped, and an
 unknown command is shown as its name (``<mtext>\foo</mtext>``), never dropped.
@@ -124,6 +124,8 @@ class _Parser:
             return f"<msqrt>{self.argument()}</msqrt>"
         if name == r"\hat":
             return f'<mover accent="true">{self.argument()}<mo>^</mo></mover>'
+        if name == r"\tilde":
+            return f'<mover accent="true">{self.argument()}<mo>~</mo></mover>'
         if name in (r"\frac", r"\tfrac", r"\dfrac"):
             return f"<mfrac>{self.argument()}{self.argument()}</mfrac>"
         if name in _IDENTIFIERS:
@@ -148,7 +150,8 @@ def latex_to_mathml(latex: str, display: bool = True, alttext: str | None = None
 
 def unknown_commands(latex: str) -> list[str]:
     """The commands of ``latex`` this module does not know (the tests keep this empty)."""
-    known = {*_IDENTIFIERS, *_OPERATORS, *_SPACES, r"\text", r"\sqrt", r"\hat", r"\frac",
+    known = {*_IDENTIFIERS, *_OPERATORS, *_SPACES, r"\text", r"\sqrt", r"\hat", r"\tilde",
+             r"\frac",
              r"\tfrac", r"\dfrac"}
     return [t for t in _TOKEN.findall(latex) if t.startswith("\\") and len(t) > 1
             and t not in known]

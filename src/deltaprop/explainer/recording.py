@@ -7,6 +7,11 @@ optimiser), so the copies hold the weights from before the update.  Every
 number the explainer shows comes from here: nothing is recomputed, except the probabilities
 :math:`A^{(L)}` of a model that ends in logits, which are computed with the engine's own
 ``deltaprop.nn.functional.apply_link`` (the loss computes them the same way inside).
+
+``dropout="train"`` runs the step in training mode, as ``fit`` does: each Dropout layer draws
+its mask from its own generator and the recorder keeps it (:class:`DropoutCopy`), with what
+went in and out of the layer both ways.  ``dropout="off"`` runs it in evaluation mode, where
+Dropout passes everything through unchanged.
 """
 
 from __future__ import annotations
@@ -41,6 +46,25 @@ class ParamUpdate:
     state_after: dict[str, Any]
 
 
+DROPOUT_MODES = ("off", "train")
+
+
+@dataclass
+class DropoutCopy:
+    r"""What the Dropout after layer ``l`` drew and passed, in training mode (batch rows).
+
+    Forward :math:`\tilde A = A \odot M / (1 - p)`, backward :math:`\partial L/\partial A =
+    \partial L/\partial \tilde A \odot M / (1 - p)`; ``scaled`` is :math:`M/(1 - p)` exactly
+    as the engine multiplied by it.
+    """
+
+    p: float
+    mask: np.ndarray                # M (N, n): 1 kept, 0 dropped
+    scaled: np.ndarray              # M / (1 − p) (N, n), the engine's own array
+    dropped: np.ndarray             # Ã = A ⊙ M / (1 − p) (N, n): what the next Dense read
+    grad_dropped: np.ndarray        # ∂L/∂Ã (N, n): what the next Dense passed down
+
+
 @dataclass
 class LayerCopy:
     """Host copies of layer ``l``'s records (batch rows, ``W`` of shape ``(out, in)``)."""
@@ -59,6 +83,7 @@ class LayerCopy:
     grad_bias: np.ndarray | None    # ∂L/∂b⁽ˡ⁾ (out,)
     grad_a_prev: np.ndarray | None  # ∂L/∂A⁽ˡ⁻¹⁾ (N, in)
     updates: dict[str, ParamUpdate] = field(default_factory=dict)   # "weight", "bias"
+    dropout: DropoutCopy | None = None  # the Dropout after this layer, in training mode
 
     @property
     def new_weight(self) -> np.ndarray | None:
@@ -122,6 +147,11 @@ class Recording:
     def has_bias(self) -> bool:
         return any(layer.bias is not None for layer in self.layers)
 
+    @property
+    def dropout_mode(self) -> str:
+        """``"train"``: the step ran in training mode (masks drawn); ``"off"``: evaluation."""
+        return self.extras.get("dropout_mode", "off")
+
 
 def _host(array) -> np.ndarray | None:
     return None if array is None else np.array(to_numpy(array))
@@ -168,6 +198,27 @@ def _check_layers(model) -> None:
         previous = kind
 
 
+def _check_training_dropout(model) -> None:
+    """In training mode each Dropout (p > 0) sits between a hidden layer's output and the next
+    Dense, one per gap: there the trace shows Ã = A ⊙ M / (1 − p) and its backward step."""
+    layers = model.layers
+    for position, layer in enumerate(layers):
+        if not isinstance(layer, Dropout) or layer.p == 0:
+            continue
+        before, after = layers[position - 1], layers[position + 1:position + 2]
+        if isinstance(before, Dropout):
+            what = "comes right after another Dropout"
+        elif not after:
+            what = "is the last layer (it would drop the network's output)"
+        elif not isinstance(after[0], Dense):
+            what = f"is followed by layer {position + 1} ({type(after[0]).__name__}), not a Dense"
+        else:
+            continue
+        raise ValueError(f"explain dropout='train' shows a Dropout between a hidden layer's "
+                         f"output and the next Dense; layer {position} (Dropout) {what}; "
+                         "dropout='off' explains this model in evaluation mode")
+
+
 def dropout_layers(model: Sequential) -> list[tuple[int, float]]:
     """``(l, p)`` for each Dropout: after Dense layer ``l`` (and its activation)."""
     out, dense = [], 0
@@ -178,10 +229,22 @@ def dropout_layers(model: Sequential) -> list[tuple[int, float]]:
     return out
 
 
-def _check_arguments(model, loss: Any, optimizer: Optimizer | None, steps: int) -> Loss:
+def check_dropout_mode(dropout: Any) -> str:
+    """``dropout`` is ``"off"`` (evaluation mode) or ``"train"`` (training mode, masks drawn)."""
+    if not isinstance(dropout, str) or dropout not in DROPOUT_MODES:
+        raise ValueError(f"explain dropout must be one of {', '.join(map(repr, DROPOUT_MODES))}"
+                         f" (training mode draws and shows the masks), got {dropout!r}")
+    return dropout
+
+
+def _check_arguments(model, loss: Any, optimizer: Optimizer | None, steps: int,
+                     dropout: str) -> Loss:
     if not hasattr(model, "records"):
         raise TypeError(f"explain expects a deltaprop Sequential, got {type(model).__name__}")
+    check_dropout_mode(dropout)
     _check_layers(model)
+    if dropout == "train":
+        _check_training_dropout(model)
     loss = get_loss(loss)
     loss_kind(loss)                                  # a loss the trace cannot write: refused
     if optimizer is not None and not isinstance(optimizer, Optimizer):
@@ -200,32 +263,36 @@ def _check_arguments(model, loss: Any, optimizer: Optimizer | None, steps: int) 
 
 
 def record_steps(model: Sequential, X: Any, y: Any, loss: Any, optimizer: Optimizer | None = None,
-                 steps: int = 1) -> list[Recording]:
-    """Run ``steps`` training steps (forward, loss, backward, ``optimizer.step()``) on one batch."""
-    loss = _check_arguments(model, loss, optimizer, steps)
+                 steps: int = 1, *, dropout: str = "off") -> list[Recording]:
+    """Run ``steps`` training steps (forward, loss, backward, ``optimizer.step()``) on one batch.
+
+    ``dropout="train"``: in training mode, as ``fit``, each Dropout drawing a fresh mask per
+    step from its generator (which advances, as in ``fit``); ``"off"``: in evaluation mode."""
+    loss = _check_arguments(model, loss, optimizer, steps, dropout)
     X, y = check_data(model, X, y, loss)
     was_training = model.training
-    model.eval()                                     # Dropout off: the records chain exactly
+    model.train(dropout == "train")                  # "off": Dropout passes A through
     try:
-        return [_one_step(model, X, y, loss, optimizer, t) for t in range(1, steps + 1)]
+        return [_one_step(model, X, y, loss, optimizer, t, dropout)
+                for t in range(1, steps + 1)]
     finally:
         model.train(was_training)
 
 
 def record_step(model: Sequential, X: Any, y: Any, loss: Any,
-                optimizer: Optimizer | None = None) -> Recording:
+                optimizer: Optimizer | None = None, *, dropout: str = "off") -> Recording:
     """Run forward, loss, backward (and ``optimizer.step()``) once; copy every record."""
-    return record_steps(model, X, y, loss, optimizer, 1)[0]
+    return record_steps(model, X, y, loss, optimizer, 1, dropout=dropout)[0]
 
 
-def _one_step(model, X, y, loss: Loss, optimizer, iteration: int) -> Recording:
+def _one_step(model, X, y, loss: Loss, optimizer, iteration: int, dropout: str) -> Recording:
     recorder = _Recorder(model, optimizer)
     value = training.train_step(model, X, y, loss=loss, optimizer=recorder)
     copies, records = recorder.copies, recorder.records
     spec = output_spec(loss, records[-1].activation, copies[-1].z.shape[1],
                        saturated=bce_floors_hit(loss, copies[-1].a))
     if spec.fused:                                   # the loss applied the link function
-        output = records[-1].z                       # the logits (Dropout is off)
+        output = records[-1].z                       # the logits (no Dropout after them)
         copies[-1].a = _host(apply_link(namespace(output), loss.link, output))
         copies[-1].grad_a = None
     Y = _host(y)
@@ -233,7 +300,7 @@ def _one_step(model, X, y, loss: Loss, optimizer, iteration: int) -> Recording:
         Y = np.eye(copies[-1].z.shape[1], dtype=copies[-1].z.dtype)[Y]
     return Recording(layers=copies, X=_host(X), Y=Y, loss=loss, loss_value=value,
                      spec=spec, optimizer=optimizer, iteration=iteration,
-                     extras={"dropout": dropout_layers(model)})
+                     extras={"dropout": dropout_layers(model), "dropout_mode": dropout})
 
 
 class _Recorder:
@@ -250,6 +317,7 @@ class _Recorder:
         model, optimizer = self.model, self.optimizer
         self.records = model.records()
         self.copies = [_copy_record(record) for record in self.records]
+        _copy_dropout(model, self.copies)
         if optimizer is None:
             return
         before = {name: _host_state(optimizer.state.get(name, {}))
@@ -257,6 +325,19 @@ class _Recorder:
         optimizer.step()
         for copy, record in zip(self.copies, self.records):
             _copy_update(copy, record, optimizer, model, before)
+
+
+def _copy_dropout(model, copies: list[LayerCopy]) -> None:
+    """Each Dropout that drew a mask (training mode, p > 0): the mask, and what went in and
+    out of it both ways, attached to the layer it follows (the next Dense's input)."""
+    dense = 0
+    for layer in model.layers:
+        dense += isinstance(layer, Dense)
+        if isinstance(layer, Dropout) and layer.mask is not None:
+            scaled, below, above = _host(layer.mask), copies[dense - 1], copies[dense]
+            below.dropout = DropoutCopy(
+                p=float(layer.p), mask=(scaled != 0).astype(scaled.dtype), scaled=scaled,
+                dropped=above.a_prev, grad_dropped=above.grad_a_prev)
 
 
 def _host_state(state: dict) -> dict[str, Any]:

@@ -16,6 +16,7 @@ import numpy as np
 
 from .._checks import check_integer
 from ..nn.optim import Optimizer
+from . import dropout
 from .header import header_lines
 from .notations import Context, Notation, derivative_text, function_text, get_notation
 from .outputs import loss_equation, output_delta_equation, softmax_backward_equation
@@ -225,6 +226,8 @@ def _steps(rec: Recording, nota: Notation, ctx: Context) -> list[Step]:
                   "deltaprop.nn.model.Sequential.forward")]
     for layer in rec.layers:
         steps.extend(_forward_steps(rec, nota, ctx, layer))
+        if layer.dropout is not None:                # training mode: the mask drawn
+            steps.append(dropout.forward_step(nota, ctx, layer))
     steps.append(_loss_step(rec, nota, ctx))
     steps.append(_output_delta_step(rec, nota, ctx))
     for layer in reversed(rec.layers):
@@ -253,7 +256,8 @@ def _forward_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list[
     where = ("softmax over each sample's outputs" if name == "softmax" else
              f"{name} element-wise") + f": {tuple(z.shape)} → {tuple(a.shape)}"
     return [Step(f"forward.z.{i}", "forward", i, f"layer {i}: pre-activation",
-                 nota.equation("z", layer.bias is not None, l=sup(i), p=sup(i - 1)),
+                 dropout.reading(rec, nota, i).equation("z", layer.bias is not None,
+                                                        l=sup(i), p=sup(i - 1)),
                  nota.shape_check("z", shapes, z.shape),
                  params + activation_values(nota, ctx, Z, "act", layer.z, "z"),
                  code_location(type(layer.dense).forward)),
@@ -313,7 +317,7 @@ def _backward_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list
         values.append(Value(nota.symbols["gW1"] + sup(i), np.outer(delta[:, 0], a_prev[:, 0]),
                             "sample", "sample_grad_weight", "sample"))
     steps = [Step(f"backward.grad_weight.{i}", "backward", i, f"layer {i}: weight gradient",
-                  nota.equation("grad_weight", l=sup(i), p=sup(i - 1)),
+                  dropout.reading(rec, nota, i).equation("grad_weight", l=sup(i), p=sup(i - 1)),
                   nota.shape_check("grad_weight", {"d": delta.shape, "A": a_prev.shape},
                                    grad_w.shape), values, where)]
     if layer.grad_bias is not None:
@@ -333,32 +337,39 @@ def _backward_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list
 
 def _hidden_delta_steps(rec: Recording, nota: Notation, ctx: Context, layer,
                         where: str) -> list[Step]:
+    """∂L/∂A⁽ˡ⁻¹⁾ out of layer l (∂L/∂Ã⁽ˡ⁻¹⁾ with a mask below, then back through it), and
+    Δ⁽ˡ⁻¹⁾."""
     s, sup, show, i = nota.symbols, nota.sup, nota.show, layer.index
-    below = rec.layers[i - 2]
+    below, read = rec.layers[i - 2], dropout.reading(rec, nota, i)
     delta, weight = show("grad", layer.delta, ctx), show("weight", layer.weight, ctx)
     grad_a = show("grad", layer.grad_a_prev, ctx)
     A, Z, d = s["A"] + sup(i - 1), s["Z"] + sup(i - 1), s["d"] + sup(i - 1)
     if below.activation_name == "softmax":             # full Jacobian: its JVP, not ⊙ φ′
         delta_equation = softmax_backward_equation(nota, A, s["gA"] + sup(i - 1), d)
+    elif below.dropout is not None and nota.one_sample:
+        delta_equation = dropout.one_sample_delta_equation(
+            nota, d, s["gA"] + sup(i - 1), derivative_text(below.activation, A, Z))
     else:
         delta_equation = nota.equation("delta", l=sup(i), p=sup(i - 1),
                                        dphi=derivative_text(below.activation, A, Z))
     activation = below.activation if below.activation is not None else below.dense
-    return [Step(f"backward.grad_a.{i - 1}", "backward", i - 1,
-                 f"layer {i}: gradient to the layer below",
-                 nota.equation("grad_a_prev", l=sup(i), p=sup(i - 1)),
-                 nota.shape_check("grad_a_prev", {"d": delta.shape, "W": weight.shape},
-                                  grad_a.shape),
-                 activation_values(nota, ctx, s["gA"] + sup(i - 1), "grad", layer.grad_a_prev,
-                             "grad_a"), where),
-            Step(f"backward.delta.{i - 1}", "backward", i - 1, f"layer {i - 1}: delta",
-                 delta_equation,
-                 nota.shape_check("delta", {"g": grad_a.shape,
-                                            "Z": show("act", below.z, ctx).shape},
-                                  show("grad", below.delta, ctx).shape),
-                 activation_values(nota, ctx, s["d"] + sup(i - 1), "grad", below.delta, "delta"),
-                 code_location(getattr(type(activation), "derivative",
-                                       type(activation).backward)))]
+    steps = [Step(f"backward.grad_a.{i - 1}", "backward", i - 1,
+                  f"layer {i}: gradient to the layer below",
+                  read.equation("grad_a_prev", l=sup(i), p=sup(i - 1)),
+                  nota.shape_check("grad_a_prev", {"d": delta.shape, "W": weight.shape},
+                                   grad_a.shape),
+                  activation_values(nota, ctx, read.symbols["gA"] + sup(i - 1), "grad",
+                                    layer.grad_a_prev, "grad_a"), where)]
+    if below.dropout is not None:
+        steps.append(dropout.backward_step(nota, ctx, below))
+    steps.append(Step(
+        f"backward.delta.{i - 1}", "backward", i - 1, f"layer {i - 1}: delta", delta_equation,
+        nota.shape_check("delta", {"g": show("grad", below.grad_a, ctx).shape,
+                                   "Z": show("act", below.z, ctx).shape},
+                         show("grad", below.delta, ctx).shape),
+        activation_values(nota, ctx, d, "grad", below.delta, "delta"),
+        code_location(getattr(type(activation), "derivative", type(activation).backward))))
+    return steps
 
 
 def _update_steps(rec: Recording, nota: Notation, ctx: Context, layer) -> list[Step]:

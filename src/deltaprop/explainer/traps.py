@@ -178,7 +178,13 @@ def general_notes(rec: Recording, nota: Notation, ctx: Context) -> list[str]:
     if not rec.has_bias:
         notes.append("This network has no biases (bias=False): no + b in the forward pass, no "
                      "bias gradient and no bias update.")
-    if rec.extras.get("dropout"):
+    if rec.extras.get("dropout") and rec.dropout_mode == "train":
+        notes.append("Dropout is on here (training mode): each step draws a fresh mask M, 0s "
+                     "and 1s with P(1) = 1 − p, the forward pass multiplies by M/(1 − p) and the "
+                     "backward pass multiplies by the SAME M/(1 − p) (not a new mask, not "
+                     "forgetting the 1/(1 − p)); at prediction time (model.eval()) nothing is "
+                     "dropped or rescaled.")
+    elif rec.extras.get("dropout"):
         notes.append("Dropout is off here (evaluation mode). In training, fit multiplies each "
                      "dropped layer's activations by a fresh mask M/(1 − p), M of 0s and 1s "
                      "with P(1) = 1 − p, and the backward pass multiplies ∂L/∂A by the same "

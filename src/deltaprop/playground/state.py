@@ -2,8 +2,9 @@ r"""The playground's one learner: its data, network, optimiser and where trainin
 
 :class:`Playground` is the server's state (the app is local and has one learner).  Training
 takes the step ``fit`` takes, :func:`deltaprop.train_step`, one mini-batch at a time; step
-mode takes the same step through the explainer's :func:`~deltaprop.explainer.record_step`,
-which keeps host copies of what the layers recorded (``model.records()``).  The two draw
+mode takes the same step through the explainer's :func:`~deltaprop.explainer.record_step`
+(in training mode: the Dropout masks drawn are recorded and shown), which keeps host copies
+of what the layers recorded (``model.records()``).  The two draw
 their batches from the same shuffled order, so stepping is training, slowed down.
 
 Every number the page shows is computed here by the engine (``predict_proba`` for the
@@ -181,11 +182,14 @@ class Playground:
         self._log()
 
     def next_batch(self) -> Recording:
-        """Step mode: one training step on the next batch, every quantity recorded."""
+        """Step mode: one training step on the next batch, every quantity recorded — in
+        training mode, as :meth:`train` takes it: each Dropout draws its mask (shown in the
+        dropout phases) from the same generator that training draws from."""
         rows = self.next_rows()
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             self.recording = record_step(self.model, self.features(self.data.X[rows]),
-                                         self.targets(rows), self.loss, self.optimizer)
+                                         self.targets(rows), self.loss, self.optimizer,
+                                         dropout="train")
         self.traces = {}
         self._count(self.recording.loss_value)
         self._log()

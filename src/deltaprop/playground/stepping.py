@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ..explainer import Recording, Step, Trace, build_trace
+from ..explainer.dropout import tilde
 from ..explainer.latex import to_math
 from .config import NOTATIONS, PlaygroundInputError
 from .views import plain
@@ -63,8 +64,16 @@ def _delta_key(trace: Trace, layer: int) -> str:
     return "backward.delta.out" if layer == last else f"backward.delta.{layer}"
 
 
-def _activation_key(layer: int) -> tuple[str, str]:
-    return ("input", "x") if layer == 0 else (f"forward.a.{layer}", "a")
+def _activation_key(trace: Trace, layer: int) -> tuple[str, str]:
+    """What layer ``layer + 1`` reads: A⁽ˡ⁾, or Ã⁽ˡ⁾ where a dropout mask was drawn."""
+    if layer == 0:
+        return ("input", "x")
+    dropped = f"forward.dropout.{layer}"
+    return (dropped, "dropped") if _has(trace, dropped) else (f"forward.a.{layer}", "a")
+
+
+def _has(trace: Trace, key: str) -> bool:
+    return any(step.key == key for step in trace.steps)
 
 
 def operands(trace: Trace, step: Step) -> list[tuple[str, str]]:
@@ -73,16 +82,20 @@ def operands(trace: Trace, step: Step) -> list[tuple[str, str]]:
     kind = parts[0] if parts[0] in ("input", "loss") else f"{parts[0]}.{parts[1]}"
     layer = step.layer
     if kind in ("loss", "backward.delta") and parts[-1] in ("loss", "out"):
-        return [_activation_key(last), ("input", "y")]
+        return [(f"forward.a.{last}", "a"), ("input", "y")]
+    through = f"backward.dropout.{layer}"
     table = {
-        "forward.z": lambda: [_activation_key(layer - 1)],
+        "forward.z": lambda: [_activation_key(trace, layer - 1)],
         "forward.a": lambda: [(f"forward.z.{layer}", "z")],
+        "forward.dropout": lambda: [(f"forward.a.{layer}", "a")],
         "backward.grad_weight": lambda: [(_delta_key(trace, layer), "delta"),
-                                         _activation_key(layer - 1)],
+                                         _activation_key(trace, layer - 1)],
         "backward.grad_bias": lambda: [(_delta_key(trace, layer), "delta")],
         "backward.grad_a": lambda: [(_delta_key(trace, layer + 1), "delta"),
                                     (f"forward.z.{layer + 1}", "weight")],
-        "backward.delta": lambda: [(f"backward.grad_a.{layer}", "grad_a"),
+        "backward.dropout": lambda: [(f"backward.grad_a.{layer}", "grad_a")],
+        "backward.delta": lambda: [(through, "grad_a_kept") if _has(trace, through)
+                                   else (f"backward.grad_a.{layer}", "grad_a"),
                                    (f"forward.z.{layer}", "z")],
         "update.weight": lambda: [(f"backward.grad_weight.{layer}", "grad_weight")],
         "update.bias": lambda: [(f"backward.grad_bias.{layer}", "grad_bias")],
@@ -91,11 +104,13 @@ def operands(trace: Trace, step: Step) -> list[tuple[str, str]]:
 
 
 # which edges of one layer's graph a step runs along (the page lights them):
-# nodes a_prev, w, b, z, a, up (the layer above, or the loss); f: forward, b: backward
+# nodes a_prev, w, b, z, a, up (the layer above, the loss, or the dropped Ã⁽ˡ⁾); f: forward,
+# b: backward
 EDGES = {"forward.z": ["f:a_prev-z", "f:w-z", "f:b-z"], "forward.a": ["f:z-a"],
-         "loss": ["f:a-up"], "backward.delta.out": ["b:up-a", "b:a-z"],
-         "backward.grad_weight": ["b:z-w"], "backward.grad_bias": ["b:z-b"],
-         "backward.grad_a": ["b:z-a_prev"], "backward.delta": ["b:up-a", "b:a-z"],
+         "forward.dropout": ["f:a-up"], "loss": ["f:a-up"],
+         "backward.delta.out": ["b:up-a", "b:a-z"], "backward.grad_weight": ["b:z-w"],
+         "backward.grad_bias": ["b:z-b"], "backward.grad_a": ["b:z-a_prev"],
+         "backward.dropout": ["b:up-a"], "backward.delta": ["b:up-a", "b:a-z"],
          "update.weight": ["u:w"], "update.bias": ["u:b"]}
 
 
@@ -109,10 +124,13 @@ def graph(trace: Trace, step: Step) -> dict[str, Any] | None:
     if kind == "backward.grad_a":
         layer += 1                               # ∂L/∂A⁽ˡ⁻¹⁾ comes out of layer l
     nota_symbols, sup = _symbols(trace)
-    labels = {"a_prev": nota_symbols["A"] + sup(layer - 1), "w": nota_symbols["W"] + sup(layer),
-              "b": "b" + sup(layer), "z": nota_symbols["Z"] + sup(layer),
-              "a": nota_symbols["A"] + sup(layer),
-              "up": "L" if layer == last else f"layer {layer + 1}"}
+    dropped = tilde(nota_symbols["A"])
+    labels = {"a_prev": (dropped if _has(trace, f"forward.dropout.{layer - 1}")
+                         else nota_symbols["A"]) + sup(layer - 1),
+              "w": nota_symbols["W"] + sup(layer), "b": "b" + sup(layer),
+              "z": nota_symbols["Z"] + sup(layer), "a": nota_symbols["A"] + sup(layer),
+              "up": "L" if layer == last else dropped + sup(layer)
+              if _has(trace, f"forward.dropout.{layer}") else f"layer {layer + 1}"}
     return {"layer": layer, "lit": EDGES[kind],
             "labels": {key: {"text": text, "latex": to_math(text)}
                        for key, text in labels.items()}}
@@ -167,4 +185,17 @@ def step_view(recording: Recording, index: int, notation: str, *, unfused: bool 
         "constants": trace.constants, "loss": plain(recording.loss_value),
         "optimizer": type(recording.optimizer).__name__ if recording.optimizer else None,
         "n_samples": recording.n_samples, "one_sample": trace.notation in ("column", "haykin"),
+        "mode": _mode(recording),
     }
+
+
+def _mode(recording: Recording) -> str:
+    """What the page says about the step: training mode, and where the masks are."""
+    dropped = [layer.index for layer in recording.layers if layer.dropout is not None]
+    if recording.dropout_mode != "train":
+        return "evaluation mode: Dropout passes everything through"
+    if not dropped:
+        return "training mode, the step fit takes (this network has no dropout)"
+    return ("training mode, the step fit takes: the dropout masks drawn after layer"
+            f"{'s' if len(dropped) > 1 else ''} {', '.join(map(str, dropped))} are shown "
+            "in the dropout phases")

@@ -117,6 +117,7 @@ function renderStep(step) {
   const constants = Object.entries(step.constants).map(([k, v]) => `${k} = ${v}`).join(", ");
   document.getElementById("constants").textContent =
     `optimiser ${step.optimizer || "none"}: ${constants}; batch loss L = ${step.loss}`;
+  document.getElementById("training-mode").textContent = `this step: ${step.mode}`;
   document.getElementById("header-lines").textContent = step.header.join(" · ");
   document.getElementById("code").textContent = `code: ${step.code}`;
   document.getElementById("sample-label").hidden = !step.one_sample;
