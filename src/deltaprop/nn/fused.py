@@ -1,0 +1,152 @@
+r"""Which path the engine takes: the fused numba kernels, or the readable NumPy reference.
+
+The layers, losses and optimisers are written in NumPy (the reference: what a reader should
+read).  When numba is installed (``pip install deltaprop[fast]``), the same work runs as fused
+kernels (:mod:`deltaprop.nn._kernels`), one pass per operation instead of NumPy's several,
+multi-threaded where the arrays are large.  The recorded quantities (``Z``, ``A``, ``Δ``,
+gradients, optimiser state) are the same arrays in both paths, equal to float rounding.
+
+As PyTorch's ``fused=`` argument of its optimisers, the mode is one of
+
+- ``None`` (automatic, the default): kernels when numba is importable and the arrays are NumPy
+  arrays of float32 or float64 on the CPU; the reference otherwise;
+- ``True``: kernels required (an ``ImportError`` saying what to install when numba is missing;
+  arrays they cannot take still go to the reference);
+- ``False``: the reference, always.
+
+Optimisers take it per instance (``SGD(model, lr, fused=False)``); :func:`set_fused` (or the
+environment variable ``DELTAPROP_FUSED=0`` / ``1`` / ``auto``, read at import) sets it for
+everything whose own ``fused`` is None, layers and losses included, and :func:`use_fused` does
+the same inside a ``with`` block:
+
+>>> import deltaprop as dp
+>>> from deltaprop.nn.fused import use_fused
+>>> import numpy as np
+>>> with use_fused(False):                 # the NumPy reference, whatever is installed
+...     model = dp.mlp([2, 3, 2], seed=0)
+...     _ = model.forward(np.zeros((1, 2)))
+
+Threads: the parallel kernels use :func:`kernel_threads` threads, which is
+``NUMBA_NUM_THREADS`` when that variable is set, else the size of NumPy's BLAS pool
+(threadpoolctl, when installed), at most the number of cores.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import ModuleType
+from typing import Any
+
+import numpy as np
+
+_MODES = {"0": False, "false": False, "off": False, "no": False,
+          "1": True, "true": True, "on": True, "yes": True, "": None, "auto": None}
+
+
+def _mode_from_environment() -> bool | None:
+    text = os.environ.get("DELTAPROP_FUSED", "")
+    if text.strip().lower() not in _MODES:
+        raise ValueError(f"DELTAPROP_FUSED must be one of 0, 1, auto (or unset), got {text!r}")
+    return _MODES[text.strip().lower()]
+
+
+_global_mode: bool | None = _mode_from_environment()
+_kernels: ModuleType | None = None
+_load_error: str | None = None
+
+
+def check_mode(owner: str, fused: Any) -> bool | None:
+    """``fused`` as given to ``owner``: None, True or False (NumPy bools too), else a TypeError."""
+    if fused is None or isinstance(fused, (bool, np.bool_)):
+        if fused is True or fused is np.True_:
+            load_kernels(required=True)                 # fail now, not at the first step
+        return None if fused is None else bool(fused)
+    raise TypeError(f"{owner} fused must be None (automatic), True or False, got {fused!r}")
+
+
+def set_fused(mode: bool | None) -> None:
+    """Set the global mode: ``None`` automatic, ``True`` kernels required, ``False`` reference."""
+    global _global_mode
+    _global_mode = check_mode("set_fused", mode)
+
+
+def get_fused() -> bool | None:
+    """The global mode (see :func:`set_fused`)."""
+    return _global_mode
+
+
+@contextmanager
+def use_fused(mode: bool | None) -> Iterator[None]:
+    """``set_fused(mode)`` inside a ``with`` block; the previous mode afterwards."""
+    previous = _global_mode
+    set_fused(mode)
+    try:
+        yield
+    finally:
+        set_fused(previous)
+
+
+def load_kernels(*, required: bool = False) -> ModuleType | None:
+    """The kernel module (compiling nothing yet), or None when numba cannot be imported;
+    ``required``: an ImportError saying what to install instead of None."""
+    global _kernels, _load_error
+    if _kernels is None and _load_error is None:
+        try:
+            from . import _kernels as module
+        except ImportError as error:
+            _load_error = str(error)
+        else:
+            _set_threads()
+            _kernels = module
+    if _kernels is None and required:
+        raise ImportError("fused=True needs numba: pip install 'deltaprop[fast]' (or numba); "
+                          f"importing it failed: {_load_error}")
+    return _kernels
+
+
+def kernels_for(mode: bool | None, *arrays: Any) -> ModuleType | None:
+    """The kernel module when ``mode`` (an instance's ``fused``; None: the global mode) allows
+    it and every array is a NumPy ndarray of one dtype, float32 or float64; else None."""
+    if mode is None:
+        mode = _global_mode
+    if mode is False:
+        return None
+    dtype = arrays[0].dtype if arrays else None
+    for array in arrays:
+        if type(array) is not np.ndarray or array.dtype != dtype:
+            return None
+    if dtype not in (np.float32, np.float64):
+        return None
+    return load_kernels(required=mode is True)
+
+
+def flat(array: np.ndarray) -> np.ndarray:
+    """A flat C-ordered view of ``array`` (a C-ordered copy first when it is strided)."""
+    return np.ascontiguousarray(array).reshape(-1)
+
+
+def kernel_threads() -> int:
+    """The number of threads the parallel kernels use (numba's current setting)."""
+    module = load_kernels()
+    if module is None:
+        return 1
+    import numba
+
+    return int(numba.get_num_threads())
+
+
+def _set_threads() -> None:
+    """Follow ``NUMBA_NUM_THREADS`` when set, else the BLAS pool's size (threadpoolctl)."""
+    import numba
+
+    if os.environ.get("NUMBA_NUM_THREADS"):
+        return                                          # numba has read it already
+    try:
+        from threadpoolctl import threadpool_info
+    except ImportError:
+        return
+    blas = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
+    if blas:
+        numba.set_num_threads(max(1, min(min(blas), numba.config.NUMBA_NUM_THREADS)))
