@@ -154,11 +154,14 @@ def cross_entropy_labels(z, labels, grad):
             e = np.exp(z[n, c] - top)
             grad[n, c] = e
             sum_exp += e
-        total += math.log(sum_exp) - (z[n, labels[n]] - top)
+        label = labels[n]
+        if label < 0 or label >= n_classes:
+            raise IndexError("a label is outside [0, number of classes)")
+        total += math.log(sum_exp) - (z[n, label] - top)
         scale = 1 / (sum_exp * n_rows)
         for c in range(n_classes):
             grad[n, c] *= scale                                   # A / N
-        grad[n, labels[n]] -= 1 / n_rows                           # (A − Y) / N
+        grad[n, label] -= 1 / n_rows                           # (A − Y) / N
     return total / n_rows
 
 

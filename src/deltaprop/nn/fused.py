@@ -150,3 +150,32 @@ def _set_threads() -> None:
     blas = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
     if blas:
         numba.set_num_threads(max(1, min(min(blas), numba.config.NUMBA_NUM_THREADS)))
+
+
+def compile_kernels() -> float:
+    """Compile (or load from the disk cache) every kernel for float32 and float64; returns the
+    seconds it took: the first run's compile time on a new machine, a fraction of a second
+    afterwards.  ``make test`` calls it once before the suite."""
+    import time
+
+    module = load_kernels(required=True)
+    start = time.perf_counter()
+    for dtype in (np.float32, np.float64):
+        one, vec, labels = dtype(1), np.ones(2, dtype), np.zeros(2, np.intp)
+        mat = np.ones((2, 2), dtype)
+        module.sgd(vec, vec, vec, vec.copy(), vec.copy(), one, one, one, one, False, False)
+        module.adam(vec, vec, vec, vec, vec.copy(), vec.copy(), vec.copy(),
+                    *[one] * 9)
+        for name in ("relu", "sigmoid", "tanh"):
+            getattr(module, f"{name}_forward")(vec, vec.copy())
+        module.relu_backward(vec, vec, vec.copy())
+        module.sigmoid_backward(vec, vec, vec.copy())
+        module.tanh_backward(vec, vec, vec.copy())
+        module.leaky_relu_forward(vec, one, vec.copy())
+        module.leaky_relu_backward(vec, vec, one, vec.copy())
+        module.column_sums(mat, vec.copy())
+        module.gather_rows(mat, labels, mat.copy())
+        module.cross_entropy_labels(mat, labels, mat.copy())
+        for name in ("cross_entropy_probs", "bce_with_logits", "mse"):
+            getattr(module, name)(mat, mat, mat.copy())
+    return time.perf_counter() - start
