@@ -132,9 +132,12 @@ def column_sums(delta, out):
 
 @njit(**_PARALLEL)
 def gather_rows(source, rows, out):
-    """out[k] = source[rows[k]] for every k (the rows are valid by construction)."""
+    """out[k] = source[rows[k]] for every k, a row outside the array clipped to the first or
+    last (as ``np.take(..., mode="clip")``)."""
+    last = source.shape[0] - 1
     for k in prange(rows.shape[0]):
-        out[k, :] = source[rows[k], :]
+        row = min(max(rows[k], 0), last)
+        out[k, :] = source[row, :]
 
 
 # -- output losses: the mean and ∂L/∂output in one pass per row --------------------------------

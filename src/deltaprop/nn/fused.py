@@ -127,6 +127,20 @@ def flat(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array).reshape(-1)
 
 
+def take_rows(source: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """``source[rows]`` gathered into ``out[:len(rows)]`` (returned, a view of ``out``): the
+    gather kernel, multi-threaded, for C-ordered float arrays; else ``np.take(...,
+    mode="clip")`` (both clip a row outside ``source`` to its first or last row)."""
+    target = out[:rows.shape[0]]
+    kernels = None
+    if source.ndim == 2 and source.flags.c_contiguous and target.flags.c_contiguous:
+        kernels = kernels_for(None, source, target)
+    if kernels is None:
+        return np.take(source, rows, axis=0, out=target, mode="clip")
+    kernels.gather_rows(source, rows.astype(np.intp, copy=False), target)
+    return target
+
+
 def kernel_threads() -> int:
     """The number of threads the parallel kernels use (numba's current setting)."""
     module = load_kernels()
