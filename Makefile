@@ -22,8 +22,12 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m deltaprop demo
 
+# the suite with the fused numba kernels (compiled once first: later runs load them from the
+# disk cache), then the engine's and the training loop's tests again as if numba were absent
 test: $(VENV)/.installed-test
+	$(BIN)/python -c "from deltaprop.nn.fused import compile_kernels; compile_kernels()"
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --without-numba tests/nn tests/training
 
 # ruff, then the layering contract of pyproject.toml's [tool.importlinter] (arrows point down)
 lint: $(VENV)/.installed-test
