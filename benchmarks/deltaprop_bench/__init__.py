@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -60,6 +61,8 @@ class BenchConfig:
     backend: str = "numpy"             # numpy, torch-cpu, torch-cuda or cupy (backends.py)
     compare: bool = True               # the peer comparison (training rows, inference, memory)
     profile: bool = False              # deltaprop's step split into phases (profile.py)
+    settle: float = 0.5                # seconds of pause before every timed run: BLAS and
+                                       # OpenMP worker threads stop spinning first
 
 
 def _training_row(problem, batch: int, peers: list[str], cfg: BenchConfig) -> dict[str, Any]:
@@ -68,6 +71,7 @@ def _training_row(problem, batch: int, peers: list[str], cfg: BenchConfig) -> di
     for rep in range(cfg.reps):
         shift = rep % len(order)
         for name in order[shift:] + order[:shift]:       # rotate: no peer always runs first
+            time.sleep(cfg.settle)                       # the previous peer's threads settle
             if name == "floor":
                 runs[name] += [runners.floor_epoch(problem, batch) for _ in range(cfg.epochs)]
             else:
@@ -124,6 +128,7 @@ def _inference(problem, peers: list[str], cfg: BenchConfig) -> dict[str, Any]:
     for rep in range(cfg.reps):
         shift = rep % len(names)
         for name in names[shift:] + names[:shift]:
+            time.sleep(cfg.settle)
             run = runners.floor_inference if name == "floor" else runners.PREDICTORS[name]
             runs[name].append(run(problem))
     n = problem.X.shape[0]
@@ -224,7 +229,12 @@ def run_benchmark(config: BenchConfig | None = None) -> dict[str, Any]:
         _warm_up(problem, peers, min(cfg.batch_sizes))
     result: dict[str, Any] = {
         "env": {name: os.environ.get(name) for name in BLAS_VARIABLES},
-        "blas": blas_info(), "backend": backend, "peers": peers, "missing_peers": missing}
+        "blas": blas_info(), "backend": backend, "peers": peers, "missing_peers": missing,
+        "kernels": kernels_info(), "settle_seconds": cfg.settle}
+    if cfg.compare and any(name.startswith("jax") for name in peers):
+        from .peers_extra import check_jax
+
+        result["jax_check"] = check_jax(problem, min(cfg.batch_sizes))
     if skipped:
         result["skipped"] = skipped
     if cfg.profile:
@@ -262,8 +272,44 @@ def run_settings(config: BenchConfig, blas_env: str = "default",
                          timespec="seconds"),
                      "command": command, "config": asdict(config), "machine": machine_info(),
                      "backend": _backend_meta(settings),
+                     "kernel_compile_seconds": compile_seconds() if config.compare else None,
                      "load_average_at_end": _load_average()},
             "settings": settings}
+
+
+def kernels_info() -> dict[str, Any]:
+    """Which path deltaprop's engine takes here: numba's version, the global mode and the
+    kernels' thread count (``NUMBA_NUM_THREADS``, else the BLAS pool's size)."""
+    from deltaprop.nn import fused
+
+    kernels = fused.load_kernels()
+    if kernels is None:
+        return {"numba": None, "path": "NumPy reference (numba not importable)"}
+    import numba
+
+    return {"numba": numba.__version__, "mode": fused.get_fused(),
+            "threads": fused.kernel_threads(),
+            "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS"),
+            "path": "fused kernels" if fused.get_fused() is not False else "NumPy reference"}
+
+
+def compile_seconds() -> dict[str, float] | None:
+    """Seconds ``deltaprop.nn.fused.compile_kernels()`` takes in a fresh Python with an empty
+    numba cache (a new machine's first run), then again from that cache; None without numba."""
+    from deltaprop.nn import fused
+
+    if fused.load_kernels() is None:
+        return None
+    code = "from deltaprop.nn.fused import compile_kernels; print(compile_kernels())"
+    times = {}
+    with tempfile.TemporaryDirectory() as folder:
+        env = dict(os.environ, NUMBA_CACHE_DIR=folder,
+                   PYTHONPATH=child_path(os.environ.get("PYTHONPATH")))
+        for label in ("first_run", "from_cache"):
+            done = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                  capture_output=True, text=True)
+            times[label] = float(done.stdout.strip().splitlines()[-1])
+    return times
 
 
 def _backend_meta(settings: dict[str, Any]) -> dict[str, str]:

@@ -35,7 +35,7 @@ def compiled():
 def spy(monkeypatch):
     """Counts the calls of each kernel (by name) while the test runs."""
     calls: dict[str, int] = {}
-    for name in ("sgd", "adam", "relu_forward", "relu_backward", "leaky_relu_forward",
+    for name in ("sgd", "adam", "sgd_parallel", "adam_parallel", "relu_forward", "relu_backward", "leaky_relu_forward",
                  "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward",
                  "tanh_backward", "column_sums", "gather_rows", "cross_entropy_labels",
                  "cross_entropy_probs", "bce_with_logits", "mse"):
@@ -128,6 +128,30 @@ def test_optimizer_kernel_on_strided_gradient_and_state(optimizer_class, options
                      for key, value in state.items()}
         results.append((new, state))
     assert sum(spy.values()) == 2
+    close(results[0][0], results[1][0], dtype)
+    for key, value in results[1][1].items():
+        close(results[0][1][key], value, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("optimizer_class", "options"), [OPTIMIZERS[4], OPTIMIZERS[6],
+                                                          OPTIMIZERS[8]])
+def test_large_parameters_update_on_threads_as_the_reference(optimizer_class, options, dtype,
+                                                             spy, monkeypatch):
+    monkeypatch.setattr(fused, "_threads", 3)        # an odd count: slices of unequal size
+    rng = np.random.default_rng(8)
+    shape = (301, kernels_module.PARALLEL_MIN // 300 + 1)          # just over the threshold
+    param, grad = rng.normal(size=shape).astype(dtype), rng.normal(size=shape).astype(dtype)
+    results = []
+    for mode in (True, False):
+        optimizer = optimizer_class(dp.mlp([2, 1], seed=0), 0.1, fused=mode, **options)
+        state: dict = {}
+        new = param.copy()
+        for _ in range(2):
+            optimizer.update(state, new, grad)
+        results.append((new, state))
+    kernel = "sgd" if optimizer_class is dp.SGD else "adam"
+    assert spy == {f"{kernel}_parallel": 2}
     close(results[0][0], results[1][0], dtype)
     for key, value in results[1][1].items():
         close(results[0][1][key], value, dtype)

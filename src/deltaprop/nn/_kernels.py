@@ -13,8 +13,11 @@ Conventions:
 - ``out`` may be the input itself (in place): each element is read before it is written;
 - ``cache=True``: compiled code is kept on disk (``__pycache__`` next to this file, or
   ``NUMBA_CACHE_DIR``), so only the first run of a machine pays the compile time;
-- ``parallel=True`` (threads over ``prange``) where the arrays are large (parameters,
-  activations); the losses and the bias sums, over a few rows or columns, run on one thread.
+- one thread each, except the optimisers' ``*_parallel`` wrappers, which split a large
+  parameter into one slice per thread (``prange``) and run the one-thread kernel on each:
+  the callers use them from ``PARALLEL_MIN`` elements up.  Element-wise passes over a batch's
+  activations (tens of thousands of numbers) gain less from threads than a thread hand-off
+  costs, and on a loaded machine the hand-off can cost milliseconds.
 """
 
 from __future__ import annotations
@@ -26,16 +29,17 @@ from numba import njit, prange
 
 _PARALLEL = {"cache": True, "nogil": True, "parallel": True}
 _SERIAL = {"cache": True, "nogil": True}
+PARALLEL_MIN = 1 << 16        # elements of a parameter from which its update runs on threads
 
 
 # -- optimisers: one pass over a parameter, its gradient and its state -----------------------
-@njit(**_PARALLEL)
+@njit(**_SERIAL)
 def sgd(param, grad, velocity, new_param, new_velocity, lr, momentum, keep, weight_decay,
         nesterov, first):
     r"""SGD: :math:`g = \partial L/\partial W + \lambda W`; with momentum
     :math:`v = \mu v + (1-\tau) g` (:math:`v = g` at ``first``), :math:`g = g + \mu v` if
     Nesterov else :math:`v`; :math:`W = W - \eta g`.  ``keep`` is :math:`1 - \tau`."""
-    for i in prange(param.size):
+    for i in range(param.size):
         g = grad[i] + weight_decay * param[i] if weight_decay != 0 else grad[i]
         if momentum != 0:
             v = g if first else momentum * velocity[i] + keep * g
@@ -44,7 +48,7 @@ def sgd(param, grad, velocity, new_param, new_velocity, lr, momentum, keep, weig
         new_param[i] = param[i] - lr * g
 
 
-@njit(**_PARALLEL)
+@njit(**_SERIAL)
 def adam(param, grad, m, v, new_param, new_m, new_v, factor, step_size, beta1, one_minus_beta1,
          beta2, one_minus_beta2, bias2_root, eps, weight_decay):
     r"""Adam / AdamW: :math:`g = \partial L/\partial W + \lambda W` (Adam's L2),
@@ -52,7 +56,7 @@ def adam(param, grad, m, v, new_param, new_m, new_v, factor, step_size, beta1, o
     :math:`W = \text{factor}\,W - s\, m / (\sqrt v / r + \epsilon)` with
     :math:`s = \eta/(1-\beta_1^t)`, :math:`r = \sqrt{1-\beta_2^t}` and ``factor``
     :math:`1 - \eta\lambda` (AdamW) or 1."""
-    for i in prange(param.size):
+    for i in range(param.size):
         g = grad[i] + weight_decay * param[i] if weight_decay != 0 else grad[i]
         mi = m[i] * beta1 + one_minus_beta1 * g
         vi = v[i] * beta2 + one_minus_beta2 * g * g
@@ -61,61 +65,84 @@ def adam(param, grad, m, v, new_param, new_m, new_v, factor, step_size, beta1, o
         new_param[i] = param[i] * factor - step_size * mi / (np.sqrt(vi) / bias2_root + eps)
 
 
-# -- activations: φ(Z) forward, ∂L/∂A ⊙ φ′ backward -------------------------------------------
 @njit(**_PARALLEL)
+def sgd_parallel(chunks, param, grad, velocity, new_param, new_velocity, lr, momentum, keep,
+                 weight_decay, nesterov, first):
+    """``sgd`` on ``chunks`` slices of the arrays, one per thread."""
+    size = param.size
+    for c in prange(chunks):
+        lo, hi = c * size // chunks, (c + 1) * size // chunks
+        sgd(param[lo:hi], grad[lo:hi], velocity[lo:hi], new_param[lo:hi],
+            new_velocity[lo:hi], lr, momentum, keep, weight_decay, nesterov, first)
+
+
+@njit(**_PARALLEL)
+def adam_parallel(chunks, param, grad, m, v, new_param, new_m, new_v, factor, step_size, beta1,
+                  one_minus_beta1, beta2, one_minus_beta2, bias2_root, eps, weight_decay):
+    """``adam`` on ``chunks`` slices of the arrays, one per thread."""
+    size = param.size
+    for c in prange(chunks):
+        lo, hi = c * size // chunks, (c + 1) * size // chunks
+        adam(param[lo:hi], grad[lo:hi], m[lo:hi], v[lo:hi], new_param[lo:hi], new_m[lo:hi],
+             new_v[lo:hi], factor, step_size, beta1, one_minus_beta1, beta2, one_minus_beta2,
+             bias2_root, eps, weight_decay)
+
+
+# -- activations: φ(Z) forward, ∂L/∂A ⊙ φ′ backward -------------------------------------------
+@njit(**_SERIAL)
 def relu_forward(z, out):
     """A = max(Z, 0)."""
-    for i in prange(z.size):
+    for i in range(z.size):
         out[i] = z[i] if z[i] > 0 else 0
 
 
-@njit(**_PARALLEL)
+@njit(**_SERIAL)
 def relu_backward(grad_out, z, out):
     """Δ = ∂L/∂A ⊙ [Z > 0]."""
-    for i in prange(z.size):
+    for i in range(z.size):
         out[i] = grad_out[i] if z[i] > 0 else 0
 
 
-@njit(**_PARALLEL)
+@njit(**_SERIAL)
 def leaky_relu_forward(z, slope, out):
     """A = Z where Z > 0, else α Z."""
-    for i in prange(z.size):
+    for i in range(z.size):
         out[i] = z[i] if z[i] > 0 else slope * z[i]
 
 
-@njit(**_PARALLEL)
+@njit(**_SERIAL)
 def leaky_relu_backward(grad_out, z, slope, out):
     """Δ = ∂L/∂A ⊙ (1 where Z > 0, else α)."""
-    for i in prange(z.size):
+    for i in range(z.size):
         out[i] = grad_out[i] if z[i] > 0 else grad_out[i] * slope
 
 
-@njit(**_PARALLEL)
+@njit(**_SERIAL)
 def sigmoid_forward(z, out):
     """A = σ(Z), as 1/(1 + e^{-|z|}) or e^{-|z|}/(1 + e^{-|z|}) by sign: no overflow."""
-    for i in prange(z.size):
+    for i in range(z.size):
         e = np.exp(-abs(z[i]))
         out[i] = 1 / (1 + e) if z[i] >= 0 else e / (1 + e)
 
 
-@njit(**_PARALLEL)
+@njit(**_SERIAL)
 def sigmoid_backward(grad_out, a, out):
     """Δ = ∂L/∂A ⊙ A(1 − A)."""
-    for i in prange(a.size):
+    for i in range(a.size):
         out[i] = grad_out[i] * (a[i] * (1 - a[i]))
 
 
-@njit(**_PARALLEL)
+@njit(**_SERIAL)
 def tanh_forward(z, out):
     """A = tanh Z."""
-    for i in prange(z.size):
+    for i in range(z.size):
         out[i] = np.tanh(z[i])
 
 
-@njit(**_PARALLEL)
+@njit(**_SERIAL)
 def tanh_backward(grad_out, a, out):
     """Δ = ∂L/∂A ⊙ (1 − A²)."""
-    for i in prange(a.size):
+    for i in range(a.size):
         out[i] = grad_out[i] * (1 - a[i] * a[i])
 
 
@@ -130,12 +157,12 @@ def column_sums(delta, out):
             out[j] += delta[n, j]
 
 
-@njit(**_PARALLEL)
+@njit(**_SERIAL)
 def gather_rows(source, rows, out):
     """out[k] = source[rows[k]] for every k, a row outside the array clipped to the first or
     last (as ``np.take(..., mode="clip")``)."""
     last = source.shape[0] - 1
-    for k in prange(rows.shape[0]):
+    for k in range(rows.shape[0]):
         row = min(max(rows[k], 0), last)
         out[k, :] = source[row, :]
 

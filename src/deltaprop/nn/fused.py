@@ -33,6 +33,7 @@ Threads: the parallel kernels use :func:`kernel_threads` threads, which is
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -127,6 +128,14 @@ def flat(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array).reshape(-1)
 
 
+def pick(kernels: ModuleType, name: str, size: int):
+    """Kernel ``name``, or its multi-threaded ``name_parallel`` for ``size`` elements from
+    ``PARALLEL_MIN`` up when more than one kernel thread is allowed."""
+    if size >= kernels.PARALLEL_MIN and _threads > 1:
+        return functools.partial(getattr(kernels, f"{name}_parallel"), _threads)
+    return getattr(kernels, name)
+
+
 def take_rows(source: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
     """``source[rows]`` gathered into ``out[:len(rows)]`` (returned, a view of ``out``): the
     gather kernel, multi-threaded, for C-ordered float arrays; else ``np.take(...,
@@ -142,19 +151,32 @@ def take_rows(source: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarr
 
 
 def kernel_threads() -> int:
-    """The number of threads the parallel kernels use (numba's current setting)."""
-    module = load_kernels()
-    if module is None:
-        return 1
+    """The number of threads the parallel kernels use (1 without numba)."""
+    load_kernels()
+    return _threads
+
+
+def set_kernel_threads(count: int) -> None:
+    """Let the parallel kernels use ``count`` threads (at most numba's pool size)."""
     import numba
 
-    return int(numba.get_num_threads())
+    global _threads
+    load_kernels(required=True)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise ValueError(f"set_kernel_threads count must be an integer >= 1, got {count!r}")
+    numba.set_num_threads(min(count, numba.config.NUMBA_NUM_THREADS))
+    _threads = numba.get_num_threads()
+
+
+_threads = 1
 
 
 def _set_threads() -> None:
     """Follow ``NUMBA_NUM_THREADS`` when set, else the BLAS pool's size (threadpoolctl)."""
     import numba
 
+    global _threads
+    _threads = numba.get_num_threads()
     if os.environ.get("NUMBA_NUM_THREADS"):
         return                                          # numba has read it already
     try:
@@ -164,6 +186,7 @@ def _set_threads() -> None:
     blas = [pool["num_threads"] for pool in threadpool_info() if pool.get("user_api") == "blas"]
     if blas:
         numba.set_num_threads(max(1, min(min(blas), numba.config.NUMBA_NUM_THREADS)))
+        _threads = numba.get_num_threads()
 
 
 def compile_kernels() -> float:
@@ -177,9 +200,10 @@ def compile_kernels() -> float:
     for dtype in (np.float32, np.float64):
         one, vec, labels = dtype(1), np.ones(2, dtype), np.zeros(2, np.intp)
         mat = np.ones((2, 2), dtype)
-        module.sgd(vec, vec, vec, vec.copy(), vec.copy(), one, one, one, one, False, False)
-        module.adam(vec, vec, vec, vec, vec.copy(), vec.copy(), vec.copy(),
-                    *[one] * 9)
+        for sgd in (module.sgd, functools.partial(module.sgd_parallel, 2)):
+            sgd(vec, vec, vec, vec.copy(), vec.copy(), one, one, one, one, False, False)
+        for adam in (module.adam, functools.partial(module.adam_parallel, 2)):
+            adam(vec, vec, vec, vec, vec.copy(), vec.copy(), vec.copy(), *[one] * 9)
         for name in ("relu", "sigmoid", "tanh"):
             getattr(module, f"{name}_forward")(vec, vec.copy())
         module.relu_backward(vec, vec, vec.copy())
