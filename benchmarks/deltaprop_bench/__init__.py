@@ -48,7 +48,8 @@ class BenchConfig:
     batch_sizes: list[int] = field(default_factory=lambda: [32, 128, 512])
     epochs: int = 1                    # epochs per timed run
     reps: int = 3                      # timed runs per peer and batch size (median)
-    peers: list[str] = field(default_factory=lambda: ["deltaprop", "torch", "sklearn"])
+    peers: list[str] = field(default_factory=lambda: ["deltaprop", "deltaprop-ref", "torch",
+                                                      "sklearn", "jax", "jax-scan"])
     inference: bool = True
     memory: bool = True                # one extra untimed epoch per NumPy peer under tracemalloc
     memmap: bool = True                # one deltaprop epoch from an np.memmap (peak vs data size)
@@ -61,6 +62,7 @@ class BenchConfig:
     backend: str = "numpy"             # numpy, torch-cpu, torch-cuda or cupy (backends.py)
     compare: bool = True               # the peer comparison (training rows, inference, memory)
     profile: bool = False              # deltaprop's step split into phases (profile.py)
+    compile_time: bool = False         # numba's first-run compile time (fresh processes)
     settle: float = 0.5                # seconds of pause before every timed run: BLAS and
                                        # OpenMP worker threads stop spinning first
 
@@ -272,7 +274,7 @@ def run_settings(config: BenchConfig, blas_env: str = "default",
                          timespec="seconds"),
                      "command": command, "config": asdict(config), "machine": machine_info(),
                      "backend": _backend_meta(settings),
-                     "kernel_compile_seconds": compile_seconds() if config.compare else None,
+                     "kernel_compile_seconds": compile_seconds() if config.compile_time else None,
                      "load_average_at_end": _load_average()},
             "settings": settings}
 

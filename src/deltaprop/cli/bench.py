@@ -48,7 +48,7 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--epochs", type=int, default=1, help="epochs per timed run (default 1)")
     parser.add_argument("--reps", type=int, default=None,
                         help="interleaved repetitions; medians are reported (default 3)")
-    parser.add_argument("--peers", default="deltaprop,deltaprop-ref,torch,sklearn",
+    parser.add_argument("--peers", default=",".join(PEERS),
                         help="comma-separated subset of " + ",".join(PEERS) + " (deltaprop-ref: "
                              "the NumPy reference path, no numba kernel; jax: a jitted step in "
                              "a Python loop; jax-scan: the epoch under lax.scan)")
@@ -128,7 +128,8 @@ def config_from_args(args):
                       inference=not args.no_inference, memory=not args.no_memory,
                       memmap=not args.no_memmap, rss=not args.no_rss,
                       scaling=args.scaling, backend=args.backend,
-                      profile=args.profile, compare=not args.profile)
+                      profile=args.profile, compare=not args.profile,
+                      compile_time=not args.quick)
     if args.backend in GPU_BACKENDS:
         cfg.batch_sizes = list(GPU_BATCH_SIZES)
     if args.quick:
