@@ -35,9 +35,9 @@ def compiled():
 def spy(monkeypatch):
     """Counts the calls of each kernel (by name) while the test runs."""
     calls: dict[str, int] = {}
-    for name in ("sgd", "adam", "sgd_parallel", "adam_parallel", "relu_forward", "relu_backward", "leaky_relu_forward",
-                 "leaky_relu_backward", "sigmoid_forward", "sigmoid_backward", "tanh_forward",
-                 "tanh_backward", "column_sums", "gather_rows", "cross_entropy_labels",
+    for name in ("sgd", "adam", "sgd_parallel", "adam_parallel", "relu_forward",
+                 "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
+                 "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "column_sums", "gather_rows", "cross_entropy_labels",
                  "cross_entropy_probs", "bce_with_logits", "mse"):
         kernel = getattr(kernels_module, name)
 
@@ -261,7 +261,7 @@ def test_activation_kernels_match_reference(layer_class, options, kernel, dtype,
         with use_fused(mode):
             results.append((layer.forward(z), layer.backward(grad_out), layer))
     assert spy == {f"{kernel}_forward": 1, f"{kernel}_backward": 1}
-    (a, grad_in, fast), (ref_a, ref_grad_in, ref) = results
+    (a, grad_in, fast), (ref_a, ref_grad_in, _) = results
     close(a, ref_a, dtype)
     close(grad_in, ref_grad_in, dtype)
     assert fast.z is z and fast.a is a and fast.grad_out is grad_out and fast.grad_in is grad_in

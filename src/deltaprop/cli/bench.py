@@ -30,7 +30,6 @@ from ._common import (
     write_text,
 )
 
-
 PEERS = ("deltaprop", "deltaprop-ref", "torch", "sklearn", "jax", "jax-scan")
 
 

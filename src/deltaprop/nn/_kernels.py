@@ -220,7 +220,8 @@ def cross_entropy_probs(z, target, grad):
 @njit(**_SERIAL)
 def bce_with_logits(z, target, grad):
     r"""Binary cross-entropy on logits: returns the mean of
-    :math:`\max(z,0) - zy + \log(1 + e^{-|z|})` and writes ``grad`` :math:`= (\sigma(Z) - Y)/(Nn)`."""
+    :math:`\max(z,0) - zy + \log(1 + e^{-|z|})` and writes ``grad``
+    :math:`= (\sigma(Z) - Y)/(Nn)`."""
     flat_z, flat_y, flat_g = z.ravel(), target.ravel(), grad.ravel()
     count = flat_z.size
     total = 0.0

@@ -189,10 +189,11 @@ class SGD(Optimizer):
             old_velocity = param if velocity is None else velocity     # not read at first
             new_velocity = _state_buffer(velocity, param, in_place)
             state["velocity"] = new_velocity
-        _fused.pick(kernels, "sgd", param.size)(_fused.flat(param), _fused.flat(grad), _fused.flat(old_velocity),
-                    new_param.reshape(-1), new_velocity.reshape(-1), cast(self.lr),
-                    cast(self.momentum), cast(1 - self.dampening), cast(self.weight_decay),
-                    self.nesterov, velocity is None)
+        sgd = _fused.pick(kernels, "sgd", param.size)   # threads for a large parameter
+        sgd(_fused.flat(param), _fused.flat(grad), _fused.flat(old_velocity),
+            new_param.reshape(-1), new_velocity.reshape(-1), cast(self.lr),
+            cast(self.momentum), cast(1 - self.dampening), cast(self.weight_decay),
+            self.nesterov, velocity is None)
 
 
 class Adam(Optimizer):
@@ -252,11 +253,12 @@ class Adam(Optimizer):
         new_m, new_v = _state_buffer(m, param, in_place), _state_buffer(v, param, in_place)
         decay = self._decay_factor()
         l2 = self.weight_decay if type(self) is Adam else 0.0     # AdamW decays W instead
-        _fused.pick(kernels, "adam", param.size)(_fused.flat(param), _fused.flat(grad), _fused.flat(m), _fused.flat(v),
-                     new_param.reshape(-1), new_m.reshape(-1), new_v.reshape(-1),
-                     cast(1.0 if decay is None else decay), cast(self.lr / (1 - beta1 ** t)),
-                     cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2),
-                     cast(math.sqrt(1 - beta2 ** t)), cast(self.eps), cast(l2))
+        adam = _fused.pick(kernels, "adam", param.size)  # threads for a large parameter
+        adam(_fused.flat(param), _fused.flat(grad), _fused.flat(m), _fused.flat(v),
+             new_param.reshape(-1), new_m.reshape(-1), new_v.reshape(-1),
+             cast(1.0 if decay is None else decay), cast(self.lr / (1 - beta1 ** t)),
+             cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2),
+             cast(math.sqrt(1 - beta2 ** t)), cast(self.eps), cast(l2))
         state["m"], state["v"] = new_m, new_v
 
     def _l2(self, param, grad):
