@@ -37,8 +37,9 @@ def spy(monkeypatch):
     calls: dict[str, int] = {}
     for name in ("sgd", "adam", "sgd_parallel", "adam_parallel", "relu_forward",
                  "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
-                 "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward", "column_sums", "gather_rows", "cross_entropy_labels",
-                 "cross_entropy_probs", "bce_with_logits", "mse"):
+                 "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
+                 "column_sums", "gather_rows", "cross_entropy_labels", "cross_entropy_probs",
+                 "bce_with_logits", "mse"):
         kernel = getattr(kernels_module, name)
 
         def counted(*args, _kernel=kernel, _name=name):
