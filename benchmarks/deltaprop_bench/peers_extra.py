@@ -140,6 +140,8 @@ def check_jax(problem: Problem, batch: int, steps: int = 5) -> dict[str, float]:
 
     import deltaprop as dp
 
+    batch = min(batch, problem.X.shape[0])
+    steps = max(1, min(steps, problem.X.shape[0] // batch))
     X, y = problem.X[:batch * steps], problem.y[:batch * steps]
     model = deltaprop_model(problem)
     optimizer = dp.SGD(model, problem.lr, momentum=problem.momentum)

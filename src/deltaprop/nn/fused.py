@@ -40,7 +40,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import ModuleType
 from typing import Any
@@ -143,7 +143,7 @@ def flat(array: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(array).reshape(-1)
 
 
-def pick(kernels: ModuleType, name: str, size: int):
+def pick(kernels: ModuleType, name: str, size: int) -> Callable[..., Any]:
     """Kernel ``name``, or its multi-threaded ``name_parallel`` for ``size`` elements from
     ``PARALLEL_MIN`` up when more than one kernel thread is allowed."""
     if (size >= kernels.PARALLEL_MIN and _threads > 1
