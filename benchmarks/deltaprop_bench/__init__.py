@@ -192,10 +192,11 @@ def _on_device(cfg: BenchConfig, problem, peers: list[str], missing: dict[str, s
     from . import backends
 
     backend = backends.get_backend(cfg.backend)          # BackendUnavailableError if absent
-    if "sklearn" in peers:
-        peers.remove("sklearn")
-        missing["sklearn"] = (f"scikit-learn runs on the CPU with NumPy only: no peer for "
-                              f"--backend {cfg.backend}")
+    for name in ("sklearn", "deltaprop-ref", "jax", "jax-scan"):
+        if name in peers:
+            peers.remove(name)
+            missing[name] = (f"{name} runs on the CPU with NumPy data only: no peer for "
+                             f"--backend {cfg.backend}")
     torch_device = None
     if "torch" in peers:
         torch_device, why_not = backends.torch_peer_device(backend)
