@@ -23,8 +23,12 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 demo: $(VENV)/.installed-demo
 	$(BIN)/python -m deltaprop demo
 
+# the suite with the fused numba kernels (compiled once first: later runs load them from the
+# disk cache), then the engine's and the training loop's tests again as if numba were absent
 test: $(VENV)/.installed-test chromium
+	$(BIN)/python -c "from deltaprop.nn.fused import compile_kernels; compile_kernels()"
 	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --without-numba tests/nn tests/training
 
 # the playground's browser tests drive the system's Chromium (Debian's package; never a
 # downloaded browser): installed here when it is missing and we are root, else they skip

@@ -103,7 +103,7 @@ def test_torch_peer_starts_from_deltaprops_weights():
 
 
 def test_bad_flags_are_cli_errors(capsys):
-    assert main(["bench", "--quick", "--peers", "jax"]) == 2
+    assert main(["bench", "--quick", "--peers", "mxnet"]) == 2
     assert "--peers" in capsys.readouterr().err
 
 
@@ -238,3 +238,42 @@ def test_without_a_source_checkout_bench_is_one_clear_line(monkeypatch, tmp_path
     assert main(["bench", "--quick"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "python benchmarks/bench.py" in err, err
+
+
+def test_a_peer_whose_library_is_missing_is_skipped_with_a_note(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *args: None if name == "jax" else real(name, *args))
+    peers, missing = runners.available_peers(["deltaprop", "jax", "jax-scan", "deltaprop-ref"])
+    assert peers == ["deltaprop", "deltaprop-ref"]
+    assert missing == {"jax": "jax is not installed: skipped",
+                       "jax-scan": "jax is not installed: skipped"}
+
+
+def test_every_timed_run_waits_for_the_threads_to_settle(monkeypatch):
+    import deltaprop_bench
+
+    pauses = []
+    monkeypatch.setattr(deltaprop_bench.time, "sleep", pauses.append)
+    config = BenchConfig(**TINY, peers=["deltaprop", "deltaprop-ref"], memory=False,
+                         rss=False, settle=0.25)
+    problem = runners.make_problem(config.samples, config.sizes)
+    row = deltaprop_bench._training_row(problem, 32, ["deltaprop", "deltaprop-ref"], config)
+    assert pauses == [0.25] * 3                        # deltaprop, its reference path, floor
+    assert "deltaprop/deltaprop-ref" in row["ratios"]
+
+
+@pytest.mark.slow
+def test_jax_peers_train_the_same_network_to_the_same_loss():
+    pytest.importorskip("jax")
+    from deltaprop_bench import peers_extra
+
+    problem = runners.make_problem(200, [12, 8, 6, 3])
+    check = peers_extra.check_jax(problem, 32, steps=4)
+    assert check["jax_max_abs_difference"] < 1e-5
+    assert check["jax_scan_max_abs_difference"] < 1e-5
+    for scan in (False, True):
+        seconds = peers_extra.jax_epochs(problem, 32, 2, scan=scan)
+        assert len(seconds) == 2 and all(s > 0 for s in seconds)

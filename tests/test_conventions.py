@@ -68,13 +68,15 @@ def test_mlp_seed_gives_the_same_weights_as_before():
 
 @pytest.mark.parametrize(("cls", "args", "keywords"), [
     (dp.SGD, (0.1, 0.9),
-     "SGD(model, lr, *, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)"),
+     "SGD(model, lr, *, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, "
+     "fused=None)"),
     (dp.SGD, (0.1, 0.9, 0.5, 0.0, True),
-     "SGD(model, lr, *, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False)"),
+     "SGD(model, lr, *, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False, "
+     "fused=None)"),
     (dp.Adam, (0.01, (0.8, 0.9)),
-     "Adam(model, lr, *, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0)"),
+     "Adam(model, lr, *, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.0, fused=None)"),
     (dp.AdamW, (0.01, (0.8, 0.9), 1e-8, 0.1),
-     "AdamW(model, lr, *, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01)"),
+     "AdamW(model, lr, *, betas=(0.9, 0.999), eps=1e-08, weight_decay=0.01, fused=None)"),
 ])
 def test_options_after_lr_are_keyword_only(cls, args, keywords):
     model = dp.mlp([2, 2], seed=0)

@@ -27,6 +27,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -47,7 +48,8 @@ class BenchConfig:
     batch_sizes: list[int] = field(default_factory=lambda: [32, 128, 512])
     epochs: int = 1                    # epochs per timed run
     reps: int = 3                      # timed runs per peer and batch size (median)
-    peers: list[str] = field(default_factory=lambda: ["deltaprop", "torch", "sklearn"])
+    peers: list[str] = field(default_factory=lambda: ["deltaprop", "deltaprop-ref", "torch",
+                                                      "sklearn", "jax", "jax-scan"])
     inference: bool = True
     memory: bool = True                # one extra untimed epoch per NumPy peer under tracemalloc
     memmap: bool = True                # one deltaprop epoch from an np.memmap (peak vs data size)
@@ -60,6 +62,9 @@ class BenchConfig:
     backend: str = "numpy"             # numpy, torch-cpu, torch-cuda or cupy (backends.py)
     compare: bool = True               # the peer comparison (training rows, inference, memory)
     profile: bool = False              # deltaprop's step split into phases (profile.py)
+    compile_time: bool = False         # numba's first-run compile time (fresh processes)
+    settle: float = 0.5                # seconds of pause before every timed run: BLAS and
+                                       # OpenMP worker threads stop spinning first
 
 
 def _training_row(problem, batch: int, peers: list[str], cfg: BenchConfig) -> dict[str, Any]:
@@ -68,6 +73,7 @@ def _training_row(problem, batch: int, peers: list[str], cfg: BenchConfig) -> di
     for rep in range(cfg.reps):
         shift = rep % len(order)
         for name in order[shift:] + order[:shift]:       # rotate: no peer always runs first
+            time.sleep(cfg.settle)                       # the previous peer's threads settle
             if name == "floor":
                 runs[name] += [runners.floor_epoch(problem, batch) for _ in range(cfg.epochs)]
             else:
@@ -124,6 +130,7 @@ def _inference(problem, peers: list[str], cfg: BenchConfig) -> dict[str, Any]:
     for rep in range(cfg.reps):
         shift = rep % len(names)
         for name in names[shift:] + names[:shift]:
+            time.sleep(cfg.settle)
             run = runners.floor_inference if name == "floor" else runners.PREDICTORS[name]
             runs[name].append(run(problem))
     n = problem.X.shape[0]
@@ -185,10 +192,11 @@ def _on_device(cfg: BenchConfig, problem, peers: list[str], missing: dict[str, s
     from . import backends
 
     backend = backends.get_backend(cfg.backend)          # BackendUnavailableError if absent
-    if "sklearn" in peers:
-        peers.remove("sklearn")
-        missing["sklearn"] = (f"scikit-learn runs on the CPU with NumPy only: no peer for "
-                              f"--backend {cfg.backend}")
+    for name in ("sklearn", "deltaprop-ref", "jax", "jax-scan"):
+        if name in peers:
+            peers.remove(name)
+            missing[name] = (f"{name} runs on the CPU with NumPy data only: no peer for "
+                             f"--backend {cfg.backend}")
     torch_device = None
     if "torch" in peers:
         torch_device, why_not = backends.torch_peer_device(backend)
@@ -224,7 +232,12 @@ def run_benchmark(config: BenchConfig | None = None) -> dict[str, Any]:
         _warm_up(problem, peers, min(cfg.batch_sizes))
     result: dict[str, Any] = {
         "env": {name: os.environ.get(name) for name in BLAS_VARIABLES},
-        "blas": blas_info(), "backend": backend, "peers": peers, "missing_peers": missing}
+        "blas": blas_info(), "backend": backend, "peers": peers, "missing_peers": missing,
+        "kernels": kernels_info(), "settle_seconds": cfg.settle}
+    if cfg.compare and any(name.startswith("jax") for name in peers):
+        from .peers_extra import check_jax
+
+        result["jax_check"] = check_jax(problem, min(cfg.batch_sizes))
     if skipped:
         result["skipped"] = skipped
     if cfg.profile:
@@ -262,8 +275,44 @@ def run_settings(config: BenchConfig, blas_env: str = "default",
                          timespec="seconds"),
                      "command": command, "config": asdict(config), "machine": machine_info(),
                      "backend": _backend_meta(settings),
+                     "kernel_compile_seconds": compile_seconds() if config.compile_time else None,
                      "load_average_at_end": _load_average()},
             "settings": settings}
+
+
+def kernels_info() -> dict[str, Any]:
+    """Which path deltaprop's engine takes here: numba's version, the global mode and the
+    kernels' thread count (``NUMBA_NUM_THREADS``, else the BLAS pool's size)."""
+    from deltaprop.nn import fused
+
+    kernels = fused.load_kernels()
+    if kernels is None:
+        return {"numba": None, "path": "NumPy reference (numba not importable)"}
+    import numba
+
+    return {"numba": numba.__version__, "mode": fused.get_fused(),
+            "threads": fused.kernel_threads(),
+            "NUMBA_NUM_THREADS": os.environ.get("NUMBA_NUM_THREADS"),
+            "path": "fused kernels" if fused.get_fused() is not False else "NumPy reference"}
+
+
+def compile_seconds() -> dict[str, float] | None:
+    """Seconds ``deltaprop.nn.fused.compile_kernels()`` takes in a fresh Python with an empty
+    numba cache (a new machine's first run), then again from that cache; None without numba."""
+    from deltaprop.nn import fused
+
+    if fused.load_kernels() is None:
+        return None
+    code = "from deltaprop.nn.fused import compile_kernels; print(compile_kernels())"
+    times = {}
+    with tempfile.TemporaryDirectory() as folder:
+        env = dict(os.environ, NUMBA_CACHE_DIR=folder,
+                   PYTHONPATH=child_path(os.environ.get("PYTHONPATH")))
+        for label in ("first_run", "from_cache"):
+            done = subprocess.run([sys.executable, "-c", code], env=env, check=True,
+                                  capture_output=True, text=True)
+            times[label] = float(done.stdout.strip().splitlines()[-1])
+    return times
 
 
 def _backend_meta(settings: dict[str, Any]) -> dict[str, str]:

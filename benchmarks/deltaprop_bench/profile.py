@@ -48,7 +48,9 @@ def run_profile(problem: runners.Problem, batch_sizes: list[int],
     for batch in batch_sizes:
         batch = min(batch, problem.X.shape[0])
         steps = len(runners.batch_sizes_of_epoch(problem.X.shape[0], batch))
-        loops = {"engine": engine_epochs(problem, batch), "hand": hand_epochs(problem, batch),
+        loops = {"engine": engine_epochs(problem, batch),
+                 "engine_reference": reference_epochs(problem, batch),
+                 "hand": hand_epochs(problem, batch),
                  "products": products_epochs(problem, batch)}
         for loop in loops.values():
             next(loop)                                   # warm-up epoch, not reported
@@ -117,6 +119,18 @@ class _Stopwatch:
     def backward(self, grad) -> None:
         self.model.backward(grad)
         self.marks.append(time.perf_counter())
+
+
+def reference_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, float]]:
+    """``engine_epochs`` on deltaprop's NumPy reference path (``use_fused(False)``): no
+    numba kernel, whatever is installed."""
+    from deltaprop.nn.fused import use_fused
+
+    loop = engine_epochs(problem, batch)
+    while True:
+        with use_fused(False):
+            epoch = next(loop)
+        yield epoch
 
 
 def engine_epochs(problem: runners.Problem, batch: int) -> Iterator[dict[str, float]]:
@@ -352,6 +366,8 @@ def profile_markdown(rows: list[dict[str, Any]]) -> list[str]:
         overhead = {name: engine[name] - products[name] for name in ("forward", "backward",
                                                                      "total")}
         for label, entry in (("deltaprop (fit's engine calls)", engine),
+                             ("deltaprop, NumPy reference path", row.get("engine_reference",
+                                                                         {})),
                              ("hand-written NumPy loop", hand),
                              ("matrix products only", products),
                              ("deltaprop − products", overhead),
@@ -360,7 +376,10 @@ def profile_markdown(rows: list[dict[str, Any]]) -> list[str]:
     lines += [""] + [f"- batch {row['batch_size']}: deltaprop's step = "
                      f"{row['engine']['total'] / row['products']['total']:.2f} × the products "
                      f"alone, {row['engine']['total'] / row['hand']['total']:.2f} × the "
-                     f"hand-written NumPy loop" for row in rows]
+                     f"hand-written NumPy loop"
+                     + (f", {row['engine']['total'] / row['engine_reference']['total']:.2f} × "
+                        f"its NumPy reference path" if "engine_reference" in row else "")
+                     for row in rows]
     lines += ["", "deltaprop − products: forward = activations, bias and Python work of the "
               "forward pass; backward = ReLU′, bias sums and Python work of the backward pass "
               "(the products' columns hold Z = A Wᵀ in forward and Δᵀ A, Δ W in backward).", ""]

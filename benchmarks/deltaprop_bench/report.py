@@ -7,8 +7,10 @@ import platform
 import subprocess
 from typing import Any
 
-_PEER_NAMES = {"deltaprop": "deltaprop", "torch": "PyTorch eager", "sklearn":
-               "scikit-learn MLPClassifier (float32)", "floor": "matmul floor (products only)"}
+_PEER_NAMES = {"deltaprop": "deltaprop", "deltaprop-ref": "deltaprop, NumPy reference path",
+               "torch": "PyTorch eager", "sklearn": "scikit-learn MLPClassifier (float32)",
+               "jax": "JAX jit step, Python loop", "jax-scan": "JAX jit of lax.scan epoch",
+               "floor": "matmul floor (products only)"}
 
 
 def blas_info() -> list[dict[str, Any]]:
@@ -66,6 +68,15 @@ def _setting_markdown(label: str, result: dict[str, Any]) -> list[str]:
     backend = result.get("backend", {"name": "numpy"})
     if backend["name"] != "numpy":
         lines += [f"Backend: {backend['name']} on {backend['device']}", ""]
+    if result.get("kernels"):
+        lines += [f"deltaprop engine: {_kernels_line(result['kernels'])}; a pause of "
+                  f"{result.get('settle_seconds', 0)} s before every timed run (BLAS/OpenMP "
+                  "threads settle)", ""]
+    if result.get("jax_check"):
+        check = result["jax_check"]
+        lines += [f"JAX checked against deltaprop.train_step over {check['steps']} steps from "
+                  f"the same weights: largest loss difference {check['jax_max_abs_difference']:.1e}"
+                  f" (jit step), {check['jax_scan_max_abs_difference']:.1e} (lax.scan)", ""]
     if result.get("missing_peers"):
         lines += [f"Not run: {result['missing_peers']}", ""]
     if result.get("skipped"):
@@ -114,6 +125,13 @@ def _setting_markdown(label: str, result: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _kernels_line(kernels: dict[str, Any]) -> str:
+    if kernels.get("numba") is None:
+        return kernels["path"]
+    return (f"{kernels['path']} (numba {kernels['numba']}, {kernels['threads']} kernel threads, "
+            f"NUMBA_NUM_THREADS={kernels.get('NUMBA_NUM_THREADS') or '(unset)'})")
+
+
 def _ratio_names(result: dict[str, Any]) -> list[str]:
     names: list[str] = []
     for row in result["training"]:
@@ -151,6 +169,11 @@ def to_markdown(data: dict[str, Any]) -> str:
                  f"--profile: {cfg['reps']} interleaved epochs per loop after a warm-up "
                  "epoch, no peer comparison"),
              f"- load average at the end: {meta.get('load_average_at_end')}", ""]
+    compile_times = meta.get("kernel_compile_seconds")
+    if compile_times:
+        lines[-1:-1] = [f"- numba kernels, compile time of a first run (empty cache): "
+                        f"{compile_times['first_run']:.1f} s; loaded from the disk cache: "
+                        f"{compile_times['from_cache']:.2f} s"]
     backend = meta.get("backend", {"name": "numpy"})
     if backend["name"] != "numpy":                 # the NumPy report stays as it always was
         lines[-1:-1] = [f"- backend: {backend['name']} on {backend['device']} (deltaprop.fit "

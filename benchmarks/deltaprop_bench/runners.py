@@ -307,20 +307,32 @@ def sklearn_epochs(problem: Problem, batch: int, epochs: int) -> list[float]:
     return seconds
 
 
-TRAINERS = {"deltaprop": deltaprop_epochs, "torch": torch_epochs, "sklearn": sklearn_epochs}
+def _extra_peer(name: str):
+    """A runner of ``peers_extra`` (imported when it runs: it imports this module)."""
+    def run(problem: Problem, batch: int, epochs: int) -> list[float]:
+        from . import peers_extra
+
+        return getattr(peers_extra, name)(problem, batch, epochs)
+    return run
+
+
+TRAINERS = {"deltaprop": deltaprop_epochs, "torch": torch_epochs, "sklearn": sklearn_epochs,
+            "deltaprop-ref": _extra_peer("deltaprop_reference_epochs"),
+            "jax": _extra_peer("jax_epochs"), "jax-scan": _extra_peer("jax_scan_epochs")}
 PREDICTORS = {"deltaprop": deltaprop_inference, "torch": torch_inference}
-NUMPY_PEERS = ("deltaprop", "sklearn")      # tracemalloc sees NumPy's allocations only
+NUMPY_PEERS = ("deltaprop", "deltaprop-ref", "sklearn")   # tracemalloc sees NumPy's only
+PEER_MODULES = {"deltaprop": "numpy", "deltaprop-ref": "numpy", "torch": "torch",
+                "sklearn": "sklearn", "jax": "jax", "jax-scan": "jax"}
 
 
 def available_peers(wanted: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """The wanted peers that can run here, and why the others cannot."""
     import importlib.util
 
-    modules = {"deltaprop": "numpy", "torch": "torch", "sklearn": "sklearn"}
     peers, missing = [], {}
     for name in wanted:
-        if importlib.util.find_spec(modules[name]) is None:
-            missing[name] = f"{modules[name]} is not installed"
+        if importlib.util.find_spec(PEER_MODULES[name]) is None:
+            missing[name] = f"{PEER_MODULES[name]} is not installed: skipped"
         else:
             peers.append(name)
     return peers, missing

@@ -227,7 +227,7 @@ CASES = {
     "gradcheck-damaged-model": (["gradcheck", "--model", "{damaged_safetensors}"],
                                 ["damaged.safetensors"]),
     # bench (each fails before any timing starts)
-    "bench-unknown-peer": (["bench", "--quick", "--peers", "jax"], ["--peers"]),
+    "bench-unknown-peer": (["bench", "--quick", "--peers", "mxnet"], ["--peers"]),
     "bench-empty-size": (["bench", "--quick", "--sizes", "32,,16"], ["--sizes"]),
     "bench-one-size": (["bench", "--quick", "--sizes", "5"], ["--sizes", "got 5"]),
     "bench-samples-zero": (["bench", "--quick", "--samples", "0"], ["--samples"]),

@@ -30,6 +30,8 @@ from ._common import (
     write_text,
 )
 
+PEERS = ("deltaprop", "deltaprop-ref", "torch", "sklearn", "jax", "jax-scan")
+
 
 def add_parser(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -45,8 +47,10 @@ def add_parser(subparsers) -> None:
     parser.add_argument("--epochs", type=int, default=1, help="epochs per timed run (default 1)")
     parser.add_argument("--reps", type=int, default=None,
                         help="interleaved repetitions; medians are reported (default 3)")
-    parser.add_argument("--peers", default="deltaprop,torch,sklearn",
-                        help="comma-separated subset of deltaprop,torch,sklearn")
+    parser.add_argument("--peers", default=",".join(PEERS),
+                        help="comma-separated subset of " + ",".join(PEERS) + " (deltaprop-ref: "
+                             "the NumPy reference path, no numba kernel; jax: a jitted step in "
+                             "a Python loop; jax-scan: the epoch under lax.scan)")
     parser.add_argument("--no-inference", action="store_true", help="skip the inference run")
     parser.add_argument("--no-memory", action="store_true",
                         help="skip the extra tracemalloc epoch per NumPy peer")
@@ -110,9 +114,9 @@ def config_from_args(args):
     GPU_BACKENDS, GPU_BATCH_SIZES = harness.backends.GPU_BACKENDS, harness.backends.GPU_BATCH_SIZES
 
     peers = [name.strip() for name in args.peers.split(",") if name.strip()]
-    unknown = sorted(set(peers) - {"deltaprop", "torch", "sklearn"})
+    unknown = sorted(set(peers) - set(PEERS))
     if unknown or not peers:
-        raise CLIError(f"--peers must name some of deltaprop, torch, sklearn, got {args.peers!r}")
+        raise CLIError(f"--peers must name some of {', '.join(PEERS)}, got {args.peers!r}")
     if args.backend != "numpy" and args.blas_env != "default":
         raise CLIError(f"--blas-env {args.blas_env} re-runs NumPy's BLAS in a child process: "
                        f"only with --backend numpy, got --backend {args.backend}")
@@ -123,7 +127,8 @@ def config_from_args(args):
                       inference=not args.no_inference, memory=not args.no_memory,
                       memmap=not args.no_memmap, rss=not args.no_rss,
                       scaling=args.scaling, backend=args.backend,
-                      profile=args.profile, compare=not args.profile)
+                      profile=args.profile, compare=not args.profile,
+                      compile_time=not args.quick)
     if args.backend in GPU_BACKENDS:
         cfg.batch_sizes = list(GPU_BATCH_SIZES)
     if args.quick:

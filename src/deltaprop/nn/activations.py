@@ -12,6 +12,11 @@ the output (sigmoid :math:`a(1-a)`, tanh :math:`1-a^2`) needs no second evaluati
 ``Softmax`` is the exception: its Jacobian is full, and its ``backward`` is the
 Jacobian-vector product.  With cross-entropy the pair collapses to :math:`(A - Y)/N`; that
 fused form lives in :class:`deltaprop.nn.losses.CrossEntropyLoss`, which takes logits.
+
+With numba installed, ``ReLU``, ``LeakyReLU``, ``Sigmoid`` and ``Tanh`` run ``forward`` and
+``backward`` on NumPy float32/float64 arrays as one fused kernel pass each
+(:mod:`deltaprop.nn.fused`); ``function`` and ``derivative`` stay the reference, and the
+recorded ``z``, ``a``, ``grad_out`` and ``grad_in`` are the same in both paths.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import InvalidParameterError, check_choice, check_number
+from . import fused as _fused
 from ._backend import Array, erf, is_numpy, namespace
 from .functional import sigmoid, softmax
 from .layers import Layer
@@ -44,14 +50,33 @@ class Activation(Layer):
 
     def forward(self, z: Array) -> Array:
         self.z = z                                           # recorded: Z⁽ˡ⁾
+        kernels = self._kernels(z)
+        if kernels is not None:                              # the same φ(Z), in one pass
+            self.a = _run_elementwise(self._fused_forward, kernels, z)
+            return self.a
         self.a = self.function(namespace(z), z)              # recorded: A⁽ˡ⁾ = φ(Z⁽ˡ⁾)
         return self.a
 
     def backward(self, grad_out: Array) -> Array:
         self.grad_out = grad_out                             # ∂L/∂A⁽ˡ⁾
+        kernels = self._kernels(grad_out, self.z, self.a)
+        if kernels is not None and grad_out.shape == self.z.shape:   # ∂L/∂A ⊙ φ′, one pass
+            self.grad_in = _run_elementwise(self._fused_backward, kernels, grad_out)
+            return self.grad_in
         xp = namespace(grad_out)
         self.grad_in = grad_out * self.derivative(xp, self.z, self.a)  # Δ⁽ˡ⁾ = ∂L/∂A ⊙ φ′(Z)
         return self.grad_in
+
+    #: the classes whose ``_fused_forward`` / ``_fused_backward`` compute their own φ and φ′
+    #: (a subclass, or an instance given its own ``function`` / ``derivative``, keeps the
+    #: reference: it may change φ)
+    _fused_classes: tuple[type, ...] = ()
+
+    def _kernels(self, *arrays: Array):
+        own = vars(self)
+        if type(self) not in self._fused_classes or "function" in own or "derivative" in own:
+            return None
+        return _fused.kernels_for(None, *arrays)
 
 
 class Identity(Activation):
@@ -81,6 +106,12 @@ class Sigmoid(Activation):
     def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         return a * (1 - a)                                   # σ′(z) = σ(z)(1 − σ(z))
 
+    def _fused_forward(self, kernels, z, out):
+        kernels.sigmoid_forward(z, out)
+
+    def _fused_backward(self, kernels, grad_out, out):
+        kernels.sigmoid_backward(grad_out, _fused.flat(self.a), out)
+
 
 class Tanh(Activation):
     r""":math:`\tanh(z)`, :math:`\tanh'(z) = 1 - a^2` (written from the output)."""
@@ -90,6 +121,12 @@ class Tanh(Activation):
 
     def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         return 1 - a * a
+
+    def _fused_forward(self, kernels, z, out):
+        kernels.tanh_forward(z, out)
+
+    def _fused_backward(self, kernels, grad_out, out):
+        kernels.tanh_backward(grad_out, _fused.flat(self.a), out)
 
 
 class ReLU(Activation):
@@ -109,6 +146,12 @@ class ReLU(Activation):
     def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         return xp.astype(z > 0, z.dtype)                     # float mask, not boolean
 
+    def _fused_forward(self, kernels, z, out):
+        kernels.relu_forward(z, out)
+
+    def _fused_backward(self, kernels, grad_out, out):
+        kernels.relu_backward(grad_out, _fused.flat(self.z), out)
+
 
 class LeakyReLU(Activation):
     r""":math:`z` for :math:`z > 0`, else :math:`\alpha z`; :math:`\varphi' \in \{1, \alpha\}`.
@@ -126,6 +169,13 @@ class LeakyReLU(Activation):
     def derivative(self, xp: Any, z: Array, a: Array) -> Array:
         positive = xp.astype(z > 0, z.dtype)
         return positive + self.negative_slope * (1 - positive)
+
+    def _fused_forward(self, kernels, z, out):
+        kernels.leaky_relu_forward(z, z.dtype.type(self.negative_slope), out)
+
+    def _fused_backward(self, kernels, grad_out, out):
+        kernels.leaky_relu_backward(grad_out, _fused.flat(self.z),
+                                    grad_out.dtype.type(self.negative_slope), out)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}"
@@ -232,6 +282,17 @@ class Softmax(Activation):
     def jacobian(self, xp: Any, a_row: Array) -> Array:
         """The full ``(n, n)`` Jacobian ``diag(a) - a aᵀ`` for one row (the explainer shows it)."""
         return xp.eye(a_row.shape[0], dtype=a_row.dtype) * a_row - a_row[:, None] * a_row[None, :]
+
+
+def _run_elementwise(kernel, kernels, x: np.ndarray) -> np.ndarray:
+    """A new C-ordered array like ``x`` filled by ``kernel(kernels, flat x, flat out)``."""
+    out = np.empty(x.shape, x.dtype)
+    kernel(kernels, _fused.flat(x), out.reshape(-1))
+    return out
+
+
+for _class in (ReLU, LeakyReLU, Sigmoid, Tanh):
+    _class._fused_classes = (_class,)
 
 
 ACTIVATIONS: dict[str, type[Activation]] = {

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import NOT_GIVEN, check_flag, check_integer, check_number, seed_or_rng
+from . import fused as _fused
 from ._backend import Array, device_uniform, namespace, resolve_dtype, to_namespace, to_numpy
 from .init import get_initializer
 
@@ -153,7 +154,7 @@ class Dense(Layer):
         self.delta = delta                                     # recorded: Δ⁽ˡ⁾ = ∂L/∂Z⁽ˡ⁾
         self.grads["weight"] = delta.T @ self.a_prev           # (out, N) @ (N, in) -> (out, in)
         if self.use_bias:
-            self.grads["bias"] = xp.sum(delta, axis=0)         # (N, out) -> (out,)
+            self.grads["bias"] = _bias_grad(xp, delta)         # (N, out) -> (out,)
         # ∂L/∂A⁽ˡ⁻¹⁾ = Δ W; the first layer of a model may skip it (nobody below needs it)
         self.grad_in = delta @ self.params["weight"] if input_grad else None  # (N, out) @ (out, in)
         return self.grad_in
@@ -161,6 +162,17 @@ class Dense(Layer):
     def extra_repr(self) -> str:
         text = f"in_features={self.in_features}, out_features={self.out_features}"
         return text if self.use_bias else text + ", bias=False"
+
+
+def _bias_grad(xp: Any, delta: Array) -> Array:
+    r""":math:`\partial L/\partial b = \sum_n \Delta_{n,:}`: NumPy's ``sum(axis=0)`` (the
+    reference), or one fused kernel pass when numba is installed (:mod:`deltaprop.nn.fused`)."""
+    kernels = _fused.kernels_for(None, delta) if delta.ndim == 2 else None
+    if kernels is None:
+        return xp.sum(delta, axis=0)
+    out = np.empty(delta.shape[1], delta.dtype)
+    kernels.column_sums(np.ascontiguousarray(delta), out)
+    return out
 
 
 class Dropout(Layer):

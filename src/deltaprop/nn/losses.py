@@ -26,6 +26,11 @@ finite targets, labels in ``[0, C)`` and probability rows summing to 1 for
 ``CrossEntropyLoss``, targets in [0, 1] for both BCE losses and predictions in [0, 1] for
 ``BCELoss``; each error names the loss, the argument, the rule and the first offending value.
 A NaN or infinite output gives a NaN or infinite loss, as in PyTorch, without NumPy warnings.
+
+With numba installed, ``MSELoss``, ``BCEWithLogitsLoss`` and ``CrossEntropyLoss`` compute the
+value and the gradient in one fused pass (:mod:`deltaprop.nn.fused`) on NumPy float32/float64
+outputs without ``sample_weight``, the target of the output's dtype (or integer labels); the
+NumPy lines below are the reference, and the path whenever the kernel does not apply.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+from . import fused as _fused
 from ._backend import Array, namespace, to_numpy
 from ._loss_checks import (
     check_numeric,
@@ -112,6 +118,9 @@ class Loss:
     def value_and_grad(self, output: Array, target: Array,
                        sample_weight: Array | None = None) -> tuple[Array, Array]:
         r"""Mean loss and :math:`\partial L/\partial \text{output}`, inputs NOT checked."""
+        fused = _fused_loss(self, output, target, sample_weight)
+        if fused is not None:
+            return fused
         xp = namespace(output)
         losses, grads = self.elementwise(xp, output, target)  # per element (N, k) or sample (N,)
         n = output.shape[0]
@@ -264,7 +273,8 @@ class CrossEntropyLoss(Loss):
     def value_and_grad(self, output: Array, target: Array,
                        sample_weight: Array | None = None) -> tuple[Array, Array]:
         if sample_weight is None and _numpy_labels(output, target):
-            return self._from_labels(output, target)
+            fused = _fused_labels(self, output, target)
+            return fused if fused is not None else self._from_labels(output, target)
         if target.ndim == 1:
             xp = namespace(output)
             classes = xp.arange(output.shape[1], dtype=target.dtype)
@@ -352,12 +362,43 @@ def _numpy_labels(output, target) -> bool:
             and output.dtype.kind == "f")
 
 
+def _fused_loss(loss: Loss, output, target, sample_weight):
+    """``(value, grad)`` from the loss's kernel, or None when it does not apply (see the module
+    docstring): exactly the classes of ``_KERNELS``, their own element-wise math."""
+    name = _KERNELS.get(type(loss))
+    if (name is None or sample_weight is not None or output.ndim != 2
+            or tuple(target.shape) != tuple(output.shape)):
+        return None
+    kernels = _fused.kernels_for(None, output, target)
+    if kernels is None:
+        return None
+    grad = np.empty(output.shape, output.dtype)
+    value = getattr(kernels, name)(np.ascontiguousarray(output), np.ascontiguousarray(target),
+                                   grad)
+    return np.asarray(value, dtype=output.dtype), grad
+
+
+def _fused_labels(loss: Loss, output: np.ndarray, labels: np.ndarray):
+    """``CrossEntropyLoss._from_labels`` as one kernel pass, or None when it does not apply."""
+    kernels = _fused.kernels_for(None, output) if type(loss) is CrossEntropyLoss else None
+    if kernels is None:
+        return None
+    grad = np.empty(output.shape, output.dtype)
+    value = kernels.cross_entropy_labels(np.ascontiguousarray(output),
+                                         labels.astype(np.intp, copy=False), grad)
+    return np.asarray(value, dtype=output.dtype), grad
+
+
 LOSSES: dict[str, type[Loss]] = {
     "mse": MSELoss,
     "bce": BCELoss,
     "bce_with_logits": BCEWithLogitsLoss,
     "cross_entropy": CrossEntropyLoss,
 }
+
+
+_KERNELS: dict[type[Loss], str] = {MSELoss: "mse", BCEWithLogitsLoss: "bce_with_logits",
+                                    CrossEntropyLoss: "cross_entropy_probs"}
 
 
 def get_loss(loss: Any) -> Loss:

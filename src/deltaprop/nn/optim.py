@@ -10,6 +10,11 @@ because PyTorch's positional order differs (``torch.optim.SGD(params, lr, moment
 dampening, ...)``): ``SGD(model, 0.1, 0.9)`` raises a ``TypeError`` that shows the keywords.
 Every number is checked (:mod:`deltaprop._checks`): a finite real number in its interval,
 NumPy scalars included, never a bool.
+
+``fused`` (as PyTorch's): ``None`` runs each parameter's whole update as one fused numba kernel
+when numba is installed and the arrays are NumPy float32/float64 (:mod:`deltaprop.nn.fused`),
+``True`` requires the kernel, ``False`` keeps the NumPy lines below.  Only ``SGD``, ``Adam`` and
+``AdamW`` themselves have kernels; a subclass takes the NumPy path (its rule may differ).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from typing import Any
 import numpy as np
 
 from .._checks import InvalidParameterError, check_flag, check_number
+from . import fused as _fused
 from ._backend import Array, namespace, to_namespace, to_numpy
 
 
@@ -37,12 +43,13 @@ class Optimizer:
         _refuse_positional_options(cls, args)
         return super().__new__(cls)
 
-    def __init__(self, model: Any, lr: float) -> None:
+    def __init__(self, model: Any, lr: float, *, fused: bool | None = None) -> None:
         if not hasattr(model, "parameter_refs"):
             raise TypeError(f"{type(self).__name__} expects a deltaprop model (a Sequential), "
                             f"got {type(model).__name__}")
         self.model = model
         self.lr = check_number(type(self).__name__, "lr", lr, low=0.0)
+        self.fused = _fused.check_mode(type(self).__name__, fused)
         self.state: dict[str, dict[str, Any]] = {}
 
     def step(self) -> None:
@@ -53,6 +60,8 @@ class Optimizer:
     def update(self, state: dict, param: Array, grad: Array) -> None:
         r"""One parameter's step, in place: :math:`W \leftarrow \text{factor} \cdot W -
         \text{change}`."""
+        if self._fused_step(state, param, grad, in_place=True) is not None:
+            return
         factor, change = self._change(state, param, grad)
         if factor is not None:
             param *= factor
@@ -61,6 +70,9 @@ class Optimizer:
     def updated(self, state: dict, param: Array, grad: Array) -> Array:
         """The same step out of place: the new parameter as a NEW array, ``param`` and the
         old state arrays untouched (``fit`` checks it before keeping it)."""
+        new = self._fused_step(state, param, grad, in_place=False)
+        if new is not None:
+            return new
         factor, change = self._change(state, param, grad)
         if factor is None:
             return param - change
@@ -82,6 +94,23 @@ class Optimizer:
 
     def _change(self, state: dict, param: Array, grad: Array):  # pragma: no cover
         raise NotImplementedError(f"{type(self).__name__} must define update or _change")
+
+    def _fused_step(self, state: dict, param: Array, grad: Array, *,
+                    in_place: bool) -> Array | None:
+        """The step as one kernel pass (the new parameter: ``param`` itself when
+        ``in_place``, else a new array, the state then in new arrays too), or None when the
+        kernel does not apply: no kernel for this class, ``fused=False``, numba missing, or
+        arrays other than C-ordered NumPy float32/float64."""
+        kernels = _fused.kernels_for(self.fused, param, grad)
+        if (kernels is None or type(self) not in _FUSED_CLASSES
+                or not param.flags.c_contiguous or grad.shape != param.shape):
+            return None
+        new_param = param if in_place else np.empty_like(param)
+        self._run_kernel(kernels, state, param, grad, new_param, in_place)
+        return new_param
+
+    def _run_kernel(self, kernels, state, param, grad, new_param, in_place):  # pragma: no cover
+        raise NotImplementedError
 
     def zero_grad(self) -> None:
         self.model.zero_grad()
@@ -123,8 +152,8 @@ class SGD(Optimizer):
 
     def __init__(self, model: Any, lr: float = 0.01, *, momentum: float = 0.0,
                  dampening: float = 0.0, weight_decay: float = 0.0,
-                 nesterov: bool = False) -> None:
-        super().__init__(model, lr)
+                 nesterov: bool = False, fused: bool | None = None) -> None:
+        super().__init__(model, lr, fused=fused)
         self.momentum = check_number("SGD", "momentum", momentum, low=0.0, high=1.0)
         self.weight_decay = check_number("SGD", "weight_decay", weight_decay, low=0.0)
         self.dampening = check_number("SGD", "dampening", dampening, low=0.0, high=1.0,
@@ -151,6 +180,21 @@ class SGD(Optimizer):
             grad = grad + self.momentum * velocity if self.nesterov else velocity
         return None, self.lr * grad                                 # W ← W − η g
 
+    def _run_kernel(self, kernels, state, param, grad, new_param, in_place):
+        """``_change`` and ``W ← W − η g`` in one pass over ``param`` (the velocity written
+        into its own buffer when ``in_place``, else into a new array)."""
+        cast, velocity = param.dtype.type, state.get("velocity")
+        old_velocity = new_velocity = new_param                 # not read without momentum
+        if self.momentum:
+            old_velocity = param if velocity is None else velocity     # not read at first
+            new_velocity = _state_buffer(velocity, param, in_place)
+            state["velocity"] = new_velocity
+        sgd = _fused.pick(kernels, "sgd", param.size)   # threads for a large parameter
+        sgd(_fused.flat(param), _fused.flat(grad), _fused.flat(old_velocity),
+            new_param.reshape(-1), new_velocity.reshape(-1), cast(self.lr),
+            cast(self.momentum), cast(1 - self.dampening), cast(self.weight_decay),
+            self.nesterov, velocity is None)
+
 
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba) with bias correction, as ``torch.optim.Adam``.
@@ -171,8 +215,8 @@ class Adam(Optimizer):
 
     def __init__(self, model: Any, lr: float = 0.001, *,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.0) -> None:
-        super().__init__(model, lr)
+                 weight_decay: float = 0.0, fused: bool | None = None) -> None:
+        super().__init__(model, lr, fused=fused)
         name = type(self).__name__
         if not isinstance(betas, (tuple, list, np.ndarray)) or len(betas) != 2:
             raise InvalidParameterError(f"{name} betas must be a pair (beta1, beta2), got "
@@ -198,6 +242,25 @@ class Adam(Optimizer):
         denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + self.eps
         return self._decay_factor(), (self.lr / (1 - beta1 ** t)) * m / denom
 
+    def _run_kernel(self, kernels, state, param, grad, new_param, in_place):
+        """``_change`` and the step in one pass over ``param`` (m and v written into their own
+        buffers when ``in_place``, else into new arrays)."""
+        if not state:
+            state.update(step=0, m=np.zeros_like(param), v=np.zeros_like(param))
+        state["step"] += 1
+        t, (beta1, beta2), cast = state["step"], self.betas, param.dtype.type
+        m, v = state["m"], state["v"]
+        new_m, new_v = _state_buffer(m, param, in_place), _state_buffer(v, param, in_place)
+        decay = self._decay_factor()
+        l2 = self.weight_decay if type(self) is Adam else 0.0     # AdamW decays W instead
+        adam = _fused.pick(kernels, "adam", param.size)  # threads for a large parameter
+        adam(_fused.flat(param), _fused.flat(grad), _fused.flat(m), _fused.flat(v),
+             new_param.reshape(-1), new_m.reshape(-1), new_v.reshape(-1),
+             cast(1.0 if decay is None else decay), cast(self.lr / (1 - beta1 ** t)),
+             cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2),
+             cast(math.sqrt(1 - beta2 ** t)), cast(self.eps), cast(l2))
+        state["m"], state["v"] = new_m, new_v
+
     def _l2(self, param, grad):
         return grad + self.weight_decay * param if self.weight_decay else grad
 
@@ -212,8 +275,9 @@ class AdamW(Adam):
 
     def __init__(self, model: Any, lr: float = 0.001, *,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
-                 weight_decay: float = 0.01) -> None:
-        super().__init__(model, lr, betas=betas, eps=eps, weight_decay=weight_decay)
+                 weight_decay: float = 0.01, fused: bool | None = None) -> None:
+        super().__init__(model, lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         fused=fused)
 
     def _l2(self, param, grad):
         return grad
@@ -223,6 +287,16 @@ class AdamW(Adam):
 
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
+_FUSED_CLASSES = (SGD, Adam, AdamW)      # exactly these: a subclass may change the rule
+
+
+def _state_buffer(old: Any, param: np.ndarray, in_place: bool) -> np.ndarray:
+    """Where a kernel writes a state array: ``old`` itself when stepping in place and it is
+    a writable C-ordered NumPy array like ``param``; else a new array."""
+    if (in_place and type(old) is np.ndarray and old.shape == param.shape
+            and old.dtype == param.dtype and old.flags.c_contiguous and old.flags.writeable):
+        return old
+    return np.empty_like(param)
 
 
 def get_optimizer(optimizer: Any, model: Any, **kwargs: Any) -> Optimizer:

@@ -25,6 +25,7 @@ import numpy as np
 
 from .._checks import check_number, check_seed
 from ..nn._backend import Array, namespace, to_namespace, to_numpy
+from ..nn.fused import take_rows
 from ..nn.losses import Loss, get_loss
 from ..nn.optim import Optimizer, get_optimizer
 from ..nn.schedules import Schedule
@@ -558,11 +559,11 @@ def _take(array, rows: np.ndarray, *, out: np.ndarray | None = None):
     With ``out`` (NumPy only, at least ``len(rows)`` rows) the rows are gathered into its first
     ``len(rows)`` rows and that view is returned.  ``mode="clip"`` skips NumPy's bounds check,
     which would otherwise gather into a temporary and copy it (the rows are valid by
-    construction).
+    construction); with numba installed, a one-pass gather kernel (:mod:`deltaprop.nn.fused`).
     """
     if isinstance(array, np.ndarray):
         if out is not None:
-            return np.take(array, rows, axis=0, out=out[:rows.shape[0]], mode="clip")
+            return take_rows(array, rows, out)     # the gather kernel when numba is here
         return array[rows]
     xp = namespace(array)
     if isinstance(rows, np.ndarray):                     # host indices (e.g. the split)
