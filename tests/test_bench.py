@@ -208,6 +208,7 @@ def test_profile_splits_the_step_into_phases(tmp_path, capsys):
     assert "hand-written NumPy loop" in markdown and "matrix products only" in markdown
 
 
+@pytest.mark.slow
 def test_a_gpu_backend_synchronises_and_records_its_device(monkeypatch):
     # no GPU here: a "torch-cuda" backend whose tensors live on the CPU, with the CUDA calls
     # it makes replaced, exercises the GPU-only branches (synchronise, device name, table)

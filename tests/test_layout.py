@@ -108,6 +108,7 @@ def test_every_package_has_a_place_in_the_layering_contract():
     assert packages | {"deltaprop._checks"} == in_contract
 
 
+@pytest.mark.slow
 def test_no_private_name_is_imported_from_another_module():
     """STYLE rule 15: a private name (``_x``) is imported across modules only from a
     package-private helper module, whose own name starts with ``_``."""

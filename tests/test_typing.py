@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
 import deltaprop
 
 ROOT = Path(deltaprop.__file__).parent
@@ -49,6 +51,7 @@ def test_scan_sees_the_package() -> None:
     assert (ROOT / "py.typed").exists()
 
 
+@pytest.mark.slow
 def test_every_public_signature_is_annotated() -> None:
     missing = _unannotated()
     assert missing == [], "public functions lacking annotations:\n" + "\n".join(missing)

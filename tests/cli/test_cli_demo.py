@@ -9,6 +9,7 @@ import pytest
 from deltaprop.cli import main
 
 
+@pytest.mark.slow
 def test_demo_runs_and_prints_progress_accuracy_and_walkthrough(capsys):
     pytest.importorskip("sklearn")                   # the bundled digits
     assert main(["demo", "--epochs", "2"]) == 0

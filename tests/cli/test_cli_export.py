@@ -39,6 +39,7 @@ def prices(tmp_path):
 
 
 @pytest.mark.parametrize("dtype, tolerance", [("float64", 1e-12), ("float32", 2e-5)])
+@pytest.mark.slow
 def test_the_exported_graph_on_raw_rows_answers_as_predict(tmp_path, capsys, prices, dtype,
                                                           tolerance):
     model = _train(tmp_path, prices, "--dtype", dtype)

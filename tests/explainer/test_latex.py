@@ -41,6 +41,7 @@ def _trace(n_inputs: int, rng, **options):
 @needs_pdflatex
 @pytest.mark.parametrize("n_inputs", [pytest.param(n, marks=pytest.mark.slow)
                                       for n in (1, 3, 20, 100)] + [784])
+@pytest.mark.slow
 def test_the_latex_trace_compiles_for_any_input_width(n_inputs, rng, tmp_path):
     log = _compile(_trace(n_inputs, rng).to_latex(), tmp_path)
     assert "Overfull \\hbox" not in log

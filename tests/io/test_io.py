@@ -149,6 +149,7 @@ def test_missing_file_and_bad_arguments(tmp_path):
     assert not (tmp_path / "m.safetensors").exists()
 
 
+@pytest.mark.slow
 def test_torch_loads_the_file_and_back(tmp_path):
     torch = pytest.importorskip("torch")
     from safetensors.torch import load_file

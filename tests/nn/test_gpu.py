@@ -44,6 +44,7 @@ def _check_against_numpy(xp_module, X_dev, y_dev, to_host):
                                atol=1e-12)
 
 
+@pytest.mark.slow
 def test_torch_cpu_tensors_train_like_numpy():
     torch = pytest.importorskip("torch")
     X, y = _data()
@@ -80,6 +81,7 @@ def _dropout_run(X, y, epochs=3, like=None, callbacks=(), resume=None):
     return model
 
 
+@pytest.mark.slow
 def test_torch_dropout_masks_are_drawn_by_torch_and_seeded_once_per_epoch():
     torch = pytest.importorskip("torch")
     X, y = _data()
@@ -127,6 +129,7 @@ def test_torch_training_copies_no_rows_from_the_host_per_batch(monkeypatch):
         np.testing.assert_allclose(value.numpy(), reference.state_dict()[name], rtol=1e-10)
 
 
+@pytest.mark.slow
 def test_torch_dropout_resume_from_checkpoint_equals_uninterrupted_run(tmp_path):
     torch = pytest.importorskip("torch")
     pytest.importorskip("safetensors")

@@ -83,6 +83,7 @@ SGD_CASES = {
 
 
 @pytest.mark.parametrize("settings", list(SGD_CASES.values()), ids=list(SGD_CASES))
+@pytest.mark.slow
 def test_SGD_matches_torch_after_20_steps(settings):
     torch = pytest.importorskip("torch")
     model, twin = _train_both(torch, lambda m: SGD(m, **settings),
@@ -102,6 +103,7 @@ ADAM_CASES = [
 
 @pytest.mark.parametrize(("ours", "theirs", "settings"), ADAM_CASES,
                          ids=[f"{t}-{i}" for i, (_, t, _) in enumerate(ADAM_CASES)])
+@pytest.mark.slow
 def test_Adam_family_matches_torch_after_20_steps(ours, theirs, settings):
     torch = pytest.importorskip("torch")
     model, twin = _train_both(torch, lambda m: ours(m, **settings),

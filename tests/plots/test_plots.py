@@ -53,6 +53,7 @@ def test_history_curves(trained, tmp_path):
     np.testing.assert_allclose(metric_ax.get_lines()[1].get_ydata(), history["val_accuracy"])
 
 
+@pytest.mark.slow
 def test_history_from_dict_and_from_estimator():
     pytest.importorskip("sklearn", minversion="1.6")
     from deltaprop.sklearn import MLPRegressor

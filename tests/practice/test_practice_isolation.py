@@ -297,6 +297,7 @@ def dense_backward(a_prev, weight, grad_out):
     "import deltaprop.nn.layers as layers\n"
     "layers.Dense.backward = lambda self, grad: (_ for _ in ()).throw(SystemExit)",
 ], ids=["allclose", "tolerances", "engine"])
+@pytest.mark.slow
 def test_patches_cannot_make_a_wrong_function_pass(tmp_path, patch, capsys):
     path = _write(tmp_path, DENSE_SIGN + patch + "\n")
     (result,) = check_file(path)

@@ -314,6 +314,7 @@ def test_validation_split_gathers_the_same_batches_as_an_explicit_split():
 
 
 @pytest.mark.parametrize("shuffle", [True, False])
+@pytest.mark.slow
 def test_validation_split_of_a_memmap_copies_neither_part(tmp_path, shuffle):
     """Half the rows held out: neither the training rows nor the validation rows are copied
     (what stays in memory is index arrays, one batch and one prediction chunk)."""
