@@ -17,9 +17,11 @@ from . import evaluation
 from .validation import check_data, check_weights
 
 
-def _training_data(model, X, y, loss, sample_weight, validation_split, validation_data, rng):
+def _training_data(model, X, y, loss, sample_weight, validation_split, validation_data, rng,
+                   parallel=None):
     """Checked ``X``, ``y``, the training ``rows`` of ``X`` (``validation_split`` on NumPy
-    data, else None), the row weights and the checked validation pair (or None)."""
+    data, else None), the row weights and the checked validation pair (or None).  Under MPI
+    (``parallel``) ``X`` must be a NumPy array."""
     X, y = check_data(model, X, y, loss)
     weights = None if sample_weight is None else check_weights(sample_weight, X.shape[0],
                                                                model.dtype)
@@ -30,6 +32,8 @@ def _training_data(model, X, y, loss, sample_weight, validation_split, validatio
         if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
             raise ValueError("validation_data must be a pair (X_val, y_val)")
         validation_data = check_data(model, *validation_data, loss, name="validation_data")
+    if parallel is not None:
+        parallel.check_host(X)
     return X, y, rows, weights, validation_data
 
 

@@ -29,9 +29,11 @@ from . import distributed, evaluation, step
 from ._arguments import _check_monitors, _checked_arguments, _generator, _logged_keys
 from ._batches import _batch_score, _Batches, _training_data, _validation_scores
 from ._batches import _take as _take  # re-exported: benchmarks/ imports it from here
+from ._resume import _begin, _own_stop_flag
+from ._resume import set_checkpoint_reader as set_checkpoint_reader  # public, as before
 from ._step_guard import first_non_finite
 from ._step_hooks import FiniteLoss, GuardedStep, LoopModel, NonFiniteLossError, StepUndoneError
-from .callbacks import Callback, EarlyStopping, History, TrainingContext
+from .callbacks import Callback, History, TrainingContext
 from .metrics import r2_from_sums
 
 if TYPE_CHECKING:
@@ -125,14 +127,10 @@ def fit(model: Sequential, X: Any, y: Any, *, loss: Any, optimizer: Any, epochs:
                 model, loss, optimizer, epochs, batch_size, shuffle, validation_split,
                 validation_data, early_stopping, callbacks, schedule, metric, resume)
             rng = _generator(seed)
-        if parallel is not None:                         # rank 0's weights and generators
-            parallel.same_start(model, rng)
-            callbacks = parallel.callbacks_here(callbacks)
+        callbacks = _same_start(parallel, model, rng, callbacks)
         with _checked_together(parallel):
             X, y, rows, weights, validation_data = _training_data(
-                model, X, y, loss, sample_weight, validation_split, validation_data, rng)
-            if parallel is not None:
-                parallel.check_host(X)
+                model, X, y, loss, sample_weight, validation_split, validation_data, rng, parallel)
             has_validation = validation_data is not None
             _check_monitors(callbacks, _logged_keys(metric, loss, has_validation))
             batches = _Batches(X, y, weights, rows, batch_size, parallel)
@@ -151,6 +149,16 @@ def fit(model: Sequential, X: Any, y: Any, *, loss: Any, optimizer: Any, epochs:
     finally:
         model.eval()                  # however training ended: error, Ctrl-C, early stop
         _back_in_place(arrays)
+
+
+def _same_start(parallel, model: Sequential, rng: np.random.Generator,
+                callbacks: list[Callback]) -> list[Callback]:
+    """The callbacks that run on this process; under MPI every process first takes rank 0's
+    weights and generators."""
+    if parallel is None:
+        return callbacks
+    parallel.same_start(model, rng)
+    return parallel.callbacks_here(callbacks)
 
 
 def _checked_together(parallel):
@@ -180,57 +188,6 @@ def _back_in_place(arrays) -> None:
             array[...] = current
             layer.params[key] = put_back[id(current)] = array
 
-
-def _begin(context: TrainingContext, resume) -> int:
-    """Restore a checkpoint (``resume``), give every callback the context and call its
-    ``on_train_begin``; returns the first epoch to train (past ``epochs`` when the resumed run
-    had stopped early)."""
-    state = None
-    if resume is not None:
-        state = resume if hasattr(resume, "restore_training") else _read_checkpoint(resume)
-        # the EarlyStopping callbacks (early_stopping= is among them by now): checked first
-        stoppers = [c for c in context.callbacks if isinstance(c, EarlyStopping)]
-        state.restore_training(model=context.model, optimizer=context.optimizer,
-                               rng=context.rng, schedule=context.schedule,
-                               early_stopping=stoppers, epochs=context.epochs,
-                               has_validation=context.has_validation)
-        context.history = state.history
-    for callback in context.callbacks:
-        callback.context = context
-        if _own_stop_flag(callback):
-            callback.stop_training = False               # as fit did before the context
-        callback.on_train_begin({"epochs": context.epochs, "n_batches": context.n_batches,
-                                 "n_samples": context.n_samples,
-                                 "has_validation": context.has_validation})
-    if state is None:
-        return 1
-    state.restore_callbacks(context.callbacks)
-    return context.epochs + 1 if state.stopped else state.epoch + 1   # stopped: done
-
-
-# Training knows no file format: ``fit(resume=path)`` asks for the reader that the files
-# package hands over (``deltaprop/__init__.py`` wires ``deltaprop.io.checkpoint.load_checkpoint``
-# in), and applies the state it returns through the state's own ``restore_training`` and
-# ``restore_callbacks``.  So the arrows point down: io imports training, never the reverse.
-_checkpoint_reader: Any = None
-
-
-def set_checkpoint_reader(reader: Any) -> None:
-    """Install ``reader(path) -> state`` as the way ``fit(resume=path)`` reads a checkpoint."""
-    global _checkpoint_reader
-    _checkpoint_reader = reader
-
-
-def _read_checkpoint(path: Any) -> Any:
-    if _checkpoint_reader is None:                      # only when deltaprop/__init__ is bypassed
-        raise RuntimeError("no checkpoint reader is installed: import deltaprop first")
-    return _checkpoint_reader(path)
-
-
-def _own_stop_flag(callback: Callback) -> bool:
-    """A callback class that declares ``stop_training`` itself (``stop_training = False`` in
-    its body, as the base class once did) hides the context's flag: fit reads its own."""
-    return not isinstance(getattr(type(callback), "stop_training", None), property)
 
 class _Run:
     """The epoch loop of one ``fit`` call: the steps, the logs, the callbacks."""
