@@ -12,6 +12,8 @@ One optimiser step is the four lines of the README:
 :func:`train_step` is exactly those lines.  ``fit`` calls it for every batch and adds batching,
 shuffling, validation, metrics, callbacks and the checks that keep bad data and diverging runs
 from producing silent garbage (it hands ``train_step`` the stand-ins of ``_step_hooks``).
+Its argument checks live in ``_arguments``, its data and batches in ``_batches``, its start
+(a resumed checkpoint, the callbacks' ``on_train_begin``) in ``_resume``.
 """
 
 from __future__ import annotations
