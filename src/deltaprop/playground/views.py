@@ -54,7 +54,8 @@ def boundary(session: Playground, data: Dataset) -> dict[str, Any]:
     if X.shape[1] == 1:                                       # a fitted curve
         low, high = _span(X[:, 0])
         xs = np.linspace(low, high, CURVE_POINTS)[:, None]   # (P, 1)
-        ys = np.asarray(predict(model, session.features(xs)))[:, 0]
+        with np.errstate(over="ignore", invalid="ignore"):   # a diverged model: shown as null
+            ys = np.asarray(predict(model, session.features(xs)))[:, 0]
         return {"kind": "curve", "x": plain(xs[:, 0]), "y": plain(ys)}
     (x0, x1), (y0, y1) = _span(X[:, 0]), _span(X[:, 1])
     gx, gy = np.meshgrid(np.linspace(x0, x1, GRID), np.linspace(y0, y1, GRID))
