@@ -104,7 +104,7 @@ def test_torch_dropout_masks_are_drawn_by_torch_and_seeded_once_per_epoch():
 
 def test_torch_training_copies_no_rows_from_the_host_per_batch(monkeypatch):
     torch = pytest.importorskip("torch")
-    from deltaprop.training import loop as training
+    from deltaprop.training import _batches as training
 
     calls = []
     original = training.to_namespace
