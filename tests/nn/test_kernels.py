@@ -140,6 +140,7 @@ def test_optimizer_kernel_on_strided_gradient_and_state(optimizer_class, options
 def test_large_parameters_update_on_threads_as_the_reference(optimizer_class, options, dtype,
                                                              spy, monkeypatch):
     monkeypatch.setattr(fused, "_threads", 3)        # an odd count: slices of unequal size
+    monkeypatch.setattr(kernels_module, "PARALLEL_MIN", 1 << 12)   # small arrays, same path
     rng = np.random.default_rng(8)
     shape = (301, kernels_module.PARALLEL_MIN // 300 + 1)          # just over the threshold
     param, grad = rng.normal(size=shape).astype(dtype), rng.normal(size=shape).astype(dtype)

@@ -29,7 +29,13 @@ from numba import njit, prange
 
 _PARALLEL = {"cache": True, "nogil": True, "parallel": True}
 _SERIAL = {"cache": True, "nogil": True}
-PARALLEL_MIN = 1 << 16        # elements of a parameter from which its update runs on threads
+# Elements of a parameter from which its update runs on threads.  Measured on a 2-core AMD EPYC
+# (benchmarks/RESULTS.md, round two): alone, the threaded SGD pass over 262,144 float32 beats
+# the one-thread pass (39 against 59 µs), but inside a training step, between BLAS products,
+# waking numba's threads cost more than it saved (the 784-256-128-10 update: 250 µs with
+# threads for the 200,704-element W⁽¹⁾, 83 µs without, NumPy 113-151 µs).  So only updates of
+# millions of elements take threads.
+PARALLEL_MIN = 1 << 22
 
 
 # -- optimisers: one pass over a parameter, its gradient and its state -----------------------
