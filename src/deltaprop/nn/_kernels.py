@@ -27,8 +27,8 @@ import math
 import numpy as np
 from numba import njit, prange
 
-_PARALLEL = {"cache": True, "nogil": True, "parallel": True}
-_SERIAL = {"cache": True, "nogil": True}
+_PARALLEL = {"cache": True, "nogil": True, "parallel": True, "error_model": "numpy"}
+_SERIAL = {"cache": True, "nogil": True, "error_model": "numpy"}
 # Elements of a parameter from which its update runs on threads.  Measured on a 2-core AMD EPYC
 # (benchmarks/RESULTS.md, round two): alone, the threaded SGD pass over 262,144 float32 beats
 # the one-thread pass (39 against 59 µs), but inside a training step, between BLAS products,
