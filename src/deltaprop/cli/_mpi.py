@@ -98,6 +98,7 @@ def _end_job(command: str, error: BaseException) -> None:
     stream.write(f"deltaprop {command}: process {_comm.Get_rank()} of {_comm.Get_size()}: "
                  f"error: {type(error).__name__}: {error}\n")
     stream.flush()
+    time.sleep(0.3)                 # mpiexec relays stderr through its proxy; Abort cuts it
     _comm.Abort(code)
     os._exit(code)
 

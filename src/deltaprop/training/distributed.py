@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 import traceback
 from collections.abc import Iterator
 from typing import Any
@@ -56,6 +57,12 @@ def share(n: int, size: int, rank: int) -> tuple[int, int]:
     r"""Rows ``[lo, hi)`` of ``n`` that process ``rank`` of ``size`` takes: contiguous, in rank
     order, sizes differing by at most one (:math:`lo = \lfloor n r / K \rfloor`)."""
     return n * rank // size, n * (rank + 1) // size
+
+
+#: seconds between printing an error and ``comm.Abort``: mpiexec relays each process's stderr
+#: through its proxy, and Abort ends the proxies; text not relayed yet was lost (seen under
+#: load, in CI: the job ended with no error shown)
+FORWARD_SECONDS = 0.3
 
 
 class Parallel:
@@ -183,6 +190,7 @@ class Parallel:
         stream.write(f"deltaprop: process {self.rank} of {self.size} failed; ending the MPI "
                      f"job\n{text}")
         stream.flush()
+        time.sleep(FORWARD_SECONDS)     # the launcher relays stderr; Abort may cut the relay
         self.comm.Abort(1)
         os._exit(1)                 # MPICH's Abort may return before the launcher ends us
 
