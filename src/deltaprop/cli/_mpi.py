@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from ..training.distributed import FORWARD_SECONDS
 from . import EXIT_INTERRUPTED, EXIT_USER_ERROR, CLIError
 
 # what launchers put in each process's environment: (size variable, rank variable)
@@ -98,7 +99,7 @@ def _end_job(command: str, error: BaseException) -> None:
     stream.write(f"deltaprop {command}: process {_comm.Get_rank()} of {_comm.Get_size()}: "
                  f"error: {type(error).__name__}: {error}\n")
     stream.flush()
-    time.sleep(0.3)                 # mpiexec relays stderr through its proxy; Abort cuts it
+    time.sleep(FORWARD_SECONDS)     # mpiexec relays stderr through its proxy; Abort cuts it
     _comm.Abort(code)
     os._exit(code)
 

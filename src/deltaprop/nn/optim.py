@@ -109,13 +109,13 @@ class Optimizer:
         # with its input and output arrays the same, LLVM's alias checks fall back to a
         # scalar loop (measured 5x slower on a 784x256 weight; the copy costs a fraction).
         new_param = np.empty_like(param)
-        self._run_kernel(kernels, state, param, grad, new_param, in_place=False)
+        self._run_kernel(kernels, state, param, grad, new_param)
         if in_place:
             np.copyto(param, new_param)
             return param
         return new_param
 
-    def _run_kernel(self, kernels, state, param, grad, new_param, in_place):  # pragma: no cover
+    def _run_kernel(self, kernels, state, param, grad, new_param):  # pragma: no cover
         raise NotImplementedError
 
     def zero_grad(self) -> None:
@@ -186,14 +186,14 @@ class SGD(Optimizer):
             grad = grad + self.momentum * velocity if self.nesterov else velocity
         return None, self.lr * grad                                 # W ← W − η g
 
-    def _run_kernel(self, kernels, state, param, grad, new_param, in_place):
-        """``_change`` and ``W ← W − η g`` in one pass over ``param`` (the velocity written
-        into its own buffer when ``in_place``, else into a new array)."""
+    def _run_kernel(self, kernels, state, param, grad, new_param):
+        """``_change`` and ``W ← W − η g`` in one pass over ``param`` into ``new_param`` (the
+        velocity into a new array)."""
         cast, velocity = param.dtype.type, state.get("velocity")
         old_velocity = new_velocity = new_param                 # not read without momentum
         if self.momentum:
             old_velocity = param if velocity is None else velocity     # not read at first
-            new_velocity = _state_buffer(velocity, param, in_place)
+            new_velocity = np.empty_like(param)
             state["velocity"] = new_velocity
         sgd = _fused.pick(kernels, "sgd", param.size)   # threads for a large parameter
         sgd(_fused.flat(param), _fused.flat(grad), _fused.flat(old_velocity),
@@ -248,15 +248,15 @@ class Adam(Optimizer):
         denom = xp.sqrt(v) / math.sqrt(1 - beta2 ** t) + self.eps
         return self._decay_factor(), (self.lr / (1 - beta1 ** t)) * m / denom
 
-    def _run_kernel(self, kernels, state, param, grad, new_param, in_place):
-        """``_change`` and the step in one pass over ``param`` (m and v written into their own
-        buffers when ``in_place``, else into new arrays)."""
+    def _run_kernel(self, kernels, state, param, grad, new_param):
+        """``_change`` and the step in one pass over ``param`` into ``new_param`` (m and v into
+        new arrays)."""
         if not state:
             state.update(step=0, m=np.zeros_like(param), v=np.zeros_like(param))
         state["step"] += 1
         t, (beta1, beta2), cast = state["step"], self.betas, param.dtype.type
         m, v = state["m"], state["v"]
-        new_m, new_v = _state_buffer(m, param, in_place), _state_buffer(v, param, in_place)
+        new_m, new_v = np.empty_like(param), np.empty_like(param)
         decay = self._decay_factor()
         l2 = self.weight_decay if type(self) is Adam else 0.0     # AdamW decays W instead
         adam = _fused.pick(kernels, "adam", param.size)  # threads for a large parameter
@@ -294,15 +294,6 @@ class AdamW(Adam):
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 _FUSED_CLASSES = (SGD, Adam, AdamW)      # exactly these: a subclass may change the rule
-
-
-def _state_buffer(old: Any, param: np.ndarray, in_place: bool) -> np.ndarray:
-    """Where a kernel writes a state array: ``old`` itself when stepping in place and it is
-    a writable C-ordered NumPy array like ``param``; else a new array."""
-    if (in_place and type(old) is np.ndarray and old.shape == param.shape
-            and old.dtype == param.dtype and old.flags.c_contiguous and old.flags.writeable):
-        return old
-    return np.empty_like(param)
 
 
 def get_optimizer(optimizer: Any, model: Any, **kwargs: Any) -> Optimizer:

@@ -76,15 +76,6 @@ def make_dataset(config: Config, upload: Dataset | None) -> Dataset:
                         seed=config.seed)
 
 
-def standalone(html: str) -> str:
-    """The explainer's HTML as a document of its own (a fragment gets a head and a body)."""
-    if html.lstrip()[:15].lower().startswith("<!doctype html"):
-        return html
-    return ('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-            "<title>deltaprop: one training step</title>\n</head>\n<body>\n"
-            f"{html}</body>\n</html>\n")
-
-
 class Playground:
     """One learner's session: ``configure``, ``train``, ``next_batch`` / ``step``, ``export``."""
 
@@ -221,7 +212,7 @@ class Playground:
         if self.recording is None:
             raise ValueError("no step recorded yet")
         trace = build_trace(self.recording, notation, show_unfused=True)
-        return standalone(trace.to_html()) if fmt == "html" else trace.to_latex()
+        return trace.to_html() if fmt == "html" else trace.to_latex()
 
     # -- what the page draws -----------------------------------------------------------------
     def snapshot(self, with_data: bool = False) -> dict[str, Any]:
