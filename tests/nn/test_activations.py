@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import numeric_grad, rel_error
 from deltaprop import ELU, GELU, Identity, LeakyReLU, ReLU, Sigmoid, Softmax, Softplus, Tanh
 from deltaprop.nn.activations import ACTIVATIONS, get_activation
+from helpers import numeric_grad, rel_error
 
 # (id, factory, torch functional name and kwargs)
 CASES = [

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import numeric_grad, rel_error
 from deltaprop import Dense, Dropout
+from helpers import numeric_grad, rel_error
 
 
 def _dense(weight, bias=None):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import numeric_grad, rel_error
 from deltaprop import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -16,6 +15,7 @@ from deltaprop import (
 )
 from deltaprop.nn.activations import softmax
 from deltaprop.nn.losses import LOSSES, get_loss
+from helpers import numeric_grad, rel_error
 
 N, K = 6, 4
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from conftest import torch_mirror
 from deltaprop import (
     BCELoss,
     BCEWithLogitsLoss,
@@ -23,6 +22,7 @@ from deltaprop import (
     mlp,
 )
 from deltaprop.nn.activations import softmax
+from helpers import torch_mirror
 
 N = 7
 
