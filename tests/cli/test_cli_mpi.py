@@ -74,7 +74,43 @@ def test_an_error_is_shown_once_and_ends_every_process(tmp_path):
     done = _deltaprop("train", "missing.csv", processes=2, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.count("deltaprop train: error: data file not found") == 1, done.stderr
+    assert "MPI_Abort" not in done.stderr     # every process failed: they stood down, no abort
     assert done.stdout == ""
+
+
+_ONE_FAILS = """
+import argparse, sys
+from deltaprop.cli import CLIError, _mpi
+
+def run(args):
+    if _mpi.comm().Get_rank() == int(sys.argv[1]):
+        raise CLIError("only this process failed")
+    _mpi.comm().barrier()              # the others wait inside a collective
+
+_mpi.quiet_unless_rank_zero()          # as deltaprop.cli.main does
+try:
+    _mpi.under_mpi(run)(argparse.Namespace(command="demo"))
+except CLIError as error:
+    print(f"deltaprop demo: error: {error}", file=sys.stderr)
+    sys.exit(2)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+@pytest.mark.skipif(MPIEXEC is None, reason="no mpiexec: pip install mpich")
+@pytest.mark.parametrize("failing", [0, 1])
+def test_an_error_on_one_process_alone_is_shown_and_aborts_the_others(tmp_path, failing):
+    pytest.importorskip("mpi4py", reason="no mpi4py: pip install mpi4py")
+    (tmp_path / "one_fails.py").write_text(_ONE_FAILS)
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")}
+    done = subprocess.run([MPIEXEC, "-n", "2", sys.executable, "one_fails.py", str(failing)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=90, env=env,
+                          check=False)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.count("only this process failed") == 1, done.stderr
+    if failing:                        # rank 0 is in the collective: process 1 says so itself
+        assert "deltaprop demo: process 1 of 2: error: CLIError: " in done.stderr
 
 
 def test_started_by_mpiexec_without_mpi4py_says_what_to_install(monkeypatch, capsys):

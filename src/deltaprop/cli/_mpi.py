@@ -5,10 +5,10 @@ MPI, Slurm's PMI) started it as one of several processes, from the launcher's en
 variables; it then trains with ``fit(comm=MPI.COMM_WORLD)`` or predicts each process's share
 of the rows (gathered in order).  Rank 0 prints and writes the files; the others are silent.
 
-An error on rank 0 is reported as usual and then ends every process; an error on another
-process alone is shown by that process (after a short wait in which an error every process
-met, such as a bad flag, is shown by rank 0 alone) and ends every process.  Ctrl-C under
-``mpiexec`` ends every process without saving.
+An error every process met (a missing file, a bad value, Ctrl-C) is shown once, by rank 0,
+and every process exits normally with the exit code.  An error on rank 0 alone is shown as
+usual and then aborts the job; an error on another process alone is shown by that process,
+which aborts the job.  Ctrl-C under ``mpiexec`` ends every process without saving.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from . import EXIT_INTERRUPTED, EXIT_USER_ERROR, CLIError
 # what launchers put in each process's environment: (size variable, rank variable)
 LAUNCHER_VARIABLES = (("PMI_SIZE", "PMI_RANK"), ("OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_RANK"),
                       ("PMIX_SIZE", "PMIX_RANK"), ("MV2_COMM_WORLD_SIZE", "MV2_COMM_WORLD_RANK"))
-GRACE_SECONDS = 2.0            # how long a failing process lets rank 0 end the job first
+GRACE_SECONDS = 2.0            # how long rank 0 waits for the others to report failing
+POLL_SECONDS = 0.01            # how often a failing process looks for its messages
+FAILED_TAG, STAND_DOWN_TAG = 7701, 7702   # point-to-point tags, apart from the training's
 
 _comm: Any = None              # this command's communicator (None: one process)
 
@@ -86,20 +88,72 @@ def quiet_unless_rank_zero() -> None:
 
 
 def _end_job(command: str, error: BaseException) -> None:
-    """Rank 0: report as usual (the caller re-raises), then end every process at exit.
-    Another process: wait for rank 0 to end the job; if it does not, show the error here
-    and end every process."""
+    """End the job after an error, shown once.
+
+    Every process that fails tells rank 0 (a point-to-point message, never a collective: the
+    others may be inside one).  When every process failed (a missing file, Ctrl-C) rank 0
+    answers "stand down" and they all exit normally with the exit code, rank 0 printing the
+    error: nothing is aborted, so nothing cuts ``mpiexec``'s relay of standard error.
+    Otherwise the job must be aborted: rank 0 aborts after printing its error; another
+    process that rank 0 did not answer shows its own error and aborts.
+    """
     code = EXIT_USER_ERROR if isinstance(error, CLIError) else \
         EXIT_INTERRUPTED if isinstance(error, KeyboardInterrupt) else 1
-    if _comm.Get_rank() == 0:
-        atexit.register(_comm.Abort, code)           # after main has printed the error
+    rank, size = _comm.Get_rank(), _comm.Get_size()
+    if rank == 0:
+        if not _everyone_failed(size):
+            atexit.register(_abort, code)            # after main has printed the error
         return
-    time.sleep(GRACE_SECONDS)
+    request = _comm.isend(code, dest=0, tag=FAILED_TAG)
+    if _told_to_stand_down():
+        request.wait()
+        return                                       # exit normally, silently (not rank 0)
     stream = sys.__stderr__
-    stream.write(f"deltaprop {command}: process {_comm.Get_rank()} of {_comm.Get_size()}: "
+    stream.write(f"deltaprop {command}: process {rank} of {size}: "
                  f"error: {type(error).__name__}: {error}\n")
     stream.flush()
-    time.sleep(FORWARD_SECONDS)     # mpiexec relays stderr through its proxy; Abort cuts it
+    _abort(code)
+
+
+def _everyone_failed(size: int) -> bool:
+    """Rank 0: wait up to ``GRACE_SECONDS`` for every other process to report failing; if
+    all do, tell each to stand down."""
+    from mpi4py import MPI
+
+    failed: set[int] = set()
+    status = MPI.Status()
+    deadline = time.monotonic() + GRACE_SECONDS
+    while len(failed) < size - 1 and time.monotonic() < deadline:
+        if _comm.iprobe(source=MPI.ANY_SOURCE, tag=FAILED_TAG, status=status):
+            failed.add(status.Get_source())
+            _comm.recv(source=status.Get_source(), tag=FAILED_TAG)
+        else:
+            time.sleep(POLL_SECONDS)
+    if len(failed) < size - 1:
+        return False
+    for other in failed:
+        _comm.send(True, dest=other, tag=STAND_DOWN_TAG)
+    return True
+
+
+def _told_to_stand_down() -> bool:
+    """Another process: whether rank 0 says "stand down" within its grace time (and a
+    second more)."""
+    deadline = time.monotonic() + GRACE_SECONDS + 1.0
+    while not _comm.iprobe(source=0, tag=STAND_DOWN_TAG):
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_SECONDS)
+    _comm.recv(source=0, tag=STAND_DOWN_TAG)
+    return True
+
+
+def _abort(code: int) -> None:
+    """Abort every process, after a pause: ``mpiexec`` relays standard error through its
+    proxy, and an abort cuts whatever the proxy has not forwarded yet."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    time.sleep(FORWARD_SECONDS)
     _comm.Abort(code)
     os._exit(code)
 
