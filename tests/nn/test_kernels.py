@@ -1,6 +1,6 @@
 """The fused numba kernels against their NumPy reference, to float rounding.
 
-Every kernel (optimisers, losses, activations, the bias gradient, the row gather) on float32
+Every kernel (optimisers, losses, activations, the bias gradient) on float32
 and float64, odd shapes (one row, one column, 7 × 13) and non-contiguous inputs (transposed and
 strided views).  Each comparison first checks that the kernel really ran (a spy on the kernel
 module), so a path that silently fell back to NumPy cannot pass.  Skipped without numba.
@@ -35,10 +35,11 @@ def compiled():
 def spy(monkeypatch):
     """Counts the calls of each kernel (by name) while the test runs."""
     calls: dict[str, int] = {}
-    for name in ("sgd", "adam", "sgd_parallel", "adam_parallel", "relu_forward",
+    for name in ("sgd", "adam", "sgd_parallel", "adam_parallel", "sgd_in_place",
+                 "adam_in_place", "sgd_in_place_parallel", "adam_in_place_parallel", "relu_forward",
                  "relu_backward", "leaky_relu_forward", "leaky_relu_backward",
                  "sigmoid_forward", "sigmoid_backward", "tanh_forward", "tanh_backward",
-                 "column_sums", "gather_rows", "cross_entropy_labels", "cross_entropy_probs",
+                 "column_sums", "cross_entropy_labels", "cross_entropy_probs",
                  "bce_with_logits", "mse"):
         kernel = getattr(kernels_module, name)
 
@@ -102,7 +103,10 @@ def _train(optimizer_class, options, fused_mode, dtype, sizes, out_of_place):
 def test_optimizer_kernel_matches_reference(optimizer_class, options, dtype, out_of_place,
                                             sizes, spy):
     fast, fast_opt = _train(optimizer_class, options, True, dtype, sizes, out_of_place)
-    assert spy.get("adam" if optimizer_class is not dp.SGD else "sgd") == 3 * 4
+    kernel = ("adam" if optimizer_class is not dp.SGD else "sgd") + \
+        ("" if out_of_place else "_in_place")
+    others = {"sgd", "adam", "sgd_in_place", "adam_in_place"} - {kernel}
+    assert spy[kernel] == 3 * 4 and not others & spy.keys()
     reference, ref_opt = _train(optimizer_class, options, False, dtype, sizes, out_of_place)
     for (name, a), (_, b) in zip(fast.named_parameters(), reference.named_parameters()):
         close(a, b, dtype)
@@ -137,8 +141,9 @@ def test_optimizer_kernel_on_strided_gradient_and_state(optimizer_class, options
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize(("optimizer_class", "options"), [OPTIMIZERS[4], OPTIMIZERS[6],
                                                           OPTIMIZERS[8]])
+@pytest.mark.parametrize("in_place", [True, False])
 def test_large_parameters_update_on_threads_as_the_reference(optimizer_class, options, dtype,
-                                                             spy, monkeypatch):
+                                                             in_place, spy, monkeypatch):
     monkeypatch.setattr(fused, "_threads", 3)        # an odd count: slices of unequal size
     monkeypatch.setattr(kernels_module, "PARALLEL_MIN", 1 << 12)   # small arrays, same path
     rng = np.random.default_rng(8)
@@ -150,13 +155,52 @@ def test_large_parameters_update_on_threads_as_the_reference(optimizer_class, op
         state: dict = {}
         new = param.copy()
         for _ in range(2):
-            optimizer.update(state, new, grad)
+            if in_place:
+                optimizer.update(state, new, grad)
+            else:
+                new = optimizer.updated(state, new, grad)
         results.append((new, state))
     kernel = "sgd" if optimizer_class is dp.SGD else "adam"
-    assert spy == {f"{kernel}_parallel": 2}
+    assert spy == {f"{kernel}{'_in_place' if in_place else ''}_parallel": 2}
     close(results[0][0], results[1][0], dtype)
     for key, value in results[1][1].items():
         close(results[0][1][key], value, dtype)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(("optimizer_class", "options"), OPTIMIZERS[2::2])
+@pytest.mark.parametrize("threads", [1, 3])
+def test_the_out_of_place_kernels_report_a_non_finite_parameter(optimizer_class, options,
+                                                                dtype, threads, monkeypatch):
+    monkeypatch.setattr(fused, "_threads", threads)
+    monkeypatch.setattr(kernels_module, "PARALLEL_MIN", 1 << 12)
+    shape = (301, kernels_module.PARALLEL_MIN // 300 + 1)          # threaded when threads > 1
+    optimizer = optimizer_class(dp.mlp([2, 1], seed=0), 0.1, fused=True, **options)
+    param, grad = np.ones(shape, dtype), np.ones(shape, dtype)
+    assert optimizer.updated_and_finite({}, param, grad)[1] is True
+    for bad in (np.nan, np.inf, -np.inf):
+        for where in ((0, 0), (150, 7), (-1, -1)):      # first, middle (another slice), last
+            broken = grad.copy()
+            broken[where] = bad
+            new, finite = optimizer.updated_and_finite({}, param, broken)
+            assert finite is False and not np.isfinite(new[where])
+    reference = optimizer_class(dp.mlp([2, 1], seed=0), 0.1, fused=False, **options)
+    assert reference.updated_and_finite({}, param, grad)[1] is None     # the caller checks
+
+
+@pytest.mark.parametrize("fused_mode", [True, False])
+@pytest.mark.parametrize(("optimizer_class", "key"), [(dp.SGD, "velocity"), (dp.Adam, "m")])
+def test_a_state_of_another_shape_is_refused_not_read_past_its_end(optimizer_class, key,
+                                                                   fused_mode):
+    optimizer = optimizer_class(dp.mlp([2, 1], seed=0), 0.1, fused=fused_mode,
+                                **({"momentum": 0.9} if optimizer_class is dp.SGD else {}))
+    param, grad = np.ones((7, 13), np.float32), np.ones((7, 13), np.float32)
+    state: dict = {}
+    optimizer.update(state, param, grad)
+    state[key] = np.ones((3, 13), np.float32)            # e.g. loaded for another model
+    for step in (optimizer.update, optimizer.updated):
+        with pytest.raises(ValueError, match="shape"):
+            step(dict(state), param, grad)
 
 
 def test_updated_leaves_the_old_parameter_and_state_untouched():
@@ -297,22 +341,6 @@ def test_bias_gradient_kernel_matches_reference(dtype, shape, how, spy):
     close(grads[0]["weight"], grads[1]["weight"], dtype)
 
 
-@pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("shape", [(1, 1), (9, 1), (9, 13)])
-def test_gather_kernel_matches_fancy_indexing(dtype, shape, spy):
-    rng = np.random.default_rng(5)
-    source = rng.normal(size=shape).astype(dtype)
-    rows = rng.integers(0, shape[0], 2 * shape[0])
-    out = np.full((3 * shape[0], shape[1]), np.nan, dtype)
-    with use_fused(True):
-        taken = fused.take_rows(source, rows, out)
-    assert spy == {"gather_rows": 1}
-    assert np.shares_memory(taken, out)
-    np.testing.assert_array_equal(taken, source[rows])
-    with use_fused(False):
-        np.testing.assert_array_equal(fused.take_rows(source.T.T[:, ::1], rows, out), source[rows])
-
-
 # -- the model: same records, same training --------------------------------------------------
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "leaky_relu"])
@@ -326,7 +354,7 @@ def test_fused_step_keeps_every_record(activation, dtype, spy):
             dp.train_step(model, X, y, loss="cross_entropy",
                           optimizer=dp.SGD(model, 0.1, momentum=0.9))
         runs.append(model)
-    assert spy["sgd"] == 6 and spy["cross_entropy_labels"] == 1
+    assert spy["sgd_in_place"] == 6 and spy["cross_entropy_labels"] == 1
     for fast, ref in zip(runs[0].records(), runs[1].records()):
         for field in ("a_prev", "z", "a", "grad_a", "delta", "grad_weight", "grad_bias",
                       "grad_a_prev"):

@@ -148,22 +148,15 @@ def pick(kernels: ModuleType, name: str, size: int) -> Callable[..., Any]:
     ``PARALLEL_MIN`` up when more than one kernel thread is allowed."""
     if (size >= kernels.PARALLEL_MIN and _threads > 1
             and threading.current_thread() is threading.main_thread()):
-        return functools.partial(getattr(kernels, f"{name}_parallel"), _threads)
+        return _kernel_for_threads(kernels, name, _threads)
     return getattr(kernels, name)
 
 
-def take_rows(source: np.ndarray, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
-    """``source[rows]`` gathered into ``out[:len(rows)]`` (returned, a view of ``out``): the
-    gather kernel, multi-threaded, for C-ordered float arrays; else ``np.take(...,
-    mode="clip")`` (both clip a row outside ``source`` to its first or last row)."""
-    target = out[:rows.shape[0]]
-    kernels = None
-    if source.ndim == 2 and source.flags.c_contiguous and target.flags.c_contiguous:
-        kernels = kernels_for(None, source, target)
-    if kernels is None:
-        return np.take(source, rows, axis=0, out=target, mode="clip")
-    kernels.gather_rows(source, rows.astype(np.intp, copy=False), target)
-    return target
+def _kernel_for_threads(module: ModuleType, name: str, threads: int) -> Callable[..., Any]:
+    """Kernel ``name`` (one thread) or its ``_parallel`` version on ``threads`` threads."""
+    if threads == 1:
+        return getattr(module, name)
+    return functools.partial(getattr(module, f"{name}_parallel"), threads)
 
 
 def kernel_threads() -> int:
@@ -216,10 +209,15 @@ def compile_kernels() -> float:
     for dtype in (np.float32, np.float64):
         one, vec, labels = dtype(1), np.ones(2, dtype), np.zeros(2, np.intp)
         mat = np.ones((2, 2), dtype)
-        for sgd in (module.sgd, functools.partial(module.sgd_parallel, 2)):
-            sgd(vec, vec, vec, vec.copy(), vec.copy(), one, one, one, one, False, False)
-        for adam in (module.adam, functools.partial(module.adam_parallel, 2)):
-            adam(vec, vec, vec, vec, vec.copy(), vec.copy(), vec.copy(), *[one] * 9)
+        sgd_rule, adam_rule = (one, one, one, one, False, False), [one] * 9
+        for threads in (1, 2):
+            sgd, sgd_in_place, adam, adam_in_place = (
+                _kernel_for_threads(module, name, threads)
+                for name in ("sgd", "sgd_in_place", "adam", "adam_in_place"))
+            sgd(vec, vec, vec, vec.copy(), vec.copy(), *sgd_rule)
+            sgd_in_place(vec.copy(), vec, vec.copy(), *sgd_rule)
+            adam(vec, vec, vec, vec, vec.copy(), vec.copy(), vec.copy(), *adam_rule)
+            adam_in_place(vec.copy(), vec, vec.copy(), vec.copy(), *adam_rule)
         for name in ("relu", "sigmoid", "tanh"):
             getattr(module, f"{name}_forward")(vec, vec.copy())
         module.relu_backward(vec, vec, vec.copy())
@@ -228,7 +226,6 @@ def compile_kernels() -> float:
         module.leaky_relu_forward(vec, one, vec.copy())
         module.leaky_relu_backward(vec, vec, one, vec.copy())
         module.column_sums(mat, vec.copy())
-        module.gather_rows(mat, labels, mat.copy())
         module.cross_entropy_labels(mat, labels, mat.copy())
         for name in ("cross_entropy_probs", "bce_with_logits", "mse"):
             getattr(module, name)(mat, mat, mat.copy())

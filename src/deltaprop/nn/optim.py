@@ -60,7 +60,9 @@ class Optimizer:
     def update(self, state: dict, param: Array, grad: Array) -> None:
         r"""One parameter's step, in place: :math:`W \leftarrow \text{factor} \cdot W -
         \text{change}`."""
-        if self._fused_step(state, param, grad, in_place=True) is not None:
+        kernels = self._kernels(param, grad)
+        if kernels is not None:                  # the same step, one pass, in place
+            self._run_kernel(kernels, state, param, grad, None)
             return
         factor, change = self._change(state, param, grad)
         if factor is not None:
@@ -70,15 +72,22 @@ class Optimizer:
     def updated(self, state: dict, param: Array, grad: Array) -> Array:
         """The same step out of place: the new parameter as a NEW array, ``param`` and the
         old state arrays untouched (``fit`` checks it before keeping it)."""
-        new = self._fused_step(state, param, grad, in_place=False)
-        if new is not None:
-            return new
+        return self.updated_and_finite(state, param, grad)[0]
+
+    def updated_and_finite(self, state: dict, param: Array,
+                           grad: Array) -> tuple[Array, bool | None]:
+        """``updated``, and whether every new parameter is finite: the kernel finds it out in
+        its pass; None when the NumPy path ran (the caller checks, if it must)."""
+        kernels = self._kernels(param, grad)
+        if kernels is not None:
+            new = np.empty_like(param)
+            return new, self._run_kernel(kernels, state, param, grad, new)
         factor, change = self._change(state, param, grad)
         if factor is None:
-            return param - change
+            return param - change, None
         new = param * factor
         new -= change
-        return new
+        return new, None
 
     @property
     def steps_out_of_place(self) -> bool:
@@ -95,27 +104,20 @@ class Optimizer:
     def _change(self, state: dict, param: Array, grad: Array):  # pragma: no cover
         raise NotImplementedError(f"{type(self).__name__} must define update or _change")
 
-    def _fused_step(self, state: dict, param: Array, grad: Array, *,
-                    in_place: bool) -> Array | None:
-        """The step as one kernel pass (the new parameter: ``param`` itself when
-        ``in_place``, else a new array, the state then in new arrays too), or None when the
-        kernel does not apply: no kernel for this class, ``fused=False``, numba missing, or
-        arrays other than C-ordered NumPy float32/float64."""
+    def _kernels(self, param: Array, grad: Array):
+        """The kernel module for this step, or None for the NumPy path: no kernel for this
+        class, ``fused=False``, numba missing, or arrays other than NumPy float32/float64
+        with a C-ordered parameter."""
         kernels = _fused.kernels_for(self.fused, param, grad)
         if (kernels is None or type(self) not in _FUSED_CLASSES
                 or not param.flags.c_contiguous or grad.shape != param.shape):
             return None
-        # The kernel always writes new arrays, and an in-place step copies the parameter back:
-        # with its input and output arrays the same, LLVM's alias checks fall back to a
-        # scalar loop (measured 5x slower on a 784x256 weight; the copy costs a fraction).
-        new_param = np.empty_like(param)
-        self._run_kernel(kernels, state, param, grad, new_param)
-        if in_place:
-            np.copyto(param, new_param)
-            return param
-        return new_param
+        return kernels
 
     def _run_kernel(self, kernels, state, param, grad, new_param):  # pragma: no cover
+        """The step as one kernel pass: into ``new_param`` and new state arrays (returns
+        whether every new parameter is finite), or in place when ``new_param`` is None
+        (returns None)."""
         raise NotImplementedError
 
     def zero_grad(self) -> None:
@@ -187,19 +189,29 @@ class SGD(Optimizer):
         return None, self.lr * grad                                 # W ← W − η g
 
     def _run_kernel(self, kernels, state, param, grad, new_param):
-        """``_change`` and ``W ← W − η g`` in one pass over ``param`` into ``new_param`` (the
-        velocity into a new array)."""
+        """``_change`` and ``W ← W − η g`` in one pass (see ``Optimizer._run_kernel``)."""
         cast, velocity = param.dtype.type, state.get("velocity")
-        old_velocity = new_velocity = new_param                 # not read without momentum
+        first = velocity is None                                # then v = g: v not read
+        rule = (cast(self.lr), cast(self.momentum), cast(1 - self.dampening),
+                cast(self.weight_decay), self.nesterov, first)
+        if new_param is None:                                   # in place
+            if not self.momentum:
+                velocity = param                                # neither read nor written
+            else:                                               # written: our own array
+                velocity = state["velocity"] = np.empty_like(param) if first else \
+                    _state_for_kernel("SGD", "velocity", velocity, param, writable=True)
+            _fused.pick(kernels, "sgd_in_place", param.size)(
+                param.reshape(-1), _fused.flat(grad), velocity.reshape(-1), *rule)
+            return None
+        velocity = param if not self.momentum or first else \
+            _state_for_kernel("SGD", "velocity", velocity, param, writable=False)
+        new_velocity = np.empty_like(param) if self.momentum else new_param   # (not written)
+        finite = _fused.pick(kernels, "sgd", param.size)(      # threads: a large parameter
+            param.reshape(-1), _fused.flat(grad), velocity.reshape(-1), new_param.reshape(-1),
+            new_velocity.reshape(-1), *rule)
         if self.momentum:
-            old_velocity = param if velocity is None else velocity     # not read at first
-            new_velocity = np.empty_like(param)
             state["velocity"] = new_velocity
-        sgd = _fused.pick(kernels, "sgd", param.size)   # threads for a large parameter
-        sgd(_fused.flat(param), _fused.flat(grad), _fused.flat(old_velocity),
-            new_param.reshape(-1), new_velocity.reshape(-1), cast(self.lr),
-            cast(self.momentum), cast(1 - self.dampening), cast(self.weight_decay),
-            self.nesterov, velocity is None)
+        return bool(finite)
 
 
 class Adam(Optimizer):
@@ -249,23 +261,31 @@ class Adam(Optimizer):
         return self._decay_factor(), (self.lr / (1 - beta1 ** t)) * m / denom
 
     def _run_kernel(self, kernels, state, param, grad, new_param):
-        """``_change`` and the step in one pass over ``param`` into ``new_param`` (m and v into
-        new arrays)."""
+        """``_change`` and the step in one pass (see ``Optimizer._run_kernel``)."""
         if not state:
             state.update(step=0, m=np.zeros_like(param), v=np.zeros_like(param))
         state["step"] += 1
         t, (beta1, beta2), cast = state["step"], self.betas, param.dtype.type
-        m, v = state["m"], state["v"]
-        new_m, new_v = np.empty_like(param), np.empty_like(param)
         decay = self._decay_factor()
         l2 = self.weight_decay if type(self) is Adam else 0.0     # AdamW decays W instead
-        adam = _fused.pick(kernels, "adam", param.size)  # threads for a large parameter
-        adam(_fused.flat(param), _fused.flat(grad), _fused.flat(m), _fused.flat(v),
-             new_param.reshape(-1), new_m.reshape(-1), new_v.reshape(-1),
-             cast(1.0 if decay is None else decay), cast(self.lr / (1 - beta1 ** t)),
-             cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2),
-             cast(math.sqrt(1 - beta2 ** t)), cast(self.eps), cast(l2))
+        rule = (cast(1.0 if decay is None else decay), cast(self.lr / (1 - beta1 ** t)),
+                cast(beta1), cast(1 - beta1), cast(beta2), cast(1 - beta2),
+                cast(math.sqrt(1 - beta2 ** t)), cast(self.eps), cast(l2))
+        if new_param is None:
+            name = type(self).__name__                          # written in place: our own
+            m = state["m"] = _state_for_kernel(name, "m", state["m"], param, writable=True)
+            v = state["v"] = _state_for_kernel(name, "v", state["v"], param, writable=True)
+            _fused.pick(kernels, "adam_in_place", param.size)(
+                param.reshape(-1), _fused.flat(grad), m.reshape(-1), v.reshape(-1), *rule)
+            return None
+        m, v = (_state_for_kernel(type(self).__name__, key, state[key], param, writable=False)
+                for key in ("m", "v"))
+        new_m, new_v = np.empty_like(param), np.empty_like(param)
+        finite = _fused.pick(kernels, "adam", param.size)(     # threads: a large parameter
+            param.reshape(-1), _fused.flat(grad), m, v, new_param.reshape(-1),
+            new_m.reshape(-1), new_v.reshape(-1), *rule)
         state["m"], state["v"] = new_m, new_v
+        return bool(finite)
 
     def _l2(self, param, grad):
         return grad + self.weight_decay * param if self.weight_decay else grad
@@ -294,6 +314,20 @@ class AdamW(Adam):
 
 OPTIMIZERS: dict[str, type[Optimizer]] = {"sgd": SGD, "adam": Adam, "adamw": AdamW}
 _FUSED_CLASSES = (SGD, Adam, AdamW)      # exactly these: a subclass may change the rule
+
+
+def _state_for_kernel(owner: str, key: str, array: Array, param: np.ndarray, *,
+                      writable: bool) -> np.ndarray:
+    """State array ``key`` as a kernel reads it (a flat view), or writes it in place
+    (``writable``: a C-ordered array of the parameter's dtype, a copy when it is not one).
+    A kernel indexes it as it indexes the parameter, so a shape that differs (a state loaded
+    for another model) is refused here, never read past its end."""
+    if tuple(np.shape(array)) != param.shape:
+        raise ValueError(f"{owner} state {key!r} has shape {tuple(np.shape(array))}, but its "
+                         f"parameter has shape {param.shape}: a state from another model?")
+    if writable:
+        return np.ascontiguousarray(array, dtype=param.dtype)
+    return _fused.flat(np.asarray(array, dtype=param.dtype))
 
 
 def get_optimizer(optimizer: Any, model: Any, **kwargs: Any) -> Optimizer:

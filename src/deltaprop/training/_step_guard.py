@@ -14,10 +14,11 @@ class StepGuard:
     """``optimizer.step()``, undone bit for bit when it leaves a non-finite parameter (or is
     interrupted half-way): the model and optimiser state are then those from before it.
 
-    SGD, Adam and AdamW step out of place (``Optimizer.updated``): the new arrays are checked
-    before they replace the old ones, so the guard costs one finiteness pass over the new
-    parameters.  An optimiser that may update in place (a subclass overriding ``update``,
-    ``step``, or ``_change`` without declaring ``pure_change = True``), and a model whose
+    SGD, Adam and AdamW step out of place (``Optimizer.updated_and_finite``): the new arrays
+    are checked before they replace the old ones, so the guard costs one finiteness pass over
+    the new parameters (none with the fused kernels, which check in their own pass).  An
+    optimiser that may update in place (a subclass overriding ``update``, ``step``, or
+    ``_change`` without declaring ``pure_change = True``), and a model whose
     parameters share memory (tied weights: each step writes into the one array, as the
     README's loop does), are guarded by copies of the parameters and state taken before the
     step, into buffers reused from step to step (``benchmarks/RESULTS.md``).
@@ -49,22 +50,27 @@ class StepGuard:
         return bad
 
     def _step_out_of_place(self, state: dict) -> str | None:
-        """New parameter arrays first, checked, and only then put in the layers."""
-        new = []
+        """New parameter arrays first, checked, and only then put in the layers.  The fused
+        kernels report finiteness from their own pass; the NumPy path's arrays are checked
+        here."""
+        new, unchecked = [], []
         try:
             with np.errstate(over="ignore", invalid="ignore"):   # reported by the caller
                 for name, layer, key in self.model.parameter_refs():
                     slot = self.optimizer.state.setdefault(name, {})
-                    value = self.optimizer.updated(slot, layer.params[key], layer.grads[key])
-                    new.append((name, layer, key, value))
+                    value, finite = self.optimizer.updated_and_finite(
+                        slot, layer.params[key], layer.grads[key])
+                    new.append((layer, key, value))
+                    if not finite:                       # False: broken; None: not known
+                        unchecked.append((name, value))
         except BaseException:            # e.g. Ctrl-C between two parameters
             self.optimizer.state = state
             raise
-        bad = first_non_finite((name, value) for name, _, _, value in new)
+        bad = first_non_finite(unchecked)
         if bad is not None:
             self.optimizer.state = state                 # the old arrays, never written
             return bad
-        for _, layer, key, value in new:
+        for layer, key, value in new:
             layer.params[key] = value
         return None
 
