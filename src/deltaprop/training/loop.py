@@ -289,6 +289,8 @@ class _Run:
 
     def _check_lr(self, where: tuple[int, int]) -> None:
         lr = self.optimizer.lr
+        if type(lr) is float and 0 <= lr < math.inf:     # the usual case, without isinstance(Real)
+            return
         if isinstance(lr, (bool, np.bool_)) or not isinstance(lr, Real) \
                 or not (math.isfinite(lr) and lr >= 0):
             epoch, batch = where
