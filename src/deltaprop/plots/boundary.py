@@ -84,30 +84,11 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: Any = None, *, loss
     codes = np.searchsorted(labels, y)
 
     fig, (ax,) = new_figure(1, width=5.2, height=4.6)
+    grid_shape, extent = xx.shape, (low[0], high[0], low[1], high[1])
     if proba.shape[1] == 2:
-        p1 = proba[:, 1].reshape(xx.shape)
-        from matplotlib.colors import LinearSegmentedColormap
-
-        cmap = LinearSegmentedColormap.from_list("playground", PLAYGROUND)
-        filled = ax.contourf(xx, yy, p1, levels=np.linspace(0, 1, 11), cmap=cmap, alpha=0.55)
-        ax.contour(xx, yy, p1, levels=[0.5], colors="k", linewidths=1.2)
-        fig.colorbar(filled, ax=ax, label=f"P(class {labels[-1]})")
-        colors = np.where(codes == 1, PLAYGROUND[2], PLAYGROUND[0])
+        colors = _two_classes(fig, ax, xx, yy, proba[:, 1].reshape(grid_shape), labels, codes)
     else:
-        from matplotlib.colors import ListedColormap, to_rgb
-
-        n_classes = proba.shape[1]
-        palette = [CLASS_COLORS[i % len(CLASS_COLORS)] for i in range(n_classes)]
-        predicted = proba.argmax(axis=1)
-        confidence = (proba.max(axis=1) - 1 / n_classes) / (1 - 1 / n_classes)  # 0 .. 1
-        rgb = np.array([to_rgb(c) for c in palette])[predicted]
-        shade = 0.2 + 0.35 * confidence[:, None]             # pale; paler where less sure
-        image = (1 - shade) * 1.0 + shade * rgb
-        ax.imshow(image.reshape(*xx.shape, 3), origin="lower", aspect="auto",
-                  extent=(low[0], high[0], low[1], high[1]), interpolation="bilinear")
-        ax.contour(xx, yy, predicted.reshape(xx.shape), levels=np.arange(n_classes) + 0.5,
-                   colors="k", linewidths=0.8)
-        colors = ListedColormap(palette)(codes)
+        colors = _many_classes(ax, xx, yy, proba, codes, extent)
     ax.scatter(X[:, 0], X[:, 1], c=colors, s=20, edgecolors="#333333", linewidths=0.5)
     ax.set_xlim(low[0], high[0])
     ax.set_ylim(low[1], high[1])
@@ -115,6 +96,36 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: Any = None, *, loss
     ax.set_ylabel("$x_2$")
     ax.set_title(title or "decision boundary")
     return finish(fig, path)
+
+
+def _two_classes(fig, ax, xx, yy, p1, labels, codes):
+    """P(class 1) filled from orange to blue with its 0.5 contour; returns the points' colours."""
+    from matplotlib.colors import LinearSegmentedColormap
+
+    cmap = LinearSegmentedColormap.from_list("playground", PLAYGROUND)
+    filled = ax.contourf(xx, yy, p1, levels=np.linspace(0, 1, 11), cmap=cmap, alpha=0.55)
+    ax.contour(xx, yy, p1, levels=[0.5], colors="k", linewidths=1.2)
+    fig.colorbar(filled, ax=ax, label=f"P(class {labels[-1]})")
+    return np.where(codes == 1, PLAYGROUND[2], PLAYGROUND[0])
+
+
+def _many_classes(ax, xx, yy, proba, codes, extent):
+    """Each region in its class's colour, paler where the model is less sure, with the
+    borders drawn; returns the points' colours."""
+    from matplotlib.colors import ListedColormap, to_rgb
+
+    n_classes = proba.shape[1]
+    palette = [CLASS_COLORS[i % len(CLASS_COLORS)] for i in range(n_classes)]
+    predicted = proba.argmax(axis=1)
+    confidence = (proba.max(axis=1) - 1 / n_classes) / (1 - 1 / n_classes)  # 0 .. 1
+    rgb = np.array([to_rgb(c) for c in palette])[predicted]
+    shade = 0.2 + 0.35 * confidence[:, None]             # pale; paler where less sure
+    image = (1 - shade) * 1.0 + shade * rgb
+    ax.imshow(image.reshape(*xx.shape, 3), origin="lower", aspect="auto", extent=extent,
+              interpolation="bilinear")
+    ax.contour(xx, yy, predicted.reshape(xx.shape), levels=np.arange(n_classes) + 0.5,
+               colors="k", linewidths=0.8)
+    return ListedColormap(palette)(codes)
 
 
 def _input_dtype(model: Any):
