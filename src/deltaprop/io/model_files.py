@@ -27,12 +27,6 @@ edited unnoticed; they are then validated like any other file, and saving the bu
 writes a version 2 file.
 
 Needs the ``io`` extra: ``pip install 'deltaprop[io]'`` (safetensors, imported lazily).
-
-This module is the public face: :func:`save`, :func:`load` and :func:`load_bundle` live here;
-the rest lives in package-private modules, one concept each, and is re-exported here:
-:mod:`._bundle` (:class:`ModelBundle`), :mod:`._architecture` (the layer list and
-:func:`build`), :mod:`._checksum` and :mod:`._file_format` (the format fields, the checksum
-check, :func:`read_safetensors` and :func:`write_safetensors`).
 """
 
 from __future__ import annotations
@@ -74,6 +68,10 @@ from ._untrusted import ModelFileError, path_text, strict_json
 from ._untrusted import finite_number as finite_number
 from ._untrusted import natural as natural
 
+# save, load and load_bundle live here; the rest lives in package-private modules, one concept
+# each, and is re-exported here, the public face: ._bundle (ModelBundle), ._architecture (the
+# layer list, build), ._checksum and ._file_format (the format fields, the checksum check,
+# read_safetensors and write_safetensors).
 __all__ = ["ModelBundle", "ModelFileError", "architecture", "atomic_write", "build",
            "checksum", "from_torch", "load", "load_bundle", "save", "to_torch"]
 # to_torch / from_torch live in .torch_interop and are re-exported at the end of this module
