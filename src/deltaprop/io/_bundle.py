@@ -1,4 +1,4 @@
-r"""What :func:`~deltaprop.io.load_bundle` returns: :class:`ModelBundle`, a loaded model with
+"""What :func:`~deltaprop.io.load_bundle` returns: :class:`ModelBundle`, a loaded model with
 its preprocessing, loss and metadata, and its ``predict`` in the target's units.
 """
 
