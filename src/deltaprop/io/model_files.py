@@ -31,21 +31,32 @@ Needs the ``io`` extra: ``pip install 'deltaprop[io]'`` (safetensors, imported l
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
-import struct
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .._checks import InvalidParameterError
-from ..nn.model import Sequential, layer_types
-from . import _files
-from ._files import ModelFileError, atomic_write, finite_number, natural, path_text, strict_json
+from ..nn.model import Sequential
+from ._architecture import ARGUMENT_RULES as ARGUMENT_RULES
+from ._architecture import MAX_LAYERS as MAX_LAYERS
+from ._architecture import _zeros as _zeros
+from ._architecture import architecture, build, check_architecture, parameter_shapes
+from ._atomic_write import atomic_write
+from ._bundle import ModelBundle
+from ._bundle import _check_in_range as _check_in_range
+from ._bundle import _names as _names
+from ._checksum import _legacy_checksum as _legacy_checksum
+from ._checksum import _little_endian as _little_endian
+from ._checksum import checksum
+from ._file_format import FIELDS as FIELDS
+from ._file_format import FORMAT, FORMAT_VERSION, read_safetensors, write_safetensors
+from ._file_format import LEGACY_FIELDS as LEGACY_FIELDS
+from ._file_format import LEGACY_VERSION as LEGACY_VERSION
+from ._file_format import OPTIONAL_FIELDS as OPTIONAL_FIELDS
+from ._file_format import _check_fields as _check_fields
+from ._file_format import _safetensors_numpy as _safetensors_numpy
 from ._scaling import (
     check_preprocessing,
     check_target_preprocessing,
@@ -53,220 +64,19 @@ from ._scaling import (
     preprocessing_object,
     target_text,
 )
+from ._untrusted import ModelFileError, path_text, strict_json
+from ._untrusted import finite_number as finite_number
+from ._untrusted import natural as natural
 
+# save, load and load_bundle live here; the rest lives in package-private modules, one concept
+# each, and is re-exported here, the public face: ._bundle (ModelBundle), ._architecture (the
+# layer list, build), ._checksum and ._file_format (the format fields, the checksum check,
+# read_safetensors and write_safetensors).
 __all__ = ["ModelBundle", "ModelFileError", "architecture", "atomic_write", "build",
            "checksum", "from_torch", "load", "load_bundle", "save", "to_torch"]
 # to_torch / from_torch live in .torch_interop and are re-exported at the end of this module
 
-FORMAT = "deltaprop-model"
-FORMAT_VERSION = 2
-LEGACY_VERSION = 1                            # checksum over the tensors only
-FIELDS = ("format", "format_version", "deltaprop_version", "architecture", "preprocessing",
-          "loss", "metadata", "checksum")
-# written only when there is one (a regression target scaled in training): older files
-# load as before, and an older deltaprop refuses a file whose target it could not unscale
-OPTIONAL_FIELDS = ("target_preprocessing",)
-LEGACY_FIELDS = ("format", "format_version", "deltaprop_version", "architecture",
-                 "preprocessing", "metadata", "checksum")
 PARAMETER_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-MAX_LAYERS = 10_000                           # a bound on what a file may make us build
-
-
-
-@dataclass
-class ModelBundle:
-    """What :func:`load_bundle` returns: the model and everything saved with it."""
-
-    model: Sequential
-    preprocessing: Any = None                 # a Standardizer, a plain dict, or None
-    metadata: dict[str, Any] = field(default_factory=dict)
-    version: str = ""                         # the deltaprop version that wrote the file
-    architecture: list[dict[str, Any]] = field(default_factory=list)
-    loss: str | None = None                   # the recorded loss name (``save(loss=...)``)
-    target_preprocessing: Any = None          # the target's Standardizer (regression), or None
-
-    @property
-    def classes(self) -> list[str] | None:
-        """``metadata["classes"]`` as strings (what ``deltaprop train`` records), or None
-        when absent or not a list of strings and numbers (the caller's own use of the key)."""
-        return _names(self.metadata.get("classes"))
-
-    @property
-    def target_names(self) -> list[str] | None:
-        """``metadata["target_names"]`` as strings, or None (as :attr:`classes`)."""
-        return _names(self.metadata.get("target_names"))
-
-    def predict(self, X: Any) -> np.ndarray:
-        r"""The model's output for raw rows ``X`` (N, features), in the target's units.
-
-        The stored feature scaling is applied first, :math:`(x - \mu)/\sigma`, and the
-        target's undone after, :math:`\hat y = \hat y_s \sigma_y + \mu_y` (a model saved
-        without them computes on ``X`` as it is).  Returns float64 (N, outputs).
-        """
-        from ..training.evaluation import predict
-
-        if self.preprocessing is not None and not hasattr(self.preprocessing, "transform"):
-            raise ValueError("the model file's preprocessing is not a Standardizer (a plain "
-                             "dict), so it cannot be applied; scale X yourself and call "
-                             "deltaprop.predict")
-        X = np.asarray(X, dtype=np.float64)
-        if self.preprocessing is not None:
-            X = self.preprocessing.transform(X)
-        _check_in_range(X, self.model.dtype, self.preprocessing is not None)
-        output = np.asarray(predict(self.model, X.astype(self.model.dtype, copy=False)))
-        return self.unscale_output(output)
-
-    def unscale_output(self, output: Any) -> np.ndarray:
-        r"""``output`` (N, outputs) in the target's units: :math:`y_s \sigma_y + \mu_y` with
-        the stored target scaling, or ``output`` as float64 when there is none."""
-        output = np.asarray(output, dtype=np.float64)
-        if self.target_preprocessing is None:
-            return output
-        return self.target_preprocessing.inverse_transform(output)
-
-
-def _check_in_range(X: np.ndarray, dtype: np.dtype, scaled: bool) -> None:
-    """Every value of ``X`` fits the model's ``dtype`` (float32 ends near 3.4e38): a larger
-    one would become inf in the cast, and the output NaN."""
-    limit = float(np.finfo(dtype).max)
-    with np.errstate(invalid="ignore"):
-        beyond = np.argwhere(np.abs(X) > limit)           # NaN compares False: checked later
-    if beyond.size:
-        cell = tuple(int(i) for i in beyond[0])
-        where = ", ".join(map(str, cell))
-        raise ValueError(f"ModelBundle.predict: X[{where}] = {X[cell]:.6g}"
-                         f"{' after the stored scaling' if scaled else ''} is beyond the range "
-                         f"of the model's {np.dtype(dtype).name} (±{limit:.2g}); rescale the "
-                         "data, or use a float64 model")
-
-
-def _names(value: Any) -> list[str] | None:
-    if not isinstance(value, list) or not all(
-            isinstance(v, str) or finite_number(v) for v in value):
-        return None
-    return [v if isinstance(v, str) else str(v) for v in value]
-
-
-# -- architecture ------------------------------------------------------------------------------
-def architecture(model: Sequential) -> list[dict[str, Any]]:
-    """The layer list of ``model`` (:meth:`Sequential.config`, which owns the layer types):
-    ``[{"type": "Dense", "in_features": 2, ...}, ...]``; kept for existing callers."""
-    return model.config()
-
-
-# the rule each stored layer argument must follow: (test, rule in words)
-ARGUMENT_RULES: dict[str, tuple[Any, str]] = {
-    "in_features": (lambda v: natural(v) and v >= 1, "an integer >= 1"),
-    "out_features": (lambda v: natural(v) and v >= 1, "an integer >= 1"),
-    "bias": (lambda v: isinstance(v, bool), "true or false"),
-    "p": (lambda v: finite_number(v) and 0 <= v < 1, "a number in [0, 1)"),
-    "negative_slope": (lambda v: finite_number(v) and v >= 0, "a finite number >= 0"),
-    "alpha": (lambda v: finite_number(v) and v > 0, "a finite number > 0"),
-    "approximate": (lambda v: v in ("none", "tanh"), "'none' or 'tanh'"),
-    "beta": (lambda v: finite_number(v) and v > 0, "a finite number > 0"),
-    "threshold": (lambda v: finite_number(v), "a finite number"),
-}
-
-
-def check_architecture(spec: Any) -> list[dict[str, Any]]:
-    """``spec`` checked layer by layer: known types, exactly their arguments, each of the
-    right type and range, and the Dense widths chaining (``out`` of one = ``in`` of the
-    next).  Raises ``ValueError`` naming the layer, the rule and what was found."""
-    if not isinstance(spec, list) or not 1 <= len(spec) <= MAX_LAYERS:
-        found = f"{len(spec)} layers" if isinstance(spec, list) else f"{spec!r:.80}"
-        raise ValueError(f"architecture must be a non-empty list of at most {MAX_LAYERS} "
-                         f"layers, got {found}")
-    width = None
-    types = layer_types()                              # the engine's registry
-    for position, entry in enumerate(spec):
-        kind = entry.get("type") if isinstance(entry, dict) else None
-        if not isinstance(kind, str) or kind not in types:
-            raise ValueError(f"architecture layer {position}: unknown type {kind!r:.60}; "
-                             f"supported: {', '.join(types)}")
-        names = types[kind]
-        if set(entry) != {"type", *names}:
-            found = sorted(key for key in entry if key != "type")
-            raise ValueError(f"architecture layer {position} ({kind}) must have exactly the "
-                             f"arguments {list(names)}, found {found}")
-        for name in names:
-            test, rule = ARGUMENT_RULES[name]
-            if not test(entry[name]):
-                raise ValueError(f"architecture layer {position} ({kind}) {name} must be "
-                                 f"{rule}, found {entry[name]!r:.60}")
-        if kind == "Dense":
-            if width is not None and entry["in_features"] != width:
-                raise ValueError(f"architecture layer {position} (Dense) in_features "
-                                 f"{entry['in_features']} does not chain with the previous "
-                                 f"Dense layer's out_features {width}")
-            width = entry["out_features"]
-    if width is None:
-        raise ValueError("architecture must contain at least one Dense layer")
-    return spec
-
-
-def parameter_shapes(spec: list[dict[str, Any]]) -> dict[str, tuple[int, ...]]:
-    """The tensor each Dense layer of a checked ``spec`` needs: ``{"0.weight": (out, in)...}``."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for position, entry in enumerate(spec):
-        if entry["type"] == "Dense":
-            shapes[f"{position}.weight"] = (entry["out_features"], entry["in_features"])
-            if entry["bias"]:
-                shapes[f"{position}.bias"] = (entry["out_features"],)
-    return shapes
-
-
-def build(spec: list[dict[str, Any]], dtype: Any = np.float32) -> Sequential:
-    """A fresh ``Sequential`` from :func:`architecture`'s layer list, checked as a file's
-    (:func:`check_architecture`), with zero placeholder weights the file's replace."""
-    try:
-        return Sequential.from_config(check_architecture(spec), dtype=dtype, init=_zeros)
-    except InvalidParameterError as error:             # a rule of the engine not checked here
-        raise ValueError(f"architecture: {error}") from None
-
-
-# -- the checksum ------------------------------------------------------------------------------
-def checksum(tensors: dict[str, np.ndarray], fields: dict[str, str]) -> str:
-    r"""``"sha256:<hex>"`` over every metadata field (but ``checksum``) and every tensor.
-
-    Canonical and unambiguous: a tag, then for each field in sorted name order its name and
-    UTF-8 value, then for each tensor in sorted name order its name, little-endian dtype,
-    shape and bytes, each item preceded by its length (8 bytes, little-endian).
-    """
-    digest = hashlib.sha256()
-
-    def item(data: bytes) -> None:
-        digest.update(struct.pack("<Q", len(data)))
-        digest.update(data)
-
-    item(b"deltaprop-checksum-2")
-    names = sorted(name for name in fields if name != "checksum")
-    digest.update(struct.pack("<Q", len(names)))
-    for name in names:
-        item(name.encode("utf-8", "surrogatepass"))     # JSON may hold lone surrogates
-        item(fields[name].encode("utf-8", "surrogatepass"))
-    digest.update(struct.pack("<Q", len(tensors)))
-    for name in sorted(tensors):
-        array = _little_endian(tensors[name])
-        item(name.encode("utf-8", "surrogatepass"))
-        item(array.dtype.str.encode())
-        item(json.dumps(list(array.shape)).encode())
-        item(array.tobytes())
-    return "sha256:" + digest.hexdigest()
-
-
-def _legacy_checksum(tensors: dict[str, np.ndarray]) -> str:
-    """The ``format_version`` 1 checksum: the tensors only (name, dtype, shape, bytes)."""
-    digest = hashlib.sha256()
-    for name in sorted(tensors):
-        array = _little_endian(tensors[name])
-        digest.update(f"{name}\0{array.dtype.str}\0{array.shape}\0".encode())
-        digest.update(array.tobytes())
-    return "sha256:" + digest.hexdigest()
-
-
-def _little_endian(array: np.ndarray) -> np.ndarray:
-    array = np.ascontiguousarray(array)
-    return array.astype(array.dtype.newbyteorder("<"), copy=False)
 
 
 # -- save --------------------------------------------------------------------------------------
@@ -442,97 +252,7 @@ def _check_tensors(tensors: dict[str, np.ndarray], shapes: dict[str, tuple[int, 
     return dtypes.pop() if dtypes else np.dtype(np.float32)
 
 
-# -- safetensors with checks (shared with checkpoints) -----------------------------------------
-def write_safetensors(path: str | os.PathLike, tensors: dict[str, np.ndarray],
-                      fields: dict[str, str]) -> Path:
-    """Serialise with safetensors and write atomically (refused if unreadable by this reader)."""
-    numpy_backend = _safetensors_numpy()
-    data = numpy_backend.save({k: np.ascontiguousarray(v) for k, v in tensors.items()},
-                              metadata=fields)
-    (header_size,) = struct.unpack("<Q", data[:8])
-    if header_size > _files.HEADER_LIMIT:
-        raise ValueError(f"the metadata is too large to save ({header_size} bytes of header, "
-                         f"at most {_files.HEADER_LIMIT})")
-    return atomic_write(path, data)
-
-
-def read_safetensors(path: str | os.PathLike, expected_format: str, *, legacy: bool = False,
-                     expected_fields: tuple[str, ...] | None = None,
-                     layout: Callable[[dict[str, Any], dict[str, str]], None] | None = None
-                     ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
-    """Tensors and metadata of a deltaprop safetensors file, after the file-level checks:
-    a regular file, a sound safetensors structure, the format, the version, exactly the
-    expected metadata fields and the checksum.
-
-    All but the checksum are checked on the header, before any tensor byte is read; so is
-    ``layout(tensors, fields)`` when given, where each tensor is only its ``dtype`` and
-    ``shape`` (:class:`deltaprop.io._files.TensorLayout`): a file is refused for what its header
-    says before its size is allocated.
-    """
-    where = path_text(path)
-    legacy_file = False
-
-    def check_header(tensors: dict[str, Any], fields: dict[str, str]) -> None:
-        nonlocal legacy_file
-        legacy_file = _check_fields(fields, expected_format, legacy, expected_fields, where)
-        if layout is not None:
-            layout(tensors, fields)
-
-    tensors, fields = _files.read_safetensors(
-        path, "model file" if expected_format == FORMAT else "checkpoint file", check_header)
-    stored = fields["checksum"]
-    actual = _legacy_checksum(tensors) if legacy_file else checksum(tensors, fields)
-    if stored != actual:
-        raise ModelFileError(f"{where}: checksum mismatch: the checksum does not match the "
-                             "file's tensors and metadata, which were changed after saving "
-                             f"(stored {stored!r:.80}, computed {actual!r})")
-    return tensors, fields
-
-
-def _check_fields(fields: dict[str, str], expected_format: str, legacy: bool,
-                  expected_fields: tuple[str, ...] | None, where: str) -> bool:
-    """The format, the version and exactly its metadata fields; True for a version 1 file."""
-    if fields.get("format") != expected_format:
-        advice = {"deltaprop-model": "it is a model file: load it with deltaprop.io.load",
-                  "deltaprop-checkpoint": "it is a training checkpoint: resume it with "
-                  "fit(..., resume=path)"}.get(fields.get("format"), "load foreign weights "
-                                               "with safetensors and Sequential.load_state_dict")
-        raise ModelFileError(
-            f"{where}: a safetensors file, but not a {expected_format} file written by "
-            f"deltaprop (metadata 'format' is {fields.get('format')!r:.60}); {advice}")
-    version = fields.get("format_version")
-    if version == str(LEGACY_VERSION) and not legacy:
-        advice = ("If you trust this file, load it with load_bundle(path, legacy=True) and "
-                  "save it again" if expected_format == FORMAT else "Resume it with the "
-                  "deltaprop version that wrote it, or start the training again")
-        raise ModelFileError(
-            f"{where}: format_version 1 (an earlier deltaprop), whose checksum does not cover "
-            f"the metadata, so an edit of it would go unnoticed. {advice}")
-    if version not in ((str(FORMAT_VERSION), str(LEGACY_VERSION)) if legacy
-                       and expected_format == FORMAT else (str(FORMAT_VERSION),)):
-        newer = isinstance(version, str) and version.isascii() and version.isdigit() \
-            and len(version) < 10 and int(version) > FORMAT_VERSION
-        raise ModelFileError(f"{where}: format_version {version!r:.20} is not supported by "
-                             f"this deltaprop (reads {FORMAT_VERSION})"
-                             + ("; it was written by a newer deltaprop: upgrade deltaprop "
-                                "to read it" if newer else ""))
-    legacy_file = version == str(LEGACY_VERSION)
-    allowed = LEGACY_FIELDS if legacy_file else (expected_fields or FIELDS + OPTIONAL_FIELDS)
-    required = ("format", "format_version", "architecture", "checksum") if legacy_file \
-        else (expected_fields or FIELDS)
-    unknown, missing = sorted(set(fields) - set(allowed)), sorted(set(required) - set(fields))
-    if unknown or missing:
-        raise ModelFileError(f"{where}: metadata fields do not match format_version {version}:"
-                             f" missing {missing}, unexpected {unknown!s:.200}")
-    return legacy_file
-
-
 # -- helpers -----------------------------------------------------------------------------------
-def _zeros(shape: tuple[int, int], rng: np.random.Generator, dtype: Any) -> np.ndarray:
-    """Placeholder weights of a model being rebuilt (the file's weights replace them)."""
-    return np.zeros(shape, dtype=dtype)
-
-
 def _json(name: str, value: Any, *, allow_nan: bool) -> tuple[str, Any]:
     """``value`` as the JSON text to save, and that text read back as :func:`load_bundle`
     will read it (NumPy numbers and arrays become plain numbers and lists; keys that become
@@ -570,15 +290,6 @@ def _version() -> str:
     from .._version import __version__
 
     return __version__
-
-
-def _safetensors_numpy():
-    try:
-        import safetensors.numpy
-    except ImportError:
-        raise ImportError("model files need safetensors, which is not installed: "
-                          "pip install 'deltaprop[io]'") from None
-    return safetensors.numpy
 
 
 from .torch_interop import from_torch, to_torch  # noqa: E402  (needs build, defined above)
