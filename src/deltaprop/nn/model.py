@@ -10,9 +10,10 @@ After one forward and one backward pass, :meth:`Sequential.records` returns, for
 \partial L/\partial W^{(l)}, \partial L/\partial b^{(l)}, \partial L/\partial A^{(l-1)}` that
 the layers recorded themselves: the explainer reads them here, it never recomputes them.
 
-The support code lives next door: layer configs in ``_layer_config``, the per-layer records
-in ``_records``, the state-dict checks in ``_state_dict`` and the summary table in
-``_summary``; the names they define are importable from here as before.
+The support code lives next door: the input check in ``_model_input``, layer configs in
+``_layer_config``, the per-layer records in ``_records``, the state-dict checks in
+``_state_dict`` and the summary table in ``_summary``; the names they define are importable
+from here as before.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from typing import Any
 import numpy as np
 
 from .._checks import InvalidParameterError, check_flag, check_integer, check_number, check_seed
-from ._backend import Array, dtype_name, namespace, resolve_dtype, to_namespace, to_numpy
+from ._backend import Array, dtype_name, resolve_dtype, to_namespace, to_numpy
 from ._layer_config import LAYER_TYPES as LAYER_TYPES  # re-exported
 from ._layer_config import layer_config as layer_config  # re-exported
 from ._layer_config import layer_from_config as layer_from_config  # re-exported
 from ._layer_config import layer_types as layer_types  # re-exported
 from ._layer_config import layers_from_config
+from ._model_input import model_input
 from ._records import LayerRecord as LayerRecord  # re-exported
 from ._records import layer_records
 from ._state_dict import checked_state
@@ -69,16 +71,7 @@ class Sequential:
         ``x`` is cast to the model's dtype first (a float64 batch into a float32 model would
         otherwise silently make every product float64).
         """
-        if getattr(x, "ndim", None) != 2:
-            raise ValueError(f"model input must be a 2-D array of shape (N, {self.in_features}),"
-                             f" got {_shape_of(x)}")
-        xp = namespace(x)
-        param = next((value for _, value in self.named_parameters()), None)
-        if param is not None and namespace(param) is not xp:
-            raise TypeError(f"model input has type {_kind(x)} but the model's parameters "
-                            f"have type {_kind(param)}: move the model with model.to(x) first")
-        if param is not None and x.dtype != param.dtype:
-            x = xp.astype(x, param.dtype)
+        x = model_input(self, x)          # 2-D, the parameters' library and dtype
         for position, layer in enumerate(self.layers):
             try:
                 x = layer.forward(x)
@@ -319,11 +312,3 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,
             layers.append(get_activation(output))
     return Sequential(*layers)
 
-
-def _kind(x: Any) -> str:
-    return f"{type(x).__module__.split('.')[0]}.{type(x).__name__}"
-
-
-def _shape_of(x: Any) -> str:
-    shape = getattr(x, "shape", None)
-    return str(tuple(shape)) if shape is not None else type(x).__name__
