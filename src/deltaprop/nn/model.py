@@ -10,35 +10,33 @@ After one forward and one backward pass, :meth:`Sequential.records` returns, for
 \partial L/\partial W^{(l)}, \partial L/\partial b^{(l)}, \partial L/\partial A^{(l-1)}` that
 the layers recorded themselves: the explainer reads them here, it never recomputes them.
 
-The support code lives next door: the input check in ``_model_input``, layer configs in
-``_layer_config``, the per-layer records in ``_records``, the state-dict checks in
-``_state_dict`` and the summary table in ``_summary``; the names they define are importable
-from here as before.
+The support code lives next door: the input check in ``_model_input``, ``mlp``'s layers
+in ``_mlp_layers``, layer configs in ``_layer_config``, the per-layer records in
+``_records``, the state-dict checks in ``_state_dict`` and the summary table in
+``_summary``; the names they define are importable from here as before.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
 
-from .._checks import InvalidParameterError, check_flag, check_integer, check_number, check_seed
 from ._backend import Array, dtype_name, resolve_dtype, to_namespace, to_numpy
 from ._layer_config import LAYER_TYPES as LAYER_TYPES  # re-exported
 from ._layer_config import layer_config as layer_config  # re-exported
 from ._layer_config import layer_from_config as layer_from_config  # re-exported
 from ._layer_config import layer_types as layer_types  # re-exported
 from ._layer_config import layers_from_config
+from ._mlp_layers import mlp_layers
 from ._model_input import model_input
 from ._records import LayerRecord as LayerRecord  # re-exported
 from ._records import layer_records
 from ._state_dict import checked_state
 from ._summary import summary_table
-from .activations import get_activation
-from .layers import Dense, Dropout, Layer
+from .layers import Dense, Layer
 
 
 class Sequential:
@@ -292,23 +290,7 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,
       (3): Sigmoid()
     )
     """
-    sizes = list(sizes) if isinstance(sizes, (list, tuple, np.ndarray)) else sizes
-    if not isinstance(sizes, list) or len(sizes) < 2:
-        raise InvalidParameterError(f"mlp sizes must be a list of at least 2 layer widths, "
-                                    f"got {sizes!r}")
-    sizes = [check_integer("mlp", f"sizes[{i}]", width, low=1) for i, width in enumerate(sizes)]
-    dropout = check_number("mlp", "dropout", dropout, low=0.0, high=1.0)
-    bias = check_flag("mlp", "bias", bias)
-    rng = check_seed("mlp", "seed", seed)
-    get_activation(activation)                              # fail early on a bad name
-    layers: list[Layer] = []
-    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-        layers.append(Dense(n_in, n_out, bias=bias, init=init, seed=rng, dtype=dtype))
-        if i < len(sizes) - 2:
-            layers.append(copy.deepcopy(get_activation(activation)))
-            if dropout > 0:
-                layers.append(Dropout(dropout, seed=rng))
-        elif output is not None:
-            layers.append(get_activation(output))
+    layers = mlp_layers(sizes, activation, output, init=init, bias=bias, dropout=dropout,
+                        seed=seed, dtype=dtype)
     return Sequential(*layers)
 
