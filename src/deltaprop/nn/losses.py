@@ -25,6 +25,7 @@ of the output's array library (lists become NumPy arrays next to a NumPy output)
 finite targets, labels in ``[0, C)`` and probability rows summing to 1 for
 ``CrossEntropyLoss``, targets in [0, 1] for both BCE losses and predictions in [0, 1] for
 ``BCELoss``; each error names the loss, the argument, the rule and the first offending value.
+Those checks live in ``_loss_inputs`` (the classes below inherit them).
 A NaN or infinite output gives a NaN or infinite loss, as in PyTorch, without NumPy warnings.
 
 With numba installed, ``MSELoss``, ``BCEWithLogitsLoss`` and ``CrossEntropyLoss`` compute the
@@ -40,25 +41,16 @@ from typing import Any
 import numpy as np
 
 from . import fused as _fused
-from ._backend import Array, namespace, to_numpy
-from ._loss_checks import (
-    check_numeric,
-    check_range,
-    check_row_sums,
-    check_sample_weight,
-    check_weight_shape,
-    is_array,
-    library,
-    row_sum_tolerance,
-    same_library,
-)
+from ._backend import Array, namespace
+from ._loss_checks import check_range, check_sample_weight
+from ._loss_inputs import BinaryTargetInputs, CrossEntropyInputs, LossInputs
 from .functional import log_softmax, sigmoid
 
 _LOG_FLOOR = -100.0      # PyTorch's BCELoss clamps log(p) at -100: a floor, never log(0)
 _BCE_EPSILON = 1e-12     # PyTorch's floor of p(1 - p) in BCELoss's gradient
 
 
-class Loss:
+class Loss(LossInputs):
     """Base class. Subclasses define ``elementwise`` (value and gradient per element).
 
     ``loss(output, target, sample_weight=None)`` checks its inputs (shapes, finite targets in
@@ -86,34 +78,6 @@ class Loss:
         # (fit reports such a loss as a divergence)
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
             return self.value_and_grad(output, target, sample_weight)
-
-    def _as_arrays(self, output, target, sample_weight):
-        """``output`` must be an array; ``target`` and ``sample_weight`` may be lists or
-        scalars when ``output`` is a NumPy array (they become NumPy arrays), and must
-        otherwise be arrays of ``output``'s library."""
-        name = type(self).__name__
-        if not is_array(output):
-            raise TypeError(f"{name} output must be an array (the model's output), got "
-                            f"{type(output).__name__}")
-        if target is None:
-            raise TypeError(f"{name} target must be an array, got None")
-        named = {"target": target, "sample_weight": sample_weight}
-        for key, value in named.items():
-            if value is None:
-                continue
-            if not is_array(value):
-                if not isinstance(output, np.ndarray):
-                    raise TypeError(f"{name} {key} must be an array like output "
-                                    f"({type(output).__name__}), got {type(value).__name__}")
-                try:
-                    value = named[key] = np.asarray(value)
-                except (TypeError, ValueError) as error:
-                    raise TypeError(f"{name} {key} must be array-like, got "
-                                    f"{type(value).__name__}: {error}") from None
-            if not same_library(value, output):
-                raise TypeError(f"{name} {key} is a {library(value)} array but output is a "
-                                f"{library(output)} one: put both in the same library")
-        return output, named["target"], named["sample_weight"]
 
     def value_and_grad(self, output: Array, target: Array,
                        sample_weight: Array | None = None) -> tuple[Array, Array]:
@@ -147,34 +111,6 @@ class Loss:
         if sample_weight is not None:
             check_sample_weight(sample_weight, output.dtype, owner=type(self).__name__)
 
-    def _check_output(self, output) -> None:
-        """Real floating numbers of shape (N, k), N and k >= 1 (a mean over no element has
-        no value; integer or complex outputs are refused, as in PyTorch)."""
-        name = type(self).__name__
-        if output.ndim != 2:
-            raise ValueError(f"{name} expected output of shape (N, k), got {tuple(output.shape)}")
-        if output.shape[0] == 0 or output.shape[1] == 0:
-            raise ValueError(f"{name} expected output of shape (N, k) with N >= 1 and k >= 1 "
-                             f"(the mean over no element is undefined), got {tuple(output.shape)}")
-        if isinstance(output, np.ndarray):
-            floating = output.dtype.kind == "f"
-        else:
-            floating = namespace(output).isdtype(output.dtype, "real floating")
-        if not floating:
-            raise TypeError(f"{name} output must hold real floating-point numbers (the model's "
-                            f"output), got dtype {output.dtype}")
-
-    def _check_shapes(self, output, target, sample_weight) -> None:
-        if tuple(target.shape) != tuple(output.shape):
-            raise ValueError(f"{type(self).__name__} expected target of shape "
-                             f"{tuple(output.shape)} (same as output), got {tuple(target.shape)}")
-        check_weight_shape(sample_weight, output.shape[0])
-
-    def _check_target_values(self, target: Array, output: Array) -> None:
-        """Every loss: finite numeric targets (subclasses narrow the range)."""
-        check_numeric(type(self).__name__, "target", target)
-        check_range(type(self).__name__, "target", target)
-
     def validate_target(self, y: np.ndarray, n_outputs: int) -> None:
         """Check a whole target array once, before training (labels, ranges, finiteness)."""
         if y.dtype.kind not in "fiub" or not np.all(np.isfinite(y)):
@@ -198,24 +134,14 @@ class MSELoss(Loss):
         return diff * diff, 2 * diff
 
 
-class _BinaryCrossEntropy(Loss):
-    """What both binary cross-entropies share: targets in [0, 1] (each label's probability).
+class _BinaryCrossEntropy(BinaryTargetInputs, Loss):
+    """What both binary cross-entropies share: targets in [0, 1] (each label's probability,
+    checked by ``BinaryTargetInputs``).
 
     ``BCELoss`` and ``BCEWithLogitsLoss`` are siblings: neither is an instance of the other.
     """
 
     task, default_metric = "classification", "accuracy"
-
-    def _check_target_values(self, target, output):
-        check_numeric(type(self).__name__, "target", target)
-        check_range(type(self).__name__, "target", target, 0.0, 1.0)
-
-    def validate_target(self, y: np.ndarray, n_outputs: int) -> None:
-        super().validate_target(y, n_outputs)
-        if np.any((y < 0) | (y > 1)):
-            raise ValueError(f"{type(self).__name__} expects targets in [0, 1], got values "
-                             f"from {y.min()} to {y.max()}")
-
 
 class BCELoss(_BinaryCrossEntropy):
     r"""Binary cross-entropy on probabilities ``p`` in [0, 1]:
@@ -259,7 +185,7 @@ class BCEWithLogitsLoss(_BinaryCrossEntropy):
         return losses, sigmoid(xp, output) - target     # σ(Z) − Y
 
 
-class CrossEntropyLoss(Loss):
+class CrossEntropyLoss(CrossEntropyInputs, Loss):
     r"""Softmax cross-entropy on logits: :math:`-\frac1N \sum_n \sum_c Y_{nc} \log
     \mathrm{softmax}(Z_n)_c`, computed with log-sum-exp.
 
@@ -280,34 +206,6 @@ class CrossEntropyLoss(Loss):
             classes = xp.arange(output.shape[1], dtype=target.dtype)
             target = xp.astype(target[:, None] == classes[None, :], output.dtype)  # one-hot (N, C)
         return super().value_and_grad(output, target, sample_weight)
-
-    def _check_shapes(self, output, target, sample_weight):
-        if target.ndim != 1:
-            return super()._check_shapes(output, target, sample_weight)
-        if not namespace(target).isdtype(target.dtype, "integral"):
-            raise TypeError("CrossEntropyLoss expects integer class labels of shape (N,) "
-                            f"or probabilities of shape (N, C), got dtype {target.dtype}")
-        if target.shape[0] != output.shape[0]:
-            raise ValueError(f"CrossEntropyLoss expected {output.shape[0]} labels (one per "
-                             f"row of output), got {target.shape[0]}")
-        check_weight_shape(sample_weight, output.shape[0])
-
-    def _check_target_values(self, target, output):
-        n_classes = output.shape[1]
-        if target.ndim == 1:                             # labels: integers in [0, C)
-            check_range("CrossEntropyLoss", f"target labels (output has {n_classes} columns)",
-                         target, 0, n_classes - 1)
-            return
-        check_numeric("CrossEntropyLoss", "target", target)
-        check_range("CrossEntropyLoss", "target probabilities", target, low=0.0)
-        tolerance = row_sum_tolerance(target, output)
-        if isinstance(target, np.ndarray):
-            deviation = float(np.abs(target.sum(axis=1) - 1).max())
-        else:
-            xp = namespace(target)
-            deviation = float(xp.max(xp.abs(xp.sum(xp.astype(target, output.dtype), axis=1) - 1)))
-        if not deviation <= tolerance:                   # only then look for the row
-            check_row_sums(to_numpy(target).sum(axis=1, dtype=np.float64), tolerance)
 
     @staticmethod
     def _from_labels(output: np.ndarray, labels: np.ndarray):
@@ -333,26 +231,6 @@ class CrossEntropyLoss(Loss):
         losses = -xp.sum(target * log_probs, axis=1)            # (N,): one loss per sample
         # A = softmax(Z) = exp(log softmax(Z)): one exp instead of a second softmax pass
         return losses, xp.exp(log_probs) - target               # (N, C): A − Y
-
-    def validate_target(self, y: np.ndarray, n_outputs: int) -> None:
-        if y.ndim == 1:
-            if y.dtype.kind not in "iu":
-                raise TypeError("CrossEntropyLoss expects integer class labels of shape (N,) "
-                                f"or probabilities of shape (N, C), got dtype {y.dtype}")
-            if y.size and (y.min() < 0 or y.max() >= n_outputs):
-                raise ValueError(f"CrossEntropyLoss labels must lie in [0, {n_outputs}) for a "
-                                 f"model with {n_outputs} outputs, got values from {y.min()} "
-                                 f"to {y.max()}")
-            return
-        if y.ndim == 2 and y.shape[1] == 1 and n_outputs > 1:
-            raise ValueError(f"CrossEntropyLoss expected integer labels of shape (N,) or "
-                             f"probabilities of shape (N, {n_outputs}), got a column of shape "
-                             f"{y.shape}: pass y.ravel() if it holds labels")
-        super().validate_target(y, n_outputs)
-        if np.any(y < 0):
-            raise ValueError("CrossEntropyLoss probability targets must be >= 0")
-        check_row_sums(y.sum(axis=1, dtype=np.float64), row_sum_tolerance(y))
-
 
 def _numpy_labels(output, target) -> bool:
     """NumPy logits (N, C) and NumPy integer labels (N,) (checked by the caller)."""

@@ -1,4 +1,4 @@
-r"""``Sequential``, the ``mlp`` builder, state dicts, the summary and the per-layer records.
+r"""``Sequential`` (forward, backward, parameters, state dicts) and the ``mlp`` builder.
 
 Forward runs the layers in order; backward runs them in reverse, each layer turning
 :math:`\partial L/\partial(\text{its output})` into :math:`\partial L/\partial(\text{its input})`
@@ -9,120 +9,34 @@ After one forward and one backward pass, :meth:`Sequential.records` returns, for
 :math:`A^{(l-1)}, Z^{(l)}, A^{(l)}, \partial L/\partial A^{(l)}, \Delta^{(l)},
 \partial L/\partial W^{(l)}, \partial L/\partial b^{(l)}, \partial L/\partial A^{(l-1)}` that
 the layers recorded themselves: the explainer reads them here, it never recomputes them.
+
+The support code lives next door: the input check in ``_model_input``, ``mlp``'s layers
+in ``_mlp_layers``, layer configs in ``_layer_config``, the per-layer records in
+``_records``, the state-dict checks in ``_state_dict`` and the summary table in
+``_summary``; the names they define are importable from here as before.
 """
 
 from __future__ import annotations
 
 import copy
-import itertools
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from .._checks import InvalidParameterError, check_flag, check_integer, check_number, check_seed
-from ._backend import Array, dtype_name, namespace, resolve_dtype, to_namespace, to_numpy
-from .activations import (
-    ELU,
-    GELU,
-    Activation,
-    Identity,
-    LeakyReLU,
-    ReLU,
-    Sigmoid,
-    Softmax,
-    Softplus,
-    Tanh,
-    get_activation,
-)
-from .layers import Dense, Dropout, Layer
-
-# layer type -> (class, the constructor arguments that describe it in a config), in the order a
-# config lists them; ``Dense``'s ``bias`` is its ``use_bias`` attribute
-LAYER_TYPES: dict[str, tuple[type[Layer], tuple[str, ...]]] = {
-    "Dense": (Dense, ("in_features", "out_features", "bias")),
-    "Dropout": (Dropout, ("p",)),
-    "Identity": (Identity, ()),
-    "Sigmoid": (Sigmoid, ()),
-    "Tanh": (Tanh, ()),
-    "ReLU": (ReLU, ()),
-    "LeakyReLU": (LeakyReLU, ("negative_slope",)),
-    "ELU": (ELU, ("alpha",)),
-    "GELU": (GELU, ("approximate",)),
-    "Softplus": (Softplus, ("beta", "threshold")),
-    "Softmax": (Softmax, ()),
-}
-
-
-def layer_types() -> dict[str, tuple[str, ...]]:
-    """The layer types a config may name, each with its constructor arguments, in order:
-    ``{"Dense": ("in_features", "out_features", "bias"), "Dropout": ("p",), ...}``."""
-    return {name: names for name, (_, names) in LAYER_TYPES.items()}
-
-
-def layer_config(layer: Layer, position: int = 0) -> dict[str, Any]:
-    """``layer`` as ``{"type": "Dense", "in_features": 2, "out_features": 3, "bias": True}``.
-
-    Raises ``TypeError`` for a layer whose exact class is not one of :func:`layer_types`
-    (a subclass may add state its config would not describe).
-    """
-    name = type(layer).__name__
-    if name not in LAYER_TYPES or type(layer) is not LAYER_TYPES[name][0]:
-        raise TypeError(f"layer {position} ({layer!r}) has no config; supported layers: "
-                        f"{', '.join(LAYER_TYPES)}")
-    args = {arg: getattr(layer, "use_bias" if arg == "bias" else arg)
-            for arg in LAYER_TYPES[name][1]}
-    return {"type": name, **args}
-
-
-def layer_from_config(entry: Any, position: int = 0, *, dtype: Any = np.float32,
-                      seed: Any = None, init: Any = "glorot_uniform") -> Layer:
-    """A fresh layer from :func:`layer_config`'s dict (``seed`` and ``init`` for the weights
-    of a ``Dense`` and the masks of a ``Dropout``).  An unknown type, or arguments other than
-    exactly the type's, raise :class:`~deltaprop.InvalidParameterError` naming them and the
-    known ones; each value is checked by the layer's constructor."""
-    kind = entry.get("type") if isinstance(entry, dict) else None
-    if not isinstance(kind, str) or kind not in LAYER_TYPES:
-        found = f"unknown type {kind!r:.60}" if isinstance(entry, dict) else \
-            f"not a dict with a 'type' but {entry!r:.60}"
-        raise InvalidParameterError(f"config layer {position}: {found}; known types: "
-                                    f"{', '.join(LAYER_TYPES)}")
-    cls, names = LAYER_TYPES[kind]
-    if set(entry) != {"type", *names}:
-        found = sorted(str(key) for key in entry if key != "type")
-        raise InvalidParameterError(f"config layer {position} ({kind}) must have exactly the "
-                                    f"arguments {list(names)}, found {found}")
-    args = {name: entry[name] for name in names}
-    if cls is Dense:
-        return Dense(args["in_features"], args["out_features"], bias=args["bias"], init=init,
-                     seed=seed, dtype=dtype)
-    if cls is Dropout:
-        return Dropout(args["p"], seed=seed)
-    return cls(**args)
-
-
-@dataclass
-class LayerRecord:
-    r"""What layer ``l`` recorded in the last forward/backward pass (the notation guide's symbols).
-
-    ``a`` is the output of the layer's activation (``z`` itself when it has none); ``grad_a``
-    is :math:`\partial L/\partial A^{(l)}` and ``delta`` is :math:`\Delta^{(l)} = \partial
-    L/\partial Z^{(l)}`.  Backward fields are ``None`` until a backward pass has run.
-    """
-
-    index: int                      # l, counted from 1 (A⁽⁰⁾ is the input)
-    dense: Dense
-    activation: Activation | None
-    position: int                   # position of the Dense layer in the Sequential
-    a_prev: Array | None
-    z: Array | None
-    a: Array | None
-    grad_a: Array | None
-    delta: Array | None
-    grad_weight: Array | None
-    grad_bias: Array | None
-    grad_a_prev: Array | None
+from ._backend import Array, dtype_name, resolve_dtype, to_namespace, to_numpy
+from ._layer_config import LAYER_TYPES as LAYER_TYPES  # re-exported
+from ._layer_config import layer_config as layer_config  # re-exported
+from ._layer_config import layer_from_config as layer_from_config  # re-exported
+from ._layer_config import layer_types as layer_types  # re-exported
+from ._layer_config import layers_from_config
+from ._mlp_layers import mlp_layers
+from ._model_input import model_input
+from ._records import LayerRecord as LayerRecord  # re-exported
+from ._records import layer_records
+from ._state_dict import checked_state
+from ._summary import summary_table
+from .layers import Dense, Layer
 
 
 class Sequential:
@@ -155,16 +69,7 @@ class Sequential:
         ``x`` is cast to the model's dtype first (a float64 batch into a float32 model would
         otherwise silently make every product float64).
         """
-        if getattr(x, "ndim", None) != 2:
-            raise ValueError(f"model input must be a 2-D array of shape (N, {self.in_features}),"
-                             f" got {_shape_of(x)}")
-        xp = namespace(x)
-        param = next((value for _, value in self.named_parameters()), None)
-        if param is not None and namespace(param) is not xp:
-            raise TypeError(f"model input has type {_kind(x)} but the model's parameters "
-                            f"have type {_kind(param)}: move the model with model.to(x) first")
-        if param is not None and x.dtype != param.dtype:
-            x = xp.astype(x, param.dtype)
+        x = model_input(self, x)          # 2-D, the parameters' library and dtype
         for position, layer in enumerate(self.layers):
             try:
                 x = layer.forward(x)
@@ -248,25 +153,8 @@ class Sequential:
         Every key, shape and dtype is checked before anything is written, so a bad state dict
         leaves the model untouched.
         """
-        if not isinstance(state, dict):
-            raise TypeError(f"state must be a dict of arrays, got {type(state).__name__}")
         refs = self.parameter_refs()
-        expected = {name for name, _, _ in refs}
-        missing, extra = sorted(expected - set(state)), sorted(set(state) - expected)
-        if missing or extra:
-            raise KeyError(f"load_state_dict: missing keys {missing}, unexpected keys {extra}; "
-                           f"the model has {sorted(expected)}")
-        arrays = {}
-        for name, layer, key in refs:
-            value = _host_array(state[name], name)
-            current = layer.params[key]
-            if tuple(value.shape) != tuple(current.shape):
-                raise ValueError(f"load_state_dict: {name!r} must have shape "
-                                 f"{tuple(current.shape)}, got {tuple(value.shape)}")
-            if value.dtype != np.dtype(dtype_name(current)):
-                raise TypeError(f"load_state_dict: {name!r} must have dtype "
-                                f"{dtype_name(current)}, got {value.dtype}")
-            arrays[name] = value
+        arrays = checked_state(state, refs)
         for name, layer, key in refs:
             like = layer.params[key]
             layer.params[key] = to_namespace(np.array(arrays[name]), like=like)
@@ -301,20 +189,7 @@ class Sequential:
     # -- what the explainer reads ------------------------------------------------------------
     def records(self) -> list[LayerRecord]:
         """Per-layer quantities of the last forward/backward pass (see :class:`LayerRecord`)."""
-        records: list[LayerRecord] = []
-        for position, layer in enumerate(self.layers):
-            if isinstance(layer, Dense):
-                records.append(LayerRecord(
-                    index=len(records) + 1, dense=layer, activation=None, position=position,
-                    a_prev=layer.a_prev, z=layer.z, a=layer.z, grad_a=layer.delta,
-                    delta=layer.delta, grad_weight=layer.grads.get("weight")
-                    if layer.delta is not None else None,
-                    grad_bias=layer.grads.get("bias") if layer.delta is not None else None,
-                    grad_a_prev=layer.grad_in))
-            elif isinstance(layer, Activation) and records and records[-1].activation is None:
-                record = records[-1]
-                record.activation, record.a, record.grad_a = layer, layer.a, layer.grad_out
-        return records
+        return layer_records(self.layers)
 
     # -- display ------------------------------------------------------------------------------
     def config(self) -> list[dict[str, Any]]:
@@ -335,20 +210,7 @@ class Sequential:
         again.  A bad config (not a non-empty list, an unknown type, other arguments, values
         out of range, Dense widths that do not chain) raises
         :class:`~deltaprop.InvalidParameterError` naming the layer, the rule and the value."""
-        if not isinstance(config, (list, tuple)) or not config:
-            raise InvalidParameterError(f"Sequential.from_config config must be a non-empty "
-                                        f"list of layer dicts, got {config!r:.80}")
-        rng = check_seed("Sequential.from_config", "seed", seed)
-        layers = [layer_from_config(entry, position, dtype=dtype, seed=rng, init=init)
-                  for position, entry in enumerate(config)]
-        width = None
-        for position, layer in enumerate(layers):
-            if isinstance(layer, Dense):
-                if width is not None and layer.in_features != width:
-                    raise InvalidParameterError(
-                        f"config layer {position} (Dense) in_features {layer.in_features} does "
-                        f"not chain with the previous Dense layer's out_features {width}")
-                width = layer.out_features
+        layers = layers_from_config(config, dtype=dtype, seed=seed, init=init)
         return cls(*layers)
 
     def __len__(self) -> int:
@@ -384,35 +246,7 @@ class Sequential:
 
         ``N`` is the batch dimension (Keras writes ``None``).
         """
-        rows = [("#", "Layer (type)", "Output Shape", "Param #")]
-        width = self.in_features
-        for position, layer in enumerate(self.layers):
-            if isinstance(layer, Dense):
-                width = layer.out_features
-            count = sum(int(np.prod(value.shape)) for value in layer.params.values())
-            rows.append((str(position), repr(layer), f"(N, {width})", f"{count:,}"))
-        widths = [max(len(row[i]) for row in rows) for i in range(4)]
-        widths[1] += 3                                        # Keras's roomy columns
-        lines = [" " + "  ".join(cell.rjust(w) if i in (0, 3) else cell.ljust(w)
-                                 for i, (cell, w) in enumerate(zip(row, widths)))
-                 for row in rows]
-        rule = max(len(line) for line in lines)
-        dtype = dtype_name(self.dense_layers[0].params["weight"])
-        size = self.n_params * np.dtype(dtype).itemsize
-        return "\n".join([f"Model: Sequential, input (N, {self.in_features}), {dtype}",
-                          "_" * rule, lines[0], "=" * rule, *lines[1:], "=" * rule,
-                          f"Total params: {self.n_params:,} ({_bytes(size)})",
-                          f"Trainable params: {self.n_params:,}", "Non-trainable params: 0",
-                          "_" * rule])
-
-
-def _bytes(size: int) -> str:
-    """``396 B``, ``18.8 KB``, ``1.2 MB``: a size in memory, as Keras shows it."""
-    for unit in ("B", "KB", "MB"):
-        if size < 1024 or unit == "MB":
-            return f"{size:,} {unit}" if unit == "B" else f"{size:,.1f} {unit}"
-        size /= 1024
-    return f"{size:,.1f} GB"
+        return summary_table(self)
 
 
 def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,
@@ -456,40 +290,7 @@ def mlp(sizes: Sequence[int], activation: Any = "relu", output: Any = None, *,
       (3): Sigmoid()
     )
     """
-    sizes = list(sizes) if isinstance(sizes, (list, tuple, np.ndarray)) else sizes
-    if not isinstance(sizes, list) or len(sizes) < 2:
-        raise InvalidParameterError(f"mlp sizes must be a list of at least 2 layer widths, "
-                                    f"got {sizes!r}")
-    sizes = [check_integer("mlp", f"sizes[{i}]", width, low=1) for i, width in enumerate(sizes)]
-    dropout = check_number("mlp", "dropout", dropout, low=0.0, high=1.0)
-    bias = check_flag("mlp", "bias", bias)
-    rng = check_seed("mlp", "seed", seed)
-    get_activation(activation)                              # fail early on a bad name
-    layers: list[Layer] = []
-    for i, (n_in, n_out) in enumerate(itertools.pairwise(sizes)):
-        layers.append(Dense(n_in, n_out, bias=bias, init=init, seed=rng, dtype=dtype))
-        if i < len(sizes) - 2:
-            layers.append(copy.deepcopy(get_activation(activation)))
-            if dropout > 0:
-                layers.append(Dropout(dropout, seed=rng))
-        elif output is not None:
-            layers.append(get_activation(output))
+    layers = mlp_layers(sizes, activation, output, init=init, bias=bias, dropout=dropout,
+                        seed=seed, dtype=dtype)
     return Sequential(*layers)
 
-
-def _kind(x: Any) -> str:
-    return f"{type(x).__module__.split('.')[0]}.{type(x).__name__}"
-
-
-def _shape_of(x: Any) -> str:
-    shape = getattr(x, "shape", None)
-    return str(tuple(shape)) if shape is not None else type(x).__name__
-
-
-def _host_array(value: Any, name: str) -> np.ndarray:
-    if hasattr(value, "detach"):                            # a PyTorch tensor
-        value = value.detach().cpu().numpy()
-    try:
-        return to_numpy(value) if not isinstance(value, (list, tuple)) else np.asarray(value)
-    except Exception as error:  # noqa: BLE001 - re-raised with the key's name
-        raise TypeError(f"load_state_dict: {name!r} is not an array ({error})") from None
