@@ -7,8 +7,9 @@ It imports only the standard library and NumPy (never deltaprop), reads ``WORKDI
 (the calls to make, their inputs as JSON numbers), and appends one JSON line per event to
 ``WORKDIR/results.jsonl``, each line written with one ``os.write`` on a file opened afresh
 (the learner may close any descriptor, print anywhere, or die at any moment: what was
-written before stays).  It sends back only data: the returned arrays as flat lists of numbers,
-or what was raised and at which line of the learner's file.  It never judges anything.
+written before stays).  It sends back only data (``_child_encoding.py``): the returned arrays
+as flat lists of numbers, or what was raised and at which line of the learner's file.  It
+never judges anything.
 
 Before the learner's file runs, the child limits its address space and file sizes
 (``resource``), records where it is on a fatal signal or on ``SIGUSR1`` (:mod:`faulthandler`,
@@ -24,7 +25,6 @@ import faulthandler
 import importlib.machinery
 import importlib.util
 import json
-import linecache
 import os
 import signal
 import sys
@@ -35,12 +35,26 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 if sys.path and os.path.abspath(sys.path[0] or os.curdir) == _HERE:
     del sys.path[0]                  # Python 3.10: -I does not imply -P
 
-MAX_ELEMENTS = 100_000               # numbers sent back per call, at most
-MAX_DEPTH = 4                        # nesting of tuples / lists in a return value
-MAX_ITEMS = 1000                     # a longer sequence is sent as one array
+
+def _load_sibling(name):
+    """A module beside this file, loaded by path (deltaprop itself is never imported)."""
+    spec = importlib.util.spec_from_file_location(f"_deltaprop_{name}",
+                                                  os.path.join(_HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# What the child sends back, values and errors as JSON data: loaded by path like every sibling,
+# here at the start, before any learner code (in the server: before the fork).
+_ENCODING = _load_sibling("_child_encoding")
+MAX_ELEMENTS = _ENCODING.MAX_ELEMENTS         # numbers sent back per call, at most
+_PATH = _ENCODING._PATH                       # the learner's file, once known (a shared list)
+_describe_error, _frame_line = _ENCODING._describe_error, _ENCODING._frame_line
+_decode, _encode = _ENCODING._decode, _ENCODING._encode
+_snapshot, _changed = _ENCODING._snapshot, _ENCODING._changed
 _PID = os.getpid()
 _real_exit = os._exit
-_PATH = [""]                         # the learner's file, once known
 
 
 class _Sender:
@@ -58,111 +72,6 @@ class _Sender:
             os.write(fd, data)
         finally:
             os.close(fd)
-
-
-def _locate(error, path):
-    """The deepest line of the learner's file in the traceback of ``error``."""
-    if isinstance(error, SyntaxError) and type(error.lineno) is int \
-            and isinstance(error.filename, str) and os.path.abspath(error.filename) == path:
-        return error.lineno, str(error.text or "").strip()
-    line = None
-    for frame in traceback.extract_tb(error.__traceback__):
-        if os.path.abspath(frame.filename) == path:
-            line = frame.lineno
-    if line is None:
-        return None, ""
-    return line, linecache.getline(path, line).strip()
-
-
-def _describe_error(error, path):
-    """``{kind, message, line, source}`` of an exception, located in the learner's file."""
-    try:
-        line, source = _locate(error, path)
-    except BaseException:  # noqa: BLE001 - a learner's SyntaxError may carry anything
-        line, source = None, ""
-    try:
-        if isinstance(error, SyntaxError):
-            message = str(error.msg)
-        elif isinstance(error, SystemExit):
-            message = repr(error.code)
-        else:
-            message = str(error)
-    except BaseException:  # noqa: BLE001 - a learner's __str__ / __repr__ may raise too
-        message = "(its message could not be read)"
-    return {"kind": type(error).__name__, "message": message[:2000], "line": line,
-            "source": source[:500]}
-
-
-def _frame_line(path):
-    """The innermost line of the learner's file on the current stack, if any."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if os.path.abspath(frame.f_code.co_filename) == path:
-            return frame.f_lineno, linecache.getline(path, frame.f_lineno).strip()
-        frame = frame.f_back
-    return None, ""
-
-
-def _decode(value, np):
-    """A plan value -> the argument the learner receives."""
-    if "array" in value:
-        spec = value["array"]
-        return np.array(spec["data"], dtype=spec["dtype"]).reshape(spec["shape"])
-    if "list" in value:
-        return [_decode(item, np) for item in value["list"]]
-    return value["number"]
-
-
-def _encode(value, np, budget, depth=0):
-    """A learner's return value -> JSON data: arrays, sequences, None or 'unreadable'."""
-    if value is None:
-        return {"none": True}
-    if isinstance(value, (tuple, list)) and depth < MAX_DEPTH and len(value) <= MAX_ITEMS:
-        items = [_encode(item, np, budget, depth + 1) for item in list(value)]
-        return {"seq": items, "tuple": isinstance(value, tuple)}
-    try:
-        array = np.asarray(value)
-    except Exception as error:
-        found = _describe_error(error, _PATH[0])
-        if found["line"] is not None:
-            raise                    # the learner's own __array__ / __len__ raised
-        return {"unreadable": f"not an array of numbers ({type(value).__name__}: "
-                              f"{found['message'][:200]})", "dtype": "none"}
-    kind = array.dtype.kind
-    if kind == "c":
-        return {"unreadable": f"complex numbers (dtype {array.dtype})", "dtype": "complex"}
-    if kind not in "biuf":
-        return {"unreadable": f"not an array of numbers (dtype {array.dtype}, "
-                              f"{type(value).__name__})", "dtype": str(array.dtype)}
-    if array.size > budget[0]:
-        return {"unreadable": f"far too large (shape {list(array.shape)})",
-                "shape": list(array.shape)}
-    budget[0] -= array.size
-    array = array.astype(np.float64)
-    if isinstance(value, np.ma.MaskedArray):     # a masked entry has no value: NaN
-        array[np.ma.getmaskarray(value)] = np.nan
-    data = array.ravel().tolist()
-    return {"array": {"shape": list(array.shape), "data": data}}
-
-
-def _snapshot(value, np):
-    """What an argument holds, to tell afterwards whether the call changed it in place."""
-    if isinstance(value, list):
-        return ("list", len(value), [_snapshot(item, np) for item in value])
-    if isinstance(value, np.ndarray):
-        return ("array", value.shape, value.dtype.str, value.tobytes())
-    return ("other", repr(value))
-
-
-def _changed(names, before, args, np):
-    changed = []
-    for name, snapshot, arg in zip(names, before, args):
-        try:
-            if _snapshot(arg, np) != snapshot:
-                changed.append(name)
-        except BaseException:  # noqa: BLE001 - an input turned into something unreadable
-            changed.append(name)
-    return changed
 
 
 def _call(function, call, inputs, path, np, sender):
@@ -292,14 +201,6 @@ def main(workdir, sender):
                                               lambda e: _describe_error(e, path), sender.send, np)
     sender.send({"event": "finished"})
 
-
-def _load_sibling(name):
-    """A module beside this file, loaded by path (deltaprop itself is never imported)."""
-    spec = importlib.util.spec_from_file_location(f"_deltaprop_{name}",
-                                                  os.path.join(_HERE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _flush_streams():
