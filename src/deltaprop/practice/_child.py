@@ -1,14 +1,15 @@
 """The child process of ``deltaprop check``: load the learner's file and call its functions.
 
 Run by :mod:`deltaprop.practice.runner` as ``python -I -u _child.py WORKDIR``, or forked per
-run by ``python -I -u _child.py --server`` (a server that imports NumPy once and never runs
-the learner's code); never imported.
+run by ``python -I -u _child.py --server`` (``_fork_server.py``, loaded by path: a server
+that imports NumPy once and never runs the learner's code); never imported.
 It imports only the standard library and NumPy (never deltaprop), reads ``WORKDIR/plan.json``
 (the calls to make, their inputs as JSON numbers), and appends one JSON line per event to
 ``WORKDIR/results.jsonl``, each line written with one ``os.write`` on a file opened afresh
 (the learner may close any descriptor, print anywhere, or die at any moment: what was
-written before stays).  It sends back only data: the returned arrays as flat lists of numbers,
-or what was raised and at which line of the learner's file.  It never judges anything.
+written before stays).  It sends back only data (``_child_encoding.py``): the returned arrays
+as flat lists of numbers, or what was raised and at which line of the learner's file.  It
+never judges anything.
 
 Before the learner's file runs, the child limits its address space and file sizes
 (``resource``), records where it is on a fatal signal or on ``SIGUSR1`` (:mod:`faulthandler`,
@@ -24,7 +25,6 @@ import faulthandler
 import importlib.machinery
 import importlib.util
 import json
-import linecache
 import os
 import signal
 import sys
@@ -35,12 +35,26 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 if sys.path and os.path.abspath(sys.path[0] or os.curdir) == _HERE:
     del sys.path[0]                  # Python 3.10: -I does not imply -P
 
-MAX_ELEMENTS = 100_000               # numbers sent back per call, at most
-MAX_DEPTH = 4                        # nesting of tuples / lists in a return value
-MAX_ITEMS = 1000                     # a longer sequence is sent as one array
+
+def _load_sibling(name):
+    """A module beside this file, loaded by path (deltaprop itself is never imported)."""
+    spec = importlib.util.spec_from_file_location(f"_deltaprop_{name}",
+                                                  os.path.join(_HERE, f"{name}.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# What the child sends back, values and errors as JSON data: loaded by path like every sibling,
+# here at the start, before any learner code (in the server: before the fork).
+_ENCODING = _load_sibling("_child_encoding")
+MAX_ELEMENTS = _ENCODING.MAX_ELEMENTS         # numbers sent back per call, at most
+_PATH = _ENCODING._PATH                       # the learner's file, once known (a shared list)
+_describe_error, _frame_line = _ENCODING._describe_error, _ENCODING._frame_line
+_decode, _encode = _ENCODING._decode, _ENCODING._encode
+_snapshot, _changed = _ENCODING._snapshot, _ENCODING._changed
 _PID = os.getpid()
 _real_exit = os._exit
-_PATH = [""]                         # the learner's file, once known
 
 
 class _Sender:
@@ -58,111 +72,6 @@ class _Sender:
             os.write(fd, data)
         finally:
             os.close(fd)
-
-
-def _locate(error, path):
-    """The deepest line of the learner's file in the traceback of ``error``."""
-    if isinstance(error, SyntaxError) and type(error.lineno) is int \
-            and isinstance(error.filename, str) and os.path.abspath(error.filename) == path:
-        return error.lineno, str(error.text or "").strip()
-    line = None
-    for frame in traceback.extract_tb(error.__traceback__):
-        if os.path.abspath(frame.filename) == path:
-            line = frame.lineno
-    if line is None:
-        return None, ""
-    return line, linecache.getline(path, line).strip()
-
-
-def _describe_error(error, path):
-    """``{kind, message, line, source}`` of an exception, located in the learner's file."""
-    try:
-        line, source = _locate(error, path)
-    except BaseException:  # noqa: BLE001 - a learner's SyntaxError may carry anything
-        line, source = None, ""
-    try:
-        if isinstance(error, SyntaxError):
-            message = str(error.msg)
-        elif isinstance(error, SystemExit):
-            message = repr(error.code)
-        else:
-            message = str(error)
-    except BaseException:  # noqa: BLE001 - a learner's __str__ / __repr__ may raise too
-        message = "(its message could not be read)"
-    return {"kind": type(error).__name__, "message": message[:2000], "line": line,
-            "source": source[:500]}
-
-
-def _frame_line(path):
-    """The innermost line of the learner's file on the current stack, if any."""
-    frame = sys._getframe(1)
-    while frame is not None:
-        if os.path.abspath(frame.f_code.co_filename) == path:
-            return frame.f_lineno, linecache.getline(path, frame.f_lineno).strip()
-        frame = frame.f_back
-    return None, ""
-
-
-def _decode(value, np):
-    """A plan value -> the argument the learner receives."""
-    if "array" in value:
-        spec = value["array"]
-        return np.array(spec["data"], dtype=spec["dtype"]).reshape(spec["shape"])
-    if "list" in value:
-        return [_decode(item, np) for item in value["list"]]
-    return value["number"]
-
-
-def _encode(value, np, budget, depth=0):
-    """A learner's return value -> JSON data: arrays, sequences, None or 'unreadable'."""
-    if value is None:
-        return {"none": True}
-    if isinstance(value, (tuple, list)) and depth < MAX_DEPTH and len(value) <= MAX_ITEMS:
-        items = [_encode(item, np, budget, depth + 1) for item in list(value)]
-        return {"seq": items, "tuple": isinstance(value, tuple)}
-    try:
-        array = np.asarray(value)
-    except Exception as error:
-        found = _describe_error(error, _PATH[0])
-        if found["line"] is not None:
-            raise                    # the learner's own __array__ / __len__ raised
-        return {"unreadable": f"not an array of numbers ({type(value).__name__}: "
-                              f"{found['message'][:200]})", "dtype": "none"}
-    kind = array.dtype.kind
-    if kind == "c":
-        return {"unreadable": f"complex numbers (dtype {array.dtype})", "dtype": "complex"}
-    if kind not in "biuf":
-        return {"unreadable": f"not an array of numbers (dtype {array.dtype}, "
-                              f"{type(value).__name__})", "dtype": str(array.dtype)}
-    if array.size > budget[0]:
-        return {"unreadable": f"far too large (shape {list(array.shape)})",
-                "shape": list(array.shape)}
-    budget[0] -= array.size
-    array = array.astype(np.float64)
-    if isinstance(value, np.ma.MaskedArray):     # a masked entry has no value: NaN
-        array[np.ma.getmaskarray(value)] = np.nan
-    data = array.ravel().tolist()
-    return {"array": {"shape": list(array.shape), "data": data}}
-
-
-def _snapshot(value, np):
-    """What an argument holds, to tell afterwards whether the call changed it in place."""
-    if isinstance(value, list):
-        return ("list", len(value), [_snapshot(item, np) for item in value])
-    if isinstance(value, np.ndarray):
-        return ("array", value.shape, value.dtype.str, value.tobytes())
-    return ("other", repr(value))
-
-
-def _changed(names, before, args, np):
-    changed = []
-    for name, snapshot, arg in zip(names, before, args):
-        try:
-            if _snapshot(arg, np) != snapshot:
-                changed.append(name)
-        except BaseException:  # noqa: BLE001 - an input turned into something unreadable
-            changed.append(name)
-    return changed
 
 
 def _call(function, call, inputs, path, np, sender):
@@ -293,14 +202,6 @@ def main(workdir, sender):
     sender.send({"event": "finished"})
 
 
-def _load_sibling(name):
-    """A module beside this file, loaded by path (deltaprop itself is never imported)."""
-    spec = importlib.util.spec_from_file_location(f"_deltaprop_{name}",
-                                                  os.path.join(_HERE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
 
 def _flush_streams():
     for stream in (sys.stdout, sys.stderr):
@@ -352,140 +253,9 @@ def _become_worker(workdir):
 
 
 def _serve():
-    """Fork server: NumPy imported once; per line of stdin (``TOKEN WORKDIR``), fork a worker
-    and answer ``pid N TOKEN`` then, once it and everything it started have ended,
-    ``status CODE TOKEN``.
-
-    It never runs the learner's code.  As a child subreaper (Linux), it inherits whatever the
-    worker leaves behind, daemons that left its session included, and kills all of it before
-    answering.  The end of stdin (the checker has gone) kills the running worker too.
-    """
-    import numpy  # noqa: F401 - imported once here, inherited by every worker
-
-    _become_subreaper()
-    lines = _Lines(0)
-    while True:
-        line = lines.next()
-        if line is None:
-            _real_exit(0)            # the checker has gone
-        token, _, workdir = os.fsdecode(line.strip()).partition(" ")
-        pid = os.fork()
-        if pid == 0:
-            _become_worker(workdir)
-        _answer(f"pid {pid} {token}")
-        status = _wait_worker(pid, lines)
-        _kill_descendants(pid)
-        _answer(f"status {os.waitstatus_to_exitcode(status)} {token}")
-
-
-class _Lines:
-    """The lines of a file descriptor, read without Python's buffering (see ``at_end``)."""
-
-    LIMIT = 1 << 16                  # bytes kept unread: more is a flood, not the checker
-
-    def __init__(self, fd):
-        self.fd, self.buffer = fd, b""
-
-    def next(self):
-        """The next line, or None at the end (or after a flood of bytes without a newline)."""
-        while b"\n" not in self.buffer:
-            chunk = os.read(self.fd, 4096)
-            if not chunk or len(self.buffer) > self.LIMIT:
-                return None
-            self.buffer += chunk
-        line, self.buffer = self.buffer.split(b"\n", 1)
-        return line
-
-    def at_end(self):
-        """True if the writer has closed its end, or floods it (called only where nothing is
-        expected: only a learner writing through /proc sends anything then)."""
-        chunk = os.read(self.fd, 4096)
-        self.buffer += chunk
-        return not chunk or len(self.buffer) > self.LIMIT
-
-
-def _answer(text):
-    """One line to the checker; if it has gone, stop everything and end."""
-    try:
-        os.write(1, f"{text}\n".encode())
-    except OSError:
-        _kill_descendants(None)
-        _real_exit(0)
-
-
-def _wait_worker(pid, lines):
-    """The worker's wait status; if the checker goes first (end of stdin), kill it and end."""
-    import select
-
-    try:
-        watch = os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        watch = None                 # an old kernel: look every 50 ms
-    try:
-        while True:
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                return status
-            ready = select.select([0] + ([watch] if watch is not None else []), [], [],
-                                  None if watch is not None else 0.05)[0]
-            if 0 in ready and lines.at_end():
-                _kill_descendants(pid)
-                _real_exit(0)
-    finally:
-        if watch is not None:
-            os.close(watch)
-
-
-def _become_subreaper():
-    """Make orphans of the workers this process's children (Linux ``PR_SET_CHILD_SUBREAPER``)."""
-    try:
-        import ctypes
-
-        ctypes.CDLL(None, use_errno=True).prctl(36, 1, 0, 0, 0)
-    except (OSError, AttributeError, ImportError):
-        pass                         # elsewhere: the worker's process group is still killed
-
-
-def _kill_descendants(pid):
-    """SIGKILL the worker's process group and every child left (orphans come to the
-    subreaper), and reap them, until none is left."""
-    if pid is not None:
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except OSError:
-            pass
-    while True:
-        children = _children()
-        for child in children:
-            try:
-                os.kill(child, signal.SIGKILL)
-            except OSError:
-                pass
-        try:                         # one ended: the ones it left are ours now, look again
-            done, _ = os.waitpid(-1, 0 if children else os.WNOHANG)
-        except ChildProcessError:
-            return
-        if not children and not done:
-            return                   # none seen (no /proc?) and none ended: do not block
-
-
-def _children():
-    """The ids of this process's children, from ``/proc`` (none where there is no /proc)."""
-    me, found = os.getpid(), []
-    try:
-        names = os.listdir("/proc")
-    except OSError:
-        return found
-    for name in names:
-        if name.isdigit():
-            try:
-                with open(f"/proc/{name}/stat", "rb") as file:
-                    fields = file.read().rsplit(b")", 1)[1].split()
-            except (OSError, IndexError):
-                continue
-            if len(fields) > 1 and fields[1] == str(me).encode():
-                found.append(int(name))
-    return found
+    """The fork server (``_fork_server.py``): NumPy imported once, then a fork per run, each
+    a worker (:func:`_become_worker`); never returns."""
+    _load_sibling("_fork_server").serve(_become_worker)
 
 
 if __name__ == "__main__":
