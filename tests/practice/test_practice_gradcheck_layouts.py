@@ -8,74 +8,13 @@ import json
 
 import pytest
 
+import practice_solutions as solutions
 from deltaprop.cli import main
 from deltaprop.practice import SPECS, check_file, render_exercise
 from deltaprop.practice.gradcheck import GRADCHECKS, THRESHOLD
 
 # element-wise steps read the same in every layout (a column or a row, ×m or −1 both sides)
-ELEMENTWISE = '''
-import numpy as np
-
-
-def _sigmoid(z):
-    return 1 / (1 + np.exp(-z))
-
-
-def sigmoid_forward(z):
-    return _sigmoid(z)
-
-
-def sigmoid_backward(z, grad_out):
-    return grad_out * _sigmoid(z) * (1 - _sigmoid(z))
-
-
-def tanh_forward(z):
-    return np.tanh(z)
-
-
-def tanh_backward(z, grad_out):
-    return grad_out * (1 - np.tanh(z) ** 2)
-
-
-def relu_forward(z):
-    return np.maximum(z, 0)
-
-
-def relu_backward(z, grad_out):
-    return grad_out * (z > 0)
-
-
-def dropout_forward(x, mask, p):
-    return x * mask / (1 - p)
-
-
-def dropout_backward(grad_out, mask, p):
-    return grad_out * mask / (1 - p)
-
-
-def mse_forward(output, target):
-    return np.mean((output - target) ** 2)
-
-
-def bce_forward(probs, target):
-    return -np.mean(target * np.log(probs) + (1 - target) * np.log(1 - probs))
-
-
-def sigmoid_bce_forward(logits, target):
-    return bce_forward(_sigmoid(logits), target)
-
-
-def momentum_step(weight, grad, velocity, lr, momentum):        # no forward: no gradcheck
-    v = momentum * velocity + grad
-    return weight - lr * v, v
-
-
-def adam_step(weight, grad, m, v, t, lr, beta1, beta2, eps):
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad ** 2
-    step = lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
-    return weight - step, m, v
-'''
+ELEMENTWISE = solutions.ELEMENTWISE + solutions.OPTIMIZER_STEPS
 
 # samples as columns: Ng's (n, m) with dZ free of the 1/m; Nielsen's column is the same code
 # with m = 1; Haykin's local gradients are minus the gradients

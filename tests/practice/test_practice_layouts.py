@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import practice_solutions as solutions
 from deltaprop.cli import main
 from deltaprop.practice import check_file, render_exercise
 
@@ -97,18 +98,7 @@ import numpy as np
 def dense_backward(a_prev, weight, grad_out):
     return grad_out @ weight.T, a_prev.T @ grad_out, grad_out.sum(axis=0)
 
-
-def momentum_step(weight, grad, velocity, lr, momentum):
-    v = momentum * velocity + grad
-    return weight - lr * v, v
-
-
-def adam_step(weight, grad, m, v, t, lr, beta1, beta2, eps):
-    m = beta1 * m + (1 - beta1) * grad
-    v = beta2 * v + (1 - beta2) * grad ** 2
-    step = lr * (m / (1 - beta1 ** t)) / (np.sqrt(v / (1 - beta2 ** t)) + eps)
-    return weight - step, m, v
-''',
+''' + solutions.OPTIMIZER_STEPS,
 }
 
 BATCH_DENSE = '''
